@@ -1,0 +1,67 @@
+/** The kernel release of a backend, parsed. */
+export interface KernelVersion {
+  /** As `uname -r` prints it, e.g. `'6.18.44-generic'`. */
+  release: string;
+  major: number;
+  minor: number;
+  patch: number;
+  /** `KERNEL_VERSION(major, minor, patch)` as the kernel encodes it (patch capped at 255). */
+  code: number;
+}
+
+/** Effective capabilities of the process that matter to BPF. */
+export interface Capabilities {
+  root: boolean;
+  CAP_BPF: boolean;
+  CAP_PERFMON: boolean;
+  CAP_SYS_ADMIN: boolean;
+  CAP_NET_ADMIN: boolean;
+  CAP_SYS_RESOURCE: boolean;
+}
+
+/**
+ * What a backend supports. Every answer comes from a real probe on the
+ * kernel backend (a tiny map created, a tiny program loaded) and is cached.
+ * Names are the kernel's enum names without prefix, lower case
+ * (`'ringbuf'`, `'xdp'`, `'map_lookup_elem'`).
+ */
+export interface Features {
+  kernel: KernelVersion;
+  /** Kernel BTF at `/sys/kernel/btf/vmlinux`. */
+  btf: boolean;
+  /** Where bpffs is mounted, if anywhere. */
+  bpffs: string | undefined;
+  mapTypes: Record<string, boolean>;
+  programTypes: Record<string, boolean>;
+  linkTypes: Record<string, boolean>;
+  /** Helpers available to each program type, by program type name then helper name. */
+  helpers: Record<string, Record<string, boolean>>;
+  /** `BPF_MAP_LOOKUP_BATCH` and friends. */
+  batchOps: boolean;
+  ringBuffer: boolean;
+  /** The kprobe PMU (`/sys/bus/event_source/devices/kprobe`), i.e. CONFIG_KPROBES with perf. */
+  kprobePmu: boolean;
+  uprobePmu: boolean;
+  capabilities: Capabilities;
+  /** Whether BPF memory is still charged to RLIMIT_MEMLOCK (kernels before 5.11). */
+  memlockAccounting: boolean;
+}
+
+/** `KERNEL_VERSION(a, b, c)` from linux/version.h. */
+export function kernelVersionCode(major: number, minor: number, patch: number): number {
+  return (major << 16) + (minor << 8) + Math.min(patch, 255);
+}
+
+/**
+ * Parses a kernel release string such as `6.18.44-fc-v595`.
+ *
+ * @example
+ * parseKernelRelease('5.10.0-21-amd64').minor; // 10
+ */
+export function parseKernelRelease(release: string): KernelVersion {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release.trim());
+  const major = m ? Number(m[1]) : 0;
+  const minor = m ? Number(m[2]) : 0;
+  const patch = m && m[3] !== undefined ? Number(m[3]) : 0;
+  return { release: release.trim(), major, minor, patch, code: kernelVersionCode(major, minor, patch) };
+}

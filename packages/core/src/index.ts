@@ -1,0 +1,6 @@
+export * from './errno.js';
+export * from './errors.js';
+export * from './disposable.js';
+export * from './interfaces.js';
+export * from './features.js';
+export type { Codec } from './codecs/codec.js';

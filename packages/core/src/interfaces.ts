@@ -1,0 +1,268 @@
+import type { Codec } from './codecs/codec.js';
+import type { Features } from './features.js';
+
+/** How `update` treats an existing or missing key (uapi `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`). */
+export type UpdateFlag = 'any' | 'noexist' | 'exist' | 'lock';
+
+/** A pinning policy from a BTF map definition (`LIBBPF_PIN_BY_NAME`). */
+export type Pinning = 'none' | 'by-name';
+
+/**
+ * Everything needed to create a map. Types are the numbers of the kernel's
+ * `enum bpf_map_type`; see {@link MapType}.
+ *
+ * @example
+ * const spec: MapSpec = { name: 'counts', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1024 };
+ */
+export interface MapSpec {
+  /** Up to 15 characters are kept by the kernel (`BPF_OBJ_NAME_LEN` - 1). */
+  name?: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** `BPF_F_*` map flags (no-prealloc, rdonly, mmapable, …). */
+  flags?: number;
+  /** For map-in-map types: the spec of the inner map. */
+  innerMap?: MapSpec;
+  /** `map_extra` (bloom filter hash count, arena address). */
+  mapExtra?: bigint;
+  /** NUMA node to allocate on (sets `BPF_F_NUMA_NODE`). */
+  numaNode?: number;
+  pinning?: Pinning;
+  /** BTF type ids of key and value, when the spec carries BTF. */
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+  /** Initial contents, written right after creation. */
+  contents?: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>;
+}
+
+/** Encoders for a typed map view. */
+export interface MapCodecs<K, V> {
+  key: Codec<K>;
+  value: Codec<V>;
+}
+
+/** What the kernel (or mock) says about a map. */
+export interface MapInfo {
+  id: number;
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  mapExtra: bigint;
+  frozen: boolean;
+}
+
+/** Counts from a robust iteration: how often it had to restart, and whether it gave up. */
+export interface IterationStats {
+  /** Keys visited. */
+  visited: number;
+  /** Times the current key vanished and the kernel restarted from the first key. */
+  restarts: number;
+  /** Whether the walk stopped early after `maxEntries + 1` steps without reaching the end. */
+  aborted: boolean;
+}
+
+/**
+ * A BPF map, on the kernel or on the mock. `K` and `V` are the decoded key
+ * and value types (raw bytes unless codecs were given).
+ *
+ * @example
+ * using counts = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 64 },
+ *   { key: u32, value: u64 });
+ * counts.update(1, 10n);
+ * counts.lookup(1); // 10n
+ */
+export interface Map<K = Uint8Array, V = Uint8Array> extends Disposable, Iterable<[K, V]> {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  /** The kernel file descriptor, or `-1` on the mock. */
+  readonly fd: number;
+  readonly closed: boolean;
+  /** The value, or `undefined` when the key is absent. */
+  lookup(key: K): V | undefined;
+  update(key: K, value: V, flag?: UpdateFlag): void;
+  /** `true` when the key was there. */
+  delete(key: K): boolean;
+  lookupAndDelete(key: K): V | undefined;
+  /** The key after `key` (the first key when `key` is undefined), or `undefined` at the end. */
+  nextKey(key?: K): K | undefined;
+  keys(): IterableIterator<K>;
+  values(): IterableIterator<V>;
+  entries(): IterableIterator<[K, V]>;
+  /** Statistics of the last `keys()`/`values()`/`entries()` walk. */
+  readonly lastIteration: IterationStats;
+  /** Pins the map in bpffs at `path`. */
+  pin(path: string): void;
+  /** Removes the pin made by {@link pin}. */
+  unpin(): void;
+  /** Makes the map read-only for user space (`BPF_MAP_FREEZE`). */
+  freeze(): void;
+  info(): MapInfo;
+  close(): void;
+}
+
+/** The kernel's program types, by name of `enum bpf_prog_type`. */
+export interface ProgramSpec {
+  name: string;
+  /** `enum bpf_prog_type`. */
+  type: number;
+  /** `enum bpf_attach_type` the program expects, when its type needs one. */
+  expectedAttachType?: number;
+  /** Encoded instructions, 8 bytes each. */
+  instructions: Uint8Array;
+  license: string;
+  /** The ELF section the program came from. */
+  section?: string;
+  /** Attach target, e.g. a kernel function for fentry. */
+  attachTo?: string;
+  /** `BPF_F_*` program flags (sleepable, xdp frags, …). */
+  flags?: number;
+  kernelVersion?: number;
+}
+
+/** A set of maps and programs to load together, as read from an object file. */
+export interface CollectionSpec {
+  maps: Record<string, MapSpec>;
+  programs: Record<string, ProgramSpec>;
+}
+
+/** Options and results of `BPF_PROG_TEST_RUN`. */
+export interface TestRunOptions {
+  data?: Uint8Array;
+  /** Size of the output data buffer; defaults to the input size plus headroom. */
+  dataOutSize?: number;
+  context?: Uint8Array;
+  contextOutSize?: number;
+  repeat?: number;
+  flags?: number;
+  cpu?: number;
+}
+
+export interface TestRunResult {
+  returnValue: number;
+  /** Mean time per run in nanoseconds, as the kernel measured it. */
+  duration: number;
+  data: Uint8Array;
+  context?: Uint8Array;
+}
+
+export interface ProgramInfo {
+  id: number;
+  name: string;
+  type: number;
+  tag: string;
+  mapIds: number[];
+  runCount: bigint;
+  runTimeNs: bigint;
+  xlatedSize: number;
+  jitedSize: number;
+  btfId: number;
+  loadTime: bigint;
+}
+
+/**
+ * A loaded program.
+ *
+ * @example
+ * using prog = system.loadProgram(spec);
+ * const { returnValue } = prog.testRun({ data: packet });
+ */
+export interface Program extends Disposable {
+  readonly name: string;
+  readonly type: number;
+  /** The kernel file descriptor, or `-1` on the mock. */
+  readonly fd: number;
+  readonly closed: boolean;
+  testRun(options?: TestRunOptions): TestRunResult;
+  info(): ProgramInfo;
+  pin(path: string): void;
+  unpin(): void;
+  close(): void;
+}
+
+/** Where to attach a program: one discriminated union for every backend. */
+export type AttachTarget =
+  | { kind: 'xdp'; interface: string | number; mode?: 'native' | 'generic' | 'offload' }
+  | { kind: 'tc'; interface: string | number; direction: 'ingress' | 'egress'; priority?: number }
+  | { kind: 'tcx'; interface: string | number; direction: 'ingress' | 'egress' }
+  | { kind: 'kprobe'; symbol: string; offset?: number; ret?: boolean }
+  | { kind: 'uprobe'; binary: string; symbol?: string; offset?: number; pid?: number; ret?: boolean }
+  | { kind: 'tracepoint'; group: string; name: string }
+  | { kind: 'raw_tracepoint'; name: string }
+  | { kind: 'tracing'; target?: string }
+  | { kind: 'perf_event'; type: number; config: bigint; samplePeriod?: bigint; pid?: number; cpu?: number }
+  | { kind: 'cgroup'; path: string; attachType: number; flags?: number }
+  | { kind: 'socket'; fd: number }
+  | { kind: 'sk_lookup'; netns: string }
+  | { kind: 'netns'; path: string; attachType: number }
+  | { kind: 'iter' }
+  | { kind: 'lsm' };
+
+/** The result of an attach: detaching it removes the program from the hook. */
+export interface Link extends Disposable {
+  readonly target: AttachTarget;
+  readonly closed: boolean;
+  /** Replaces the attached program atomically where the kernel allows it. */
+  update(program: Program): void;
+  pin(path: string): void;
+  unpin(): void;
+  detach(): void;
+  close(): void;
+}
+
+/** Counters of an {@link EventReader}. */
+export interface EventReaderStats {
+  received: number;
+  lost: number;
+  bytes: number;
+}
+
+/**
+ * Events from a ring buffer or perf event array.
+ *
+ * @example
+ * using reader = system.openRingBuffer(collection.maps.events);
+ * for await (const event of reader) console.log(event);
+ */
+export interface EventReader<T = Uint8Array> extends AsyncIterable<T>, Disposable {
+  /** Calls `callback` for every event until the returned function is called. */
+  subscribe(callback: (event: T) => void): () => void;
+  /** Reads what is ready without waiting. */
+  readAvailable(): T[];
+  stats(): EventReaderStats;
+  readonly closed: boolean;
+  close(): void;
+}
+
+/**
+ * A backend: the real kernel (`NativeSystem`) or memory (`MockSystem`).
+ * User code is written once against this interface.
+ *
+ * @example
+ * const system = await openSystem(); // kernel when privileged, mock otherwise
+ * using map = system.createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+ */
+export interface System extends Disposable {
+  /** `'kernel'` or `'mock'`. */
+  readonly kind: 'kernel' | 'mock';
+  createMap(spec: MapSpec): Map;
+  createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
+  loadProgram(spec: ProgramSpec): Program;
+  attach(program: Program, target: AttachTarget): Link;
+  openRingBuffer(map: Map<unknown, unknown>): EventReader;
+  openPerfEventArray(map: Map<unknown, unknown>): EventReader;
+  /** What this backend supports, probed once and cached. */
+  features(): Features;
+  close(): void;
+}
