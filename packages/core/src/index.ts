@@ -4,3 +4,6 @@ export * from './disposable.js';
 export * from './interfaces.js';
 export * from './features.js';
 export type { Codec } from './codecs/codec.js';
+export * from './map-base.js';
+export * from './kernel/index.js';
+export * from './codecs/index.js';

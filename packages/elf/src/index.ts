@@ -1,1 +1,5 @@
-export {};
+export { ParseError } from './errors.js';
+export { BtfKind, BTF_MAGIC } from './btf/kinds.js';
+export { parseBtf } from './btf/parse.js';
+export type { Btf, BtfType } from './btf/parse.js';
+export { BtfBuilder } from './btf/build.js';

@@ -18,3 +18,11 @@ export interface Codec<T> {
   /** Reads a value from `from` at `offset` (default 0). */
   decode(from: Uint8Array, offset?: number): T;
 }
+
+/**
+ * The value type of a codec.
+ *
+ * @example
+ * type Flow = CodecValue<typeof flowCodec>; // { saddr: string; sport: number; … }
+ */
+export type CodecValue<C> = C extends Codec<infer T> ? T : never;

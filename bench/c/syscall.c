@@ -1,0 +1,59 @@
+// Baseline for `pnpm bench syscall`: the cost of one BPF_MAP_LOOKUP_ELEM on
+// an array map, made with the raw bpf() system call in a tight loop.
+// Prints "<op> <ns per op>".
+#include <linux/bpf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static long sys_bpf(int cmd, union bpf_attr *attr) {
+  return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+  long iterations = argc > 1 ? atol(argv[1]) : 1000000;
+  int rounds = argc > 2 ? atoi(argv[2]) : 7;
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 8;
+  attr.max_entries = 1;
+  int fd = sys_bpf(BPF_MAP_CREATE, &attr);
+  if (fd < 0) { perror("BPF_MAP_CREATE"); return 1; }
+  uint32_t key = 0;
+  uint64_t value = 0;
+  double samples[64];
+  if (rounds > 64) rounds = 64;
+  for (int r = -1; r < rounds; r++) { // r == -1 is the warm-up
+    long n = r < 0 ? (iterations < 100000 ? iterations : 100000) : iterations;
+    double start = now_ns();
+    for (long i = 0; i < n; i++) {
+      memset(&attr, 0, sizeof(attr));
+      attr.map_fd = fd;
+      attr.key = (uint64_t)(uintptr_t)&key;
+      attr.value = (uint64_t)(uintptr_t)&value;
+      if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) < 0) { perror("BPF_MAP_LOOKUP_ELEM"); return 1; }
+    }
+    if (r >= 0) samples[r] = (now_ns() - start) / n;
+  }
+  qsort(samples, rounds, sizeof(double), cmp);
+  printf("array_lookup %.2f\n", samples[rounds / 2]);
+  close(fd);
+  return 0;
+}

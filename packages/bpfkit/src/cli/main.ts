@@ -1,0 +1,97 @@
+import { BpfError, InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
+import { probeFeatures } from '../features/probe.js';
+import { formatFeatures } from '../features/format.js';
+
+/** Where the CLI writes. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(args: ParsedArgs, io: CliIo): number | Promise<number>;
+}
+
+/** Positional arguments and `--flag`/`--key value` options. */
+export interface ParsedArgs {
+  positional: string[];
+  flags: Set<string>;
+  options: Record<string, string>;
+}
+
+/** Options that take a value; everything else starting with `--` is a boolean flag. */
+const VALUE_OPTIONS = new Set<string>([]);
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const parsed: ParsedArgs = { positional: [], flags: new Set(), options: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+      if (inline !== undefined) parsed.options[name] = inline;
+      else if (VALUE_OPTIONS.has(name)) {
+        const v = argv[++i];
+        if (v === undefined) throw new InvalidArgumentError(`--${name}`, 'a value', undefined);
+        parsed.options[name] = v;
+      } else parsed.flags.add(name);
+    } else parsed.positional.push(a);
+  }
+  return parsed;
+}
+
+const COMMANDS: Record<string, Command> = {
+  features: {
+    summary: 'probe what this kernel supports (map, program and link types, helpers, environment)',
+    usage: 'bpfkit features [--json] [--helpers]',
+    run(args, io) {
+      const features = probeFeatures();
+      if (args.flags.has('json')) {
+        io.out(JSON.stringify(features, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+      } else {
+        io.out(formatFeatures(features, { helpers: args.flags.has('helpers') }));
+      }
+      return 0;
+    },
+  },
+};
+
+function help(io: CliIo): number {
+  io.out('usage: bpfkit <command> [options]\n\ncommands:');
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(width)}  ${c.summary}`);
+  io.out('\nbpfkit <command> --help shows a command\'s usage.');
+  return 0;
+}
+
+/**
+ * Runs the `bpfkit` command line; returns the exit code. Errors are printed
+ * as one line (typed errors carry their own explanation), never as a stack.
+ *
+ * @example
+ * process.exitCode = await runCli(['features', '--json'], { out: console.log, err: console.error });
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') return help(io);
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`bpfkit: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    return 2;
+  }
+  try {
+    const args = parseArgs(rest);
+    if (args.flags.has('help')) {
+      io.out(`usage: ${command.usage}\n\n${command.summary}`);
+      return 0;
+    }
+    return await command.run(args, io);
+  } catch (err) {
+    if (err instanceof BpfError || err instanceof InvalidArgumentError || err instanceof NotSupportedError) {
+      io.err(`bpfkit ${name}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}

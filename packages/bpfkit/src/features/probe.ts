@@ -1,0 +1,241 @@
+import fs from 'node:fs';
+import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
+import {
+  AttachType, Errno, Helper, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeName, linkTypeNames, linkTypeSince,
+  MapFlags, MapType, mapTypeName, mapTypeNames, mapTypeFromName, ProgramType, programTypeFromName, programTypeName, programTypeNames,
+} from '@bpfkit/core';
+import type { Features } from '@bpfkit/core';
+import { bpffsMountPoint, capabilities, hasKernelBtf, hasPmu, kernelVersion } from './environment.js';
+import { callHelper, RETURN_ZERO } from './probe-sys.js';
+import type { ProbeMapAttr, ProbeSys } from './probe-sys.js';
+import { nativeProbeSys } from './probe-sys-native.js';
+
+const PAGE_SIZE = 4096;
+
+/** The errnos that mean "the kernel knows this map type but did not like the tiny probe map". */
+const MAP_PRESENT_ERRNOS: ReadonlySet<number> = new Set([Errno.ENOTSUPP]);
+
+/**
+ * Attributes of the smallest valid map of each type. Storage maps need BTF
+ * (a 4-byte int key), map-in-maps an inner map, struct_ops a vmlinux type.
+ */
+function mapProbeAttr(type: number, ctx: { btfFd: number; innerFd: number }): ProbeMapAttr | undefined {
+  const base = { type, keySize: 4, valueSize: 4, maxEntries: 1 };
+  switch (type) {
+    case MapType.UNSPEC: return undefined;
+    case MapType.LPM_TRIE: return { ...base, keySize: 8, valueSize: 8, flags: MapFlags.NO_PREALLOC };
+    case MapType.STACK_TRACE: return { ...base, valueSize: 8 };
+    case MapType.ARRAY_OF_MAPS: case MapType.HASH_OF_MAPS: return { ...base, innerMapFd: ctx.innerFd };
+    case MapType.CGROUP_STORAGE: case MapType.PERCPU_CGROUP_STORAGE:
+      // Key is struct bpf_cgroup_storage_key (u64 inode id + u32 attach type, 16 with padding); max_entries must be 0.
+      return { ...base, keySize: 16, valueSize: 8, maxEntries: 0 };
+    case MapType.QUEUE: case MapType.STACK: case MapType.BLOOM_FILTER: return { ...base, keySize: 0 };
+    case MapType.SK_STORAGE: case MapType.INODE_STORAGE: case MapType.TASK_STORAGE: case MapType.CGRP_STORAGE:
+      return { ...base, maxEntries: 0, flags: MapFlags.NO_PREALLOC, btfFd: ctx.btfFd, btfKeyTypeId: 1, btfValueTypeId: 1 };
+    case MapType.STRUCT_OPS:
+      // A type id no vmlinux has: the kernel answers ENOTSUPP when it knows struct_ops, EINVAL otherwise.
+      return { ...base, btfVmlinuxValueTypeId: 0x7fffffff };
+    case MapType.RINGBUF: case MapType.USER_RINGBUF: return { ...base, keySize: 0, valueSize: 0, maxEntries: PAGE_SIZE };
+    case MapType.ARENA: return { ...base, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE };
+    case MapType.REUSEPORT_SOCKARRAY: return { ...base, valueSize: 8 };
+    default: return base;
+  }
+}
+
+/** Probes every map type by creating the smallest map of it. */
+export function probeMapTypes(sys: ProbeSys): Record<string, boolean> {
+  const result: Record<string, boolean> = {};
+  const b = new BtfBuilder();
+  b.addInt('int', 4, true);
+  const btfFd = sys.btfLoad(b.encode());
+  const innerFd = sys.mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+  try {
+    for (const name of mapTypeNames) {
+      const type = mapTypeFromName(name)!;
+      const attr = mapProbeAttr(type, { btfFd, innerFd });
+      if (!attr) continue;
+      const fd = sys.mapCreate(attr);
+      if (fd >= 0) sys.close(fd);
+      result[mapTypeName(type)] = fd >= 0 || MAP_PRESENT_ERRNOS.has(-fd);
+    }
+  } finally {
+    if (btfFd >= 0) sys.close(btfFd);
+    if (innerFd >= 0) sys.close(innerFd);
+  }
+  return result;
+}
+
+/** Expected attach types some program types need before the kernel looks further. */
+const EXPECTED_ATTACH: Partial<Record<number, number>> = {
+  [ProgramType.CGROUP_SOCK_ADDR]: AttachType.CGROUP_INET4_CONNECT,
+  [ProgramType.SK_LOOKUP]: AttachType.SK_LOOKUP,
+  [ProgramType.CGROUP_SOCKOPT]: AttachType.CGROUP_GETSOCKOPT,
+  [ProgramType.NETFILTER]: AttachType.NETFILTER,
+  [ProgramType.TRACING]: AttachType.TRACE_FENTRY,
+  [ProgramType.LSM]: AttachType.LSM_MAC,
+};
+
+/** Program types whose load needs a BTF attach target: probed with an invalid one. */
+const NEEDS_BTF_TARGET: ReadonlySet<number> = new Set([ProgramType.TRACING, ProgramType.EXT, ProgramType.LSM, ProgramType.STRUCT_OPS]);
+
+/** Outcome of loading a tiny program of one type. */
+export interface ProgramProbe {
+  supported: boolean;
+  /** Why a type the kernel knows cannot be loaded here (e.g. lockdown), when that is the case. */
+  reason?: string;
+}
+
+/**
+ * Whether a type is known by the kernel, from one load. A load that fails
+ * with a verifier log means the type exists (the verifier ran); EINVAL with
+ * no log means the kernel rejected the type itself. Types needing a BTF
+ * target are loaded with an invalid target: EINVAL plus a log naming it
+ * means the type exists; EPERM means it exists but lockdown forbids it.
+ */
+export function probeProgramType(sys: ProbeSys, type: number, kernelVersionCode: number): ProgramProbe {
+  const attr = {
+    type,
+    instructions: RETURN_ZERO,
+    license: 'GPL',
+    ...(EXPECTED_ATTACH[type] !== undefined ? { expectedAttachType: EXPECTED_ATTACH[type] } : {}),
+    ...(type === ProgramType.KPROBE ? { kernelVersion: kernelVersionCode } : {}),
+    ...(NEEDS_BTF_TARGET.has(type) ? { attachBtfId: 1 } : {}),
+  };
+  const { fd, log } = sys.progLoad(attr);
+  if (fd >= 0) {
+    sys.close(fd);
+    return { supported: true };
+  }
+  const errno = -fd;
+  if (NEEDS_BTF_TARGET.has(type)) {
+    if (errno === Errno.EPERM) return { supported: false, reason: 'known to the kernel but refused (EPERM: lockdown or missing capability)' };
+    return { supported: errno === Errno.EINVAL && log.trim().length > 0 };
+  }
+  if (errno === Errno.EPERM) return { supported: false, reason: 'known to the kernel but refused (EPERM)' };
+  // The verifier ran (and wrote a log) only when the kernel knows the type.
+  return { supported: log.trim().length > 0 };
+}
+
+/** Probes every program type. */
+export function probeProgramTypes(sys: ProbeSys, kernelVersionCode: number): { types: Record<string, boolean>; reasons: Record<string, string> } {
+  const types: Record<string, boolean> = {};
+  const reasons: Record<string, string> = {};
+  for (const name of programTypeNames) {
+    const type = programTypeFromName(name)!;
+    if (type === ProgramType.UNSPEC) continue;
+    const r = probeProgramType(sys, type, kernelVersionCode);
+    types[programTypeName(type)] = r.supported;
+    if (r.reason) reasons[programTypeName(type)] = r.reason;
+  }
+  return { types, reasons };
+}
+
+/**
+ * Whether `helper` may be called from programs of `type`: the verifier says
+ * "unknown func" or "cannot use helper"/"not supported" when it may not;
+ * anything else (a bad argument, success) means it may.
+ */
+export function probeHelper(sys: ProbeSys, type: number, helper: number, kernelVersionCode: number): boolean {
+  const { fd, log } = sys.progLoad({
+    type,
+    instructions: callHelper(helper),
+    license: 'GPL',
+    ...(EXPECTED_ATTACH[type] !== undefined ? { expectedAttachType: EXPECTED_ATTACH[type] } : {}),
+    ...(type === ProgramType.KPROBE ? { kernelVersion: kernelVersionCode } : {}),
+  });
+  if (fd >= 0) {
+    sys.close(fd);
+    return true;
+  }
+  return !/unknown func|invalid func|cannot use helper|not supported|not allowed in|helper call is not allowed/.test(log) && log.length > 0;
+}
+
+/** Probes every helper for every supported program type that loads without a BTF target. */
+export function probeHelpers(sys: ProbeSys, programTypes: Record<string, boolean>, kernelVersionCode: number): Record<string, Record<string, boolean>> {
+  const out: Record<string, Record<string, boolean>> = {};
+  for (const [name, supported] of Object.entries(programTypes)) {
+    const type = programTypeFromName(name)!;
+    if (!supported || NEEDS_BTF_TARGET.has(type)) continue;
+    const row: Record<string, boolean> = {};
+    for (const h of helperNames) {
+      const id = helperFromName(h)!;
+      if (id === Helper.unspec) continue;
+      row[h] = probeHelper(sys, type, id, kernelVersionCode);
+    }
+    out[name] = row;
+  }
+  return out;
+}
+
+/**
+ * Link types from the running kernel's own BTF (`enum bpf_link_type` in
+ * /sys/kernel/btf/vmlinux); without kernel BTF, from the version that added
+ * each type.
+ */
+export function probeLinkTypes(btfBytes: Uint8Array | undefined, kernel: { major: number; minor: number }): Record<string, boolean> {
+  const result: Record<string, boolean> = {};
+  const enumerators = btfBytes ? parseBtf(btfBytes).find('bpf_link_type', BtfKind.ENUM)?.enumerators : undefined;
+  const known = new Set(enumerators?.map((e) => e.name.replace(/^BPF_LINK_TYPE_/, '').toLowerCase()));
+  for (const name of linkTypeNames) {
+    if (linkTypeFromName(name) === LinkType.UNSPEC) continue;
+    if (enumerators) result[name] = known.has(name);
+    else {
+      const [maj, min] = (linkTypeSince as Record<string, string>)[name]!.split('.').map(Number) as [number, number];
+      result[name] = kernel.major > maj || (kernel.major === maj && kernel.minor >= min);
+    }
+  }
+  return result;
+}
+
+/** Batch operations: a batch lookup on an empty hash map answers ENOENT when the kernel has them. */
+export function probeBatchOps(sys: ProbeSys): boolean {
+  const fd = sys.mapCreate({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
+  if (fd < 0) return false;
+  try {
+    const rc = sys.mapLookupBatch(fd, 4, 4);
+    return rc === 0 || rc === -Errno.ENOENT;
+  } finally {
+    sys.close(fd);
+  }
+}
+
+let cached: Features | undefined;
+
+/**
+ * Probes the running kernel once and caches the answer: kernel version, BTF,
+ * bpffs, every map type, program type and link type, every helper per
+ * program type, batch operations, ring buffer, kprobe/uprobe PMUs,
+ * capabilities and memlock accounting.
+ *
+ * @example
+ * const f = probeFeatures();
+ * if (!f.mapTypes.ringbuf) console.log('no ring buffer: fall back to perf buffers');
+ */
+export function probeFeatures(options: { refresh?: boolean; sys?: ProbeSys } = {}): Features {
+  if (cached && !options.refresh && !options.sys) return cached;
+  const sys = options.sys ?? nativeProbeSys();
+  const kernel = kernelVersion();
+  const mapTypes = probeMapTypes(sys);
+  const { types: programTypes } = probeProgramTypes(sys, kernel.code);
+  const helpers = probeHelpers(sys, programTypes, kernel.code);
+  const btf = hasKernelBtf();
+  const features: Features = {
+    kernel,
+    btf,
+    bpffs: bpffsMountPoint(),
+    mapTypes,
+    programTypes,
+    linkTypes: probeLinkTypes(btf ? fs.readFileSync('/sys/kernel/btf/vmlinux') : undefined, kernel),
+    helpers,
+    batchOps: probeBatchOps(sys),
+    ringBuffer: mapTypes.ringbuf === true,
+    kprobePmu: hasPmu('kprobe'),
+    uprobePmu: hasPmu('uprobe'),
+    capabilities: capabilities(),
+    // Memory cgroup accounting of BPF memory came in 5.11 together with the
+    // bpf_ktime_get_coarse_ns helper; libbpf uses the same tell.
+    memlockAccounting: helpers.socket_filter?.ktime_get_coarse_ns !== true,
+  };
+  if (!options.sys) cached = features;
+  return features;
+}

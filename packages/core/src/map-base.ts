@@ -1,0 +1,217 @@
+import type { Codec } from './codecs/codec.js';
+import { describeValue, InvalidArgumentError } from './errors.js';
+import { OwnedHandle } from './disposable.js';
+import type { IterationStats, Map, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
+
+/** Update flag numbers of uapi `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`. */
+export const UPDATE_FLAG_BITS: Readonly<Record<UpdateFlag, number>> = { any: 0, noexist: 1, exist: 2, lock: 4 };
+
+/** A codec that passes bytes through, checking the length. */
+function rawCodec(size: number, what: string): Codec<Uint8Array> {
+  return {
+    size,
+    name: `${size} bytes`,
+    encode(value, into, offset = 0) {
+      if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(what, `a Uint8Array of ${size} bytes`, value);
+      if (value.byteLength !== size) throw new InvalidArgumentError(what, `${size} bytes`, value);
+      into.set(value, offset);
+    },
+    decode(from, offset = 0) {
+      return from.slice(offset, offset + size);
+    },
+  };
+}
+
+/**
+ * What a backend provides for one map: the raw element operations on byte
+ * buffers of exactly `keySize`/`valueSize` bytes. Absence is reported by the
+ * return value, every other failure by a thrown `BpfError`.
+ */
+export interface RawMapOps {
+  /** Fills `value`; false when the key is absent. */
+  lookup(key: Uint8Array, value: Uint8Array): boolean;
+  update(key: Uint8Array, value: Uint8Array, flags: number): void;
+  /** False when the key was absent. */
+  delete(key: Uint8Array): boolean;
+  /** Fills `value` and removes the key; false when absent. `key` is null for queue/stack pops. */
+  lookupAndDelete(key: Uint8Array | null, value: Uint8Array): boolean;
+  /** Fills `next` with the key after `key` (the first key when null); false at the end. */
+  nextKey(key: Uint8Array | null, next: Uint8Array): boolean;
+  pin(path: string): void;
+  unpin(path: string): void;
+  freeze(): void;
+  info(): MapInfo;
+  /** Releases the backing object. */
+  release(): void;
+}
+
+/**
+ * The backend-independent half of every map: codecs, argument checks,
+ * scratch buffers and robust iteration, over a backend's {@link RawMapOps}.
+ * Kernel and mock maps both extend it, so they cannot differ in these rules.
+ *
+ * Iteration rule: keys are walked with next-key. When the current key is
+ * deleted concurrently (by a program or another process), the kernel's hash
+ * maps restart from the first key, so a key may be seen twice; the walk is
+ * capped at `maxEntries + 1` steps and then reports `aborted` in
+ * {@link lastIteration}. A key deleted between next-key and its lookup is
+ * skipped.
+ */
+export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandle implements Map<K, V> {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  abstract readonly fd: number;
+  lastIteration: IterationStats = { visited: 0, restarts: 0, aborted: false };
+
+  protected readonly keyCodec: Codec<K>;
+  protected readonly valueCodec: Codec<V>;
+  readonly #ops: RawMapOps;
+  readonly #key: Uint8Array;
+  readonly #value: Uint8Array;
+  #pinnedAt: string | undefined;
+
+  protected constructor(
+    spec: MapSpec,
+    ops: RawMapOps,
+    codecs: { key?: Codec<K>; value?: Codec<V> } = {},
+    valueBytes = spec.valueSize,
+  ) {
+    const label = `map '${spec.name ?? ''}'`;
+    super(label, () => ops.release());
+    this.name = spec.name ?? '';
+    this.type = spec.type;
+    this.keySize = spec.keySize;
+    this.valueSize = spec.valueSize;
+    this.maxEntries = spec.maxEntries;
+    this.flags = spec.flags ?? 0;
+    this.#ops = ops;
+    this.keyCodec = codecs.key ?? (rawCodec(spec.keySize, 'key') as unknown as Codec<K>);
+    this.valueCodec = codecs.value ?? (rawCodec(valueBytes, 'value') as unknown as Codec<V>);
+    if (this.keyCodec.size !== spec.keySize) {
+      throw new InvalidArgumentError(`${label}: key codec`, `a codec of ${spec.keySize} bytes (the map's key size)`, `${this.keyCodec.name} of ${this.keyCodec.size} bytes`);
+    }
+    if (this.valueCodec.size !== valueBytes) {
+      throw new InvalidArgumentError(`${label}: value codec`, `a codec of ${valueBytes} bytes (the map's value size)`, `${this.valueCodec.name} of ${this.valueCodec.size} bytes`);
+    }
+    this.#key = new Uint8Array(Math.max(spec.keySize, 1));
+    this.#value = new Uint8Array(Math.max(valueBytes, 1));
+  }
+
+  #encodeKey(key: K, into: Uint8Array = this.#key): Uint8Array {
+    this.assertOpen();
+    if (key === undefined || key === null) throw new InvalidArgumentError(`${this.label}: key`, this.keyCodec.name, key);
+    this.keyCodec.encode(key, into);
+    return into;
+  }
+
+  #encodeValue(value: V): Uint8Array {
+    if (value === undefined || value === null) throw new InvalidArgumentError(`${this.label}: value`, this.valueCodec.name, value);
+    this.valueCodec.encode(value, this.#value);
+    return this.#value;
+  }
+
+  lookup(key: K): V | undefined {
+    const k = this.#encodeKey(key);
+    return this.#ops.lookup(k, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+  }
+
+  update(key: K, value: V, flag: UpdateFlag = 'any'): void {
+    const bits = UPDATE_FLAG_BITS[flag];
+    if (bits === undefined) throw new InvalidArgumentError(`${this.label}: flag`, `one of ${Object.keys(UPDATE_FLAG_BITS).join(', ')}`, flag);
+    const k = this.#encodeKey(key);
+    this.#ops.update(k, this.#encodeValue(value), bits);
+  }
+
+  delete(key: K): boolean {
+    return this.#ops.delete(this.#encodeKey(key));
+  }
+
+  lookupAndDelete(key: K): V | undefined {
+    const k = this.#encodeKey(key);
+    return this.#ops.lookupAndDelete(k, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+  }
+
+  nextKey(key?: K): K | undefined {
+    this.assertOpen();
+    const current = key === undefined ? null : this.#encodeKey(key, new Uint8Array(this.#key.length));
+    return this.#ops.nextKey(current, this.#key) ? this.keyCodec.decode(this.#key) : undefined;
+  }
+
+  /** Walks raw keys robustly; yields each present key with its value bytes. */
+  *#walk(wantValues: boolean): Generator<[Uint8Array, Uint8Array | undefined]> {
+    this.assertOpen();
+    const stats: IterationStats = { visited: 0, restarts: 0, aborted: false };
+    this.lastIteration = stats;
+    let current = new Uint8Array(this.#key.length);
+    let next = new Uint8Array(this.#key.length);
+    const value = new Uint8Array(this.#value.length);
+    let has = this.#ops.nextKey(null, current);
+    let steps = 0;
+    while (has) {
+      if (++steps > this.maxEntries + 1) {
+        stats.aborted = true;
+        return;
+      }
+      const present = this.#ops.lookup(current, value);
+      if (present) {
+        stats.visited++;
+        yield [current.slice(), wantValues ? value.slice() : undefined];
+        if (this.closed) return;
+      } else {
+        // The key vanished: the kernel's next-key restarts from the first key.
+        stats.restarts++;
+      }
+      has = this.#ops.nextKey(current, next);
+      [current, next] = [next, current];
+    }
+  }
+
+  *keys(): IterableIterator<K> {
+    for (const [k] of this.#walk(false)) yield this.keyCodec.decode(k);
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.#walk(true)) yield this.valueCodec.decode(v!);
+  }
+
+  *entries(): IterableIterator<[K, V]> {
+    for (const [k, v] of this.#walk(true)) yield [this.keyCodec.decode(k), this.valueCodec.decode(v!)];
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  pin(path: string): void {
+    this.assertOpen();
+    if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError(`${this.label}: pin path`, 'a path in bpffs', path);
+    this.#ops.pin(path);
+    this.#pinnedAt = path;
+  }
+
+  unpin(): void {
+    this.assertOpen();
+    if (this.#pinnedAt === undefined) throw new InvalidArgumentError(`${this.label}: unpin`, 'a map pinned by this handle', describeValue(undefined));
+    this.#ops.unpin(this.#pinnedAt);
+    this.#pinnedAt = undefined;
+  }
+
+  /** The path this handle pinned the map at, if any. */
+  get pinnedAt(): string | undefined {
+    return this.#pinnedAt;
+  }
+
+  freeze(): void {
+    this.assertOpen();
+    this.#ops.freeze();
+  }
+
+  info(): MapInfo {
+    this.assertOpen();
+    return this.#ops.info();
+  }
+}

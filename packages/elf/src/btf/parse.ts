@@ -1,0 +1,134 @@
+import { ParseError } from '../errors.js';
+import { BTF_MAGIC, BtfKind } from './kinds.js';
+
+/** One BTF type as stored: its kind, name and the raw fields a reader needs. */
+export interface BtfType {
+  id: number;
+  kind: number;
+  name: string;
+  /** `size` for sized kinds, the referenced type id for the others (`struct btf_type`'s union). */
+  sizeOrType: number;
+  vlen: number;
+  kindFlag: boolean;
+  /** Enumerators, for ENUM and ENUM64. */
+  enumerators?: { name: string; value: bigint }[];
+  /** Members, for STRUCT and UNION: name, type id, bit offset. */
+  members?: { name: string; type: number; bitOffset: number }[];
+}
+
+/** A parsed BTF blob. */
+export interface Btf {
+  /** Index 0 is the void type. */
+  types: BtfType[];
+  littleEndian: boolean;
+  /** The first type with this name and, when given, kind. */
+  find(name: string, kind?: number): BtfType | undefined;
+}
+
+const HEADER_SIZE = 24;
+
+/**
+ * Parses a BTF blob (such as `/sys/kernel/btf/vmlinux`): header, string
+ * section and every type, in either byte order.
+ *
+ * @example
+ * const btf = parseBtf(fs.readFileSync('/sys/kernel/btf/vmlinux'));
+ * btf.find('bpf_link_type', BtfKind.ENUM)?.enumerators;
+ */
+export function parseBtf(bytes: Uint8Array): Btf {
+  if (bytes.byteLength < HEADER_SIZE) throw new ParseError('BTF', `blob of ${bytes.byteLength} bytes is shorter than the ${HEADER_SIZE}-byte header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let le = true;
+  if (view.getUint16(0, true) !== BTF_MAGIC) {
+    if (view.getUint16(0, false) !== BTF_MAGIC) throw new ParseError('BTF', `bad magic 0x${view.getUint16(0, true).toString(16)}, expected 0xeb9f`, 0);
+    le = false;
+  }
+  const version = view.getUint8(2);
+  if (version !== 1) throw new ParseError('BTF', `unsupported version ${version}, expected 1`, 2);
+  const hdrLen = view.getUint32(4, le);
+  const typeOff = view.getUint32(8, le);
+  const typeLen = view.getUint32(12, le);
+  const strOff = view.getUint32(16, le);
+  const strLen = view.getUint32(20, le);
+  const typesStart = hdrLen + typeOff;
+  const strStart = hdrLen + strOff;
+  if (hdrLen < HEADER_SIZE || typesStart + typeLen > bytes.byteLength || strStart + strLen > bytes.byteLength) {
+    throw new ParseError('BTF', `sections (types ${typesStart}+${typeLen}, strings ${strStart}+${strLen}) exceed the blob of ${bytes.byteLength} bytes`, 4);
+  }
+  const decoder = new TextDecoder();
+  const str = (off: number): string => {
+    if (off >= strLen) throw new ParseError('BTF', `string offset ${off} outside the ${strLen}-byte string section`);
+    let end = strStart + off;
+    while (end < strStart + strLen && bytes[end] !== 0) end++;
+    return decoder.decode(bytes.subarray(strStart + off, end));
+  };
+
+  const types: BtfType[] = [{ id: 0, kind: BtfKind.UNKN, name: '', sizeOrType: 0, vlen: 0, kindFlag: false }];
+  let p = typesStart;
+  const end = typesStart + typeLen;
+  const need = (n: number) => {
+    if (p + n > end) throw new ParseError('BTF', `type ${types.length} runs past the type section`, p);
+  };
+  while (p < end) {
+    need(12);
+    const nameOff = view.getUint32(p, le);
+    const info = view.getUint32(p + 4, le);
+    const sizeOrType = view.getUint32(p + 8, le);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const kindFlag = (info >>> 31) === 1;
+    const type: BtfType = { id: types.length, kind, name: str(nameOff), sizeOrType, vlen, kindFlag };
+    p += 12;
+    switch (kind) {
+      case BtfKind.INT: need(4); p += 4; break;
+      case BtfKind.ARRAY: need(12); p += 12; break;
+      case BtfKind.STRUCT:
+      case BtfKind.UNION:
+        need(12 * vlen);
+        type.members = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          type.members.push({ name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: view.getUint32(p + 8, le) });
+        }
+        break;
+      case BtfKind.ENUM:
+        need(8 * vlen);
+        type.enumerators = [];
+        for (let i = 0; i < vlen; i++, p += 8) {
+          const raw = view.getUint32(p + 4, le);
+          // kind_flag set means the enum is signed (BTF since 6.0).
+          type.enumerators.push({ name: str(view.getUint32(p, le)), value: kindFlag ? BigInt(raw | 0) : BigInt(raw) });
+        }
+        break;
+      case BtfKind.ENUM64:
+        need(12 * vlen);
+        type.enumerators = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          const v = (BigInt(view.getUint32(p + 8, le)) << 32n) | BigInt(view.getUint32(p + 4, le));
+          type.enumerators.push({ name: str(view.getUint32(p, le)), value: kindFlag ? BigInt.asIntN(64, v) : v });
+        }
+        break;
+      case BtfKind.FUNC_PROTO: need(8 * vlen); p += 8 * vlen; break;
+      case BtfKind.VAR: need(4); p += 4; break;
+      case BtfKind.DATASEC: need(12 * vlen); p += 12 * vlen; break;
+      case BtfKind.DECL_TAG: need(4); p += 4; break;
+      case BtfKind.PTR: case BtfKind.FWD: case BtfKind.TYPEDEF: case BtfKind.VOLATILE: case BtfKind.CONST:
+      case BtfKind.RESTRICT: case BtfKind.FUNC: case BtfKind.FLOAT: case BtfKind.TYPE_TAG:
+        break;
+      default:
+        throw new ParseError('BTF', `type ${types.length} has unknown kind ${kind}`, p - 12);
+    }
+    types.push(type);
+  }
+  const byName = new globalThis.Map<string, BtfType[]>();
+  for (const t of types) {
+    if (!t.name) continue;
+    const list = byName.get(t.name);
+    if (list) list.push(t);
+    else byName.set(t.name, [t]);
+  }
+  return {
+    types,
+    littleEndian: le,
+    find: (name, kind) => byName.get(name)?.find((t) => kind === undefined || t.kind === kind),
+  };
+}
