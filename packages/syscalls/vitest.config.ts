@@ -1,6 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.shared.js';
 
-export default defineProject({
-  resolve: { conditions: ['@bpfkit/source'] },
-  test: { name: '@bpfkit/syscalls', include: ['src/**/*.test.ts'] },
-});
+export default project('@bpfkit/syscalls');

@@ -63,7 +63,7 @@ export interface MapInfo {
 export interface IterationStats {
   /** Keys visited. */
   visited: number;
-  /** Times the current key vanished and the kernel restarted from the first key. */
+  /** Times the walk came back to its first key because the current key vanished (next-key restarts then). */
   restarts: number;
   /** Whether the walk stopped early after `maxEntries + 1` steps without reaching the end. */
   aborted: boolean;

@@ -6,6 +6,12 @@ import type { IterationStats, Map, MapInfo, MapSpec, UpdateFlag } from './interf
 /** Update flag numbers of uapi `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`. */
 export const UPDATE_FLAG_BITS: Readonly<Record<UpdateFlag, number>> = { any: 0, noexist: 1, exist: 2, lock: 4 };
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A codec that passes bytes through, checking the length. */
 function rawCodec(size: number, what: string): Codec<Uint8Array> {
   return {
@@ -150,22 +156,22 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     let next = new Uint8Array(this.#key.length);
     const value = new Uint8Array(this.#value.length);
     let has = this.#ops.nextKey(null, current);
+    const first = has ? current.slice() : undefined;
     let steps = 0;
     while (has) {
       if (++steps > this.maxEntries + 1) {
         stats.aborted = true;
         return;
       }
-      const present = this.#ops.lookup(current, value);
-      if (present) {
+      // A key deleted between next-key and this lookup is skipped.
+      if (this.#ops.lookup(current, value)) {
         stats.visited++;
         yield [current.slice(), wantValues ? value.slice() : undefined];
         if (this.closed) return;
-      } else {
-        // The key vanished: the kernel's next-key restarts from the first key.
-        stats.restarts++;
       }
       has = this.#ops.nextKey(current, next);
+      // When `current` vanished meanwhile, the kernel's next-key starts over at the first key.
+      if (has && first && sameBytes(next, first)) stats.restarts++;
       [current, next] = [next, current];
     }
   }

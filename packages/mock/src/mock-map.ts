@@ -65,12 +65,8 @@ export class MockMapStore implements RawMapOps {
   lookup(key: Uint8Array, value: Uint8Array): boolean {
     const stored = this.#entries.get(keyString(key));
     if (!stored) return false;
-    if (this.spec.type === MapType.LRU_HASH) {
-      // Touch: most recently used moves to the end of the insertion order.
-      const s = keyString(key);
-      this.#entries.delete(s);
-      this.#entries.set(s, stored);
-    }
+    // A lookup from user space does not mark an LRU entry as used
+    // (the kernel's htab_lru_map_lookup_elem_sys skips the reference bit).
     value.set(stored);
     return true;
   }
