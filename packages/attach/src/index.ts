@@ -1,1 +1,2 @@
-export {};
+export { KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById } from './program.js';
+export type { LoadProgramOptions } from './program.js';

@@ -1,1 +1,23 @@
-export {};
+/**
+ * bpfkit: eBPF for Node.js. Everything a user needs is exported here: the
+ * shared interfaces, codecs and errors of @bpfkit/core, the backends, feature
+ * probes and bpffs helpers.
+ *
+ * @module
+ */
+export * from '@bpfkit/core';
+export { MockSystem } from '@bpfkit/mock';
+export { KernelMap, createKernelMap, openPinnedMap, openMapById } from '@bpfkit/maps';
+export { KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById } from '@bpfkit/attach';
+export type { LoadProgramOptions } from '@bpfkit/attach';
+export { bpfAccess } from '@bpfkit/syscalls';
+export type { BpfAccess } from '@bpfkit/syscalls';
+export { NativeSystem } from './native-system.js';
+export { openSystem } from './open-system.js';
+export type { OpenSystemOptions } from './open-system.js';
+export { probeFeatures } from './features/probe.js';
+export { formatFeatures } from './features/format.js';
+export { ensureBpffs, unmountBpffs } from './bpffs.js';
+export type { BpffsResult } from './bpffs.js';
+export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
+export { runCli } from './cli/main.js';

@@ -33,6 +33,8 @@ export interface Features {
   bpffs: string | undefined;
   mapTypes: Record<string, boolean>;
   programTypes: Record<string, boolean>;
+  /** Program types the kernel knows but refuses here, with the reason (e.g. lockdown). */
+  programTypeRestrictions: Record<string, string>;
   linkTypes: Record<string, boolean>;
   /** Helpers available to each program type, by program type name then helper name. */
   helpers: Record<string, Record<string, boolean>>;

@@ -1,4 +1,4 @@
-import { BpfError, Errno, MapType, mapTypeName, NotSupportedError, parseKernelRelease, ProgramType, programTypeName } from '@bpfkit/core';
+import { BpfError, Errno, mapTypeFromName, mapTypeNames, NotSupportedError, parseKernelRelease, programTypeNames } from '@bpfkit/core';
 import type { AttachTarget, EventReader, Features, Link, Map, MapCodecs, MapSpec, Program, ProgramSpec, System } from '@bpfkit/core';
 import { MockKernel } from './mock-kernel.js';
 import { MOCK_MAP_TYPES, MockMap, MockMapStore } from './mock-map.js';
@@ -63,8 +63,9 @@ export class MockSystem implements System {
       kernel: parseKernelRelease('0.0.0-mock'),
       btf: false,
       bpffs: '/sys/fs/bpf',
-      mapTypes: Object.fromEntries(Object.values(MapType).filter((t) => t !== MapType.UNSPEC).map((t) => [mapTypeName(t), MOCK_MAP_TYPES.has(t)])),
-      programTypes: Object.fromEntries(Object.values(ProgramType).filter((t) => t !== ProgramType.UNSPEC).map((t) => [programTypeName(t), false])),
+      mapTypes: Object.fromEntries(mapTypeNames.filter((n) => n !== 'unspec').map((n) => [n, MOCK_MAP_TYPES.has(mapTypeFromName(n)!)])),
+      programTypes: Object.fromEntries(programTypeNames.filter((n) => n !== 'unspec').map((n) => [n, false])),
+      programTypeRestrictions: {},
       linkTypes: {},
       helpers: {},
       batchOps: false,

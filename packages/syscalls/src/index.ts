@@ -1,1 +1,16 @@
-export {};
+/**
+ * @bpfkit/syscalls: the native addon and the typed encoders and wrappers for
+ * every kernel struct it passes (`union bpf_attr` members, `bpf_*_info`,
+ * `perf_event_attr`), written from the Linux 6.18 uapi headers.
+ *
+ * @module
+ */
+export * from './native.js';
+export * from './commands.js';
+export * from './constants.js';
+export * from './attr/index.js';
+export * from './info/index.js';
+export * from './perf/perf-event-attr.js';
+export * from './sys/index.js';
+export * from './access.js';
+export * from './object-name.js';

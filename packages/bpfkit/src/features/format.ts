@@ -42,7 +42,8 @@ export function formatFeatures(f: Features, options: { helpers?: boolean } = {})
   const sections = [textTable(['feature', 'value'], env)];
   const listing = (title: string, r: Record<string, boolean>) =>
     textTable([title, 'supported'], Object.entries(r).map(([k, v]) => [k, yes(v)]));
-  sections.push(listing('map type', f.mapTypes), listing('program type', f.programTypes), listing('link type', f.linkTypes));
+  const programRows = Object.entries(f.programTypes).map(([k, v]) => [k, v ? 'yes' : f.programTypeRestrictions[k] ? `no: ${f.programTypeRestrictions[k]}` : 'no']);
+  sections.push(listing('map type', f.mapTypes), textTable(['program type', 'supported'], programRows), listing('link type', f.linkTypes));
   const helperRows = Object.entries(f.helpers).map(([prog, helpers]) => [prog, count(helpers)]);
   if (helperRows.length) sections.push(textTable(['program type', 'helpers available'], helperRows));
   if (options.helpers) {

@@ -36,6 +36,8 @@ export interface ProbeProgAttr {
   expectedAttachType?: number;
   attachBtfId?: number;
   kernelVersion?: number;
+  /** `BPF_F_*` program flags. */
+  flags?: number;
 }
 
 /** Encodes eBPF instructions for probes: `{ code, dst, src, off, imm }` each. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
 import {
   AttachType, Errno, Helper, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeName, linkTypeNames, linkTypeSince,
-  MapFlags, MapType, mapTypeName, mapTypeNames, mapTypeFromName, ProgramType, programTypeFromName, programTypeName, programTypeNames,
+  MapFlags, MapType, ProgramFlags, mapTypeName, mapTypeNames, mapTypeFromName, ProgramType, programTypeFromName, programTypeName, programTypeNames,
 } from '@bpfkit/core';
 import type { Features } from '@bpfkit/core';
 import { bpffsMountPoint, capabilities, hasKernelBtf, hasPmu, kernelVersion } from './environment.js';
@@ -78,6 +78,20 @@ const EXPECTED_ATTACH: Partial<Record<number, number>> = {
 /** Program types whose load needs a BTF attach target: probed with an invalid one. */
 const NEEDS_BTF_TARGET: ReadonlySet<number> = new Set([ProgramType.TRACING, ProgramType.EXT, ProgramType.LSM, ProgramType.STRUCT_OPS]);
 
+/** Program types the kernel loads only as sleepable (`BPF_F_SLEEPABLE`). */
+const SLEEPABLE_ONLY: ReadonlySet<number> = new Set([ProgramType.SYSCALL]);
+
+/** Load attributes every probe of `type` needs besides the instructions. */
+function loadContext(type: number, kernelVersionCode: number) {
+  return {
+    type,
+    license: 'GPL',
+    ...(EXPECTED_ATTACH[type] !== undefined ? { expectedAttachType: EXPECTED_ATTACH[type] } : {}),
+    ...(type === ProgramType.KPROBE ? { kernelVersion: kernelVersionCode } : {}),
+    ...(SLEEPABLE_ONLY.has(type) ? { flags: ProgramFlags.SLEEPABLE } : {}),
+  };
+}
+
 /** Outcome of loading a tiny program of one type. */
 export interface ProgramProbe {
   supported: boolean;
@@ -93,26 +107,20 @@ export interface ProgramProbe {
  * means the type exists; EPERM means it exists but lockdown forbids it.
  */
 export function probeProgramType(sys: ProbeSys, type: number, kernelVersionCode: number): ProgramProbe {
-  const attr = {
-    type,
+  const { fd, log } = sys.progLoad({
+    ...loadContext(type, kernelVersionCode),
     instructions: RETURN_ZERO,
-    license: 'GPL',
-    ...(EXPECTED_ATTACH[type] !== undefined ? { expectedAttachType: EXPECTED_ATTACH[type] } : {}),
-    ...(type === ProgramType.KPROBE ? { kernelVersion: kernelVersionCode } : {}),
     ...(NEEDS_BTF_TARGET.has(type) ? { attachBtfId: 1 } : {}),
-  };
-  const { fd, log } = sys.progLoad(attr);
+  });
   if (fd >= 0) {
     sys.close(fd);
     return { supported: true };
   }
   const errno = -fd;
-  if (NEEDS_BTF_TARGET.has(type)) {
-    if (errno === Errno.EPERM) return { supported: false, reason: 'known to the kernel but refused (EPERM: lockdown or missing capability)' };
-    return { supported: errno === Errno.EINVAL && log.trim().length > 0 };
+  if (errno === Errno.EPERM) {
+    return { supported: false, reason: 'refused with EPERM although privileged: kernel lockdown (or a missing capability) forbids this program type' };
   }
-  if (errno === Errno.EPERM) return { supported: false, reason: 'known to the kernel but refused (EPERM)' };
-  // The verifier ran (and wrote a log) only when the kernel knows the type.
+  // The kernel wrote a log (the verifier or the attach-target check ran) only when it knows the type.
   return { supported: log.trim().length > 0 };
 }
 
@@ -136,18 +144,13 @@ export function probeProgramTypes(sys: ProbeSys, kernelVersionCode: number): { t
  * anything else (a bad argument, success) means it may.
  */
 export function probeHelper(sys: ProbeSys, type: number, helper: number, kernelVersionCode: number): boolean {
-  const { fd, log } = sys.progLoad({
-    type,
-    instructions: callHelper(helper),
-    license: 'GPL',
-    ...(EXPECTED_ATTACH[type] !== undefined ? { expectedAttachType: EXPECTED_ATTACH[type] } : {}),
-    ...(type === ProgramType.KPROBE ? { kernelVersion: kernelVersionCode } : {}),
-  });
+  const { fd, log } = sys.progLoad({ ...loadContext(type, kernelVersionCode), instructions: callHelper(helper) });
   if (fd >= 0) {
     sys.close(fd);
     return true;
   }
-  return !/unknown func|invalid func|cannot use helper|not supported|not allowed in|helper call is not allowed/.test(log) && log.length > 0;
+  // The verifier must have reached the call (instruction 0) and not refused the helper itself.
+  return /\(85\) call/.test(log) && !/unknown func|invalid func|cannot use helper|not supported|helper call is not allowed/.test(log);
 }
 
 /** Probes every helper for every supported program type that loads without a BTF target. */
@@ -216,7 +219,7 @@ export function probeFeatures(options: { refresh?: boolean; sys?: ProbeSys } = {
   const sys = options.sys ?? nativeProbeSys();
   const kernel = kernelVersion();
   const mapTypes = probeMapTypes(sys);
-  const { types: programTypes } = probeProgramTypes(sys, kernel.code);
+  const { types: programTypes, reasons } = probeProgramTypes(sys, kernel.code);
   const helpers = probeHelpers(sys, programTypes, kernel.code);
   const btf = hasKernelBtf();
   const features: Features = {
@@ -225,6 +228,7 @@ export function probeFeatures(options: { refresh?: boolean; sys?: ProbeSys } = {
     bpffs: bpffsMountPoint(),
     mapTypes,
     programTypes,
+    programTypeRestrictions: reasons,
     linkTypes: probeLinkTypes(btf ? fs.readFileSync('/sys/kernel/btf/vmlinux') : undefined, kernel),
     helpers,
     batchOps: probeBatchOps(sys),

@@ -1,0 +1,187 @@
+import fs from 'node:fs';
+import { BpfError, Errno, InvalidArgumentError, OwnedHandle, programTypeName, VerifierError } from '@bpfkit/core';
+import type { Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
+import { allocProgInfoRequest, getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun, readU32Array } from '@bpfkit/syscalls';
+
+/** How to load a program. */
+export interface LoadProgramOptions {
+  /**
+   * Verifier log level on failure: 1 (the failing path, default), 2 (every
+   * instruction), or 0 to skip the retry with a log. A non-zero level also
+   * logs successful loads when `logAlways` is set.
+   */
+  logLevel?: 0 | 1 | 2;
+  /** First log buffer size in bytes (grown until the log fits). Default 64 KiB. */
+  logSize?: number;
+}
+
+/** The kernel's limit on log_size (`UINT_MAX >> 2`, since 5.2). */
+const MAX_LOG_SIZE = 0x3fffffff;
+
+/**
+ * A program loaded into the kernel. Closing it unloads it unless it is
+ * pinned or attached.
+ *
+ * @example
+ * using prog = loadKernelProgram({ name: 'ret42', type: ProgramType.SOCKET_FILTER, instructions, license: 'GPL' });
+ * prog.testRun({ data: new Uint8Array(64) }).returnValue;
+ */
+export class KernelProgram extends OwnedHandle implements Program {
+  readonly name: string;
+  readonly type: number;
+  readonly fd: number;
+  #pinnedAt: string | undefined;
+
+  /** Takes ownership of `fd`. */
+  constructor(fd: number, name: string, type: number) {
+    super(`program '${name}'`, () => native.close(fd));
+    this.fd = fd;
+    this.name = name;
+    this.type = type;
+  }
+
+  /**
+   * Runs the program once or `repeat` times on `data` (BPF_PROG_TEST_RUN),
+   * without attaching it.
+   *
+   * @example
+   * const { returnValue, data } = prog.testRun({ data: packet, repeat: 100 });
+   */
+  testRun(options: TestRunOptions = {}): TestRunResult {
+    this.assertOpen();
+    const dataIn = options.data ?? new Uint8Array(0);
+    // Programs may grow packets (xdp_adjust_head/tail): leave headroom for the output.
+    const dataOut = new Uint8Array(options.dataOutSize ?? dataIn.byteLength + 256);
+    const ctxOut = options.context || options.contextOutSize ? new Uint8Array(options.contextOutSize ?? options.context!.byteLength) : null;
+    const r = progTestRun(
+      {
+        progFd: this.fd,
+        dataIn: dataIn.byteLength ? dataIn : null, dataSizeIn: dataIn.byteLength,
+        dataOut: dataOut.byteLength ? dataOut : null, dataSizeOut: dataOut.byteLength,
+        ctxIn: options.context ?? null, ctxSizeIn: options.context?.byteLength ?? 0,
+        ctxOut, ctxSizeOut: ctxOut?.byteLength ?? 0,
+        repeat: options.repeat ?? 0, flags: options.flags ?? 0, cpu: options.cpu ?? 0,
+      },
+      { subject: this.label, hint: undefined },
+    );
+    return {
+      returnValue: r.retval,
+      duration: r.duration,
+      data: dataOut.slice(0, Math.min(r.dataSizeOut, dataOut.byteLength)),
+      ...(ctxOut ? { context: ctxOut.slice(0, Math.min(r.ctxSizeOut, ctxOut.byteLength)) } : {}),
+    };
+  }
+
+  info(): ProgramInfo {
+    this.assertOpen();
+    const first = progInfoByFd(this.fd, undefined, { subject: this.label });
+    const req = allocProgInfoRequest(first, ['mapIds']);
+    const full = progInfoByFd(this.fd, req, { subject: this.label });
+    return {
+      id: full.id, name: full.name, type: full.type,
+      tag: Buffer.from(full.tag).toString('hex'),
+      mapIds: req.mapIds ? readU32Array(req.mapIds, full.nrMapIds) : [],
+      runCount: BigInt(full.runCnt), runTimeNs: BigInt(full.runTimeNs),
+      xlatedSize: full.xlatedProgLen, jitedSize: full.jitedProgLen, btfId: full.btfId, loadTime: BigInt(full.loadTime),
+    };
+  }
+
+  pin(path: string): void {
+    this.assertOpen();
+    if (typeof path !== 'string' || !path) throw new InvalidArgumentError(`${this.label}: pin path`, 'a path in bpffs', path);
+    objPin(path, this.fd, {}, { subject: this.label });
+    this.#pinnedAt = path;
+  }
+
+  unpin(): void {
+    this.assertOpen();
+    if (!this.#pinnedAt) throw new InvalidArgumentError(`${this.label}: unpin`, 'a program pinned by this handle', undefined);
+    fs.rmSync(this.#pinnedAt, { force: true });
+    this.#pinnedAt = undefined;
+  }
+}
+
+function checkSpec(spec: ProgramSpec): void {
+  if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('program spec', 'an object', spec);
+  if (!(spec.instructions instanceof Uint8Array) || spec.instructions.byteLength === 0 || spec.instructions.byteLength % 8 !== 0) {
+    throw new InvalidArgumentError(`program '${spec.name}': instructions`, 'a non-empty Uint8Array whose length is a multiple of 8', spec.instructions);
+  }
+  if (!Number.isInteger(spec.type) || spec.type <= 0) throw new InvalidArgumentError(`program '${spec.name}': type`, 'a program type number (ProgramType)', spec.type);
+  if (typeof spec.license !== 'string') throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
+}
+
+/**
+ * Loads a program (BPF_PROG_LOAD). The first load runs without a log; if the
+ * verifier rejects the program it is loaded again with a log, growing the
+ * buffer until the whole log fits, and a {@link VerifierError} carries it.
+ *
+ * @example
+ * const insns = Uint8Array.of(0xb7, 0, 0, 0, 42, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 42; exit
+ * using prog = loadKernelProgram({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions: insns, license: 'GPL' });
+ */
+export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions = {}): KernelProgram {
+  checkSpec(spec);
+  const fields = {
+    progType: spec.type,
+    insns: spec.instructions,
+    insnCnt: spec.instructions.byteLength / 8,
+    license: spec.license,
+    progName: kernelObjectName(spec.name),
+    expectedAttachType: spec.expectedAttachType ?? 0,
+    progFlags: spec.flags ?? 0,
+    kernVersion: spec.kernelVersion ?? 0,
+  };
+  const ctx = { subject: `program '${spec.name}' (${programTypeName(spec.type)})` };
+  try {
+    return new KernelProgram(progLoad(fields, undefined, ctx), spec.name, spec.type);
+  } catch (err) {
+    const level = options.logLevel ?? 1;
+    if (!(err instanceof BpfError) || level === 0 || (err.errno !== Errno.EACCES && err.errno !== Errno.EINVAL)) throw err;
+  }
+  // Reload with a log to explain the rejection.
+  for (let size = options.logSize ?? 64 * 1024; ; size = Math.min(size * 4, MAX_LOG_SIZE)) {
+    try {
+      const fd = progLoad(fields, { buffer: new Uint8Array(size), level: options.logLevel ?? 1 }, ctx);
+      // It loaded this time (a transient failure): keep it.
+      return new KernelProgram(fd, spec.name, spec.type);
+    } catch (err) {
+      if (err instanceof VerifierError && err.truncated && size < MAX_LOG_SIZE) continue;
+      if (err instanceof VerifierError && err.program !== spec.name) {
+        throw new VerifierError(spec.name, err.errno, err.log, { truncated: err.truncated });
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * Opens a program pinned in bpffs.
+ *
+ * @example
+ * using prog = openPinnedProgram('/sys/fs/bpf/my_prog');
+ */
+export function openPinnedProgram(path: string): KernelProgram {
+  if (typeof path !== 'string' || !path) throw new InvalidArgumentError('pin path', 'a path in bpffs', path);
+  return adoptProgram(objGet(path, {}, { subject: `pin '${path}'` }));
+}
+
+/**
+ * Opens a program by its kernel id.
+ *
+ * @example
+ * using prog = openProgramById(17);
+ */
+export function openProgramById(id: number): KernelProgram {
+  if (!Number.isInteger(id) || id <= 0) throw new InvalidArgumentError('program id', 'a positive integer', id);
+  return adoptProgram(getFdById('prog', id, {}, { subject: `program id ${id}` }));
+}
+
+function adoptProgram(fd: number): KernelProgram {
+  try {
+    const i = progInfoByFd(fd);
+    return new KernelProgram(fd, i.name, i.type);
+  } catch (err) {
+    native.close(fd);
+    throw err;
+  }
+}

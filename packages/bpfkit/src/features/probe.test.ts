@@ -1,0 +1,95 @@
+import { Errno, MapType, ProgramType } from '@bpfkit/core';
+import { bpfAccess } from '@bpfkit/syscalls';
+import { describe, expect, it } from 'vitest';
+import { bpffsMountPoint, capabilities, mounts } from './environment.js';
+import { formatFeatures } from './format.js';
+import { probeFeatures, probeHelper, probeLinkTypes, probeMapTypes, probeProgramType } from './probe.js';
+import type { ProbeSys } from './probe-sys.js';
+
+/** A kernel that knows only hash maps, socket filters and one helper. */
+function fakeSys(): ProbeSys & { open: number } {
+  let next = 100;
+  const sys = {
+    open: 0,
+    mapCreate: (a: { type: number }) => (a.type === MapType.HASH || a.type === MapType.ARRAY ? (sys.open++, next++) : -Errno.EINVAL),
+    progLoad: (a: { type: number; instructions: Uint8Array }) => {
+      if (a.type === ProgramType.LSM) return { fd: -Errno.EPERM, log: '' };
+      if (a.type !== ProgramType.SOCKET_FILTER) return { fd: -Errno.EINVAL, log: '' };
+      if (a.instructions[0] === 0x85) {
+        const helper = new DataView(a.instructions.buffer).getInt32(4, true);
+        return helper === 1 ? { fd: -Errno.EACCES, log: '0: (85) call bpf_map_lookup_elem#1\nR1 !read_ok' } : { fd: -Errno.EINVAL, log: `0: (85) call unknown#${helper}\ninvalid func unknown#${helper}` };
+      }
+      sys.open++;
+      return { fd: next++, log: '' };
+    },
+    btfLoad: () => (sys.open++, next++),
+    mapLookupBatch: () => -Errno.EINVAL,
+    close: () => { sys.open--; },
+  };
+  return sys;
+}
+
+describe('feature probes (logic)', () => {
+  it('reads support from the answers of map creation and program loads, and closes what it opened', () => {
+    const sys = fakeSys();
+    const maps = probeMapTypes(sys);
+    expect(maps.hash).toBe(true);
+    expect(maps.ringbuf).toBe(false);
+    expect(probeProgramType(sys, ProgramType.SOCKET_FILTER, 0)).toEqual({ supported: true });
+    expect(probeProgramType(sys, ProgramType.XDP, 0)).toEqual({ supported: false });
+    expect(probeProgramType(sys, ProgramType.LSM, 0).reason).toMatch(/lockdown/);
+    expect(probeHelper(sys, ProgramType.SOCKET_FILTER, 1, 0)).toBe(true);
+    expect(probeHelper(sys, ProgramType.SOCKET_FILTER, 2, 0)).toBe(false);
+    expect(sys.open).toBe(0);
+  });
+
+  it('falls back to kernel versions for link types without BTF', () => {
+    const old = probeLinkTypes(undefined, { major: 5, minor: 10 });
+    expect(old.xdp).toBe(true);
+    expect(old.tcx).toBe(false);
+  });
+
+  it('parses mounts and capabilities', () => {
+    const table = mounts('bpf /sys/fs/bpf bpf rw 0 0\nnone /my\\040dir tmpfs rw 0 0\n');
+    expect(table[1]!.target).toBe('/my dir');
+    expect(bpffsMountPoint(table)).toBe('/sys/fs/bpf');
+    expect(bpffsMountPoint(table.slice(1))).toBeUndefined();
+    const caps = capabilities('CapEff:\t000000c000201000\n');
+    expect(caps).toMatchObject({ CAP_BPF: true, CAP_PERFMON: true, CAP_SYS_ADMIN: true, CAP_NET_ADMIN: true, CAP_SYS_RESOURCE: false });
+  });
+});
+
+const access = bpfAccess();
+describe.skipIf(!access.available)(`feature probes (kernel)${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+  const f = probeFeatures();
+
+  it('finds what every kernel since 5.8 has', () => {
+    expect(f.kernel.major).toBeGreaterThanOrEqual(5);
+    for (const m of ['hash', 'array', 'percpu_array', 'lru_hash', 'lpm_trie', 'prog_array', 'perf_event_array', 'array_of_maps', 'ringbuf']) {
+      expect(f.mapTypes[m], m).toBe(true);
+    }
+    for (const p of ['socket_filter', 'xdp', 'sched_cls', 'tracepoint', 'cgroup_skb', 'sk_lookup']) expect(f.programTypes[p], p).toBe(true);
+    expect(f.helpers.socket_filter!.map_lookup_elem).toBe(true);
+    expect(f.helpers.socket_filter!.xdp_adjust_head).toBe(false);
+    expect(f.helpers.xdp!.xdp_adjust_head).toBe(true);
+    expect(f.ringBuffer).toBe(true);
+    expect(f.batchOps).toBe(true);
+    expect(f.linkTypes.xdp).toBe(true);
+  });
+
+  it('agrees with the kernel version on memlock accounting and with sysfs on the kprobe PMU', async () => {
+    expect(f.memlockAccounting).toBe(f.kernel.code < ((5 << 16) + (11 << 8)));
+    const fs = await import('node:fs');
+    expect(f.kprobePmu).toBe(fs.existsSync('/sys/bus/event_source/devices/kprobe'));
+  });
+
+  it('is cached', () => {
+    expect(probeFeatures()).toBe(f);
+  });
+
+  it('renders as a table', () => {
+    const text = formatFeatures(f);
+    expect(text).toMatch(/^kernel\s+\S+/m);
+    expect(text).toMatch(/^ringbuf\s+yes$/m);
+  });
+});

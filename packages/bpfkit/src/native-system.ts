@@ -1,0 +1,58 @@
+import { NotSupportedError } from '@bpfkit/core';
+import type { AttachTarget, EventReader, Features, Link, Map, MapCodecs, MapSpec, Program, ProgramSpec, System } from '@bpfkit/core';
+import { createKernelMap } from '@bpfkit/maps';
+import { loadKernelProgram } from '@bpfkit/attach';
+import type { LoadProgramOptions } from '@bpfkit/attach';
+import { probeFeatures } from './features/probe.js';
+import { raiseMemlockIfNeeded } from './rlimit.js';
+
+/**
+ * The kernel backend: maps from @bpfkit/maps, programs from @bpfkit/attach,
+ * features probed on the running kernel.
+ *
+ * @example
+ * using system = new NativeSystem();
+ * using m = system.createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 }, { key: u32, value: u64 });
+ */
+export class NativeSystem implements System {
+  readonly kind = 'kernel' as const;
+  readonly #load: LoadProgramOptions;
+
+  constructor(options: { load?: LoadProgramOptions } = {}) {
+    this.#load = options.load ?? {};
+    raiseMemlockIfNeeded();
+  }
+
+  createMap(spec: MapSpec): Map;
+  createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
+  createMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
+    return codecs ? createKernelMap(spec, codecs) : createKernelMap(spec);
+  }
+
+  loadProgram(spec: ProgramSpec): Program {
+    return loadKernelProgram(spec, this.#load);
+  }
+
+  attach(_program: Program, target: AttachTarget): Link {
+    throw new NotSupportedError(`attaching to '${target.kind}' with bpfkit yet`, undefined, 'attach support lands with the attach issue; load and test-run programs meanwhile');
+  }
+
+  openRingBuffer(_map: Map<unknown, unknown>): EventReader {
+    throw new NotSupportedError('ring buffer readers in bpfkit yet', undefined, 'they land with the event readers issue');
+  }
+
+  openPerfEventArray(_map: Map<unknown, unknown>): EventReader {
+    throw new NotSupportedError('perf event array readers in bpfkit yet', undefined, 'they land with the event readers issue');
+  }
+
+  features(): Features {
+    return probeFeatures();
+  }
+
+  /** The kernel backend owns no objects itself: maps and programs are closed by their handles. */
+  close(): void {}
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,50 @@
+// bpfkit native addon: shared declarations.
+//
+// The addon only moves bytes between JavaScript and system calls. It knows no
+// kernel struct layouts beyond the few fixed-size attrs of the hot map element
+// commands; everything else is encoded in TypeScript.
+//
+// Error convention: a failed system call never throws. Functions return a
+// non-negative result or -errno. Only wrong argument types/counts throw a
+// JavaScript TypeError (or RangeError for an out-of-range pointer offset).
+#pragma once
+
+#include <napi.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+namespace bpfkit {
+
+// Returns the data pointer and byte length of a TypedArray or DataView.
+// Returns false (without throwing) when `value` is neither.
+bool ViewBytes(napi_env env, napi_value value, void** data, size_t* length);
+
+// Like ViewBytes, but throws a TypeError naming `what` when value is not a view.
+void* RequireBytes(const Napi::Value& value, const char* what, size_t* length);
+
+// Throws a TypeError unless value is a number; returns it as int64.
+int64_t RequireInt64(const Napi::Value& value, const char* what);
+int32_t RequireInt32(const Napi::Value& value, const char* what);
+
+// Throws a TypeError unless the call got at least `count` arguments.
+void RequireArgs(const Napi::CallbackInfo& info, size_t count, const char* fn);
+
+// Returns the number `result` (>= 0) or -errno for a failed call (result < 0).
+inline Napi::Value Result(Napi::Env env, long result) {
+  return Napi::Number::New(env, result < 0 ? -static_cast<double>(errno) : static_cast<double>(result));
+}
+
+// Registration of each part of the addon.
+void InitBpf(Napi::Env env, Napi::Object exports);      // bpf, hot map paths, batch
+void InitSys(Napi::Env env, Napi::Object exports);      // close, ioctl, perf, sockets, rlimit, mount
+void InitMmap(Napi::Env env, Napi::Object exports);     // mmap, munmap
+void InitPoller(Napi::Env env, Napi::Object exports);   // Poller class
+void InitConstants(Napi::Env env, Napi::Object exports, bool v8_hot_paths);
+
+// Replaces the Node-API map element hot paths by V8 callbacks when the running
+// Node.js matches the headers the addon was built with (hot_v8.cc).
+bool InstallV8HotPaths(Napi::Env env, Napi::Object exports);
+
+}  // namespace bpfkit

@@ -1,0 +1,214 @@
+/**
+ * Typed wrappers for the program commands: load, attach, detach, query, test
+ * run, bind map, stream read, raw tracepoint open, task fd query.
+ *
+ * @module
+ */
+import { Errno, VerifierError } from '@bpfkit/core';
+import { BpfCommand } from '../commands.js';
+import { readCString } from '../attr/layout.js';
+import { encodeProgLoadAttr, progLoadLayout, type ProgLoadAttr } from '../attr/prog-load.js';
+import {
+  encodeProgAttachAttr, encodeProgQueryAttr, progQueryLayout, type ProgAttachAttr, type ProgQueryAttr,
+} from '../attr/prog-attach.js';
+import { encodeProgTestRunAttr, progTestRunLayout, type ProgTestRunAttr } from '../attr/prog-test-run.js';
+import { encodeProgBindMapAttr } from '../attr/prog-bind-map.js';
+import { encodeProgStreamReadAttr } from '../attr/prog-stream.js';
+import { encodeRawTracepointOpenAttr } from '../attr/raw-tracepoint.js';
+import { encodeTaskFdQueryAttr, taskFdQueryLayout } from '../attr/task-fd-query.js';
+import { bpfError, callBpf, tryBpf, type BpfCallContext } from './call.js';
+
+/** A verifier log request for {@link progLoad}. */
+export interface ProgLoadLog {
+  /** Receives the log (its length is `log_size`). */
+  buffer: Uint8Array;
+  /** `log_level`: 1 (default) = the failing path, 2 = every instruction, 4 = statistics. */
+  level?: number;
+}
+
+/**
+ * BPF_PROG_LOAD: verifies and loads a program, returning its fd.
+ *
+ * With a `log` buffer the verifier writes its log there, and a rejection
+ * throws a `VerifierError` carrying the whole log. Without one a
+ * rejection throws a plain `BpfError`.
+ *
+ * @throws VerifierError when a log was requested and the verifier rejected the program
+ * @throws BpfError for other failures
+ * @example
+ * const insns = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 0; exit
+ * const fd = progLoad({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' },
+ *   new Uint8Array(64 * 1024));
+ */
+export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, ctx: BpfCallContext = {}): number {
+  const logReq = log instanceof Uint8Array ? { buffer: log } : log;
+  const all: ProgLoadAttr = logReq
+    ? { ...fields, logBuf: logReq.buffer, logSize: logReq.buffer.byteLength, logLevel: logReq.level ?? 1 }
+    : fields;
+  const enc = encodeProgLoadAttr(all);
+  const r = tryBpf(BpfCommand.BPF_PROG_LOAD, enc);
+  if (r >= 0) return r;
+  const errno = -r;
+  const name = fields.progName || 'unnamed';
+  const logBuf = all.logBuf;
+  if (logBuf instanceof Uint8Array && (all.logLevel ?? 0) > 0) {
+    const text = readCString(logBuf);
+    if (text.length > 0) {
+      const trueSize = progLoadLayout.read(enc.attr, 'logTrueSize');
+      const truncated = errno === Errno.ENOSPC || trueSize > logBuf.byteLength;
+      throw new VerifierError(name, errno, text, { truncated });
+    }
+  }
+  const hint = ctx.hint ?? ((errno === Errno.EACCES || errno === Errno.EINVAL) && !logBuf
+    ? 'the verifier rejected the program, or privileges are missing; load with a log buffer to see the reason'
+    : undefined);
+  throw bpfError(BpfCommand.BPF_PROG_LOAD, errno, { subject: ctx.subject ?? `program '${name}'`, hint });
+}
+
+/**
+ * BPF_PROG_ATTACH: attaches a program to a cgroup, sockmap, netns, tcx hook…
+ *
+ * @example
+ * progAttach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: BpfAttachType.BPF_CGROUP_INET_INGRESS,
+ *   attachFlags: BpfAttachFlag.BPF_F_ALLOW_MULTI });
+ */
+export function progAttach(fields: ProgAttachAttr, ctx?: BpfCallContext): void {
+  callBpf(BpfCommand.BPF_PROG_ATTACH, encodeProgAttachAttr(fields), ctx);
+}
+
+/**
+ * BPF_PROG_DETACH: detaches a program attached with {@link progAttach}.
+ *
+ * @example
+ * progDetach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: BpfAttachType.BPF_CGROUP_INET_INGRESS });
+ */
+export function progDetach(fields: ProgAttachAttr, ctx?: BpfCallContext): void {
+  callBpf(BpfCommand.BPF_PROG_DETACH, encodeProgAttachAttr(fields), ctx);
+}
+
+/** The outputs of BPF_PROG_QUERY. */
+export interface ProgQueryResult {
+  /** `attach_flags` of the hook. */
+  attachFlags: number;
+  /** `prog_cnt`: number of programs attached (may exceed the ids array's capacity). */
+  progCnt: number;
+  /** `revision` of the hook (6.6; 0 before). */
+  revision: bigint;
+}
+
+/**
+ * BPF_PROG_QUERY: lists the programs attached to a hook; ids go to the
+ * given buffers.
+ *
+ * @example
+ * const ids = new Uint8Array(64 * 4);
+ * const { progCnt } = progQuery({ targetIfindex: 1, attachType: BpfAttachType.BPF_TCX_INGRESS, progIds: ids });
+ */
+export function progQuery(fields: ProgQueryAttr, ctx?: BpfCallContext): ProgQueryResult {
+  const enc = encodeProgQueryAttr(fields);
+  callBpf(BpfCommand.BPF_PROG_QUERY, enc, ctx);
+  return {
+    attachFlags: progQueryLayout.read(enc.attr, 'attachFlags'),
+    progCnt: progQueryLayout.read(enc.attr, 'progCnt'),
+    revision: progQueryLayout.read(enc.attr, 'revision'),
+  };
+}
+
+/** The outputs of BPF_PROG_TEST_RUN. */
+export interface ProgTestRunResult {
+  /** The program's return value. */
+  retval: number;
+  /** Average duration of one run, in ns. */
+  duration: number;
+  /** Bytes written to `dataOut`. */
+  dataSizeOut: number;
+  /** Bytes written to `ctxOut`. */
+  ctxSizeOut: number;
+}
+
+/**
+ * BPF_PROG_TEST_RUN: runs a program on the given input without attaching it.
+ *
+ * @example
+ * const { retval } = progTestRun({ progFd, dataIn: new Uint8Array(64), repeat: 1 });
+ */
+export function progTestRun(fields: ProgTestRunAttr, ctx?: BpfCallContext): ProgTestRunResult {
+  const enc = encodeProgTestRunAttr(fields);
+  callBpf(BpfCommand.BPF_PROG_TEST_RUN, enc, ctx);
+  return {
+    retval: progTestRunLayout.read(enc.attr, 'retval'),
+    duration: progTestRunLayout.read(enc.attr, 'duration'),
+    dataSizeOut: progTestRunLayout.read(enc.attr, 'dataSizeOut'),
+    ctxSizeOut: progTestRunLayout.read(enc.attr, 'ctxSizeOut'),
+  };
+}
+
+/**
+ * BPF_PROG_BIND_MAP (5.10): keeps `mapFd` alive as long as the program.
+ *
+ * @example
+ * progBindMap(progFd, rodataFd);
+ */
+export function progBindMap(progFd: number, mapFd: number, flags = 0, ctx?: BpfCallContext): void {
+  callBpf(BpfCommand.BPF_PROG_BIND_MAP, encodeProgBindMapAttr({ progFd, mapFd, flags }), ctx);
+}
+
+/**
+ * BPF_PROG_STREAM_READ_BY_FD (6.17): reads from a program's BPF stream
+ * (BPF_STREAM_STDOUT = 1, BPF_STREAM_STDERR = 2); returns the bytes read.
+ *
+ * @example
+ * const buf = new Uint8Array(4096);
+ * const n = progStreamRead(progFd, BPF_STREAM_STDERR, buf);
+ */
+export function progStreamRead(progFd: number, streamId: number, buf: Uint8Array, ctx?: BpfCallContext): number {
+  return callBpf(BpfCommand.BPF_PROG_STREAM_READ_BY_FD, encodeProgStreamReadAttr({ progFd, streamId, streamBuf: buf }), ctx);
+}
+
+/**
+ * BPF_RAW_TRACEPOINT_OPEN: attaches a raw tracepoint program (by
+ * tracepoint name) or a BTF-typed tracing program (name null); returns a
+ * link fd.
+ *
+ * @example
+ * const linkFd = rawTracepointOpen(progFd, 'sched_switch');
+ */
+export function rawTracepointOpen(
+  progFd: number, name: string | null = null, cookie?: number | bigint, ctx?: BpfCallContext,
+): number {
+  return callBpf(BpfCommand.BPF_RAW_TRACEPOINT_OPEN, encodeRawTracepointOpenAttr({ progFd, name, cookie }), ctx);
+}
+
+/** The outputs of BPF_TASK_FD_QUERY. */
+export interface TaskFdQueryResult {
+  /** The attached program's id. */
+  progId: number;
+  /** One of {@link BpfTaskFdType}. */
+  fdType: number;
+  /** The probe's offset. */
+  probeOffset: bigint;
+  /** The probe's address. */
+  probeAddr: bigint;
+  /** The tracepoint name, kprobe symbol or uprobe file name ('' when none). */
+  name: string;
+}
+
+/**
+ * BPF_TASK_FD_QUERY: describes the BPF program and probe behind a perf event
+ * or raw tracepoint fd of process `pid`.
+ *
+ * @example
+ * const { progId, name } = taskFdQuery(process.pid, perfFd);
+ */
+export function taskFdQuery(pid: number, fd: number, buf: Uint8Array = new Uint8Array(4096), ctx?: BpfCallContext): TaskFdQueryResult {
+  const enc = encodeTaskFdQueryAttr({ pid, fd, buf });
+  callBpf(BpfCommand.BPF_TASK_FD_QUERY, enc, ctx);
+  const len = taskFdQueryLayout.read(enc.attr, 'bufLen');
+  return {
+    progId: taskFdQueryLayout.read(enc.attr, 'progId'),
+    fdType: taskFdQueryLayout.read(enc.attr, 'fdType'),
+    probeOffset: taskFdQueryLayout.read(enc.attr, 'probeOffset'),
+    probeAddr: taskFdQueryLayout.read(enc.attr, 'probeAddr'),
+    name: readCString(buf, 0, Math.min(len + 1, buf.byteLength)),
+  };
+}
