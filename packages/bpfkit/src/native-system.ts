@@ -1,6 +1,6 @@
 import { NotSupportedError } from '@bpfkit/core';
 import type { AttachTarget, EventReader, Features, Link, Map, MapCodecs, MapSpec, Program, ProgramSpec, System } from '@bpfkit/core';
-import { createKernelMap } from '@bpfkit/maps';
+import { createKernelMap, openPinnedMap } from '@bpfkit/maps';
 import { loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from './features/probe.js';
@@ -27,6 +27,12 @@ export class NativeSystem implements System {
   createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
   createMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
     return codecs ? createKernelMap(spec, codecs) : createKernelMap(spec);
+  }
+
+  openPinnedMap(path: string): Map;
+  openPinnedMap<K, V>(path: string, codecs: MapCodecs<K, V>): Map<K, V>;
+  openPinnedMap<K, V>(path: string, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
+    return codecs ? openPinnedMap(path, codecs) : openPinnedMap(path);
   }
 
   loadProgram(spec: ProgramSpec): Program {

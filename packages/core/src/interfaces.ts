@@ -258,6 +258,9 @@ export interface System extends Disposable {
   readonly kind: 'kernel' | 'mock';
   createMap(spec: MapSpec): Map;
   createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
+  /** Opens a map pinned at `path` (in bpffs on the kernel, in the mock's own namespace on the mock). */
+  openPinnedMap(path: string): Map;
+  openPinnedMap<K, V>(path: string, codecs: MapCodecs<K, V>): Map<K, V>;
   loadProgram(spec: ProgramSpec): Program;
   attach(program: Program, target: AttachTarget): Link;
   openRingBuffer(map: Map<unknown, unknown>): EventReader;

@@ -29,6 +29,24 @@ function rawCodec(size: number, what: string): Codec<Uint8Array> {
 }
 
 /**
+ * Checks the shape of a map spec before any backend sees it: integer type,
+ * sizes and max entries in the kernel's u32 range, non-negative flags.
+ *
+ * @example
+ * checkMapSpec({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: -1 }); // throws InvalidArgumentError
+ */
+export function checkMapSpec(spec: MapSpec): void {
+  if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('map spec', 'an object', spec);
+  for (const field of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) {
+    const v = spec[field];
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InvalidArgumentError(`map spec ${field}`, 'an integer from 0 to 4294967295', v);
+  }
+  if (spec.flags !== undefined && (!Number.isInteger(spec.flags) || spec.flags < 0 || spec.flags > 0xffffffff)) {
+    throw new InvalidArgumentError('map spec flags', 'a u32 of BPF_F_* bits', spec.flags);
+  }
+}
+
+/**
  * What a backend provides for one map: the raw element operations on byte
  * buffers of exactly `keySize`/`valueSize` bytes. Absence is reported by the
  * return value, every other failure by a thrown `BpfError`.

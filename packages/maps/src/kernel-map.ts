@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { BpfError, Errno, InvalidArgumentError, MapBase } from '@bpfkit/core';
+import { BpfError, checkMapSpec, Errno, InvalidArgumentError, MapBase } from '@bpfkit/core';
 import type { Codec, MapCodecs, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import { closeFd, getFdById, kernelObjectName, mapCreate, mapFreeze, mapInfoByFd, native, objGet, objPin } from '@bpfkit/syscalls';
 import { mapError } from './errors.js';
@@ -107,15 +107,6 @@ export class KernelMap<K = Uint8Array, V = Uint8Array> extends MapBase<K, V> {
   }
 }
 
-function checkSpec(spec: MapSpec): void {
-  if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('map spec', 'an object', spec);
-  for (const field of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) {
-    const v = spec[field];
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InvalidArgumentError(`map spec ${field}`, 'an integer from 0 to 4294967295', v);
-  }
-  if (spec.flags !== undefined && (!Number.isInteger(spec.flags) || spec.flags < 0)) throw new InvalidArgumentError('map spec flags', 'a non-negative integer of BPF_F_* bits', spec.flags);
-}
-
 /**
  * Creates a map from a spec (BPF_MAP_CREATE) and writes its initial
  * `contents`. Bad specs throw {@link InvalidArgumentError} before the
@@ -127,7 +118,7 @@ function checkSpec(spec: MapSpec): void {
 export function createKernelMap(spec: MapSpec): KernelMap;
 export function createKernelMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): KernelMap<K, V>;
 export function createKernelMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>): KernelMap<K, V> | KernelMap {
-  checkSpec(spec);
+  checkMapSpec(spec);
   const name = kernelObjectName(spec.name);
   const fd = mapCreate(
     {

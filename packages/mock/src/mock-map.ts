@@ -1,4 +1,4 @@
-import { BpfError, Errno, MapBase, MapType, mapTypeName, NotSupportedError } from '@bpfkit/core';
+import { BpfError, checkMapSpec, Errno, MapBase, MapType, mapTypeName, NotSupportedError } from '@bpfkit/core';
 import type { Codec, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import type { MockKernel } from './mock-kernel.js';
 
@@ -34,6 +34,7 @@ export class MockMapStore implements RawMapOps {
   #refs = 1;
 
   constructor(kernel: MockKernel, spec: MapSpec) {
+    checkMapSpec(spec);
     if (!MOCK_MAP_TYPES.has(spec.type)) {
       throw new NotSupportedError(`map type '${mapTypeName(spec.type)}' on the mock backend`);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { AttachType, LinkType, MapType, ProgramType } from '@bpfkit/core';
 import { BPF_PROG_RUN, BpfCommand, bpfCommandName } from './commands.js';
-import { BpfAttachType, BpfLinkType, BpfMapType, BpfProgType } from './constants.js';
 import * as attr from './attr/index.js';
 import type { EncodedAttr } from './attr/layout.js';
 
@@ -31,14 +31,14 @@ describe('enum bpf_cmd', () => {
 
 describe('kernel enums', () => {
   it('spot-checks values against the 6.18 header', () => {
-    expect(BpfMapType.BPF_MAP_TYPE_RINGBUF).toBe(27);
-    expect(BpfMapType.BPF_MAP_TYPE_ARENA).toBe(33);
-    expect(BpfMapType.BPF_MAP_TYPE_CGROUP_STORAGE).toBe(19);
-    expect(BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER).toBe(1);
-    expect(BpfProgType.BPF_PROG_TYPE_NETFILTER).toBe(32);
-    expect(BpfAttachType.BPF_TCX_INGRESS).toBe(46);
-    expect(BpfAttachType.BPF_TRACE_UPROBE_SESSION).toBe(57);
-    expect(BpfLinkType.BPF_LINK_TYPE_SOCKMAP).toBe(14);
+    expect(MapType.RINGBUF).toBe(27);
+    expect(MapType.ARENA).toBe(33);
+    expect(MapType.CGROUP_STORAGE).toBe(19);
+    expect(ProgramType.SOCKET_FILTER).toBe(1);
+    expect(ProgramType.NETFILTER).toBe(32);
+    expect(AttachType.TCX_INGRESS).toBe(46);
+    expect(AttachType.TRACE_UPROBE_SESSION).toBe(57);
+    expect(LinkType.SOCKMAP).toBe(14);
   });
 });
 

@@ -14,3 +14,4 @@ export * from './perf/perf-event-attr.js';
 export * from './sys/index.js';
 export * from './access.js';
 export * from './object-name.js';
+export * from './bpffs.js';

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parseKernelRelease } from '@bpfkit/core';
+export { bpffsMountPoint, mounts } from '@bpfkit/syscalls';
+export type { MountEntry } from '@bpfkit/syscalls';
 import type { Capabilities, KernelVersion } from '@bpfkit/core';
 
 /** Capability bit numbers of include/uapi/linux/capability.h. */
@@ -24,32 +26,6 @@ export function capabilities(status = readOrEmpty('/proc/self/status')): Capabil
     CAP_NET_ADMIN: has(CAP_BITS.CAP_NET_ADMIN),
     CAP_SYS_RESOURCE: has(CAP_BITS.CAP_SYS_RESOURCE),
   };
-}
-
-/** One line of /proc/self/mounts. */
-export interface MountEntry {
-  source: string;
-  target: string;
-  fstype: string;
-}
-
-/** The mount table of this process's mount namespace. */
-export function mounts(text = readOrEmpty('/proc/self/mounts')): MountEntry[] {
-  // Fields are space separated; spaces inside paths are written as \040.
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => {
-      const [source = '', target = '', fstype = ''] = l.split(' ');
-      return { source: unescape(source), target: unescape(target), fstype };
-    });
-}
-
-/** Where bpffs is mounted, preferring /sys/fs/bpf; undefined when nowhere. */
-export function bpffsMountPoint(table = mounts()): string | undefined {
-  const bpf = table.filter((m) => m.fstype === 'bpf').map((m) => m.target);
-  return bpf.includes('/sys/fs/bpf') ? '/sys/fs/bpf' : bpf[0];
 }
 
 /** Whether the perf PMU of `name` (`kprobe`, `uprobe`) exists. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AttachType } from '@bpfkit/core'; // {@link} targets
 import {
   StructLayout, cstr, ptr, s32, struct, u32, u64, type CStringPointer, type EncodedAttr, type EncodedStruct,
   type Pointer,
@@ -141,7 +142,7 @@ export interface LinkCreateAttr {
   targetFd?: number;
   /** `link_create.target_ifindex`: network interface, for XDP / tcx / netkit. */
   targetIfindex?: number;
-  /** `link_create.attach_type`: one of {@link BpfAttachType}. */
+  /** `link_create.attach_type`: one of {@link AttachType}. */
   attachType: number;
   /** `link_create.flags`: e.g. XDP_FLAGS_*, BPF_F_BEFORE/AFTER/ID for mprog links. */
   flags?: number;
@@ -202,7 +203,7 @@ const count8 = (p: Pointer | undefined): number | undefined => {
  * `cookies`), `uprobeMulti.cnt` from `offsets`.
  *
  * @example
- * encodeLinkCreateAttr({ progFd, targetIfindex: 1, attachType: BpfAttachType.BPF_TCX_INGRESS, tcx: { expectedRevision: 0 } });
+ * encodeLinkCreateAttr({ progFd, targetIfindex: 1, attachType: AttachType.TCX_INGRESS, tcx: { expectedRevision: 0 } });
  */
 export function encodeLinkCreateAttr(fields: LinkCreateAttr): EncodedAttr {
   const { kprobeMulti: km, uprobeMulti: um } = fields;
@@ -263,7 +264,7 @@ export const iterLinkInfoLayout = new StructLayout<IterLinkInfo>('bpf_iter_link_
  *
  * @example
  * const iterInfo = encodeIterLinkInfo({ map: { mapFd } }).bytes;
- * linkCreate({ progFd, attachType: BpfAttachType.BPF_TRACE_ITER, iterInfo });
+ * linkCreate({ progFd, attachType: AttachType.TRACE_ITER, iterInfo });
  */
 export function encodeIterLinkInfo(info: IterLinkInfo): EncodedStruct {
   return iterLinkInfoLayout.encode(info);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MapFlags, MapType, UpdateFlags } from '@bpfkit/core'; // {@link} targets
 import { StructLayout, ptr, s32, str, u32, u64, type EncodedAttr, type Pointer } from './layout.js';
 
 // ---------------------------------------------------------------------------
@@ -12,7 +13,7 @@ import { StructLayout, ptr, s32, str, u32, u64, type EncodedAttr, type Pointer }
 
 /** The `bpf_attr` member of `BPF_MAP_CREATE`. */
 export interface MapCreateAttr {
-  /** `map_type`: one of {@link BpfMapType}. */
+  /** `map_type`: one of {@link MapType}. */
   mapType: number;
   /** `key_size` in bytes. */
   keySize: number;
@@ -20,7 +21,7 @@ export interface MapCreateAttr {
   valueSize: number;
   /** `max_entries` (the ring buffer size in bytes for ring buffers). */
   maxEntries: number;
-  /** `map_flags`: {@link BpfMapFlag} bits. */
+  /** `map_flags`: {@link MapFlags} bits. */
   mapFlags?: number;
   /** `inner_map_fd`: template map for map-in-map types (4.12). */
   innerMapFd?: number;
@@ -77,7 +78,7 @@ export const mapCreateLayout = new StructLayout<MapCreateAttr>('bpf_attr (BPF_MA
  * the length of `exclProgHash` when that is a buffer.
  *
  * @example
- * const { attr } = encodeMapCreateAttr({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
+ * const { attr } = encodeMapCreateAttr({ mapType: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
  * attr.byteLength; // 92
  */
 export function encodeMapCreateAttr(fields: MapCreateAttr): EncodedAttr {
@@ -102,7 +103,7 @@ export interface MapElemAttr {
   key?: Pointer;
   /** `value`: the value buffer (read for update, written for lookup). */
   value?: Pointer;
-  /** `flags`: {@link BpfUpdateFlag} (BPF_ANY/NOEXIST/EXIST, BPF_F_LOCK). */
+  /** `flags`: {@link UpdateFlags} (BPF_ANY/NOEXIST/EXIST, BPF_F_LOCK). */
   flags?: number | bigint;
 }
 
@@ -119,7 +120,7 @@ export const mapElemLayout = new StructLayout<MapElemAttr>('bpf_attr (BPF_MAP_*_
  * lookup and delete).
  *
  * @example
- * encodeMapElemAttr({ mapFd: 3, key, value, flags: BpfUpdateFlag.BPF_ANY });
+ * encodeMapElemAttr({ mapFd: 3, key, value, flags: UpdateFlags.ANY });
  */
 export function encodeMapElemAttr(fields: MapElemAttr): EncodedAttr {
   return mapElemLayout.encodeAttr(fields);
@@ -190,7 +191,7 @@ export interface MapBatchAttr {
   count: number;
   /** `batch.map_fd`. */
   mapFd: number;
-  /** `batch.elem_flags`: {@link BpfUpdateFlag} applied to each element. */
+  /** `batch.elem_flags`: {@link UpdateFlags} applied to each element. */
   elemFlags?: number | bigint;
   /** `batch.flags`. */
   flags?: number | bigint;

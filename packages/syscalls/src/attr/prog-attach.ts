@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { AttachFlags, AttachType } from '@bpfkit/core'; // {@link} targets
 import { StructLayout, ptr, u32, u64, type EncodedAttr, type Pointer } from './layout.js';
 
 /** The `bpf_attr` member of `BPF_PROG_ATTACH` and `BPF_PROG_DETACH`. */
@@ -13,9 +14,9 @@ export interface ProgAttachAttr {
   targetIfindex?: number;
   /** `attach_bpf_fd`: the program. */
   attachBpfFd?: number;
-  /** `attach_type`: one of {@link BpfAttachType}. */
+  /** `attach_type`: one of {@link AttachType}. */
   attachType: number;
-  /** `attach_flags`: {@link BpfAttachFlag} bits. */
+  /** `attach_flags`: {@link AttachFlags} bits. */
   attachFlags?: number;
   /** `replace_bpf_fd`: program to replace, with BPF_F_REPLACE (5.6). */
   replaceBpfFd?: number;
@@ -44,7 +45,7 @@ export const progAttachLayout = new StructLayout<ProgAttachAttr>('bpf_attr (BPF_
  * Encodes the `bpf_attr` of BPF_PROG_ATTACH or BPF_PROG_DETACH.
  *
  * @example
- * encodeProgAttachAttr({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: BpfAttachType.BPF_CGROUP_INET_INGRESS });
+ * encodeProgAttachAttr({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: AttachType.CGROUP_INET_INGRESS });
  */
 export function encodeProgAttachAttr(fields: ProgAttachAttr): EncodedAttr {
   return progAttachLayout.encodeAttr(fields);
@@ -56,7 +57,7 @@ export interface ProgQueryAttr {
   targetFd?: number;
   /** `query.target_ifindex`: network interface, for tcx/netkit (6.6). */
   targetIfindex?: number;
-  /** `query.attach_type`: one of {@link BpfAttachType}. */
+  /** `query.attach_type`: one of {@link AttachType}. */
   attachType: number;
   /** `query.query_flags`: BPF_F_QUERY_EFFECTIVE. */
   queryFlags?: number;
@@ -96,7 +97,7 @@ export const progQueryLayout = new StructLayout<ProgQueryAttr>('bpf_attr (BPF_PR
  * capacity of `progIds` (its byte length / 4).
  *
  * @example
- * encodeProgQueryAttr({ targetIfindex: 1, attachType: BpfAttachType.BPF_TCX_INGRESS, progIds: new Uint8Array(64) });
+ * encodeProgQueryAttr({ targetIfindex: 1, attachType: AttachType.TCX_INGRESS, progIds: new Uint8Array(64) });
  */
 export function encodeProgQueryAttr(fields: ProgQueryAttr): EncodedAttr {
   const ids = fields.progIds;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { AttachType, ProgramFlags, ProgramType } from '@bpfkit/core'; // {@link} targets
 import { StructLayout, cstr, ptr, s32, str, u32, type CStringPointer, type EncodedAttr, type Pointer } from './layout.js';
 
 /** Size of one instruction (`struct bpf_insn`). */
@@ -10,7 +11,7 @@ export const BPF_INSN_SIZE = 8;
 
 /** The `bpf_attr` member of `BPF_PROG_LOAD`. */
 export interface ProgLoadAttr {
-  /** `prog_type`: one of {@link BpfProgType}. */
+  /** `prog_type`: one of {@link ProgramType}. */
   progType: number;
   /** `insn_cnt`: defaults to `insns.byteLength / 8`. */
   insnCnt?: number;
@@ -26,13 +27,13 @@ export interface ProgLoadAttr {
   logBuf?: Pointer;
   /** `kern_version`: checked for kprobes before 5.0, unused since. */
   kernVersion?: number;
-  /** `prog_flags`: {@link BpfProgLoadFlag} bits. */
+  /** `prog_flags`: {@link ProgramFlags} bits. */
   progFlags?: number;
   /** `prog_name[BPF_OBJ_NAME_LEN]`: at most 15 bytes (4.15). */
   progName?: string;
   /** `prog_ifindex`: netdev to offload to / bind to (4.15). */
   progIfindex?: number;
-  /** `expected_attach_type`: one of {@link BpfAttachType} (4.17). */
+  /** `expected_attach_type`: one of {@link AttachType} (4.17). */
   expectedAttachType?: number;
   /** `prog_btf_fd`: BTF for func/line info (5.0). */
   progBtfFd?: number;
@@ -119,7 +120,7 @@ export const progLoadLayout = new StructLayout<ProgLoadAttr>('bpf_attr (BPF_PROG
  *
  * @example
  * const insns = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 0; exit
- * const enc = encodeProgLoadAttr({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' });
+ * const enc = encodeProgLoadAttr({ progType: ProgramType.SOCKET_FILTER, insns, license: 'GPL' });
  */
 export function encodeProgLoadAttr(fields: ProgLoadAttr): EncodedAttr {
   const len = (p: Pointer | undefined): number | undefined => (p instanceof Uint8Array ? p.byteLength : undefined);

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { BpfLinkType, BpfPerfEventType } from '../constants.js';
+import { LinkType } from '@bpfkit/core';
+import { BpfPerfEventType } from '../constants.js';
 import {
   StructLayout, ptr, s32, struct, u32, u64, type Decoded, type EncodedStruct, type Pointer,
 } from '../attr/layout.js';
@@ -188,7 +189,7 @@ export interface LinkInfoSockmap {
 
 /** The fields of `struct bpf_link_info` (5.8): the head and one union member per link kind. */
 export interface LinkInfoFields {
-  /** `type`: one of {@link BpfLinkType}. */
+  /** `type`: one of {@link LinkType}. */
   type?: number;
   /** `id`. */
   id?: number;
@@ -345,7 +346,7 @@ export type BpfPerfEventLinkInfo =
 
 /** The head of every decoded {@link BpfLinkInfo}. */
 export interface BpfLinkInfoHead {
-  /** `type`: one of {@link BpfLinkType}. */
+  /** `type`: one of {@link LinkType}. */
   type: number;
   /** `id`. */
   id: number;
@@ -374,20 +375,20 @@ export type BpfLinkInfo = BpfLinkInfoHead & (
 
 /** The union member (property of {@link LinkInfoFields}) each link type uses. */
 const MEMBER_BY_TYPE: Readonly<Record<number, [BpfLinkInfo['kind'], keyof LinkInfoFields]>> = {
-  [BpfLinkType.BPF_LINK_TYPE_RAW_TRACEPOINT]: ['raw_tracepoint', 'rawTracepoint'],
-  [BpfLinkType.BPF_LINK_TYPE_TRACING]: ['tracing', 'tracing'],
-  [BpfLinkType.BPF_LINK_TYPE_CGROUP]: ['cgroup', 'cgroup'],
-  [BpfLinkType.BPF_LINK_TYPE_ITER]: ['iter', 'iter'],
-  [BpfLinkType.BPF_LINK_TYPE_NETNS]: ['netns', 'netns'],
-  [BpfLinkType.BPF_LINK_TYPE_XDP]: ['xdp', 'xdp'],
-  [BpfLinkType.BPF_LINK_TYPE_PERF_EVENT]: ['perf_event', 'perfEvent'],
-  [BpfLinkType.BPF_LINK_TYPE_KPROBE_MULTI]: ['kprobe_multi', 'kprobeMulti'],
-  [BpfLinkType.BPF_LINK_TYPE_STRUCT_OPS]: ['struct_ops', 'structOps'],
-  [BpfLinkType.BPF_LINK_TYPE_NETFILTER]: ['netfilter', 'netfilter'],
-  [BpfLinkType.BPF_LINK_TYPE_TCX]: ['tcx', 'tcx'],
-  [BpfLinkType.BPF_LINK_TYPE_UPROBE_MULTI]: ['uprobe_multi', 'uprobeMulti'],
-  [BpfLinkType.BPF_LINK_TYPE_NETKIT]: ['netkit', 'netkit'],
-  [BpfLinkType.BPF_LINK_TYPE_SOCKMAP]: ['sockmap', 'sockmap'],
+  [LinkType.RAW_TRACEPOINT]: ['raw_tracepoint', 'rawTracepoint'],
+  [LinkType.TRACING]: ['tracing', 'tracing'],
+  [LinkType.CGROUP]: ['cgroup', 'cgroup'],
+  [LinkType.ITER]: ['iter', 'iter'],
+  [LinkType.NETNS]: ['netns', 'netns'],
+  [LinkType.XDP]: ['xdp', 'xdp'],
+  [LinkType.PERF_EVENT]: ['perf_event', 'perfEvent'],
+  [LinkType.KPROBE_MULTI]: ['kprobe_multi', 'kprobeMulti'],
+  [LinkType.STRUCT_OPS]: ['struct_ops', 'structOps'],
+  [LinkType.NETFILTER]: ['netfilter', 'netfilter'],
+  [LinkType.TCX]: ['tcx', 'tcx'],
+  [LinkType.UPROBE_MULTI]: ['uprobe_multi', 'uprobeMulti'],
+  [LinkType.NETKIT]: ['netkit', 'netkit'],
+  [LinkType.SOCKMAP]: ['sockmap', 'sockmap'],
 };
 
 const PERF_KIND: Readonly<Record<number, 'uprobe' | 'kprobe' | 'tracepoint' | 'event'>> = {

@@ -3,12 +3,13 @@
  *
  * @module
  */
+import type { MapType } from '@bpfkit/core'; // {@link} targets
 import { StructLayout, ptr, str, u32, u64, type Decoded, type EncodedStruct, type Pointer } from '../attr/layout.js';
 import { zeroExtend } from './prog-info.js';
 
 /** The fields of `struct bpf_map_info`. All are output except `hash` / `hashSize`. */
 export interface MapInfoFields {
-  /** `type`: one of {@link BpfMapType}. */
+  /** `type`: one of {@link MapType}. */
   type?: number;
   /** `id`. */
   id?: number;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ProgramType } from '@bpfkit/core'; // {@link} targets
 import {
   HOST_LITTLE_ENDIAN, StructLayout, bytes, flag, ptr, str, u32, u64, type Decoded, type EncodedStruct, type Pointer,
 } from '../attr/layout.js';
@@ -13,7 +14,7 @@ import {
  * their capacity; everything else is output.
  */
 export interface ProgInfoFields {
-  /** `type`: one of {@link BpfProgType}. */
+  /** `type`: one of {@link ProgramType}. */
   type?: number;
   /** `id`. */
   id?: number;

@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { BpfError } from '@bpfkit/core';
+import { BpfError, MapFlags } from '@bpfkit/core';
 import { BpfCommand, bpfCommandName } from '../commands.js';
-import { BpfMapFlag } from '../constants.js';
 import { readCString } from '../attr/layout.js';
 import { encodeBtfLoadAttr } from '../attr/btf.js';
 import { tryBpf, type BpfCallContext } from './call.js';
@@ -47,7 +46,7 @@ export class BtfLoadError extends BpfError {
  */
 export function btfLoad(btf: Uint8Array, opts: BtfLoadOptions = {}, ctx: BpfCallContext = {}): number {
   const log = opts.log instanceof Uint8Array ? { buffer: opts.log } : opts.log;
-  const flags = opts.tokenFd === undefined ? opts.flags : (opts.flags ?? 0) | BpfMapFlag.BPF_F_TOKEN_FD;
+  const flags = opts.tokenFd === undefined ? opts.flags : (opts.flags ?? 0) | MapFlags.TOKEN_FD;
   const enc = encodeBtfLoadAttr({
     btf,
     btfLogBuf: log?.buffer,

@@ -14,9 +14,9 @@ import { callBpf, type BpfCallContext } from './call.js';
  * BPF_LINK_CREATE: attaches a program through a BPF link; returns the link fd.
  *
  * @example
- * const linkFd = linkCreate({ progFd, targetIfindex: ifindex, attachType: BpfAttachType.BPF_XDP });
- * const tcx = linkCreate({ progFd, targetIfindex: ifindex, attachType: BpfAttachType.BPF_TCX_INGRESS,
- *   flags: BpfAttachFlag.BPF_F_BEFORE, tcx: { relativeFd: otherProgFd } });
+ * const linkFd = linkCreate({ progFd, targetIfindex: ifindex, attachType: AttachType.XDP });
+ * const tcx = linkCreate({ progFd, targetIfindex: ifindex, attachType: AttachType.TCX_INGRESS,
+ *   flags: AttachFlags.BEFORE, tcx: { relativeFd: otherProgFd } });
  */
 export function linkCreate(fields: LinkCreateAttr, ctx?: BpfCallContext): number {
   return callBpf(BpfCommand.BPF_LINK_CREATE, encodeLinkCreateAttr(fields), ctx);

@@ -16,7 +16,7 @@ import { bpfError, callBpf, tryBpf, type BpfCallContext } from './call.js';
  *
  * @throws BpfError (EINVAL for bad sizes or flags, E2BIG, EPERM, ENOMEM…)
  * @example
- * const fd = mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 1024, mapName: 'counts' });
+ * const fd = mapCreate({ mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1024, mapName: 'counts' });
  */
 export function mapCreate(fields: MapCreateAttr, ctx: BpfCallContext = {}): number {
   const subject = ctx.subject ?? (fields.mapName ? `map '${fields.mapName}'` : undefined);
@@ -47,7 +47,7 @@ export function mapLookupElem(mapFd: number, key: Uint8Array | null, value: Uint
  *
  * @throws BpfError EEXIST / ENOENT per flags, E2BIG when the map is full
  * @example
- * mapUpdateElem(fd, key, value, BpfUpdateFlag.BPF_NOEXIST);
+ * mapUpdateElem(fd, key, value, UpdateFlags.NOEXIST);
  */
 export function mapUpdateElem(mapFd: number, key: Uint8Array | null, value: Uint8Array, flags = 0, ctx?: BpfCallContext): void {
   callBpf(BpfCommand.BPF_MAP_UPDATE_ELEM, encodeMapElemAttr({ mapFd, key, value, flags }), ctx);

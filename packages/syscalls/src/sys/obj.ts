@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { Errno } from '@bpfkit/core';
+import { Errno, MapFlags } from '@bpfkit/core';
 import { BpfCommand } from '../commands.js';
-import { BpfMapFlag } from '../constants.js';
 import type { EncodedStruct } from '../attr/layout.js';
 import { encodeObjAttr } from '../attr/obj.js';
 import {
@@ -30,7 +29,7 @@ export interface ObjPathOptions {
 
 function pathFields(opts: ObjPathOptions): { fileFlags: number; pathFd?: number } {
   if (opts.pathFd === undefined) return { fileFlags: opts.fileFlags ?? 0 };
-  return { fileFlags: (opts.fileFlags ?? 0) | BpfMapFlag.BPF_F_PATH_FD, pathFd: opts.pathFd };
+  return { fileFlags: (opts.fileFlags ?? 0) | MapFlags.PATH_FD, pathFd: opts.pathFd };
 }
 
 /**
@@ -49,7 +48,7 @@ export function objPin(path: string, fd: number, opts: ObjPathOptions = {}, ctx:
  * BPF_OBJ_GET: opens a pinned object; returns a new fd.
  *
  * @example
- * const fd = objGet('/sys/fs/bpf/counts', { fileFlags: BpfMapFlag.BPF_F_RDONLY });
+ * const fd = objGet('/sys/fs/bpf/counts', { fileFlags: MapFlags.RDONLY });
  */
 export function objGet(path: string, opts: ObjPathOptions = {}, ctx: BpfCallContext = {}): number {
   return callBpf(BpfCommand.BPF_OBJ_GET, encodeObjAttr({ pathname: path, ...pathFields(opts) }),
@@ -88,7 +87,7 @@ export interface GetFdByIdOptions {
  * const fd = getFdById('prog', 42);
  */
 export function getFdById(kind: ObjectKind, id: number, opts: GetFdByIdOptions = {}, ctx: BpfCallContext = {}): number {
-  const openFlags = opts.tokenFd === undefined ? opts.openFlags : (opts.openFlags ?? 0) | BpfMapFlag.BPF_F_TOKEN_FD;
+  const openFlags = opts.tokenFd === undefined ? opts.openFlags : (opts.openFlags ?? 0) | MapFlags.TOKEN_FD;
   return callBpf(GET_FD_BY_ID_COMMAND[kind], encodeGetFdByIdAttr({ id, openFlags, fdByIdTokenFd: opts.tokenFd }),
     { subject: ctx.subject ?? `${kind} id ${id}`, hint: ctx.hint });
 }

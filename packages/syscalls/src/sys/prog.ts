@@ -37,7 +37,7 @@ export interface ProgLoadLog {
  * @throws BpfError for other failures
  * @example
  * const insns = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 0; exit
- * const fd = progLoad({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' },
+ * const fd = progLoad({ progType: ProgramType.SOCKET_FILTER, insns, license: 'GPL' },
  *   new Uint8Array(64 * 1024));
  */
 export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, ctx: BpfCallContext = {}): number {
@@ -69,8 +69,8 @@ export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, c
  * BPF_PROG_ATTACH: attaches a program to a cgroup, sockmap, netns, tcx hook…
  *
  * @example
- * progAttach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: BpfAttachType.BPF_CGROUP_INET_INGRESS,
- *   attachFlags: BpfAttachFlag.BPF_F_ALLOW_MULTI });
+ * progAttach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: AttachType.CGROUP_INET_INGRESS,
+ *   attachFlags: AttachFlags.ALLOW_MULTI });
  */
 export function progAttach(fields: ProgAttachAttr, ctx?: BpfCallContext): void {
   callBpf(BpfCommand.BPF_PROG_ATTACH, encodeProgAttachAttr(fields), ctx);
@@ -80,7 +80,7 @@ export function progAttach(fields: ProgAttachAttr, ctx?: BpfCallContext): void {
  * BPF_PROG_DETACH: detaches a program attached with {@link progAttach}.
  *
  * @example
- * progDetach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: BpfAttachType.BPF_CGROUP_INET_INGRESS });
+ * progDetach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: AttachType.CGROUP_INET_INGRESS });
  */
 export function progDetach(fields: ProgAttachAttr, ctx?: BpfCallContext): void {
   callBpf(BpfCommand.BPF_PROG_DETACH, encodeProgAttachAttr(fields), ctx);
@@ -102,7 +102,7 @@ export interface ProgQueryResult {
  *
  * @example
  * const ids = new Uint8Array(64 * 4);
- * const { progCnt } = progQuery({ targetIfindex: 1, attachType: BpfAttachType.BPF_TCX_INGRESS, progIds: ids });
+ * const { progCnt } = progQuery({ targetIfindex: 1, attachType: AttachType.TCX_INGRESS, progIds: ids });
  */
 export function progQuery(fields: ProgQueryAttr, ctx?: BpfCallContext): ProgQueryResult {
   const enc = encodeProgQueryAttr(fields);

@@ -2,12 +2,12 @@
 // native addon and CAP_BPF / CAP_SYS_ADMIN (root); otherwise they skip.
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfError, Errno, VerifierError } from '@bpfkit/core';
+import {
+  AttachType, BpfError, Errno, LinkType, MapFlags, MapType, ProgramType, UpdateFlags, VerifierError,
+} from '@bpfkit/core';
 import { BpfCommand } from '../commands.js';
 import { native, nativeLoadError } from '../native.js';
-import {
-  BpfAttachType, BpfLinkType, BpfMapFlag, BpfMapType, BpfProgType, BpfStatsType, BpfTaskFdType, BpfUpdateFlag,
-} from '../constants.js';
+import { BpfStatsType, BpfTaskFdType } from '../constants.js';
 import { encodeMapElemAttr } from '../attr/map.js';
 import { HOST_LITTLE_ENDIAN } from '../attr/layout.js';
 import { allocProgInfoRequest, readU32Array } from '../info/prog-info.js';
@@ -41,7 +41,7 @@ const u64le = (n: bigint): Uint8Array => {
 function probePrivileged(): { ok: boolean; reason: string } {
   if (nativeLoadError) return { ok: false, reason: `the native addon is not loaded: ${nativeLoadError.message}` };
   try {
-    const fd = mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const fd = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
     closeFd(fd);
     return { ok: true, reason: '' };
   } catch (err) {
@@ -100,21 +100,21 @@ describe.skipIf(!privileged.ok)('kernel: maps', () => {
 
   it('mapCreate + mapInfoByFd report the type, sizes, flags and name', () => {
     const fd = fds.add(mapCreate({
-      mapType: BpfMapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, mapName: 'bpfkit_t',
+      mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, mapName: 'bpfkit_t',
     }));
     const info = mapInfoByFd(fd);
     expect(info).toMatchObject({
-      type: BpfMapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: 'bpfkit_t',
+      type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: 'bpfkit_t',
     });
     expect(info.id).toBeGreaterThan(0);
     fds.close(fd);
   });
 
   it('updates, looks up, iterates and deletes elements', () => {
-    const fd = fds.add(mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 8 }));
+    const fd = fds.add(mapCreate({ mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8 }));
     mapUpdateElem(fd, u32le(1), u64le(100n));
-    mapUpdateElem(fd, u32le(2), u64le(200n), BpfUpdateFlag.BPF_NOEXIST);
-    const dup = catchError(() => mapUpdateElem(fd, u32le(2), u64le(1n), BpfUpdateFlag.BPF_NOEXIST));
+    mapUpdateElem(fd, u32le(2), u64le(200n), UpdateFlags.NOEXIST);
+    const dup = catchError(() => mapUpdateElem(fd, u32le(2), u64le(1n), UpdateFlags.NOEXIST));
     expect(dup).toBeInstanceOf(BpfError);
     expect(dup).toMatchObject({ code: 'EEXIST', command: 'BPF_MAP_UPDATE_ELEM', syscall: 'bpf' });
     const value = new Uint8Array(8);
@@ -133,7 +133,7 @@ describe.skipIf(!privileged.ok)('kernel: maps', () => {
   });
 
   it('batch update, lookup and delete', () => {
-    const fd = fds.add(mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 8 }));
+    const fd = fds.add(mapCreate({ mapType: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 8 }));
     const keys = Uint8Array.of(...u32le(10), ...u32le(20), ...u32le(30));
     const values = Uint8Array.of(...u32le(1), ...u32le(2), ...u32le(3));
     expect(mapUpdateBatch({ mapFd: fd, keys, values, count: 3 })).toBe(3);
@@ -149,7 +149,7 @@ describe.skipIf(!privileged.ok)('kernel: maps', () => {
   });
 
   it('freezes a map', () => {
-    const fd = fds.add(mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
+    const fd = fds.add(mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
     mapFreeze(fd);
     const err = catchError(() => mapUpdateElem(fd, u32le(0), u32le(1)));
     expect(err).toMatchObject({ code: 'EPERM', command: 'BPF_MAP_UPDATE_ELEM' });
@@ -157,7 +157,7 @@ describe.skipIf(!privileged.ok)('kernel: maps', () => {
   });
 
   it('finds its map by id and reopens it', () => {
-    const fd = fds.add(mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapName: 'by_id' }));
+    const fd = fds.add(mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapName: 'by_id' }));
     const { id } = mapInfoByFd(fd);
     const ids: number[] = [];
     for (let i = getNextId('map', 0); i !== undefined; i = getNextId('map', i)) ids.push(i);
@@ -171,7 +171,7 @@ describe.skipIf(!privileged.ok)('kernel: maps', () => {
 
 describe.skipIf(!privileged.ok)('kernel: errors', () => {
   it('BPF_MAP_CREATE with max_entries 0 gives EINVAL', () => {
-    const err = catchError(() => mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 0 }));
+    const err = catchError(() => mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 0 }));
     expect(err).toBeInstanceOf(BpfError);
     expect(err).toMatchObject({ errno: Errno.EINVAL, code: 'EINVAL', syscall: 'bpf', command: 'BPF_MAP_CREATE' });
     expect((err as Error).message).toMatch(/max_entries is 0/);
@@ -201,7 +201,7 @@ describe.skipIf(!privileged.ok)('kernel: errors', () => {
   });
 
   it('pinning outside a bpffs gives EPERM, opening a missing pin ENOENT', () => {
-    const fd = mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const fd = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
     try {
       expect(catchError(() => objPin(`/tmp/bpfkit-pin-${process.pid}`, fd))).toMatchObject({ code: 'EPERM', command: 'BPF_OBJ_PIN' });
       expect(catchError(() => objGet(`/tmp/bpfkit-missing-${process.pid}`))).toMatchObject({ code: 'ENOENT', command: 'BPF_OBJ_GET' });
@@ -237,7 +237,7 @@ describe.skipIf(!privileged.ok)('kernel: pinning in a bpffs mounted for the test
 
   it('pins a map, reopens it by path and relative to a directory fd', (ctx) => {
     if (!mounted) ctx.skip();
-    const fd = mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapName: 'pinned' });
+    const fd = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapName: 'pinned' });
     const dirFd = openSync(dir, 'r');
     try {
       objPin(`${dir}/counts`, fd);
@@ -245,7 +245,7 @@ describe.skipIf(!privileged.ok)('kernel: pinning in a bpffs mounted for the test
       expect(mapInfoByFd(again).name).toBe('pinned');
       closeFd(again);
       objPin('relative', fd, { pathFd: dirFd });
-      const rel = objGet('relative', { pathFd: dirFd, fileFlags: BpfMapFlag.BPF_F_RDONLY });
+      const rel = objGet('relative', { pathFd: dirFd, fileFlags: MapFlags.RDONLY });
       expect(mapInfoByFd(rel).name).toBe('pinned');
       closeFd(rel);
       expect(catchError(() => objPin(`${dir}/counts`, fd))).toMatchObject({ code: 'EEXIST', command: 'BPF_OBJ_PIN' });
@@ -263,11 +263,11 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
 
   it('loads a 2-instruction socket filter and reads its info', () => {
     const fd = fds.add(progLoad({
-      progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL', progName: 'ret0',
+      progType: ProgramType.SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL', progName: 'ret0',
     }));
     expect(fd).toBeGreaterThan(0);
     const first = progInfoByFd(fd);
-    expect(first).toMatchObject({ type: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, name: 'ret0', gplCompatible: true, nrMapIds: 0 });
+    expect(first).toMatchObject({ type: ProgramType.SOCKET_FILTER, name: 'ret0', gplCompatible: true, nrMapIds: 0 });
     expect(first.xlatedProgLen).toBe(16);
     expect(first.verifiedInsns).toBeGreaterThan(0);
     // A request with a nested pointer (xlated_prog_insns inside bpf_prog_info).
@@ -280,7 +280,7 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
   it('an invalid program fails with EACCES and the verifier log when a log buffer is given', () => {
     const log = new Uint8Array(64 * 1024);
     const err = catchError(() => progLoad(
-      { progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL', progName: 'bad' }, log));
+      { progType: ProgramType.SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL', progName: 'bad' }, log));
     expect(err).toBeInstanceOf(VerifierError);
     const v = err as VerifierError;
     expect(v.errno).toBe(Errno.EACCES);
@@ -292,7 +292,7 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
   });
 
   it('without a log buffer the same program gives a plain BpfError', () => {
-    const err = catchError(() => progLoad({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL' }));
+    const err = catchError(() => progLoad({ progType: ProgramType.SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL' }));
     expect(err).toBeInstanceOf(BpfError);
     expect(err).not.toBeInstanceOf(VerifierError);
     expect(err).toMatchObject({ code: 'EACCES', command: 'BPF_PROG_LOAD' });
@@ -300,13 +300,13 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
 
   it('a too small log buffer is reported as truncated', () => {
     const err = catchError(() => progLoad(
-      { progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL' }, { buffer: new Uint8Array(32), level: 2 }));
+      { progType: ProgramType.SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL' }, { buffer: new Uint8Array(32), level: 2 }));
     expect(err).toBeInstanceOf(VerifierError);
     expect((err as VerifierError).truncated).toBe(true);
   });
 
   it('prog test run returns the program return value', () => {
-    const fd = fds.add(progLoad({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: R0_42_EXIT, license: 'GPL' }));
+    const fd = fds.add(progLoad({ progType: ProgramType.SOCKET_FILTER, insns: R0_42_EXIT, license: 'GPL' }));
     const dataOut = new Uint8Array(64);
     const r = progTestRun({ progFd: fd, dataIn: new Uint8Array(64).fill(0xab), dataOut, repeat: 3 });
     expect(r.retval).toBe(42);
@@ -316,8 +316,8 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
   });
 
   it('binds a map to a program and lists it in map_ids (nested pointer)', () => {
-    const prog = fds.add(progLoad({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL' }));
-    const map = fds.add(mapCreate({ mapType: BpfMapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
+    const prog = fds.add(progLoad({ progType: ProgramType.SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL' }));
+    const map = fds.add(mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }));
     progBindMap(prog, map);
     const first = progInfoByFd(prog);
     expect(first.nrMapIds).toBe(1);
@@ -329,13 +329,13 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
   });
 
   it('reads an empty BPF stream', () => {
-    const fd = fds.add(progLoad({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL' }));
+    const fd = fds.add(progLoad({ progType: ProgramType.SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL' }));
     expect(progStreamRead(fd, 2, new Uint8Array(256))).toBe(0);
     fds.close(fd);
   });
 
   it('finds its program by id', () => {
-    const fd = fds.add(progLoad({ progType: BpfProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL', progName: 'find_me' }));
+    const fd = fds.add(progLoad({ progType: ProgramType.SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL', progName: 'find_me' }));
     const { id } = progInfoByFd(fd);
     const again = fds.add(getFdById('prog', id));
     expect(progInfoByFd(again).name).toBe('find_me');
@@ -352,7 +352,7 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
 
 describe.skipIf(!privileged.ok)('kernel: raw tracepoint link and task fd query', () => {
   it('attaches a raw tracepoint program, describes the link and the fd', () => {
-    const prog = progLoad({ progType: BpfProgType.BPF_PROG_TYPE_RAW_TRACEPOINT, insns: R0_0_EXIT, license: 'GPL', progName: 'rawtp' });
+    const prog = progLoad({ progType: ProgramType.RAW_TRACEPOINT, insns: R0_0_EXIT, license: 'GPL', progName: 'rawtp' });
     let link = -1;
     try {
       link = rawTracepointOpen(prog, 'sys_enter');
@@ -363,7 +363,7 @@ describe.skipIf(!privileged.ok)('kernel: raw tracepoint link and task fd query',
       const tpName = new Uint8Array(64);
       const info = linkInfoByFd(link, { rawTracepoint: { tpName } });
       expect(info.kind).toBe('raw_tracepoint');
-      expect(info.type).toBe(BpfLinkType.BPF_LINK_TYPE_RAW_TRACEPOINT);
+      expect(info.type).toBe(LinkType.RAW_TRACEPOINT);
       if (info.kind === 'raw_tracepoint') expect(info.rawTracepoint.tpNameLen).toBe('sys_enter'.length + 1);
       expect(new TextDecoder().decode(tpName.subarray(0, 9))).toBe('sys_enter');
     } finally {
@@ -389,23 +389,23 @@ describe.skipIf(!privileged.ok || cgroup2 === undefined)('kernel: cgroup links a
   });
 
   const loadSkb = (name: string): number => fds.add(progLoad({
-    progType: BpfProgType.BPF_PROG_TYPE_CGROUP_SKB, insns: R0_1_EXIT, license: 'GPL', progName: name,
-    expectedAttachType: BpfAttachType.BPF_CGROUP_INET_EGRESS,
+    progType: ProgramType.CGROUP_SKB, insns: R0_1_EXIT, license: 'GPL', progName: name,
+    expectedAttachType: AttachType.CGROUP_INET_EGRESS,
   }));
 
   it('creates a cgroup link, reads its info, queries, updates and detaches it', () => {
     const a = loadSkb('allow_a');
     const b = loadSkb('allow_b');
-    const link = fds.add(linkCreate({ progFd: a, targetFd: cg, attachType: BpfAttachType.BPF_CGROUP_INET_EGRESS }));
+    const link = fds.add(linkCreate({ progFd: a, targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS }));
     const info = linkInfoByFd(link);
     expect(info.kind).toBe('cgroup');
     if (info.kind === 'cgroup') {
-      expect(info.cgroup.attachType).toBe(BpfAttachType.BPF_CGROUP_INET_EGRESS);
+      expect(info.cgroup.attachType).toBe(AttachType.CGROUP_INET_EGRESS);
       expect(info.cgroup.cgroupId).toBeGreaterThan(0n);
     }
     expect(info.progId).toBe(progInfoByFd(a).id);
     const ids = new Uint8Array(4 * 8);
-    const q = progQuery({ targetFd: cg, attachType: BpfAttachType.BPF_CGROUP_INET_EGRESS, progIds: ids });
+    const q = progQuery({ targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS, progIds: ids });
     expect(q.progCnt).toBe(1);
     expect(readU32Array(ids, 1)).toEqual([info.progId]);
     linkUpdate({ linkFd: link, newProgFd: b });
@@ -414,7 +414,7 @@ describe.skipIf(!privileged.ok || cgroup2 === undefined)('kernel: cgroup links a
     for (let i = getNextId('link', 0); i !== undefined; i = getNextId('link', i)) found.push(i);
     expect(found).toContain(info.id);
     linkDetach(link);
-    expect(progQuery({ targetFd: cg, attachType: BpfAttachType.BPF_CGROUP_INET_EGRESS }).progCnt).toBe(0);
+    expect(progQuery({ targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS }).progCnt).toBe(0);
     fds.close(link);
   });
 });
