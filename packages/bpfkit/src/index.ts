@@ -21,3 +21,5 @@ export { ensureBpffs, unmountBpffs, mounts, bpffsMountPoint } from '@bpfkit/sysc
 export type { BpffsResult, MountEntry } from '@bpfkit/syscalls';
 export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
 export { runCli } from './cli/main.js';
+export type { CliIo } from './cli/main.js';
+export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
