@@ -10,6 +10,7 @@ export function project(name: string, include = ['src/**/*.test.ts']) {
   return defineProject({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: conditions } },
-    test: { name, include },
+    // --expose-gc lets tests prove that dropped handles are closed by the FinalizationRegistry.
+    test: { name, include, execArgv: ['--expose-gc'] },
   });
 }
