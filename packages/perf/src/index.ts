@@ -1,1 +1,3 @@
-export {};
+export { PerfRing } from './perf-ring.js';
+export type { PerfRingOptions } from './perf-ring.js';
+export { walkPerfRecords } from './records.js';
