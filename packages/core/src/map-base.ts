@@ -1,10 +1,16 @@
 import type { Codec } from './codecs/codec.js';
 import { describeValue, InvalidArgumentError } from './errors.js';
 import { OwnedHandle } from './disposable.js';
+import { UpdateFlags } from './kernel/flags.js';
 import type { IterationStats, Map, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
 
 /** Update flag numbers of uapi `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`. */
-export const UPDATE_FLAG_BITS: Readonly<Record<UpdateFlag, number>> = { any: 0, noexist: 1, exist: 2, lock: 4 };
+export const UPDATE_FLAG_BITS: Readonly<Record<UpdateFlag, number>> = {
+  any: UpdateFlags.ANY,
+  noexist: UpdateFlags.NOEXIST,
+  exist: UpdateFlags.EXIST,
+  lock: UpdateFlags.LOCK,
+};
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -1,4 +1,4 @@
-import { BpfError, checkMapSpec, Errno, MapBase, MapType, mapTypeName, NotSupportedError } from '@bpfkit/core';
+import { BpfError, checkMapSpec, Errno, MapBase, UpdateFlags, MapType, mapTypeName, NotSupportedError } from '@bpfkit/core';
 import type { Codec, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import type { MockKernel } from './mock-kernel.js';
 
@@ -74,18 +74,19 @@ export class MockMapStore implements RawMapOps {
 
   update(key: Uint8Array, value: Uint8Array, flags: number): void {
     if (this.#frozen) fail(Errno.EPERM, 'BPF_MAP_UPDATE_ELEM', this.#name, 'the map is frozen');
-    if (flags & ~7 || (flags & 3) === 3) fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', this.#name, 'unknown update flags');
-    if (flags & 4) fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', this.#name, 'BPF_F_LOCK needs a value with a bpf_spin_lock');
+    const mode = flags & ~UpdateFlags.LOCK;
+    if (flags & ~(UpdateFlags.NOEXIST | UpdateFlags.EXIST | UpdateFlags.LOCK) || mode === (UpdateFlags.NOEXIST | UpdateFlags.EXIST)) fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', this.#name, 'unknown update flags');
+    if (flags & UpdateFlags.LOCK) fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', this.#name, 'BPF_F_LOCK needs a value with a bpf_spin_lock');
     const s = keyString(key);
     const exists = this.#entries.has(s);
     if (this.spec.type === MapType.ARRAY) {
       if (this.#arrayIndex(key) >= this.spec.maxEntries) fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', this.#name, `index ${this.#arrayIndex(key)} is outside the array (max_entries ${this.spec.maxEntries})`);
-      if (flags === 1) fail(Errno.EEXIST, 'BPF_MAP_UPDATE_ELEM', this.#name, 'array elements always exist');
+      if (mode === UpdateFlags.NOEXIST) fail(Errno.EEXIST, 'BPF_MAP_UPDATE_ELEM', this.#name, 'array elements always exist');
       this.#entries.get(s)!.set(value);
       return;
     }
-    if (flags === 1 && exists) fail(Errno.EEXIST, 'BPF_MAP_UPDATE_ELEM', this.#name, 'the key exists (flag noexist)');
-    if (flags === 2 && !exists) fail(Errno.ENOENT, 'BPF_MAP_UPDATE_ELEM', this.#name, 'the key does not exist (flag exist)');
+    if (mode === UpdateFlags.NOEXIST && exists) fail(Errno.EEXIST, 'BPF_MAP_UPDATE_ELEM', this.#name, 'the key exists (flag noexist)');
+    if (mode === UpdateFlags.EXIST && !exists) fail(Errno.ENOENT, 'BPF_MAP_UPDATE_ELEM', this.#name, 'the key does not exist (flag exist)');
     if (!exists && this.#entries.size >= this.spec.maxEntries) {
       if (this.spec.type === MapType.LRU_HASH) {
         const oldest = this.#entries.keys().next().value as string;
