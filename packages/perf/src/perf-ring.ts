@@ -5,7 +5,8 @@ import {
 import type { PerfEventAttrFields, Poller } from '@bpfkit/syscalls';
 import { walkPerfRecords } from './records.js';
 
-const { PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_SHARED, POLLIN } = native.constants as Record<string, number>;
+/** Constants of the addon, read on first use (importing must work without the addon). */
+const sys = () => native.constants as Readonly<Record<'PAGE_SIZE' | 'PROT_READ' | 'PROT_WRITE' | 'MAP_SHARED' | 'POLLIN', number>>;
 
 /** Where a perf event is opened and how large its ring is. */
 export interface PerfRingOptions {
@@ -42,8 +43,9 @@ export class PerfRing extends OwnedHandle {
       native.close(fd);
     });
     this.fd = fd;
-    this.#meta = new BigUint64Array(mapping, 0, PAGE_SIZE! / 8);
-    this.#data = new Uint8Array(mapping, PAGE_SIZE!);
+    const page = sys().PAGE_SIZE;
+    this.#meta = new BigUint64Array(mapping, 0, page / 8);
+    this.#data = new Uint8Array(mapping, page);
   }
 
   /**
@@ -58,7 +60,8 @@ export class PerfRing extends OwnedHandle {
       throw new InvalidArgumentError('pages', 'a power of two (the kernel requires 2^n data pages)', pages);
     }
     const fd = perfEventOpen(attr, options.pid ?? 0, options.cpu ?? -1, -1, PERF_FLAG_FD_CLOEXEC);
-    const mapping = native.mmap(fd, (pages + 1) * PAGE_SIZE!, PROT_READ! | PROT_WRITE!, MAP_SHARED!, 0);
+    const { PAGE_SIZE, PROT_READ, PROT_WRITE, MAP_SHARED } = sys();
+    const mapping = native.mmap(fd, (pages + 1) * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
     if (typeof mapping === 'number') {
       native.close(fd);
       throw new BpfError(-mapping, { syscall: 'mmap', subject: 'perf ring', hint: `mapping 1 + ${pages} pages of a perf event failed (check perf_event_mlock_kb)` });
@@ -125,7 +128,7 @@ export class PerfRing extends OwnedHandle {
     if (this.pending() > 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#poller?.close();
-      const poller = new native.Poller(this.fd, POLLIN!, (status) => {
+      const poller = new native.Poller(this.fd, sys().POLLIN, (status) => {
         poller.close();
         if (this.#poller === poller) this.#poller = undefined;
         if (status < 0) reject(new BpfError(-status, { syscall: 'poll', subject: this.label }));
