@@ -11,6 +11,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +35,13 @@ void RequireArgs(const Napi::CallbackInfo& info, size_t count, const char* fn);
 // Returns the number `result` (>= 0) or -errno for a failed call (result < 0).
 inline Napi::Value Result(Napi::Env env, long result) {
   return Napi::Number::New(env, result < 0 ? -static_cast<double>(errno) : static_cast<double>(result));
+}
+
+// Incremented by every successful munmap() (mmap.cc): caches of buffer
+// addresses (hot_v8.cc) drop what they filled before it.
+extern std::atomic<uint64_t> g_unmap_generation;
+inline uint64_t UnmapGeneration() {
+  return g_unmap_generation.load(std::memory_order_relaxed);
 }
 
 // Registration of each part of the addon.

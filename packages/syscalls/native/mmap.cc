@@ -7,6 +7,7 @@
 // finalizer when the garbage collector frees a buffer nobody unmapped.
 #include <sys/mman.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -35,7 +36,10 @@ void FinalizeMapping(napi_env /*env*/, void* /*data*/, void* hint) {
     auto it = Registry().find(reinterpret_cast<uintptr_t>(m->address));
     if (it != Registry().end() && it->second == m) Registry().erase(it);
   }
-  if (!m->unmapped) munmap(m->address, m->length);
+  if (!m->unmapped) {
+    munmap(m->address, m->length);
+    g_unmap_generation.fetch_add(1, std::memory_order_relaxed);
+  }
   delete m;
 }
 
@@ -97,12 +101,15 @@ Napi::Value Munmap(const Napi::CallbackInfo& info) {
     if (napi_detach_arraybuffer(env, buffer) != napi_ok) return Napi::Number::New(env, -EINVAL);
     Registry().erase(it);
     m->unmapped = true;
+    g_unmap_generation.fetch_add(1, std::memory_order_relaxed);
   }
   // JavaScript can no longer reach the memory: unmap it. The finalizer only frees the record.
   return Result(env, munmap(m->address, m->length));
 }
 
 }  // namespace
+
+std::atomic<uint64_t> g_unmap_generation{1};
 
 void InitMmap(Napi::Env env, Napi::Object exports) {
   exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));

@@ -76,12 +76,17 @@ function getlinkRequest(seq: number): Uint8Array {
 }
 
 /** Runs a small script in a child node process with the addon loaded as `addon`; returns its exit status. */
-function runChild(body: string, nodeArgs: string[] = []): { status: number | null; signal: string | null; output: string } {
+function runChild(
+  body: string,
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+): { status: number | null; signal: string | null; output: string } {
   const script = `const addon = require('node-gyp-build')(${JSON.stringify(packageRoot())});\n${body}`;
   const r = spawnSync(process.execPath, [...nodeArgs, '-e', script], {
     cwd: packageRoot(),
     encoding: 'utf8',
     timeout: 20_000,
+    env: { ...process.env, ...env },
   });
   return { status: r.status, signal: r.signal, output: `${r.stdout}${r.stderr}` };
 }
@@ -512,6 +517,91 @@ describe.skipIf(!privileged)(`native addon against the kernel${privileged ? '' :
       setTimeout(() => { p.close(); console.log('closed after', Date.now() - t0); }, 300);`);
     expect(timed.status, timed.output).toBe(0);
     expect(timed.output).toMatch(/closed after \d+/);
+  });
+
+  it('hot-path buffer addresses stay right across garbage collections, munmap and detached buffers', () => {
+    const r = runChild(
+      `
+      const mk = (type, k, v, n, flags = 0) => { const a = new Uint8Array(72); const d = new DataView(a.buffer);
+        d.setUint32(0, type, true); d.setUint32(4, k, true); d.setUint32(8, v, true); d.setUint32(12, n, true); d.setUint32(16, flags, true);
+        return addon.bpf(0, a); };
+      const fd = mk(2, 4, 8, 64);
+      const check = (cond, what) => { if (!cond) { console.log('FAIL ' + what); process.exit(1); } };
+      // many short-lived views, collections in between: every lookup must land in its own buffer
+      for (let round = 0; round < 50; round++) {
+        const views = [];
+        for (let i = 0; i < 64; i++) {
+          const key = new Uint8Array(4); new DataView(key.buffer).setUint32(0, i, true);
+          check(addon.mapUpdate(fd, key, new Uint8Array(new BigUint64Array([BigInt(round * 1000 + i)]).buffer), 0) === 0, 'update');
+          views.push([key, new Uint8Array(8)]);
+        }
+        if (round % 5 === 0) globalThis.gc(); else { const junk = []; for (let j = 0; j < 2000; j++) junk.push({ j }); }
+        for (let i = 0; i < 64; i++) {
+          const [key, value] = views[i];
+          check(addon.mapLookup(fd, key, value, 0) === 0, 'lookup');
+          check(new DataView(value.buffer).getBigUint64(0, true) === BigInt(round * 1000 + i), 'value ' + round + '/' + i);
+        }
+      }
+      // a view over an mmap'd region, cached by a lookup, then unmapped: must not be written through
+      const mfd = mk(2, 4, 8, 4, 1 << 10);
+      const page = addon.constants.PAGE_SIZE;
+      const mapping = addon.mmap(mfd, page, 3, 1, 0);
+      check(typeof mapping === 'object', 'mmap');
+      const inMapping = new Uint8Array(mapping, 0, 8);
+      const key0 = new Uint8Array(4);
+      check(addon.mapUpdate(fd, key0, new Uint8Array(new BigUint64Array([77n]).buffer), 0) === 0, 'update 0');
+      check(addon.mapLookup(fd, key0, inMapping, 0) === 0, 'lookup into mapping');
+      check(new DataView(mapping).getBigUint64(0, true) === 77n, 'value in mapping');
+      check(addon.munmap(mapping) === 0, 'munmap');
+      check(addon.mapLookup(fd, key0, inMapping, 0) === -addon.constants.EFAULT, 'lookup into an unmapped view faults');
+      // a view whose buffer was transferred away: memory-safe either way
+      const moving = new Uint8Array(8);
+      check(addon.mapLookup(fd, key0, moving, 0) === 0, 'lookup before transfer');
+      const moved = structuredClone(moving.buffer, { transfer: [moving.buffer] });
+      check(moving.byteLength === 0 && moved.byteLength === 8, 'transferred');
+      const r = addon.mapLookup(fd, key0, moving, 0);
+      check(r === 0 || r === -addon.constants.EFAULT, 'lookup after transfer: ' + r);
+      globalThis.gc();
+      check(addon.mapLookup(fd, key0, new Uint8Array(8), 0) === 0, 'lookup after all that');
+      console.log('ok');
+      `,
+      ['--expose-gc'],
+    );
+    expect(r.signal, r.output).toBeNull();
+    expect(r.output.trim(), r.output).toBe('ok');
+    expect(r.status).toBe(0);
+  });
+
+  it('the Node-API hot paths (BPFKIT_NATIVE_NAPI_ONLY=1) behave like the V8 ones', () => {
+    const r = runChild(
+      `
+      const check = (cond, what) => { if (!cond) { console.log('FAIL ' + what); process.exit(1); } };
+      check(addon.constants.HOT_PATHS_V8 === 0, 'napi hot paths in use');
+      const a = new Uint8Array(72); const d = new DataView(a.buffer);
+      d.setUint32(0, 1, true); d.setUint32(4, 4, true); d.setUint32(8, 8, true); d.setUint32(12, 8, true);
+      const fd = addon.bpf(0, a);
+      check(fd >= 0, 'create');
+      const key = new Uint8Array([1, 0, 0, 0]), value = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2]), out = new Uint8Array(8);
+      check(addon.mapUpdate(fd, key, value, 0) === 0, 'update');
+      check(addon.mapLookup(fd, key, out, 0) === 0 && out.join() === value.join(), 'lookup');
+      const next = new Uint8Array(4);
+      check(addon.mapNextKey(fd, null, next) === 0 && next[0] === 1, 'next key');
+      check(addon.mapNextKey(fd, next, next) === -addon.constants.ENOENT, 'last key');
+      check(addon.mapLookupAndDelete(fd, key, out, 0) === 0 && out[0] === 9, 'lookup and delete');
+      check(addon.mapDelete(fd, key, 0) === -addon.constants.ENOENT, 'deleted');
+      check(addon.mapLookup(-1, key, out, 0) === -addon.constants.EBADF, 'ebadf');
+      for (const bad of [() => addon.mapLookup('1', key, out, 0), () => addon.mapUpdate(fd, key, null, 0),
+                         () => addon.mapDelete(fd, null, 0), () => addon.mapNextKey(fd, null, 5)]) {
+        let threw = null; try { bad(); } catch (e) { threw = e; }
+        check(threw instanceof TypeError, 'TypeError from ' + bad);
+      }
+      console.log('ok');
+      `,
+      [],
+      { BPFKIT_NATIVE_NAPI_ONLY: '1' },
+    );
+    expect(r.output.trim(), r.output).toBe('ok');
+    expect(r.status).toBe(0);
   });
 
   it('leaves the fd table unchanged after 10,000 map create/close cycles', () => {
