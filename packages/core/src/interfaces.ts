@@ -37,6 +37,13 @@ export interface MapSpec {
   contents?: ReadonlyArray<{ key: Uint8Array; value: Uint8Array }>;
 }
 
+/** How {@link System.openOrCreateMap} treats an existing pin. */
+export interface OpenOrCreateOptions {
+  pinPath: string;
+  /** `'fail'` (default): throw naming every difference; `'replace'`: unpin, create anew, pin. */
+  onMismatch?: 'fail' | 'replace';
+}
+
 /** Encoders for a typed map view. */
 export interface MapCodecs<K, V> {
   key: Codec<K>;
@@ -57,6 +64,22 @@ export interface MapInfo {
   btfValueTypeId: number;
   mapExtra: bigint;
   frozen: boolean;
+}
+
+/** Options of the batch operations. */
+export interface BatchOptions {
+  /** Elements per system call (default 4096, or fewer for large maps). */
+  batchSize?: number;
+}
+
+/** What a batch operation did. */
+export interface BatchStats {
+  /** Elements processed. */
+  count: number;
+  /** System calls made. */
+  calls: number;
+  /** Whether it fell back to one element per call (the kernel or the map type lacks batch operations). */
+  fallback: boolean;
 }
 
 /** Counts from a robust iteration: how often it had to restart, and whether it gave up. */
@@ -102,6 +125,38 @@ export interface Map<K = Uint8Array, V = Uint8Array> extends Disposable, Iterabl
   entries(): IterableIterator<[K, V]>;
   /** Statistics of the last `keys()`/`values()`/`entries()` walk. */
   readonly lastIteration: IterationStats;
+  /**
+   * Every entry, read `batchSize` at a time with BPF_MAP_LOOKUP_BATCH (one
+   * element per call where the kernel or map type has no batch support).
+   */
+  lookupBatch(options?: BatchOptions): [K, V][];
+  /** Removes and returns every entry (BPF_MAP_LOOKUP_AND_DELETE_BATCH, or one by one). */
+  lookupAndDeleteBatch(options?: BatchOptions): [K, V][];
+  /** Writes many entries (BPF_MAP_UPDATE_BATCH, or one by one); returns how many were written. */
+  updateBatch(entries: Iterable<readonly [K, V]>, flag?: UpdateFlag, options?: BatchOptions): number;
+  /** Deletes many keys (BPF_MAP_DELETE_BATCH, or one by one); returns how many were deleted. */
+  deleteBatch(keys: Iterable<K>, options?: BatchOptions): number;
+  /** Statistics of the last batch operation. */
+  readonly lastBatch: BatchStats;
+  /**
+   * Empties the map: deletes every key, or zeroes every element of an array
+   * (arrays cannot delete). Returns the number of elements removed or zeroed.
+   */
+  clear(): number;
+  /** Queue, stack: adds `value` (BPF_MAP_UPDATE_ELEM with no key); `'exist'` overwrites the oldest when full. Bloom filter: adds `value`. */
+  push(value: V, flag?: 'any' | 'exist'): void;
+  /** Queue, stack: removes and returns the next value, or undefined when empty. */
+  pop(): V | undefined;
+  /** Queue, stack: the next value without removing it, or undefined when empty. */
+  peek(): V | undefined;
+  /** Bloom filter: false when `value` was certainly never added; true when it may have been. */
+  has(value: V): boolean;
+  /**
+   * The elements of an mmapable array (`BPF_F_MMAPABLE`) as one view of the
+   * map's memory: reads and writes need no system call. Element `i` starts at
+   * `i * roundUp(valueSize, 8)`.
+   */
+  memory(): Uint8Array;
   /** Pins the map in bpffs at `path`. */
   pin(path: string): void;
   /** Removes the pin made by {@link pin}. */
@@ -256,8 +311,28 @@ export interface EventReader<T = Uint8Array> extends AsyncIterable<T>, Disposabl
 export interface System extends Disposable {
   /** `'kernel'` or `'mock'`. */
   readonly kind: 'kernel' | 'mock';
+  /**
+   * Creates a map. For per-CPU types the raw value is the kernel's flat
+   * layout (one slot per possible CPU, each rounded up to 8 bytes); use
+   * {@link createPerCpuMap} for one typed value per CPU.
+   */
   createMap(spec: MapSpec): Map;
   createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
+  /** Creates a per-CPU map whose values are arrays with one value per possible CPU. */
+  createPerCpuMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V[]>;
+  /**
+   * Opens the map pinned at `pinPath` when it matches `spec` (type, key and
+   * value size, max entries, flags); otherwise fails (`onMismatch: 'fail'`,
+   * the default, with every difference named) or replaces the pin with a new
+   * map (`'replace'`). Creates and pins it when nothing is pinned there.
+   */
+  openOrCreateMap<K, V>(spec: MapSpec, options: OpenOrCreateOptions, codecs?: MapCodecs<K, V>): Map<K, V>;
+  /** Opens a map by id. */
+  openMapById<K = Uint8Array, V = Uint8Array>(id: number, codecs?: MapCodecs<K, V>): Map<K, V>;
+  /** Every map of the system (all of the kernel's; the mock's own). */
+  listMaps(): MapInfo[];
+  /** CPUs a per-CPU value has a slot for (`/sys/devices/system/cpu/possible` on the kernel). */
+  readonly possibleCpus: number;
   /** Opens a map pinned at `path` (in bpffs on the kernel, in the mock's own namespace on the mock). */
   openPinnedMap(path: string): Map;
   openPinnedMap<K, V>(path: string, codecs: MapCodecs<K, V>): Map<K, V>;

@@ -58,15 +58,33 @@ export function checkMapSpec(spec: MapSpec): void {
  * return value, every other failure by a thrown `BpfError`.
  */
 export interface RawMapOps {
-  /** Fills `value`; false when the key is absent. */
-  lookup(key: Uint8Array, value: Uint8Array): boolean;
-  update(key: Uint8Array, value: Uint8Array, flags: number): void;
+  /** Fills `value`; false when the key is absent. `key` is null for queue/stack peek and bloom filter checks. */
+  lookup(key: Uint8Array | null, value: Uint8Array): boolean;
+  /** `key` is null for queue/stack push and bloom filter add. */
+  update(key: Uint8Array | null, value: Uint8Array, flags: number): void;
   /** False when the key was absent. */
   delete(key: Uint8Array): boolean;
   /** Fills `value` and removes the key; false when absent. `key` is null for queue/stack pops. */
   lookupAndDelete(key: Uint8Array | null, value: Uint8Array): boolean;
   /** Fills `next` with the key after `key` (the first key when null); false at the end. */
   nextKey(key: Uint8Array | null, next: Uint8Array): boolean;
+  /**
+   * BPF_MAP_LOOKUP_BATCH / BPF_MAP_LOOKUP_AND_DELETE_BATCH: reads up to `count`
+   * elements after the opaque cursor `inBatch` (null: from the start) into
+   * `keys`/`values` (packed: `keySize` and value bytes each), and writes the
+   * cursor for the next call into `outBatch`. `done` is true when the kernel
+   * answered ENOENT (no more elements; `count` may still be > 0). Throws
+   * BpfError: ENOSPC when one bucket holds more than `count` elements,
+   * EINVAL/ENOTSUPP/EOPNOTSUPP when the map type has no batch support.
+   * Absent when the backend has no batch operations at all.
+   */
+  lookupBatch?(del: boolean, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): { count: number; done: boolean };
+  /** BPF_MAP_UPDATE_BATCH of `count` packed elements; returns how many were written. */
+  updateBatch?(keys: Uint8Array, values: Uint8Array, count: number, flags: number): number;
+  /** BPF_MAP_DELETE_BATCH of `count` packed keys; returns how many were deleted. */
+  deleteBatch?(keys: Uint8Array, count: number): number;
+  /** The memory of an mmapable array (see {@link Map.memory}); throws when the map is not mmapable. */
+  memory(): Uint8Array;
   pin(path: string): void;
   unpin(path: string): void;
   freeze(): void;
