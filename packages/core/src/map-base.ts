@@ -1,8 +1,10 @@
 import type { Codec } from './codecs/codec.js';
-import { describeValue, InvalidArgumentError } from './errors.js';
+import { BpfError, describeValue, InvalidArgumentError } from './errors.js';
+import { Errno } from './errno.js';
 import { OwnedHandle } from './disposable.js';
 import { UpdateFlags } from './kernel/flags.js';
-import type { IterationStats, Map, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
+import { MapType } from './kernel/map-type.js';
+import type { BatchOptions, BatchStats, IterationStats, Map, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
 
 /** Update flag numbers of uapi `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`. */
 export const UPDATE_FLAG_BITS: Readonly<Record<UpdateFlag, number>> = {
@@ -79,10 +81,19 @@ export interface RawMapOps {
    * Absent when the backend has no batch operations at all.
    */
   lookupBatch?(del: boolean, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): { count: number; done: boolean };
-  /** BPF_MAP_UPDATE_BATCH of `count` packed elements; returns how many were written. */
-  updateBatch?(keys: Uint8Array, values: Uint8Array, count: number, flags: number): number;
-  /** BPF_MAP_DELETE_BATCH of `count` packed keys; returns how many were deleted. */
-  deleteBatch?(keys: Uint8Array, count: number): number;
+  /**
+   * BPF_MAP_UPDATE_BATCH of `count` packed elements with `elem_flags`
+   * `flags`: how many were written and the errno that stopped the kernel
+   * (0 when all were). Throws only when the call itself is refused (EINVAL,
+   * ENOTSUPP, EOPNOTSUPP: no batch support) before any element.
+   */
+  updateBatch?(keys: Uint8Array, values: Uint8Array, count: number, flags: number): { count: number; errno: number };
+  /**
+   * BPF_MAP_DELETE_BATCH of `count` packed keys: how many were deleted and
+   * the errno that stopped the kernel (ENOENT at an absent key), 0 when all
+   * were. Throws like {@link updateBatch}.
+   */
+  deleteBatch?(keys: Uint8Array, count: number): { count: number; errno: number };
   /** The memory of an mmapable array (see {@link Map.memory}); throws when the map is not mmapable. */
   memory(): Uint8Array;
   pin(path: string): void;
@@ -114,13 +125,17 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   readonly flags: number;
   abstract readonly fd: number;
   lastIteration: IterationStats = { visited: 0, restarts: 0, aborted: false };
+  lastBatch: BatchStats = { count: 0, calls: 0, fallback: false };
 
   protected readonly keyCodec: Codec<K>;
   protected readonly valueCodec: Codec<V>;
   readonly #ops: RawMapOps;
   readonly #key: Uint8Array;
   readonly #value: Uint8Array;
+  readonly #valueBytes: number;
   #pinnedAt: string | undefined;
+  /** Set once the backend refused a batch command for this map: later batches go element by element. */
+  #noBatch = false;
 
   protected constructor(
     spec: MapSpec,
@@ -145,6 +160,7 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     if (this.valueCodec.size !== valueBytes) {
       throw new InvalidArgumentError(`${label}: value codec`, `a codec of ${valueBytes} bytes (the map's value size)`, `${this.valueCodec.name} of ${this.valueCodec.size} bytes`);
     }
+    this.#valueBytes = valueBytes;
     this.#key = new Uint8Array(Math.max(spec.keySize, 1));
     this.#value = new Uint8Array(Math.max(valueBytes, 1));
   }
@@ -232,6 +248,226 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
+  }
+
+  #batchSize(options: BatchOptions | undefined): number {
+    const size = options?.batchSize ?? Math.min(4096, Math.max(this.maxEntries, 1));
+    if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError(`${this.label}: batchSize`, 'a positive integer', size);
+    return size;
+  }
+
+  /** Whether a batch refusal means "this map (type) or kernel has no batch commands". */
+  #unsupported(err: unknown): boolean {
+    return err instanceof BpfError && [Errno.EINVAL, Errno.ENOTSUPP, Errno.EOPNOTSUPP, Errno.ENOSYS].includes(err.errno as never);
+  }
+
+  #readBatch(del: boolean, options: BatchOptions | undefined): [K, V][] {
+    this.assertOpen();
+    let size = this.#batchSize(options);
+    const stats: BatchStats = { count: 0, calls: 0, fallback: false };
+    this.lastBatch = stats;
+    const out: [K, V][] = [];
+    const ops = this.#ops;
+    if (ops.lookupBatch && !this.#noBatch) {
+      // The cursor is opaque: a bucket index for hash maps, a key for arrays.
+      const cursorSize = Math.max(this.keySize, 8);
+      let inBatch: Uint8Array | null = null;
+      let outBatch = new Uint8Array(cursorSize);
+      let keys = new Uint8Array(size * this.keySize);
+      let values = new Uint8Array(size * this.#valueBytes);
+      for (;;) {
+        let r: { count: number; done: boolean };
+        try {
+          r = ops.lookupBatch(del, inBatch, outBatch, keys, values, size);
+        } catch (err) {
+          if (err instanceof BpfError && err.errno === Errno.ENOSPC && size < this.maxEntries * 2 + 2) {
+            // One hash bucket holds more elements than the batch: grow and retry from the same cursor.
+            size *= 2;
+            keys = new Uint8Array(size * this.keySize);
+            values = new Uint8Array(size * this.#valueBytes);
+            continue;
+          }
+          if (stats.calls === 0 && this.#unsupported(err)) {
+            this.#noBatch = true;
+            break;
+          }
+          throw err;
+        }
+        stats.calls++;
+        for (let i = 0; i < r.count; i++) {
+          out.push([
+            this.keyCodec.decode(keys, i * this.keySize),
+            this.valueCodec.decode(values, i * this.#valueBytes),
+          ]);
+        }
+        stats.count += r.count;
+        if (r.done) return out;
+        inBatch = outBatch;
+        outBatch = new Uint8Array(cursorSize);
+      }
+    }
+    stats.fallback = true;
+    for (const [k, v] of this.#walk(true)) {
+      if (del && !this.#ops.delete(k)) continue; // gone meanwhile
+      out.push([this.keyCodec.decode(k), this.valueCodec.decode(v!)]);
+      stats.count++;
+      stats.calls += del ? 3 : 2;
+    }
+    return out;
+  }
+
+  lookupBatch(options?: BatchOptions): [K, V][] {
+    return this.#readBatch(false, options);
+  }
+
+  lookupAndDeleteBatch(options?: BatchOptions): [K, V][] {
+    return this.#readBatch(true, options);
+  }
+
+  /** Runs `write` over chunks of packed elements, falling back to `single` when the backend refuses batches. */
+  #writeBatch<T>(
+    items: Iterable<T>,
+    options: BatchOptions | undefined,
+    pack: (item: T, keys: Uint8Array, values: Uint8Array, index: number) => void,
+    batch: ((keys: Uint8Array, values: Uint8Array, count: number) => { count: number; errno: number }) | undefined,
+    single: (item: T) => boolean,
+    skipErrno: number | undefined,
+    command: string,
+    withValues: boolean,
+  ): number {
+    this.assertOpen();
+    const size = this.#batchSize(options);
+    const stats: BatchStats = { count: 0, calls: 0, fallback: false };
+    this.lastBatch = stats;
+    const keys = new Uint8Array(size * this.keySize);
+    const values = new Uint8Array(withValues ? size * this.#valueBytes : 0);
+    let chunk: T[] = [];
+    const flush = () => {
+      let start = 0;
+      while (start < chunk.length) {
+        if (batch && !this.#noBatch) {
+          const n = chunk.length - start;
+          for (let i = 0; i < n; i++) pack(chunk[start + i]!, keys, values, i);
+          let r: { count: number; errno: number };
+          try {
+            r = batch(keys, values, n);
+          } catch (err) {
+            if (!this.#unsupported(err) || stats.calls > 0) throw err;
+            this.#noBatch = true;
+            continue;
+          }
+          stats.calls++;
+          stats.count += r.count;
+          start += r.count;
+          if (r.errno === 0) continue;
+          if (r.errno === skipErrno) {
+            start++; // the kernel stopped at an element that is not there: skip it and go on
+            continue;
+          }
+          throw new BpfError(r.errno, { syscall: 'bpf', command, subject: `${this.label} (after ${stats.count} elements)` });
+        }
+        stats.fallback = true;
+        for (; start < chunk.length; start++) {
+          stats.calls++;
+          if (single(chunk[start]!)) stats.count++;
+        }
+      }
+      chunk = [];
+    };
+    for (const item of items) {
+      chunk.push(item);
+      if (chunk.length === size) flush();
+    }
+    flush();
+    return stats.count;
+  }
+
+  updateBatch(entries: Iterable<readonly [K, V]>, flag: UpdateFlag = 'any', options?: BatchOptions): number {
+    const bits = UPDATE_FLAG_BITS[flag];
+    if (bits === undefined) throw new InvalidArgumentError(`${this.label}: flag`, `one of ${Object.keys(UPDATE_FLAG_BITS).join(', ')}`, flag);
+    const ops = this.#ops;
+    return this.#writeBatch(
+      entries,
+      options,
+      ([k, v], keys, values, i) => {
+        this.keyCodec.encode(k, keys, i * this.keySize);
+        this.valueCodec.encode(v, values, i * this.#valueBytes);
+      },
+      // Batch updates take only BPF_F_LOCK as elem_flags: noexist/exist go element by element.
+      ops.updateBatch && (flag === 'any' || flag === 'lock') ? (keys, values, n) => ops.updateBatch!(keys, values, n, bits) : undefined,
+      ([k, v]) => {
+        this.update(k, v, flag);
+        return true;
+      },
+      undefined,
+      'BPF_MAP_UPDATE_BATCH',
+      true,
+    );
+  }
+
+  deleteBatch(keys: Iterable<K>, options?: BatchOptions): number {
+    const ops = this.#ops;
+    return this.#writeBatch(
+      keys,
+      options,
+      (k, packed, _values, i) => this.keyCodec.encode(k, packed, i * this.keySize),
+      ops.deleteBatch ? (packed, _values, n) => ops.deleteBatch!(packed, n) : undefined,
+      (k) => this.delete(k),
+      Errno.ENOENT,
+      'BPF_MAP_DELETE_BATCH',
+      false,
+    );
+  }
+
+  clear(): number {
+    this.assertOpen();
+    if (this.#isArrayLike()) {
+      // Arrays cannot delete: zero every element instead.
+      const zero = new Uint8Array(this.#valueBytes);
+      const key = new Uint8Array(this.keySize);
+      const view = new DataView(key.buffer);
+      for (let i = 0; i < this.maxEntries; i++) {
+        view.setUint32(0, i, true);
+        this.#ops.update(key, zero, 0);
+      }
+      return this.maxEntries;
+    }
+    const keys: Uint8Array[] = [];
+    for (const [k] of this.#walk(false)) keys.push(k);
+    let n = 0;
+    for (const k of keys) if (this.#ops.delete(k)) n++;
+    return n;
+  }
+
+  /** Array maps (plain and per-CPU) hold every index and cannot delete. */
+  #isArrayLike(): boolean {
+    return this.type === MapType.ARRAY || this.type === MapType.PERCPU_ARRAY;
+  }
+
+  push(value: V, flag: 'any' | 'exist' = 'any'): void {
+    this.assertOpen();
+    if (flag !== 'any' && flag !== 'exist') throw new InvalidArgumentError(`${this.label}: push flag`, "'any' or 'exist'", flag);
+    this.#ops.update(null, this.#encodeValue(value), UPDATE_FLAG_BITS[flag]);
+  }
+
+  pop(): V | undefined {
+    this.assertOpen();
+    return this.#ops.lookupAndDelete(null, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+  }
+
+  peek(): V | undefined {
+    this.assertOpen();
+    return this.#ops.lookup(null, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+  }
+
+  has(value: V): boolean {
+    this.assertOpen();
+    return this.#ops.lookup(null, this.#encodeValue(value));
+  }
+
+  memory(): Uint8Array {
+    this.assertOpen();
+    return this.#ops.memory();
   }
 
   pin(path: string): void {

@@ -6,3 +6,5 @@ export * from './cstring.js';
 export * from './struct.js';
 export * from './array.js';
 export * from './net.js';
+export * from './per-cpu.js';
+export * from './lpm.js';
