@@ -8,3 +8,4 @@ export * from './array.js';
 export * from './net.js';
 export * from './per-cpu.js';
 export * from './lpm.js';
+export * from './no-key.js';
