@@ -7,10 +7,13 @@
  */
 export * from '@bpfkit/core';
 export { MockSystem } from '@bpfkit/mock';
-export { KernelMap, createKernelMap, openPinnedMap, openMapById } from '@bpfkit/maps';
+export {
+  KernelMap, createKernelMap, createPerCpuKernelMap, openPinnedMap, openMapById, listMaps, openOrCreateMap, MapMismatchError, objectFd,
+} from '@bpfkit/maps';
+export type { ObjectFdValue, KernelMapOptions, MapDifference } from '@bpfkit/maps';
 export { KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById } from '@bpfkit/attach';
 export type { LoadProgramOptions } from '@bpfkit/attach';
-export { bpfAccess } from '@bpfkit/syscalls';
+export { bpfAccess, possibleCpus } from '@bpfkit/syscalls';
 export type { BpfAccess } from '@bpfkit/syscalls';
 export { NativeSystem } from './native-system.js';
 export { openSystem } from './open-system.js';

@@ -1,6 +1,9 @@
 import { NotSupportedError } from '@bpfkit/core';
-import type { AttachTarget, EventReader, Features, Link, Map, MapCodecs, MapSpec, Program, ProgramSpec, System } from '@bpfkit/core';
-import { createKernelMap, openPinnedMap } from '@bpfkit/maps';
+import type {
+  AttachTarget, EventReader, Features, Link, Map, MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions, Program, ProgramSpec, System,
+} from '@bpfkit/core';
+import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
+import { possibleCpus } from '@bpfkit/syscalls';
 import { loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from './features/probe.js';
@@ -27,6 +30,27 @@ export class NativeSystem implements System {
   createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
   createMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
     return codecs ? createKernelMap(spec, codecs) : createKernelMap(spec);
+  }
+
+  createPerCpuMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V[]> {
+    return createPerCpuKernelMap(spec, codecs);
+  }
+
+  openOrCreateMap<K, V>(spec: MapSpec, options: OpenOrCreateOptions, codecs?: MapCodecs<K, V>): Map<K, V> {
+    return openOrCreateMap(spec, options, codecs);
+  }
+
+  openMapById<K = Uint8Array, V = Uint8Array>(id: number, codecs?: MapCodecs<K, V>): Map<K, V> {
+    return openMapById(id, codecs);
+  }
+
+  listMaps(): MapInfo[] {
+    return listMaps();
+  }
+
+  /** CPUs a per-CPU value has a slot for: /sys/devices/system/cpu/possible, read once. */
+  get possibleCpus(): number {
+    return possibleCpus();
   }
 
   openPinnedMap(path: string): Map;

@@ -484,6 +484,11 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     this.#pinnedAt = undefined;
   }
 
+  /** Records that the map is pinned at `path` (it was opened from there), so {@link unpin} can remove it. */
+  protected adoptPin(path: string): void {
+    this.#pinnedAt = path;
+  }
+
   /** The path this handle pinned the map at, if any. */
   get pinnedAt(): string | undefined {
     return this.#pinnedAt;

@@ -1,2 +1,24 @@
-export { KernelMap, createKernelMap, openPinnedMap, openMapById } from './kernel-map.js';
+/**
+ * @bpfkit/maps: BPF maps on the running kernel, implementing the `Map`
+ * interface of @bpfkit/core over the native addon: every map type of
+ * Linux 6.18, batch operations, mmapable memory, per-CPU values, pins,
+ * open-or-create, listing.
+ *
+ * @module
+ */
+export {
+  KernelMap, KernelMapOps, createKernelMap, createKernelMapFd, createPerCpuKernelMap, checkKernelMapSpec, adoptMapFd,
+  openPinnedMap, openMapById, kernelMapInfo,
+} from './kernel-map.js';
+export type { KernelMapOptions, KernelMapShape, OpenMapOptions } from './kernel-map.js';
+export { listMaps, openOrCreateMap, mapDifferences, MapMismatchError } from './lifecycle.js';
+export type { MapDifference } from './lifecycle.js';
+export { objectFd } from './object-fd.js';
+export type { ObjectFdValue } from './object-fd.js';
+export {
+  isPerCpuMapType, isLocalStorageMapType, isMapInMapType, rawValueSize, permanentMapFlags, mapSpecProblems, createRefusalHint,
+  pageSize, runningKernel,
+} from './map-types.js';
+export type { CreateContext } from './map-types.js';
+export { possibleCpus } from '@bpfkit/syscalls';
 export { mapError, mapErrorHint } from './errors.js';

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { InvalidArgumentError, MapType, u32, u64 } from '@bpfkit/core';
+import { BpfError, InvalidArgumentError, MapFlags, MapType, u32, u64 } from '@bpfkit/core';
+import type { MapSpec } from '@bpfkit/core';
 import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { createKernelMap, openMapById, openPinnedMap } from './kernel-map.js';
@@ -64,7 +65,41 @@ describe.skipIf(!access.available)(`kernel maps${access.reason ? ` — skipped: 
   });
 
   it('names kernel refusals: zero max entries, an unknown map type', () => {
-    expect(() => createKernelMap({ ...SPEC, maxEntries: 0 })).toThrow(/BPF_MAP_CREATE.*EINVAL/);
-    expect(() => createKernelMap({ ...SPEC, type: 999 })).toThrow(/EINVAL/);
+    expect(() => createKernelMap({ ...SPEC, maxEntries: 0 })).toThrow(/BPF_MAP_CREATE.*EINVAL.*hash maps need max_entries > 0/);
+    expect(() => createKernelMap({ ...SPEC, type: 999 })).toThrow(/EINVAL.*unknown map type 999: Linux 6.18 knows map types 1 to 33/);
+  });
+
+  it('words each refusal after the rule the spec breaks', () => {
+    const refusal = (spec: MapSpec): BpfError => {
+      const before = openFds();
+      try {
+        createKernelMap(spec);
+      } catch (err) {
+        expect(openFds()).toBe(before);
+        if (err instanceof BpfError) return err;
+        throw err;
+      }
+      throw new Error('the kernel accepted the spec');
+    };
+    const ring = refusal({ name: 'rb', type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 5000 });
+    expect(ring.code).toBe('EINVAL');
+    expect(ring.message).toMatch(/ringbuf max_entries is the buffer size in bytes: a power of two multiple of the page size \(\d+\), got 5000/);
+    expect(refusal({ ...SPEC, flags: MapFlags.MMAPABLE }).message).toMatch(/hash maps do not take flag mmapable/);
+    expect(refusal({ ...SPEC, type: MapType.LRU_HASH, flags: MapFlags.NO_PREALLOC }).message).toMatch(/lru_hash maps are always preallocated/);
+    expect(refusal({ ...SPEC, type: MapType.ARRAY, keySize: 8 }).message).toMatch(/array keys are 4 bytes, got key_size 8/);
+    expect(refusal({ ...SPEC, type: MapType.QUEUE }).message).toMatch(/queue keys are 0 bytes, got key_size 4/);
+    expect(refusal({ ...SPEC, type: MapType.PROG_ARRAY }).message).toMatch(/prog_array values are 4 bytes \(a file descriptor\), got value_size 8/);
+    expect(refusal({ ...SPEC, type: MapType.LPM_TRIE }).message).toMatch(/lpm_trie maps need flag no_prealloc.*5 to 260 bytes\), got key_size 4/);
+    expect(refusal({ ...SPEC, type: MapType.SK_STORAGE, flags: MapFlags.NO_PREALLOC }).message).toMatch(/sk_storage maps take max_entries 0/);
+    expect(refusal({ ...SPEC, type: MapType.STRUCT_OPS, maxEntries: 1 }).message).toMatch(/struct_ops maps need the vmlinux BTF id/);
+    expect(refusal({ ...SPEC, type: MapType.ARENA, keySize: 0, valueSize: 0 }).message).toMatch(/arena maps need flag mmapable/);
+    expect(refusal({ ...SPEC, mapExtra: 3n }).message).toMatch(/map_extra is only for bloom_filter/);
+    expect(refusal({ ...SPEC, numaNode: 4000 }).message).toMatch(/NUMA node 4000/);
+  });
+
+  it('checks numaNode, mapExtra and contents before any system call', () => {
+    expect(() => createKernelMap({ ...SPEC, numaNode: -1 })).toThrow(/numaNode: expected an integer/);
+    expect(() => createKernelMap({ ...SPEC, mapExtra: 3 as unknown as bigint })).toThrow(/mapExtra: expected a bigint/);
+    expect(() => createKernelMap({ ...SPEC, contents: [{ key: new Uint8Array(4), value: new Uint8Array(4) }] })).toThrow(/contents\[0\]\.value: expected a Uint8Array of 8 bytes/);
   });
 });

@@ -15,3 +15,4 @@ export * from './sys/index.js';
 export * from './access.js';
 export * from './object-name.js';
 export * from './bpffs.js';
+export * from './cpus.js';

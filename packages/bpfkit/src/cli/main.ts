@@ -1,6 +1,8 @@
 import { BpfError, InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
 import { probeFeatures } from '../features/probe.js';
 import { formatFeatures } from '../features/format.js';
+import { runMapCommand } from './map.js';
+import { FORMAT_NAMES } from './value-format.js';
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -22,7 +24,7 @@ export interface ParsedArgs {
 }
 
 /** Options that take a value; everything else starting with `--` is a boolean flag. */
-const VALUE_OPTIONS = new Set<string>([]);
+const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag']);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const parsed: ParsedArgs = { positional: [], flags: new Set(), options: {} };
@@ -42,6 +44,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 }
 
 const COMMANDS: Record<string, Command> = {
+  map: {
+    summary: 'list, show, dump, look up, update and delete maps (by id or pin path)',
+    usage:
+      'bpfkit map list [--json]\n' +
+      '       bpfkit map show <id|pin> [--json]\n' +
+      '       bpfkit map dump <id|pin> [--key F] [--value F] [--json]\n' +
+      '       bpfkit map lookup <id|pin> <key> [--key F] [--value F]\n' +
+      '       bpfkit map update <id|pin> <key> <value> [--key F] [--value F] [--flag any|noexist|exist]\n' +
+      '       bpfkit map delete <id|pin> <key> [--key F]\n' +
+      `formats F: ${FORMAT_NAMES.join(', ')} (default hex)`,
+    run: (args, io) => runMapCommand(args, io),
+  },
   features: {
     summary: 'probe what this kernel supports (map, program and link types, helpers, environment)',
     usage: 'bpfkit features [--json] [--helpers]',

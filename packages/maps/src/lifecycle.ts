@@ -1,0 +1,167 @@
+import fs from 'node:fs';
+import { BpfError, Errno, flagNames, InvalidArgumentError, MapFlags, mapTypeName } from '@bpfkit/core';
+import type { MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions } from '@bpfkit/core';
+import { getFdById, getNextId, native, objGet } from '@bpfkit/syscalls';
+import { adoptMapFd, checkKernelMapSpec, createKernelMap, kernelMapInfo, KernelMap } from './kernel-map.js';
+import type { KernelMapOptions } from './kernel-map.js';
+import { permanentMapFlags } from './map-types.js';
+
+/**
+ * Every map of the kernel (BPF_MAP_GET_NEXT_ID, then the info of each).
+ * Maps that vanish during the walk (ENOENT) and maps this process may not
+ * open (EPERM, e.g. exclusive maps) are skipped.
+ *
+ * @throws BpfError EPERM when this process may not list maps at all
+ * @example
+ * for (const m of listMaps()) console.log(m.id, mapTypeName(m.type), m.name);
+ */
+export function listMaps(): MapInfo[] {
+  const out: MapInfo[] = [];
+  for (let id = getNextId('map', 0, { subject: 'list maps' }); id !== undefined; id = getNextId('map', id, { subject: 'list maps' })) {
+    let fd: number;
+    try {
+      fd = getFdById('map', id);
+    } catch (err) {
+      if (err instanceof BpfError && (err.errno === Errno.ENOENT || err.errno === Errno.EPERM)) continue;
+      throw err;
+    }
+    try {
+      out.push(kernelMapInfo(fd, `map id ${id}`));
+    } finally {
+      native.close(fd);
+    }
+  }
+  return out;
+}
+
+/**
+ * One field in which a pinned map differs from the spec asked for.
+ *
+ * @example
+ * const d: MapDifference = { field: 'maxEntries', pinned: 100, wanted: 200 }; // "maxEntries: 100 changed to 200"
+ */
+export interface MapDifference {
+  field: 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags';
+  /** What the pinned map has. */
+  pinned: number;
+  /** What the spec asks for. */
+  wanted: number;
+}
+
+function describe(field: MapDifference['field'], v: number): string {
+  if (field === 'type') return mapTypeName(v);
+  if (field === 'flags') return flagNames(MapFlags, v).join('|') || 'none';
+  return String(v);
+}
+
+/**
+ * A pinned map does not match the spec given to {@link openOrCreateMap}
+ * (with `onMismatch: 'fail'`). The message names every difference as
+ * `field: pinned changed to wanted`.
+ *
+ * @example
+ * try { openOrCreateMap(spec, { pinPath }); }
+ * catch (err) { if (err instanceof MapMismatchError) console.log(err.differences); }
+ */
+export class MapMismatchError extends Error {
+  override readonly name: string = 'MapMismatchError';
+  /** The pin path. */
+  readonly pinPath: string;
+  /** Every difference, in the order type, keySize, valueSize, maxEntries, flags. */
+  readonly differences: readonly MapDifference[];
+
+  constructor(pinPath: string, differences: readonly MapDifference[]) {
+    const list = differences.map((d) => `${d.field}: ${describe(d.field, d.pinned)} changed to ${describe(d.field, d.wanted)}`).join('; ');
+    super(`the map pinned at ${pinPath} does not match the spec: ${list} (pass onMismatch: 'replace' to replace it)`);
+    this.pinPath = pinPath;
+    this.differences = differences;
+  }
+}
+
+/**
+ * The differences between a pinned map (its info) and a spec: type, key
+ * size, value size, max entries and flags (compared as the kernel keeps
+ * them: see `permanentMapFlags`).
+ *
+ * @example
+ * mapDifferences(pinned.info(), { ...spec, maxEntries: 200 }); // [{ field: 'maxEntries', pinned: 100, wanted: 200 }]
+ */
+export function mapDifferences(info: Pick<MapInfo, 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>, spec: MapSpec): MapDifference[] {
+  const out: MapDifference[] = [];
+  for (const field of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) {
+    if (info[field] !== spec[field]) out.push({ field, pinned: info[field], wanted: spec[field] });
+  }
+  const wanted = permanentMapFlags(spec);
+  if (info.flags >>> 0 !== wanted) out.push({ field: 'flags', pinned: info.flags >>> 0, wanted });
+  return out;
+}
+
+/**
+ * Opens the map pinned at `options.pinPath` when it matches `spec` (type,
+ * key and value size, max entries, flags); creates and pins it when nothing
+ * is pinned there. On a mismatch, `onMismatch: 'fail'` (the default) throws
+ * {@link MapMismatchError} naming every difference; `'replace'` creates a
+ * new map, then swaps the pin over to it (the old map lives on while
+ * others hold it). A pinned map is opened with the spec's `BPF_F_RDONLY` /
+ * `BPF_F_WRONLY` access.
+ *
+ * @throws InvalidArgumentError for a bad spec, path or option, before any system call
+ * @throws MapMismatchError when the pinned map differs and onMismatch is 'fail'
+ * @example
+ * using fsys = mountPrivateBpffs();
+ * using m = openOrCreateMap({ name: 'counts', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100 },
+ *   { pinPath: `${fsys.dir}/counts` }, { key: u32, value: u64 });
+ */
+export function openOrCreateMap(spec: MapSpec, options: OpenOrCreateOptions): KernelMap;
+export function openOrCreateMap<K, V>(spec: MapSpec, options: OpenOrCreateOptions, codecs: MapCodecs<K, V> | undefined, createOptions?: KernelMapOptions): KernelMap<K, V>;
+export function openOrCreateMap<K, V>(
+  spec: MapSpec, options: OpenOrCreateOptions, codecs?: MapCodecs<K, V>, createOptions: KernelMapOptions = {},
+): KernelMap<K, V> | KernelMap {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openOrCreate options', '{ pinPath, onMismatch? }', options);
+  const { pinPath, onMismatch = 'fail' } = options;
+  if (typeof pinPath !== 'string' || pinPath.length === 0) throw new InvalidArgumentError('pinPath', 'a path in bpffs', pinPath);
+  if (onMismatch !== 'fail' && onMismatch !== 'replace') throw new InvalidArgumentError('onMismatch', "'fail' or 'replace'", onMismatch);
+  // Checks the whole spec without creating anything (an invalid spec must not touch an existing pin).
+  checkKernelMapSpec(spec, createOptions);
+  const fileFlags = (spec.flags ?? 0) & (MapFlags.RDONLY | MapFlags.WRONLY);
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
+    try {
+      fd = objGet(pinPath, { fileFlags }, { subject: `open pinned '${pinPath}'` });
+    } catch (err) {
+      if (!(err instanceof BpfError) || err.errno !== Errno.ENOENT) throw err;
+      // Nothing pinned: create and pin. Another process may pin first (EEXIST): then open theirs.
+      const created = createKernelMap(spec, codecs, createOptions);
+      try {
+        created.pin(pinPath);
+        return created;
+      } catch (pinErr) {
+        created.close();
+        if (pinErr instanceof BpfError && pinErr.errno === Errno.EEXIST && attempt < 3) continue;
+        throw pinErr;
+      }
+    }
+    const map = adoptMapFd(fd, codecs ? { key: codecs.key, value: codecs.value } : undefined);
+    let differences: MapDifference[];
+    try {
+      differences = mapDifferences(map.info(), spec);
+    } catch (err) {
+      map.close();
+      throw err;
+    }
+    if (differences.length === 0) return map.rememberPin(pinPath);
+    map.close();
+    if (onMismatch === 'fail') throw new MapMismatchError(pinPath, differences);
+    // Replace: create first, so a refused spec leaves the old pin in place.
+    const created = createKernelMap(spec, codecs, createOptions);
+    try {
+      fs.rmSync(pinPath, { force: true });
+      created.pin(pinPath);
+      return created;
+    } catch (err) {
+      created.close();
+      if (err instanceof BpfError && err.errno === Errno.EEXIST && attempt < 3) continue;
+      throw err;
+    }
+  }
+}

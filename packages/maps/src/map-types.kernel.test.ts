@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import { BpfError, MapFlags, MapType, mapTypeName, mapTypeNames, mapTypeFromName } from '@bpfkit/core';
+import type { MapSpec } from '@bpfkit/core';
+import { BtfKind, parseBtf } from '@bpfkit/elf';
+import { bpfAccess } from '@bpfkit/syscalls';
+import { describe, expect, it } from 'vitest';
+import { createKernelMap } from './kernel-map.js';
+import type { KernelMapOptions } from './kernel-map.js';
+import { pageSize, permanentMapFlags } from './map-types.js';
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+const page = pageSize();
+const INNER: MapSpec = { type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 };
+
+/** A struct_ops value type from the running kernel's BTF, when there is one. */
+function structOpsType(): { id: number; size: number } | string {
+  const path = '/sys/kernel/btf/vmlinux';
+  if (!fs.existsSync(path)) return 'the kernel has no BTF (/sys/kernel/btf/vmlinux)';
+  const btf = parseBtf(fs.readFileSync(path));
+  for (const name of ['bpf_struct_ops_tcp_congestion_ops', 'bpf_struct_ops_bpf_dummy_ops']) {
+    const t = btf.find(name, BtfKind.STRUCT);
+    if (t) return { id: t.id, size: t.sizeOrType };
+  }
+  return 'vmlinux BTF has no bpf_struct_ops_tcp_congestion_ops';
+}
+
+/** The smallest sensible spec of every map type of Linux 6.18, with the options it needs. */
+function specFor(type: number): { spec: MapSpec; options?: KernelMapOptions } | string {
+  const name = `t_${mapTypeName(type)}`.slice(0, 15);
+  const base = { name, type, keySize: 4, valueSize: 8, maxEntries: 4 };
+  switch (type) {
+    case MapType.PROG_ARRAY: case MapType.PERF_EVENT_ARRAY: case MapType.CGROUP_ARRAY: case MapType.DEVMAP:
+    case MapType.DEVMAP_HASH: case MapType.SOCKMAP: case MapType.SOCKHASH: case MapType.XSKMAP:
+      return { spec: { ...base, valueSize: 4 } };
+    case MapType.CPUMAP: return { spec: { ...base, valueSize: 4, maxEntries: 1 } };
+    case MapType.ARRAY_OF_MAPS: case MapType.HASH_OF_MAPS: return { spec: { ...base, valueSize: 4, innerMap: INNER } };
+    case MapType.STACK_TRACE: return { spec: { ...base, valueSize: 8 * 16 } };
+    case MapType.LPM_TRIE: return { spec: { ...base, keySize: 8, flags: MapFlags.NO_PREALLOC } };
+    case MapType.CGROUP_STORAGE: case MapType.PERCPU_CGROUP_STORAGE: return { spec: { ...base, keySize: 16, maxEntries: 0 } };
+    case MapType.QUEUE: case MapType.STACK: return { spec: { ...base, keySize: 0 } };
+    case MapType.BLOOM_FILTER: return { spec: { ...base, keySize: 0, maxEntries: 64, mapExtra: 3n } };
+    case MapType.SK_STORAGE: case MapType.INODE_STORAGE: case MapType.TASK_STORAGE: case MapType.CGRP_STORAGE:
+      return { spec: { ...base, maxEntries: 0, flags: MapFlags.NO_PREALLOC } };
+    case MapType.RINGBUF: case MapType.USER_RINGBUF: return { spec: { ...base, keySize: 0, valueSize: 0, maxEntries: 4 * page } };
+    case MapType.ARENA: return { spec: { ...base, keySize: 0, valueSize: 0, maxEntries: 4, flags: MapFlags.MMAPABLE } };
+    case MapType.STRUCT_OPS: {
+      const t = structOpsType();
+      if (typeof t === 'string') return t;
+      return { spec: { ...base, valueSize: t.size, maxEntries: 1 }, options: { vmlinuxValueTypeId: t.id } };
+    }
+    default: return { spec: base };
+  }
+}
+
+const access = bpfAccess();
+describe.skipIf(!access.available)(`every map type of Linux 6.18${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+  const types = mapTypeNames.map((n) => mapTypeFromName(n)!).filter((t) => t !== MapType.UNSPEC);
+
+  it('knows 33 map types', () => {
+    expect(types).toHaveLength(33);
+  });
+
+  for (const type of types) {
+    const made = specFor(type);
+    it.skipIf(typeof made === 'string')(`creates ${mapTypeName(type)}${typeof made === 'string' ? ` — skipped: ${made}` : ''}`, (ctx) => {
+      const { spec, options } = made as Exclude<typeof made, string>;
+      const before = openFds();
+      let map;
+      try {
+        map = createKernelMap(spec, undefined, options);
+      } catch (err) {
+        // A kernel without this type: skip with the kernel's own refusal as the reason.
+        if (err instanceof BpfError && err.command === 'BPF_MAP_CREATE') {
+          ctx.skip(`this kernel refuses ${mapTypeName(type)} maps: ${err.message}`);
+          return;
+        }
+        throw err;
+      }
+      try {
+        const info = map.info();
+        expect(info).toMatchObject({ type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, name: spec.name });
+        expect(info.flags).toBe(permanentMapFlags(spec));
+        expect(info.id).toBeGreaterThan(0);
+        if (spec.mapExtra !== undefined) expect(info.mapExtra).toBe(spec.mapExtra);
+      } finally {
+        map.close();
+      }
+      // Temporary inner maps and BTF objects are closed.
+      expect(openFds()).toBe(before);
+    });
+  }
+});
