@@ -8,9 +8,9 @@
 export * from '@bpfkit/core';
 export { MockSystem } from '@bpfkit/mock';
 export {
-  KernelMap, createKernelMap, createPerCpuKernelMap, openPinnedMap, openMapById, listMaps, openOrCreateMap, MapMismatchError, objectFd,
+  KernelMap, createKernelMap, createPerCpuKernelMap, openPinnedMap, openMapById, listMaps, openOrCreateMap, objectFd,
 } from '@bpfkit/maps';
-export type { ObjectFdValue, KernelMapOptions, MapDifference } from '@bpfkit/maps';
+export type { ObjectFdValue, KernelMapOptions } from '@bpfkit/maps';
 export { KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById } from '@bpfkit/attach';
 export type { LoadProgramOptions } from '@bpfkit/attach';
 export { bpfAccess, possibleCpus } from '@bpfkit/syscalls';

@@ -7,3 +7,4 @@ export type { Codec } from './codecs/codec.js';
 export * from './map-base.js';
 export * from './kernel/index.js';
 export * from './codecs/index.js';
+export * from './map-compat.js';

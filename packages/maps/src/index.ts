@@ -11,12 +11,11 @@ export {
   openPinnedMap, openMapById, kernelMapInfo,
 } from './kernel-map.js';
 export type { KernelMapOptions, KernelMapShape, OpenMapOptions } from './kernel-map.js';
-export { listMaps, openOrCreateMap, mapDifferences, MapMismatchError } from './lifecycle.js';
-export type { MapDifference } from './lifecycle.js';
+export { listMaps, openOrCreateMap } from './lifecycle.js';
 export { objectFd } from './object-fd.js';
 export type { ObjectFdValue } from './object-fd.js';
 export {
-  isPerCpuMapType, isLocalStorageMapType, isMapInMapType, rawValueSize, permanentMapFlags, mapSpecProblems, createRefusalHint,
+  isPerCpuMapType, isLocalStorageMapType, isMapInMapType, rawValueSize, mapSpecProblems, createRefusalHint,
   pageSize, runningKernel,
 } from './map-types.js';
 export type { CreateContext } from './map-types.js';

@@ -3,7 +3,8 @@ import { BpfError, InvalidArgumentError, MapFlags, MapType, ProgramType, u32, u6
 import { bpfAccess, mountPrivateBpffs, native, objPin, progLoad } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { createKernelMap, openMapById, openPinnedMap } from './kernel-map.js';
-import { listMaps, mapDifferences, MapMismatchError, openOrCreateMap } from './lifecycle.js';
+import { mapDifferences, MapMismatchError } from '@bpfkit/core';
+import { listMaps, openOrCreateMap } from './lifecycle.js';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const SPEC = { name: 'ooc', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100 };

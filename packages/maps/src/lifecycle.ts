@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import { BpfError, Errno, flagNames, InvalidArgumentError, MapFlags, mapTypeName } from '@bpfkit/core';
-import type { MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions } from '@bpfkit/core';
+import { BpfError, Errno, InvalidArgumentError, MapFlags, MapMismatchError, mapDifferences } from '@bpfkit/core';
+import type { MapCodecs, MapDifference, MapInfo, MapSpec, OpenOrCreateOptions } from '@bpfkit/core';
 import { getFdById, getNextId, native, objGet } from '@bpfkit/syscalls';
 import { adoptMapFd, checkKernelMapSpec, createKernelMap, kernelMapInfo, KernelMap } from './kernel-map.js';
 import type { KernelMapOptions } from './kernel-map.js';
-import { permanentMapFlags } from './map-types.js';
 
 /**
  * Every map of the kernel (BPF_MAP_GET_NEXT_ID, then the info of each).
@@ -31,68 +30,6 @@ export function listMaps(): MapInfo[] {
       native.close(fd);
     }
   }
-  return out;
-}
-
-/**
- * One field in which a pinned map differs from the spec asked for.
- *
- * @example
- * const d: MapDifference = { field: 'maxEntries', pinned: 100, wanted: 200 }; // "maxEntries: 100 changed to 200"
- */
-export interface MapDifference {
-  field: 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags';
-  /** What the pinned map has. */
-  pinned: number;
-  /** What the spec asks for. */
-  wanted: number;
-}
-
-function describe(field: MapDifference['field'], v: number): string {
-  if (field === 'type') return mapTypeName(v);
-  if (field === 'flags') return flagNames(MapFlags, v).join('|') || 'none';
-  return String(v);
-}
-
-/**
- * A pinned map does not match the spec given to {@link openOrCreateMap}
- * (with `onMismatch: 'fail'`). The message names every difference as
- * `field: pinned changed to wanted`.
- *
- * @example
- * try { openOrCreateMap(spec, { pinPath }); }
- * catch (err) { if (err instanceof MapMismatchError) console.log(err.differences); }
- */
-export class MapMismatchError extends Error {
-  override readonly name: string = 'MapMismatchError';
-  /** The pin path. */
-  readonly pinPath: string;
-  /** Every difference, in the order type, keySize, valueSize, maxEntries, flags. */
-  readonly differences: readonly MapDifference[];
-
-  constructor(pinPath: string, differences: readonly MapDifference[]) {
-    const list = differences.map((d) => `${d.field}: ${describe(d.field, d.pinned)} changed to ${describe(d.field, d.wanted)}`).join('; ');
-    super(`the map pinned at ${pinPath} does not match the spec: ${list} (pass onMismatch: 'replace' to replace it)`);
-    this.pinPath = pinPath;
-    this.differences = differences;
-  }
-}
-
-/**
- * The differences between a pinned map (its info) and a spec: type, key
- * size, value size, max entries and flags (compared as the kernel keeps
- * them: see `permanentMapFlags`).
- *
- * @example
- * mapDifferences(pinned.info(), { ...spec, maxEntries: 200 }); // [{ field: 'maxEntries', pinned: 100, wanted: 200 }]
- */
-export function mapDifferences(info: Pick<MapInfo, 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>, spec: MapSpec): MapDifference[] {
-  const out: MapDifference[] = [];
-  for (const field of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) {
-    if (info[field] !== spec[field]) out.push({ field, pinned: info[field], wanted: spec[field] });
-  }
-  const wanted = permanentMapFlags(spec);
-  if (info.flags >>> 0 !== wanted) out.push({ field: 'flags', pinned: info.flags >>> 0, wanted });
   return out;
 }
 

@@ -6,7 +6,8 @@ import { bpfAccess } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { createKernelMap } from './kernel-map.js';
 import type { KernelMapOptions } from './kernel-map.js';
-import { pageSize, permanentMapFlags } from './map-types.js';
+import { permanentMapFlags } from '@bpfkit/core';
+import { pageSize } from './map-types.js';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const page = pageSize();

@@ -1,6 +1,7 @@
 import { Errno, InvalidArgumentError, MapFlags, MapType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
-import { createRefusalHint, isPerCpuMapType, mapSpecProblems, permanentMapFlags, rawValueSize, runningKernel } from './map-types.js';
+import { permanentMapFlags } from '@bpfkit/core';
+import { createRefusalHint, isPerCpuMapType, mapSpecProblems, rawValueSize, runningKernel } from './map-types.js';
 import { objectFd } from './object-fd.js';
 
 describe('map type rules (no kernel needed)', () => {

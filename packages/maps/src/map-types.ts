@@ -69,25 +69,7 @@ export function rawValueSize(spec: Pick<MapSpec, 'type' | 'valueSize'>, cpus: nu
   return isPerCpuMapType(spec.type) ? cpus * perCpuSlotSize(spec.valueSize) : spec.valueSize;
 }
 
-/** Flags that belong to the fd, not the map: the kernel drops them from `map_flags`. */
-const FD_ONLY_FLAGS = MapFlags.RDONLY | MapFlags.WRONLY | MapFlags.TOKEN_FD;
 
-/**
- * The `map_flags` the kernel reports in `bpf_map_info` for a map created
- * from `spec`: the spec's flags plus `BPF_F_NUMA_NODE` when `numaNode` is
- * set, without the per-fd bits (`BPF_F_RDONLY`, `BPF_F_WRONLY`,
- * `BPF_F_TOKEN_FD`), plus what the kernel adds by itself (devmaps are
- * `BPF_F_RDONLY_PROG`).
- *
- * @example
- * permanentMapFlags({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1, flags: MapFlags.RDONLY }); // 0
- */
-export function permanentMapFlags(spec: Pick<MapSpec, 'type' | 'flags' | 'numaNode'>): number {
-  let flags = (spec.flags ?? 0) | (spec.numaNode !== undefined ? MapFlags.NUMA_NODE : 0);
-  flags &= ~FD_ONLY_FLAGS;
-  if (spec.type === MapType.DEVMAP || spec.type === MapType.DEVMAP_HASH) flags |= MapFlags.RDONLY_PROG;
-  return flags >>> 0;
-}
 
 /**
  * The page size of this machine (the ring buffer and mmap granule), from the
