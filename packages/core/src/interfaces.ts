@@ -130,6 +130,12 @@ export interface Map<K = Uint8Array, V = Uint8Array> extends Disposable, Iterabl
    * element per call where the kernel or map type has no batch support).
    */
   lookupBatch(options?: BatchOptions): [K, V][];
+  /**
+   * The entries one batch at a time (an array per BPF_MAP_LOOKUP_BATCH call),
+   * so a large map is read without holding it all: the streaming form of
+   * {@link lookupBatch}.
+   */
+  lookupBatchChunks(options?: BatchOptions): IterableIterator<[K, V][]>;
   /** Removes and returns every entry (BPF_MAP_LOOKUP_AND_DELETE_BATCH, or one by one). */
   lookupAndDeleteBatch(options?: BatchOptions): [K, V][];
   /** Writes many entries (BPF_MAP_UPDATE_BATCH, or one by one); returns how many were written. */

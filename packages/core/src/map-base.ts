@@ -205,45 +205,53 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     return this.#ops.nextKey(current, this.#key) ? this.keyCodec.decode(this.#key) : undefined;
   }
 
-  /** Walks raw keys robustly; yields each present key with its value bytes. */
-  *#walk(wantValues: boolean): Generator<[Uint8Array, Uint8Array | undefined]> {
+  /**
+   * Walks the keys robustly and yields `make(key, value)` for each present
+   * key. `key` and `value` are scratch buffers reused at every step (decode
+   * or copy them inside `make`); each keeps its argument position in the
+   * native calls, which lets the addon reuse their addresses.
+   */
+  *#walk<T>(make: (key: Uint8Array, value: Uint8Array) => T): Generator<T> {
     this.assertOpen();
     const stats: IterationStats = { visited: 0, restarts: 0, aborted: false };
     this.lastIteration = stats;
-    let current = new Uint8Array(this.#key.length);
-    let next = new Uint8Array(this.#key.length);
-    const value = new Uint8Array(this.#value.length);
-    let has = this.#ops.nextKey(null, current);
+    const keyBytes = this.#key.length;
+    const current = new Uint8Array(new ArrayBuffer(keyBytes));
+    const next = new Uint8Array(new ArrayBuffer(keyBytes));
+    const value = new Uint8Array(new ArrayBuffer(this.#value.length));
+    const ops = this.#ops;
+    let has = ops.nextKey(null, current);
     const first = has ? current.slice() : undefined;
     let steps = 0;
+    const limit = this.maxEntries + 1;
     while (has) {
-      if (++steps > this.maxEntries + 1) {
+      if (++steps > limit) {
         stats.aborted = true;
         return;
       }
       // A key deleted between next-key and this lookup is skipped.
-      if (this.#ops.lookup(current, value)) {
+      if (ops.lookup(current, value)) {
         stats.visited++;
-        yield [current.slice(), wantValues ? value.slice() : undefined];
+        yield make(current, value);
         if (this.closed) return;
       }
-      has = this.#ops.nextKey(current, next);
+      has = ops.nextKey(current, next);
       // When `current` vanished meanwhile, the kernel's next-key starts over at the first key.
       if (has && first && sameBytes(next, first)) stats.restarts++;
-      [current, next] = [next, current];
+      current.set(next);
     }
   }
 
-  *keys(): IterableIterator<K> {
-    for (const [k] of this.#walk(false)) yield this.keyCodec.decode(k);
+  keys(): IterableIterator<K> {
+    return this.#walk((k) => this.keyCodec.decode(k));
   }
 
-  *values(): IterableIterator<V> {
-    for (const [, v] of this.#walk(true)) yield this.valueCodec.decode(v!);
+  values(): IterableIterator<V> {
+    return this.#walk((_k, v) => this.valueCodec.decode(v));
   }
 
-  *entries(): IterableIterator<[K, V]> {
-    for (const [k, v] of this.#walk(true)) yield [this.keyCodec.decode(k), this.valueCodec.decode(v!)];
+  entries(): IterableIterator<[K, V]> {
+    return this.#walk((k, v): [K, V] => [this.keyCodec.decode(k), this.valueCodec.decode(v)]);
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
@@ -261,20 +269,21 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     return err instanceof BpfError && [Errno.EINVAL, Errno.ENOTSUPP, Errno.EOPNOTSUPP, Errno.ENOSYS].includes(err.errno as never);
   }
 
-  #readBatch(del: boolean, options: BatchOptions | undefined): [K, V][] {
+  /** Reads the map a batch at a time: one array of entries per system call (or per fallback chunk). */
+  *#batches(del: boolean, options: BatchOptions | undefined): Generator<[K, V][]> {
     this.assertOpen();
     let size = this.#batchSize(options);
     const stats: BatchStats = { count: 0, calls: 0, fallback: false };
     this.lastBatch = stats;
-    const out: [K, V][] = [];
     const ops = this.#ops;
     if (ops.lookupBatch && !this.#noBatch) {
       // The cursor is opaque: a bucket index for hash maps, a key for arrays.
       const cursorSize = Math.max(this.keySize, 8);
       let inBatch: Uint8Array | null = null;
-      let outBatch = new Uint8Array(cursorSize);
-      let keys = new Uint8Array(size * this.keySize);
-      let values = new Uint8Array(size * this.#valueBytes);
+      let outBatch: Uint8Array = new Uint8Array(new ArrayBuffer(cursorSize));
+      const spare = new Uint8Array(new ArrayBuffer(cursorSize));
+      let keys = new Uint8Array(new ArrayBuffer(size * this.keySize));
+      let values = new Uint8Array(new ArrayBuffer(size * this.#valueBytes));
       for (;;) {
         let r: { count: number; done: boolean };
         try {
@@ -283,8 +292,8 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
           if (err instanceof BpfError && err.errno === Errno.ENOSPC && size < this.maxEntries * 2 + 2) {
             // One hash bucket holds more elements than the batch: grow and retry from the same cursor.
             size *= 2;
-            keys = new Uint8Array(size * this.keySize);
-            values = new Uint8Array(size * this.#valueBytes);
+            keys = new Uint8Array(new ArrayBuffer(size * this.keySize));
+            values = new Uint8Array(new ArrayBuffer(size * this.#valueBytes));
             continue;
           }
           if (stats.calls === 0 && this.#unsupported(err)) {
@@ -294,34 +303,47 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
           throw err;
         }
         stats.calls++;
-        for (let i = 0; i < r.count; i++) {
-          out.push([
-            this.keyCodec.decode(keys, i * this.keySize),
-            this.valueCodec.decode(values, i * this.#valueBytes),
-          ]);
-        }
         stats.count += r.count;
-        if (r.done) return out;
+        if (r.count > 0) {
+          const chunk: [K, V][] = new Array(r.count);
+          for (let i = 0; i < r.count; i++) {
+            chunk[i] = [this.keyCodec.decode(keys, i * this.keySize), this.valueCodec.decode(values, i * this.#valueBytes)];
+          }
+          yield chunk;
+          if (this.closed) return;
+        }
+        if (r.done) return;
+        // The cursor the kernel wrote becomes the next call's input; the old input buffer takes the next output.
+        const previous: Uint8Array = inBatch ?? spare;
         inBatch = outBatch;
-        outBatch = new Uint8Array(cursorSize);
+        outBatch = previous;
       }
     }
     stats.fallback = true;
-    for (const [k, v] of this.#walk(true)) {
+    let chunk: [K, V][] = [];
+    for (const [k, v] of this.#walk((key, value) => [key.slice(), value] as const)) {
       if (del && !this.#ops.delete(k)) continue; // gone meanwhile
-      out.push([this.keyCodec.decode(k), this.valueCodec.decode(v!)]);
+      chunk.push([this.keyCodec.decode(k), this.valueCodec.decode(v)]);
       stats.count++;
       stats.calls += del ? 3 : 2;
+      if (chunk.length === size) {
+        yield chunk;
+        chunk = [];
+      }
     }
-    return out;
+    if (chunk.length) yield chunk;
   }
 
   lookupBatch(options?: BatchOptions): [K, V][] {
-    return this.#readBatch(false, options);
+    return [...this.#batches(false, options)].flat();
   }
 
   lookupAndDeleteBatch(options?: BatchOptions): [K, V][] {
-    return this.#readBatch(true, options);
+    return [...this.#batches(true, options)].flat();
+  }
+
+  lookupBatchChunks(options?: BatchOptions): IterableIterator<[K, V][]> {
+    return this.#batches(false, options);
   }
 
   /** Runs `write` over chunks of packed elements, falling back to `single` when the backend refuses batches. */
@@ -433,7 +455,7 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
       return this.maxEntries;
     }
     const keys: Uint8Array[] = [];
-    for (const [k] of this.#walk(false)) keys.push(k);
+    for (const k of this.#walk((key) => key.slice())) keys.push(k);
     let n = 0;
     for (const k of keys) if (this.#ops.delete(k)) n++;
     return n;
