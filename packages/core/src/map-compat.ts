@@ -44,7 +44,7 @@ function describe(field: MapDifference['field'], v: number): string {
 }
 
 /**
- * A pinned map does not match the spec given to {@link openOrCreateMap}
+ * A pinned map does not match the spec given to `openOrCreateMap`
  * (with `onMismatch: 'fail'`). The message names every difference as
  * `field: pinned changed to wanted`.
  *

@@ -1,3 +1,12 @@
-export { MockSystem } from './mock-system.js';
-export { MockMap, MockMapStore, MOCK_MAP_TYPES } from './mock-map.js';
-export { MockKernel } from './mock-kernel.js';
+export { MockSystem, type MockSystemOptions } from './mock-system.js';
+export { MockMap, MockMapFile, MockMapStore, MOCK_MAP_TYPES, createMockMapStore } from './mock-map.js';
+export { MockKernel, type MockObject, type MockObjectKind, type MockFile, type MockFileMode } from './mock-kernel.js';
+export { checkMockMapSpec, isPerCpuMapType, userValueSize, kernelName, type MockMapMeta } from './map-spec.js';
+export type { BatchSupport, LookupBatchResult } from './map-store.js';
+export { mapFail, type MapCommand } from './map-errors.js';
+export { HashStore } from './stores/hash.js';
+export { ArrayStore } from './stores/array.js';
+export { LpmTrieStore } from './stores/lpm-trie.js';
+export { QueueStackStore } from './stores/queue-stack.js';
+export { BloomFilterStore } from './stores/bloom-filter.js';
+export { jhash, jhash2 } from './stores/jhash.js';

@@ -1,34 +1,125 @@
-import { BpfError, Errno, mapTypeFromName, mapTypeNames, NotSupportedError, parseKernelRelease, programTypeNames } from '@bpfkit/core';
-import type { AttachTarget, EventReader, Features, Link, Map, MapCodecs, MapSpec, Program, ProgramSpec, System } from '@bpfkit/core';
-import { MockKernel } from './mock-kernel.js';
-import { MOCK_MAP_TYPES, MockMap, MockMapStore } from './mock-map.js';
+import { BpfError, checkMapSpec, Errno, InvalidArgumentError, mapDifferences, MapMismatchError, mapTypeFromName, mapTypeName, mapTypeNames, NotSupportedError, parseKernelRelease, perCpu, programTypeNames } from '@bpfkit/core';
+import type { AttachTarget, Codec, EventReader, Features, Link, Map, MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions, Program, ProgramSpec, System } from '@bpfkit/core';
+import { checkMockMapSpec, isPerCpuMapType, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
+import { MockMapStore } from './map-store.js';
+import { MockKernel, type MockFileMode } from './mock-kernel.js';
+import { createMockMapStore, MockMap, MockMapFile } from './mock-map.js';
+
+/**
+ * Options of a {@link MockSystem}.
+ *
+ * @example
+ * const system = new MockSystem({ possibleCpus: 2 }); // like a 2-CPU machine
+ */
+export interface MockSystemOptions {
+  /**
+   * CPUs the mock machine could have (`/sys/devices/system/cpu/possible`):
+   * per-CPU maps keep one value for each, and LRU maps size their free lists
+   * by it. Default 4.
+   */
+  possibleCpus?: number;
+}
+
+/** The spec an opened map reports: what the kernel says about it. */
+function specOf(meta: MockMapMeta): MapSpec {
+  return {
+    name: meta.name, type: meta.type, keySize: meta.keySize, valueSize: meta.valueSize, maxEntries: meta.maxEntries,
+    flags: meta.flags, mapExtra: meta.mapExtra, btfKeyTypeId: meta.btfKeyTypeId, btfValueTypeId: meta.btfValueTypeId,
+  };
+}
 
 /**
  * An in-memory {@link System}: the same interfaces as the kernel backend,
  * with the kernel's semantics and no kernel, so tests run anywhere.
  *
+ * Every map and handle lives in this system's own mock kernel: ids, fake
+ * file descriptors (positive, unique, never reused), pins in a virtual
+ * bpffs. Per-CPU maps keep one value per possible CPU (option
+ * `possibleCpus`, default 4).
+ *
  * @example
  * import { MockSystem } from '@bpfkit/mock';
  * import { MapType, u32 } from '@bpfkit/core';
- * using system = new MockSystem();
+ * using system = new MockSystem({ possibleCpus: 2 });
  * using m = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 16 }, { key: u32, value: u32 });
  * m.update(1, 2);
  */
 export class MockSystem implements System {
   readonly kind = 'mock' as const;
-  readonly kernel = new MockKernel();
+  readonly kernel: MockKernel;
+  readonly possibleCpus: number;
   #features: Features | undefined;
 
-  createMap(spec: MapSpec): Map;
-  createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
-  createMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
-    const store = new MockMapStore(this.kernel, spec);
-    this.kernel.track(store);
-    return new MockMap<K, V>(store, codecs);
+  constructor(options: MockSystemOptions = {}) {
+    const cpus = options.possibleCpus ?? 4;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8192) throw new InvalidArgumentError('MockSystem possibleCpus', 'an integer from 1 to 8192', cpus);
+    this.possibleCpus = cpus;
+    this.kernel = new MockKernel(cpus);
   }
 
   /**
-   * Opens a map pinned on this mock's virtual bpffs.
+   * Creates a map (BPF_MAP_CREATE on the mock): the spec is refused like the
+   * kernel refuses it, then `contents` are written. For per-CPU types the raw
+   * value is the flat per-CPU layout; see {@link createPerCpuMap}.
+   *
+   * @example
+   * using counts = system.createMap({ name: 'counts', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 }, { key: u32, value: u64 });
+   */
+  createMap(spec: MapSpec): Map;
+  createMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V>;
+  createMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
+    return this.#create<K, V>(spec, codecs);
+  }
+
+  #create<K, V>(spec: MapSpec, codecs?: { key?: Codec<K>; value?: Codec<V> }): MockMap<K, V> {
+    const store = createMockMapStore(this.kernel, spec);
+    const file = new MockMapFile(this.kernel, store, store.meta.mode);
+    const map = new MockMap<K, V>(file, spec, codecs);
+    try {
+      for (const { key, value } of spec.contents ?? []) file.update(key, value, 0);
+    } catch (err) {
+      map.close();
+      throw err;
+    }
+    return map;
+  }
+
+  /**
+   * Creates a per-CPU map (per-CPU hash, per-CPU array, LRU per-CPU hash)
+   * whose values are arrays of `possibleCpus` values.
+   *
+   * @example
+   * using m = system.createPerCpuMap({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 }, { key: u32, value: u64 });
+   * m.update(0, Array(system.possibleCpus).fill(0n));
+   */
+  createPerCpuMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V[]> {
+    checkMapSpec(spec);
+    if (!isPerCpuMapType(spec.type)) {
+      throw new InvalidArgumentError(`map '${spec.name ?? ''}': type`, 'a per-CPU map type (percpu_hash, percpu_array, lru_percpu_hash)', mapTypeName(spec.type));
+    }
+    if (codecs?.value?.size !== spec.valueSize) {
+      throw new InvalidArgumentError(`map '${spec.name ?? ''}': value codec`, `a codec of ${spec.valueSize} bytes (the map's value size, one CPU's value)`, codecs?.value ? `${codecs.value.name} of ${codecs.value.size} bytes` : codecs?.value);
+    }
+    return this.#create<K, V[]>(spec, { key: codecs.key, value: perCpu(codecs.value, this.possibleCpus) });
+  }
+
+  #open<K, V>(store: MockMapStore, mode: MockFileMode, spec: MapSpec, codecs?: MapCodecs<K, V>): MockMap<K, V> {
+    return new MockMap<K, V>(new MockMapFile(this.kernel, store, mode), spec, codecs);
+  }
+
+  #pinned(path: string, command: 'BPF_OBJ_GET'): MockMapStore | undefined {
+    if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('pin path', 'a path in bpffs', path);
+    const object = this.kernel.pins.get(path);
+    if (object === undefined) return undefined;
+    if (!(object instanceof MockMapStore)) {
+      throw new BpfError(Errno.EINVAL, { syscall: 'bpf', command, subject: `pin '${path}' (mock)`, hint: `the pin holds a ${object.kind}, not a map` });
+    }
+    return object;
+  }
+
+  /**
+   * Opens a map pinned on this mock's virtual bpffs (read-write, like
+   * BPF_OBJ_GET without file flags).
    *
    * @example
    * const again = system.openPinnedMap('/sys/fs/bpf/counts');
@@ -36,9 +127,74 @@ export class MockSystem implements System {
   openPinnedMap(path: string): Map;
   openPinnedMap<K, V>(path: string, codecs: MapCodecs<K, V>): Map<K, V>;
   openPinnedMap<K, V>(path: string, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
-    const store = this.kernel.pins.get(path);
+    const store = this.#pinned(path, 'BPF_OBJ_GET');
     if (!store) throw new BpfError(Errno.ENOENT, { syscall: 'bpf', command: 'BPF_OBJ_GET', subject: `pin '${path}' (mock)`, hint: 'nothing is pinned at this path' });
-    return new MockMap<K, V>(store.retain(), codecs);
+    return this.#open(store, { read: true, write: true }, specOf(store.meta), codecs).rememberPin(path);
+  }
+
+  /**
+   * Opens the map pinned at `options.pinPath` when its type, key and value
+   * size, max entries and flags match `spec` (as core's `mapDifferences`
+   * compares them, like the kernel backend); creates and pins it when
+   * nothing is pinned there. On a mismatch it throws a `MapMismatchError`
+   * naming every difference ("maxEntries: 64 changed to 128"), or with
+   * `onMismatch: 'replace'` creates a new map and moves the pin to it. A
+   * pinned map opens with the spec's BPF_F_RDONLY / BPF_F_WRONLY access.
+   *
+   * @example
+   * using m = system.openOrCreateMap(spec, { pinPath: '/sys/fs/bpf/counts' }, { key: u32, value: u64 });
+   */
+  openOrCreateMap<K, V>(spec: MapSpec, options: OpenOrCreateOptions, codecs?: MapCodecs<K, V>): Map<K, V> {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openOrCreate options', '{ pinPath, onMismatch? }', options);
+    const { pinPath } = options;
+    const onMismatch = options.onMismatch ?? 'fail';
+    if (onMismatch !== 'fail' && onMismatch !== 'replace') throw new InvalidArgumentError('onMismatch', "'fail' or 'replace'", onMismatch);
+    // The whole spec is checked first: an invalid spec must not touch an existing pin.
+    const wanted = checkMockMapSpec(spec, this.possibleCpus);
+    const pinned = this.#pinned(pinPath, 'BPF_OBJ_GET');
+    if (pinned) {
+      const differences = mapDifferences(pinned.info(), spec);
+      if (differences.length === 0) return this.#open(pinned, wanted.mode, spec, codecs).rememberPin(pinPath);
+      if (onMismatch === 'fail') throw new MapMismatchError(pinPath, differences);
+    }
+    const map = this.#create<K, V>(spec, codecs);
+    try {
+      if (pinned) this.kernel.unpin(pinPath);
+      map.pin(pinPath);
+    } catch (err) {
+      map.close();
+      throw err;
+    }
+    return map;
+  }
+
+  /**
+   * Opens a live map of this system by id (BPF_MAP_GET_FD_BY_ID): ENOENT
+   * when no map has it.
+   *
+   * @example
+   * using again = system.openMapById(m.info().id);
+   */
+  openMapById<K = Uint8Array, V = Uint8Array>(id: number, codecs?: MapCodecs<K, V>): Map<K, V> {
+    if (!Number.isInteger(id) || id <= 0 || id > 0xffffffff) throw new InvalidArgumentError('map id', 'a positive integer', id);
+    const store = this.kernel.maps.get(id);
+    if (!(store instanceof MockMapStore)) {
+      throw new BpfError(Errno.ENOENT, { syscall: 'bpf', command: 'BPF_MAP_GET_FD_BY_ID', subject: `map id ${id} (mock)`, hint: 'no live map has this id' });
+    }
+    return this.#open(store, { read: true, write: true }, specOf(store.meta), codecs);
+  }
+
+  /**
+   * Every live map of this mock system (held by a handle, a pin or another
+   * map), by id.
+   *
+   * @example
+   * system.listMaps().map((m) => m.name);
+   */
+  listMaps(): MapInfo[] {
+    const out: MapInfo[] = [];
+    for (const object of this.kernel.maps.values()) if (object instanceof MockMapStore) out.push(object.info());
+    return out.sort((a, b) => a.id - b.id);
   }
 
   loadProgram(spec: ProgramSpec): Program {
@@ -57,7 +213,7 @@ export class MockSystem implements System {
     throw new NotSupportedError('perf event array readers on the mock backend', undefined, 'they arrive with the mock interpreter');
   }
 
-  /** What the mock implements: the map types it stores, and no programs yet. */
+  /** What the mock implements: the map types it stores, batch operations, and no programs yet. */
   features(): Features {
     this.#features ??= {
       kernel: parseKernelRelease('0.0.0-mock'),
@@ -68,7 +224,7 @@ export class MockSystem implements System {
       programTypeRestrictions: {},
       linkTypes: {},
       helpers: {},
-      batchOps: false,
+      batchOps: true,
       ringBuffer: false,
       kprobePmu: false,
       uprobePmu: false,
@@ -78,11 +234,12 @@ export class MockSystem implements System {
     return this.#features;
   }
 
-  /** Number of maps still alive (open handles or pins): lets tests check for leaks. */
+  /** Number of maps still alive (open handles, pins, map-in-map slots): lets tests check for leaks. */
   get liveObjects(): number {
-    return this.kernel.live.size;
+    return this.kernel.live;
   }
 
+  /** Removes every pin of the virtual bpffs; maps still open stay usable until closed. */
   close(): void {
     for (const path of [...this.kernel.pins.keys()]) this.kernel.unpin(path);
   }
