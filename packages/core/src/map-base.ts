@@ -161,8 +161,9 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
       throw new InvalidArgumentError(`${label}: value codec`, `a codec of ${valueBytes} bytes (the map's value size)`, `${this.valueCodec.name} of ${this.valueCodec.size} bytes`);
     }
     this.#valueBytes = valueBytes;
-    this.#key = new Uint8Array(Math.max(spec.keySize, 1));
-    this.#value = new Uint8Array(Math.max(valueBytes, 1));
+    // Backed by their own ArrayBuffers: the addon takes their addresses without moving them off the V8 heap.
+    this.#key = new Uint8Array(new ArrayBuffer(Math.max(spec.keySize, 1)));
+    this.#value = new Uint8Array(new ArrayBuffer(Math.max(valueBytes, 1)));
   }
 
   #encodeKey(key: K, into: Uint8Array = this.#key): Uint8Array {
