@@ -57,18 +57,20 @@ function readUint(from: Uint8Array, pos: number, n: number, little: boolean): nu
   return u;
 }
 
-/**
- * A DataView of the last buffer a codec touched. Maps encode into the same
- * scratch buffers call after call, so the view is almost always reused.
- */
-let lastBuffer: Uint8Array | undefined;
-let lastView: DataView = new DataView(new ArrayBuffer(8));
-function viewOf(b: Uint8Array): DataView {
-  if (b !== lastBuffer) {
-    lastView = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    lastBuffer = b;
+// Scratch for 64-bit bigint conversions: one 8-byte buffer seen three ways,
+// so encoding a bigint allocates no typed array.
+const scratch = new ArrayBuffer(8);
+const scratchU64 = new BigUint64Array(scratch);
+const scratchS64 = new BigInt64Array(scratch);
+const scratchBytes = new Uint8Array(scratch);
+
+/** Copies 8 bytes between `scratchBytes` and `buf`, reversing them when the codec's order is not the host's. */
+function copy64(buf: Uint8Array, pos: number, toBuf: boolean, reverse: boolean): void {
+  for (let i = 0; i < 8; i++) {
+    const j = reverse ? 7 - i : i;
+    if (toBuf) buf[pos + i] = scratchBytes[j]!;
+    else scratchBytes[j] = buf[pos + i]!;
   }
-  return lastView;
 }
 
 /**
@@ -102,19 +104,20 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
     const min = signed ? -(1n << 63n) : 0n;
     const max = signed ? (1n << 63n) - 1n : (1n << 64n) - 1n;
     const expected = `a bigint from ${min}n to ${max}n`;
+    const reverse = little !== hostLittleEndian;
     return {
       size,
       name,
       encode(value: bigint, into: Uint8Array, offset = 0): void {
-        // In range exactly when wrapping to the width changes nothing.
-        if (typeof value !== 'bigint' || (signed ? BigInt.asIntN(64, value) : BigInt.asUintN(64, value)) !== value) throw codecError(name, expected, value);
+        if (typeof value !== 'bigint' || value < min || value > max) throw codecError(name, expected, value);
         checkBuffer(name, size, into, offset, true);
-        viewOf(into).setBigUint64(offset, BigInt.asUintN(64, value), little);
+        scratchU64[0] = value; // negative values wrap to their two's complement
+        copy64(into, offset, true, reverse);
       },
       decode(from: Uint8Array, offset = 0): bigint {
         checkBuffer(name, size, from, offset, false);
-        const view = viewOf(from);
-        return signed ? view.getBigInt64(offset, little) : view.getBigUint64(offset, little);
+        copy64(from, offset, false, reverse);
+        return signed ? scratchS64[0]! : scratchU64[0]!;
       },
     };
   }
@@ -164,7 +167,7 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
     },
     decode(from: Uint8Array, offset = 0): number {
       checkBuffer(name, size, from, offset, false);
-      const u = size === 4 ? viewOf(from).getUint32(offset, little) : readUint(from, offset, size, little);
+      const u = readUint(from, offset, size, little);
       return signed && u > max ? u - full : u;
     },
   };
