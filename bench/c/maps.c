@@ -10,6 +10,7 @@
 // for the next round. A first round on `warmup` keys is not timed. Prints
 // "<op> <ns per element>" lines (the median of the rounds).
 #include <errno.h>
+#include "bench.h"
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,20 +28,6 @@ static const char *op_names[OPS] = {
   "hash_update", "hash_lookup", "hash_iterate", "hash_lookup_batch", "hash_delete", "array_lookup",
 };
 
-static long sys_bpf(int cmd, union bpf_attr *attr) {
-  return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static int map_create(uint32_t type, uint32_t max_entries) {
   union bpf_attr attr;
@@ -186,7 +173,7 @@ int main(int argc, char **argv) {
     if (r >= 0) for (int op = 0; op < OPS; op++) samples[op][r] = ns[op];
   }
   for (int op = 0; op < OPS; op++) {
-    qsort(samples[op], rounds, sizeof(double), cmp);
+    qsort(samples[op], rounds, sizeof(double), cmp_double);
     printf("%s %.2f\n", op_names[op], samples[op][rounds / 2]);
   }
   status = 0;

@@ -1,6 +1,7 @@
 // Baseline for `pnpm bench syscall`: the cost of one BPF_MAP_LOOKUP_ELEM on
 // an array map, made with the raw bpf() system call in a tight loop.
 // Prints "<op> <ns per op>".
+#include "bench.h"
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,20 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static long sys_bpf(int cmd, union bpf_attr *attr) {
-  return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
   long iterations = argc > 1 ? atol(argv[1]) : 1000000;
@@ -52,7 +39,7 @@ int main(int argc, char **argv) {
     }
     if (r >= 0) samples[r] = (now_ns() - start) / n;
   }
-  qsort(samples, rounds, sizeof(double), cmp);
+  qsort(samples, rounds, sizeof(double), cmp_double);
   printf("array_lookup %.2f\n", samples[rounds / 2]);
   close(fd);
   return 0;

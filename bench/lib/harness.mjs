@@ -29,7 +29,8 @@ export function compileC(name) {
   const outDir = path.join(benchDir, '.bin');
   fs.mkdirSync(outDir, { recursive: true });
   const bin = path.join(outDir, name);
-  if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(src).mtimeMs) {
+  const newest = Math.max(fs.statSync(src).mtimeMs, fs.statSync(path.join(benchDir, 'c', 'bench.h')).mtimeMs);
+  if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newest) {
     const cc = process.env.CC ?? 'cc';
     execFileSync(cc, ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
   }

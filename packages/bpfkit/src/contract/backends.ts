@@ -1,3 +1,4 @@
+import { BpfError } from '@bpfkit/core';
 import type { System } from '@bpfkit/core';
 import { MockSystem } from '@bpfkit/mock';
 import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
@@ -32,3 +33,14 @@ export const BACKENDS: readonly Backend[] = [
     },
   },
 ];
+
+/** The BpfError `f` throws (any other outcome fails the test). */
+export function errorOf(f: () => unknown): BpfError {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof BpfError) return err;
+    throw err;
+  }
+  throw new Error('expected a BpfError, nothing was thrown');
+}

@@ -1,7 +1,7 @@
 import { BpfError, cidr4, cidr6, InvalidArgumentError, MapFlags, MapType, noKey, u32, u64 } from '@bpfkit/core';
 import type { System } from '@bpfkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS } from './backends.js';
+import { BACKENDS, errorOf } from './backends.js';
 
 // The second half of the map contract: batch operations, clear, queues and
 // stacks, bloom filters, LPM tries, per-CPU values, map-in-map values,
@@ -11,15 +11,6 @@ import { BACKENDS } from './backends.js';
 const codecs = { key: u32, value: u64 };
 const HASH = { name: 'ct_hash', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 64 };
 
-function errorOf(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err;
-    throw err;
-  }
-  throw new Error('expected a BpfError, nothing was thrown');
-}
 
 const byKey = <V>(entries: [number, V][]) => [...entries].sort((a, b) => a[0] - b[0]);
 

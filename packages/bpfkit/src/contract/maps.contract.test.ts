@@ -1,20 +1,11 @@
 import { BpfError, ClosedError, InvalidArgumentError, MapType, u32, u64 } from '@bpfkit/core';
 import type { System } from '@bpfkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS } from './backends.js';
+import { BACKENDS, errorOf } from './backends.js';
 
 const HASH = { name: 'contract_hash', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 4 };
 const codecs = { key: u32, value: u64 };
 
-function errorOf(f: () => unknown): BpfError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err;
-    throw err;
-  }
-  throw new Error('expected a BpfError, nothing was thrown');
-}
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== undefined)(`map contract on ${backend.name}${backend.skip ? ` — skipped: ${backend.skip}` : ''}`, () => {
