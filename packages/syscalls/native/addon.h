@@ -9,6 +9,7 @@
 // JavaScript TypeError (or RangeError for an out-of-range pointer offset).
 #pragma once
 
+#include <linux/bpf.h>
 #include <napi.h>
 
 #include <atomic>
@@ -17,6 +18,22 @@
 #include <cstdint>
 
 namespace bpfkit {
+
+// The part of union bpf_attr used by the BPF_MAP_*_ELEM commands, shared by
+// the Node-API (bpf.cc) and V8 (hot_v8.cc) entry points.
+struct ElemAttr {
+  uint32_t map_fd;
+  uint32_t pad;
+  uint64_t key;
+  uint64_t value;  // next_key for BPF_MAP_GET_NEXT_KEY
+  uint64_t flags;
+};
+static_assert(sizeof(ElemAttr) == 32, "elem attr size");
+static_assert(offsetof(union bpf_attr, map_fd) == offsetof(ElemAttr, map_fd), "map_fd offset");
+static_assert(offsetof(union bpf_attr, key) == offsetof(ElemAttr, key), "key offset");
+static_assert(offsetof(union bpf_attr, value) == offsetof(ElemAttr, value), "value offset");
+static_assert(offsetof(union bpf_attr, next_key) == offsetof(ElemAttr, value), "next_key offset");
+static_assert(offsetof(union bpf_attr, flags) == offsetof(ElemAttr, flags), "flags offset");
 
 // Returns the data pointer and byte length of a TypedArray or DataView.
 // Returns false (without throwing) when `value` is neither.

@@ -20,20 +20,6 @@
 namespace bpfkit {
 namespace {
 
-// The part of union bpf_attr used by the BPF_MAP_*_ELEM commands.
-struct ElemAttr {
-  uint32_t map_fd;
-  uint32_t pad;
-  uint64_t key;
-  uint64_t value;  // next_key for BPF_MAP_GET_NEXT_KEY
-  uint64_t flags;
-};
-static_assert(sizeof(ElemAttr) == 32, "elem attr size");
-static_assert(offsetof(union bpf_attr, map_fd) == offsetof(ElemAttr, map_fd), "map_fd offset");
-static_assert(offsetof(union bpf_attr, key) == offsetof(ElemAttr, key), "key offset");
-static_assert(offsetof(union bpf_attr, value) == offsetof(ElemAttr, value), "value offset");
-static_assert(offsetof(union bpf_attr, next_key) == offsetof(ElemAttr, value), "next_key offset");
-static_assert(offsetof(union bpf_attr, flags) == offsetof(ElemAttr, flags), "flags offset");
 
 // The part of union bpf_attr used by the BPF_MAP_*_BATCH commands.
 struct BatchAttr {

@@ -58,17 +58,6 @@
 namespace bpfkit {
 namespace {
 
-struct ElemAttr {
-  uint32_t map_fd;
-  uint32_t pad;
-  uint64_t key;
-  uint64_t value;  // next_key for BPF_MAP_GET_NEXT_KEY
-  uint64_t flags;
-};
-static_assert(sizeof(ElemAttr) == 32, "elem attr size");
-static_assert(offsetof(union bpf_attr, key) == offsetof(ElemAttr, key), "key offset");
-static_assert(offsetof(union bpf_attr, value) == offsetof(ElemAttr, value), "value offset");
-static_assert(offsetof(union bpf_attr, flags) == offsetof(ElemAttr, flags), "flags offset");
 
 using Args = v8::FunctionCallbackInfo<v8::Value>;
 using RawAddress = v8::internal::Address;
