@@ -7,3 +7,17 @@ export { parseElf, Elf } from './elf/parse.js';
 export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation } from './elf/parse.js';
 export { sectionInfo, knownSections } from './programs/sections.js';
 export type { SectionInfo } from './programs/sections.js';
+export {
+  AtomicOp,
+  CallSrc,
+  InsnClass,
+  PseudoSrc,
+  decodeInstructions,
+  encodeInstructions,
+  instructionSlots,
+  makeInstruction,
+  opName,
+} from './asm/instruction.js';
+export type { Instruction, InstructionFields } from './asm/instruction.js';
+export { assemble, assembleInstructions } from './asm/assemble.js';
+export { disassemble, formatInstruction } from './asm/disasm.js';
