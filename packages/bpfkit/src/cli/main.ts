@@ -1,7 +1,9 @@
 import { BpfError, InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
+import { ParseError } from '@bpfkit/elf';
 import { probeFeatures } from '../features/probe.js';
 import { formatFeatures } from '../features/format.js';
 import { runMapCommand } from './map.js';
+import { runDisasm } from './disasm.js';
 import { FORMAT_NAMES } from './value-format.js';
 
 /** Where the CLI writes. */
@@ -44,6 +46,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 }
 
 const COMMANDS: Record<string, Command> = {
+  disasm: {
+    summary: 'disassemble the programs of a BPF object file',
+    usage: 'bpfkit disasm <file.o> [section]',
+    run: (args, io) => runDisasm(args, io),
+  },
   map: {
     summary: 'list, show, dump, look up, update and delete maps (by id or pin path)',
     usage:
@@ -102,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     return await command.run(args, io);
   } catch (err) {
-    if (err instanceof BpfError || err instanceof InvalidArgumentError || err instanceof NotSupportedError) {
+    if (err instanceof BpfError || err instanceof InvalidArgumentError || err instanceof NotSupportedError || err instanceof ParseError) {
       io.err(`bpfkit ${name}: ${err.message}`);
       return 1;
     }
