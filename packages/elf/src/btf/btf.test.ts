@@ -27,6 +27,26 @@ describe('BTF', () => {
     });
   }
 
+  it('reads every kind a BPF object uses: pointers, arrays, functions, variables, data sections', () => {
+    const b = new BtfBuilder();
+    const int = b.addInt('int', 4, true);
+    const arr = b.addArray(int, int, 1024);
+    const ptr = b.addPointer(arr);
+    const def = b.addStruct('map_def', 8, [['max_entries', ptr, 0]]);
+    const v = b.addVar('counts', def, 1);
+    const sec = b.addDatasec('.maps', 8, [[v, 0, 8]]);
+    const proto = b.addFuncProto(int, [['ctx', ptr]]);
+    const fn = b.addFunc('prog', proto, 1);
+    const btf = parseBtf(b.encode());
+    expect(btf.types[int]!.int).toEqual({ encoding: 1, offset: 0, bits: 32 });
+    expect(btf.types[arr]!.array).toEqual({ type: int, indexType: int, elements: 1024 });
+    expect(btf.types[ptr]!.sizeOrType).toBe(arr);
+    expect(btf.types[v]).toMatchObject({ name: 'counts', kind: BtfKind.VAR, sizeOrType: def, linkage: 1 });
+    expect(btf.find('.maps', BtfKind.DATASEC)!.variables).toEqual([{ type: v, offset: 0, size: 8 }]);
+    expect(btf.types[proto]!.params).toEqual([{ name: 'ctx', type: ptr }]);
+    expect(btf.types[fn]).toMatchObject({ name: 'prog', kind: BtfKind.FUNC, vlen: 1, sizeOrType: proto });
+  });
+
   it('refuses bad magic, short blobs, overlong sections and unknown kinds with ParseError', () => {
     expect(() => parseBtf(new Uint8Array(10))).toThrow(/shorter than the 24-byte header/);
     const bad = sample(true);

@@ -49,6 +49,40 @@ export class BtfBuilder {
     return this.#add(words);
   }
 
+  /** A pointer to `target`; returns its type id. */
+  addPointer(target: number): number {
+    return this.#add([0, BtfKind.PTR << 24, target]);
+  }
+
+  /** An array of `elements` of `type`, indexed by `indexType`; returns its type id. */
+  addArray(type: number, indexType: number, elements: number): number {
+    return this.#add([0, BtfKind.ARRAY << 24, 0, type, indexType, elements]);
+  }
+
+  /** A variable (linkage 0 static, 1 global, 2 extern); returns its type id. */
+  addVar(name: string, type: number, linkage = 1): number {
+    return this.#add([this.#str(name), BtfKind.VAR << 24, type, linkage]);
+  }
+
+  /** A data section holding `[varTypeId, offset, size]` entries; returns its type id. */
+  addDatasec(name: string, size: number, variables: readonly [number, number, number][]): number {
+    const words = [this.#str(name), (BtfKind.DATASEC << 24) | variables.length, size];
+    for (const [type, offset, bytes] of variables) words.push(type, offset, bytes);
+    return this.#add(words);
+  }
+
+  /** A function prototype `returns (params…)`; returns its type id. */
+  addFuncProto(returns: number, params: readonly [string, number][]): number {
+    const words = [0, (BtfKind.FUNC_PROTO << 24) | params.length, returns];
+    for (const [n, t] of params) words.push(this.#str(n), t);
+    return this.#add(words);
+  }
+
+  /** A function of prototype `proto` (linkage in vlen: 0 static, 1 global); returns its type id. */
+  addFunc(name: string, proto: number, linkage = 1): number {
+    return this.#add([this.#str(name), (BtfKind.FUNC << 24) | linkage, proto]);
+  }
+
   /** The blob: header, types, strings. */
   encode(littleEndian = true): Uint8Array {
     const typeLen = this.#types.reduce((n, w) => n + w.length * 4, 0);

@@ -12,8 +12,18 @@ export interface BtfType {
   kindFlag: boolean;
   /** Enumerators, for ENUM and ENUM64. */
   enumerators?: { name: string; value: bigint }[];
-  /** Members, for STRUCT and UNION: name, type id, bit offset. */
-  members?: { name: string; type: number; bitOffset: number }[];
+  /** Members, for STRUCT and UNION: name, type id, bit offset (and bitfield size when kind_flag is set). */
+  members?: { name: string; type: number; bitOffset: number; bitfieldSize?: number }[];
+  /** INT: `encoding` bits (1 signed, 2 char, 4 bool), bit offset and bit count. */
+  int?: { encoding: number; offset: number; bits: number };
+  /** ARRAY: element type, index type, number of elements. */
+  array?: { type: number; indexType: number; elements: number };
+  /** FUNC_PROTO: parameters (name may be empty), by type id. */
+  params?: { name: string; type: number }[];
+  /** VAR: linkage (0 static, 1 global, 2 extern). DECL_TAG: component index (-1 for the whole type). */
+  linkage?: number;
+  /** DATASEC: the variables it holds, by type id, with their offset and size in the section. */
+  variables?: { type: number; offset: number; size: number }[];
 }
 
 /** A parsed BTF blob. */
@@ -80,14 +90,28 @@ export function parseBtf(bytes: Uint8Array): Btf {
     const type: BtfType = { id: types.length, kind, name: str(nameOff), sizeOrType, vlen, kindFlag };
     p += 12;
     switch (kind) {
-      case BtfKind.INT: need(4); p += 4; break;
-      case BtfKind.ARRAY: need(12); p += 12; break;
+      case BtfKind.INT: {
+        need(4);
+        const v = view.getUint32(p, le);
+        type.int = { encoding: (v >>> 24) & 0x0f, offset: (v >>> 16) & 0xff, bits: v & 0xff };
+        p += 4;
+        break;
+      }
+      case BtfKind.ARRAY:
+        need(12);
+        type.array = { type: view.getUint32(p, le), indexType: view.getUint32(p + 4, le), elements: view.getUint32(p + 8, le) };
+        p += 12;
+        break;
       case BtfKind.STRUCT:
       case BtfKind.UNION:
         need(12 * vlen);
         type.members = [];
         for (let i = 0; i < vlen; i++, p += 12) {
-          type.members.push({ name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: view.getUint32(p + 8, le) });
+          const offset = view.getUint32(p + 8, le);
+          // With kind_flag, the offset word holds the bitfield size in its top 8 bits.
+          type.members.push(kindFlag
+            ? { name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: offset & 0xffffff, bitfieldSize: offset >>> 24 }
+            : { name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: offset });
         }
         break;
       case BtfKind.ENUM:
@@ -107,10 +131,28 @@ export function parseBtf(bytes: Uint8Array): Btf {
           type.enumerators.push({ name: str(view.getUint32(p, le)), value: kindFlag ? BigInt.asIntN(64, v) : v });
         }
         break;
-      case BtfKind.FUNC_PROTO: need(8 * vlen); p += 8 * vlen; break;
-      case BtfKind.VAR: need(4); p += 4; break;
-      case BtfKind.DATASEC: need(12 * vlen); p += 12 * vlen; break;
-      case BtfKind.DECL_TAG: need(4); p += 4; break;
+      case BtfKind.FUNC_PROTO:
+        need(8 * vlen);
+        type.params = [];
+        for (let i = 0; i < vlen; i++, p += 8) type.params.push({ name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le) });
+        break;
+      case BtfKind.VAR:
+        need(4);
+        type.linkage = view.getUint32(p, le);
+        p += 4;
+        break;
+      case BtfKind.DATASEC:
+        need(12 * vlen);
+        type.variables = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          type.variables.push({ type: view.getUint32(p, le), offset: view.getUint32(p + 4, le), size: view.getUint32(p + 8, le) });
+        }
+        break;
+      case BtfKind.DECL_TAG:
+        need(4);
+        type.linkage = view.getInt32(p, le);
+        p += 4;
+        break;
       case BtfKind.PTR: case BtfKind.FWD: case BtfKind.TYPEDEF: case BtfKind.VOLATILE: case BtfKind.CONST:
       case BtfKind.RESTRICT: case BtfKind.FUNC: case BtfKind.FLOAT: case BtfKind.TYPE_TAG:
         break;
