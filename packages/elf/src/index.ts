@@ -21,3 +21,5 @@ export {
 export type { Instruction, InstructionFields } from './asm/instruction.js';
 export { assemble, assembleInstructions } from './asm/assemble.js';
 export { disassemble, formatInstruction } from './asm/disasm.js';
+export { mapsFromBtf, btfSizeOf, skipModifiers } from './maps/btf-maps.js';
+export type { BtfMapSpec } from './maps/btf-maps.js';
