@@ -23,3 +23,4 @@ export { assemble, assembleInstructions } from './asm/assemble.js';
 export { disassemble, formatInstruction } from './asm/disasm.js';
 export { mapsFromBtf, btfSizeOf, skipModifiers } from './maps/btf-maps.js';
 export type { BtfMapSpec } from './maps/btf-maps.js';
+export { mapsFromLegacySection } from './maps/legacy-maps.js';
