@@ -24,3 +24,5 @@ export { disassemble, formatInstruction } from './asm/disasm.js';
 export { mapsFromBtf, btfSizeOf, skipModifiers } from './maps/btf-maps.js';
 export type { BtfMapSpec } from './maps/btf-maps.js';
 export { mapsFromLegacySection } from './maps/legacy-maps.js';
+export { globalData, rewriteConstants } from './maps/global-data.js';
+export type { GlobalDataSpec, GlobalVariable, ConstantValue } from './maps/global-data.js';
