@@ -161,6 +161,31 @@ export function parseBtf(bytes: Uint8Array): Btf {
     }
     types.push(type);
   }
+  // Every type id a type refers to must exist: readers can then follow references without checks.
+  const REFS: ReadonlySet<number> = new Set([BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT,
+    BtfKind.FUNC, BtfKind.FUNC_PROTO, BtfKind.VAR, BtfKind.TYPE_TAG, BtfKind.DECL_TAG]);
+  const check = (t: BtfType, id: number, what: string) => {
+    if (id >= types.length) throw new ParseError('BTF', `type ${t.id} (${t.name || 'anonymous'}): ${what} refers to type ${id}, but there are ${types.length}`);
+  };
+  for (const t of types) {
+    if (REFS.has(t.kind)) check(t, t.sizeOrType, 'its target');
+    for (const m of t.members ?? []) check(t, m.type, `member '${m.name}'`);
+    if (t.array) {
+      check(t, t.array.type, 'its element type');
+      check(t, t.array.indexType, 'its index type');
+    }
+    for (const p of t.params ?? []) check(t, p.type, `parameter '${p.name}'`);
+    for (const v of t.variables ?? []) {
+      check(t, v.type, 'a variable');
+      if (types[v.type]!.kind !== BtfKind.VAR && types[v.type]!.kind !== BtfKind.FUNC) {
+        throw new ParseError('BTF', `data section '${t.name}': entry ${v.type} is not a variable`);
+      }
+      if (v.offset + v.size > t.sizeOrType && t.sizeOrType !== 0) {
+        throw new ParseError('BTF', `data section '${t.name}': variable at ${v.offset}+${v.size} exceeds the section's ${t.sizeOrType} bytes`);
+      }
+    }
+  }
+
   const byName = new globalThis.Map<string, BtfType[]>();
   for (const t of types) {
     if (!t.name) continue;

@@ -115,6 +115,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       align: Number(view.getBigUint64(at + 48, le)),
       entsize: Number(view.getBigUint64(at + 56, le)),
     };
+    // Sizes beyond 2 GiB cannot be map values or programs; they only come from corrupt headers.
+    if (section.size > 0x7fffffff) fail(`section ${i} claims ${section.size} bytes`, at);
     if (section.type !== Elf.SHT_NOBITS && section.type !== Elf.SHT_NULL && section.offset + section.size > bytes.byteLength) {
       fail(`section ${i} (${section.size} bytes at ${section.offset}) runs past the end of the file`, at);
     }

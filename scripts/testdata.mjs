@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `pnpm testdata`: rebuilds the BPF test objects, packages/*/testdata/*.bpf.c
+// → *.bpf.o (little-endian) and *.bpf.eb.o (big-endian), with clang from
+// Debian's packages (installed when missing). Tests use the committed
+// objects and never need clang.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+function ensureToolchain() {
+  const clang = ['clang-19', 'clang'].find(has);
+  if (clang && fs.existsSync('/usr/include/bpf/bpf_helpers.h')) return clang;
+  console.error('testdata: installing clang-19 and libbpf-dev from Debian packages');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'update', '-qq'], { stdio: 'inherit' });
+  execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'clang-19', 'libbpf-dev'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  return 'clang-19';
+}
+
+const sources = fs
+  .readdirSync(path.join(root, 'packages'))
+  .flatMap((pkg) => {
+    const dir = path.join(root, 'packages', pkg, 'testdata');
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.bpf.c')).map((f) => path.join(dir, f)) : [];
+  });
+if (sources.length === 0) {
+  console.log('testdata: no packages/*/testdata/*.bpf.c');
+  process.exit(0);
+}
+const clang = ensureToolchain();
+const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
+// <linux/types.h> includes <asm/types.h>, which Debian keeps under the multiarch directory.
+const multiarch = process.arch === 'arm64' ? '/usr/include/aarch64-linux-gnu' : '/usr/include/x86_64-linux-gnu';
+for (const src of sources) {
+  for (const [target, suffix] of [['bpfel', '.bpf.o'], ['bpfeb', '.bpf.eb.o']]) {
+    const out = src.replace(/\.bpf\.c$/, suffix);
+    // -g for BTF, -O2 as the verifier expects; the object is reproducible (no debug prefix of this machine).
+    execFileSync(clang, [
+      '-O2', '-g', '-target', target, `-D__TARGET_ARCH_${arch}`, '-mcpu=v3',
+      `-fdebug-prefix-map=${root}=.`, '-I', path.dirname(src), '-idirafter', multiarch, '-c', src, '-o', out,
+    ], { stdio: 'inherit' });
+    console.log(`testdata: ${path.relative(root, out)}`);
+  }
+}
