@@ -30,8 +30,9 @@ function flatten(btf: Btf, type: BtfType): Map<string, Member[]> {
   };
   const walk = (t: BtfType, base: number, prefix: string): void => {
     for (const m of t.members ?? []) {
-      const bitOffset = base + (t.kindFlag ? m.bitOffset & 0xffffff : m.bitOffset);
-      const bitfield = t.kindFlag ? m.bitOffset >>> 24 : 0;
+      // parseBtf splits kind_flag offsets into bit offset and bitfield size.
+      const bitOffset = base + m.bitOffset;
+      const bitfield = m.bitfieldSize ?? 0;
       const mt = resolve(m.type);
       const isAggregate = mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION;
       if (m.name === '') {
