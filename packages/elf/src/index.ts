@@ -26,3 +26,5 @@ export type { BtfMapSpec } from './maps/btf-maps.js';
 export { mapsFromLegacySection } from './maps/legacy-maps.js';
 export { globalData, rewriteConstants } from './maps/global-data.js';
 export type { GlobalDataSpec, GlobalVariable, ConstantValue } from './maps/global-data.js';
+export { programsFromElf } from './programs/extract.js';
+export type { ElfProgramSpec, ProgramReference } from './programs/extract.js';

@@ -74,10 +74,48 @@ describe('hostile objects', () => {
           globalData(elf, btf);
           btf.find('flows', BtfKind.VAR);
         }
+        const { programsFromElf } = await import('./programs/extract.js');
+        programsFromElf(elf);
         for (const s of elf.sections) if (sectionInfo(s.name) && s.size % 8 === 0) disassemble(elf.data(s), elf.littleEndian);
       } catch (err) {
         if (!(err instanceof ParseError)) throw err;
       }
     }
   });
+});
+
+describe('programs of the clang objects', () => {
+  for (const [file, littleEndian] of [['basics.bpf.o', true], ['basics.bpf.eb.o', false]] as const) {
+    it(`links subprograms and marks map and global loads (${file})`, async () => {
+      const { programsFromElf } = await import('./programs/extract.js');
+      const { decodeInstructions } = await import('./asm/instruction.js');
+      const elf = parseElf(new Uint8Array(fs.readFileSync(path.join(testdata, file))));
+      const programs = programsFromElf(elf);
+      expect(Object.keys(programs).sort()).toEqual(['count_packets', 'trace_openat']);
+      const xdp = programs.count_packets!;
+      expect(xdp).toMatchObject({ type: ProgramType.XDP, license: 'GPL', section: 'xdp' });
+      const refs = xdp.references.map((r) => `${r.kind}:${r.target}`).sort();
+      expect(refs).toEqual(expect.arrayContaining(['map:flows', 'map_value:.bss', 'map_value:.rodata']));
+      // The subprogram add_one is appended and the call points at it.
+      const textFn = elf.symbols.find((s) => s.name === 'add_one')!;
+      const own = Number(elf.symbols.find((s) => s.name === 'count_packets')!.size) / 8;
+      expect(xdp.instructions.byteLength / 8).toBe(own + Number(textFn.size) / 8);
+      const insns = decodeInstructions(xdp.instructions, littleEndian);
+      let slot = 0;
+      const calls: number[] = [];
+      const loads = new Map<number, number>(); // lddw slot → src_reg
+      for (const insn of insns) {
+        if (insn.opcode === 0x85 && insn.src === 1) calls.push(slot + insn.imm + 1);
+        if (insn.opcode === 0x18) loads.set(slot, insn.src);
+        slot += insn.opcode === 0x18 ? 2 : 1;
+      }
+      expect(calls).toEqual([own]);
+      // Every reference sits on an lddw marked map fd (1) or map value (2).
+      for (const r of xdp.references) expect(loads.get(r.index)).toBe(r.kind === 'map' ? 1 : 2);
+      expect(xdp.references).toHaveLength(loads.size);
+      const tp = programs.trace_openat!;
+      expect(tp).toMatchObject({ type: ProgramType.TRACEPOINT, attachTo: 'syscalls/sys_enter_openat' });
+      expect(tp.references.map((r) => `${r.kind}:${r.target}`)).toEqual(expect.arrayContaining(['map:events', 'map_value:.data']));
+    });
+  }
 });
