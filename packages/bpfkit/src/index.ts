@@ -26,3 +26,5 @@ export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
 export { runCli } from './cli/main.js';
 export type { CliIo } from './cli/main.js';
 export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
+export { loadCollection, Collection } from './collection.js';
+export type { LoadCollectionOptions } from './collection.js';
