@@ -8,3 +8,4 @@ export * from './map-base.js';
 export * from './kernel/index.js';
 export * from './codecs/index.js';
 export * from './map-compat.js';
+export * from './map-kinds.js';

@@ -15,7 +15,7 @@ export { listMaps, openOrCreateMap } from './lifecycle.js';
 export { objectFd } from './object-fd.js';
 export type { ObjectFdValue } from './object-fd.js';
 export {
-  isPerCpuMapType, isLocalStorageMapType, isMapInMapType, rawValueSize, mapSpecProblems, createRefusalHint,
+  isLocalStorageMapType, isMapInMapType, mapSpecProblems, createRefusalHint,
   pageSize, runningKernel,
 } from './map-types.js';
 export type { CreateContext } from './map-types.js';

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
-import { BpfError, checkMapSpec, Errno, InvalidArgumentError, MapBase, MapFlags, MapType, mapTypeName, perCpu, perCpuSlotSize } from '@bpfkit/core';
+import {
+  BpfError, checkMapSpec, Errno, InvalidArgumentError, isPerCpuMapType, MapBase, MapFlags, MapType, mapTypeName, perCpu, perCpuSlotSize, rawValueSize,
+} from '@bpfkit/core';
 import type { Codec, MapCodecs, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import { BtfBuilder } from '@bpfkit/elf';
 import {
@@ -7,7 +9,7 @@ import {
   possibleCpus, tryBpf,
 } from '@bpfkit/syscalls';
 import { mapError } from './errors.js';
-import { createRefusalHint, isLocalStorageMapType, isMapInMapType, isPerCpuMapType, pageSize, rawValueSize } from './map-types.js';
+import { createRefusalHint, isLocalStorageMapType, isMapInMapType, pageSize } from './map-types.js';
 
 const ENOENT = -Errno.ENOENT;
 
@@ -232,7 +234,7 @@ export class KernelMap<K = Uint8Array, V = Uint8Array> extends MapBase<K, V> {
     };
     const ops = new KernelMapOps(fd, shape);
     try {
-      super(spec, ops, codecs, isPerCpuMapType(spec.type) ? rawValueSize(spec, possibleCpus()) : spec.valueSize);
+      super(spec, ops, codecs, rawValueSize(spec, isPerCpuMapType(spec.type) ? possibleCpus() : 1));
     } catch (err) {
       ops.release(); // a codec mismatch must not leak the fd
       throw err;

@@ -1,7 +1,8 @@
 import { Errno, InvalidArgumentError, MapFlags, MapType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { permanentMapFlags } from '@bpfkit/core';
-import { createRefusalHint, isPerCpuMapType, mapSpecProblems, rawValueSize, runningKernel } from './map-types.js';
+import { isPerCpuMapType, rawValueSize } from '@bpfkit/core';
+import { createRefusalHint, mapSpecProblems, runningKernel } from './map-types.js';
 import { objectFd } from './object-fd.js';
 
 describe('map type rules (no kernel needed)', () => {

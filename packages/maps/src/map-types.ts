@@ -6,14 +6,9 @@
  * @module
  */
 import os from 'node:os';
-import { Errno, flagNames, MapFlags, MapType, mapTypeMinimumKernel, mapTypeName, perCpuSlotSize } from '@bpfkit/core';
+import { Errno, flagNames, isPerCpuMapType, MapFlags, MapType, mapTypeMinimumKernel, mapTypeName } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import { native } from '@bpfkit/syscalls';
-
-/** Map types whose values hold one slot per possible CPU. */
-const PER_CPU_TYPES: ReadonlySet<number> = new Set([
-  MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE,
-]);
 
 /** Local storage maps: the kernel wants BTF for their key (int) and value. */
 const LOCAL_STORAGE_TYPES: ReadonlySet<number> = new Set([
@@ -22,18 +17,6 @@ const LOCAL_STORAGE_TYPES: ReadonlySet<number> = new Set([
 
 /** Map-in-map types: created from an inner map template. */
 const MAP_IN_MAP_TYPES: ReadonlySet<number> = new Set([MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS]);
-
-/**
- * Whether values of this map type hold one slot per possible CPU
- * (percpu_hash, percpu_array, lru_percpu_hash, percpu_cgroup_storage).
- *
- * @example
- * isPerCpuMapType(MapType.PERCPU_ARRAY); // true
- * isPerCpuMapType(MapType.HASH);         // false
- */
-export function isPerCpuMapType(type: number): boolean {
-  return PER_CPU_TYPES.has(type);
-}
 
 /**
  * Whether a map type is a local storage map (sk, inode, task, cgroup
@@ -57,17 +40,6 @@ export function isMapInMapType(type: number): boolean {
   return MAP_IN_MAP_TYPES.has(type);
 }
 
-/**
- * Bytes of one value as user space reads and writes it: `valueSize` for
- * most types, `cpus × roundUp(valueSize, 8)` for per-CPU types.
- *
- * @example
- * rawValueSize({ type: MapType.PERCPU_ARRAY, valueSize: 4 }, 2); // 16
- * rawValueSize({ type: MapType.HASH, valueSize: 4 }, 2);         // 4
- */
-export function rawValueSize(spec: Pick<MapSpec, 'type' | 'valueSize'>, cpus: number): number {
-  return isPerCpuMapType(spec.type) ? cpus * perCpuSlotSize(spec.valueSize) : spec.valueSize;
-}
 
 
 

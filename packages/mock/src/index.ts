@@ -1,7 +1,7 @@
 export { MockSystem, type MockSystemOptions } from './mock-system.js';
 export { MockMap, MockMapFile, MockMapStore, MOCK_MAP_TYPES, createMockMapStore } from './mock-map.js';
 export { MockKernel, type MockObject, type MockObjectKind, type MockFile, type MockFileMode } from './mock-kernel.js';
-export { checkMockMapSpec, isPerCpuMapType, userValueSize, kernelName, type MockMapMeta } from './map-spec.js';
+export { checkMockMapSpec, type MockMapMeta } from './map-spec.js';
 export type { BatchSupport, LookupBatchResult } from './map-store.js';
 export { mapFail, type MapCommand } from './map-errors.js';
 export { HashStore } from './stores/hash.js';

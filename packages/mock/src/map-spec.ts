@@ -1,4 +1,4 @@
-import { checkMapSpec, Errno, InvalidArgumentError, MapFlags, MapType, mapTypeName, NotSupportedError, perCpuSlotSize, permanentMapFlags } from '@bpfkit/core';
+import { checkMapSpec, Errno, InvalidArgumentError, isPerCpuMapType, kernelObjectName, MapFlags, MapType, mapTypeName, NotSupportedError, perCpuSlotSize, permanentMapFlags } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import { mapFail } from './map-errors.js';
 import type { MockFileMode } from './mock-kernel.js';
@@ -68,37 +68,6 @@ export interface MockMapMeta {
   readonly inner?: MockMapMeta;
 }
 
-/**
- * Whether a map type keeps one value per possible CPU.
- *
- * @example
- * isPerCpuMapType(MapType.LRU_PERCPU_HASH); // true
- */
-export function isPerCpuMapType(type: number): boolean {
-  return type === MapType.PERCPU_HASH || type === MapType.PERCPU_ARRAY || type === MapType.LRU_PERCPU_HASH;
-}
-
-/**
- * Bytes of a value as user space reads and writes it: the value size, or
- * for per-CPU maps one `roundUp(valueSize, 8)` slot per possible CPU.
- *
- * @example
- * userValueSize(MapType.PERCPU_HASH, 4, 4); // 32
- */
-export function userValueSize(type: number, valueSize: number, cpus: number): number {
-  return isPerCpuMapType(type) ? perCpuSlotSize(valueSize) * cpus : valueSize;
-}
-
-/**
- * The kernel's object name for `name`: characters other than `[A-Za-z0-9_.]` become `_`, at most 15.
- *
- * @example
- * kernelName('my-counter/map'); // 'my_counter_map'
- */
-export function kernelName(name: string | undefined): string {
-  return (name ?? '').replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
-}
-
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
 function accessOk(flags: number): boolean {
@@ -124,7 +93,7 @@ function roundUpPow2(n: number): number {
  */
 export function checkMockMapSpec(spec: MapSpec, cpus: number): MockMapMeta {
   checkMapSpec(spec);
-  const name = kernelName(spec.name);
+  const name = kernelObjectName(spec.name);
   const label = spec.name ?? name;
   const fail = (errno: number, hint: string): never => mapFail(errno, 'BPF_MAP_CREATE', label, hint);
   let mapExtra = 0n;

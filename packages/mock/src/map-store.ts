@@ -1,7 +1,8 @@
 import { Errno, hostLittleEndian, InvalidArgumentError, mapTypeName } from '@bpfkit/core';
 import type { MapInfo, MapSpec } from '@bpfkit/core';
 import { mapFail, type MapCommand } from './map-errors.js';
-import { userValueSize, type MockMapMeta } from './map-spec.js';
+import { rawValueSize } from '@bpfkit/core';
+import type { MockMapMeta } from './map-spec.js';
 import type { MockKernel, MockObject } from './mock-kernel.js';
 
 /**
@@ -76,7 +77,7 @@ export abstract class MockMapStore implements MockObject {
     this.spec = spec;
     this.meta = meta;
     this.possibleCpus = kernel.possibleCpus;
-    this.valueBytes = userValueSize(meta.type, meta.valueSize, kernel.possibleCpus);
+    this.valueBytes = rawValueSize(meta, kernel.possibleCpus);
     this.id = kernel.nextId('map');
     kernel.track(this);
   }

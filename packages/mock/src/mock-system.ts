@@ -1,6 +1,6 @@
-import { BpfError, checkMapSpec, Errno, InvalidArgumentError, mapDifferences, MapMismatchError, mapTypeFromName, mapTypeName, mapTypeNames, NotSupportedError, parseKernelRelease, perCpu, programTypeNames } from '@bpfkit/core';
+import { BpfError, checkMapSpec, Errno, InvalidArgumentError, isPerCpuMapType, mapDifferences, MapMismatchError, mapTypeFromName, mapTypeName, mapTypeNames, NotSupportedError, parseKernelRelease, perCpu, programTypeNames } from '@bpfkit/core';
 import type { AttachTarget, Codec, EventReader, Features, Link, Map, MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions, Program, ProgramSpec, System } from '@bpfkit/core';
-import { checkMockMapSpec, isPerCpuMapType, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
+import { checkMockMapSpec, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
 import { MockMapStore } from './map-store.js';
 import { MockKernel, type MockFileMode } from './mock-kernel.js';
 import { createMockMapStore, MockMap, MockMapFile } from './mock-map.js';

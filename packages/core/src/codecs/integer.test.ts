@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Codec } from './codec.js';
 import { encodeToBytes } from './bytes.js';
 import { hostLittleEndian, integerCodec, s16, s32, s64, s64n, s8, u16, u16be, u32, u32be, u64, u64be, u64n, u8 } from './integer.js';
+import { errorOf } from '../test-support/codec-errors.js';
 
 const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 /** The bytes of `b` in host order: reversed when the host is little-endian (big-endian literal → host bytes). */
@@ -12,15 +13,6 @@ function roundTrip<T>(codec: Codec<T>, value: T): T {
   return codec.decode(encodeToBytes(codec, value));
 }
 
-function errorOf(fn: () => unknown): InvalidArgumentError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    return err as InvalidArgumentError;
-  }
-  throw new Error('did not throw');
-}
 
 describe('host byte order', () => {
   it('is detected from a Uint16Array probe', () => {

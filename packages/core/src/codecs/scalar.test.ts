@@ -4,16 +4,8 @@ import { bool, boolOf } from './bool.js';
 import { bytes, codecFor, encodeToBytes, raw } from './bytes.js';
 import { cstring } from './cstring.js';
 import { hostLittleEndian, u16be } from './integer.js';
+import { errorOf } from '../test-support/codec-errors.js';
 
-function errorOf(fn: () => unknown): InvalidArgumentError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    return err as InvalidArgumentError;
-  }
-  throw new Error('did not throw');
-}
 
 describe('bool', () => {
   it('is one byte 0 or 1', () => {

@@ -8,18 +8,10 @@ import { cstring } from './cstring.js';
 import { hostLittleEndian, s32, u16, u16be, u32, u64, u8 } from './integer.js';
 import { ipv4, ipv6 } from './net.js';
 import { struct } from './struct.js';
+import { errorOf } from '../test-support/codec-errors.js';
 
 const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
-function errorOf(fn: () => unknown): InvalidArgumentError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    return err as InvalidArgumentError;
-  }
-  throw new Error('did not throw');
-}
 
 // struct flow { __be32 saddr; __be32 daddr; __be16 sport; __be16 dport; __u8 proto; /* 3 bytes padding */ }
 const flow = struct(

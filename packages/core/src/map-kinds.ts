@@ -1,0 +1,44 @@
+import { perCpuSlotSize } from './codecs/per-cpu.js';
+import { MapType } from './kernel/map-type.js';
+import type { MapSpec } from './interfaces.js';
+
+/** Map types whose values hold one slot per possible CPU. */
+const PER_CPU_TYPES: ReadonlySet<number> = new Set([
+  MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE,
+]);
+
+/**
+ * Whether values of this map type hold one slot per possible CPU
+ * (percpu_hash, percpu_array, lru_percpu_hash, percpu_cgroup_storage).
+ *
+ * @example
+ * isPerCpuMapType(MapType.PERCPU_ARRAY); // true
+ * isPerCpuMapType(MapType.HASH);         // false
+ */
+export function isPerCpuMapType(type: number): boolean {
+  return PER_CPU_TYPES.has(type);
+}
+
+/**
+ * Bytes of one value as user space reads and writes it: `valueSize` for
+ * most types, `cpus × roundUp(valueSize, 8)` for per-CPU types.
+ *
+ * @example
+ * rawValueSize({ type: MapType.PERCPU_ARRAY, valueSize: 4 }, 2); // 16
+ * rawValueSize({ type: MapType.HASH, valueSize: 4 }, 2);         // 4
+ */
+export function rawValueSize(spec: Pick<MapSpec, 'type' | 'valueSize'>, cpus: number): number {
+  return isPerCpuMapType(spec.type) ? cpus * perCpuSlotSize(spec.valueSize) : spec.valueSize;
+}
+
+/**
+ * The name the kernel will accept for a map or program: at most 15
+ * characters (`BPF_OBJ_NAME_LEN` - 1) from `[A-Za-z0-9_.]`; anything else
+ * is replaced by `_` (bpf_obj_name_cpy rejects other characters with EINVAL).
+ *
+ * @example
+ * kernelObjectName('my-counter/map'); // 'my_counter_map'
+ */
+export function kernelObjectName(name: string | undefined): string {
+  return (name ?? '').replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
+}
