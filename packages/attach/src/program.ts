@@ -1,7 +1,8 @@
 import fs from 'node:fs';
-import { BpfError, Errno, InvalidArgumentError, OwnedHandle, programTypeName, VerifierError } from '@bpfkit/core';
+import { BpfError, Errno, InvalidArgumentError, OwnedHandle, ProgramType, programTypeName, VerifierError } from '@bpfkit/core';
 import type { Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
-import { allocProgInfoRequest, getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun, readU32Array } from '@bpfkit/syscalls';
+import { getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
+import { kernelProgramInfo } from './program-info.js';
 
 /** How to load a program. */
 export interface LoadProgramOptions {
@@ -13,6 +14,31 @@ export interface LoadProgramOptions {
   logLevel?: 0 | 1 | 2;
   /** First log buffer size in bytes (grown until the log fits). Default 64 KiB. */
   logSize?: number;
+  /**
+   * The program's BTF (`prog_btf_fd`) with its function and line info, in
+   * instruction (8-byte slot) offsets, as `.BTF.ext` gives them after linking.
+   */
+  btf?: {
+    fd: number;
+    funcInfo?: readonly { insnOff: number; typeId: number }[];
+    lineInfo?: readonly { insnOff: number; fileNameOff: number; lineOff: number; lineCol: number }[];
+  };
+  /** `attach_btf_id`: the kernel BTF type a tracing, LSM or iterator program attaches to. */
+  attachBtfId?: number;
+  /** `attach_btf_obj_fd`: the module BTF holding `attachBtfId` (0 or absent: vmlinux). */
+  attachBtfObjFd?: number;
+  /** `fd_array`: module BTF fds that kfunc calls index with their `off` field (index 0 unused: vmlinux). */
+  fdArray?: readonly number[];
+}
+
+const FUNC_INFO_SIZE = 8; // struct bpf_func_info
+const LINE_INFO_SIZE = 16; // struct bpf_line_info
+
+function u32Records(records: readonly Record<string, number>[], fields: readonly string[]): Uint8Array {
+  const out = new Uint8Array(records.length * fields.length * 4);
+  const view = new DataView(out.buffer);
+  records.forEach((r, i) => fields.forEach((f, j) => view.setUint32((i * fields.length + j) * 4, r[f]! >>> 0, true)));
+  return out;
 }
 
 /** The kernel's limit on log_size (`UINT_MAX >> 2`, since 5.2). */
@@ -74,17 +100,9 @@ export class KernelProgram extends OwnedHandle implements Program {
 
   info(): ProgramInfo {
     this.assertOpen();
-    const first = progInfoByFd(this.fd, undefined, { subject: this.label });
-    const req = allocProgInfoRequest(first, ['mapIds']);
-    const full = progInfoByFd(this.fd, req, { subject: this.label });
-    return {
-      id: full.id, name: full.name, type: full.type,
-      tag: Buffer.from(full.tag).toString('hex'),
-      mapIds: req.mapIds ? readU32Array(req.mapIds, full.nrMapIds) : [],
-      runCount: BigInt(full.runCnt), runTimeNs: BigInt(full.runTimeNs),
-      xlatedSize: full.xlatedProgLen, jitedSize: full.jitedProgLen, btfId: full.btfId, loadTime: BigInt(full.loadTime),
-    };
+    return kernelProgramInfo(this.fd, this.label);
   }
+
 
   pin(path: string): void {
     this.assertOpen();
@@ -110,6 +128,35 @@ function checkSpec(spec: ProgramSpec): void {
   if (typeof spec.license !== 'string') throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
 }
 
+/** Program types that read kernel memory through BTF (fentry/fexit/tp_btf/iter, LSM, freplace): what lockdown forbids. */
+const TRACING_TYPES: ReadonlySet<number> = new Set([ProgramType.TRACING, ProgramType.LSM, ProgramType.EXT]);
+
+/** Whether CapEff holds CAP_SYS_ADMIN (21), CAP_PERFMON (38) and CAP_BPF (39). */
+function fullyPrivileged(): boolean {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    const eff = m ? BigInt(`0x${m[1]}`) : 0n;
+    return [21n, 38n, 39n].every((bit) => ((eff >> bit) & 1n) === 1n);
+  } catch {
+    return false;
+  }
+}
+
+/** The BTF, func/line info, attach-BTF and fd_array fields of BPF_PROG_LOAD (records in host byte order, as the kernel reads them). */
+function btfFields(options: LoadProgramOptions) {
+  const { btf, attachBtfId, attachBtfObjFd, fdArray } = options;
+  const funcInfo = btf?.funcInfo?.length ? btf.funcInfo : undefined;
+  const lineInfo = btf?.lineInfo?.length ? btf.lineInfo : undefined;
+  return {
+    ...(btf ? { progBtfFd: btf.fd } : {}),
+    ...(funcInfo ? { funcInfoRecSize: FUNC_INFO_SIZE, funcInfo: u32Records(funcInfo, ['insnOff', 'typeId']), funcInfoCnt: funcInfo.length } : {}),
+    ...(lineInfo ? { lineInfoRecSize: LINE_INFO_SIZE, lineInfo: u32Records(lineInfo, ['insnOff', 'fileNameOff', 'lineOff', 'lineCol']), lineInfoCnt: lineInfo.length } : {}),
+    ...(attachBtfId ? { attachBtfId } : {}),
+    ...(attachBtfObjFd ? { attachBtfObjFd } : {}),
+    ...(fdArray?.length ? { fdArray: new Uint8Array(Int32Array.from(fdArray).buffer) } : {}),
+  };
+}
+
 /**
  * Loads a program (BPF_PROG_LOAD). The first load runs without a log; if the
  * verifier rejects the program it is loaded again with a log, growing the
@@ -130,13 +177,23 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
     expectedAttachType: spec.expectedAttachType ?? 0,
     progFlags: spec.flags ?? 0,
     kernVersion: spec.kernelVersion ?? 0,
+    ...btfFields(options),
   };
   const ctx = { subject: `program '${spec.name}' (${programTypeName(spec.type)})` };
+  let firstError: BpfError;
   try {
     return new KernelProgram(progLoad(fields, undefined, ctx), spec.name, spec.type);
   } catch (err) {
     const level = options.logLevel ?? 1;
-    if (!(err instanceof BpfError) || level === 0 || (err.errno !== Errno.EACCES && err.errno !== Errno.EINVAL)) throw err;
+    if (err instanceof BpfError && err.errno === Errno.EPERM && fullyPrivileged() && TRACING_TYPES.has(spec.type)) {
+      throw new BpfError(Errno.EPERM, {
+        syscall: 'bpf', command: 'BPF_PROG_LOAD', subject: ctx.subject,
+        hint: 'this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN, so the kernel itself refuses this program type: kernel lockdown (integrity/confidentiality) or a security module forbids tracing, LSM and extension programs',
+      });
+    }
+    // The verifier explains EINVAL, EACCES, ENOENT (unknown BTF ids), E2BIG, EFAULT, ENOTSUPP…; EPERM and ENOMEM it never sees.
+    if (!(err instanceof BpfError) || level === 0 || err.errno === Errno.EPERM || err.errno === Errno.ENOMEM) throw err;
+    firstError = err;
   }
   // Reload with a log to explain the rejection.
   for (let size = options.logSize ?? 64 * 1024; ; size = Math.min(size * 4, MAX_LOG_SIZE)) {
@@ -149,7 +206,8 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
       if (err instanceof VerifierError && err.program !== spec.name) {
         throw new VerifierError(spec.name, err.errno, err.log, { truncated: err.truncated });
       }
-      throw err;
+      // No log came back: the first error says as much as we know.
+      throw err instanceof VerifierError ? err : firstError;
     }
   }
 }

@@ -1,39 +1,300 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { MapType } from '@bpfkit/core';
-import { bpfAccess } from '@bpfkit/syscalls';
+import { InvalidArgumentError, MapMismatchError, MapType, NotSupportedError, VerifierError } from '@bpfkit/core';
+import { readObject } from '@bpfkit/elf';
+import { createKernelMap } from '@bpfkit/maps';
+import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { loadCollection } from './collection.js';
+import { kallsymsAddresses } from './kernel/kallsyms.js';
+import { kernelConfig, linuxKernelVersion } from './kernel/kernel-config.js';
 
-const object = path.resolve(import.meta.dirname, '../../elf/testdata/basics.bpf.o');
+const elfTestdata = path.resolve(import.meta.dirname, '../../elf/testdata');
+const object = path.join(elfTestdata, 'basics.bpf.o');
+const rejected = path.resolve(import.meta.dirname, '../testdata/rejected.bpf.o');
 const access = bpfAccess();
+const fds = () => fs.readdirSync('/proc/self/fd').length;
+const u32At = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
+const s32At = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getInt32(off, true);
+const u64At = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(off, true);
+
+/** The offset of a global in its section, from the object's BTF. */
+function offsetOf(file: string, section: string, name: string): number {
+  const spec = readObject(new Uint8Array(fs.readFileSync(file)));
+  const v = spec.globals[section]!.variables.find((x) => x.name === name);
+  if (!v) throw new Error(`no global ${name} in ${section}`);
+  return v.offset;
+}
 
 describe.skipIf(!access.available)(`loading a clang object on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
-  it('creates the maps, loads the programs, and the programs use them', () => {
-    using coll = loadCollection(object, { constants: { target_pid: 77 } });
+  it('creates the maps with their BTF types, loads the programs with func and line info, and the programs use them', () => {
+    using coll = loadCollection(object, { constants: { target_pid: 77 }, ignorePinning: true });
     expect(Object.keys(coll.maps).sort()).toEqual(['.bss', '.data', '.rodata', 'events', 'flows', 'outer']);
-    expect(coll.maps.flows!.info()).toMatchObject({ type: MapType.HASH, keySize: 12, valueSize: 8, maxEntries: 1024 });
+    expect(coll.warnings).toEqual([]);
+    const flows = coll.maps.flows!.info();
+    expect(flows).toMatchObject({ type: MapType.HASH, keySize: 12, valueSize: 8, maxEntries: 1024 });
+    // Key and value carry the object's BTF types (struct flow, __u64), as bpftool map dump would show them.
+    expect(flows.btfId).toBeGreaterThan(0);
+    expect(flows.btfKeyTypeId).toBeGreaterThan(0);
+    expect(flows.btfValueTypeId).toBeGreaterThan(0);
+    expect(coll.maps['.bss']!.info().btfValueTypeId).toBeGreaterThan(0);
     expect(coll.maps['.rodata']!.info().frozen).toBe(true);
     const xdp = coll.programs.count_packets!;
     // XDP_PASS: add_one(XDP_PASS - 1 + delta + 1) with delta = -1.
     expect(xdp.testRun({ data: new Uint8Array(64) }).returnValue).toBe(2);
     expect(xdp.testRun({ data: new Uint8Array(64) }).returnValue).toBe(2);
+    expect(xdp.info().btfId).toBe(flows.btfId);
     // The program counted both runs in .bss and keyed its flow by the rewritten constant.
     const bss = coll.maps['.bss']!.lookup(new Uint8Array(4))!;
-    expect(new DataView(bss.buffer, bss.byteOffset).getBigUint64(0, true)).toBe(2n);
+    expect(u64At(bss, offsetOf(object, '.bss', 'packets'))).toBe(2n);
     const [[key, value]] = [...coll.maps.flows!.entries()];
-    expect(new DataView(key!.buffer, key!.byteOffset).getUint32(0, true)).toBe(77);
-    expect(new DataView(value!.buffer, value!.byteOffset).getBigUint64(0, true)).toBe(2n);
+    expect(u32At(key!, 0)).toBe(77);
+    expect(u64At(value!, 0)).toBe(2n);
     expect(coll.programs.trace_openat!.info().mapIds.length).toBe(2);
   });
 
   it('refuses constants the object does not have, and closing a collection closes its maps and programs', () => {
-    const fds = () => fs.readdirSync('/proc/self/fd').length;
     const before = fds();
-    expect(() => loadCollection(object, { constants: { nope: 1 } })).toThrow(/one of the object's read-only globals/);
+    expect(() => loadCollection(object, { constants: { nope: 1 }, ignorePinning: true })).toThrow(/one of the object's read-only globals/);
     expect(fds()).toBe(before);
-    const coll = loadCollection(object);
+    const coll = loadCollection(object, { ignorePinning: true });
     coll.close();
     expect(fds()).toBe(before);
+  });
+
+  it('pins maps declared pinned by name, reuses a compatible pin and refuses an incompatible one', () => {
+    expect(() => loadCollection(object)).toThrow(InvalidArgumentError);
+    expect(() => loadCollection(object)).toThrow(/map 'flows' \(pinning: by name\).*pinPath/);
+    using fsys = mountPrivateBpffs();
+    let firstId: number;
+    {
+      using first = loadCollection(object, { pinPath: fsys.dir });
+      firstId = first.maps.flows!.info().id;
+      first.maps.flows!.update(new Uint8Array(12).fill(1), new Uint8Array(8).fill(2));
+    }
+    // The pin outlives the collection; a second load shares the same map and its contents.
+    expect(fs.existsSync(path.join(fsys.dir, 'flows'))).toBe(true);
+    {
+      using second = loadCollection(object, { pinPath: fsys.dir });
+      expect(second.maps.flows!.info().id).toBe(firstId);
+      expect(second.maps.flows!.lookup(new Uint8Array(12).fill(1))).toEqual(new Uint8Array(8).fill(2));
+    }
+    fs.rmSync(path.join(fsys.dir, 'flows'));
+    using wrong = createKernelMap({ name: 'flows', type: MapType.HASH, keySize: 12, valueSize: 16, maxEntries: 1024 });
+    wrong.pin(path.join(fsys.dir, 'flows'));
+    const before = fds();
+    expect(() => loadCollection(object, { pinPath: fsys.dir })).toThrow(MapMismatchError);
+    expect(fds()).toBe(before);
+  });
+
+  it('uses replacement maps after checking them, and leaves them open', () => {
+    using events = createKernelMap({ name: 'events', type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 });
+    {
+      using coll = loadCollection(object, { mapReplacements: { events }, ignorePinning: true });
+      expect(coll.maps.events).toBe(events);
+    }
+    expect(events.closed).toBe(false);
+    using small = createKernelMap({ name: 'events', type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 12 });
+    expect(() => loadCollection(object, { mapReplacements: { events: small }, ignorePinning: true })).toThrow(/max_entries|maxEntries/);
+    expect(() => loadCollection(object, { mapReplacements: { nope: small }, ignorePinning: true })).toThrow(InvalidArgumentError);
+  });
+
+  it('resolves kconfig values, typed and typeless ksyms and kfuncs, and leaves a weak missing kfunc uncalled', () => {
+    const file = path.join(elfTestdata, 'externs.bpf.o');
+    using coll = loadCollection(file);
+    expect(coll.programs.read_externs!.testRun({ data: new Uint8Array(64) }).returnValue).toBe(1);
+    const bss = coll.maps['.bss']!.lookup(new Uint8Array(4))!;
+    const at = (name: string) => offsetOf(file, '.bss', name);
+    const config = kernelConfig();
+    expect(u32At(bss, at('kernel_version'))).toBe(linuxKernelVersion());
+    expect(u32At(bss, at('bpf_syscall'))).toBe(config.get('CONFIG_BPF_SYSCALL') === 'y' ? 1 : 0);
+    expect(u32At(bss, at('bpf_jit'))).toBe({ y: 1, m: 2 }[config.get('CONFIG_BPF_JIT') ?? 'n'] ?? 0);
+    expect(s32At(bss, at('hz'))).toBe(Number(config.get('CONFIG_HZ')));
+    const localversion = bss.subarray(at('localversion'), at('localversion') + 16);
+    expect(new TextDecoder().decode(localversion.subarray(0, localversion.indexOf(0)))).toBe((config.get('CONFIG_LOCALVERSION') ?? '""').slice(1, -1).slice(0, 15));
+    expect(u32At(bss, at('missing_option'))).toBe(0);
+    expect(u64At(bss, at('sys_bpf_address'))).toBe(kallsymsAddresses(['__x64_sys_bpf']).get('__x64_sys_bpf'));
+    expect(u32At(bss, at('kfunc_exists'))).toBe(1);
+    expect(u32At(bss, at('missing_kfunc_exists'))).toBe(0);
+    // bpf_prog_active is a per-CPU int the program reads through bpf_this_cpu_ptr() (a small count, never the -1 it
+    // starts as) when the kernel can resolve it: only with its data symbols in kallsyms (CONFIG_KALLSYMS_ALL).
+    const data = coll.maps['.data']!.lookup(new Uint8Array(4))!;
+    const prog_active = s32At(data, offsetOf(file, '.data', 'prog_active'));
+    if (kallsymsAddresses(['bpf_prog_active']).has('bpf_prog_active')) expect(prog_active).toBeGreaterThanOrEqual(0);
+    else expect(prog_active).toBe(-1);
+    // The kconfig values live in their own frozen map.
+    expect(coll.maps['.kconfig']!.info().frozen).toBe(true);
+  });
+
+  it('fills prog arrays and map-in-maps initialised in the object, so tail calls and inner maps work', () => {
+    const file = path.join(elfTestdata, 'tailcalls.bpf.o');
+    const run = (slot: number) => {
+      using coll = loadCollection(file, { constants: { slot } });
+      const ret = coll.programs.dispatch!.testRun({ data: new Uint8Array(64) }).returnValue;
+      return { ret, answer: u64At(coll.maps.answers!.lookup(new Uint8Array(4))!, 0) };
+    };
+    // XDP_PASS = 2, XDP_DROP = 1, XDP_ABORTED = 0 (an empty slot: the tail call falls through).
+    expect(run(0)).toEqual({ ret: 2, answer: 1n });
+    expect(run(2)).toEqual({ ret: 1, answer: 1n });
+    expect(run(1)).toEqual({ ret: 0, answer: 1n });
+  });
+
+  it('loads maps from the legacy maps section', () => {
+    using coll = loadCollection(path.join(elfTestdata, 'legacy.bpf.o'));
+    expect(coll.maps.legacy_counts!.info()).toMatchObject({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 });
+    coll.programs.count_legacy!.testRun({ data: new Uint8Array(64) });
+    const key = Uint8Array.of(2, 0, 0, 0);
+    expect(u64At(coll.maps.legacy_counts!.lookup(key)!, 0)).toBe(1n);
+  });
+
+  it('names the program, the instruction and the source line the verifier rejected, and leaks nothing', () => {
+    const before = fds();
+    let error: unknown;
+    try {
+      loadCollection(rejected);
+    } catch (err) {
+      error = err;
+    }
+    expect(fds()).toBe(before);
+    expect(error).toBeInstanceOf(VerifierError);
+    const v = error as VerifierError;
+    expect(v.program).toBe('unchecked_lookup');
+    expect(v.instruction).toBeGreaterThan(0);
+    expect(v.message).toMatch(/program 'unchecked_lookup'/);
+    expect(v.message).toMatch(/invalid mem access/);
+    // Line info made the kernel annotate the log with the C source.
+    expect(v.log).toMatch(/return \*v;/);
+    expect(v.message).toMatch(/rejected\.bpf\.c:\d+/);
+    // The program that passes loads alone.
+    using fine = loadCollection(rejected, { programs: ['fine'] });
+    expect(Object.keys(fine.programs)).toEqual(['fine']);
+    expect(() => loadCollection(rejected, { programs: ['nope'] })).toThrow(/one of the object's programs \(fine, unchecked_lookup\)/);
+  });
+
+  it('refuses an object in the other byte order', () => {
+    expect(() => loadCollection(path.join(elfTestdata, 'basics.bpf.eb.o'))).toThrow(/byte order/);
+  });
+
+  it.skipIf(kallsymsAddresses(['bpf_prog_active']).has('bpf_prog_active'))('refuses a strong typed ksym the kernel cannot resolve, saying why', () => {
+    const spec = readObject(new Uint8Array(fs.readFileSync(path.join(elfTestdata, 'externs.bpf.o'))));
+    spec.externs.externs.find((e) => e.name === 'bpf_prog_active')!.weak = false;
+    expect(() => loadCollection(spec)).toThrow(/ksym 'bpf_prog_active'.*CONFIG_KALLSYMS_ALL/);
+  });
+
+  it('refuses a strong extern the kernel lacks, naming it', () => {
+    // The externs object with its weak kfunc made strong: the same bytes with STB_WEAK turned into STB_GLOBAL.
+    const spec = readObject(new Uint8Array(fs.readFileSync(path.join(elfTestdata, 'externs.bpf.o'))));
+    spec.externs.externs.find((e) => e.name === 'bpfkit_no_such_kfunc')!.weak = false;
+    expect(() => loadCollection(spec)).toThrow(NotSupportedError);
+    expect(() => loadCollection(spec)).toThrow(/kfunc 'bpfkit_no_such_kfunc'/);
+  });
+});
+
+describe.skipIf(!access.available)('collection variables', () => {
+  it('reads and writes globals by name, typed by BTF, and keeps .rodata read-only', () => {
+    using coll = loadCollection(object, { constants: { target_pid: 77, delta: -1 }, ignorePinning: true });
+    const v = coll.variables;
+    expect(v.target_pid!.get()).toBe(77n);
+    expect(v.delta!.get()).toBe(-1n);
+    expect(v.initialised!.get()).toBe(7n);
+    expect(v.packets!.get()).toBe(0n);
+    coll.programs.count_packets!.testRun({ data: new Uint8Array(64) });
+    expect(v.packets!.get()).toBe(1n);
+    v.packets!.set(41n);
+    coll.programs.count_packets!.testRun({ data: new Uint8Array(64) });
+    expect(v.packets!.get()).toBe(42n);
+    expect(v.initialised!.get()).toBe(7n);
+    expect(() => v.target_pid!.set(1)).toThrow(/\.rodata is frozen/);
+    expect(() => v.packets!.set(-1)).toThrow(/from 0 to 18446744073709551615/);
+    expect(() => v.packets!.set(Uint8Array.of(1))).toThrow(/8 bytes/);
+  });
+});
+
+describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))('programs verified against kernel BTF', () => {
+  const file = path.resolve(import.meta.dirname, '../testdata/tracing.bpf.o');
+
+  it('loads a tp_btf program with the attach BTF id of its tracepoint and its CO-RE reads relocated', async () => {
+    const { vmlinuxBtf } = await import('./kernel/kernel-btf.js');
+    using coll = loadCollection(file, { programs: ['on_switch'] });
+    const info = coll.programs.on_switch!.info();
+    expect(info.attachBtfId).toBe(vmlinuxBtf().find('btf_trace_sched_switch')!.id);
+    expect(info.attachBtfObjId).toBeGreaterThan(0);
+  });
+
+  it('loads fentry, or says the kernel refuses tracing programs to privileged callers', (ctx) => {
+    try {
+      using coll = loadCollection(file, { programs: ['on_unlink'] });
+      expect(coll.programs.on_unlink!.info().attachBtfId).toBeGreaterThan(0);
+    } catch (err) {
+      expect((err as Error).message).toMatch(/EPERM/);
+      if (process.getuid?.() === 0) expect((err as Error).message).toMatch(/lockdown/);
+      ctx.skip('fentry: this kernel refuses tracing programs with EPERM (lockdown); the guest kernel runs them');
+    }
+  });
+
+  it('names a tracing target the kernel does not have', () => {
+    const spec = readObject(new Uint8Array(fs.readFileSync(file)));
+    spec.programs.on_unlink!.attachTo = 'bpfkit_no_such_function';
+    expect(() => loadCollection(spec, { programs: ['on_unlink'] })).toThrow(NotSupportedError);
+    expect(() => loadCollection(spec, { programs: ['on_unlink'] })).toThrow(/attach target 'bpfkit_no_such_function' of program 'on_unlink'/);
+  });
+});
+
+describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))('CO-RE on the kernel', () => {
+  const file = path.join(elfTestdata, 'core.bpf.o');
+  const slots = (coll: { maps: Record<string, { lookup(k: Uint8Array): unknown }> }) => {
+    const bss = coll.maps['.bss']!.lookup(new Uint8Array(4)) as Uint8Array;
+    return (slot: number) => u64At(bss, offsetOf(file, '.bss', 'results') + slot * 8);
+  };
+
+  it('relocates field, type and enum accesses against this kernel, and the programs read what the kernel has', async () => {
+    const { vmlinuxBtf } = await import('./kernel/kernel-btf.js');
+    const { BtfKind, btfSizeOf } = await import('@bpfkit/elf');
+    const kernel = vmlinuxBtf();
+    const task = kernel.find('task_struct', BtfKind.STRUCT)!;
+    using coll = loadCollection(file);
+    coll.programs.core_fields!.testRun({ data: new Uint8Array(64) });
+    coll.programs.core_types!.testRun({ data: new Uint8Array(64) });
+    coll.programs.core_direct!.testRun({ data: new Uint8Array(64) });
+    const at = slots(coll);
+    expect(at(0)).toBe(BigInt(task.members!.find((m) => m.name === 'pid')!.bitOffset / 8));
+    expect(at(1)).toBeGreaterThan(0n);
+    expect(at(2)).toBe(BigInt(process.pid));
+    expect(at(3)).toBe(BigInt(process.ppid));
+    expect([at(4), at(5), at(6), at(7)]).toEqual([16n, 1n, 0n, 0x600dn]);
+    expect(at(13) === 0n || at(13) === 1n).toBe(true);
+    expect(at(16)).toBe(1n);
+    expect(at(17)).toBe(0n);
+    expect(at(18)).toBe(BigInt(btfSizeOf(kernel, task.id)));
+    expect(at(19)).toBe(BigInt(task.id));
+    expect(at(20)).toBe(BigInt(readObject(new Uint8Array(fs.readFileSync(file))).btf!.find('task_struct', BtfKind.STRUCT)!.id));
+    expect([at(21), at(22), at(23), at(24), at(25), at(26)]).toEqual([1n, 0n, 1n, 0n, 33n, 158n]);
+    expect(at(32)).toBe(BigInt(process.pid));
+    expect(at(33)).not.toBe(0n);
+    expect(at(34)).toBe(BigInt(process.ppid));
+    expect(at(35)).toBe(BigInt(process.ppid));
+  });
+
+  it('names the CO-RE relocation when the verifier reaches an access the kernel cannot satisfy', async () => {
+    const { vmlinuxBtf } = await import('./kernel/kernel-btf.js');
+    const { BtfKind, encodeBtf } = await import('@bpfkit/elf');
+    const { CoreRelocationError } = await import('./loader/core-relocations.js');
+    // This kernel's BTF, except that task_struct.pid is called something else: as if the field were gone.
+    const types = vmlinuxBtf().types.map((t) => (t.kind === BtfKind.STRUCT && t.name === 'task_struct'
+      ? { ...t, members: t.members!.map((m) => (m.name === 'pid' ? { ...m, name: 'pid_was_here' } : m)) }
+      : t));
+    const before = fds();
+    let error: unknown;
+    try {
+      loadCollection(file, { kernelBtf: encodeBtf(types), programs: ['core_fields'] }).close();
+    } catch (err) {
+      error = err;
+    }
+    expect(fds()).toBe(before);
+    expect(error).toBeInstanceOf(CoreRelocationError);
+    expect(error).toBeInstanceOf(VerifierError);
+    expect((error as Error).message).toMatch(/program 'core_fields'/);
+    expect((error as InstanceType<typeof CoreRelocationError>).relocation).toMatch(/task_struct/);
+    expect((error as Error).message).toMatch(/CO-RE: .*task_struct/);
   });
 });

@@ -11,8 +11,10 @@ export {
   KernelMap, createKernelMap, createPerCpuKernelMap, openPinnedMap, openMapById, listMaps, openOrCreateMap, objectFd,
 } from '@bpfkit/maps';
 export type { ObjectFdValue, KernelMapOptions } from '@bpfkit/maps';
-export { KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById } from '@bpfkit/attach';
-export type { LoadProgramOptions } from '@bpfkit/attach';
+export {
+  KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById, listPrograms, programInfo, openProgram, programInstructions, loadTimeToDate,
+} from '@bpfkit/attach';
+export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
 export { bpfAccess, possibleCpus } from '@bpfkit/syscalls';
 export type { BpfAccess } from '@bpfkit/syscalls';
 export { NativeSystem } from './native-system.js';
@@ -28,3 +30,10 @@ export type { CliIo } from './cli/main.js';
 export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
 export { loadCollection, Collection } from './collection.js';
 export type { LoadCollectionOptions } from './collection.js';
+export { CollectionVariable } from './loader/variables.js';
+export { CoreRelocationError } from './loader/core-relocations.js';
+export { readObject, disassemble } from '@bpfkit/elf';
+export type { ObjectSpec, ConstantValue, ElfProgramSpec, BtfMapSpec, CoreRelocationReport } from '@bpfkit/elf';
+export { kernelConfig, linuxKernelVersion } from './kernel/kernel-config.js';
+export { vmlinuxBtf, kernelBtfs } from './kernel/kernel-btf.js';
+export type { KernelBtf } from './kernel/kernel-btf.js';

@@ -113,7 +113,7 @@ export class VerifierError extends BpfError {
 }
 
 /** Picks the meaningful last line of a verifier log and the instruction it concerns. */
-export function summarizeVerifierLog(log: string): { line: string | undefined; instruction: number | undefined } {
+export function summarizeVerifierLog(log: string): { line: string | undefined; instruction: number | undefined; source?: string } {
   const lines = log.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
   // The kernel ends a rejection with statistics ("processed N insns ...") and
   // sometimes a stack-depth line; the reason is the last line before those.
@@ -123,12 +123,19 @@ export function summarizeVerifierLog(log: string): { line: string | undefined; i
     if (!noise.test(lines[i]!)) { line = lines[i]; break; }
   }
   let instruction: number | undefined;
+  let at = -1;
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = /^(\d+): \(/.exec(lines[i]!);
-    if (m) { instruction = Number(m[1]); break; }
+    if (m) { instruction = Number(m[1]); at = i; break; }
   }
-  if (line !== undefined && instruction !== undefined) line = `${line} (at instruction ${instruction})`;
-  return { line, instruction };
+  // With line info the kernel annotates the log with "; <C source> @ <file>:<line>" before the instructions of each line.
+  let source: string | undefined;
+  for (let i = at; i >= 0; i--) {
+    const m = /^; (.*?) @ (\S+:\d+)$/.exec(lines[i]!);
+    if (m) { source = `${m[2]}: ${m[1]!.trim()}`; break; }
+  }
+  if (line !== undefined && instruction !== undefined) line = `${line} (at instruction ${instruction}${source ? `, ${source}` : ''})`;
+  return { line, instruction, ...(source ? { source } : {}) };
 }
 
 /**

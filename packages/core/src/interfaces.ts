@@ -230,6 +230,22 @@ export interface ProgramInfo {
   jitedSize: number;
   btfId: number;
   loadTime: bigint;
+  /** Whether the license is GPL-compatible (kernel only). */
+  gplCompatible?: boolean;
+  /** uid of the process that loaded the program (kernel only). */
+  createdByUid?: number;
+  /** Instructions the verifier processed while loading it (kernel 5.16+). */
+  verifiedInsns?: number;
+  /** Runs skipped because the program was already running on that CPU (kernel 5.12+). */
+  recursionMisses?: bigint;
+  /** Number of BTF function-info records (subprograms described by BTF). */
+  funcInfoCount?: number;
+  /** Number of BTF line-info records. */
+  lineInfoCount?: number;
+  /** BTF object holding the attach target's type (tracing, ext, lsm programs; 0 = vmlinux or none). */
+  attachBtfObjId?: number;
+  /** BTF type id of the attach target (0 when none). */
+  attachBtfId?: number;
 }
 
 /**

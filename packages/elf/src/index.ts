@@ -28,3 +28,26 @@ export { globalData, rewriteConstants } from './maps/global-data.js';
 export type { GlobalDataSpec, GlobalVariable, ConstantValue } from './maps/global-data.js';
 export { programsFromElf } from './programs/extract.js';
 export type { ElfProgramSpec, ProgramReference } from './programs/extract.js';
+export { encodeBtf } from './btf/encode.js';
+export { sanitizeBtf, unsupportedKinds, FULL_BTF_SUPPORT } from './btf/sanitize.js';
+export type { BtfSupport } from './btf/sanitize.js';
+export { parseKernelConfig, kernelVersionCode, encodeKconfigValue } from './externs/kconfig.js';
+export { externsFromObject, objectBtfForKernel, KCONFIG_SECTION, KSYMS_SECTION } from './externs/externs.js';
+export type { ExternSpec, ObjectExterns } from './externs/externs.js';
+export { mapInitialValues } from './maps/map-values.js';
+export type { MapInitialValue } from './maps/map-values.js';
+export { parseBtfExt } from './btf/ext.js';
+export type { BtfExt, BtfExtSection, BtfExtFuncInfo, BtfExtLineInfo, BtfExtCoreRelo } from './btf/ext.js';
+export type { ProgramFuncInfo, ProgramLineInfo, ProgramCoreRelocation } from './programs/extract.js';
+export { CoreReloKind, coreReloKindName } from './core/kinds.js';
+export { essentialName } from './core/btf-util.js';
+export { resolveCoreRelocations } from './core/resolve.js';
+export type {
+  CoreRelocationInput, CoreRelocationReport, CoreResolution, ResolveCoreOptions, CoreCandidateCache,
+} from './core/resolve.js';
+export type { CoreCandidate } from './core/match.js';
+export { POISON_HELPER_ID } from './core/patch.js';
+export { explainPoisonedCall } from './core/poison.js';
+export type { PoisonedCallExplanation } from './core/poison.js';
+export { readObject } from './object.js';
+export type { ObjectSpec } from './object.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError, MapFlags, MapMismatchError, mapDifferences } from '@bpfkit/core';
 import type { MapCodecs, MapDifference, MapInfo, MapSpec, OpenOrCreateOptions } from '@bpfkit/core';
-import { getFdById, getNextId, native, objGet } from '@bpfkit/syscalls';
+import { objGet, readEachById } from '@bpfkit/syscalls';
 import { adoptMapFd, checkKernelMapSpec, createKernelMap, kernelMapInfo, KernelMap } from './kernel-map.js';
 import type { KernelMapOptions } from './kernel-map.js';
 
@@ -15,22 +15,7 @@ import type { KernelMapOptions } from './kernel-map.js';
  * for (const m of listMaps()) console.log(m.id, mapTypeName(m.type), m.name);
  */
 export function listMaps(): MapInfo[] {
-  const out: MapInfo[] = [];
-  for (let id = getNextId('map', 0, { subject: 'list maps' }); id !== undefined; id = getNextId('map', id, { subject: 'list maps' })) {
-    let fd: number;
-    try {
-      fd = getFdById('map', id);
-    } catch (err) {
-      if (err instanceof BpfError && (err.errno === Errno.ENOENT || err.errno === Errno.EPERM)) continue;
-      throw err;
-    }
-    try {
-      out.push(kernelMapInfo(fd, `map id ${id}`));
-    } finally {
-      native.close(fd);
-    }
-  }
-  return out;
+  return readEachById('map', (fd, id) => kernelMapInfo(fd, `map id ${id}`));
 }
 
 /**

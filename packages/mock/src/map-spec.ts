@@ -1,4 +1,4 @@
-import { checkMapSpec, Errno, InvalidArgumentError, isPerCpuMapType, kernelObjectName, MapFlags, MapType, mapTypeName, NotSupportedError, perCpuSlotSize, permanentMapFlags } from '@bpfkit/core';
+import { checkMapSpec, Errno, InvalidArgumentError, kernelObjectName, MapFlags, MapType, mapTypeName, NotSupportedError, perCpuSlotSize, permanentMapFlags } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import { mapFail } from './map-errors.js';
 import type { MockFileMode } from './mock-kernel.js';

@@ -4,6 +4,8 @@ import { probeFeatures } from '../features/probe.js';
 import { formatFeatures } from '../features/format.js';
 import { runMapCommand } from './map.js';
 import { runDisasm } from './disasm.js';
+import { runProgCommand } from './prog.js';
+import { runObjCommand } from './obj.js';
 import { FORMAT_NAMES } from './value-format.js';
 
 /** Where the CLI writes. */
@@ -26,7 +28,7 @@ export interface ParsedArgs {
 }
 
 /** Options that take a value; everything else starting with `--` is a boolean flag. */
-const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag']);
+const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag', 'pin']);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const parsed: ParsedArgs = { positional: [], flags: new Set(), options: {} };
@@ -62,6 +64,22 @@ const COMMANDS: Record<string, Command> = {
       '       bpfkit map delete <id|pin> <key> [--key F]\n' +
       `formats F: ${FORMAT_NAMES.join(', ')} (default hex)`,
     run: (args, io) => runMapCommand(args, io),
+  },
+  prog: {
+    summary: 'list, show and dump the translated code of loaded programs (by id or pin path)',
+    usage:
+      'bpfkit prog list [--json]\n' +
+      '       bpfkit prog show <id|pin> [--json]\n' +
+      '       bpfkit prog dump <id|pin> [--json]\n' +
+      'run count and time are counted only while kernel.bpf_stats_enabled is 1',
+    run: (args, io) => runProgCommand(args, io),
+  },
+  obj: {
+    summary: 'inspect a BPF object file, or load it whole (and pin it)',
+    usage:
+      'bpfkit obj inspect <file.o> [--json]\n' +
+      '       bpfkit obj load <file.o> [--pin <bpffs dir>] [--json] [--verbose]',
+    run: (args, io) => runObjCommand(args, io),
   },
   features: {
     summary: 'probe what this kernel supports (map, program and link types, helpers, environment)',

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
 import {
-  AttachType, Errno, Helper, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeName, linkTypeNames, linkTypeSince,
+  AttachType, Errno, Helper, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeNames, linkTypeSince,
   MapFlags, MapType, ProgramFlags, mapTypeName, mapTypeNames, mapTypeFromName, ProgramType, programTypeFromName, programTypeName, programTypeNames,
 } from '@bpfkit/core';
 import type { Features } from '@bpfkit/core';

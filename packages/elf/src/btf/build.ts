@@ -1,4 +1,5 @@
 import { BTF_MAGIC, BtfKind } from './kinds.js';
+import type { Btf } from './parse.js';
 
 /**
  * Writes small BTF blobs: integers, structs, enums. Enough for map
@@ -18,7 +19,7 @@ export class BtfBuilder {
   #str(s: string): number {
     const known = this.#stringIndex.get(s);
     if (known !== undefined) return known;
-    const off = this.#strings.length;
+    const off = this.#strings.length + this.#stringBase;
     this.#strings.push(...new TextEncoder().encode(s), 0);
     this.#stringIndex.set(s, off);
     return off;
@@ -26,7 +27,7 @@ export class BtfBuilder {
 
   #add(words: number[]): number {
     this.#types.push(words);
-    return this.#types.length;
+    return this.#types.length + this.#firstId - 1;
   }
 
   /** An integer of `size` bytes; returns its type id. */
@@ -81,6 +82,132 @@ export class BtfBuilder {
   /** A function of prototype `proto` (linkage in vlen: 0 static, 1 global); returns its type id. */
   addFunc(name: string, proto: number, linkage = 1): number {
     return this.#add([this.#str(name), (BtfKind.FUNC << 24) | linkage, proto]);
+  }
+
+  // Split BTF: ids and string offsets continue after a base's (set by `splitOf`).
+  #firstId = 1;
+  #stringBase = 0;
+
+  /**
+   * A builder of split BTF on top of `base` (as a kernel module's BTF is on
+   * vmlinux): type ids continue after the base's, string offsets after its
+   * strings, and the base's type ids may be referred to.
+   *
+   * @example
+   * const mod = BtfBuilder.splitOf(vmlinux);
+   * const id = mod.addStruct('nf_conn', 8, [['status', vmlinux.find('int')!.id, 0]]);
+   * parseBtf(mod.encode(), vmlinux).types[id]!.name; // 'nf_conn'
+   */
+  static splitOf(base: Btf): BtfBuilder {
+    const b = new BtfBuilder();
+    b.#firstId = base.types.length;
+    b.#stringBase = base.firstStringOffset + base.strings.byteLength;
+    return b;
+  }
+
+  /**
+   * A struct or union whose members carry bit offsets and, for bitfields,
+   * bit sizes (then the type's kind_flag is set); returns its type id.
+   *
+   * @example
+   * b.addComposite('struct', 'flags', 4, [{ name: 'a', type: uint, bitOffset: 0, bitfieldSize: 3 }]);
+   */
+  addComposite(kind: 'struct' | 'union', name: string, size: number,
+    members: readonly { name: string; type: number; bitOffset: number; bitfieldSize?: number }[]): number {
+    const bitfields = members.some((m) => (m.bitfieldSize ?? 0) > 0);
+    const k = kind === 'struct' ? BtfKind.STRUCT : BtfKind.UNION;
+    const words = [this.#str(name), ((bitfields ? 1 : 0) << 31 | (k << 24) | members.length) >>> 0, size];
+    for (const m of members) words.push(this.#str(m.name), m.type, bitfields ? (((m.bitfieldSize ?? 0) << 24) | m.bitOffset) >>> 0 : m.bitOffset);
+    return this.#add(words);
+  }
+
+  /**
+   * A union whose members are `[name, typeId]` (all at offset 0); returns its type id.
+   *
+   * @example
+   * b.addUnion('u', 8, [['a', int], ['b', long]]);
+   */
+  addUnion(name: string, size: number, members: readonly [string, number][]): number {
+    return this.addComposite('union', name, size, members.map(([n, type]) => ({ name: n, type, bitOffset: 0 })));
+  }
+
+  /**
+   * A typedef of `type`; returns its type id.
+   *
+   * @example
+   * b.addTypedef('pid_t', int);
+   */
+  addTypedef(name: string, type: number): number {
+    return this.#add([this.#str(name), BtfKind.TYPEDEF << 24, type]);
+  }
+
+  /**
+   * A qualifier (`'const'`, `'volatile'`, `'restrict'`) of `type`; returns its type id.
+   *
+   * @example
+   * b.addQualifier('const', int);
+   */
+  addQualifier(qualifier: 'const' | 'volatile' | 'restrict', type: number): number {
+    const kind = qualifier === 'const' ? BtfKind.CONST : qualifier === 'volatile' ? BtfKind.VOLATILE : BtfKind.RESTRICT;
+    return this.#add([0, kind << 24, type]);
+  }
+
+  /**
+   * An enum of `size` bytes (1, 2, 4), signed or not (kind_flag); returns its type id.
+   *
+   * @example
+   * b.addEnumSized('e8', 1, [['A', -1]], true);
+   */
+  addEnumSized(name: string, size: number, values: readonly [string, number][], signed: boolean): number {
+    const words = [this.#str(name), ((signed ? 1 : 0) << 31 | (BtfKind.ENUM << 24) | values.length) >>> 0, size];
+    for (const [n, v] of values) words.push(this.#str(n), v >>> 0);
+    return this.#add(words);
+  }
+
+  /**
+   * An 8-byte enum with 64-bit values, signed or not; returns its type id.
+   *
+   * @example
+   * b.addEnum64('big', [['HUGE', 1n << 40n]]);
+   */
+  addEnum64(name: string, values: readonly [string, bigint][], signed = false): number {
+    const words = [this.#str(name), ((signed ? 1 : 0) << 31 | (BtfKind.ENUM64 << 24) | values.length) >>> 0, 8];
+    for (const [n, v] of values) {
+      const u = BigInt.asUintN(64, v);
+      words.push(this.#str(n), Number(u & 0xffffffffn), Number(u >> 32n));
+    }
+    return this.#add(words);
+  }
+
+  /**
+   * A forward declaration of a struct (or union); returns its type id.
+   *
+   * @example
+   * b.addFwd('sock');
+   */
+  addFwd(name: string, union = false): number {
+    return this.#add([this.#str(name), ((union ? 1 : 0) << 31 | (BtfKind.FWD << 24)) >>> 0, 0]);
+  }
+
+  /**
+   * A floating-point type of `size` bytes; returns its type id.
+   *
+   * @example
+   * b.addFloat('double', 8);
+   */
+  addFloat(name: string, size: number): number {
+    return this.#add([this.#str(name), BtfKind.FLOAT << 24, size]);
+  }
+
+  /**
+   * An integer with an explicit encoding (1 signed, 2 char, 4 bool) and
+   * bit count; returns its type id.
+   *
+   * @example
+   * b.addIntEncoded('_Bool', 1, 4, 8);
+   */
+  addIntEncoded(name: string, size: number, encoding: number, bits = size * 8): number {
+    return this.#add([this.#str(name), BtfKind.INT << 24, size, ((encoding & 0xf) << 24) | (bits & 0xff)]);
   }
 
   /** The blob: header, types, strings. */

@@ -28,11 +28,29 @@ export interface BtfType {
 
 /** A parsed BTF blob. */
 export interface Btf {
-  /** Index 0 is the void type. */
+  /**
+   * Every type by id; index 0 is the void type. For split BTF the base's
+   * types come first, so `types[id]` works for any id the blob may use.
+   */
   types: BtfType[];
   littleEndian: boolean;
-  /** The first type with this name and, when given, kind. */
+  /** The first type with this name and, when given, kind (the base is searched first). */
   find(name: string, kind?: number): BtfType | undefined;
+  /**
+   * The string at `offset` of the string section, as type names and
+   * `.BTF.ext` records refer to it. For split BTF, offsets below
+   * {@link Btf.firstStringOffset} are read from the base. Throws
+   * `ParseError` for an offset outside the strings.
+   */
+  string(offset: number): string;
+  /** This blob's own string section, raw (for split BTF: without the base's strings). */
+  strings: Uint8Array;
+  /** The BTF this one extends (`/sys/kernel/btf/<module>` extends vmlinux), if it is split. */
+  base?: Btf;
+  /** The first type id this blob defines: 1, or the number of the base's types for split BTF. */
+  firstTypeId: number;
+  /** The string offset of this blob's first string: 0, or the total length of the base's strings. */
+  firstStringOffset: number;
 }
 
 const HEADER_SIZE = 24;
@@ -41,11 +59,17 @@ const HEADER_SIZE = 24;
  * Parses a BTF blob (such as `/sys/kernel/btf/vmlinux`): header, string
  * section and every type, in either byte order.
  *
+ * With `base`, the blob is split BTF (a kernel module's
+ * `/sys/kernel/btf/<module>`): its type ids continue after the base's last
+ * one, its string offsets after the base's strings, and it may refer to the
+ * base's types and strings.
+ *
  * @example
  * const btf = parseBtf(fs.readFileSync('/sys/kernel/btf/vmlinux'));
  * btf.find('bpf_link_type', BtfKind.ENUM)?.enumerators;
+ * const nf = parseBtf(fs.readFileSync('/sys/kernel/btf/nf_tables'), btf);
  */
-export function parseBtf(bytes: Uint8Array): Btf {
+export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
   if (bytes.byteLength < HEADER_SIZE) throw new ParseError('BTF', `blob of ${bytes.byteLength} bytes is shorter than the ${HEADER_SIZE}-byte header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let le = true;
@@ -65,15 +89,22 @@ export function parseBtf(bytes: Uint8Array): Btf {
   if (hdrLen < HEADER_SIZE || typesStart + typeLen > bytes.byteLength || strStart + strLen > bytes.byteLength) {
     throw new ParseError('BTF', `sections (types ${typesStart}+${typeLen}, strings ${strStart}+${strLen}) exceed the blob of ${bytes.byteLength} bytes`, 4);
   }
+  if (base && base.littleEndian !== le) throw new ParseError('BTF', `split BTF is ${le ? 'little' : 'big'}-endian but its base is not`, 0);
   const decoder = new TextDecoder();
+  const firstStringOffset = base ? base.firstStringOffset + base.strings.byteLength : 0;
   const str = (off: number): string => {
-    if (off >= strLen) throw new ParseError('BTF', `string offset ${off} outside the ${strLen}-byte string section`);
-    let end = strStart + off;
+    if (off < firstStringOffset) return base!.string(off);
+    const own = off - firstStringOffset;
+    if (own >= strLen) {
+      throw new ParseError('BTF', `string offset ${off} outside the ${strLen}-byte string section${base ? ` (which starts at ${firstStringOffset})` : ''}`);
+    }
+    let end = strStart + own;
     while (end < strStart + strLen && bytes[end] !== 0) end++;
-    return decoder.decode(bytes.subarray(strStart + off, end));
+    return decoder.decode(bytes.subarray(strStart + own, end));
   };
 
-  const types: BtfType[] = [{ id: 0, kind: BtfKind.UNKN, name: '', sizeOrType: 0, vlen: 0, kindFlag: false }];
+  const types: BtfType[] = base ? base.types.slice() : [{ id: 0, kind: BtfKind.UNKN, name: '', sizeOrType: 0, vlen: 0, kindFlag: false }];
+  const firstTypeId = types.length;
   let p = typesStart;
   const end = typesStart + typeLen;
   const need = (n: number) => {
@@ -167,7 +198,8 @@ export function parseBtf(bytes: Uint8Array): Btf {
   const check = (t: BtfType, id: number, what: string) => {
     if (id >= types.length) throw new ParseError('BTF', `type ${t.id} (${t.name || 'anonymous'}): ${what} refers to type ${id}, but there are ${types.length}`);
   };
-  for (const t of types) {
+  for (let id = firstTypeId; id < types.length; id++) {
+    const t = types[id]!;
     if (REFS.has(t.kind)) check(t, t.sizeOrType, 'its target');
     for (const m of t.members ?? []) check(t, m.type, `member '${m.name}'`);
     if (t.array) {
@@ -187,15 +219,23 @@ export function parseBtf(bytes: Uint8Array): Btf {
   }
 
   const byName = new globalThis.Map<string, BtfType[]>();
-  for (const t of types) {
+  for (let id = firstTypeId; id < types.length; id++) {
+    const t = types[id]!;
     if (!t.name) continue;
     const list = byName.get(t.name);
     if (list) list.push(t);
     else byName.set(t.name, [t]);
   }
+  const strings = bytes.slice(strStart, strStart + strLen);
+  const own = (name: string, kind?: number) => byName.get(name)?.find((t) => kind === undefined || t.kind === kind);
   return {
     types,
     littleEndian: le,
-    find: (name, kind) => byName.get(name)?.find((t) => kind === undefined || t.kind === kind),
+    find: base ? (name, kind) => base.find(name, kind) ?? own(name, kind) : own,
+    string: str,
+    strings,
+    ...(base ? { base } : {}),
+    firstTypeId,
+    firstStringOffset,
   };
 }

@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import { MapFlags, MapType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { BtfBuilder } from '../btf/build.js';
+import { BtfKind } from '../btf/kinds.js';
 import { parseBtf } from '../btf/parse.js';
-import { Elf } from '../elf/parse.js';
+import { Elf, parseElf } from '../elf/parse.js';
 import type { ElfFile, ElfSection } from '../elf/parse.js';
 import { globalData, rewriteConstants } from './global-data.js';
 
@@ -61,5 +63,20 @@ describe('global data', () => {
     expect(() => rewriteConstants(g, { target_pid: Uint8Array.of(1) }, btf, true)).toThrow(/4 bytes/);
     rewriteConstants(g, { target_pid: 7n }, btf, false);
     expect([...g['.rodata']!.contents.subarray(0, 4)]).toEqual([0, 0, 0, 7]);
+  });
+
+  it('places variables at their symbols, since clang leaves DATASEC offsets zero', () => {
+    const elf = parseElf(new Uint8Array(fs.readFileSync(new URL('../../testdata/externs.bpf.o', import.meta.url))));
+    const btf = parseBtf(elf.data(elf.section('.BTF')!));
+    // The object's BTF really has every .bss offset at zero …
+    expect(new Set(btf.find('.bss', BtfKind.DATASEC)!.variables!.map((v) => v.offset))).toEqual(new Set([0]));
+    // … and the variables come out at distinct, sorted, non-overlapping offsets equal to their symbols'.
+    const vars = globalData(elf, btf)['.bss']!.variables;
+    const symbols = Object.fromEntries(elf.symbols.map((sym) => [sym.name, Number(sym.value)]));
+    expect(vars.length).toBe(9);
+    vars.forEach((v, i) => {
+      expect(v.offset).toBe(symbols[v.name]);
+      if (i > 0) expect(v.offset).toBeGreaterThanOrEqual(vars[i - 1]!.offset + vars[i - 1]!.size);
+    });
   });
 });

@@ -49,10 +49,12 @@ export function globalData(elf: ElfFile, btf?: Btf): Record<string, GlobalDataSp
     const contents = new Uint8Array(s.size);
     contents.set(elf.data(s));
     const datasec = btf?.find(s.name, BtfKind.DATASEC);
+    // clang may leave DATASEC offsets (and size) zero, as libbpf fills them in: the symbol table has the real offsets.
+    const symbolOffset = new Map(elf.symbols.filter((sym) => sym.section === s.index && sym.type === Elf.STT_OBJECT).map((sym) => [sym.name, Number(sym.value)]));
     const variables: GlobalVariable[] = (datasec?.variables ?? []).map((v) => {
       const variable = btf!.types[v.type]!;
-      return { name: variable.name, offset: v.offset, size: v.size, type: variable.sizeOrType };
-    });
+      return { name: variable.name, offset: symbolOffset.get(variable.name) ?? v.offset, size: v.size, type: variable.sizeOrType };
+    }).sort((a, b) => a.offset - b.offset);
     out[s.name] = {
       section: s.name, type: MapType.ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1,
       flags: readOnly ? MapFlags.RDONLY_PROG : 0, readOnly, contents, variables,

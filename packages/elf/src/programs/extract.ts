@@ -4,23 +4,83 @@ import { CallSrc, PseudoSrc } from '../asm/instruction.js';
 import { Elf } from '../elf/parse.js';
 import type { ElfFile, ElfRelocation, ElfSection, ElfSymbol } from '../elf/parse.js';
 import { sectionInfo } from './sections.js';
+import type { Btf } from '../btf/parse.js';
+import { parseBtfExt } from '../btf/ext.js';
+import type { BtfExt, BtfExtLineInfo, BtfExtSection } from '../btf/ext.js';
 
 /** What an instruction of a linked program must be given at load time. */
 export interface ProgramReference {
   /** Instruction slot (8-byte unit) in the linked program. */
   index: number;
-  /** `map`: an `lddw` of a map's fd; `map_value`: of an address inside a global data map; `extern`: a kconfig/ksym symbol. */
-  kind: 'map' | 'map_value' | 'extern';
+  /**
+   * `map`: an `lddw` of a map's fd; `map_value`: of an address inside a
+   * global data map; `extern`: an `lddw` of a kconfig/ksym symbol (or of a
+   * kfunc's address, for `bpf_ksym_exists()`); `kfunc`: a call to a kernel
+   * function.
+   */
+  kind: 'map' | 'map_value' | 'extern' | 'kfunc';
   /** The map (variable name), global data section (`.rodata`…) or extern symbol. */
   target: string;
   /** For `map_value`: the byte offset inside the section. */
   offset: number;
 }
 
+/**
+ * A `bpf_func_info` of a linked program: the function whose first instruction
+ * is at slot `insnOff`.
+ *
+ * @example
+ * const f: ProgramFuncInfo = { insnOff: 0, typeId: 12 };
+ */
+export interface ProgramFuncInfo {
+  /** Instruction slot (8-byte unit) in the linked program. */
+  insnOff: number;
+  /** The FUNC type in the object's `.BTF`. */
+  typeId: number;
+}
+
+/**
+ * A `bpf_line_info` of a linked program. The string offsets are the raw
+ * ones of the object's `.BTF`; `fileName` and `line` are what they point
+ * at, for a loader that rewrites the BTF strings.
+ *
+ * @example
+ * const l: ProgramLineInfo = { insnOff: 0, fileNameOff: 1, lineOff: 30, lineCol: (7 << 10) | 3, fileName: 'x.bpf.c', line: 'int x = 0;' };
+ */
+export interface ProgramLineInfo extends Omit<BtfExtLineInfo, 'insnOff' | 'lineNumber' | 'column'> {
+  /** Instruction slot (8-byte unit) in the linked program. */
+  insnOff: number;
+}
+
+/**
+ * A CO-RE relocation of a linked program (a `bpf_core_relo` moved to the
+ * program's instruction slots), for `resolveCoreRelocations`.
+ *
+ * @example
+ * const r: ProgramCoreRelocation = { index: 4, typeId: 8, accessString: '0:1', accessStringOff: 40, kind: 0 };
+ */
+export interface ProgramCoreRelocation {
+  /** Instruction slot (8-byte unit) in the linked program. */
+  index: number;
+  /** The local root type in the object's `.BTF`. */
+  typeId: number;
+  accessString: string;
+  /** The raw offset of the access string in the object's `.BTF` strings. */
+  accessStringOff: number;
+  /** `enum bpf_core_relo_kind`. */
+  kind: number;
+}
+
 /** A program read from an object: linked with its subprograms, with the references left for load. */
 export interface ElfProgramSpec extends ProgramSpec {
   section: string;
   references: ProgramReference[];
+  /** Function starts, sorted, the first at slot 0 (empty without `.BTF.ext`). */
+  funcInfo: ProgramFuncInfo[];
+  /** Source lines, sorted by slot (empty without `.BTF.ext`). */
+  lineInfo: ProgramLineInfo[];
+  /** CO-RE relocations to resolve before load, sorted by slot (empty without `.BTF.ext`). */
+  coreRelocations: ProgramCoreRelocation[];
 }
 
 const INSN = 8;
@@ -41,12 +101,23 @@ interface Func {
  * `BPF_PSEUDO_MAP_FD` / `BPF_PSEUDO_MAP_VALUE`) and listed as references for
  * the loader, and the license from the `license` section.
  *
+ * Given the object's BTF (and its `.BTF.ext`, which is parsed from the
+ * object when not given), each program also carries its function and line
+ * information and its CO-RE relocations, moved from the section offsets of
+ * `.BTF.ext` to instruction slots of the linked program.
+ *
  * @example
  * const programs = programsFromElf(elf);
  * programs.count_packets.references; // [{ index: 3, kind: 'map', target: 'flows', offset: 0 }, …]
+ * const btf = parseBtf(elf.data(elf.section('.BTF')!));
+ * programsFromElf(elf, btf).count_packets.funcInfo; // [{ insnOff: 0, typeId: 7 }, { insnOff: 21, typeId: 9 }]
  */
-export function programsFromElf(elf: ElfFile): Record<string, ElfProgramSpec> {
+export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<string, ElfProgramSpec> {
   const le = elf.littleEndian;
+  if (!ext && btf) {
+    const extSection = elf.section('.BTF.ext');
+    if (extSection) ext = parseBtfExt(elf.data(extSection), btf);
+  }
   const licenseSection = elf.section('license');
   const license = licenseSection ? new TextDecoder().decode(elf.data(licenseSection)).replace(/\0.*$/s, '') : '';
   const code = elf.sections.filter((s) => s.type === Elf.SHT_PROGBITS && (s.flags & BigInt(Elf.SHF_EXECINSTR)) !== 0n && s.size > 0);
@@ -82,9 +153,12 @@ export function programsFromElf(elf: ElfFile): Record<string, ElfProgramSpec> {
     let total = f.slots;
     const bytes: Uint8Array[] = [];
     const references: ProgramReference[] = [];
+    const extInfo: ExtInfo = { funcInfo: [], lineInfo: [], coreRelocations: [] };
+    const described: string[] = []; // functions with a func_info
     for (let p = 0; p < pieces.length; p++) {
       const piece = pieces[p]!;
       const base = placed.get(`${piece.section.index}:${piece.start}`)!;
+      if (ext && placeExtInfo(ext, piece, base, f.symbol.name, extInfo)) described.push(piece.symbol.name);
       const insns = elf.data(piece.section).slice(piece.start * INSN, (piece.start + piece.slots) * INSN);
       const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
       const srcOf = (i: number) => (le ? insns[i * INSN + 1]! >> 4 : insns[i * INSN + 1]! & 0xf);
@@ -108,12 +182,20 @@ export function programsFromElf(elf: ElfFile): Record<string, ElfProgramSpec> {
             const offset = (sym.type === Elf.STT_SECTION ? 0 : Number(sym.value)) + imm;
             references.push({ index: base + i, kind: 'map_value', target: dataSections.get(sym.section)!, offset });
           } else if (sym.section === Elf.SHN_UNDEF) {
-            references.push({ index: base + i, kind: 'extern', target: sym.name, offset: 0 });
+            // The addend (a field of an extern struct, a byte of a kconfig string) is in imm.
+            references.push({ index: base + i, kind: 'extern', target: sym.name, offset: imm });
           } else {
             throw new ParseError('ELF', `program '${f.symbol.name}': instruction ${i} of '${piece.symbol.name}' loads from section ${sym.section}, which is neither maps nor global data`);
           }
           view.setInt32(i * INSN + 4, 0, le);
           i++; // the second half of lddw
+          continue;
+        }
+        if (opcode === CALL && r && elf.symbols[r.symbol]?.section === Elf.SHN_UNDEF) {
+          // A call to an extern function: a kfunc, resolved against the kernel's BTF at load.
+          references.push({ index: base + i, kind: 'kfunc', target: elf.symbols[r.symbol]!.name, offset: 0 });
+          setSrc(i, 0);
+          view.setInt32(i * INSN + 4, 0, le);
           continue;
         }
         if (opcode === CALL && (srcOf(i) === CallSrc.LOCAL || r)) {
@@ -162,7 +244,58 @@ export function programsFromElf(elf: ElfFile): Record<string, ElfProgramSpec> {
       license,
       section: f.section.name,
       references,
+      ...sortExtInfo(extInfo, f.symbol.name, described.length === 0 ? [] : pieces.filter((x) => !described.includes(x.symbol.name)).map((x) => x.symbol.name)),
     };
   }
   return out;
+}
+
+type ExtInfo = Pick<ElfProgramSpec, 'funcInfo' | 'lineInfo' | 'coreRelocations'>;
+
+/** The slot of a `.BTF.ext` record inside `piece`, or undefined when the record is elsewhere in the section. */
+function slotIn(piece: Func, insnOff: number, what: string): number | undefined {
+  if (insnOff % INSN !== 0) throw new ParseError('BTF.ext', `${what} in section '${piece.section.name}' at byte ${insnOff}, which is not an instruction boundary`);
+  const slot = insnOff / INSN;
+  return slot >= piece.start && slot < piece.start + piece.slots ? slot - piece.start : undefined;
+}
+
+/** Moves the records of `piece` (placed at slot `base` of the linked program) into `into`; true when it has a func_info. */
+function placeExtInfo(ext: BtfExt, piece: Func, base: number, program: string, into: ExtInfo): boolean {
+  const records: BtfExtSection | undefined = Object.hasOwn(ext.sections, piece.section.name) ? ext.sections[piece.section.name] : undefined;
+  if (!records) return false;
+  let hasFunc = false;
+  for (const r of records.funcInfo) {
+    const at = slotIn(piece, r.insnOff, 'func_info');
+    if (at === undefined) continue;
+    if (at !== 0) throw new ParseError('BTF.ext', `program '${program}': func_info of '${piece.symbol.name}' is at instruction ${at} of the function, not at its start`);
+    if (hasFunc) throw new ParseError('BTF.ext', `program '${program}': function '${piece.symbol.name}' has two func_info records`);
+    hasFunc = true;
+    into.funcInfo.push({ insnOff: base, typeId: r.typeId });
+  }
+  for (const r of records.lineInfo) {
+    const at = slotIn(piece, r.insnOff, 'line_info');
+    if (at === undefined) continue;
+    into.lineInfo.push({ insnOff: base + at, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol, fileName: r.fileName, line: r.line });
+  }
+  for (const r of records.coreRelos) {
+    const at = slotIn(piece, r.insnOff, 'core_relo');
+    if (at === undefined) continue;
+    into.coreRelocations.push({ index: base + at, typeId: r.typeId, accessString: r.accessString, accessStringOff: r.accessStringOff, kind: r.kind });
+  }
+  return hasFunc;
+}
+
+/** Sorts the records by slot and checks what the kernel requires of func_info: every function or none, the first at 0. */
+function sortExtInfo(info: ExtInfo, program: string, undescribed: string[]): ExtInfo {
+  if (undescribed.length > 0) {
+    throw new ParseError('BTF.ext', `program '${program}': function${undescribed.length > 1 ? 's' : ''} ${undescribed.map((n) => `'${n}'`).join(', ')} ha${undescribed.length > 1 ? 've' : 's'} no func_info while others have`);
+  }
+  const bySlot = <T extends { insnOff: number }>(a: T, b: T) => a.insnOff - b.insnOff;
+  info.funcInfo.sort(bySlot);
+  info.lineInfo.sort(bySlot);
+  info.coreRelocations.sort((a, b) => a.index - b.index);
+  if (info.funcInfo.length > 0 && info.funcInfo[0]!.insnOff !== 0) {
+    throw new ParseError('BTF.ext', `program '${program}': no func_info for the program's own function (the first starts at instruction ${info.funcInfo[0]!.insnOff})`);
+  }
+  return info;
 }

@@ -18,6 +18,7 @@ import { LINK_INFO_SIZE, decodeLinkInfo, encodeLinkInfoRequest, type BpfLinkInfo
 import { BTF_INFO_SIZE, decodeBtfInfo, encodeBtfInfoRequest, type BpfBtfInfo } from '../info/btf-info.js';
 import { TOKEN_INFO_SIZE, decodeTokenInfo, type BpfTokenInfo } from '../info/token-info.js';
 import { bpfError, callBpf, resolveNestedPointers, tryBpf, type BpfCallContext } from './call.js';
+import { native } from '../native.js';
 
 /** Options of {@link objPin} / {@link objGet}. */
 export interface ObjPathOptions {
@@ -69,6 +70,32 @@ export function getNextId(kind: ObjectKind, startId: number, ctx?: BpfCallContex
   if (r >= 0) return getNextIdLayout.read(enc.attr, 'nextId');
   if (-r === Errno.ENOENT) return undefined;
   throw bpfError(cmd, -r, ctx);
+}
+
+/**
+ * Walks every object of a kind (BPF_*_GET_NEXT_ID), opens each by id and
+ * calls `read` with its fd, which is closed afterwards. Objects that vanish
+ * during the walk (ENOENT) or that this process may not open (EPERM) are
+ * skipped.
+ *
+ * @throws BpfError EPERM when this process may not walk the ids at all
+ * @example
+ * const names = readEachById('prog', (fd) => progInfoByFd(fd).name);
+ */
+export function readEachById<T>(kind: ObjectKind, read: (fd: number, id: number) => T): T[] {
+  const out: T[] = [];
+  const ctx = { subject: `list ${kind}s` };
+  for (let id = getNextId(kind, 0, ctx); id !== undefined; id = getNextId(kind, id, ctx)) {
+    const r = tryBpf(GET_FD_BY_ID_COMMAND[kind], encodeGetFdByIdAttr({ id }));
+    if (r === -Errno.ENOENT || r === -Errno.EPERM) continue;
+    if (r < 0) throw bpfError(GET_FD_BY_ID_COMMAND[kind], -r, { subject: `${kind} id ${id}` });
+    try {
+      out.push(read(r, id));
+    } finally {
+      native.close(r);
+    }
+  }
+  return out;
 }
 
 /** Options of {@link getFdById}. */

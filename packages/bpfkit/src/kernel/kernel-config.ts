@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import zlib from 'node:zlib';
+import { kernelVersionCode, parseKernelConfig } from '@bpfkit/elf';
+
+let cachedConfig: Map<string, string> | undefined;
+
+/**
+ * The running kernel's build configuration: `/proc/config.gz` when the
+ * kernel has CONFIG_IKCONFIG_PROC, else `/boot/config-<release>`. Empty
+ * when neither exists (then only `__weak` kconfig externs can load).
+ *
+ * @example
+ * kernelConfig().get('CONFIG_BPF_SYSCALL'); // 'y'
+ */
+export function kernelConfig(): Map<string, string> {
+  if (cachedConfig) return cachedConfig;
+  const text = readConfigText();
+  cachedConfig = parseKernelConfig(text ?? '');
+  return cachedConfig;
+}
+
+/** Where the configuration was read from, or undefined when there is none. */
+export function kernelConfigSource(): string | undefined {
+  if (fs.existsSync('/proc/config.gz')) return '/proc/config.gz';
+  const boot = `/boot/config-${os.release()}`;
+  return fs.existsSync(boot) ? boot : undefined;
+}
+
+function readConfigText(): string | undefined {
+  const source = kernelConfigSource();
+  if (!source) return undefined;
+  const bytes = fs.readFileSync(source);
+  return source.endsWith('.gz') ? zlib.gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+}
+
+/**
+ * `LINUX_KERNEL_VERSION` as libbpf computes it: the release's version, or
+ * the real upstream version where distributions keep a fixed one in the
+ * release string (Ubuntu's `/proc/version_signature`, Debian's `uname -v`).
+ *
+ * @example
+ * linuxKernelVersion(); // 0x061200 + sub-level on 6.18
+ */
+export function linuxKernelVersion(): number {
+  try {
+    const signature = fs.readFileSync('/proc/version_signature', 'utf8').trim().split(/\s+/).pop();
+    if (signature && /^\d+\.\d+/.test(signature)) return kernelVersionCode(signature);
+  } catch {
+    // Not Ubuntu.
+  }
+  const debian = /Debian (\d+\.\d+\.\d+)/.exec(os.version());
+  if (debian) return kernelVersionCode(debian[1]!);
+  return kernelVersionCode(os.release());
+}

@@ -1,0 +1,38 @@
+import { encodeBtf, objectBtfForKernel, sanitizeBtf, unsupportedKinds } from '@bpfkit/elf';
+import type { Btf, ElfFile, ObjectExterns } from '@bpfkit/elf';
+import { btfLoad, BtfLoadError } from '@bpfkit/syscalls';
+import { kernelBtfSupport } from '../kernel/btf-support.js';
+
+/**
+ * Loads an object's BTF into the kernel as the kernel accepts it: data
+ * sections sized and placed, extern sections laid out, kinds the kernel
+ * lacks rewritten ({@link sanitizeBtf}), the original strings kept so
+ * `.BTF.ext` line info offsets stay valid. Like libbpf, a kernel that still
+ * refuses it is not fatal: the object loads without BTF (maps without key
+ * and value types, programs without func/line info) and the reason is
+ * returned as a warning.
+ *
+ * @example
+ * const r = loadObjectBtf(spec.elf, spec.btf, spec.externs);
+ * if ('fd' in r) useBtf(r.fd); else console.warn(r.warning);
+ */
+export function loadObjectBtf(elf: ElfFile, btf: Btf, externs: ObjectExterns): { fd: number } | { warning: string } {
+  const support = kernelBtfSupport();
+  const types = sanitizeBtf(objectBtfForKernel(elf, btf, externs), support);
+  const blob = encodeBtf(types, true, { strings: btf.strings });
+  try {
+    return { fd: btfLoad(blob, {}, { subject: 'object BTF' }) };
+  } catch (err) {
+    if (!(err instanceof BtfLoadError)) throw err;
+    // Load again with a log to say why.
+    let log = '';
+    try {
+      btfLoad(blob, { log: new Uint8Array(1 << 20) }, { subject: 'object BTF' });
+    } catch (again) {
+      if (again instanceof BtfLoadError) log = again.log;
+    }
+    const last = log.trim().split('\n').pop() ?? err.message;
+    const unsupported = unsupportedKinds(types, support);
+    return { warning: `the kernel refused the object's BTF (${last}${unsupported.length ? `; kinds left: ${unsupported.join(', ')}` : ''}): maps and programs load without it` };
+  }
+}
