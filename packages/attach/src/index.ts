@@ -3,3 +3,4 @@ export type { LoadProgramOptions } from './program.js';
 export { bootTimeMs, kernelProgramInfo, listPrograms, loadTimeToDate, openProgram, programInfo } from './list.js';
 export { programInstructions } from './xlated.js';
 export type { ProgramInstructions } from './xlated.js';
+export { enableRunStats, RunStats } from './stats.js';

@@ -1,13 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, MapMismatchError, MapType, NotSupportedError, VerifierError } from '@bpfkit/core';
-import { readObject } from '@bpfkit/elf';
+import { parseKernelConfig, readObject } from '@bpfkit/elf';
 import { createKernelMap } from '@bpfkit/maps';
 import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { loadCollection } from './collection.js';
 import { kallsymsAddresses } from './kernel/kallsyms.js';
-import { kernelConfig, linuxKernelVersion } from './kernel/kernel-config.js';
+import { kernelConfig, kernelConfigSource, linuxKernelVersion } from './kernel/kernel-config.js';
+
+/** The config values the externs object reads, for a kernel whose config file is not on the machine. */
+const FALLBACK_KCONFIG = 'CONFIG_BPF_SYSCALL=y\nCONFIG_BPF_JIT=y\nCONFIG_HZ=250\nCONFIG_LOCALVERSION="-guest"\n';
 
 const elfTestdata = path.resolve(import.meta.dirname, '../../elf/testdata');
 const object = path.join(elfTestdata, 'basics.bpf.o');
@@ -101,11 +104,12 @@ describe.skipIf(!access.available)(`loading a clang object on the kernel${access
 
   it('resolves kconfig values, typed and typeless ksyms and kfuncs, and leaves a weak missing kfunc uncalled', () => {
     const file = path.join(elfTestdata, 'externs.bpf.o');
-    using coll = loadCollection(file);
+    // Where the kernel's config is not on the machine (a guest booted from a bare kernel image), options.kconfig gives it.
+    using coll = loadCollection(file, kernelConfigSource() ? {} : { kconfig: FALLBACK_KCONFIG });
     expect(coll.programs.read_externs!.testRun({ data: new Uint8Array(64) }).returnValue).toBe(1);
     const bss = coll.maps['.bss']!.lookup(new Uint8Array(4))!;
     const at = (name: string) => offsetOf(file, '.bss', name);
-    const config = kernelConfig();
+    const config = kernelConfigSource() ? kernelConfig() : parseKernelConfig(FALLBACK_KCONFIG);
     expect(u32At(bss, at('kernel_version'))).toBe(linuxKernelVersion());
     expect(u32At(bss, at('bpf_syscall'))).toBe(config.get('CONFIG_BPF_SYSCALL') === 'y' ? 1 : 0);
     expect(u32At(bss, at('bpf_jit'))).toBe({ y: 1, m: 2 }[config.get('CONFIG_BPF_JIT') ?? 'n'] ?? 0);
@@ -124,6 +128,23 @@ describe.skipIf(!access.available)(`loading a clang object on the kernel${access
     else expect(prog_active).toBe(-1);
     // The kconfig values live in their own frozen map.
     expect(coll.maps['.kconfig']!.info().frozen).toBe(true);
+  });
+
+  it('takes kconfig values from options.kconfig over the kernel\'s own', () => {
+    const file = path.join(elfTestdata, 'externs.bpf.o');
+    const base = kernelConfigSource() ? '' : FALLBACK_KCONFIG;
+    {
+      using coll = loadCollection(file, { kconfig: `${base}CONFIG_HZ=1000\nCONFIG_LOCALVERSION="-given"\n` });
+      coll.programs.read_externs!.testRun({ data: new Uint8Array(64) });
+      expect(coll.variables.hz!.get()).toBe(1000n);
+      expect(new TextDecoder().decode(coll.variables.localversion!.get() as Uint8Array).replace(/\0+$/, '')).toBe('-given');
+    }
+    {
+      using coll = loadCollection(file, { kconfig: { ...Object.fromEntries(parseKernelConfig(base)), CONFIG_HZ: '300' } });
+      coll.programs.read_externs!.testRun({ data: new Uint8Array(64) });
+      expect(coll.variables.hz!.get()).toBe(300n);
+    }
+    expect(() => loadCollection(file, { kconfig: { CONFIG_HZ: 3 as unknown as string } })).toThrow(/options\.kconfig: CONFIG_HZ/);
   });
 
   it('fills prog arrays and map-in-maps initialised in the object, so tail calls and inner maps work', () => {
@@ -178,15 +199,16 @@ describe.skipIf(!access.available)(`loading a clang object on the kernel${access
   it.skipIf(kallsymsAddresses(['bpf_prog_active']).has('bpf_prog_active'))('refuses a strong typed ksym the kernel cannot resolve, saying why', () => {
     const spec = readObject(new Uint8Array(fs.readFileSync(path.join(elfTestdata, 'externs.bpf.o'))));
     spec.externs.externs.find((e) => e.name === 'bpf_prog_active')!.weak = false;
-    expect(() => loadCollection(spec)).toThrow(/ksym 'bpf_prog_active'.*CONFIG_KALLSYMS_ALL/);
+    expect(() => loadCollection(spec, kernelConfigSource() ? {} : { kconfig: FALLBACK_KCONFIG })).toThrow(/ksym 'bpf_prog_active'.*CONFIG_KALLSYMS_ALL/);
   });
 
   it('refuses a strong extern the kernel lacks, naming it', () => {
     // The externs object with its weak kfunc made strong: the same bytes with STB_WEAK turned into STB_GLOBAL.
     const spec = readObject(new Uint8Array(fs.readFileSync(path.join(elfTestdata, 'externs.bpf.o'))));
     spec.externs.externs.find((e) => e.name === 'bpfkit_no_such_kfunc')!.weak = false;
-    expect(() => loadCollection(spec)).toThrow(NotSupportedError);
-    expect(() => loadCollection(spec)).toThrow(/kfunc 'bpfkit_no_such_kfunc'/);
+    const options = kernelConfigSource() ? {} : { kconfig: FALLBACK_KCONFIG };
+    expect(() => loadCollection(spec, options)).toThrow(NotSupportedError);
+    expect(() => loadCollection(spec, options)).toThrow(/kfunc 'bpfkit_no_such_kfunc'/);
   });
 });
 
@@ -275,7 +297,8 @@ describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))(
     expect(at(35)).toBe(BigInt(process.ppid));
   });
 
-  it('names the CO-RE relocation when the verifier reaches an access the kernel cannot satisfy', async () => {
+  // Re-encoding the whole kernel BTF takes a second here and ten in a TCG guest.
+  it('names the CO-RE relocation when the verifier reaches an access the kernel cannot satisfy', { timeout: 60_000 }, async () => {
     const { vmlinuxBtf } = await import('./kernel/kernel-btf.js');
     const { BtfKind, encodeBtf } = await import('@bpfkit/elf');
     const { CoreRelocationError } = await import('./loader/core-relocations.js');

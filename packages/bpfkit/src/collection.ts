@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { InvalidArgumentError, MapFlags, MapType, mapDifferences, MapMismatchError, NotSupportedError, ProgramType } from '@bpfkit/core';
-import type { Map, MapSpec, Program } from '@bpfkit/core';
-import { BtfKind, KCONFIG_SECTION, parseBtf, readObject } from '@bpfkit/elf';
-import type { Btf, BtfMapSpec, ConstantValue, CoreCandidateCache, ObjectSpec } from '@bpfkit/elf';
+import { Collection, createCollectionMaps, fillInitialValues, InvalidArgumentError, NotSupportedError, ProgramType } from '@bpfkit/core';
+import type { CollectionOptions, Program } from '@bpfkit/core';
+import { parseBtf, parseKernelConfig, planCollection, readObject } from '@bpfkit/elf';
+import type { Btf, CoreCandidateCache, ObjectSpec } from '@bpfkit/elf';
 import { createKernelMap, openOrCreateMap } from '@bpfkit/maps';
 import type { KernelMapOptions } from '@bpfkit/maps';
 import { loadKernelProgram } from '@bpfkit/attach';
@@ -11,7 +10,7 @@ import type { LoadProgramOptions } from '@bpfkit/attach';
 import { native, possibleCpus } from '@bpfkit/syscalls';
 import { kernelBtfs, openModuleBtf } from './kernel/kernel-btf.js';
 import type { KernelBtf } from './kernel/kernel-btf.js';
-import { kernelConfig, linuxKernelVersion } from './kernel/kernel-config.js';
+import { kernelConfig, kernelConfigSource, linuxKernelVersion } from './kernel/kernel-config.js';
 import { kallsymsAddresses } from './kernel/kallsyms.js';
 import { resolveAttachBtf } from './loader/attach-btf.js';
 import { loadObjectBtf } from './loader/object-btf.js';
@@ -19,66 +18,11 @@ import { linkReferences } from './loader/link-references.js';
 import { explainCoreFailure, relocateCore } from './loader/core-relocations.js';
 import { resolveExterns } from './loader/resolve-externs.js';
 import type { ExternEnvironment } from './loader/resolve-externs.js';
-import { collectionVariables } from './loader/variables.js';
-import type { CollectionVariable } from './loader/variables.js';
 
-/** How {@link loadCollection} loads an object. */
-export interface LoadCollectionOptions {
-  /** Values for `const volatile` globals (in `.rodata*`), set before load. */
-  constants?: Record<string, ConstantValue>;
-  /** Existing maps to use instead of creating the object's maps of those names (checked for compatibility). */
-  mapReplacements?: Record<string, Map<unknown, unknown>>;
-  /**
-   * Directory in bpffs where maps with `pinning: LIBBPF_PIN_BY_NAME` are
-   * reused (after a compatibility check) or created and pinned.
-   */
-  pinPath?: string;
-  /** Create maps that ask to be pinned by name without pinning them (no `pinPath` needed). */
-  ignorePinning?: boolean;
-  /** Load only these programs (by function name); the others are left out. Default: all. */
-  programs?: readonly string[];
-  /** Verifier log options for every program. */
-  load?: Pick<LoadProgramOptions, 'logLevel' | 'logSize'>;
-  /**
-   * Kernel BTF to resolve CO-RE relocations, ksyms and attach points
-   * against: a path or bytes of a BTF file (for a kernel without
-   * `/sys/kernel/btf/vmlinux`). Default: the running kernel's BTF.
-   */
-  kernelBtf?: string | Uint8Array;
-}
+export { Collection } from '@bpfkit/core';
 
-/**
- * An object's maps and programs on the kernel. Closing it closes every map
- * and program it created (pinned maps stay pinned).
- *
- * @example
- * using coll = loadCollection('counter.bpf.o', { constants: { target_pid: process.pid } });
- * coll.programs.count_packets.testRun({ data: packet });
- * coll.variables.packets.get(); // 1n
- */
-export class Collection implements Disposable {
-  readonly #owned: readonly { close(): void }[];
-
-  constructor(
-    readonly maps: Record<string, Map>,
-    readonly programs: Record<string, Program>,
-    owned: readonly { close(): void }[],
-    /** What the loader did differently from what the object asked, e.g. BTF it could not load. */
-    readonly warnings: readonly string[] = [],
-    /** The object's global variables by name, read and written through their section's map. */
-    readonly variables: Record<string, CollectionVariable> = {},
-  ) {
-    this.#owned = owned;
-  }
-
-  close(): void {
-    for (const o of this.#owned) o.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-}
+/** How {@link loadCollection} loads an object (the options every backend takes). */
+export type LoadCollectionOptions = CollectionOptions;
 
 /**
  * Loads a clang-compiled BPF object on the kernel: resolves its externs
@@ -105,7 +49,7 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
   spec.rewriteConstants(options.constants ?? {});
   const wanted = selectPrograms(spec, options.programs);
   const kernel = kernelTypes(options.kernelBtf);
-  const env = runningKernel(kernel);
+  const env = runningKernel(kernel, options.kconfig);
 
   const owned: { close(): void }[] = [];
   const warnings: string[] = [];
@@ -123,8 +67,12 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
         warnings.push(loaded.warning);
       }
     }
-    const maps = createMaps(spec, options, btf, owned);
-    createGlobalMaps(spec, externs.kconfig, btf, maps, owned);
+    const plan = planCollection(spec, { withBtf: btf !== undefined, possibleCpus: possibleCpus(), kconfig: externs.kconfig });
+    const createOptions: KernelMapOptions = btf ? { btf } : {};
+    const maps = createCollectionMaps(plan.maps, plan.globals, options, {
+      create: (s) => createKernelMap(s, undefined, createOptions),
+      openOrCreate: (s, pinPath) => openOrCreateMap(s, { pinPath }, undefined, createOptions),
+    }, owned);
 
     const moduleBtfFd = (module: string): number => {
       if (module === 'vmlinux') return 0;
@@ -169,8 +117,8 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       owned.push(prog);
       programs[name] = prog;
     }
-    fillInitialValues(spec, maps, programs);
-    return new Collection(maps, programs, owned, warnings, collectionVariables(spec.globals, spec.btf, maps));
+    fillInitialValues(spec.initialValues, maps, programs);
+    return new Collection(maps, programs, owned, warnings, plan.variables);
   } catch (err) {
     for (const o of owned.reverse()) o.close();
     throw err;
@@ -208,10 +156,20 @@ function kernelTypes(option: string | Uint8Array | undefined): () => KernelBtf[]
 }
 
 
-function runningKernel(kernel: () => KernelBtf[]): ExternEnvironment {
+function runningKernel(kernel: () => KernelBtf[], extra: CollectionOptions['kconfig']): ExternEnvironment {
+  let config: globalThis.Map<string, string> | undefined;
   return {
     get config() {
-      return kernelConfig();
+      if (config) return config;
+      const given = typeof extra === 'string' ? parseKernelConfig(extra) : new globalThis.Map(Object.entries(extra ?? {}));
+      for (const [k, v] of given) {
+        if (typeof v !== 'string') throw new InvalidArgumentError(`options.kconfig: ${k}`, 'a config value as the config file writes it (y, n, m, a number or a quoted string)', v);
+      }
+      config = new globalThis.Map([...kernelConfig(), ...given]);
+      return config;
+    },
+    get configSource() {
+      return [kernelConfigSource(), extra !== undefined ? 'options.kconfig' : undefined].filter((x) => x !== undefined).join(' and ') || undefined;
     },
     get kernelVersion() {
       return linuxKernelVersion();
@@ -221,88 +179,3 @@ function runningKernel(kernel: () => KernelBtf[]): ExternEnvironment {
   };
 }
 
-const NO_BTF_MAP_TYPES: ReadonlySet<number> = new Set([
-  MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.STACK_TRACE, MapType.CGROUP_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
-  MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.REUSEPORT_SOCKARRAY,
-  MapType.QUEUE, MapType.STACK, MapType.RINGBUF, MapType.USER_RINGBUF, MapType.ARENA,
-]);
-
-/** The MapSpec to create for an object's map: sizes and BTF, perf event arrays sized to the CPUs as libbpf does. */
-function mapSpecFor(name: string, m: BtfMapSpec, withBtf: boolean): MapSpec {
-  const { btfKeyTypeId, btfValueTypeId, innerMap, valuesSlots: _slots, pinning: _pinning, name: _name, ...rest } = m;
-  const out: MapSpec = { ...rest, name };
-  // The kernel takes key/value BTF only with a value type, and refuses it for fd-holding and keyless maps (their map_check_btf says no).
-  if (withBtf && btfValueTypeId && !NO_BTF_MAP_TYPES.has(m.type)) {
-    if (btfKeyTypeId) out.btfKeyTypeId = btfKeyTypeId;
-    out.btfValueTypeId = btfValueTypeId;
-  }
-  if (innerMap) out.innerMap = mapSpecFor(innerMap.name ?? `${name}.inner`, innerMap as BtfMapSpec, withBtf);
-  // max_entries 0 on a perf event array means "one per possible CPU" (libbpf's rule).
-  if (m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0) out.maxEntries = possibleCpus();
-  return out;
-}
-
-function createMaps(spec: ObjectSpec, options: LoadCollectionOptions, btf: { fd: number } | undefined, owned: { close(): void }[]): Record<string, Map> {
-  const maps: Record<string, Map> = {};
-  const createOptions: KernelMapOptions = btf ? { btf } : {};
-  for (const [name, m] of Object.entries(spec.maps)) {
-    const wanted = mapSpecFor(name, m, btf !== undefined);
-    const replacement = options.mapReplacements?.[name];
-    if (replacement) {
-      const differences = mapDifferences(replacement.info(), wanted);
-      if (differences.length) throw new MapMismatchError(`replacement for map '${name}'`, differences);
-      maps[name] = replacement as Map;
-      continue;
-    }
-    let map: Map;
-    if (m.pinning === 'by-name' && !options.ignorePinning) {
-      if (!options.pinPath) {
-        throw new InvalidArgumentError(`map '${name}' (pinning: by name)`, 'options.pinPath, a bpffs directory to pin it in (or ignorePinning: true)', undefined);
-      }
-      map = openOrCreateMap(wanted, { pinPath: path.join(options.pinPath, name) }, undefined, createOptions);
-    } else {
-      map = createKernelMap(wanted, undefined, createOptions);
-    }
-    owned.push(map);
-    maps[name] = map;
-  }
-  for (const name of Object.keys(options.mapReplacements ?? {})) {
-    if (!spec.maps[name]) throw new InvalidArgumentError(`options.mapReplacements: '${name}'`, `one of the object's maps (${Object.keys(spec.maps).join(', ')})`, name);
-  }
-  return maps;
-}
-
-/** Global data and `.kconfig` as single-entry arrays, typed by their DATASEC; read-only ones frozen after writing. */
-function createGlobalMaps(spec: ObjectSpec, kconfig: Uint8Array, btf: { fd: number; btf: Btf } | undefined, maps: Record<string, Map>, owned: { close(): void }[]): void {
-  const sections = Object.values(spec.globals).map((g) => ({ section: g.section, contents: g.contents, flags: g.flags, readOnly: g.readOnly }));
-  if (kconfig.byteLength > 0) sections.push({ section: KCONFIG_SECTION, contents: kconfig, flags: MapFlags.RDONLY_PROG, readOnly: true });
-  for (const g of sections) {
-    const datasec = btf?.btf.find(g.section, BtfKind.DATASEC);
-    const map = createKernelMap(
-      { name: g.section.slice(0, 15), type: MapType.ARRAY, keySize: 4, valueSize: g.contents.byteLength, maxEntries: 1, flags: g.flags, ...(datasec ? { btfValueTypeId: datasec.id } : {}) },
-      undefined, datasec && btf ? { btf } : {},
-    );
-    owned.push(map);
-    map.update(new Uint8Array(4), g.contents);
-    // Constants: frozen, so the verifier may treat them as known values.
-    if (g.readOnly) map.freeze();
-    maps[g.section] = map;
-  }
-}
-
-/** `.values = { [i] = &prog_or_map }` of prog arrays and map-in-maps. */
-function fillInitialValues(spec: ObjectSpec, maps: Record<string, Map>, programs: Record<string, Program>): void {
-  for (const [name, slots] of Object.entries(spec.initialValues)) {
-    const map = maps[name]!;
-    for (const s of slots) {
-      const target = s.kind === 'program' ? programs[s.target] : maps[s.target];
-      // A program left out with options.programs leaves its slot empty.
-      if (!target) continue;
-      const key = new Uint8Array(4);
-      new DataView(key.buffer).setUint32(0, s.slot, true);
-      const value = new Uint8Array(4);
-      new DataView(value.buffer).setUint32(0, target.fd, true);
-      map.update(key, value);
-    }
-  }
-}

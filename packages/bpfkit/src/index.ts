@@ -13,6 +13,7 @@ export {
 export type { ObjectFdValue, KernelMapOptions } from '@bpfkit/maps';
 export {
   KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById, listPrograms, programInfo, openProgram, programInstructions, loadTimeToDate,
+  enableRunStats, RunStats,
 } from '@bpfkit/attach';
 export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
 export { bpfAccess, possibleCpus } from '@bpfkit/syscalls';
@@ -28,9 +29,9 @@ export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
 export { runCli } from './cli/main.js';
 export type { CliIo } from './cli/main.js';
 export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
-export { loadCollection, Collection } from './collection.js';
+export { loadCollection } from './collection.js';
 export type { LoadCollectionOptions } from './collection.js';
-export { CollectionVariable } from './loader/variables.js';
+
 export { CoreRelocationError } from './loader/core-relocations.js';
 export { readObject, disassemble } from '@bpfkit/elf';
 export type { ObjectSpec, ConstantValue, ElfProgramSpec, BtfMapSpec, CoreRelocationReport } from '@bpfkit/elf';

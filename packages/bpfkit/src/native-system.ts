@@ -1,6 +1,6 @@
-import { NotSupportedError } from '@bpfkit/core';
+import { InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
 import type {
-  AttachTarget, EventReader, Features, Link, Map, MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions, Program, ProgramSpec, System,
+  AttachTarget, Collection, CollectionOptions, CollectionSpec, EventReader, Features, Link, Map, MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions, Program, ProgramSpec, System,
 } from '@bpfkit/core';
 import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
 import { possibleCpus } from '@bpfkit/syscalls';
@@ -8,6 +8,8 @@ import { loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from './features/probe.js';
 import { raiseMemlockIfNeeded } from './rlimit.js';
+import { loadCollection } from './collection.js';
+import type { ObjectSpec } from '@bpfkit/elf';
 
 /**
  * The kernel backend: maps from @bpfkit/maps, programs from @bpfkit/attach,
@@ -61,6 +63,19 @@ export class NativeSystem implements System {
 
   loadProgram(spec: ProgramSpec): Program {
     return loadKernelProgram(spec, this.#load);
+  }
+
+  /**
+   * Loads a clang-compiled object on the kernel ({@link loadCollection}).
+   *
+   * @example
+   * using coll = system.loadCollection('prog.bpf.o', { constants: { target_pid: 42 } });
+   */
+  loadCollection(object: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Collection {
+    if (typeof object === 'object' && object !== null && !(object instanceof Uint8Array) && !('elf' in object)) {
+      throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
+    }
+    return loadCollection(object as string | Uint8Array | ObjectSpec, { ...(Object.keys(this.#load).length ? { load: this.#load as CollectionOptions['load'] } : {}), ...options });
   }
 
   attach(_program: Program, target: AttachTarget): Link {

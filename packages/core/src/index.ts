@@ -9,3 +9,4 @@ export * from './kernel/index.js';
 export * from './codecs/index.js';
 export * from './map-compat.js';
 export * from './map-kinds.js';
+export * from './collection.js';

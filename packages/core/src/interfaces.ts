@@ -1,3 +1,4 @@
+import type { Collection, CollectionOptions } from './collection.js';
 import type { Codec } from './codecs/codec.js';
 import type { Features } from './features.js';
 
@@ -359,6 +360,13 @@ export interface System extends Disposable {
   openPinnedMap(path: string): Map;
   openPinnedMap<K, V>(path: string, codecs: MapCodecs<K, V>): Map<K, V>;
   loadProgram(spec: ProgramSpec): Program;
+  /**
+   * Loads a clang-compiled BPF object: a path, its bytes, or the
+   * `readObject()` of it (`@bpfkit/elf`). The kernel backend loads
+   * everything; the mock creates the object's maps and globals, and
+   * refuses programs until it has an interpreter (pass `programs: []`).
+   */
+  loadCollection(object: string | Uint8Array | CollectionSpec, options?: CollectionOptions): Collection;
   attach(program: Program, target: AttachTarget): Link;
   openRingBuffer(map: Map<unknown, unknown>): EventReader;
   openPerfEventArray(map: Map<unknown, unknown>): EventReader;

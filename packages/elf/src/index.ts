@@ -51,3 +51,5 @@ export { explainPoisonedCall } from './core/poison.js';
 export type { PoisonedCallExplanation } from './core/poison.js';
 export { readObject } from './object.js';
 export type { ObjectSpec } from './object.js';
+export { planCollection } from './collection-plan.js';
+export type { CollectionPlan, PlanOptions } from './collection-plan.js';

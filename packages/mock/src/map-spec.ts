@@ -32,12 +32,12 @@ const BLOOM_CREATE_FLAG_MASK = MapFlags.NUMA_NODE | MapFlags.ZERO_SEED | ACCESS_
  *
  * @example
  * MOCK_MAP_TYPES.has(MapType.LPM_TRIE); // true
- * MOCK_MAP_TYPES.has(MapType.RINGBUF);  // false
+ * MOCK_MAP_TYPES.has(MapType.ARENA);    // false
  */
 export const MOCK_MAP_TYPES: ReadonlySet<number> = new Set<number>([
   MapType.HASH, MapType.ARRAY, MapType.PROG_ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY,
   MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.LPM_TRIE, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
-  MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER,
+  MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF, MapType.PERF_EVENT_ARRAY,
 ]);
 
 /**
@@ -121,7 +121,7 @@ export function checkMockMapSpec(spec: MapSpec, cpus: number): MockMapMeta {
   if (!MOCK_MAP_TYPES.has(type)) {
     throw new NotSupportedError(
       `map type '${typeName}' on the mock backend`, undefined,
-      'the mock implements hash, array, per-CPU hash/array, LRU hash, LPM trie, map-in-map, program array, queue, stack and bloom filter maps; use the kernel backend for the others',
+      'the mock implements hash, array, per-CPU hash/array, LRU hash, LPM trie, map-in-map, program array, queue, stack, bloom filter, ring buffer and perf event array maps; use the kernel backend for the others',
     );
   }
 
@@ -156,6 +156,18 @@ export function checkMockMapSpec(spec: MapSpec, cpus: number): MockMapMeta {
         fail(Errno.EINVAL, `a ${typeName} has key size 0, a value size and max_entries > 0, and flags among numa_node, rdonly, wronly, rdonly_prog, wronly_prog (got key ${keySize}, value ${valueSize}, max ${maxEntries}, flags ${hex(flags)})`);
       }
       if (valueSize > KMALLOC_MAX_SIZE) fail(Errno.E2BIG, `value size ${valueSize} is above ${KMALLOC_MAX_SIZE}`);
+      break;
+    case MapType.RINGBUF:
+      // ringbuf_map_alloc(): no key or value, only BPF_F_NUMA_NODE, a power-of-two number of pages.
+      if (keySize !== 0 || valueSize !== 0 || (flags & ~MapFlags.NUMA_NODE) || maxEntries < 4096 || (maxEntries & (maxEntries - 1)) !== 0) {
+        fail(Errno.EINVAL, `a ring buffer has key and value size 0, flags among numa_node, and max_entries a power of two multiple of the page size (got key ${keySize}, value ${valueSize}, max ${maxEntries}, flags ${hex(flags)})`);
+      }
+      break;
+    case MapType.PERF_EVENT_ARRAY:
+      // fd_array_map_alloc_check(): 4-byte keys and values (a perf event fd), max_entries > 0.
+      if (keySize !== 4 || valueSize !== 4 || maxEntries === 0 || (flags & ~(ARRAY_CREATE_FLAG_MASK | MapFlags.PRESERVE_ELEMS)) || !accessOk(flags)) {
+        fail(Errno.EINVAL, `a perf event array has 4-byte keys and values (perf event fds) and max_entries > 0 (got key ${keySize}, value ${valueSize}, max ${maxEntries}, flags ${hex(flags)})`);
+      }
       break;
     case MapType.BLOOM_FILTER:
       if (valueSize > KMALLOC_MAX_SIZE) fail(Errno.E2BIG, `value size ${valueSize} is above ${KMALLOC_MAX_SIZE}`);

@@ -1,4 +1,4 @@
-import { BpfError, ClosedError, InvalidArgumentError, MapType, NotSupportedError, u32, u64 } from '@bpfkit/core';
+import { BpfError, ClosedError, InvalidArgumentError, MapFlags, MapType, NotSupportedError, u32, u64 } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { MockSystem } from './mock-system.js';
 
@@ -118,8 +118,9 @@ describe('mock maps', () => {
 
   it('says which map types it does not implement yet', () => {
     using system = new MockSystem();
-    expect(() => system.createMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 })).toThrow(NotSupportedError);
+    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(NotSupportedError);
     expect(system.features().mapTypes.hash).toBe(true);
-    expect(system.features().mapTypes.ringbuf).toBe(false);
+    expect(system.features().mapTypes.ringbuf).toBe(true);
+    expect(system.features().mapTypes.arena).toBe(false);
   });
 });

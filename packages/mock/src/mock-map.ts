@@ -9,6 +9,7 @@ import { BloomFilterStore } from './stores/bloom-filter.js';
 import { HashStore } from './stores/hash.js';
 import { LpmTrieStore } from './stores/lpm-trie.js';
 import { QueueStackStore } from './stores/queue-stack.js';
+import { PerfEventArrayStore, RingbufStore } from './stores/event-maps.js';
 
 export { MOCK_MAP_TYPES } from './map-spec.js';
 export { MockMapStore } from './map-store.js';
@@ -40,6 +41,10 @@ export function createMockMapStore(kernel: MockKernel, spec: MapSpec): MockMapSt
     case MapType.QUEUE:
     case MapType.STACK:
       return new QueueStackStore(kernel, spec, meta);
+    case MapType.RINGBUF:
+      return new RingbufStore(kernel, spec, meta);
+    case MapType.PERF_EVENT_ARRAY:
+      return new PerfEventArrayStore(kernel, spec, meta);
     default:
       return new BloomFilterStore(kernel, spec, meta);
   }

@@ -222,18 +222,18 @@ describe('MockSystem', () => {
       [{ ...HASH, flags: MapFlags.ZERO_SEED | MapFlags.NUMA_NODE }, 'ok'],
     ];
     for (const [spec, code] of cases) expect([spec, codeOf(() => system.createMap(spec).close())]).toEqual([spec, code]);
-    expect(() => system.createMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 })).toThrow(NotSupportedError);
-    expect(() => system.createMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 })).toThrow(/ringbuf/);
+    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(NotSupportedError);
+    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(/arena/);
     expect(() => system.createMap({ ...HASH, mapExtra: -1n })).toThrow(InvalidArgumentError);
     expect(system.liveObjects).toBe(0);
   });
 
   it('features: the implemented map types and batch operations', () => {
     const f = new MockSystem().features();
-    for (const name of ['hash', 'array', 'percpu_hash', 'percpu_array', 'lru_hash', 'lru_percpu_hash', 'lpm_trie', 'array_of_maps', 'hash_of_maps', 'prog_array', 'queue', 'stack', 'bloom_filter']) {
+    for (const name of ['hash', 'array', 'percpu_hash', 'percpu_array', 'lru_hash', 'lru_percpu_hash', 'lpm_trie', 'array_of_maps', 'hash_of_maps', 'prog_array', 'queue', 'stack', 'bloom_filter', 'ringbuf', 'perf_event_array']) {
       expect([name, f.mapTypes[name]]).toEqual([name, true]);
     }
-    expect(f.mapTypes.ringbuf).toBe(false);
+    expect(f.mapTypes.arena).toBe(false);
     expect(f.batchOps).toBe(true);
   });
 });

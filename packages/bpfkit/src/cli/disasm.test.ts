@@ -55,12 +55,27 @@ describe('bpfkit disasm', () => {
   });
 
   it('names the sections there are, and refuses files that are not BPF objects', async () => {
-    expect((await cli('disasm', file, 'tc')).err).toMatch(/section: expected one of xdp, got the string "tc"/);
+    expect((await cli('disasm', file, 'tc')).err).toMatch(/program or section: expected a program \(\) or a code section of the object, got the string "tc"/);
     const notElf = path.join(dir, 'text.o');
     fs.writeFileSync(notElf, 'hello');
     const r = await cli('disasm', notElf);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/ELF: file of 5 bytes is shorter than the 64-byte ELF header/);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints one program as it will be loaded: linked, with what the loader rewrites annotated', async () => {
+    const core = path.resolve(import.meta.dirname, '../../../elf/testdata/core.bpf.o');
+    const r = await cli('disasm', core, 'core_fields');
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toMatch(/^core_fields \(section xdp, \d+ instructions linked\):$/);
+    expect(r.out).toMatch(/^ {2}\d+: \(b7\) r1 = 0 {2}; CO-RE byte_off task_struct 0:0$/m);
+    expect(r.out).toMatch(/; global \.bss\+0$/m);
+    expect(r.out).toMatch(/; subprogram parent_tgid$/m);
+    const tail = path.resolve(import.meta.dirname, '../../../elf/testdata/tailcalls.bpf.o');
+    expect((await cli('disasm', tail, 'dispatch')).out).toMatch(/; map jump_table$/m);
+    const err = await cli('disasm', core, 'nope');
+    expect(err.code).toBe(1);
+    expect(err.err).toMatch(/expected a program \(core_fields, core_types, core_direct\) or a code section/);
   });
 });

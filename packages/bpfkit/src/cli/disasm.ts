@@ -1,20 +1,45 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from '@bpfkit/core';
-import { disassemble, Elf, parseElf, sectionInfo } from '@bpfkit/elf';
+import { coreReloKindName, disassemble, Elf, parseElf, readObject, sectionInfo } from '@bpfkit/elf';
+import type { ObjectSpec } from '@bpfkit/elf';
 import type { CliIo, ParsedArgs } from './main.js';
 
 /**
- * `bpfkit disasm <file.o> [section]`: the instructions of every program
- * section of an object (or of one), bpftool-style. Relocations are shown as
- * the object holds them (map loads print as `r1 = 0x0 ll` until loaded).
+ * `bpfkit disasm <file.o> [program|section]`: the instructions of every
+ * program section of an object, bpftool-style; or of one program as it will
+ * be loaded — linked with its subprograms, each instruction the loader
+ * rewrites annotated (map, global, extern, kfunc, CO-RE relocation); or of
+ * one section.
  *
  * @example
- * runDisasm(parseArgs(['prog.bpf.o', 'xdp']), io);
+ * runDisasm(parseArgs(['prog.bpf.o', 'count_packets']), io);
  */
 export function runDisasm(args: ParsedArgs, io: CliIo): number {
   const [file, only] = args.positional;
   if (!file) throw new InvalidArgumentError('file', 'a BPF object file (clang -target bpf -c)', file);
-  const elf = parseElf(new Uint8Array(fs.readFileSync(file)));
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const elf = parseElf(bytes);
+  if (only !== undefined && !elf.section(only)) {
+    const spec = readObject(bytes);
+    const program = spec.programs[only];
+    if (!program) {
+      throw new InvalidArgumentError('program or section', `a program (${Object.keys(spec.programs).join(', ')}) or a code section of the object`, only);
+    }
+    io.out(`${program.name} (section ${program.section}, ${program.instructions.byteLength / 8} instructions linked):`);
+    const notes = new Map<number, string[]>();
+    const note = (slot: number, text: string) => notes.set(slot, [...(notes.get(slot) ?? []), text]);
+    for (const r of program.references) {
+      note(r.index, r.kind === 'map' ? `map ${r.target}` : r.kind === 'map_value' ? `global ${r.target}+${r.offset}` : `${r.kind} ${r.target}`);
+    }
+    for (const r of program.coreRelocations) note(r.index, `CO-RE ${coreReloKindName(r.kind)} ${typeName(spec, r.typeId)} ${r.accessString}`);
+    for (const f of program.funcInfo) if (f.insnOff > 0) note(f.insnOff, `subprogram ${spec.btf?.types[f.typeId]?.name ?? ''}`.trim());
+    for (const line of disassemble(program.instructions, spec.littleEndian)) {
+      const slot = Number(line.slice(0, line.indexOf(':')));
+      const extra = notes.get(slot);
+      io.out(`  ${line}${extra ? `  ; ${extra.join('; ')}` : ''}`);
+    }
+    return 0;
+  }
   const programs = elf.sections.filter(
     (s) => s.type === Elf.SHT_PROGBITS && (s.flags & BigInt(Elf.SHF_EXECINSTR)) !== 0n && s.size > 0 && (only === undefined || s.name === only),
   );
@@ -27,4 +52,9 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
     for (const line of disassemble(elf.data(s), elf.littleEndian)) io.out(`  ${line}`);
   }
   return 0;
+}
+
+function typeName(spec: ObjectSpec, id: number): string {
+  const t = spec.btf?.types[id];
+  return t?.name || `type ${id}`;
 }

@@ -26,6 +26,7 @@ function fakeKernel(options: { kfuncParams?: number; withPerCpuVar?: boolean } =
 function env(overrides: Partial<ExternEnvironment> = {}, kernel = fakeKernel()): ExternEnvironment {
   return {
     config: new Map([['CONFIG_BPF_SYSCALL', 'y'], ['CONFIG_BPF_JIT', 'm'], ['CONFIG_HZ', '1000'], ['CONFIG_LOCALVERSION', '"-test"']]),
+    configSource: '/proc/config.gz',
     kernelVersion: (6 << 16) | (1 << 8) | 99,
     kernelBtfs: () => [{ name: 'vmlinux', btf: kernel }],
     kallsyms: (names) => new Map([...names].filter((n) => n === '__x64_sys_bpf' || n === 'bpf_prog_active').map((n) => [n, 0xffffffff81000000n])),
@@ -56,11 +57,11 @@ describe('resolveExterns', () => {
   it('refuses a strong kconfig value the config lacks, and accepts it weak', () => {
     const strong: ObjectExterns = { ...object, externs: object.externs.map((e) => (e.name === 'CONFIG_BPFKIT_NO_SUCH_OPTION' ? { ...e, weak: false } : e)) };
     expect(() => resolveExterns(btf, true, strong, env())).toThrow(NotSupportedError);
-    expect(() => resolveExterns(btf, true, strong, env())).toThrow(/kconfig extern 'CONFIG_BPFKIT_NO_SUCH_OPTION'.*__weak/);
+    expect(() => resolveExterns(btf, true, strong, env())).toThrow(/kconfig extern 'CONFIG_BPFKIT_NO_SUCH_OPTION'.*the kernel config \(\/proc\/config\.gz\) does not set it.*__weak/);
   });
 
   it('says when a kernel has no config at all', () => {
-    expect(() => resolveExterns(btf, true, object, env({ config: new Map() }))).toThrow(/kconfig extern 'CONFIG_BPF_SYSCALL'/);
+    expect(() => resolveExterns(btf, true, object, env({ config: new Map(), configSource: undefined }))).toThrow(/kconfig extern 'CONFIG_BPF_SYSCALL'.*no kernel config was found.*options\.kconfig/);
   });
 
   it('checks a kfunc declaration against the kernel\'s prototype', () => {

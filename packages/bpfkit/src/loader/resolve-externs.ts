@@ -18,6 +18,8 @@ export type ResolvedExtern =
 export interface ExternEnvironment {
   /** `CONFIG_*` values as the config file writes them. */
   config: Map<string, string>;
+  /** Where they came from, for messages (undefined: nowhere — the kernel's config is not on this machine). */
+  configSource?: string | undefined;
   /** `LINUX_KERNEL_VERSION`. */
   kernelVersion: number;
   /** Kernel BTF to find ksyms and kfuncs in (vmlinux first). */
@@ -54,7 +56,11 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
     if (e.kind === 'kconfig') {
       const text = kconfigText(e, env);
       if (text === undefined) {
-        if (!e.weak) throw new NotSupportedError(`kconfig extern '${e.name}'`, undefined, 'the kernel config does not set it; declare it __weak to load without it (it then reads 0)');
+        if (!e.weak) {
+          throw new NotSupportedError(`kconfig extern '${e.name}'`, undefined, env.configSource === undefined
+            ? 'no kernel config was found (/proc/config.gz or /boot/config-<release>): give the values with options.kconfig, or declare it __weak to load without it (it then reads 0)'
+            : `the kernel config (${env.configSource}) does not set it; declare it __weak to load without it (it then reads 0)`);
+        }
       } else {
         kconfig.set(encodeKconfigValue(btf, e.type, e.name, text, littleEndian), e.offset);
       }

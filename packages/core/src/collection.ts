@@ -1,0 +1,265 @@
+import { InvalidArgumentError } from './errors.js';
+import type { Map, MapSpec, Program } from './interfaces.js';
+import { mapDifferences, MapMismatchError } from './map-compat.js';
+
+/** A value for a global variable: an integer (number or bigint) or boolean for integer types, or raw bytes of the exact size. */
+export type GlobalValue = number | bigint | boolean | Uint8Array;
+
+/** How a backend loads an object ({@link System.loadCollection}). */
+export interface CollectionOptions {
+  /** Values for `const volatile` globals (in `.rodata*`), set before load. */
+  constants?: Record<string, GlobalValue>;
+  /** Existing maps to use instead of creating the object's maps of those names (checked for compatibility). */
+  mapReplacements?: Record<string, Map<unknown, unknown>>;
+  /**
+   * Directory (bpffs on the kernel) where maps with `pinning:
+   * LIBBPF_PIN_BY_NAME` are reused (after a compatibility check) or created
+   * and pinned.
+   */
+  pinPath?: string;
+  /** Create maps that ask to be pinned by name without pinning them (no `pinPath` needed). */
+  ignorePinning?: boolean;
+  /** Load only these programs (by function name); the others are left out. Default: all. `[]`: maps and globals only. */
+  programs?: readonly string[];
+  /** Verifier log options for every program: level 1 (default) or 2, or 0 for none; first buffer size. */
+  load?: { logLevel?: 0 | 1 | 2; logSize?: number };
+  /**
+   * Kernel BTF to resolve CO-RE relocations, ksyms and attach points
+   * against: a path or bytes of a BTF file (for a kernel without
+   * `/sys/kernel/btf/vmlinux`). Default: the running kernel's BTF.
+   */
+  kernelBtf?: string | Uint8Array;
+  /**
+   * Kernel config values for `__kconfig` externs, added to (and overriding)
+   * the running kernel's (`/proc/config.gz` or `/boot/config-<release>`):
+   * config text (`CONFIG_X=y` lines) or name → value. For kernels whose
+   * config is not on the machine.
+   */
+  kconfig?: string | Readonly<Record<string, string>>;
+}
+
+/** Where one global variable lives: its section's map, offset and size, and whether it reads as an integer. */
+export interface GlobalVariableLayout {
+  name: string;
+  section: string;
+  offset: number;
+  size: number;
+  /** For integer types of at most 8 bytes (by BTF): their sign. */
+  int?: { signed: boolean };
+}
+
+const ZERO_KEY = new Uint8Array(4);
+
+/**
+ * One global variable of a loaded object (`.data`, `.bss`, `.rodata`…),
+ * read and written through its section's map. Integers (by their BTF type)
+ * read as bigint, anything else as bytes. A read-modify-write of one
+ * variable is not atomic against a program writing the same section.
+ *
+ * @example
+ * coll.variables.packets.get(); // 2n
+ * coll.variables.enabled.set(true);
+ */
+export class CollectionVariable {
+  readonly name: string;
+  readonly section: string;
+  readonly offset: number;
+  readonly size: number;
+  readonly #map: Map;
+  readonly #int: { signed: boolean } | undefined;
+
+  constructor(layout: GlobalVariableLayout, map: Map) {
+    this.name = layout.name;
+    this.section = layout.section;
+    this.offset = layout.offset;
+    this.size = layout.size;
+    this.#map = map;
+    this.#int = layout.int;
+  }
+
+  /** Whether programs and user space can only read it (`.rodata*`: frozen after load). */
+  get readOnly(): boolean {
+    return this.section.startsWith('.rodata');
+  }
+
+  /** The variable's bytes. */
+  bytes(): Uint8Array {
+    const value = this.#map.lookup(ZERO_KEY) as Uint8Array;
+    return value.slice(this.offset, this.offset + this.size);
+  }
+
+  /** The value: a bigint for integer types (sign from BTF), bytes otherwise. */
+  get(): bigint | Uint8Array {
+    const b = this.bytes();
+    if (!this.#int) return b;
+    let v = 0n;
+    for (let i = this.size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    return this.#int.signed ? BigInt.asIntN(this.size * 8, v) : v;
+  }
+
+  /** Writes the variable (integers range-checked; bytes of the exact size). */
+  set(value: GlobalValue): void {
+    if (this.readOnly) throw new InvalidArgumentError(`variable '${this.name}'`, 'a writable global (.data or .bss): .rodata is frozen once loaded', value);
+    const bytes = encodeGlobal(this.name, value, this.size, this.#int);
+    const whole = this.#map.lookup(ZERO_KEY) as Uint8Array;
+    whole.set(bytes, this.offset);
+    this.#map.update(ZERO_KEY, whole);
+  }
+}
+
+/** A global's value in host (little-endian) byte order, range-checked for integers. */
+function encodeGlobal(name: string, value: GlobalValue, size: number, int: { signed: boolean } | undefined): Uint8Array {
+  if (value instanceof Uint8Array) {
+    if (value.byteLength !== size) throw new InvalidArgumentError(`variable '${name}'`, `${size} bytes`, value);
+    return value;
+  }
+  if (!int) throw new InvalidArgumentError(`variable '${name}'`, `${size} raw bytes (its type is not an integer)`, value);
+  if (typeof value === 'number' && !Number.isInteger(value)) throw new InvalidArgumentError(`variable '${name}'`, 'an integer', value);
+  const n = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
+  const bits = BigInt(size * 8);
+  const min = int.signed ? -(1n << (bits - 1n)) : 0n;
+  const max = int.signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+  if (n < min || n > max) throw new InvalidArgumentError(`variable '${name}'`, `an integer from ${min} to ${max}`, value);
+  const out = new Uint8Array(size);
+  let u = BigInt.asUintN(size * 8, n);
+  for (let i = 0; i < size; i++, u >>= 8n) out[i] = Number(u & 0xffn);
+  return out;
+}
+
+/**
+ * An object's maps and programs, loaded. Closing it closes every map and
+ * program it created (pinned maps stay pinned; replacement maps stay open).
+ *
+ * @example
+ * using coll = system.loadCollection('counter.bpf.o', { constants: { target_pid: process.pid } });
+ * coll.programs.count_packets.testRun({ data: packet });
+ * coll.variables.packets.get(); // 1n
+ */
+export class Collection implements Disposable {
+  readonly #owned: readonly { close(): void }[];
+  /** The object's global variables by name, read and written through their section's map. */
+  readonly variables: Record<string, CollectionVariable>;
+
+  constructor(
+    readonly maps: Record<string, Map>,
+    readonly programs: Record<string, Program>,
+    owned: readonly { close(): void }[],
+    /** What the loader did differently from what the object asked, e.g. BTF it could not load. */
+    readonly warnings: readonly string[] = [],
+    variables: readonly GlobalVariableLayout[] = [],
+  ) {
+    this.#owned = owned;
+    this.variables = {};
+    for (const v of variables) {
+      const map = maps[v.section];
+      if (map) this.variables[v.name] = new CollectionVariable(v, map);
+    }
+  }
+
+  close(): void {
+    for (const o of this.#owned) o.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** One map a collection creates: its spec, and whether the object asks to pin it by name. */
+export interface CollectionMapPlan {
+  name: string;
+  spec: MapSpec;
+  pinByName: boolean;
+}
+
+/** One global data section (or `.kconfig`) a collection creates as a single-entry array. */
+export interface CollectionGlobalPlan {
+  section: string;
+  spec: MapSpec;
+  contents: Uint8Array;
+  /** Frozen once written. */
+  readOnly: boolean;
+}
+
+/** How a backend makes maps for a collection. */
+export interface CollectionMapFactory {
+  create(spec: MapSpec): Map;
+  /** Opens the map pinned at `pinPath` after checking it against `spec`, or creates and pins it. */
+  openOrCreate(spec: MapSpec, pinPath: string): Map;
+}
+
+/**
+ * Creates (or reuses) a collection's maps, the same way on every backend:
+ * replacements are checked against the spec ({@link MapMismatchError}
+ * naming every difference) and used as they are; maps pinned by name are
+ * opened or created under `options.pinPath`; global data is written and
+ * `.rodata`/`.kconfig` frozen. Everything created is appended to `owned`.
+ *
+ * @example
+ * const maps = createCollectionMaps(plan.maps, plan.globals, options, { create: (s) => system.createMap(s), openOrCreate: (s, p) => system.openOrCreateMap(s, { pinPath: p }) }, owned);
+ */
+export function createCollectionMaps(
+  maps: readonly CollectionMapPlan[], globals: readonly CollectionGlobalPlan[], options: CollectionOptions, factory: CollectionMapFactory, owned: { close(): void }[],
+): Record<string, Map> {
+  const out: Record<string, Map> = {};
+  for (const name of Object.keys(options.mapReplacements ?? {})) {
+    if (!maps.some((m) => m.name === name)) {
+      throw new InvalidArgumentError(`options.mapReplacements: '${name}'`, `one of the object's maps (${maps.map((m) => m.name).join(', ')})`, name);
+    }
+  }
+  for (const { name, spec, pinByName } of maps) {
+    const replacement = options.mapReplacements?.[name];
+    if (replacement) {
+      const differences = mapDifferences(replacement.info(), spec);
+      if (differences.length) throw new MapMismatchError(`replacement for map '${name}'`, differences);
+      out[name] = replacement as Map;
+      continue;
+    }
+    let map: Map;
+    if (pinByName && !options.ignorePinning) {
+      if (!options.pinPath) {
+        throw new InvalidArgumentError(`map '${name}' (pinning: by name)`, 'options.pinPath, a bpffs directory to pin it in (or ignorePinning: true)', undefined);
+      }
+      map = factory.openOrCreate(spec, `${options.pinPath.replace(/\/+$/, '')}/${name}`);
+    } else {
+      map = factory.create(spec);
+    }
+    owned.push(map);
+    out[name] = map;
+  }
+  for (const g of globals) {
+    const map = factory.create(g.spec);
+    owned.push(map);
+    map.update(ZERO_KEY, g.contents);
+    // Constants: frozen, so the verifier may treat them as known values.
+    if (g.readOnly) map.freeze();
+    out[g.section] = map;
+  }
+  return out;
+}
+
+/**
+ * Writes the slots prog arrays and map-in-maps initialise in the object
+ * (`.values = { [i] = &prog_or_map }`); a program left out of the load
+ * leaves its slot empty.
+ *
+ * @example
+ * fillInitialValues({ jump_table: [{ slot: 0, kind: 'program', target: 'tail' }] }, maps, programs);
+ */
+export function fillInitialValues(
+  initial: Record<string, readonly { slot: number; kind: 'program' | 'map'; target: string }[]>, maps: Record<string, Map>, programs: Record<string, Program>,
+): void {
+  for (const [name, slots] of Object.entries(initial)) {
+    const map = maps[name];
+    if (!map) continue;
+    for (const s of slots) {
+      const target = s.kind === 'program' ? programs[s.target] : maps[s.target];
+      if (!target) continue;
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, s.slot, true);
+      const value = new Uint8Array(4);
+      new DataView(value.buffer).setUint32(0, target.fd, true);
+      map.update(key, value);
+    }
+  }
+}

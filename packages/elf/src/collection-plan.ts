@@ -1,0 +1,86 @@
+import { MapFlags, MapType } from '@bpfkit/core';
+import type { CollectionGlobalPlan, CollectionMapPlan, GlobalVariableLayout, MapSpec } from '@bpfkit/core';
+import { BtfKind } from './btf/kinds.js';
+import { KCONFIG_SECTION } from './externs/externs.js';
+import { btfSizeOf, skipModifiers } from './maps/btf-maps.js';
+import type { BtfMapSpec } from './maps/btf-maps.js';
+import type { ObjectSpec } from './object.js';
+
+/** What a backend creates for an object, before any program is loaded. */
+export interface CollectionPlan {
+  maps: CollectionMapPlan[];
+  globals: CollectionGlobalPlan[];
+  variables: GlobalVariableLayout[];
+}
+
+/** How the plan is shaped by the backend that will carry it out. */
+export interface PlanOptions {
+  /** Whether the object's BTF was loaded: maps then carry their key/value type ids (from that BTF). */
+  withBtf: boolean;
+  /** CPUs a perf event array declared with `max_entries` 0 gets a slot for (libbpf's rule). */
+  possibleCpus: number;
+  /** The `.kconfig` map value, when the object has kconfig externs. */
+  kconfig?: Uint8Array;
+}
+
+/** Maps the kernel keeps no key/value BTF for (their map_check_btf refuses it): fd holders and keyless maps. */
+const NO_BTF_MAP_TYPES: ReadonlySet<number> = new Set([
+  MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.STACK_TRACE, MapType.CGROUP_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
+  MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.REUSEPORT_SOCKARRAY,
+  MapType.QUEUE, MapType.STACK, MapType.RINGBUF, MapType.USER_RINGBUF, MapType.ARENA,
+]);
+
+function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec {
+  const { btfKeyTypeId, btfValueTypeId, innerMap, valuesSlots: _slots, pinning: _pinning, name: _name, ...rest } = m;
+  const out: MapSpec = { ...rest, name };
+  // The kernel takes key/value BTF only together with a value type.
+  if (options.withBtf && btfValueTypeId && !NO_BTF_MAP_TYPES.has(m.type)) {
+    if (btfKeyTypeId) out.btfKeyTypeId = btfKeyTypeId;
+    out.btfValueTypeId = btfValueTypeId;
+  }
+  if (innerMap) out.innerMap = mapSpecFor(innerMap.name ?? `${name}.inner`, innerMap as BtfMapSpec, options);
+  if (m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0) out.maxEntries = options.possibleCpus;
+  return out;
+}
+
+/**
+ * The maps, global data sections and variables a backend creates for an
+ * object, the same on every backend: map specs with their BTF type ids
+ * where the kernel keeps them, perf event arrays sized to the CPUs when
+ * they leave it to the loader, global data (and `.kconfig`) as
+ * single-entry arrays typed by their DATASEC, and each global variable's
+ * place and integer-ness.
+ *
+ * @example
+ * const plan = planCollection(readObject(bytes), { withBtf: true, possibleCpus: 4 });
+ * plan.maps.map((m) => m.name); // ['flows', 'events']
+ */
+export function planCollection(spec: ObjectSpec, options: PlanOptions): CollectionPlan {
+  const maps = Object.entries(spec.maps).map(([name, m]) => ({ name, spec: mapSpecFor(name, m, options), pinByName: m.pinning === 'by-name' }));
+  const sections = Object.values(spec.globals).map((g) => ({ section: g.section, contents: g.contents, flags: g.flags, readOnly: g.readOnly }));
+  if (options.kconfig && options.kconfig.byteLength > 0) {
+    sections.push({ section: KCONFIG_SECTION, contents: options.kconfig, flags: MapFlags.RDONLY_PROG, readOnly: true });
+  }
+  const globals = sections.map((g): CollectionGlobalPlan => {
+    const datasec = options.withBtf ? spec.btf?.find(g.section, BtfKind.DATASEC) : undefined;
+    return {
+      section: g.section, contents: g.contents, readOnly: g.readOnly,
+      spec: {
+        name: g.section.slice(0, 15), type: MapType.ARRAY, keySize: 4, valueSize: g.contents.byteLength, maxEntries: 1, flags: g.flags,
+        ...(datasec ? { btfValueTypeId: datasec.id } : {}),
+      },
+    };
+  });
+  const variables: GlobalVariableLayout[] = [];
+  const btf = spec.btf;
+  for (const g of Object.values(spec.globals)) {
+    for (const v of g.variables) {
+      if (!btf) break;
+      const t = skipModifiers(btf, v.type);
+      const isInt = (t.kind === BtfKind.INT || t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) && btfSizeOf(btf, v.type) <= 8;
+      const signed = t.kind === BtfKind.INT ? (t.int!.encoding & 1) === 1 : t.kindFlag;
+      variables.push({ name: v.name, section: g.section, offset: v.offset, size: v.size, ...(isInt ? { int: { signed } } : {}) });
+    }
+  }
+  return { maps, globals, variables };
+}
