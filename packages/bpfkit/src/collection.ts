@@ -17,6 +17,7 @@ import { loadObjectBtf } from './loader/object-btf.js';
 import { linkReferences } from './loader/link-references.js';
 import { explainCoreFailure, relocateCore } from './loader/core-relocations.js';
 import { resolveExterns } from './loader/resolve-externs.js';
+import { createStructOpsMaps, fillStructOpsMaps, prepareStructOps, structOpsLoadExtras } from './loader/struct-ops.js';
 import type { ExternEnvironment } from './loader/resolve-externs.js';
 
 export { Collection } from '@bpfkit/core';
@@ -57,6 +58,7 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
   const coreCache: CoreCandidateCache = new globalThis.Map();
   try {
     const externs = resolveExterns(spec.btf!, true, spec.externs, env);
+    const structOps = prepareStructOps(spec, kernel, Object.keys(wanted));
     let btf: { fd: number; btf: Btf } | undefined;
     if (spec.btf) {
       const loaded = loadObjectBtf(spec.elf, spec.btf, spec.externs);
@@ -84,7 +86,11 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       return fd;
     };
     const programs: Record<string, Program> = {};
+    Object.assign(maps, createStructOpsMaps(structOps, btf, moduleBtfFd, owned));
     for (const [name, p] of Object.entries(wanted)) {
+      // Programs only `?`-section (optional) struct_ops maps use are not loaded, as libbpf leaves them out.
+      if (structOps.skipped.includes(name)) continue;
+      const ops = structOpsLoadExtras(structOps, name, moduleBtfFd);
       const relocated = spec.btf && p.coreRelocations.length ? relocateCore(p, spec.btf, kernel(), coreCache) : { ...p, coreReport: [] };
       const fdArray: number[] = [];
       const instructions = linkReferences(relocated, {
@@ -106,11 +112,12 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
         ...options.load,
         ...(btf ? { btf: { fd: btf.fd, funcInfo: p.funcInfo, lineInfo: p.lineInfo } } : {}),
         ...(attach ? { attachBtfId: attach.id, attachBtfObjFd: moduleBtfFd(attach.module) } : {}),
+        ...(ops ? { attachBtfId: ops.attachBtfId, attachBtfObjFd: ops.attachBtfObjFd } : {}),
         ...(fdArray.length ? { fdArray: [0, ...fdArray] } : {}),
       };
       let prog: Program;
       try {
-        prog = loadKernelProgram({ ...relocated, instructions }, loadOptions);
+        prog = loadKernelProgram({ ...relocated, instructions, ...(ops ? { expectedAttachType: ops.expectedAttachType } : {}) }, loadOptions);
       } catch (err) {
         throw explainCoreFailure(err, relocated.coreReport);
       }
@@ -118,6 +125,7 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       programs[name] = prog;
     }
     fillInitialValues(spec.initialValues, maps, programs);
+    warnings.push(...fillStructOpsMaps(structOps, maps, programs));
     return new Collection(maps, programs, owned, warnings, plan.variables);
   } catch (err) {
     for (const o of owned.reverse()) o.close();

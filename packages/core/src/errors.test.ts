@@ -29,6 +29,13 @@ describe('verifier log summary', () => {
     expect(s.line).toBe("R0 invalid mem access 'map_value_or_null' (at instruction 7, rejected.bpf.c:22: return *v; // no NULL check: the verifier refuses this)");
   });
 
+  it('takes the source text alone from kernels before 6.4', () => {
+    const old = LOG.replace(/ @ rejected\.bpf\.c:\d+$/gm, '');
+    const s = summarizeVerifierLog(old);
+    expect(s.source).toBe('return *v; // no NULL check: the verifier refuses this');
+    expect(s.line).toBe("R0 invalid mem access 'map_value_or_null' (at instruction 7, return *v; // no NULL check: the verifier refuses this)");
+  });
+
   it('works without line info', () => {
     const s = summarizeVerifierLog('0: (b7) r0 = 0\n1: (95) exit\nR0 !read_ok\nprocessed 2 insns\n');
     expect(s).toEqual({ line: 'R0 !read_ok (at instruction 1)', instruction: 1 });

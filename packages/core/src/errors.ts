@@ -131,8 +131,9 @@ export function summarizeVerifierLog(log: string): { line: string | undefined; i
   // With line info the kernel annotates the log with "; <C source> @ <file>:<line>" before the instructions of each line.
   let source: string | undefined;
   for (let i = at; i >= 0; i--) {
-    const m = /^; (.*?) @ (\S+:\d+)$/.exec(lines[i]!);
-    if (m) { source = `${m[2]}: ${m[1]!.trim()}`; break; }
+    // Before 6.4 the annotation is the source text alone ("; <C source>").
+    const m = /^; (.*?)(?: @ (\S+:\d+))?$/.exec(lines[i]!);
+    if (m) { source = m[2] ? `${m[2]}: ${m[1]!.trim()}` : m[1]!.trim(); break; }
   }
   if (line !== undefined && instruction !== undefined) line = `${line} (at instruction ${instruction}${source ? `, ${source}` : ''})`;
   return { line, instruction, ...(source ? { source } : {}) };

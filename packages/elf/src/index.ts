@@ -53,3 +53,5 @@ export { readObject } from './object.js';
 export type { ObjectSpec } from './object.js';
 export { planCollection } from './collection-plan.js';
 export type { CollectionPlan, PlanOptions } from './collection-plan.js';
+export { structOpsFromElf, structOpsUses, isStructOpsSection } from './maps/struct-ops.js';
+export type { StructOpsMapSpec, StructOpsFunction, StructOpsUse } from './maps/struct-ops.js';

@@ -16,6 +16,8 @@ import { mapsFromLegacySection } from './maps/legacy-maps.js';
 import { mapInitialValues } from './maps/map-values.js';
 import type { MapInitialValue } from './maps/map-values.js';
 import { programsFromElf } from './programs/extract.js';
+import { structOpsFromElf } from './maps/struct-ops.js';
+import type { StructOpsMapSpec } from './maps/struct-ops.js';
 import type { ElfProgramSpec } from './programs/extract.js';
 
 /**
@@ -36,6 +38,8 @@ export interface ObjectSpec {
   /** `.data`, `.rodata`, `.bss` and their named variants, by section name. */
   globals: Record<string, GlobalDataSpec>;
   programs: Record<string, ElfProgramSpec>;
+  /** struct_ops maps (variables of `.struct_ops` / `.struct_ops.link`), by variable name. */
+  structOps: Record<string, StructOpsMapSpec>;
   externs: ObjectExterns;
   license: string;
   /**
@@ -74,7 +78,7 @@ export function readObject(bytes: Uint8Array): ObjectSpec {
   return {
     elf, littleEndian: elf.littleEndian, btf, btfExt, maps,
     initialValues: btf ? mapInitialValues(elf, btf) : {},
-    globals, programs, externs: externsFromObject(elf, btf), license,
+    globals, programs, structOps: structOpsFromElf(elf, btf), externs: externsFromObject(elf, btf), license,
     rewriteConstants(values) {
       if (Object.keys(values).length === 0) return;
       if (!btf) throw new InvalidArgumentError('constants', 'an object with BTF (compile with -g) to find its globals', values);

@@ -32,7 +32,7 @@
 //   22    core_types    type matches task_struct___nomatch = 0
 //   23    core_types    enum value exists BPF_MAP_TYPE_USER_RINGBUF = 1 (ENUMVAL_EXISTS)
 //   24    core_types    enum value exists BPF_MAP_TYPE_BPFKIT_NONE = 0
-//   25    core_types    enum value BPF_MAP_TYPE_ARENA = 33 (local value 1000) (ENUMVAL_VALUE)
+//   25    core_types    enum value BPF_MAP_TYPE_BLOOM_FILTER = 30 (local value 1000) (ENUMVAL_VALUE)
 //   26    core_types    enum value BPF_FUNC_get_current_task_btf (158)
 //   32    core_direct   current->tgid read by a direct load (LDX offset relocated)
 //   33    core_direct   current->flags, declared u64 here, u32 in the kernel (load size narrowed)
@@ -80,7 +80,7 @@ struct bpfkit_missing {
 enum bpf_map_type___bpfkit {
   BPF_MAP_TYPE_USER_RINGBUF___bpfkit = 1,
   BPF_MAP_TYPE_BPFKIT_NONE___bpfkit = 2,
-  BPF_MAP_TYPE_ARENA___bpfkit = 1000,
+  BPF_MAP_TYPE_BLOOM_FILTER___bpfkit = 1000,
 };
 
 enum result_slot {
@@ -138,7 +138,7 @@ int core_types(struct xdp_md *ctx) {
   results[R_TYPE_NOMATCH] = bpf_core_type_matches(struct task_struct___nomatch);
   results[R_ENUM_EXISTS] = bpf_core_enum_value_exists(enum bpf_map_type___bpfkit, BPF_MAP_TYPE_USER_RINGBUF___bpfkit);
   results[R_ENUM_MISSING] = bpf_core_enum_value_exists(enum bpf_map_type___bpfkit, BPF_MAP_TYPE_BPFKIT_NONE___bpfkit);
-  results[R_ENUM_VALUE] = bpf_core_enum_value(enum bpf_map_type___bpfkit, BPF_MAP_TYPE_ARENA___bpfkit);
+  results[R_ENUM_VALUE] = bpf_core_enum_value(enum bpf_map_type___bpfkit, BPF_MAP_TYPE_BLOOM_FILTER___bpfkit);
   results[R_ENUM_FUNC] = bpf_core_enum_value(enum bpf_func_id, BPF_FUNC_get_current_task_btf);
   return XDP_PASS;
 }

@@ -19,12 +19,12 @@ extern bool CONFIG_BPFKIT_NO_SUCH_OPTION __kconfig __weak;
 
 // A per-CPU kernel variable by BTF (typed ksym; weak, since the kernel finds
 // it through kallsyms and data symbols need CONFIG_KALLSYMS_ALL), a kernel
-// symbol's address (typeless ksym), kernel functions (kfuncs), one of them
-// absent and weak.
+// symbol's address (typeless ksym), kernel functions (kfuncs, weak: older
+// kernels lack them), one of them absent everywhere.
 extern const int bpf_prog_active __ksym __weak;
 extern const void __x64_sys_bpf __ksym;
-extern void bpf_rcu_read_lock(void) __ksym;
-extern void bpf_rcu_read_unlock(void) __ksym;
+extern void bpf_rcu_read_lock(void) __ksym __weak;   // kfuncs since 6.2
+extern void bpf_rcu_read_unlock(void) __ksym __weak;
 extern void bpfkit_no_such_kfunc(void) __ksym __weak;
 
 __u32 kernel_version = 0;
@@ -51,9 +51,11 @@ int read_externs(struct __sk_buff *skb) {
     const int *active = bpf_this_cpu_ptr(&bpf_prog_active);
     prog_active = *active;
   }
-  bpf_rcu_read_lock();
-  bpf_rcu_read_unlock();
-  kfunc_exists = bpf_ksym_exists(bpf_rcu_read_lock);
+  if (bpf_ksym_exists(bpf_rcu_read_lock) && bpf_ksym_exists(bpf_rcu_read_unlock)) {
+    bpf_rcu_read_lock();
+    bpf_rcu_read_unlock();
+    kfunc_exists = 1;
+  }
   missing_kfunc_exists = bpf_ksym_exists(bpfkit_no_such_kfunc);
   if (bpf_ksym_exists(bpfkit_no_such_kfunc)) bpfkit_no_such_kfunc();
   return 1;

@@ -61,6 +61,8 @@ export interface ObjectReport {
     references: { index: number; kind: string; target: string; offset: number }[];
     funcInfo: number; lineInfo: number; coreRelocations: number;
   }[];
+  /** struct_ops maps (`.struct_ops*` variables): the kernel struct each implements and the program behind each function. */
+  structOps: { name: string; section: string; kernelType: string; functions: { member: string; program: string }[] }[];
   /** `__kconfig` and `__ksym` externs, resolved at load. */
   externs: { name: string; kind: 'kconfig' | 'ksym'; weak: boolean; function: boolean }[];
   license: string;
@@ -89,6 +91,9 @@ export function inspectObject(bytes: Uint8Array): ObjectReport {
     initialValues: spec.initialValues,
     globals: Object.values(spec.globals).map((g) => ({
       section: g.section, size: g.valueSize, readOnly: g.readOnly, variables: g.variables.map((v) => ({ name: v.name, offset: v.offset, size: v.size })),
+    })),
+    structOps: Object.values(spec.structOps).map((m) => ({
+      name: m.name, section: m.section, kernelType: m.kernelTypeName, functions: m.functions.map((f) => ({ member: f.member, program: f.program })),
     })),
     externs: spec.externs.externs.map((e) => ({ name: e.name, kind: e.kind, weak: e.weak, function: e.isFunc })),
     programs: Object.values(spec.programs).map((p) => ({
@@ -173,6 +178,10 @@ function printInspect(r: ObjectReport, io: CliIo): void {
   if (slots.length) {
     io.out('\ninitial map slots:');
     for (const [map, values] of slots) io.out(`  ${map}: ${values.map((v) => `[${v.slot}] = ${v.kind} ${v.target}`).join(', ')}`);
+  }
+  for (const m of r.structOps) {
+    io.out(`\nstruct_ops ${m.name} (${m.section}): struct ${m.kernelType}`);
+    for (const f of m.functions) io.out(`  .${f.member} = ${f.program}`);
   }
   if (r.externs.length) {
     io.out('\nexterns:');

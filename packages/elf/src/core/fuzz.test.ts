@@ -24,7 +24,7 @@ function target(): Btf {
     { name: 'pid', type: int, bitOffset: 64 }, { name: 'tgid', type: int, bitOffset: 96 },
     { name: 'real_parent', type: b.addPointer(fwd), bitOffset: 128 }, { name: 'comm', type: b.addArray(char, int, 16), bitOffset: 192 },
   ]);
-  b.addEnum('bpf_map_type', [['BPF_MAP_TYPE_USER_RINGBUF', 31], ['BPF_MAP_TYPE_ARENA', 33]]);
+  b.addEnum('bpf_map_type', [['BPF_MAP_TYPE_USER_RINGBUF', 31], ['BPF_MAP_TYPE_BLOOM_FILTER', 30]]);
   return parseBtf(b.encode());
 }
 

@@ -142,7 +142,7 @@ describe.skipIf(!haveVmlinux)(`CO-RE against the running kernel${haveVmlinux ? '
         ['type_size', 'struct task_struct', 'relocated', BigInt(task.sizeOrType)],
         ['type_matches', 'struct task_struct___match', 'relocated', 1n],
         ['type_matches', 'struct task_struct___nomatch', 'missing', 0n],
-        ['enumval_value', 'enum bpf_map_type___bpfkit::BPF_MAP_TYPE_ARENA___bpfkit = 1000', 'relocated', mapTypes.find((e) => e.name === 'BPF_MAP_TYPE_ARENA')!.value],
+        ['enumval_value', 'enum bpf_map_type___bpfkit::BPF_MAP_TYPE_BLOOM_FILTER___bpfkit = 1000', 'relocated', mapTypes.find((e) => e.name === 'BPF_MAP_TYPE_BLOOM_FILTER')!.value],
         ['enumval_value', 'enum bpf_func_id::BPF_FUNC_get_current_task_btf = 158', 'relocated', funcIds.find((e) => e.name === 'BPF_FUNC_get_current_task_btf')!.value],
       ]);
       // The instructions hold what the report says.

@@ -29,7 +29,8 @@ describe('externs', () => {
       expect(byName.bpf_prog_active).toMatchObject({ kind: 'ksym', isFunc: false });
       expect(byName.bpf_prog_active!.type).not.toBe(0);
       expect(byName.__x64_sys_bpf).toMatchObject({ kind: 'ksym', isFunc: false, type: 0 });
-      expect(byName.bpf_rcu_read_lock).toMatchObject({ kind: 'ksym', isFunc: true, weak: false });
+      expect(byName.bpf_rcu_read_lock).toMatchObject({ kind: 'ksym', isFunc: true, weak: true });
+      expect(byName.__x64_sys_bpf).toMatchObject({ weak: false });
       expect(byName.bpfkit_no_such_kfunc).toMatchObject({ kind: 'ksym', isFunc: true, weak: true });
       // Kconfig values are laid out without overlap, each naturally aligned, inside the map value.
       const kconfig = externs.filter((e) => e.kind === 'kconfig').sort((a, b) => a.offset - b.offset);
