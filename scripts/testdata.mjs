@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm testdata`: rebuilds the BPF test objects, packages/*/testdata/*.bpf.c
-// → *.bpf.o (little-endian) and *.bpf.eb.o (big-endian), with clang from
+// and apps/*/bpf/*.bpf.c → *.bpf.o (little-endian) and *.bpf.eb.o (big-endian), with clang from
 // Debian's packages (installed when missing). Tests use the committed
 // objects and never need clang.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,12 +24,13 @@ function ensureToolchain() {
   return 'clang-19';
 }
 
-const sources = fs
-  .readdirSync(path.join(root, 'packages'))
+// Test objects of the packages, and the example apps' own programs.
+const sources = [['packages', 'testdata'], ['apps', 'bpf']].flatMap(([top, sub]) => fs
+  .readdirSync(path.join(root, top))
   .flatMap((pkg) => {
-    const dir = path.join(root, 'packages', pkg, 'testdata');
+    const dir = path.join(root, top, pkg, sub);
     return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.bpf.c')).map((f) => path.join(dir, f)) : [];
-  });
+  }));
 if (sources.length === 0) {
   console.log('testdata: no packages/*/testdata/*.bpf.c');
   process.exit(0);

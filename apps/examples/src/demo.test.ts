@@ -9,6 +9,9 @@ describe('demo', () => {
     const text = lines.join('\n');
     expect(text).toMatch(/backend: mock/);
     expect(text).toMatch(/entries\s+= 80=>1, 443=>4430/);
+    expect(text).toMatch(/maps\s+= packets_by_protocol, \.rodata, \.bss/);
+    expect(text).toMatch(/program\s+= not loaded on the mock/);
+    expect(text).toMatch(/globals\s+= drop_protocol 17, bytes_seen 0, dropped 0/);
   });
 
   const access = bpfAccess();
@@ -19,5 +22,9 @@ describe('demo', () => {
     expect(text).toMatch(/backend: kernel/);
     expect(text).toMatch(/entries\s+= 80=>1, 443=>4430/);
     expect(text).toMatch(/^hash\s+yes$/m);
+    expect(text).toMatch(/program\s+= count_packets \(xdp\), id \d+/);
+    expect(text).toMatch(/verdicts\s+= pass, pass, pass, drop, drop/);
+    expect(text).toMatch(/by protocol = tcp=>3, udp=>2/);
+    expect(text).toMatch(/globals\s+= drop_protocol 17, bytes_seen 320, dropped 2/);
   });
 });
