@@ -84,6 +84,22 @@ describe.skipIf(!access.available)(`programs on the kernel${access.reason ? ` â€
     }
   });
 
+  it('keeps the verifier log of a successful load with logAlways, growing the buffer as for a rejection', () => {
+    using quiet = loadKernelProgram({ name: 'quiet', type: ProgramType.SOCKET_FILTER, instructions: RET_LEN, license: 'GPL' });
+    expect(quiet.verifierLog).toBeUndefined();
+    using stats = loadKernelProgram({ name: 'stats', type: ProgramType.SOCKET_FILTER, instructions: RET_LEN, license: 'GPL' }, { logAlways: true });
+    expect(stats.verifierLog).toMatch(/processed \d+ insns/);
+    const body = Array.from({ length: 2000 }, () => [0xb7, 0x01, 0, 1] as [number, number, number, number]);
+    using walked = loadKernelProgram(
+      { name: 'walked', type: ProgramType.SOCKET_FILTER, instructions: insns(...body, [0xb7, 0, 0, 0], [0x95, 0, 0, 0]), license: 'GPL' },
+      { logAlways: true, logLevel: 2, logSize: 64 },
+    );
+    // Level 2 lists every instruction: far more than the first 64-byte buffer.
+    expect(walked.verifierLog!.length).toBeGreaterThan(64 * 4);
+    expect(walked.verifierLog).toMatch(/2000: \(b7\) r0 = 0/);
+    expect(walked.testRun({ data: new Uint8Array(64) }).returnValue).toBe(0);
+  });
+
   it('a bad program type gives a BpfError naming the command', () => {
     try {
       loadKernelProgram({ name: 'x', type: 9999, instructions: RET_42, license: 'GPL' }, { logLevel: 0 });

@@ -12,6 +12,12 @@ export interface LoadProgramOptions {
    * logs successful loads when `logAlways` is set.
    */
   logLevel?: 0 | 1 | 2;
+  /**
+   * Load with the log from the start and keep it on success too
+   * ({@link KernelProgram.verifierLog}: the verifier's statistics, and at
+   * level 2 every instruction it walked). Costs the log buffer on every load.
+   */
+  logAlways?: boolean;
   /** First log buffer size in bytes (grown until the log fits). Default 64 KiB. */
   logSize?: number;
   /**
@@ -56,14 +62,17 @@ export class KernelProgram extends OwnedHandle implements Program {
   readonly name: string;
   readonly type: number;
   readonly fd: number;
+  /** The verifier's log of a successful load, when it was loaded with `logAlways`. */
+  readonly verifierLog: string | undefined;
   #pinnedAt: string | undefined;
 
   /** Takes ownership of `fd`. */
-  constructor(fd: number, name: string, type: number) {
+  constructor(fd: number, name: string, type: number, verifierLog?: string) {
     super(`program '${name}'`, () => native.close(fd));
     this.fd = fd;
     this.name = name;
     this.type = type;
+    this.verifierLog = verifierLog;
   }
 
   /**
@@ -142,6 +151,15 @@ function fullyPrivileged(): boolean {
   }
 }
 
+/** An EPERM for a tracing, LSM or extension program of a fully privileged process: the kernel's own policy, said so. */
+function lockdownHint(err: unknown, spec: ProgramSpec, subject: string): unknown {
+  if (!(err instanceof BpfError) || err.errno !== Errno.EPERM || !TRACING_TYPES.has(spec.type) || !fullyPrivileged()) return err;
+  return new BpfError(Errno.EPERM, {
+    syscall: 'bpf', command: 'BPF_PROG_LOAD', subject,
+    hint: 'this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN, so the kernel itself refuses this program type: kernel lockdown (integrity/confidentiality) or a security module forbids tracing, LSM and extension programs',
+  });
+}
+
 /** The BTF, func/line info, attach-BTF and fd_array fields of BPF_PROG_LOAD (records in host byte order, as the kernel reads them). */
 function btfFields(options: LoadProgramOptions) {
   const { btf, attachBtfId, attachBtfObjFd, fdArray } = options;
@@ -180,34 +198,33 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
     ...btfFields(options),
   };
   const ctx = { subject: `program '${spec.name}' (${programTypeName(spec.type)})` };
-  let firstError: BpfError;
-  try {
-    return new KernelProgram(progLoad(fields, undefined, ctx), spec.name, spec.type);
-  } catch (err) {
-    const level = options.logLevel ?? 1;
-    if (err instanceof BpfError && err.errno === Errno.EPERM && fullyPrivileged() && TRACING_TYPES.has(spec.type)) {
-      throw new BpfError(Errno.EPERM, {
-        syscall: 'bpf', command: 'BPF_PROG_LOAD', subject: ctx.subject,
-        hint: 'this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN, so the kernel itself refuses this program type: kernel lockdown (integrity/confidentiality) or a security module forbids tracing, LSM and extension programs',
-      });
-    }
-    // The verifier explains EINVAL, EACCES, ENOENT (unknown BTF ids), E2BIG, EFAULT, ENOTSUPP…; EPERM and ENOMEM it never sees.
-    if (!(err instanceof BpfError) || level === 0 || err.errno === Errno.EPERM || err.errno === Errno.ENOMEM) throw err;
-    firstError = err;
-  }
-  // Reload with a log to explain the rejection.
-  for (let size = options.logSize ?? 64 * 1024; ; size = Math.min(size * 4, MAX_LOG_SIZE)) {
+  let firstError: BpfError | undefined;
+  if (!options.logAlways || options.logLevel === 0) {
     try {
-      const fd = progLoad(fields, { buffer: new Uint8Array(size), level: options.logLevel ?? 1 }, ctx);
-      // It loaded this time (a transient failure): keep it.
-      return new KernelProgram(fd, spec.name, spec.type);
+      return new KernelProgram(progLoad(fields, undefined, ctx), spec.name, spec.type);
+    } catch (err) {
+      const level = options.logLevel ?? 1;
+      // The verifier explains EINVAL, EACCES, ENOENT (unknown BTF ids), E2BIG, EFAULT, ENOTSUPP…; EPERM and ENOMEM it never sees.
+      if (!(err instanceof BpfError) || level === 0 || err.errno === Errno.EPERM || err.errno === Errno.ENOMEM) throw lockdownHint(err, spec, ctx.subject);
+      firstError = err;
+    }
+  }
+  // Load with a log: to explain a rejection, or because the caller wants it always.
+  for (let size = options.logSize ?? 64 * 1024; ; size = Math.min(size * 4, MAX_LOG_SIZE)) {
+    const buffer = new Uint8Array(size);
+    try {
+      const fd = progLoad(fields, { buffer, level: options.logLevel ?? 1 }, ctx);
+      // Loaded (with logAlways, or a transient failure the first time): keep it, and its log when asked for.
+      const end = buffer.indexOf(0);
+      const log = options.logAlways ? new TextDecoder().decode(buffer.subarray(0, end < 0 ? buffer.length : end)) : undefined;
+      return new KernelProgram(fd, spec.name, spec.type, log);
     } catch (err) {
       if (err instanceof VerifierError && err.truncated && size < MAX_LOG_SIZE) continue;
       if (err instanceof VerifierError && err.program !== spec.name) {
         throw new VerifierError(spec.name, err.errno, err.log, { truncated: err.truncated });
       }
       // No log came back: the first error says as much as we know.
-      throw err instanceof VerifierError ? err : firstError;
+      throw err instanceof VerifierError ? err : lockdownHint(firstError ?? err, spec, ctx.subject);
     }
   }
 }

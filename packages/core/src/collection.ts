@@ -21,8 +21,8 @@ export interface CollectionOptions {
   ignorePinning?: boolean;
   /** Load only these programs (by function name); the others are left out. Default: all. `[]`: maps and globals only. */
   programs?: readonly string[];
-  /** Verifier log options for every program: level 1 (default) or 2, or 0 for none; first buffer size. */
-  load?: { logLevel?: 0 | 1 | 2; logSize?: number };
+  /** Verifier log options for every program: level 1 (default) or 2, or 0 for none; first buffer size; keep the log of successful loads too (`KernelProgram.verifierLog`). */
+  load?: { logLevel?: 0 | 1 | 2; logSize?: number; logAlways?: boolean };
   /**
    * Kernel BTF to resolve CO-RE relocations, ksyms and attach points
    * against: a path or bytes of a BTF file (for a kernel without
