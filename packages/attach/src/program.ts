@@ -18,7 +18,7 @@ export interface LoadProgramOptions {
    * level 2 every instruction it walked). Costs the log buffer on every load.
    */
   logAlways?: boolean;
-  /** First log buffer size in bytes (grown until the log fits). Default 64 KiB. */
+  /** First log buffer size in bytes (grown until the log fits; at least 128). Default 64 KiB. */
   logSize?: number;
   /**
    * The program's BTF (`prog_btf_fd`) with its function and line info, in
@@ -46,6 +46,9 @@ function u32Records(records: readonly Record<string, number>[], fields: readonly
   records.forEach((r, i) => fields.forEach((f, j) => view.setUint32((i * fields.length + j) * 4, r[f]! >>> 0, true)));
   return out;
 }
+
+/** The smallest log_size kernels before 6.4 accept. */
+const MIN_LOG_SIZE = 128;
 
 /** The kernel's limit on log_size (`UINT_MAX >> 2`, since 5.2). */
 const MAX_LOG_SIZE = 0x3fffffff;
@@ -210,7 +213,8 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
     }
   }
   // Load with a log: to explain a rejection, or because the caller wants it always.
-  for (let size = options.logSize ?? 64 * 1024; ; size = Math.min(size * 4, MAX_LOG_SIZE)) {
+  // Kernels before 6.4 refuse a log buffer under 128 bytes with EINVAL (bpf_verifier_log_attr_valid).
+  for (let size = Math.max(MIN_LOG_SIZE, options.logSize ?? 64 * 1024); ; size = Math.min(size * 4, MAX_LOG_SIZE)) {
     const buffer = new Uint8Array(size);
     try {
       const fd = progLoad(fields, { buffer, level: options.logLevel ?? 1 }, ctx);
