@@ -39,7 +39,7 @@ export type LoadCollectionOptions = CollectionOptions;
  * using coll = loadCollection(fs.readFileSync('prog.bpf.o'));
  */
 export function loadCollection(object: string | Uint8Array | ObjectSpec, options: LoadCollectionOptions = {}): Collection {
-  const spec = typeof object === 'string' ? readObject(new Uint8Array(fs.readFileSync(object)))
+  const spec = typeof object === 'string' ? readObject(readObjectFile(object))
     : object instanceof Uint8Array ? readObject(object)
       : object;
   if (typeof spec !== 'object' || spec === null || !('programs' in spec) || !('elf' in spec)) {
@@ -187,3 +187,11 @@ function runningKernel(kernel: () => KernelBtf[], extra: CollectionOptions['kcon
   };
 }
 
+/** The bytes of an object file, or an InvalidArgumentError saying why not. */
+function readObjectFile(file: string): Uint8Array {
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (err) {
+    throw new InvalidArgumentError('object', `a readable BPF object file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
+  }
+}

@@ -212,7 +212,7 @@ export class MockSystem implements System {
    * coll.variables.target_pid.get(); // 7n
    */
   loadCollection(object: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Collection {
-    const spec = typeof object === 'string' ? readObject(new Uint8Array(fs.readFileSync(object)))
+    const spec = typeof object === 'string' ? readObject(readObjectFile(object))
       : object instanceof Uint8Array ? readObject(object)
         : object;
     if (typeof spec !== 'object' || spec === null || !('elf' in spec) || !('rewriteConstants' in spec)) {
@@ -288,5 +288,14 @@ export class MockSystem implements System {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** The bytes of an object file, or an InvalidArgumentError saying why not. */
+function readObjectFile(file: string): Uint8Array {
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (err) {
+    throw new InvalidArgumentError('object', `a readable BPF object file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
   }
 }

@@ -64,6 +64,7 @@ for (const backend of BACKENDS) {
     it('refuses what is not an object, naming what it expected', () => {
       using system = backend.open();
       expect(() => system.loadCollection(new Uint8Array(8), { programs: [] })).toThrow(/ELF/);
+      expect(() => system.loadCollection('/nonexistent/prog.bpf.o', { programs: [] })).toThrow(/object: expected a readable BPF object file \(ENOENT\)/);
       expect(() => system.loadCollection({ maps: {}, programs: {} }, { programs: [] })).toThrow(InvalidArgumentError);
       expect(fs.existsSync(basics)).toBe(true);
     });
