@@ -232,7 +232,9 @@ export class MockSystem implements System {
         openOrCreate: (s, pinPath) => this.openOrCreateMap(s, { pinPath }),
       }, owned);
       fillInitialValues(object_.initialValues, maps, {});
-      return new Collection(maps, {}, owned, [], plan.variables);
+      // struct_ops maps need the kernel's struct types and programs: say they were left out.
+      const warnings = Object.keys(object_.structOps).map((name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`);
+      return new Collection(maps, {}, owned, warnings, plan.variables);
     } catch (err) {
       for (const o of owned.reverse()) o.close();
       throw err;

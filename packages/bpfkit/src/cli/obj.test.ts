@@ -156,6 +156,9 @@ describe.skipIf(!access.available)(`bpfkit obj load on the kernel${access.reason
     expect(r.out).toMatch(/^ {2}count_packets\s+xdp\s+\d+\s+[0-9a-f]{16}\s+\d+\s+\d+\s+loaded$/m);
     expect(r.err.split('\n')[0]).toMatch(/^bpfkit obj load: program 'trace_openat': bpf\(BPF_PROG_LOAD\) failed: \w+ .*verifier: /);
     expect(r.err).toMatch(/--verbose prints the whole verifier log/);
+    // --verbose also gives the verifier's statistics of each program that loaded.
+    const stats = await cli('obj', 'load', file, '--verbose');
+    expect(stats.out).toMatch(/^verifier:\n {2}count_packets: processed \d+ insns/m);
     const verbose = await cli('obj', 'load', file, '--verbose', '--json');
     expect(verbose.code).toBe(1);
     const out = JSON.parse(verbose.out) as { programs: { name: string; status: string }[]; errors: { program: string; log: string }[] };

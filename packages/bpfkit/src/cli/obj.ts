@@ -223,6 +223,8 @@ interface ProgramResult {
   tag?: string;
   xlatedSize?: number;
   jitedSize?: number;
+  /** With --verbose: the verifier's statistics line ("processed N insns …"). */
+  verifier?: string;
   pinned?: string;
 }
 
@@ -277,7 +279,11 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
     if (remaining.length === 0) break;
     try {
       // Without --pin nothing is pinned, not even maps that ask for it by name.
-      coll = loadCollection(bytes, { ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }), programs: remaining });
+      coll = loadCollection(bytes, {
+        ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }), programs: remaining,
+        // --verbose keeps each loaded program's verifier log for its statistics.
+        ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
+      });
       break;
     } catch (err) {
       const failed = failedProgram(err);
@@ -306,6 +312,8 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
       if (!prog) continue;
       const i = prog.info();
       Object.assign(r, { status: 'loaded', id: i.id, tag: i.tag, xlatedSize: i.xlatedSize, jitedSize: i.jitedSize });
+      const stats = (prog as { verifierLog?: string }).verifierLog?.split('\n').find((l) => l.startsWith('processed '));
+      if (stats) r.verifier = stats.trim();
     }
     const maps: MapResult[] = Object.entries(coll.maps).map(([name, m]) => {
       const i = m.info();
@@ -334,6 +342,11 @@ function printLoad(programs: readonly ProgramResult[], maps: readonly MapResult[
     ['name', 'type', 'id', 'tag', 'xlated', 'jited', 'status', ...(pinned ? ['pinned'] : [])],
     programs.map((p) => [p.name, p.type, opt(p.id), opt(p.tag), opt(p.xlatedSize), opt(p.jitedSize), p.status, ...(pinned ? [opt(p.pinned)] : [])]),
   )));
+  const verified = programs.filter((p) => p.verifier);
+  if (verified.length) {
+    io.out('\nverifier:');
+    for (const p of verified) io.out(`  ${p.name}: ${p.verifier}`);
+  }
   io.out('\nmaps:');
   io.out(maps.length === 0 ? '  (none)' : indent(textTable(
     ['name', 'type', 'id', 'key', 'value', 'max entries', ...(pinned ? ['pinned'] : [])],

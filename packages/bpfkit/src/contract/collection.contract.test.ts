@@ -71,6 +71,16 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('struct_ops on the mock backend', () => {
+  it('are left out with a warning naming them', () => {
+    const mock = BACKENDS.find((b) => b.name === 'mock')!;
+    using system = mock.open();
+    using coll = system.loadCollection(path.join(testdata, 'struct_ops.bpf.o'), { programs: [] });
+    expect(coll.warnings).toEqual(["struct_ops map 'bpfkit_cc' is not created on the mock backend (it needs the kernel's struct and its programs)"]);
+    expect(coll.maps.bpfkit_cc).toBeUndefined();
+  });
+});
+
 describe('programs on the mock backend', () => {
   it('are refused with the way to load the rest', () => {
     const mock = BACKENDS.find((b) => b.name === 'mock')!;
