@@ -28,7 +28,7 @@ export interface ParsedArgs {
 }
 
 /** Options that take a value; everything else starting with `--` is a boolean flag. */
-const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag', 'pin']);
+const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag', 'pin', 'kconfig', 'kernel-btf']);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const parsed: ParsedArgs = { positional: [], flags: new Set(), options: {} };
@@ -50,7 +50,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 const COMMANDS: Record<string, Command> = {
   disasm: {
     summary: 'disassemble the programs of a BPF object file',
-    usage: 'bpfkit disasm <file.o> [section]',
+    usage: 'bpfkit disasm <file.o> [program|section]',
     run: (args, io) => runDisasm(args, io),
   },
   map: {
@@ -78,7 +78,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'inspect a BPF object file, or load it whole (and pin it)',
     usage:
       'bpfkit obj inspect <file.o> [--json]\n' +
-      '       bpfkit obj load <file.o> [--pin <bpffs dir>] [--json] [--verbose]',
+      '       bpfkit obj load <file.o> [--pin <bpffs dir>] [--kconfig <config file>] [--kernel-btf <btf file>] [--json] [--verbose]',
     run: (args, io) => runObjCommand(args, io),
   },
   features: {

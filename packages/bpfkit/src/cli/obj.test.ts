@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { programInfo } from '@bpfkit/attach';
 import { parseElf } from '@bpfkit/elf';
 import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
@@ -145,6 +146,24 @@ describe.skipIf(!access.available)(`bpfkit obj load on the kernel${access.reason
     expect(missing.err).toMatch(/--pin directory '.*none': stat failed: ENOENT/);
     expect((await cli('obj', 'load', object, '--pin', 'relative/dir')).err).toMatch(/--pin: expected an absolute directory path/);
     expect(openFds()).toBe(before);
+  });
+
+  it('takes kconfig values and kernel BTF from files (--kconfig, plain or gzipped; --kernel-btf)', async () => {
+    const externs = path.resolve(import.meta.dirname, '../../../elf/testdata/externs.bpf.o');
+    const config = path.join(dir, 'config');
+    fs.writeFileSync(config, 'CONFIG_BPF_SYSCALL=y\nCONFIG_BPF_JIT=y\nCONFIG_HZ=100\nCONFIG_LOCALVERSION="-file"\n');
+    const r = await cli('obj', 'load', externs, '--kconfig', config);
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(r.out).toMatch(/^ {2}read_externs\s+socket_filter\s+\d+.*loaded$/m);
+    fs.writeFileSync(`${config}.gz`, zlib.gzipSync(fs.readFileSync(config)));
+    expect((await cli('obj', 'load', externs, '--kconfig', `${config}.gz`)).code).toBe(0);
+    const missing = await cli('obj', 'load', externs, '--kconfig', path.join(dir, 'none'));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/--kconfig: expected a readable file \(ENOENT\)/);
+    if (fs.existsSync('/sys/kernel/btf/vmlinux')) {
+      const core = path.resolve(import.meta.dirname, '../../../elf/testdata/core.bpf.o');
+      expect((await cli('obj', 'load', core, '--kernel-btf', '/sys/kernel/btf/vmlinux')).code).toBe(0);
+    }
   });
 
   it('reports the program the verifier rejects, loads the others, exits 1, and prints the whole log with --verbose', async () => {

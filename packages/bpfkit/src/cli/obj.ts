@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import {
   BpfError, Errno, InvalidArgumentError, MapFlags, VerifierError, attachTypeName, flagNames, mapTypeName, programTypeName,
 } from '@bpfkit/core';
@@ -269,6 +270,7 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
   // Parsed first, so a failure can still list every program of the object.
   const specs: Record<string, ElfProgramSpec> = programsFromElf(parseElf(bytes));
   const results: ProgramResult[] = Object.values(specs).map((s) => ({ name: s.name, type: programTypeName(s.type), status: 'not loaded' }));
+  const kconfig = args.options.kconfig === undefined ? undefined : readTextFile('--kconfig', args.options.kconfig);
   // Imported on demand: the other commands never load the whole loader.
   const { loadCollection } = await import('../collection.js');
   // Each program the kernel refuses is reported and left out; the others are loaded together (maps are shared).
@@ -283,6 +285,9 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
         ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }), programs: remaining,
         // --verbose keeps each loaded program's verifier log for its statistics.
         ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
+        // For a kernel whose config or BTF is not on this machine (or to try another kernel's).
+        ...(kconfig !== undefined ? { kconfig } : {}),
+        ...(args.options['kernel-btf'] !== undefined ? { kernelBtf: args.options['kernel-btf'] } : {}),
       });
       break;
     } catch (err) {
@@ -405,4 +410,15 @@ function pinAll(dir: string, programs: Record<string, Program>, maps: Record<str
     for (const at of made) fs.rmSync(at, { force: true });
     throw err;
   }
+}
+
+/** A text file an option names, or an InvalidArgumentError saying why not (`.gz` files are unpacked). */
+function readTextFile(option: string, file: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new InvalidArgumentError(option, `a readable file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
+  }
+  return (file.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString('utf8');
 }
