@@ -197,8 +197,12 @@ describe.skipIf(!access.available)(`loading a clang object on the kernel${access
     expect(() => loadCollection(rejected, { programs: ['nope'] })).toThrow(/one of the object's programs \(fine, unchecked_lookup\)/);
   });
 
-  it('refuses an object in the other byte order', () => {
+  it('refuses an object in the other byte order, and files it cannot read', () => {
     expect(() => loadCollection(path.join(elfTestdata, 'basics.bpf.eb.o'))).toThrow(/byte order/);
+    expect(() => loadCollection('/nonexistent/prog.bpf.o')).toThrow(/object: expected a readable BPF object file \(ENOENT\)/);
+    const before = fds();
+    expect(() => loadCollection(path.join(elfTestdata, 'core.bpf.o'), { kernelBtf: '/nonexistent/vmlinux' })).toThrow(/options\.kernelBtf: expected a readable BTF file \(ENOENT\)/);
+    expect(fds()).toBe(before);
   });
 
   it.skipIf(kallsymsAddresses(['bpf_prog_active']).has('bpf_prog_active'))('refuses a strong typed ksym the kernel cannot resolve, saying why', () => {

@@ -1,24 +1,20 @@
-import fs from 'node:fs';
 import { Collection, createCollectionMaps, fillInitialValues, InvalidArgumentError, NotSupportedError, ProgramType } from '@bpfkit/core';
 import type { CollectionOptions, Program } from '@bpfkit/core';
-import { parseBtf, parseKernelConfig, planCollection, readObject } from '@bpfkit/elf';
+import { planCollection, readObject } from '@bpfkit/elf';
 import type { Btf, CoreCandidateCache, ObjectSpec } from '@bpfkit/elf';
 import { createKernelMap, openOrCreateMap } from '@bpfkit/maps';
 import type { KernelMapOptions } from '@bpfkit/maps';
 import { loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { native, possibleCpus } from '@bpfkit/syscalls';
-import { kernelBtfs, openModuleBtf } from './kernel/kernel-btf.js';
-import type { KernelBtf } from './kernel/kernel-btf.js';
-import { kernelConfig, kernelConfigSource, linuxKernelVersion } from './kernel/kernel-config.js';
-import { kallsymsAddresses } from './kernel/kallsyms.js';
+import { openModuleBtf } from './kernel/kernel-btf.js';
+import { kernelTypes, readFileFor, runningKernel } from './loader/environment.js';
 import { resolveAttachBtf } from './loader/attach-btf.js';
 import { loadObjectBtf } from './loader/object-btf.js';
 import { linkReferences } from './loader/link-references.js';
 import { explainCoreFailure, relocateCore } from './loader/core-relocations.js';
 import { resolveExterns } from './loader/resolve-externs.js';
 import { createStructOpsMaps, fillStructOpsMaps, prepareStructOps, structOpsLoadExtras } from './loader/struct-ops.js';
-import type { ExternEnvironment } from './loader/resolve-externs.js';
 
 export { Collection } from '@bpfkit/core';
 
@@ -39,7 +35,7 @@ export type LoadCollectionOptions = CollectionOptions;
  * using coll = loadCollection(fs.readFileSync('prog.bpf.o'));
  */
 export function loadCollection(object: string | Uint8Array | ObjectSpec, options: LoadCollectionOptions = {}): Collection {
-  const spec = typeof object === 'string' ? readObject(readObjectFile(object))
+  const spec = typeof object === 'string' ? readObject(readFileFor('object', 'a readable BPF object file', object))
     : object instanceof Uint8Array ? readObject(object)
       : object;
   if (typeof spec !== 'object' || spec === null || !('programs' in spec) || !('elf' in spec)) {
@@ -149,49 +145,4 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
 /** Tracing, LSM and iterator programs are verified against the BTF of what they attach to. */
 function attachNeedsBtf(p: ObjectSpec['programs'][string]): boolean {
   return p.type === ProgramType.TRACING || p.type === ProgramType.LSM;
-}
-
-/** The kernel's types, read on first use: from the option, or the running kernel. */
-function kernelTypes(option: string | Uint8Array | undefined): () => KernelBtf[] {
-  let cached: KernelBtf[] | undefined;
-  return () => {
-    if (cached) return cached;
-    if (option === undefined) return (cached = kernelBtfs());
-    const bytes = typeof option === 'string' ? new Uint8Array(fs.readFileSync(option)) : option;
-    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('options.kernelBtf', 'a path or the bytes of a BTF file', option);
-    return (cached = [{ name: 'vmlinux', btf: parseBtf(bytes) }]);
-  };
-}
-
-
-function runningKernel(kernel: () => KernelBtf[], extra: CollectionOptions['kconfig']): ExternEnvironment {
-  let config: globalThis.Map<string, string> | undefined;
-  return {
-    get config() {
-      if (config) return config;
-      const given = typeof extra === 'string' ? parseKernelConfig(extra) : new globalThis.Map(Object.entries(extra ?? {}));
-      for (const [k, v] of given) {
-        if (typeof v !== 'string') throw new InvalidArgumentError(`options.kconfig: ${k}`, 'a config value as the config file writes it (y, n, m, a number or a quoted string)', v);
-      }
-      config = new globalThis.Map([...kernelConfig(), ...given]);
-      return config;
-    },
-    get configSource() {
-      return [kernelConfigSource(), extra !== undefined ? 'options.kconfig' : undefined].filter((x) => x !== undefined).join(' and ') || undefined;
-    },
-    get kernelVersion() {
-      return linuxKernelVersion();
-    },
-    kernelBtfs: kernel,
-    kallsyms: (names) => kallsymsAddresses(names),
-  };
-}
-
-/** The bytes of an object file, or an InvalidArgumentError saying why not. */
-function readObjectFile(file: string): Uint8Array {
-  try {
-    return new Uint8Array(fs.readFileSync(file));
-  } catch (err) {
-    throw new InvalidArgumentError('object', `a readable BPF object file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
-  }
 }
