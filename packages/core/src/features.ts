@@ -67,3 +67,15 @@ export function parseKernelRelease(release: string): KernelVersion {
   const patch = m && m[3] !== undefined ? Number(m[3]) : 0;
   return { release: release.trim(), major, minor, patch, code: kernelVersionCode(major, minor, patch) };
 }
+
+/**
+ * Whether a kernel release is at least `major.minor` (for tests and
+ * features that depend on the kernel version).
+ *
+ * @example
+ * kernelReleaseAtLeast(os.release(), 6, 9); // arena maps
+ */
+export function kernelReleaseAtLeast(release: string, major: number, minor: number): boolean {
+  const v = parseKernelRelease(release);
+  return v.major > major || (v.major === major && v.minor >= minor);
+}

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { BpfError, InvalidArgumentError, MapFlags, MapType, noKey, ProgramType, u32, u64 } from '@bpfkit/core';
+import os from 'node:os';
+import { BpfError, InvalidArgumentError, kernelReleaseAtLeast, MapFlags, MapType, noKey, ProgramType, u32, u64 } from '@bpfkit/core';
 import { BtfBuilder } from '@bpfkit/elf';
 import { bpfAccess, btfLoad, native, possibleCpus, progInfoByFd, progLoad } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
@@ -90,7 +91,8 @@ describe.skipIf(!access.available)(`kernel map values${access.reason ? ` — ski
       expect(err.message).toMatch(/frozen/);
     });
 
-    it('an arena maps its pages', () => {
+    const arenas = kernelReleaseAtLeast(os.release(), 6, 9);
+    it.skipIf(!arenas)(`an arena maps its pages${arenas ? '' : ' — skipped: arena maps need Linux 6.9'}`, () => {
       using arena = createKernelMap({ name: 'arena', type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 2, flags: MapFlags.MMAPABLE });
       const mem = arena.memory();
       expect(mem.byteLength).toBe(2 * native.constants.PAGE_SIZE!);
@@ -168,7 +170,9 @@ describe.skipIf(!access.available)(`kernel map values${access.reason ? ` — ski
   describe('local storage maps', () => {
     it('get a small BTF made for them, closed after creation', () => {
       const before = openFds();
-      for (const type of [MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, MapType.CGRP_STORAGE]) {
+      // cgroup storage maps arrived in 6.2.
+      const types = [MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, ...(kernelReleaseAtLeast(os.release(), 6, 2) ? [MapType.CGRP_STORAGE] : [])];
+      for (const type of types) {
         using m = createKernelMap({ name: 'stor', type, keySize: 4, valueSize: 24, maxEntries: 0, flags: MapFlags.NO_PREALLOC });
         const info = m.info();
         expect(info.btfId).toBeGreaterThan(0);
