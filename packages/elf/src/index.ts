@@ -3,7 +3,7 @@ export { BtfKind, BTF_MAGIC } from './btf/kinds.js';
 export { parseBtf } from './btf/parse.js';
 export type { Btf, BtfType } from './btf/parse.js';
 export { BtfBuilder } from './btf/build.js';
-export { parseElf, Elf } from './elf/parse.js';
+export { parseElf, Elf, variableOffsets } from './elf/parse.js';
 export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation } from './elf/parse.js';
 export { sectionInfo, knownSections } from './programs/sections.js';
 export type { SectionInfo } from './programs/sections.js';

@@ -66,6 +66,18 @@ const SHDR_SIZE = 64;
 const SYM_SIZE = 24;
 
 /**
+ * Where each variable (`STT_OBJECT` symbol) of a section starts, by name.
+ * clang leaves the offsets in a BTF DATASEC zero (libbpf fills them in at
+ * load), so the symbol table is where variables really are.
+ *
+ * @example
+ * variableOffsets(elf, elf.section('.bss')!.index).get('packets'); // 8
+ */
+export function variableOffsets(elf: ElfFile, sectionIndex: number): Map<string, number> {
+  return new Map(elf.symbols.filter((s) => s.section === sectionIndex && s.type === Elf.STT_OBJECT).map((s) => [s.name, Number(s.value)]));
+}
+
+/**
  * Parses a 64-bit relocatable ELF object for the BPF machine, in either byte
  * order: header, section headers and names, the symbol table and the
  * relocation sections. Objects for another machine, 32-bit objects and

@@ -1,7 +1,7 @@
 import { ParseError } from '../errors.js';
 import { BtfKind } from '../btf/kinds.js';
 import type { Btf, BtfType } from '../btf/parse.js';
-import { Elf } from '../elf/parse.js';
+import { Elf, variableOffsets } from '../elf/parse.js';
 import type { ElfFile } from '../elf/parse.js';
 import { btfSizeOf, skipModifiers } from '../maps/btf-maps.js';
 
@@ -144,7 +144,7 @@ export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExtern
     }
     const section = elf.section(t.name);
     if (!section) continue;
-    const symbolOffset = new Map(elf.symbols.filter((s) => s.section === section.index && s.type === Elf.STT_OBJECT).map((s) => [s.name, Number(s.value)]));
+    const symbolOffset = variableOffsets(elf, section.index);
     t.sizeOrType = section.size;
     t.variables = (t.variables ?? []).map((v) => ({ ...v, offset: symbolOffset.get(types[v.type]!.name) ?? v.offset })).sort((a, b) => a.offset - b.offset);
   }

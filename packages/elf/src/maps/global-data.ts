@@ -1,7 +1,7 @@
 import { InvalidArgumentError, MapFlags, MapType } from '@bpfkit/core';
 import { BtfKind } from '../btf/kinds.js';
 import type { Btf } from '../btf/parse.js';
-import { Elf } from '../elf/parse.js';
+import { Elf, variableOffsets } from '../elf/parse.js';
 import type { ElfFile } from '../elf/parse.js';
 import { btfSizeOf, skipModifiers } from './btf-maps.js';
 
@@ -49,8 +49,7 @@ export function globalData(elf: ElfFile, btf?: Btf): Record<string, GlobalDataSp
     const contents = new Uint8Array(s.size);
     contents.set(elf.data(s));
     const datasec = btf?.find(s.name, BtfKind.DATASEC);
-    // clang may leave DATASEC offsets (and size) zero, as libbpf fills them in: the symbol table has the real offsets.
-    const symbolOffset = new Map(elf.symbols.filter((sym) => sym.section === s.index && sym.type === Elf.STT_OBJECT).map((sym) => [sym.name, Number(sym.value)]));
+    const symbolOffset = variableOffsets(elf, s.index);
     const variables: GlobalVariable[] = (datasec?.variables ?? []).map((v) => {
       const variable = btf!.types[v.type]!;
       return { name: variable.name, offset: symbolOffset.get(variable.name) ?? v.offset, size: v.size, type: variable.sizeOrType };

@@ -1,7 +1,7 @@
 import { ParseError } from '../errors.js';
 import { BtfKind } from '../btf/kinds.js';
 import type { Btf } from '../btf/parse.js';
-import { Elf } from '../elf/parse.js';
+import { Elf, variableOffsets } from '../elf/parse.js';
 import type { ElfFile } from '../elf/parse.js';
 import { skipModifiers } from './btf-maps.js';
 
@@ -29,7 +29,7 @@ export function mapInitialValues(elf: ElfFile, btf: Btf, sectionName = '.maps'):
   if (!section || !datasec) return out;
   const relocations = elf.relocations(section.index);
   if (relocations.length === 0) return out;
-  const symbolOffset = new Map(elf.symbols.filter((s) => s.section === section.index && s.type === Elf.STT_OBJECT).map((s) => [s.name, Number(s.value)]));
+  const symbolOffset = variableOffsets(elf, section.index);
   const maps = (datasec.variables ?? []).map((v) => {
     const variable = btf.types[v.type]!;
     const def = skipModifiers(btf, variable.sizeOrType);

@@ -2,7 +2,7 @@ import { ParseError } from '../errors.js';
 import { BtfKind } from '../btf/kinds.js';
 import type { Btf, BtfType } from '../btf/parse.js';
 import { essentialName } from '../core/btf-util.js';
-import { Elf } from '../elf/parse.js';
+import { Elf, variableOffsets } from '../elf/parse.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/parse.js';
 import { sectionInfo } from '../programs/sections.js';
 import { ProgramType } from '@bpfkit/core';
@@ -160,7 +160,7 @@ function sectionMaps(elf: ElfFile, btf: Btf, section: ElfSection): StructOpsMapS
   const datasec = btf.find(section.name, BtfKind.DATASEC);
   if (!datasec) throw new ParseError('BTF', `${where} has no DATASEC in the object's BTF`);
   const bytes = section.type === Elf.SHT_NOBITS ? new Uint8Array(section.size) : elf.data(section);
-  const symbolOffset = new Map(elf.symbols.filter((s) => s.section === section.index && s.type === Elf.STT_OBJECT).map((s) => [s.name, Number(s.value)]));
+  const symbolOffset = variableOffsets(elf, section.index);
   const link = section.name.endsWith('.link');
   const optional = section.name.startsWith('?');
   const variables: Variable[] = [];
