@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidArgumentError, MapMismatchError, MapType, NotSupportedError, parseKernelRelease, VerifierError } from '@bpfkit/core';
+import { InvalidArgumentError, kernelReleaseAtLeast, MapMismatchError, MapType, NotSupportedError, VerifierError } from '@bpfkit/core';
 import { parseKernelConfig, readObject } from '@bpfkit/elf';
 import { createKernelMap } from '@bpfkit/maps';
 import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
@@ -334,8 +334,7 @@ describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))(
 describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))('struct_ops through loadCollection', () => {
   it('creates the struct_ops map, loads its programs against the kernel struct and fills the map, registering nothing', () => {
     const before = fds();
-    const { major, minor } = parseKernelRelease(os.release());
-    if (major < 6 || (major === 6 && minor < 4)) {
+    if (!kernelReleaseAtLeast(os.release(), 6, 4)) {
       // .struct_ops.link maps (BPF_F_LINK) arrived in 6.4; older kernels only say EINVAL, the loader says why.
       expect(() => loadCollection(path.join(elfTestdata, 'struct_ops.bpf.o'))).toThrow(/BPF_F_LINK.*requires at least Linux 6\.4/);
       expect(fds()).toBe(before);

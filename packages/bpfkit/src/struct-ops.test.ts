@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BtfKind, readObject } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
-import { BpfError, MapFlags, MapType, NotSupportedError, parseKernelRelease, ProgramType } from '@bpfkit/core';
+import { BpfError, MapFlags, MapType, NotSupportedError, kernelReleaseAtLeast, ProgramType } from '@bpfkit/core';
 import type { Collection } from '@bpfkit/core';
 import { bpfAccess } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
@@ -23,10 +23,7 @@ function load(spec: ObjectSpec): Collection {
 }
 
 /** .struct_ops.link maps (BPF_F_LINK) arrived in 6.4. */
-const linkMaps = (() => {
-  const { major, minor } = parseKernelRelease(os.release());
-  return major > 6 || (major === 6 && minor >= 4);
-})();
+const linkMaps = kernelReleaseAtLeast(os.release(), 6, 4);
 
 /** Renames a member of the object's struct_ops type (a struct the kernel's lacks that member). */
 function renameMember(spec: ObjectSpec, from: string, to: string): ObjectSpec {

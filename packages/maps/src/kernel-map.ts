@@ -268,6 +268,12 @@ export interface KernelMapOptions {
    * `struct bpf_struct_ops_<name>`.
    */
   vmlinuxValueTypeId?: number;
+  /**
+   * For struct_ops maps whose struct a kernel module defines: that module's
+   * BTF fd (`value_type_btf_obj_fd`, sets BPF_F_VTYPE_BTF_OBJ_FD, 6.9); then
+   * {@link vmlinuxValueTypeId} is an id in the module's BTF.
+   */
+  valueTypeBtfObjFd?: number;
 }
 
 function checkU32(what: string, v: unknown): void {
@@ -293,6 +299,7 @@ function validate(spec: MapSpec, options: KernelMapOptions, what: string): void 
     if (!Number.isInteger(fd) || (fd as number) < 0) throw new InvalidArgumentError('options.btf', 'a BTF handle { fd } with a valid fd', options.btf);
   }
   if (options.vmlinuxValueTypeId !== undefined) checkU32('options.vmlinuxValueTypeId', options.vmlinuxValueTypeId);
+  if (options.valueTypeBtfObjFd !== undefined) checkU32('options.valueTypeBtfObjFd', options.valueTypeBtfObjFd);
   if (isMapInMapType(spec.type)) {
     if (typeof spec.innerMap !== 'object' || spec.innerMap === null) {
       throw new InvalidArgumentError(`${what} innerMap`, `the spec of the inner map (${mapTypeName(spec.type)} maps are created from an inner map template)`, spec.innerMap);
@@ -360,12 +367,14 @@ function createFd(spec: MapSpec, options: KernelMapOptions): number {
       innerMapFd = createFd(spec.innerMap, { btf: options.btf });
       owned.push(innerMapFd);
     }
-    const flags = ((spec.flags ?? 0) | (spec.numaNode !== undefined ? MapFlags.NUMA_NODE : 0)) >>> 0;
+    const flags = ((spec.flags ?? 0) | (spec.numaNode !== undefined ? MapFlags.NUMA_NODE : 0)
+      | (options.valueTypeBtfObjFd !== undefined ? MapFlags.VTYPE_BTF_OBJ_FD : 0)) >>> 0;
     const fields = {
       mapType: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
       mapFlags: flags, mapName: kernelObjectName(spec.name), numaNode: spec.numaNode ?? 0, mapExtra: spec.mapExtra ?? 0n,
       btfFd: btfFd ?? 0, btfKeyTypeId: keyId, btfValueTypeId: valueId, innerMapFd: innerMapFd ?? 0,
       btfVmlinuxValueTypeId: options.vmlinuxValueTypeId ?? 0,
+      ...(options.valueTypeBtfObjFd !== undefined ? { valueTypeBtfObjFd: options.valueTypeBtfObjFd } : {}),
     };
     const r = tryBpf(BpfCommand.BPF_MAP_CREATE, encodeMapCreateAttr(fields));
     if (r >= 0) return r;

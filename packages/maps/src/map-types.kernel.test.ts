@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { BpfError, MapFlags, MapType, mapTypeName, mapTypeNames, mapTypeFromName } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import { BtfKind, parseBtf } from '@bpfkit/elf';
-import { bpfAccess } from '@bpfkit/syscalls';
+import { bpfAccess, getFdById, native } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { createKernelMap } from './kernel-map.js';
 import type { KernelMapOptions } from './kernel-map.js';
@@ -90,4 +90,29 @@ describe.skipIf(!access.available)(`every map type of Linux 6.18${access.reason 
       expect(openFds()).toBe(before);
     });
   }
+});
+
+describe.skipIf(!access.available || typeof structOpsType() === 'string')('struct_ops maps of module structs', () => {
+  it('pass the module BTF fd as value_type_btf_obj_fd (the kernel refuses vmlinux\'s own there)', () => {
+    const t = structOpsType() as { id: number; size: number };
+    const spec: MapSpec = { name: 'so_module', type: MapType.STRUCT_OPS, keySize: 4, valueSize: t.size, maxEntries: 1, flags: MapFlags.LINK };
+    createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id }).close();
+    // BTF object 1 is vmlinux: naming it as the module holding the struct reaches the kernel, which says EINVAL.
+    const vmlinux = getFdById('btf', 1);
+    const before = openFds();
+    try {
+      let error: unknown;
+      try {
+        createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id, valueTypeBtfObjFd: vmlinux }).close();
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(BpfError);
+      expect((error as BpfError).code).toBe('EINVAL');
+      expect(openFds()).toBe(before);
+    } finally {
+      native.close(vmlinux);
+    }
+    expect(() => createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id, valueTypeBtfObjFd: -1 })).toThrow(/options\.valueTypeBtfObjFd: expected an integer from 0/);
+  });
 });

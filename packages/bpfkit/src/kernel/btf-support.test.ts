@@ -3,7 +3,7 @@ import os from 'node:os';
 import { FULL_BTF_SUPPORT, encodeBtf, objectBtfForKernel, externsFromObject, parseBtf, parseElf, sanitizeBtf } from '@bpfkit/elf';
 import type { BtfSupport } from '@bpfkit/elf';
 import { bpfAccess, btfLoad, native } from '@bpfkit/syscalls';
-import { parseKernelRelease } from '@bpfkit/core';
+import { kernelReleaseAtLeast } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { kernelBtfSupport } from './btf-support.js';
 
@@ -14,8 +14,7 @@ describe.skipIf(!access.available)(`BTF the kernel accepts${access.reason ? ` â€
   it('probes each BTF feature by what the kernel loads', () => {
     const support = kernelBtfSupport();
     expect(kernelBtfSupport()).toBe(support);
-    const { major, minor } = parseKernelRelease(os.release());
-    const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+    const atLeast = (major: number, minor: number) => kernelReleaseAtLeast(os.release(), major, minor);
     expect(support).toEqual({
       func: atLeast(5, 0), funcGlobal: atLeast(5, 6), datasec: atLeast(5, 2), float: atLeast(5, 13),
       declTag: atLeast(5, 16), typeTag: atLeast(5, 17), enum64: atLeast(6, 0),

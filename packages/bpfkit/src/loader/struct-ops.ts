@@ -1,11 +1,10 @@
 import os from 'node:os';
-import { BpfError, Errno, InvalidArgumentError, MapFlags, MapType, NotSupportedError, parseKernelRelease, ProgramType } from '@bpfkit/core';
+import { BpfError, Errno, InvalidArgumentError, MapFlags, MapType, kernelReleaseAtLeast, NotSupportedError, ProgramType } from '@bpfkit/core';
 import type { Map, MapSpec, Program } from '@bpfkit/core';
 import { BtfKind, btfSizeOf, ParseError, skipModifiers, structOpsUses } from '@bpfkit/elf';
 import type { Btf, BtfType, ObjectSpec, StructOpsMapSpec } from '@bpfkit/elf';
-import { adoptMapFd, createKernelMap, createRefusalHint } from '@bpfkit/maps';
+import { createKernelMap } from '@bpfkit/maps';
 import type { KernelMap } from '@bpfkit/maps';
-import { bpfError, BpfCommand, encodeMapCreateAttr, kernelObjectName, tryBpf } from '@bpfkit/syscalls';
 import type { KernelBtf } from '../kernel/kernel-btf.js';
 
 /**
@@ -260,13 +259,14 @@ export function createStructOpsMaps(
     }
     let map: KernelMap;
     try {
-      map = m.module === 'vmlinux'
-        ? createKernelMap(m.spec, undefined, { btf: objectBtf, vmlinuxValueTypeId: m.valueTypeId })
-        : createModuleStructOpsMap(m, objectBtf.fd, moduleBtfFd(m.module));
+      map = createKernelMap(m.spec, undefined, {
+        btf: objectBtf, vmlinuxValueTypeId: m.valueTypeId,
+        // A module's struct is named by its BTF fd (value_type_btf_obj_fd, 6.9).
+        ...(m.module === 'vmlinux' ? {} : { valueTypeBtfObjFd: moduleBtfFd(m.module) }),
+      });
     } catch (err) {
       // BPF_F_LINK on struct_ops maps (.struct_ops.link) arrived in 6.4: older kernels say only EINVAL.
-      const { major, minor } = parseKernelRelease(os.release());
-      if (err instanceof BpfError && err.errno === Errno.EINVAL && ((m.spec.flags ?? 0) & MapFlags.LINK) && (major < 6 || (major === 6 && minor < 4))) {
+      if (err instanceof BpfError && err.errno === Errno.EINVAL && ((m.spec.flags ?? 0) & MapFlags.LINK) && !kernelReleaseAtLeast(os.release(), 6, 4)) {
         throw new NotSupportedError(`struct_ops map '${m.name}' in .struct_ops.link (BPF_F_LINK)`, '6.4', 'declare it in SEC(".struct_ops") to register it by a map update instead');
       }
       throw err;
@@ -275,20 +275,6 @@ export function createStructOpsMaps(
     out[m.name] = map;
   }
   return out;
-}
-
-/** BPF_MAP_CREATE of a struct_ops map whose type a module's BTF holds. */
-function createModuleStructOpsMap(m: StructOpsMapPlan, btfFd: number, moduleFd: number): KernelMap {
-  const flags = (m.spec.flags ?? 0) | MapFlags.VTYPE_BTF_OBJ_FD;
-  const r = tryBpf(BpfCommand.BPF_MAP_CREATE, encodeMapCreateAttr({
-    mapType: m.spec.type, keySize: m.spec.keySize, valueSize: m.spec.valueSize, maxEntries: m.spec.maxEntries, mapFlags: flags,
-    mapName: kernelObjectName(m.name), btfFd, btfVmlinuxValueTypeId: m.valueTypeId, valueTypeBtfObjFd: moduleFd,
-  }));
-  if (r < 0) {
-    const hint = createRefusalHint(m.spec, -r, { btf: true, vmlinuxValueTypeId: m.valueTypeId });
-    throw bpfError(BpfCommand.BPF_MAP_CREATE, -r, { subject: `struct_ops map '${m.name}' (struct of module ${m.module})`, ...(hint ? { hint } : {}) });
-  }
-  return adoptMapFd(r);
 }
 
 const ZERO_KEY = new Uint8Array(4);
