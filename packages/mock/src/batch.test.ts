@@ -1,19 +1,10 @@
-import { BpfError, MapType, u32, u64, UpdateFlags } from '@bpfkit/core';
+import { MapType, u32, u64, UpdateFlags } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './test-support/error-code.js';
 import { createMockMapStore, MockMapFile } from './mock-map.js';
 import { readU32, writeU32 } from './map-store.js';
 import { MockSystem } from './mock-system.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 function open(system: MockSystem, spec: MapSpec): MockMapFile {
   return new MockMapFile(system.kernel, createMockMapStore(system.kernel, spec), { read: true, write: true });

@@ -1,19 +1,10 @@
-import { BpfError, MapFlags, MapType, noKey, u32 } from '@bpfkit/core';
+import { MapFlags, MapType, noKey, u32 } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './test-support/error-code.js';
 import { createMockMapStore, MockMapFile } from './mock-map.js';
 import { MockSystem } from './mock-system.js';
 import { BloomFilterStore } from './stores/bloom-filter.js';
 import { jhash, jhash2 } from './stores/jhash.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 /** Values reported present (false positives included) among `from..to` after the pushes, as sum and count. */
 function positives(system: MockSystem, spec: { valueSize: number; maxEntries: number; mapExtra?: bigint }, pushes: Uint8Array[], probe: (i: number) => Uint8Array, from: number, to: number) {

@@ -1,16 +1,7 @@
-import { BpfError, MapFlags, MapType, u32 } from '@bpfkit/core';
+import { MapFlags, MapType, u32 } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './test-support/error-code.js';
 import { MockSystem } from './mock-system.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 const INNER = { type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 };
 

@@ -1,18 +1,9 @@
 import { BpfError, cidr4, MapFlags, MapType, u32 } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './test-support/error-code.js';
 import { MockSystem } from './mock-system.js';
 
 // Orders and errors as Linux 6.18 answered them.
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 const LPM = { type: MapType.LPM_TRIE, keySize: 8, valueSize: 4, flags: MapFlags.NO_PREALLOC };
 

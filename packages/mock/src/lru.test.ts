@@ -1,20 +1,11 @@
-import { BpfError, MapFlags, MapType, u32 } from '@bpfkit/core';
+import { MapFlags, MapType, u32 } from '@bpfkit/core';
 import type { Map } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './test-support/error-code.js';
 import { MockSystem } from './mock-system.js';
 
 // Every expectation here was observed on Linux 6.18 with 2 possible CPUs and
 // the test process on one CPU (the kernel's LRU free lists are per CPU).
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 const sorted = (m: Map<number, number>) => [...m.keys()].sort((a, b) => a - b);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

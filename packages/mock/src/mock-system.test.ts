@@ -1,17 +1,8 @@
-import { BpfError, InvalidArgumentError, MapFlags, MapMismatchError, MapType, noKey, NotSupportedError, u32, u64 } from '@bpfkit/core';
+import { InvalidArgumentError, MapFlags, MapMismatchError, MapType, noKey, NotSupportedError, u32, u64 } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './test-support/error-code.js';
 import { MockSystem } from './mock-system.js';
-
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof BpfError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 const HASH = { name: 'h', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8 };
 
