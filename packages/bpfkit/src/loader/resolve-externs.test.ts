@@ -81,4 +81,24 @@ describe('resolveExterns', () => {
     const strong: ObjectExterns = { ...object, externs: object.externs.map((e) => (e.name === '__x64_sys_bpf' ? { ...e, weak: false } : e)) };
     expect(() => resolveExterns(btf, true, strong, env({ kallsyms: () => new Map() }))).toThrow(/ksym '__x64_sys_bpf'.*kallsyms/);
   });
+
+  it('answers LINUX_HAS_SYSCALL_WRAPPER from the same single kallsyms read as the ksyms', () => {
+    const bool = object.externs.find((e) => e.name === 'CONFIG_BPF_SYSCALL')!;
+    const withWrapper: ObjectExterns = {
+      // __x64_sys_bpf made weak, so a kernel without wrappers loads too.
+      externs: [...object.externs.map((e) => (e.name === '__x64_sys_bpf' ? { ...e, weak: true } : e)), { ...bool, name: 'LINUX_HAS_SYSCALL_WRAPPER', offset: object.kconfigSize }],
+      kconfigSize: object.kconfigSize + 8,
+    };
+    for (const [symbols, expected] of [[['__arm64_sys_bpf'], 1], [[], 0]] as const) {
+      const reads: string[][] = [];
+      const r = resolveExterns(btf, true, withWrapper, env({
+        kallsyms: (names) => {
+          reads.push([...names]);
+          return new Map([...names].filter((n) => (symbols as readonly string[]).includes(n) || n === 'bpf_prog_active').map((n) => [n, 1n]));
+        },
+      }));
+      expect(reads.length).toBe(1);
+      expect(r.kconfig[object.kconfigSize]).toBe(expected);
+    }
+  });
 });

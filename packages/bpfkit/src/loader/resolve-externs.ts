@@ -49,12 +49,14 @@ export interface ResolvedExterns {
 export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectExterns, env: ExternEnvironment): ResolvedExterns {
   const values = new Map<string, ResolvedExtern>();
   const kconfig = new Uint8Array(object.kconfigSize);
-  // Typeless ksyms take their address from kallsyms; the kernel resolves typed ones through kallsyms too.
-  const variables = object.externs.filter((e) => e.kind === 'ksym' && !e.isFunc).map((e) => e.name);
-  const addresses = variables.length ? env.kallsyms(variables) : new Map<string, bigint>();
+  // Typeless ksyms take their address from kallsyms; the kernel resolves typed ones through kallsyms too;
+  // LINUX_HAS_SYSCALL_WRAPPER asks it for a wrapper. One read of /proc/kallsyms answers them all.
+  const wanted = object.externs.filter((e) => e.kind === 'ksym' && !e.isFunc).map((e) => e.name);
+  if (object.externs.some((e) => e.name === 'LINUX_HAS_SYSCALL_WRAPPER')) wanted.push(...SYSCALL_WRAPPERS);
+  const addresses = wanted.length ? env.kallsyms(wanted) : new Map<string, bigint>();
   for (const e of object.externs) {
     if (e.kind === 'kconfig') {
-      const text = kconfigText(e, env);
+      const text = kconfigText(e, env, addresses);
       if (text === undefined) {
         if (!e.weak) {
           throw new NotSupportedError(`kconfig extern '${e.name}'`, undefined, env.configSource === undefined
@@ -99,11 +101,13 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
   return { values, kconfig };
 }
 
-function kconfigText(e: ExternSpec, env: ExternEnvironment): string | undefined {
+/** Syscall wrappers (__x64_sys_*) exist on x86-64 since 4.17 and arm64/s390 since 4.19. */
+const SYSCALL_WRAPPERS = ['__x64_sys_bpf', '__arm64_sys_bpf', '__s390x_sys_bpf'];
+
+function kconfigText(e: ExternSpec, env: ExternEnvironment, kallsyms: ReadonlyMap<string, bigint>): string | undefined {
   switch (e.name) {
     case 'LINUX_KERNEL_VERSION': return String(env.kernelVersion);
-    // Syscall wrappers (__x64_sys_*) exist on x86-64 since 4.17 and arm64/s390 since 4.19.
-    case 'LINUX_HAS_SYSCALL_WRAPPER': return env.kallsyms(['__x64_sys_bpf', '__arm64_sys_bpf', '__s390x_sys_bpf']).size > 0 ? 'y' : 'n';
+    case 'LINUX_HAS_SYSCALL_WRAPPER': return SYSCALL_WRAPPERS.some((w) => kallsyms.has(w)) ? 'y' : 'n';
     // bpf_get_attach_cookie arrived in 5.15.
     case 'LINUX_HAS_BPF_COOKIE': return env.kernelVersion >= (5 << 16) + (15 << 8) ? 'y' : 'n';
     default:
