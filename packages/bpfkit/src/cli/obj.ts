@@ -5,8 +5,8 @@ import {
   BpfError, Errno, InvalidArgumentError, MapFlags, VerifierError, attachTypeName, flagNames, mapTypeName, programTypeName,
 } from '@bpfkit/core';
 import type { Map, MapSpec, Program } from '@bpfkit/core';
-import { BtfKind, Elf, mapsFromLegacySection, parseElf, programsFromElf, readObject as readObjectSpec } from '@bpfkit/elf';
-import type { Btf, ElfProgramSpec } from '@bpfkit/elf';
+import { BtfKind, Elf, mapsFromLegacySection, readObject as readObjectSpec } from '@bpfkit/elf';
+import type { Btf } from '@bpfkit/elf';
 import { openPinnedMap } from '@bpfkit/maps';
 import { mounts } from '@bpfkit/syscalls';
 import { textTable } from '../features/format.js';
@@ -267,9 +267,9 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
   const asJson = args.flags.has('json');
   const pinDir = args.options.pin;
   if (pinDir !== undefined) checkBpffsDir(pinDir);
-  // Parsed first, so a failure can still list every program of the object.
-  const specs: Record<string, ElfProgramSpec> = programsFromElf(parseElf(bytes));
-  const results: ProgramResult[] = Object.values(specs).map((s) => ({ name: s.name, type: programTypeName(s.type), status: 'not loaded' }));
+  // Read once: a failure can still list every program, and each retry loads the same spec.
+  const spec = readObjectSpec(bytes);
+  const results: ProgramResult[] = Object.values(spec.programs).map((s) => ({ name: s.name, type: programTypeName(s.type), status: 'not loaded' }));
   const kconfig = args.options.kconfig === undefined ? undefined : readTextFile('--kconfig', args.options.kconfig);
   // Imported on demand: the other commands never load the whole loader.
   const { loadCollection } = await import('../collection.js');
@@ -281,7 +281,7 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
     if (remaining.length === 0) break;
     try {
       // Without --pin nothing is pinned, not even maps that ask for it by name.
-      coll = loadCollection(bytes, {
+      coll = loadCollection(spec, {
         ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }), programs: remaining,
         // --verbose keeps each loaded program's verifier log for its statistics.
         ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
