@@ -47,14 +47,7 @@ export function kernelMapInfo(fd: number, subject?: string): MapInfo {
  * @example
  * const shape: KernelMapShape = { name: 'counts', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 64, flags: 0 };
  */
-export interface KernelMapShape {
-  name: string;
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-}
+export type KernelMapShape = Pick<MapInfo, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>;
 
 /**
  * {@link RawMapOps} over a map file descriptor, through the addon's
