@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError, OwnedHandle, ProgramType, programTypeName, VerifierError } from '@bpfkit/core';
 import type { Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
-import { getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
+import { capabilities, getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
 import { kernelProgramInfo } from './program-info.js';
 
 /** How to load a program. */
@@ -143,15 +143,10 @@ function checkSpec(spec: ProgramSpec): void {
 /** Program types that read kernel memory through BTF (fentry/fexit/tp_btf/iter, LSM, freplace): what lockdown forbids. */
 const TRACING_TYPES: ReadonlySet<number> = new Set([ProgramType.TRACING, ProgramType.LSM, ProgramType.EXT]);
 
-/** Whether CapEff holds CAP_SYS_ADMIN (21), CAP_PERFMON (38) and CAP_BPF (39). */
+/** Whether this process holds CAP_SYS_ADMIN, CAP_PERFMON and CAP_BPF. */
 function fullyPrivileged(): boolean {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    const eff = m ? BigInt(`0x${m[1]}`) : 0n;
-    return [21n, 38n, 39n].every((bit) => ((eff >> bit) & 1n) === 1n);
-  } catch {
-    return false;
-  }
+  const c = capabilities();
+  return c.CAP_SYS_ADMIN && c.CAP_PERFMON && c.CAP_BPF;
 }
 
 /** An EPERM for a tracing, LSM or extension program of a fully privileged process: the kernel's own policy, said so. */

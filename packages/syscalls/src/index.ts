@@ -16,3 +16,4 @@ export * from './access.js';
 export * from './object-name.js';
 export * from './bpffs.js';
 export * from './cpus.js';
+export * from './capabilities.js';
