@@ -136,6 +136,15 @@ export class PerfRing extends OwnedHandle {
       });
       this.#poller = poller;
       poller.start();
+      // libuv registers the fd with epoll on the next loop turn. A wakeup that came before that is
+      // consumed by the registration's perf_poll() and can be lost to epoll's level-triggered re-poll;
+      // if the ring then fills, no further wakeup comes. So look once more after the registration.
+      setImmediate(() => {
+        if (this.#poller !== poller || this.closed || this.pending() === 0) return;
+        poller.close();
+        this.#poller = undefined;
+        resolve();
+      });
     });
   }
 
