@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runner="${BPFKIT_VM_RUNNER:-../shared/vm/run-in-vm.sh}"
 if [ ! -x "$runner" ]; then
-  echo "test-in-vm: no VM runner at $runner (set BPFKIT_VM_RUNNER)" >&2
+  echo "test-in-vm: no VM runner at $runner. The QEMU guest recipe is not part of the repository yet:" >&2
+  echo "  it lives in the project's shared folder beside the checkout (shared/vm/run-in-vm.sh)." >&2
+  echo "  Point BPFKIT_VM_RUNNER at a runner taking <kernel> <command...> to use your own." >&2
   exit 2
 fi
 kernel="${1:?usage: test-in-vm.sh <kernel: 6.1|6.12|...> [vitest files or filters]}"

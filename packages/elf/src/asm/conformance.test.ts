@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { assemble } from './assemble.js';
 import { disassemble } from './disasm.js';
 
-// The suite lives in the project's shared/ folder, beside the repository (CI lays it out the same way).
-const DIR = path.resolve(import.meta.dirname, '../../../../../shared/conformance/tests');
-const files = fs.existsSync(DIR) ? fs.readdirSync(DIR).filter((f) => f.endsWith('.data')).sort() : [];
+// The suite is vendored at the repository's root (vendor/bpf-conformance, with its license and origin).
+const DIR = path.resolve(import.meta.dirname, '../../../../vendor/bpf-conformance/tests');
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.data')).sort();
 
 function sections(text: string): Map<string, string> {
   const out = new Map<string, string>();
