@@ -39,16 +39,16 @@ export type { MapInitialValue } from './maps/map-values.js';
 export { parseBtfExt } from './btf/ext.js';
 export type { BtfExt, BtfExtSection, BtfExtFuncInfo, BtfExtLineInfo, BtfExtCoreRelo } from './btf/ext.js';
 export type { ProgramFuncInfo, ProgramLineInfo, ProgramCoreRelocation } from './programs/extract.js';
-export { CoreReloKind, coreReloKindName } from './core/kinds.js';
-export { essentialName } from './core/btf-util.js';
-export { resolveCoreRelocations } from './core/resolve.js';
+export { CoreReloKind, coreReloKindName } from './co-re/kinds.js';
+export { essentialName } from './co-re/btf-util.js';
+export { resolveCoreRelocations } from './co-re/resolve.js';
 export type {
   CoreRelocationInput, CoreRelocationReport, CoreResolution, ResolveCoreOptions, CoreCandidateCache,
-} from './core/resolve.js';
-export type { CoreCandidate } from './core/match.js';
-export { POISON_HELPER_ID } from './core/patch.js';
-export { explainPoisonedCall } from './core/poison.js';
-export type { PoisonedCallExplanation } from './core/poison.js';
+} from './co-re/resolve.js';
+export type { CoreCandidate } from './co-re/match.js';
+export { POISON_HELPER_ID } from './co-re/patch.js';
+export { explainPoisonedCall } from './co-re/poison.js';
+export type { PoisonedCallExplanation } from './co-re/poison.js';
 export { readObject } from './object.js';
 export type { ObjectSpec } from './object.js';
 export { planCollection } from './collection-plan.js';

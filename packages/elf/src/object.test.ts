@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { InvalidArgumentError, MapType, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { encodeBtf } from './btf/encode.js';
-import { resolveCoreRelocations } from './core/resolve.js';
+import { resolveCoreRelocations } from './co-re/resolve.js';
 import { ParseError } from './errors.js';
 import { objectBtfForKernel } from './externs/externs.js';
 import { readObject } from './object.js';

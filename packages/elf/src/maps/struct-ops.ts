@@ -1,7 +1,7 @@
 import { ParseError } from '../errors.js';
 import { BtfKind } from '../btf/kinds.js';
 import type { Btf, BtfType } from '../btf/parse.js';
-import { essentialName } from '../core/btf-util.js';
+import { essentialName } from '../co-re/btf-util.js';
 import { Elf, variableOffsets } from '../elf/parse.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/parse.js';
 import { sectionInfo } from '../programs/sections.js';
