@@ -49,7 +49,7 @@ export interface Features {
   memlockAccounting: boolean;
 }
 
-/** `KERNEL_VERSION(a, b, c)` from linux/version.h. */
+/** `KERNEL_VERSION(a, b, c)` from linux/version.h, the sub-level capped at 255 as in the kernel's own macro since 4.9.256. */
 export function kernelVersionCode(major: number, minor: number, patch: number): number {
   return (major << 16) + (minor << 8) + Math.min(patch, 255);
 }

@@ -31,7 +31,7 @@ export type { ElfProgramSpec, ProgramReference } from './programs/extract.js';
 export { encodeBtf } from './btf/encode.js';
 export { sanitizeBtf, unsupportedKinds, FULL_BTF_SUPPORT } from './btf/sanitize.js';
 export type { BtfSupport } from './btf/sanitize.js';
-export { parseKernelConfig, kernelVersionCode, encodeKconfigValue } from './externs/kconfig.js';
+export { parseKernelConfig, encodeKconfigValue } from './externs/kconfig.js';
 export { externsFromObject, objectBtfForKernel, KCONFIG_SECTION, KSYMS_SECTION } from './externs/externs.js';
 export type { ExternSpec, ObjectExterns } from './externs/externs.js';
 export { mapInitialValues } from './maps/map-values.js';

@@ -81,13 +81,13 @@ const NEEDS_BTF_TARGET: ReadonlySet<number> = new Set([ProgramType.TRACING, Prog
 /** Program types the kernel loads only as sleepable (`BPF_F_SLEEPABLE`). */
 const SLEEPABLE_ONLY: ReadonlySet<number> = new Set([ProgramType.SYSCALL]);
 
-/** Load attributes every probe of `type` needs besides the instructions. */
-function loadContext(type: number, kernelVersionCode: number) {
+/** Load attributes every probe of `type` needs besides the instructions; `versionCode` is the running kernel's `KERNEL_VERSION()`, which kprobes carried before 5.0. */
+function loadContext(type: number, versionCode: number) {
   return {
     type,
     license: 'GPL',
     ...(EXPECTED_ATTACH[type] !== undefined ? { expectedAttachType: EXPECTED_ATTACH[type] } : {}),
-    ...(type === ProgramType.KPROBE ? { kernelVersion: kernelVersionCode } : {}),
+    ...(type === ProgramType.KPROBE ? { kernelVersion: versionCode } : {}),
     ...(SLEEPABLE_ONLY.has(type) ? { flags: ProgramFlags.SLEEPABLE } : {}),
   };
 }
@@ -106,9 +106,9 @@ export interface ProgramProbe {
  * target are loaded with an invalid target: EINVAL plus a log naming it
  * means the type exists; EPERM means it exists but lockdown forbids it.
  */
-export function probeProgramType(sys: ProbeSys, type: number, kernelVersionCode: number): ProgramProbe {
+export function probeProgramType(sys: ProbeSys, type: number, versionCode: number): ProgramProbe {
   const { fd, log } = sys.progLoad({
-    ...loadContext(type, kernelVersionCode),
+    ...loadContext(type, versionCode),
     instructions: RETURN_ZERO,
     ...(NEEDS_BTF_TARGET.has(type) ? { attachBtfId: 1 } : {}),
   });
@@ -125,13 +125,13 @@ export function probeProgramType(sys: ProbeSys, type: number, kernelVersionCode:
 }
 
 /** Probes every program type. */
-export function probeProgramTypes(sys: ProbeSys, kernelVersionCode: number): { types: Record<string, boolean>; reasons: Record<string, string> } {
+export function probeProgramTypes(sys: ProbeSys, versionCode: number): { types: Record<string, boolean>; reasons: Record<string, string> } {
   const types: Record<string, boolean> = {};
   const reasons: Record<string, string> = {};
   for (const name of programTypeNames) {
     const type = programTypeFromName(name)!;
     if (type === ProgramType.UNSPEC) continue;
-    const r = probeProgramType(sys, type, kernelVersionCode);
+    const r = probeProgramType(sys, type, versionCode);
     types[programTypeName(type)] = r.supported;
     if (r.reason) reasons[programTypeName(type)] = r.reason;
   }
@@ -143,8 +143,8 @@ export function probeProgramTypes(sys: ProbeSys, kernelVersionCode: number): { t
  * "unknown func" or "cannot use helper"/"not supported" when it may not;
  * anything else (a bad argument, success) means it may.
  */
-export function probeHelper(sys: ProbeSys, type: number, helper: number, kernelVersionCode: number): boolean {
-  const { fd, log } = sys.progLoad({ ...loadContext(type, kernelVersionCode), instructions: callHelper(helper) });
+export function probeHelper(sys: ProbeSys, type: number, helper: number, versionCode: number): boolean {
+  const { fd, log } = sys.progLoad({ ...loadContext(type, versionCode), instructions: callHelper(helper) });
   if (fd >= 0) {
     sys.close(fd);
     return true;
@@ -154,7 +154,7 @@ export function probeHelper(sys: ProbeSys, type: number, helper: number, kernelV
 }
 
 /** Probes every helper for every supported program type that loads without a BTF target. */
-export function probeHelpers(sys: ProbeSys, programTypes: Record<string, boolean>, kernelVersionCode: number): Record<string, Record<string, boolean>> {
+export function probeHelpers(sys: ProbeSys, programTypes: Record<string, boolean>, versionCode: number): Record<string, Record<string, boolean>> {
   const out: Record<string, Record<string, boolean>> = {};
   for (const [name, supported] of Object.entries(programTypes)) {
     const type = programTypeFromName(name)!;
@@ -163,7 +163,7 @@ export function probeHelpers(sys: ProbeSys, programTypes: Record<string, boolean
     for (const h of helperNames) {
       const id = helperFromName(h)!;
       if (id === Helper.unspec) continue;
-      row[h] = probeHelper(sys, type, id, kernelVersionCode);
+      row[h] = probeHelper(sys, type, id, versionCode);
     }
     out[name] = row;
   }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
-import { kernelVersionCode, parseKernelConfig } from '@bpfkit/elf';
+import { parseKernelRelease } from '@bpfkit/core';
+import { parseKernelConfig } from '@bpfkit/elf';
 
 let cachedConfig: Map<string, string> | undefined;
 
@@ -45,11 +46,11 @@ function readConfigText(): string | undefined {
 export function linuxKernelVersion(): number {
   try {
     const signature = fs.readFileSync('/proc/version_signature', 'utf8').trim().split(/\s+/).pop();
-    if (signature && /^\d+\.\d+/.test(signature)) return kernelVersionCode(signature);
+    if (signature && /^\d+\.\d+/.test(signature)) return parseKernelRelease(signature).code;
   } catch {
     // Not Ubuntu.
   }
   const debian = /Debian (\d+\.\d+\.\d+)/.exec(os.version());
-  if (debian) return kernelVersionCode(debian[1]!);
-  return kernelVersionCode(os.release());
+  if (debian) return parseKernelRelease(debian[1]!).code;
+  return parseKernelRelease(os.release()).code;
 }

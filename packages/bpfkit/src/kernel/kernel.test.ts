@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { BtfKind, kernelVersionCode } from '@bpfkit/elf';
+import { parseKernelRelease } from '@bpfkit/core';
+import { BtfKind } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { kallsymsAddresses } from './kallsyms.js';
 import { kernelBtfs, vmlinuxBtf } from './kernel-btf.js';
@@ -26,7 +27,7 @@ describe('the running kernel', () => {
 
   it('computes LINUX_KERNEL_VERSION from the release (or the distribution\'s real version)', () => {
     const v = linuxKernelVersion();
-    const release = kernelVersionCode(os.release());
+    const release = parseKernelRelease(os.release()).code;
     // Same major and minor as uname; Debian and Ubuntu may report a different sub-level.
     expect(v >> 8).toBe(release >> 8);
   });

@@ -2,19 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@bpfkit/core';
 import { BtfBuilder } from '../btf/build.js';
 import { parseBtf } from '../btf/parse.js';
-import { encodeKconfigValue, kernelVersionCode, parseKernelConfig } from './kconfig.js';
+import { encodeKconfigValue, parseKernelConfig } from './kconfig.js';
 
 describe('kernel config', () => {
   it('reads set values, strings and "is not set" lines', () => {
     const config = parseKernelConfig('#\n# Automatically generated\nCONFIG_BPF=y\nCONFIG_HZ=250\nCONFIG_LOCALVERSION="-fc"\n# CONFIG_KPROBES is not set\nCONFIG_NF=m\n');
     expect([...config]).toEqual([['CONFIG_BPF', 'y'], ['CONFIG_HZ', '250'], ['CONFIG_LOCALVERSION', '"-fc"'], ['CONFIG_KPROBES', 'n'], ['CONFIG_NF', 'm']]);
-  });
-
-  it('encodes kernel versions as KERNEL_VERSION() does, capping the sub-level', () => {
-    expect(kernelVersionCode('6.18.44-fc-v595')).toBe((6 << 16) + (18 << 8) + 44);
-    expect(kernelVersionCode('4.9.337')).toBe((4 << 16) + (9 << 8) + 255);
-    expect(kernelVersionCode('6.1')).toBe((6 << 16) + (1 << 8));
-    expect(() => kernelVersionCode('linux')).toThrow(InvalidArgumentError);
   });
 });
 

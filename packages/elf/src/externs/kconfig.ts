@@ -26,13 +26,6 @@ export function parseKernelConfig(text: string): Map<string, string> {
   return out;
 }
 
-/** `KERNEL_VERSION(a, b, c)` as the kernel encodes it, the sub-level capped at 255 as in the kernel's own macro since 4.9.256. */
-export function kernelVersionCode(release: string): number {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
-  if (!m) throw new InvalidArgumentError('kernel release', 'a version such as 6.1.0', release);
-  return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3] ?? 0), 255);
-}
-
 /** How a `__kconfig` extern's C type takes a value. */
 type KconfigShape = 'bool' | 'tristate' | 'char' | 'int' | 'string';
 
