@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError } from '@bpfkit/core';
 import type { ProgramInfo } from '@bpfkit/core';
-import { getFdById, native, objGet, progInfoByFd, readEachById } from '@bpfkit/syscalls';
+import { bpfObjectKind, getFdById, native, objGet, progInfoByFd, readEachById } from '@bpfkit/syscalls';
 import { KernelProgram } from './program.js';
 import { kernelProgramInfo } from './program-info.js';
 export { kernelProgramInfo } from './program-info.js';
@@ -100,17 +100,7 @@ function openProgramFd(target: number | string): number {
   const kind = bpfObjectKind(fd);
   if (kind !== undefined && kind !== 'prog') {
     native.close(fd);
-    throw new BpfError(Errno.EINVAL, { syscall: 'bpf', command: 'BPF_OBJ_GET', subject: describe(target), hint: `the object pinned there is not a program but a BPF ${kind}` });
+    throw new BpfError(Errno.EINVAL, { syscall: 'bpf', command: 'BPF_OBJ_GET', subject: describe(target), hint: `the object pinned there is not a program but a ${kind === 'non-BPF file' ? kind : `BPF ${kind}`}` });
   }
   return fd;
-}
-
-/** What kind of BPF object an fd is (`prog`, `map`, `link`, `btf`…), from /proc/self/fd; undefined when /proc cannot tell. */
-function bpfObjectKind(fd: number): string | undefined {
-  try {
-    const m = /^anon_inode:(?:bpf[-_])?(\w+)$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
-    return m ? m[1] : 'non-BPF file';
-  } catch {
-    return undefined;
-  }
 }

@@ -5,7 +5,7 @@ import {
 import type { Codec, MapCodecs, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import { BtfBuilder } from '@bpfkit/elf';
 import {
-  BpfCommand, bpfError, btfLoad, encodeMapCreateAttr, getFdById, kernelObjectName, mapFreeze, mapInfoByFd, native, objGet, objPin,
+  BpfCommand, bpfError, bpfObjectKind, btfLoad, encodeMapCreateAttr, getFdById, kernelObjectName, mapFreeze, mapInfoByFd, native, objGet, objPin,
   possibleCpus, tryBpf,
 } from '@bpfkit/syscalls';
 import { mapError } from './errors.js';
@@ -466,7 +466,7 @@ export function adoptMapFd<K, V>(fd: number, codecs?: MapCodecs<K, V>): KernelMa
   try {
     const kind = bpfObjectKind(fd);
     if (kind !== undefined && kind !== 'map') {
-      throw new BpfError(Errno.EINVAL, { syscall: 'bpf', subject: `fd ${fd}`, hint: `the object is not a map but a BPF ${kind}` });
+      throw new BpfError(Errno.EINVAL, { syscall: 'bpf', subject: `fd ${fd}`, hint: `the object is not a map but a ${kind === 'non-BPF file' ? kind : `BPF ${kind}`}` });
     }
     spec = specOf(fd);
   } catch (err) {
@@ -474,16 +474,6 @@ export function adoptMapFd<K, V>(fd: number, codecs?: MapCodecs<K, V>): KernelMa
     throw err;
   }
   return new KernelMap<K, V>(fd, spec, codecs);
-}
-
-/** What kind of BPF object an fd is (`map`, `prog`, `link`, `btf`…), from /proc/self/fd; undefined when /proc cannot tell. */
-function bpfObjectKind(fd: number): string | undefined {
-  try {
-    const m = /^anon_inode:bpf-(\w+)$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
-    return m ? m[1] : 'non-BPF file';
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { BpfError, InvalidArgumentError, MapFlags, MapType, ProgramType, u32, u64 } from '@bpfkit/core';
 import { bpfAccess, mountPrivateBpffs, native, objPin, progLoad } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
-import { createKernelMap, openMapById, openPinnedMap } from './kernel-map.js';
+import { adoptMapFd, createKernelMap, openMapById, openPinnedMap } from './kernel-map.js';
 import { mapDifferences, MapMismatchError } from '@bpfkit/core';
 import { listMaps, openOrCreateMap } from './lifecycle.js';
 
@@ -98,6 +98,15 @@ describe.skipIf(!access.available)(`map lifecycle on the kernel${access.reason ?
     expect(() => openOrCreateMap(SPEC, { pinPath: `${fsys.dir}/prog`, onMismatch: 'replace' })).toThrow(/not a map/);
     expect(openFds()).toBe(before);
     expect(() => openPinnedMap(`${fsys.dir}/nothing`)).toThrow(/ENOENT/);
+  });
+
+  it('adoptMapFd refuses an fd that is no map, whatever it is, and closes it', () => {
+    const file = fs.openSync('/proc/self/status', 'r');
+    expect(() => adoptMapFd(file)).toThrow(/the object is not a map but a non-BPF file/);
+    expect(() => fs.fstatSync(file)).toThrow(/EBADF/);
+    const prog = progLoad({ progType: ProgramType.SOCKET_FILTER, insns: Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0), license: 'GPL' });
+    expect(() => adoptMapFd(prog)).toThrow(/the object is not a map but a BPF prog/);
+    expect(() => fs.fstatSync(prog)).toThrow(/EBADF/);
   });
 
   it('listMaps finds a fresh map with its info, and leaks no fd', () => {

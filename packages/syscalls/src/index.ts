@@ -17,3 +17,4 @@ export * from './object-name.js';
 export * from './bpffs.js';
 export * from './cpus.js';
 export * from './capabilities.js';
+export * from './object-kind.js';
