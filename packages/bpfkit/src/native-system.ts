@@ -79,15 +79,15 @@ export class NativeSystem implements System {
   }
 
   attach(_program: Program, target: AttachTarget): Link {
-    throw new NotSupportedError(`attaching to '${target.kind}' with bpfkit yet`, undefined, 'attach support lands with the attach issue; load and test-run programs meanwhile');
+    throw new NotSupportedError(`attaching programs to '${target.kind}'`, undefined, 'it loads programs but cannot attach them yet; run them with testRun() meanwhile', 'bpfkit');
   }
 
   openRingBuffer(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('ring buffer readers in bpfkit yet', undefined, 'they land with the event readers issue');
+    throw new NotSupportedError('reading ring buffer maps', undefined, 'it creates ring buffer maps but cannot read their events yet', 'bpfkit');
   }
 
   openPerfEventArray(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('perf event array readers in bpfkit yet', undefined, 'they land with the event readers issue');
+    throw new NotSupportedError('reading perf event arrays', undefined, 'it creates perf event array maps but cannot read their events yet', 'bpfkit');
   }
 
   features(): Features {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Errno } from './errno.js';
-import { summarizeVerifierLog, VerifierError } from './errors.js';
+import { NotSupportedError, summarizeVerifierLog, VerifierError } from './errors.js';
 
 // A log as Linux 6.18 writes it for a program loaded with line info (BTF.ext).
 const LOG = `func#0 @0
@@ -47,5 +47,16 @@ describe('verifier log summary', () => {
     expect(err.message).toMatch(/invalid mem access 'map_value_or_null' \(at instruction 7, rejected\.bpf\.c:22/);
     expect(err.log).toBe(LOG);
     expect(err.instruction).toBe(7);
+  });
+});
+
+describe('NotSupportedError', () => {
+  it('says the kernel lacks the feature unless it names what does', () => {
+    const kernel = new NotSupportedError('ring buffer maps', '5.8');
+    expect(kernel.message).toBe('ring buffer maps is not supported by this kernel (requires at least Linux 5.8)');
+    expect(kernel.lackedBy).toBe('this kernel');
+    const library = new NotSupportedError('reading ring buffer maps', undefined, 'it has no ring buffer reader yet', 'bpfkit');
+    expect(library.message).toBe('reading ring buffer maps is not supported by bpfkit: it has no ring buffer reader yet');
+    expect(library.lackedBy).toBe('bpfkit');
   });
 });

@@ -166,24 +166,29 @@ export class InvalidArgumentError extends TypeError {
 
 /**
  * The running kernel (or backend) lacks a feature. Carries the feature and,
- * when known, the first kernel version that has it.
+ * when known, the first kernel version that has it. `lackedBy` names what
+ * lacks it when that is not the kernel but bpfkit or one of its backends.
  *
  * @example
  * throw new NotSupportedError('ring buffer map', '5.8');
+ * throw new NotSupportedError('reading ring buffer maps', undefined, undefined, 'the mock backend');
  */
 export class NotSupportedError extends Error {
   override readonly name: string = 'NotSupportedError';
   readonly feature: string;
   readonly minimumKernel: string | undefined;
+  /** What lacks the feature: `'this kernel'` unless bpfkit or a backend is named. */
+  readonly lackedBy: string;
 
-  constructor(feature: string, minimumKernel?: string, detail?: string) {
+  constructor(feature: string, minimumKernel?: string, detail?: string, lackedBy = 'this kernel') {
     super(
-      `${feature} is not supported by this kernel` +
+      `${feature} is not supported by ${lackedBy}` +
         (minimumKernel ? ` (requires at least Linux ${minimumKernel})` : '') +
         (detail ? `: ${detail}` : ''),
     );
     this.feature = feature;
     this.minimumKernel = minimumKernel;
+    this.lackedBy = lackedBy;
   }
 }
 

@@ -221,7 +221,7 @@ export class MockSystem implements System {
     const object_ = spec as ObjectSpec;
     const programs = options.programs ?? Object.keys(object_.programs);
     if (programs.length > 0) {
-      throw new NotSupportedError(`loading program '${programs[0]}' on the mock backend`, undefined, "the mock has no BPF interpreter yet; pass programs: [] to get the object's maps and globals");
+      throw new NotSupportedError(`loading program '${programs[0]}'`, undefined, "it has no BPF interpreter yet; pass programs: [] to get the object's maps and globals", 'the mock backend');
     }
     object_.rewriteConstants(options.constants ?? {});
     const plan = planCollection(object_, { withBtf: false, possibleCpus: this.possibleCpus });
@@ -242,19 +242,19 @@ export class MockSystem implements System {
   }
 
   loadProgram(spec: ProgramSpec): Program {
-    throw new NotSupportedError(`loading program '${spec.name}' on the mock backend`, undefined, 'the mock interpreter runs programs once it lands; use the kernel backend meanwhile');
+    throw new NotSupportedError(`loading program '${spec.name}'`, undefined, 'it has no BPF interpreter yet; load programs on the kernel backend', 'the mock backend');
   }
 
   attach(_program: Program, target: AttachTarget): Link {
-    throw new NotSupportedError(`attaching to '${target.kind}' on the mock backend`, undefined, 'fake hooks arrive with the mock interpreter');
+    throw new NotSupportedError(`attaching programs to '${target.kind}'`, undefined, 'it runs no programs, so it has no hooks to attach them to', 'the mock backend');
   }
 
   openRingBuffer(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('ring buffer readers on the mock backend', undefined, 'they arrive with the mock interpreter');
+    throw new NotSupportedError('reading ring buffer maps', undefined, 'it runs no programs, so nothing writes events into them', 'the mock backend');
   }
 
   openPerfEventArray(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('perf event array readers on the mock backend', undefined, 'they arrive with the mock interpreter');
+    throw new NotSupportedError('reading perf event arrays', undefined, 'it runs no programs, so nothing writes events into them', 'the mock backend');
   }
 
   /** What the mock implements: the map types it stores, batch operations, and no programs yet. */
