@@ -8,7 +8,7 @@ import { loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { native, possibleCpus } from '@bpfkit/syscalls';
 import { openModuleBtf } from './kernel/kernel-btf.js';
-import { kernelTypes, readFileFor, runningKernel } from './loader/environment.js';
+import { kernelTypes, readFileFor, runningKernelExterns } from './loader/environment.js';
 import { resolveAttachBtf } from './loader/attach-btf.js';
 import { loadObjectBtf } from './loader/object-btf.js';
 import { linkReferences } from './loader/link-references.js';
@@ -46,7 +46,7 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
   spec.rewriteConstants(options.constants ?? {});
   const wanted = selectPrograms(spec, options.programs);
   const kernel = kernelTypes(options.kernelBtf);
-  const env = runningKernel(kernel, options.kconfig);
+  const env = runningKernelExterns(kernel, options.kconfig);
 
   const owned: { close(): void }[] = [];
   const warnings: string[] = [];

@@ -1,3 +1,7 @@
+import os from 'node:os';
+import { encodeInstructions } from '@bpfkit/elf';
+import type { InstructionFields } from '@bpfkit/elf';
+
 /**
  * The few kernel operations the feature probes need, in errno form (a probe
  * wants the errno, not an exception). Implemented over @bpfkit/syscalls in
@@ -40,25 +44,18 @@ export interface ProbeProgAttr {
   flags?: number;
 }
 
-/** Encodes eBPF instructions for probes: `{ code, dst, src, off, imm }` each. */
-export function encodeInstructions(insns: readonly { code: number; dst?: number; src?: number; off?: number; imm?: number }[]): Uint8Array {
-  const out = new Uint8Array(insns.length * 8);
-  const view = new DataView(out.buffer);
-  insns.forEach((insn, i) => {
-    const p = i * 8;
-    out[p] = insn.code;
-    // Register nibbles: dst in the low 4 bits, src in the high 4 bits (on little-endian hosts).
-    out[p + 1] = ((insn.src ?? 0) << 4) | (insn.dst ?? 0);
-    view.setInt16(p + 2, insn.off ?? 0, true);
-    view.setInt32(p + 4, insn.imm ?? 0, true);
-  });
-  return out;
+/** One instruction of a probe program: opcode and immediate, registers and offset zero. */
+function insn(opcode: number, imm = 0): InstructionFields {
+  return { opcode, dst: 0, src: 0, offset: 0, imm };
 }
 
+/** Probe programs are loaded into this kernel, so they take the host's byte order. */
+const HOST_LITTLE_ENDIAN = os.endianness() === 'LE';
+
 /** `r0 = 0; exit`. */
-export const RETURN_ZERO = encodeInstructions([{ code: 0xb7 }, { code: 0x95 }]);
+export const RETURN_ZERO = encodeInstructions([insn(0xb7), insn(0x95)], HOST_LITTLE_ENDIAN);
 
 /** `call helper; r0 = 0; exit`. */
 export function callHelper(helper: number): Uint8Array {
-  return encodeInstructions([{ code: 0x85, imm: helper }, { code: 0xb7 }, { code: 0x95 }]);
+  return encodeInstructions([insn(0x85, helper), insn(0xb7), insn(0x95)], HOST_LITTLE_ENDIAN);
 }

@@ -47,9 +47,9 @@ export function kernelTypes(option: string | Uint8Array | undefined): () => Kern
  * over its config, each read on first use.
  *
  * @example
- * const env = runningKernel(kernelTypes(undefined), 'CONFIG_HZ=1000');
+ * const env = runningKernelExterns(kernelTypes(undefined), 'CONFIG_HZ=1000');
  */
-export function runningKernel(kernel: () => KernelBtf[], extra: CollectionOptions['kconfig']): ExternEnvironment {
+export function runningKernelExterns(kernel: () => KernelBtf[], extra: CollectionOptions['kconfig']): ExternEnvironment {
   let config: globalThis.Map<string, string> | undefined;
   return {
     get config() {

@@ -44,7 +44,7 @@ export interface ResolvedExterns {
  * an error unless it is `__weak`.
  *
  * @example
- * const { values, kconfig } = resolveExterns(btf, true, externsFromObject(elf, btf), runningKernel());
+ * const { values, kconfig } = resolveExterns(btf, true, externsFromObject(elf, btf), runningKernelExterns(kernelTypes(undefined), undefined));
  */
 export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectExterns, env: ExternEnvironment): ResolvedExterns {
   const values = new Map<string, ResolvedExtern>();
