@@ -1,6 +1,7 @@
 import { flagNames } from './kernel/enum.js';
 import { MapFlags } from './kernel/flags.js';
-import { MapType, mapTypeName } from './kernel/map-type.js';
+import { mapTypeName } from './kernel/map-type.js';
+import { mapTypeRules } from './kernel/map-rules.js';
 import type { MapInfo, MapSpec } from './interfaces.js';
 
 /** Flags that belong to the fd, not the map: the kernel drops them from `map_flags`. */
@@ -19,7 +20,7 @@ const FD_ONLY_FLAGS = MapFlags.RDONLY | MapFlags.WRONLY | MapFlags.TOKEN_FD;
 export function permanentMapFlags(spec: Pick<MapSpec, 'type' | 'flags' | 'numaNode'>): number {
   let flags = (spec.flags ?? 0) | (spec.numaNode !== undefined ? MapFlags.NUMA_NODE : 0);
   flags &= ~FD_ONLY_FLAGS;
-  if (spec.type === MapType.DEVMAP || spec.type === MapType.DEVMAP_HASH) flags |= MapFlags.RDONLY_PROG;
+  flags |= mapTypeRules(spec.type)?.impliedFlags ?? 0;
   return flags >>> 0;
 }
 

@@ -1,11 +1,6 @@
 import { perCpuSlotSize } from './codecs/per-cpu.js';
-import { MapType } from './kernel/map-type.js';
+import { mapTypeRules } from './kernel/map-rules.js';
 import type { MapSpec } from './interfaces.js';
-
-/** Map types whose values hold one slot per possible CPU. */
-const PER_CPU_TYPES: ReadonlySet<number> = new Set([
-  MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH, MapType.PERCPU_CGROUP_STORAGE,
-]);
 
 /**
  * Whether values of this map type hold one slot per possible CPU
@@ -16,7 +11,29 @@ const PER_CPU_TYPES: ReadonlySet<number> = new Set([
  * isPerCpuMapType(MapType.HASH);         // false
  */
 export function isPerCpuMapType(type: number): boolean {
-  return PER_CPU_TYPES.has(type);
+  return mapTypeRules(type)?.perCpu ?? false;
+}
+
+/**
+ * Whether a map type is a local storage map (sk, inode, task, cgroup
+ * storage), which the kernel creates only with BTF for key and value.
+ *
+ * @example
+ * isLocalStorageMapType(MapType.TASK_STORAGE); // true
+ */
+export function isLocalStorageMapType(type: number): boolean {
+  return mapTypeRules(type)?.keyValueBtf === 'required';
+}
+
+/**
+ * Whether a map type holds maps (array_of_maps, hash_of_maps) and so needs
+ * an `innerMap` spec.
+ *
+ * @example
+ * isMapInMapType(MapType.HASH_OF_MAPS); // true
+ */
+export function isMapInMapType(type: number): boolean {
+  return mapTypeRules(type)?.innerMap ?? false;
 }
 
 /**

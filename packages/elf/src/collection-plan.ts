@@ -1,4 +1,4 @@
-import { MapFlags, MapType } from '@bpfkit/core';
+import { MapFlags, MapType, mapTypeRules } from '@bpfkit/core';
 import type { CollectionGlobalPlan, CollectionMapPlan, GlobalVariableLayout, MapSpec } from '@bpfkit/core';
 import { BtfKind } from './btf/kinds.js';
 import { KCONFIG_SECTION } from './externs/externs.js';
@@ -23,18 +23,12 @@ export interface PlanOptions {
   kconfig?: Uint8Array;
 }
 
-/** Maps the kernel keeps no key/value BTF for (their map_check_btf refuses it): fd holders and keyless maps. */
-const NO_BTF_MAP_TYPES: ReadonlySet<number> = new Set([
-  MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.STACK_TRACE, MapType.CGROUP_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
-  MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.REUSEPORT_SOCKARRAY,
-  MapType.QUEUE, MapType.STACK, MapType.RINGBUF, MapType.USER_RINGBUF, MapType.ARENA,
-]);
-
 function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec {
   const { btfKeyTypeId, btfValueTypeId, innerMap, valuesSlots: _slots, pinning: _pinning, name: _name, ...rest } = m;
   const out: MapSpec = { ...rest, name };
-  // The kernel takes key/value BTF only together with a value type.
-  if (options.withBtf && btfValueTypeId && !NO_BTF_MAP_TYPES.has(m.type)) {
+  // The kernel takes key/value BTF only together with a value type, and not for every map type
+  // (fd holders and keyless maps: their map_check_btf refuses it).
+  if (options.withBtf && btfValueTypeId && mapTypeRules(m.type)?.keyValueBtf !== 'refused') {
     if (btfKeyTypeId) out.btfKeyTypeId = btfKeyTypeId;
     out.btfValueTypeId = btfValueTypeId;
   }

@@ -1,10 +1,4 @@
-import { BpfError, Errno, MapType, mapTypeName } from '@bpfkit/core';
-
-/** Map types whose values user space writes as file descriptors and reads back as ids (or not at all). */
-const FD_VALUE_TYPES: ReadonlySet<number> = new Set([
-  MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
-  MapType.SOCKMAP, MapType.SOCKHASH, MapType.XSKMAP, MapType.REUSEPORT_SOCKARRAY,
-]);
+import { BpfError, Errno, MapType, mapTypeName, mapTypeRules } from '@bpfkit/core';
 
 /**
  * Advice for the errnos of map element and batch commands, worded for the
@@ -27,7 +21,8 @@ export function mapErrorHint(command: string, errno: number, maxEntries: number,
   if (errno === Errno.EINVAL && command === 'BPF_MAP_UPDATE_ELEM' && type !== undefined && (type === MapType.QUEUE || type === MapType.STACK || type === MapType.BLOOM_FILTER)) {
     return `${mapTypeName(type)} maps take values without keys (push), with flag any or exist`;
   }
-  if (type !== undefined && FD_VALUE_TYPES.has(type)) {
+  // Values user space writes as file descriptors and reads back as ids (or not at all).
+  if (type !== undefined && mapTypeRules(type)?.fdValues) {
     if (command === 'BPF_MAP_UPDATE_ELEM' && (errno === Errno.EBADF || errno === Errno.EINVAL)) {
       return `${mapTypeName(type)} values are file descriptors of a matching kind (use the objectFd codec with a handle or fd)`;
     }

@@ -16,7 +16,7 @@ export { objectFd } from './object-fd.js';
 export type { ObjectFdValue } from './object-fd.js';
 export {
   isLocalStorageMapType, isMapInMapType, mapSpecProblems, createRefusalHint,
-  pageSize, runningKernel,
+  pageSize,
 } from './map-types.js';
 export type { CreateContext } from './map-types.js';
 export { possibleCpus } from '@bpfkit/syscalls';

@@ -1,10 +1,10 @@
-import { Errno, MapType, ProgramType } from '@bpfkit/core';
+import { Errno, MapFlags, MapType, ProgramType } from '@bpfkit/core';
 import { bpfAccess } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { bpffsMountPoint, capabilities, mounts } from './environment.js';
 import { formatFeatures } from './format.js';
 import { probeFeatures, probeHelper, probeLinkTypes, probeMapTypes, probeProgramType } from './probe.js';
-import type { ProbeSys } from './probe-sys.js';
+import type { ProbeMapAttr, ProbeSys } from './probe-sys.js';
 
 /** A kernel that knows only hash maps, socket filters and one helper. */
 function fakeSys(): ProbeSys & { open: number } {
@@ -40,6 +40,25 @@ describe('feature probes (logic)', () => {
     expect(probeProgramType(sys, ProgramType.LSM, 0).reason).toMatch(/lockdown/);
     expect(probeHelper(sys, ProgramType.SOCKET_FILTER, 1, 0)).toBe(true);
     expect(probeHelper(sys, ProgramType.SOCKET_FILTER, 2, 0)).toBe(false);
+    expect(sys.open).toBe(0);
+  });
+
+  it('creates the smallest map of each type by the map rules table, with what each needs besides', () => {
+    const sys = fakeSys();
+    const attrs: ProbeMapAttr[] = [];
+    const create = sys.mapCreate;
+    sys.mapCreate = (a: ProbeMapAttr) => (attrs.push(a), create(a));
+    probeMapTypes(sys);
+    const of = (type: number) => attrs.find((a) => a.type === type);
+    expect(of(MapType.RINGBUF)).toEqual({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
+    expect(of(MapType.LPM_TRIE)).toEqual({ type: MapType.LPM_TRIE, keySize: 8, valueSize: 8, maxEntries: 1, flags: MapFlags.NO_PREALLOC });
+    expect(of(MapType.TASK_STORAGE)).toMatchObject({ keySize: 4, valueSize: 4, maxEntries: 0, flags: MapFlags.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 1 });
+    expect(of(MapType.HASH_OF_MAPS)?.innerMapFd).toBeGreaterThan(0);
+    expect(of(MapType.STRUCT_OPS)?.btfVmlinuxValueTypeId).toBe(0x7fffffff);
+    expect(of(MapType.REUSEPORT_SOCKARRAY)?.valueSize).toBe(8);
+    expect(of(MapType.UNSPEC)).toBeUndefined();
+    // The inner map template and one map of each of the 33 types.
+    expect(attrs).toHaveLength(1 + 33);
     expect(sys.open).toBe(0);
   });
 

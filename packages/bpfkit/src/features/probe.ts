@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
 import {
   AttachType, Errno, Helper, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeNames, linkTypeSince,
-  MapFlags, MapType, ProgramFlags, mapTypeName, mapTypeNames, mapTypeFromName, ProgramType, programTypeFromName, programTypeName, programTypeNames,
+  MapType, ProgramFlags, mapTypeName, mapTypeNames, mapTypeFromName, mapTypeRules, smallestMapSpec, ProgramType, programTypeFromName, programTypeName, programTypeNames,
 } from '@bpfkit/core';
 import type { Features } from '@bpfkit/core';
 import { bpffsMountPoint, capabilities, hasKernelBtf, hasPmu, kernelVersion } from './environment.js';
@@ -16,30 +16,21 @@ const PAGE_SIZE = 4096;
 const MAP_PRESENT_ERRNOS: ReadonlySet<number> = new Set([Errno.ENOTSUPP]);
 
 /**
- * Attributes of the smallest valid map of each type. Storage maps need BTF
- * (a 4-byte int key), map-in-maps an inner map, struct_ops a vmlinux type.
+ * Attributes of the smallest valid map of each type, from core's map rules
+ * table (`smallestMapSpec`), with what its rules say it needs besides:
+ * BTF for local storage (a 4-byte int key and value), an inner map for
+ * map-in-maps, a vmlinux type for struct_ops.
  */
 function mapProbeAttr(type: number, ctx: { btfFd: number; innerFd: number }): ProbeMapAttr | undefined {
-  const base = { type, keySize: 4, valueSize: 4, maxEntries: 1 };
-  switch (type) {
-    case MapType.UNSPEC: return undefined;
-    case MapType.LPM_TRIE: return { ...base, keySize: 8, valueSize: 8, flags: MapFlags.NO_PREALLOC };
-    case MapType.STACK_TRACE: return { ...base, valueSize: 8 };
-    case MapType.ARRAY_OF_MAPS: case MapType.HASH_OF_MAPS: return { ...base, innerMapFd: ctx.innerFd };
-    case MapType.CGROUP_STORAGE: case MapType.PERCPU_CGROUP_STORAGE:
-      // Key is struct bpf_cgroup_storage_key (u64 inode id + u32 attach type, 16 with padding); max_entries must be 0.
-      return { ...base, keySize: 16, valueSize: 8, maxEntries: 0 };
-    case MapType.QUEUE: case MapType.STACK: case MapType.BLOOM_FILTER: return { ...base, keySize: 0 };
-    case MapType.SK_STORAGE: case MapType.INODE_STORAGE: case MapType.TASK_STORAGE: case MapType.CGRP_STORAGE:
-      return { ...base, maxEntries: 0, flags: MapFlags.NO_PREALLOC, btfFd: ctx.btfFd, btfKeyTypeId: 1, btfValueTypeId: 1 };
-    case MapType.STRUCT_OPS:
-      // A type id no vmlinux has: the kernel answers ENOTSUPP when it knows struct_ops, EINVAL otherwise.
-      return { ...base, btfVmlinuxValueTypeId: 0x7fffffff };
-    case MapType.RINGBUF: case MapType.USER_RINGBUF: return { ...base, keySize: 0, valueSize: 0, maxEntries: PAGE_SIZE };
-    case MapType.ARENA: return { ...base, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE };
-    case MapType.REUSEPORT_SOCKARRAY: return { ...base, valueSize: 8 };
-    default: return base;
-  }
+  const rules = mapTypeRules(type);
+  const spec = smallestMapSpec(type, PAGE_SIZE);
+  if (!rules || !spec) return undefined;
+  const attr: ProbeMapAttr = { type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, ...(spec.flags ? { flags: spec.flags } : {}) };
+  if (rules.innerMap) attr.innerMapFd = ctx.innerFd;
+  if (rules.keyValueBtf === 'required') Object.assign(attr, { btfFd: ctx.btfFd, btfKeyTypeId: 1, btfValueTypeId: 1 });
+  // A type id no vmlinux has: the kernel answers ENOTSUPP when it knows struct_ops, EINVAL otherwise.
+  if (rules.vmlinuxValueType) attr.btfVmlinuxValueTypeId = 0x7fffffff;
+  return attr;
 }
 
 /** Probes every map type by creating the smallest map of it. */

@@ -5,3 +5,5 @@ export * from './attach-type.js';
 export * from './link-type.js';
 export * from './helper.js';
 export * from './flags.js';
+export * from './map-rules.js';
+export * from './map-rule-check.js';
