@@ -3,7 +3,7 @@ import { ParseError } from '../errors.js';
 import { Elf, parseElf } from './parse.js';
 
 /** Builds a small relocatable BPF object: .text, .rel.text, .symtab, .strtab, .shstrtab. */
-function buildObject(le = true, machine = Elf.EM_BPF): Uint8Array {
+function buildObject(le = true, machine: number = Elf.EM_BPF): Uint8Array {
   const text = Uint8Array.of(0x18, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
   const strtab = new TextEncoder().encode('\0prog\0my_map\0');
   const shstrtab = new TextEncoder().encode('\0.text\0.rel.text\0.symtab\0.strtab\0.shstrtab\0.bss\0');
