@@ -8,7 +8,6 @@ import { allocProgInfoRequest, progInfoByFd, readU32Array } from '@bpfkit/syscal
  * ownership of `fd`.
  *
  * @example
- * using prog = loadKernelProgram(spec);
  * kernelProgramInfo(prog.fd).verifiedInsns;
  */
 export function kernelProgramInfo(fd: number, subject = `program fd ${fd}`): ProgramInfo {

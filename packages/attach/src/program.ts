@@ -58,6 +58,8 @@ const MAX_LOG_SIZE = 0x3fffffff;
  * pinned or attached.
  *
  * @example
+ * import { assemble } from '@bpfkit/elf';
+ * const instructions = assemble('mov %r0, 42\nexit');
  * using prog = loadKernelProgram({ name: 'ret42', type: ProgramType.SOCKET_FILTER, instructions, license: 'GPL' });
  * prog.testRun({ data: new Uint8Array(64) }).returnValue;
  */

@@ -10,7 +10,7 @@ import { BpfStatsType, enableStats, native } from '@bpfkit/syscalls';
  *
  * @example
  * using stats = enableRunStats();
- * prog.testRun({ data, repeat: 100 });
+ * prog.testRun({ data: packet, repeat: 100 });
  * prog.info().runCount; // >= 100n
  */
 export class RunStats extends OwnedHandle {

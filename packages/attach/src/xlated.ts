@@ -39,6 +39,8 @@ export interface ProgramInstructions {
  * @throws InvalidArgumentError for a program without a kernel fd (the mock's)
  * @throws ClosedError for a closed program
  * @example
+ * import { assemble } from '@bpfkit/elf';
+ * const instructions = assemble('mov %r0, 42\nexit');
  * using prog = loadKernelProgram({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions, license: 'GPL' });
  * const { xlated } = programInstructions(prog);
  * disassemble(xlated); // ['0: (b7) r0 = 42', '1: (95) exit']

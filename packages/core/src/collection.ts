@@ -57,6 +57,7 @@ const ZERO_KEY = new Uint8Array(4);
  * variable is not atomic against a program writing the same section.
  *
  * @example
+ * using coll = system.loadCollection('counter.bpf.o');
  * coll.variables.packets.get(); // 2n
  * coll.variables.enabled.set(true);
  */
@@ -196,7 +197,12 @@ export interface CollectionMapFactory {
  * `.rodata`/`.kconfig` frozen. Everything created is appended to `owned`.
  *
  * @example
- * const maps = createCollectionMaps(plan.maps, plan.globals, options, { create: (s) => system.createMap(s), openOrCreate: (s, p) => system.openOrCreateMap(s, { pinPath: p }) }, owned);
+ * declare const plan: { maps: CollectionMapPlan[]; globals: CollectionGlobalPlan[] }; // planCollection() of @bpfkit/elf
+ * const owned: { close(): void }[] = [];
+ * const maps = createCollectionMaps(plan.maps, plan.globals, {}, {
+ *   create: (s) => system.createMap(s),
+ *   openOrCreate: (s, pinPath) => system.openOrCreateMap(s, { pinPath }),
+ * }, owned);
  */
 export function createCollectionMaps(
   maps: readonly CollectionMapPlan[], globals: readonly CollectionGlobalPlan[], options: CollectionOptions, factory: CollectionMapFactory, owned: { close(): void }[],
@@ -244,6 +250,7 @@ export function createCollectionMaps(
  * leaves its slot empty.
  *
  * @example
+ * declare const maps: Record<string, Map>, programs: Record<string, Program>;
  * fillInitialValues({ jump_table: [{ slot: 0, kind: 'program', target: 'tail' }] }, maps, programs);
  */
 export function fillInitialValues(

@@ -20,7 +20,7 @@ const registry = new FinalizationRegistry<() => void>((release) => {
  *
  * @example
  * class MyHandle extends OwnedHandle {
- *   constructor(fd: number) { super(`fd ${fd}`, () => closeFd(fd)); }
+ *   constructor(fd: number) { super(`fd ${fd}`, () => fs.closeSync(fd)); }
  * }
  * using h = new MyHandle(3); // closed at the end of the scope
  */

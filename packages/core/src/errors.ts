@@ -47,7 +47,7 @@ function defaultHint(errno: number, ctx: BpfErrorContext): string | undefined {
  *
  * @example
  * try {
- *   map.update(key, value, { flag: 'noexist' });
+ *   map.update(key, value, 'noexist');
  * } catch (err) {
  *   if (err instanceof BpfError && err.code === 'EEXIST') console.log('already there');
  * }
@@ -83,6 +83,7 @@ export class BpfError extends Error {
  * instruction.
  *
  * @example
+ * declare const spec: ProgramSpec;
  * try { system.loadProgram(spec); }
  * catch (err) { if (err instanceof VerifierError) console.error(err.log); }
  */
@@ -196,7 +197,9 @@ export class NotSupportedError extends Error {
  * An operation on a handle that was already closed.
  *
  * @example
- * map.close(); map.lookup(1); // throws ClosedError: map 'counts' is closed
+ * const counts = system.createMap({ name: 'counts', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16 }, { key: u32, value: u64 });
+ * counts.close();
+ * counts.lookup(1); // throws ClosedError: map 'counts' is closed
  */
 export class ClosedError extends Error {
   override readonly name: string = 'ClosedError';

@@ -73,7 +73,7 @@ export function parseKernelRelease(release: string): KernelVersion {
  * features that depend on the kernel version).
  *
  * @example
- * kernelReleaseAtLeast(os.release(), 6, 9); // arena maps
+ * kernelReleaseAtLeast('6.8.0-45-generic', 6, 9); // false: no arena maps
  */
 export function kernelReleaseAtLeast(release: string, major: number, minor: number): boolean {
   const v = parseKernelRelease(release);

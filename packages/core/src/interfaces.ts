@@ -253,6 +253,7 @@ export interface ProgramInfo {
  * A loaded program.
  *
  * @example
+ * declare const spec: ProgramSpec;
  * using prog = system.loadProgram(spec);
  * const { returnValue } = prog.testRun({ data: packet });
  */
@@ -310,6 +311,7 @@ export interface EventReaderStats {
  * Events from a ring buffer or perf event array.
  *
  * @example
+ * using collection = system.loadCollection('prog.bpf.o');
  * using reader = system.openRingBuffer(collection.maps.events);
  * for await (const event of reader) console.log(event);
  */

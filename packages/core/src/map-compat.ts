@@ -15,7 +15,7 @@ const FD_ONLY_FLAGS = MapFlags.RDONLY | MapFlags.WRONLY | MapFlags.TOKEN_FD;
  * `BPF_F_RDONLY_PROG`).
  *
  * @example
- * permanentMapFlags({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1, flags: MapFlags.RDONLY }); // 0
+ * permanentMapFlags({ type: MapType.HASH, flags: MapFlags.RDONLY }); // 0
  */
 export function permanentMapFlags(spec: Pick<MapSpec, 'type' | 'flags' | 'numaNode'>): number {
   let flags = (spec.flags ?? 0) | (spec.numaNode !== undefined ? MapFlags.NUMA_NODE : 0);
@@ -50,7 +50,8 @@ function describe(field: MapDifference['field'], v: number): string {
  * `field: pinned changed to wanted`.
  *
  * @example
- * try { openOrCreateMap(spec, { pinPath }); }
+ * const spec: MapSpec = { type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100 };
+ * try { system.openOrCreateMap(spec, { pinPath: '/sys/fs/bpf/counts' }); }
  * catch (err) { if (err instanceof MapMismatchError) console.log(err.differences); }
  */
 export class MapMismatchError extends Error {
@@ -74,6 +75,8 @@ export class MapMismatchError extends Error {
  * them: see `permanentMapFlags`).
  *
  * @example
+ * const spec: MapSpec = { type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100 };
+ * using pinned = system.openPinnedMap('/sys/fs/bpf/counts');
  * mapDifferences(pinned.info(), { ...spec, maxEntries: 200 }); // [{ field: 'maxEntries', pinned: 100, wanted: 200 }]
  */
 export function mapDifferences(info: Pick<MapInfo, 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>, spec: MapSpec): MapDifference[] {

@@ -46,7 +46,7 @@ function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec 
  * place and integer-ness.
  *
  * @example
- * const plan = planCollection(readObject(bytes), { withBtf: true, possibleCpus: 4 });
+ * const plan = planCollection(readObject(fs.readFileSync('prog.bpf.o')), { withBtf: true, possibleCpus: 4 });
  * plan.maps.map((m) => m.name); // ['flows', 'events']
  */
 export function planCollection(spec: ObjectSpec, options: PlanOptions): CollectionPlan {

@@ -3,7 +3,7 @@
  * where, and what was wrong.
  *
  * @example
- * try { parseBtf(bytes); } catch (err) { if (err instanceof ParseError) console.error(err.message); }
+ * try { parseBtf(fs.readFileSync('/sys/kernel/btf/vmlinux')); } catch (err) { if (err instanceof ParseError) console.error(err.message); }
  */
 export class ParseError extends Error {
   override readonly name: string = 'ParseError';

@@ -46,6 +46,7 @@ export interface ObjectSpec {
    * Sets `const volatile` globals before load.
    *
    * @example
+   * const spec = readObject(fs.readFileSync('prog.bpf.o'));
    * spec.rewriteConstants({ target_pid: 1234 });
    */
   rewriteConstants(values: Record<string, ConstantValue>): void;

@@ -247,7 +247,7 @@ export class KernelMap<K = Uint8Array, V = Uint8Array> extends MapBase<K, V> {
  *
  * @example
  * const options: KernelMapOptions = { btf: { fd: btfFd } };
- * using m = createKernelMap({ ...spec, btfKeyTypeId: 1, btfValueTypeId: 2 }, undefined, options);
+ * using m = createKernelMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 64, btfKeyTypeId: 1, btfValueTypeId: 2 }, undefined, options);
  */
 export interface KernelMapOptions {
   /**
@@ -459,6 +459,7 @@ function specOf(fd: number): MapSpec {
  * from the kernel. The fd is closed when that fails.
  *
  * @example
+ * import { objGet } from '@bpfkit/syscalls';
  * using m = adoptMapFd(objGet('/sys/fs/bpf/counts'), { key: u32, value: u64 });
  */
 export function adoptMapFd<K, V>(fd: number, codecs?: MapCodecs<K, V>): KernelMap<K, V> {

@@ -30,6 +30,7 @@ export function listMaps(): MapInfo[] {
  * @throws InvalidArgumentError for a bad spec, path or option, before any system call
  * @throws MapMismatchError when the pinned map differs and onMismatch is 'fail'
  * @example
+ * import { mountPrivateBpffs } from '@bpfkit/syscalls';
  * using fsys = mountPrivateBpffs();
  * using m = openOrCreateMap({ name: 'counts', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100 },
  *   { pinPath: `${fsys.dir}/counts` }, { key: u32, value: u64 });

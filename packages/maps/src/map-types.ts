@@ -31,7 +31,7 @@ export function pageSize(): number {
  * What else went into a BPF_MAP_CREATE besides the spec.
  *
  * @example
- * mapSpecProblems(spec, { btf: true } satisfies CreateContext);
+ * mapSpecProblems({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 64 }, { btf: true } satisfies CreateContext);
  */
 export interface CreateContext {
   /** Whether a BTF object was passed (given, or built for a local storage map). */

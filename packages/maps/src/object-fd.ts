@@ -8,7 +8,7 @@ import type { Codec } from '@bpfkit/core';
  * with the object's id, a number.
  *
  * @example
- * const values: ObjectFdValue[] = [3, innerMap, program]; // fds or handles on update
+ * const values: ObjectFdValue[] = [3, map, prog]; // fds or handles on update
  */
 export type ObjectFdValue = number | { readonly fd: number; readonly closed?: boolean };
 

@@ -14,7 +14,9 @@ export type MockObjectKind = 'map' | 'program';
  * while at least one reference is held, like a kernel object.
  *
  * @example
- * const object: MockObject | undefined = system.kernel.maps.get(id);
+ * const system = new MockSystem();
+ * using m = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 8 });
+ * const object: MockObject | undefined = system.kernel.maps.get(m.info().id);
  * object?.retain(); // keep it alive without a descriptor
  */
 export interface MockObject {
@@ -40,6 +42,8 @@ export interface MockFileMode {
  * One entry of the mock fd table.
  *
  * @example
+ * const system = new MockSystem();
+ * using m = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 8 });
  * system.kernel.file(m.fd)?.mode; // { read: true, write: true }
  */
 export interface MockFile {

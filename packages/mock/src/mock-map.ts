@@ -20,6 +20,7 @@ export { MockMapStore } from './map-store.js';
  * then the map comes to life with an id and no references yet.
  *
  * @example
+ * const { kernel } = new MockSystem();
  * const store = createMockMapStore(kernel, { type: MapType.QUEUE, keySize: 0, valueSize: 4, maxEntries: 8 });
  */
 export function createMockMapStore(kernel: MockKernel, spec: MapSpec): MockMapStore {
@@ -61,6 +62,7 @@ export function createMockMapStore(kernel: MockKernel, spec: MapSpec): MockMapSt
  * fd and drops its reference to the map.
  *
  * @example
+ * const system = new MockSystem();
  * const store = createMockMapStore(system.kernel, { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 8 });
  * const file = new MockMapFile(system.kernel, store, { read: true, write: true });
  * file.update(Uint8Array.of(1, 0, 0, 0), Uint8Array.of(2, 0, 0, 0), 0);

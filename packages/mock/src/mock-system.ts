@@ -145,7 +145,8 @@ export class MockSystem implements System {
    * pinned map opens with the spec's BPF_F_RDONLY / BPF_F_WRONLY access.
    *
    * @example
-   * using m = system.openOrCreateMap(spec, { pinPath: '/sys/fs/bpf/counts' }, { key: u32, value: u64 });
+   * using m = system.openOrCreateMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100 },
+   *   { pinPath: '/sys/fs/bpf/counts' }, { key: u32, value: u64 });
    */
   openOrCreateMap<K, V>(spec: MapSpec, options: OpenOrCreateOptions, codecs?: MapCodecs<K, V>): Map<K, V> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openOrCreate options', '{ pinPath, onMismatch? }', options);
@@ -176,6 +177,7 @@ export class MockSystem implements System {
    * when no map has it.
    *
    * @example
+   * using m = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 8 });
    * using again = system.openMapById(m.info().id);
    */
   openMapById<K = Uint8Array, V = Uint8Array>(id: number, codecs?: MapCodecs<K, V>): Map<K, V> {

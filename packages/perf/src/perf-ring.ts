@@ -25,6 +25,7 @@ export interface PerfRingOptions {
  * `data_head`/`data_tail` through `Atomics`.
  *
  * @example
+ * import { PerfCountSw, PerfSample, PerfType } from '@bpfkit/syscalls';
  * using ring = PerfRing.open({ type: PerfType.PERF_TYPE_SOFTWARE, config: PerfCountSw.PERF_COUNT_SW_CPU_CLOCK,
  *   samplePeriod: 100_000, sampleType: PerfSample.PERF_SAMPLE_TID, disabled: true });
  * ring.enable();
@@ -52,6 +53,8 @@ export class PerfRing extends OwnedHandle {
    * Opens a perf event (perf_event_open) and maps its ring.
    *
    * @example
+   * import type { PerfEventAttrFields } from '@bpfkit/syscalls';
+   * declare const attr: PerfEventAttrFields;
    * using ring = PerfRing.open(attr, { cpu: 0, pages: 16 });
    */
   static open(attr: PerfEventAttrFields, options: PerfRingOptions = {}): PerfRing {

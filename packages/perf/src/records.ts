@@ -9,7 +9,8 @@
  *
  * @returns the new tail (head, or where a malformed record stopped the walk).
  * @example
- * const tail = walkPerfRecords(data, oldTail, head, true, (type, misc, rec) => { ... });
+ * declare const data: Uint8Array, oldTail: bigint, head: bigint; // the ring's data area, data_tail, data_head
+ * const tail = walkPerfRecords(data, oldTail, head, true, (type, misc, rec) => console.log(type, rec.byteLength));
  */
 export function walkPerfRecords(
   data: Uint8Array,

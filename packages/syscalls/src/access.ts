@@ -17,8 +17,11 @@ let cached: BpfAccess | undefined;
  * one-element array map). Kernel tests skip with `reason` when not.
  *
  * @example
+ * import { describe } from 'vitest';
  * const { available, reason } = bpfAccess();
- * describe.skipIf(!available)(`kernel maps ${reason ?? ''}`, () => { ... });
+ * describe.skipIf(!available)(`kernel maps ${reason ?? ''}`, () => {
+ *   // tests that need the kernel
+ * });
  */
 export function bpfAccess(): BpfAccess {
   if (cached) return cached;

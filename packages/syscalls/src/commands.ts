@@ -9,7 +9,8 @@
  * added it.
  *
  * @example
- * native.bpf(BpfCommand.BPF_MAP_CREATE, attr);
+ * const { attr } = encodeMapCreateAttr({ mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16 });
+ * native.bpf(BpfCommand.BPF_MAP_CREATE, attr); // the map's fd, or -errno
  */
 export const BpfCommand = {
   /** Create a map (3.18). */

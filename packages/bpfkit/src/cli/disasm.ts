@@ -12,6 +12,7 @@ import type { CliIo, ParsedArgs } from './main.js';
  * one section.
  *
  * @example
+ * import { parseArgs } from './main.js';
  * runDisasm(parseArgs(['prog.bpf.o', 'count_packets']), io);
  */
 export function runDisasm(args: ParsedArgs, io: CliIo): number {

@@ -25,7 +25,8 @@ const INFO_HEADER = ['id', 'type', 'name', 'key', 'value', 'max entries', 'flags
  * `bpfkit map list|show|dump|lookup|update|delete`: maps by id or pin path.
  *
  * @example
- * await runMapCommand(parseArgs(['dump', '42', '--key', 'u32', '--value', 'u64']), io);
+ * import { parseArgs } from './main.js';
+ * runMapCommand(parseArgs(['dump', '42', '--key', 'u32', '--value', 'u64']), io);
  */
 export function runMapCommand(args: ParsedArgs, io: CliIo): number {
   const [sub, ref, ...rest] = args.positional;

@@ -48,7 +48,7 @@ export interface ObjectMapReport {
  * What `bpfkit obj inspect` finds in an object file (its `--json` output).
  *
  * @example
- * const report: ObjectReport = inspectObject(bytes);
+ * const report: ObjectReport = inspectObject(fs.readFileSync('prog.bpf.o'));
  * report.globals.find((g) => g.section === '.rodata')?.variables; // [{ name: 'target_pid', offset: 0, size: 4 }, …]
  */
 export interface ObjectReport {
@@ -244,6 +244,7 @@ interface MapResult {
  * `bpfkit obj inspect|load`: what a BPF object holds, and loading it whole.
  *
  * @example
+ * import { parseArgs } from './main.js';
  * await runObjCommand(parseArgs(['load', 'prog.bpf.o', '--pin', '/sys/fs/bpf/prog']), io);
  */
 export async function runObjCommand(args: ParsedArgs, io: CliIo): Promise<number> {

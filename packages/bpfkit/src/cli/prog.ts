@@ -72,6 +72,7 @@ function showLines(i: ProgramInfo, boot: number | undefined): string {
  * `bpfkit prog list|show|dump`: the kernel's programs, by id or pin path.
  *
  * @example
+ * import { parseArgs } from './main.js';
  * runProgCommand(parseArgs(['dump', '42']), io);
  */
 export function runProgCommand(args: ParsedArgs, io: CliIo): number {
@@ -136,7 +137,8 @@ export interface DumpLine {
  * out rather than refused.
  *
  * @example
- * dumpLines(programInstructions(prog).xlated, mapIds).map((l) => `${l.pc}: ${l.text}`);
+ * const { xlated, mapIds } = programInstructions(prog);
+ * dumpLines(xlated, mapIds).map((l) => `${l.pc}: ${l.text}`);
  */
 export function dumpLines(xlated: Uint8Array, mapIds: readonly number[], symbols: (imm: number) => string | undefined = kernelCallResolver()): DumpLine[] {
   const names = mapNames(mapIds);

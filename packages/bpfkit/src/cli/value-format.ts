@@ -49,7 +49,7 @@ export const FORMAT_NAMES: readonly string[] = ['hex', 'string', ...Object.keys(
  * `string` (a NUL-padded C string of the map's size).
  *
  * @example
- * textFormat('u32').parse('7', 4); // 07 00 00 00 on little-endian hosts
+ * textFormat('u32', 4).parse('7', 4); // 07 00 00 00 on little-endian hosts
  */
 export function textFormat(name: string | undefined, size: number): TextFormat {
   if (name === undefined || name === 'hex') return hex;

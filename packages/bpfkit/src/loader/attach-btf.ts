@@ -19,7 +19,8 @@ export interface AttachBtfTarget {
  * every other program.
  *
  * @example
- * attachBtfName({ type: ProgramType.TRACING, expectedAttachType: AttachType.TRACE_RAW_TP, attachTo: 'sched_switch', … }); // { name: 'btf_trace_sched_switch', kind: BtfKind.TYPEDEF }
+ * declare const spec: ProgramSpec;
+ * attachBtfName({ ...spec, type: ProgramType.TRACING, expectedAttachType: AttachType.TRACE_RAW_TP, attachTo: 'sched_switch' }); // { name: 'btf_trace_sched_switch', kind: BtfKind.TYPEDEF }
  */
 export function attachBtfName(spec: ProgramSpec): { name: string; kind: number } | undefined {
   const target = spec.attachTo;
@@ -40,6 +41,7 @@ export function attachBtfName(spec: ProgramSpec): { name: string; kind: number }
  * modules; `module:function` targets look in that module only).
  *
  * @example
+ * const spec = readObject(fs.readFileSync('prog.bpf.o')).programs.on_switch; // SEC("tp_btf/sched_switch")
  * resolveAttachBtf(spec, kernelBtfs()); // { id: 1234, module: 'vmlinux', typeName: 'btf_trace_sched_switch' }
  */
 export function resolveAttachBtf(spec: ProgramSpec, sources: KernelBtf[]): AttachBtfTarget | undefined {

@@ -12,7 +12,8 @@ export type RelocatedProgram = ElfProgramSpec & { coreReport: CoreRelocationRepo
  * poisoned, so only a reachable one fails verification.
  *
  * @example
- * const relocated = relocateCore(spec, objectBtf, kernelBtfs());
+ * const object = readObject(fs.readFileSync('prog.bpf.o'));
+ * const relocated = relocateCore(object.programs.count_packets, object.btf!, kernelBtfs());
  */
 export function relocateCore(spec: ElfProgramSpec, local: Btf, kernel: readonly KernelBtf[], cache?: CoreCandidateCache): RelocatedProgram {
   if (!spec.coreRelocations?.length) return { ...spec, coreReport: [] };
@@ -34,7 +35,8 @@ export function relocateCore(spec: ElfProgramSpec, local: Btf, kernel: readonly 
  * "invalid func unknown#195896080"); any other error is returned as is.
  *
  * @example
- * try { load(p) } catch (err) { throw explainCoreFailure(err, relocated.coreReport); }
+ * declare const relocated: RelocatedProgram;
+ * try { loadKernelProgram(relocated); } catch (err) { throw explainCoreFailure(err, relocated.coreReport); }
  */
 export function explainCoreFailure(err: unknown, report: readonly CoreRelocationReport[]): unknown {
   if (!(err instanceof VerifierError) || report.length === 0) return err;

@@ -34,6 +34,10 @@ export interface ReferenceTargets {
  * is reachable. Instructions are in the host's (little-endian) order.
  *
  * @example
+ * import type { ResolvedExtern } from './resolve-externs.js';
+ * declare const spec: ElfProgramSpec;
+ * declare const maps: Record<string, Map>;
+ * declare const externs: ReadonlyMap<string, ResolvedExtern>;
  * const insns = linkReferences(spec, { maps, externs, moduleBtfFd: () => 0, moduleFdIndex: () => 0 });
  */
 export function linkReferences(spec: ElfProgramSpec, targets: ReferenceTargets): Uint8Array {

@@ -13,8 +13,9 @@ import { kernelBtfSupport } from '../kernel/btf-support.js';
  * returned as a warning.
  *
  * @example
- * const r = loadObjectBtf(spec.elf, spec.btf, spec.externs);
- * if ('fd' in r) useBtf(r.fd); else console.warn(r.warning);
+ * const spec = readObject(fs.readFileSync('prog.bpf.o'));
+ * const r = loadObjectBtf(spec.elf, spec.btf!, spec.externs);
+ * if ('fd' in r) console.log('BTF object fd', r.fd); else console.warn(r.warning);
  */
 export function loadObjectBtf(elf: ElfFile, btf: Btf, externs: ObjectExterns): { fd: number } | { warning: string } {
   const support = kernelBtfSupport();

@@ -44,6 +44,8 @@ export interface ResolvedExterns {
  * an error unless it is `__weak`.
  *
  * @example
+ * import { externsFromObject } from '@bpfkit/elf';
+ * import { kernelTypes, runningKernelExterns } from './environment.js';
  * const { values, kconfig } = resolveExterns(btf, true, externsFromObject(elf, btf), runningKernelExterns(kernelTypes(undefined), undefined));
  */
 export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectExterns, env: ExternEnvironment): ResolvedExterns {

@@ -35,6 +35,7 @@ export interface StructOpsProgramLoad {
  * value to store once its programs are loaded.
  *
  * @example
+ * declare const plan: StructOpsPlan;
  * plan.maps[0].spec; // { name: 'bpfkit_cc', type: MapType.STRUCT_OPS, keySize: 4, valueSize: 256, maxEntries: 1, flags: MapFlags.LINK }
  */
 export interface StructOpsMapPlan {
@@ -60,6 +61,7 @@ export interface StructOpsMapPlan {
  * created: the maps' layouts and each program's attach ids.
  *
  * @example
+ * const spec = readObject(fs.readFileSync('cc.bpf.o'));
  * const plan = prepareStructOps(spec, kernelBtfs, Object.keys(spec.programs));
  * plan.programs.bpfkit_ssthresh; // { attachBtfId: 14441, expectedAttachType: 0, module: 'vmlinux' }
  */
@@ -192,6 +194,7 @@ function planMap(spec: ObjectSpec, m: StructOpsMapSpec, kernel: readonly KernelB
  * @throws InvalidArgumentError for a program no map points to, or one
  *   pointed to from two different members
  * @example
+ * const spec = readObject(fs.readFileSync('cc.bpf.o'));
  * const plan = prepareStructOps(spec, () => kernelBtfs(), Object.keys(spec.programs));
  */
 export function prepareStructOps(spec: ObjectSpec, kernel: () => readonly KernelBtf[], selected: readonly string[]): StructOpsPlan {
@@ -226,8 +229,13 @@ export function prepareStructOps(spec: ObjectSpec, kernel: () => readonly Kernel
  * struct) `attachBtfObjFd` for its options. Undefined for other programs.
  *
  * @example
+ * declare const spec: ObjectSpec, plan: StructOpsPlan;
+ * declare function moduleBtfFd(module: string): number; // 'vmlinux' → 0, a module → its BTF fd
  * const extra = structOpsLoadExtras(plan, 'bpfkit_ssthresh', moduleBtfFd);
- * loadKernelProgram({ ...spec, expectedAttachType: extra.expectedAttachType }, { attachBtfId: extra.attachBtfId, attachBtfObjFd: extra.attachBtfObjFd });
+ * if (extra) {
+ *   loadKernelProgram({ ...spec.programs.bpfkit_ssthresh, expectedAttachType: extra.expectedAttachType },
+ *     { attachBtfId: extra.attachBtfId, attachBtfObjFd: extra.attachBtfObjFd });
+ * }
  */
 export function structOpsLoadExtras(plan: StructOpsPlan, program: string, moduleBtfFd: (module: string) => number):
   { expectedAttachType: number; attachBtfId: number; attachBtfObjFd: number } | undefined {
@@ -247,7 +255,10 @@ export function structOpsLoadExtras(plan: StructOpsPlan, program: string, module
  * @throws NotSupportedError when the object's BTF was not loaded
  * @throws BpfError when the kernel refuses a map
  * @example
- * Object.assign(maps, createStructOpsMaps(plan, btf, moduleBtfFd, owned));
+ * declare const plan: StructOpsPlan, objectBtf: { fd: number };
+ * declare function moduleBtfFd(module: string): number;
+ * const owned: { close(): void }[] = [];
+ * const maps = createStructOpsMaps(plan, objectBtf, moduleBtfFd, owned);
  */
 export function createStructOpsMaps(
   plan: StructOpsPlan, objectBtf: { readonly fd: number } | undefined, moduleBtfFd: (module: string) => number, owned: { close(): void }[],
@@ -291,7 +302,8 @@ const ZERO_KEY = new Uint8Array(4);
  *
  * @returns warnings for maps left empty
  * @example
- * warnings.push(...fillStructOpsMaps(plan, maps, programs));
+ * declare const plan: StructOpsPlan, maps: Record<string, Map>, programs: Record<string, Program>;
+ * const warnings = fillStructOpsMaps(plan, maps, programs);
  */
 export function fillStructOpsMaps(plan: StructOpsPlan, maps: Readonly<Record<string, Map>>, programs: Readonly<Record<string, Program>>): string[] {
   const warnings: string[] = [];

@@ -23,6 +23,7 @@ export interface Codec<T> {
  * The value type of a codec.
  *
  * @example
- * type Flow = CodecValue<typeof flowCodec>; // { saddr: string; sport: number; … }
+ * const flowCodec = struct({ saddr: [0, ipv4], sport: [4, u16be] }, { size: 8 });
+ * type Flow = CodecValue<typeof flowCodec>; // { saddr: string; sport: number }
  */
 export type CodecValue<C> = C extends Codec<infer T> ? T : never;

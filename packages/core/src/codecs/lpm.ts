@@ -46,6 +46,7 @@ export const cidr4: Codec<string> = cidrCodec('IPv4', ipv4, 32);
  * IPv6 LPM trie keys from CIDR strings (20 bytes: prefix length + address).
  *
  * @example
+ * const routes6 = system.createMap({ type: MapType.LPM_TRIE, keySize: 20, valueSize: 4, maxEntries: 64, flags: MapFlags.NO_PREALLOC }, { key: cidr6, value: u32 });
  * routes6.update('2001:db8::/32', 7);
  */
 export const cidr6: Codec<string> = cidrCodec('IPv6', ipv6, 128);

@@ -16,7 +16,9 @@ import type { MapSpec } from '../interfaces.js';
  * What else decides a BPF_MAP_CREATE besides the spec.
  *
  * @example
+ * const spec: MapSpec = { type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1000 };
  * mapSpecViolations(spec, { pageSize: 4096, possibleCpus: 8, numaNodes: 1 } satisfies MapRuleContext);
+ * // [{ rule: 'max-entries', errno: 22, message: 'ringbuf max_entries is the buffer size in bytes: a power of two multiple of the page size (4096), got 1000', … }]
  */
 export interface MapRuleContext {
   /** Bytes of a page (ring buffer sizes, arena pages and addresses); 4096 when absent. */

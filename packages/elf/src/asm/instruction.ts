@@ -240,7 +240,7 @@ export function makeInstruction(fields: InstructionFields): Instruction {
  * Number of 8-byte slots an instruction occupies: 2 for `lddw`, else 1.
  *
  * @example
- * instructionSlots({ opcode: 0x18, dst: 0, src: 0, offset: 0, imm: 0, imm64: 0n, op: 'lddw' }); // 2
+ * instructionSlots({ opcode: 0x18 }); // 2: lddw
  */
 export function instructionSlots(insn: Pick<Instruction, 'opcode'>): number {
   return insn.opcode === 0x18 ? 2 : 1;
@@ -291,7 +291,7 @@ export function decodeInstructions(bytes: Uint8Array, littleEndian = true): Inst
  * `InvalidArgumentError` for a field out of range.
  *
  * @example
- * encodeInstructions([{ opcode: 0x95, dst: 0, src: 0, offset: 0, imm: 0, op: 'exit' }]); // Uint8Array(8)
+ * encodeInstructions([{ opcode: 0x95, dst: 0, src: 0, offset: 0, imm: 0 }]); // Uint8Array(8): exit
  */
 export function encodeInstructions(insns: readonly InstructionFields[], littleEndian = true): Uint8Array {
   let slots = 0;

@@ -110,6 +110,8 @@ export class BtfBuilder {
    * bit sizes (then the type's kind_flag is set); returns its type id.
    *
    * @example
+   * const b = new BtfBuilder();
+   * const uint = b.addInt('unsigned int', 4, false);
    * b.addComposite('struct', 'flags', 4, [{ name: 'a', type: uint, bitOffset: 0, bitfieldSize: 3 }]);
    */
   addComposite(kind: 'struct' | 'union', name: string, size: number,
@@ -125,6 +127,9 @@ export class BtfBuilder {
    * A union whose members are `[name, typeId]` (all at offset 0); returns its type id.
    *
    * @example
+   * const b = new BtfBuilder();
+   * const int = b.addInt('int', 4, true);
+   * const long = b.addInt('long', 8, true);
    * b.addUnion('u', 8, [['a', int], ['b', long]]);
    */
   addUnion(name: string, size: number, members: readonly [string, number][]): number {
@@ -135,7 +140,8 @@ export class BtfBuilder {
    * A typedef of `type`; returns its type id.
    *
    * @example
-   * b.addTypedef('pid_t', int);
+   * const b = new BtfBuilder();
+   * b.addTypedef('pid_t', b.addInt('int', 4, true));
    */
   addTypedef(name: string, type: number): number {
     return this.#add([this.#str(name), BtfKind.TYPEDEF << 24, type]);
@@ -145,7 +151,8 @@ export class BtfBuilder {
    * A qualifier (`'const'`, `'volatile'`, `'restrict'`) of `type`; returns its type id.
    *
    * @example
-   * b.addQualifier('const', int);
+   * const b = new BtfBuilder();
+   * b.addQualifier('const', b.addInt('int', 4, true));
    */
   addQualifier(qualifier: 'const' | 'volatile' | 'restrict', type: number): number {
     const kind = qualifier === 'const' ? BtfKind.CONST : qualifier === 'volatile' ? BtfKind.VOLATILE : BtfKind.RESTRICT;
@@ -156,6 +163,7 @@ export class BtfBuilder {
    * An enum of `size` bytes (1, 2, 4), signed or not (kind_flag); returns its type id.
    *
    * @example
+   * const b = new BtfBuilder();
    * b.addEnumSized('e8', 1, [['A', -1]], true);
    */
   addEnumSized(name: string, size: number, values: readonly [string, number][], signed: boolean): number {
@@ -168,6 +176,7 @@ export class BtfBuilder {
    * An 8-byte enum with 64-bit values, signed or not; returns its type id.
    *
    * @example
+   * const b = new BtfBuilder();
    * b.addEnum64('big', [['HUGE', 1n << 40n]]);
    */
   addEnum64(name: string, values: readonly [string, bigint][], signed = false): number {
@@ -183,6 +192,7 @@ export class BtfBuilder {
    * A forward declaration of a struct (or union); returns its type id.
    *
    * @example
+   * const b = new BtfBuilder();
    * b.addFwd('sock');
    */
   addFwd(name: string, union = false): number {
@@ -193,6 +203,7 @@ export class BtfBuilder {
    * A floating-point type of `size` bytes; returns its type id.
    *
    * @example
+   * const b = new BtfBuilder();
    * b.addFloat('double', 8);
    */
   addFloat(name: string, size: number): number {
@@ -204,6 +215,7 @@ export class BtfBuilder {
    * bit count; returns its type id.
    *
    * @example
+   * const b = new BtfBuilder();
    * b.addIntEncoded('_Bool', 1, 4, 8);
    */
   addIntEncoded(name: string, size: number, encoding: number, bits = size * 8): number {

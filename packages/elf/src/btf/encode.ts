@@ -16,7 +16,7 @@ const HEADER_SIZE = 24;
  * records hold (`.BTF.ext` line info) stay valid; new names are appended.
  *
  * @example
- * const blob = encodeBtf(parseBtf(bytes).types, true);
+ * const blob = encodeBtf(parseBtf(elf.data(elf.section('.BTF')!)).types, true);
  */
 export function encodeBtf(types: readonly BtfType[], littleEndian = true, options: { strings?: Uint8Array } = {}): Uint8Array {
   const strings: number[] = [0];

@@ -78,7 +78,7 @@ export interface BtfExtSection {
  * A parsed `.BTF.ext` section.
  *
  * @example
- * const ext: BtfExt = parseBtfExt(bytes, btf);
+ * const ext: BtfExt = parseBtfExt(elf.data(elf.section('.BTF.ext')!), btf);
  * ext.sections.xdp?.funcInfo;
  */
 export interface BtfExt {

@@ -26,6 +26,8 @@ const INVALID = `invalid func unknown#${POISON_HELPER_ID}`;
  * is about something else or no poisoned relocation fits.
  *
  * @example
+ * declare const err: VerifierError; // from loading the program resolveCoreRelocations() returned
+ * declare const resolution: CoreResolution;
  * const why = explainPoisonedCall(err.log, resolution.report);
  * if (why) console.error(why.message); // 'instruction 40: CO-RE relocation byte_off of struct s.f (0:0 @ offset 0) failed: …'
  */

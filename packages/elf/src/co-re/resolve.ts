@@ -40,7 +40,11 @@ export type CoreCandidateCache = Map<number, CoreCandidate[]>;
  * What {@link resolveCoreRelocations} is given.
  *
  * @example
- * const options: ResolveCoreOptions = { instructions, relocations, localBtf, targetBtf: vmlinux, programName: 'prog' };
+ * const spec = readObject(fs.readFileSync('prog.bpf.o'));
+ * const prog = spec.programs.count_packets;
+ * const options: ResolveCoreOptions = {
+ *   instructions: prog.instructions, relocations: prog.coreRelocations, localBtf: spec.btf!, targetBtf: vmlinux, programName: prog.name,
+ * };
  */
 export interface ResolveCoreOptions {
   /** The program's encoded instructions (8 bytes a slot); not modified. */
@@ -100,6 +104,7 @@ export interface CoreRelocationReport {
  * The relocated program.
  *
  * @example
+ * declare const options: ResolveCoreOptions;
  * const { instructions, report } = resolveCoreRelocations(options);
  */
 export interface CoreResolution {
@@ -123,6 +128,7 @@ const isBtf = (b: unknown): b is Btf => typeof b === 'object' && b !== null && A
  *
  * @example
  * const vmlinux = parseBtf(fs.readFileSync('/sys/kernel/btf/vmlinux'));
+ * const spec = programsFromElf(elf, btf).count_packets;
  * const { instructions, report } = resolveCoreRelocations({
  *   instructions: spec.instructions, relocations: spec.coreRelocations,
  *   localBtf: btf, targetBtf: vmlinux, programName: spec.name,

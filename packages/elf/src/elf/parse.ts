@@ -84,7 +84,7 @@ export function variableOffsets(elf: ElfFile, sectionIndex: number): Map<string,
  * anything malformed are refused with a {@link ParseError} naming the problem.
  *
  * @example
- * const elf = parseElf(bytes);
+ * const elf = parseElf(fs.readFileSync('prog.bpf.o'));
  * elf.section('.maps');
  */
 export function parseElf(bytes: Uint8Array): ElfFile {

@@ -98,7 +98,7 @@ function alignmentOf(btf: Btf, id: number): number {
  * end.
  *
  * @example
- * const blob = encodeBtf(objectBtfForKernel(elf, btf, externs));
+ * const blob = encodeBtf(objectBtfForKernel(elf, btf, externsFromObject(elf, btf)));
  */
 export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExterns): BtfType[] {
   const types = btf.types.map((t) => ({ ...t }));

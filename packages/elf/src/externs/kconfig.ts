@@ -55,7 +55,9 @@ function shapeOf(btf: Btf, typeId: number, name: string): { shape: KconfigShape;
  * always NUL-terminated).
  *
  * @example
- * encodeKconfigValue(btf, boolTypeId, 'CONFIG_BPF', 'y', true); // Uint8Array [1]
+ * const b = new BtfBuilder();
+ * const boolTypeId = b.addIntEncoded('_Bool', 1, 4);
+ * encodeKconfigValue(parseBtf(b.encode()), boolTypeId, 'CONFIG_BPF', 'y', true); // Uint8Array [1]
  */
 export function encodeKconfigValue(btf: Btf, typeId: number, name: string, value: string, littleEndian: boolean): Uint8Array {
   const { shape, size, signed } = shapeOf(btf, typeId, name);

@@ -72,6 +72,7 @@ export type ConstantValue = number | bigint | boolean | Uint8Array;
  * name must exist in a `.rodata*` section.
  *
  * @example
+ * const globals = globalData(elf, btf);
  * rewriteConstants(globals, { target_pid: 1234, debug: true }, btf, true);
  */
 export function rewriteConstants(

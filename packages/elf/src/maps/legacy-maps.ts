@@ -14,7 +14,7 @@ const LEGACY_DEF_SIZE = 20;
  * loaders.
  *
  * @example
- * mapsFromLegacySection(parseElf(bytes)).counts.maxEntries;
+ * mapsFromLegacySection(parseElf(fs.readFileSync('prog.bpf.o'))).counts.maxEntries;
  */
 export function mapsFromLegacySection(elf: ElfFile, sectionName = 'maps'): Record<string, BtfMapSpec> {
   const out: Record<string, BtfMapSpec> = {};

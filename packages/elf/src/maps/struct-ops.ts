@@ -32,7 +32,7 @@ export interface StructOpsFunction {
  * struct such as `tcp_congestion_ops`.
  *
  * @example
- * const m = readObject(bytes).structOps.bpfkit_cc;
+ * const m = readObject(fs.readFileSync('cc.bpf.o')).structOps.bpfkit_cc;
  * m.kernelTypeName; // 'tcp_congestion_ops'
  * m.functions.map((f) => f.member); // ['ssthresh', 'cong_avoid', …]
  */
@@ -116,7 +116,7 @@ function funcProto(btf: Btf, type: number): BtfType | undefined {
  *   not at a function pointer member, or one that points to something other
  *   than a global function of a `struct_ops/…` section
  * @example
- * const elf = parseElf(bytes);
+ * const elf = parseElf(fs.readFileSync('cc.bpf.o'));
  * const maps = structOpsFromElf(elf, parseBtf(elf.data(elf.section('.BTF')!)));
  * maps.bpfkit_cc.functions; // [{ member: 'ssthresh', memberIndex: 0, offset: 0, program: 'bpfkit_ssthresh' }, …]
  */
@@ -139,7 +139,7 @@ export function structOpsFromElf(elf: ElfFile, btf: Btf | undefined): Record<str
  * `expected_attach_type` once the kernel's types are known).
  *
  * @example
- * structOpsUses(spec.structOps).bpfkit_ssthresh; // [{ map: 'bpfkit_cc', member: 'ssthresh', memberIndex: 0 }]
+ * structOpsUses(readObject(fs.readFileSync('cc.bpf.o')).structOps).bpfkit_ssthresh; // [{ map: 'bpfkit_cc', member: 'ssthresh', memberIndex: 0 }]
  */
 export function structOpsUses(maps: Readonly<Record<string, StructOpsMapSpec>>): Record<string, StructOpsUse[]> {
   const out: Record<string, StructOpsUse[]> = {};

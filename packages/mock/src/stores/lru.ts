@@ -72,6 +72,7 @@ const PERCPU_FREE_TARGET = 4;
  * its node is reclaimed.
  *
  * @example
+ * const table = new Map<string, Uint8Array>();
  * const lru = new LruLists<string>(8, 2, false, (key) => table.delete(key));
  * const node = lru.pop();
  */

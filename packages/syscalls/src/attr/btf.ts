@@ -41,6 +41,7 @@ export const btfLoadLayout = new StructLayout<BtfLoadAttr>('bpf_attr (BPF_BTF_LO
  * Encodes the `bpf_attr` of BPF_BTF_LOAD; sizes left out are taken from the buffers.
  *
  * @example
+ * declare const rawBtf: Uint8Array; // encoded BTF: a header, types and strings
  * encodeBtfLoadAttr({ btf: rawBtf, btfLogBuf: new Uint8Array(65536), btfLogLevel: 1 });
  */
 export function encodeBtfLoadAttr(fields: BtfLoadAttr): EncodedAttr {

@@ -303,7 +303,7 @@ export const linkUpdateLayout = new StructLayout<LinkUpdateAttr>('bpf_attr (BPF_
  * Encodes the `bpf_attr` of BPF_LINK_UPDATE.
  *
  * @example
- * encodeLinkUpdateAttr({ linkFd, newProgFd });
+ * encodeLinkUpdateAttr({ linkFd, newProgFd: progFd });
  */
 export function encodeLinkUpdateAttr(fields: LinkUpdateAttr): EncodedAttr {
   return linkUpdateLayout.encodeAttr(fields);

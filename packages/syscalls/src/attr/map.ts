@@ -214,7 +214,7 @@ export const mapBatchLayout = new StructLayout<MapBatchAttr>('bpf_attr (BPF_MAP_
  * processed count with `mapBatchLayout.read(attr, 'count')`.
  *
  * @example
- * encodeMapBatchAttr({ mapFd: 3, keys, values, count: 64, outBatch: new Uint8Array(4) });
+ * encodeMapBatchAttr({ mapFd: 3, keys: new Uint8Array(64 * 4), values: new Uint8Array(64 * 8), count: 64, outBatch: new Uint8Array(4) });
  */
 export function encodeMapBatchAttr(fields: MapBatchAttr): EncodedAttr {
   return mapBatchLayout.encodeAttr(fields);

@@ -45,6 +45,7 @@ export const progAttachLayout = new StructLayout<ProgAttachAttr>('bpf_attr (BPF_
  * Encodes the `bpf_attr` of BPF_PROG_ATTACH or BPF_PROG_DETACH.
  *
  * @example
+ * const cgroupFd = fs.openSync('/sys/fs/cgroup', 'r');
  * encodeProgAttachAttr({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: AttachType.CGROUP_INET_INGRESS });
  */
 export function encodeProgAttachAttr(fields: ProgAttachAttr): EncodedAttr {

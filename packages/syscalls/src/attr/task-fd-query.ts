@@ -44,6 +44,7 @@ export const taskFdQueryLayout = new StructLayout<TaskFdQueryAttr>('bpf_attr (BP
  * Encodes the `bpf_attr` of BPF_TASK_FD_QUERY.
  *
  * @example
+ * declare const perfFd: number; // a perf event (kprobe, tracepoint) a program is attached to
  * encodeTaskFdQueryAttr({ pid: process.pid, fd: perfFd, buf: new Uint8Array(256) });
  */
 export function encodeTaskFdQueryAttr(fields: TaskFdQueryAttr): EncodedAttr {

@@ -23,6 +23,7 @@ export const tokenCreateLayout = new StructLayout<TokenCreateAttr>('bpf_attr (BP
  * Encodes the `bpf_attr` of BPF_TOKEN_CREATE.
  *
  * @example
+ * const bpffsFd = fs.openSync('/sys/fs/bpf', 'r');
  * encodeTokenCreateAttr({ bpffsFd });
  */
 export function encodeTokenCreateAttr(fields: TokenCreateAttr): EncodedAttr {

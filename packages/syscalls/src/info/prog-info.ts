@@ -188,7 +188,7 @@ export interface ProgInfoRequest {
  * buffers (reported as offsets inside the info struct) and their counts.
  *
  * @example
- * const first = decodeProgInfo(plainInfoBytes);
+ * const first = progInfoByFd(progFd);
  * const req = encodeProgInfoRequest({ mapIds: new Uint8Array(first.nrMapIds * 4) });
  */
 export function encodeProgInfoRequest(req: ProgInfoRequest): EncodedStruct {
@@ -227,6 +227,7 @@ export function encodeProgInfoRequest(req: ProgInfoRequest): EncodedStruct {
  * plain query's counts, for the arrays named in `want`.
  *
  * @example
+ * const first = progInfoByFd(progFd);
  * const req = allocProgInfoRequest(first, ['mapIds', 'xlatedProgInsns']);
  */
 export function allocProgInfoRequest(
@@ -272,6 +273,8 @@ export function zeroExtend(buf: Uint8Array, size: number): Uint8Array {
  * Reads `count` host-order `__u32`s (e.g. the map ids the kernel wrote).
  *
  * @example
+ * const req = allocProgInfoRequest(progInfoByFd(progFd), ['mapIds']);
+ * const info = progInfoByFd(progFd, req);
  * readU32Array(req.mapIds!, info.nrMapIds);
  */
 export function readU32Array(buf: Uint8Array, count = Math.floor(buf.byteLength / 4)): number[] {
@@ -285,6 +288,8 @@ export function readU32Array(buf: Uint8Array, count = Math.floor(buf.byteLength 
  * Reads `count` host-order `__u64`s (e.g. JITed symbol addresses).
  *
  * @example
+ * const req = allocProgInfoRequest(progInfoByFd(progFd), ['jitedKsyms']);
+ * const info = progInfoByFd(progFd, req);
  * readU64Array(req.jitedKsyms!, info.nrJitedKsyms);
  */
 export function readU64Array(buf: Uint8Array, count = Math.floor(buf.byteLength / 8)): bigint[] {

@@ -481,6 +481,7 @@ export function encodePerfEventAttr(fields: PerfEventAttrFields, size: number = 
  * Decodes a `struct perf_event_attr` (shorter versions are zero-extended).
  *
  * @example
+ * const { bytes } = encodePerfEventAttr({ type: PerfType.PERF_TYPE_SOFTWARE, config: PerfCountSw.PERF_COUNT_SW_BPF_OUTPUT, sampleType: PERF_SAMPLE_RAW });
  * decodePerfEventAttr(bytes).sampleType; // 1024n
  */
 export function decodePerfEventAttr(bytes: Uint8Array): PerfEventAttr {

@@ -42,6 +42,7 @@ export class BtfLoadError extends BpfError {
  *
  * @throws BtfLoadError with the BTF verifier log when it rejects the data
  * @example
+ * declare const rawBtf: Uint8Array; // encoded BTF: a header, types and strings
  * const btfFd = btfLoad(rawBtf, { log: new Uint8Array(65536) });
  */
 export function btfLoad(btf: Uint8Array, opts: BtfLoadOptions = {}, ctx: BpfCallContext = {}): number {

@@ -22,6 +22,7 @@ export interface BpfCallContext {
  * `BpfError` carrying the errno, `syscall: 'bpf'` and the command name.
  *
  * @example
+ * const fields = { mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1024, mapName: 'counts' };
  * const fd = callBpf(BpfCommand.BPF_MAP_CREATE, encodeMapCreateAttr(fields), { subject: "map 'counts'" });
  */
 export function callBpf(cmd: BpfCommand, encoded: EncodedAttr, ctx: BpfCallContext = {}): number {

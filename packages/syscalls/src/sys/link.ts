@@ -14,6 +14,8 @@ import { callBpf, type BpfCallContext } from './call.js';
  * BPF_LINK_CREATE: attaches a program through a BPF link; returns the link fd.
  *
  * @example
+ * const ifindex = 1; // lo
+ * declare const otherProgFd: number; // a program attached to the tcx hook already
  * const linkFd = linkCreate({ progFd, targetIfindex: ifindex, attachType: AttachType.XDP });
  * const tcx = linkCreate({ progFd, targetIfindex: ifindex, attachType: AttachType.TCX_INGRESS,
  *   flags: AttachFlags.BEFORE, tcx: { relativeFd: otherProgFd } });
@@ -26,7 +28,7 @@ export function linkCreate(fields: LinkCreateAttr, ctx?: BpfCallContext): number
  * BPF_LINK_UPDATE: replaces the program (or struct_ops map) of a link.
  *
  * @example
- * linkUpdate({ linkFd, newProgFd });
+ * linkUpdate({ linkFd, newProgFd: progFd });
  */
 export function linkUpdate(fields: LinkUpdateAttr, ctx?: BpfCallContext): void {
   callBpf(BpfCommand.BPF_LINK_UPDATE, encodeLinkUpdateAttr(fields), ctx);
@@ -47,6 +49,7 @@ export function linkDetach(linkFd: number, ctx?: BpfCallContext): void {
  * returns an fd to read() the output from.
  *
  * @example
+ * const iterLinkFd = linkCreate({ progFd, attachType: AttachType.TRACE_ITER });
  * const iterFd = iterCreate(iterLinkFd);
  */
 export function iterCreate(linkFd: number, flags = 0, ctx?: BpfCallContext): number {

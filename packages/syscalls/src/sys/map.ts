@@ -85,6 +85,8 @@ export function mapGetNextKey(mapFd: number, key: Uint8Array | null, nextKey: Ui
  *
  * @throws BpfError ENOENT when there is no such element
  * @example
+ * const queueFd = mapCreate({ mapType: MapType.QUEUE, keySize: 0, valueSize: 4, maxEntries: 16 });
+ * const value = new Uint8Array(4);
  * mapLookupAndDeleteElem(queueFd, null, value);
  */
 export function mapLookupAndDeleteElem(
@@ -97,7 +99,7 @@ export function mapLookupAndDeleteElem(
  * BPF_MAP_FREEZE: makes the map read-only for user space (5.2).
  *
  * @example
- * mapFreeze(rodataFd);
+ * mapFreeze(mapFd); // e.g. a .rodata map, once its contents are written
  */
 export function mapFreeze(mapFd: number, ctx?: BpfCallContext): void {
   callBpf(BpfCommand.BPF_MAP_FREEZE, encodeMapFreezeAttr({ mapFd }), ctx);
@@ -134,6 +136,7 @@ function writeBatch(cmd: BpfCommand, fields: MapBatchAttr, ctx: BpfCallContext =
  * `inBatch` cursor; `outBatch` receives the next cursor.
  *
  * @example
+ * const keys = new Uint8Array(64 * 4), values = new Uint8Array(64 * 8), cursor = new Uint8Array(4);
  * const { count, done } = mapLookupBatch({ mapFd, outBatch: cursor, keys, values, count: 64 });
  */
 export function mapLookupBatch(fields: MapBatchAttr, ctx?: BpfCallContext): MapBatchResult {
@@ -144,6 +147,7 @@ export function mapLookupBatch(fields: MapBatchAttr, ctx?: BpfCallContext): MapB
  * BPF_MAP_LOOKUP_AND_DELETE_BATCH (5.6): like {@link mapLookupBatch}, deleting what it returns.
  *
  * @example
+ * const keys = new Uint8Array(64 * 4), values = new Uint8Array(64 * 8), cursor = new Uint8Array(4);
  * mapLookupAndDeleteBatch({ mapFd, outBatch: cursor, keys, values, count: 64 });
  */
 export function mapLookupAndDeleteBatch(fields: MapBatchAttr, ctx?: BpfCallContext): MapBatchResult {
@@ -155,7 +159,7 @@ export function mapLookupAndDeleteBatch(fields: MapBatchAttr, ctx?: BpfCallConte
  *
  * @throws BpfError naming how many elements were processed before the failure
  * @example
- * mapUpdateBatch({ mapFd, keys, values, count: 2 });
+ * mapUpdateBatch({ mapFd, keys: Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0), values: new Uint8Array(2 * 8), count: 2 });
  */
 export function mapUpdateBatch(fields: MapBatchAttr, ctx?: BpfCallContext): number {
   return writeBatch(BpfCommand.BPF_MAP_UPDATE_BATCH, fields, ctx);
@@ -165,7 +169,7 @@ export function mapUpdateBatch(fields: MapBatchAttr, ctx?: BpfCallContext): numb
  * BPF_MAP_DELETE_BATCH (5.6): deletes `count` keys; returns the number deleted.
  *
  * @example
- * mapDeleteBatch({ mapFd, keys, count: 2 });
+ * mapDeleteBatch({ mapFd, keys: Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0), count: 2 });
  */
 export function mapDeleteBatch(fields: MapBatchAttr, ctx?: BpfCallContext): number {
   return writeBatch(BpfCommand.BPF_MAP_DELETE_BATCH, fields, ctx);

@@ -24,6 +24,7 @@ export function enableStats(type: number, ctx?: BpfCallContext): number {
  * delegation options; returns the token fd.
  *
  * @example
+ * const bpffsFd = fs.openSync('/sys/fs/bpf', 'r'); // a bpffs mounted with delegation options
  * const tokenFd = tokenCreate(bpffsFd);
  */
 export function tokenCreate(bpffsFd: number, flags = 0, ctx?: BpfCallContext): number {

@@ -202,6 +202,7 @@ export function btfInfoByFd(fd: number, req?: { btf?: Uint8Array; name?: Uint8Ar
  * The `struct bpf_token_info` of a BPF token fd (6.17).
  *
  * @example
+ * const tokenFd = tokenCreate(fs.openSync('/sys/fs/bpf', 'r'));
  * const { allowedCmds } = tokenInfoByFd(tokenFd);
  */
 export function tokenInfoByFd(fd: number, ctx?: BpfCallContext): BpfTokenInfo {

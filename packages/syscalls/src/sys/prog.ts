@@ -69,6 +69,7 @@ export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, c
  * BPF_PROG_ATTACH: attaches a program to a cgroup, sockmap, netns, tcx hook…
  *
  * @example
+ * const cgroupFd = fs.openSync('/sys/fs/cgroup', 'r');
  * progAttach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: AttachType.CGROUP_INET_INGRESS,
  *   attachFlags: AttachFlags.ALLOW_MULTI });
  */
@@ -80,6 +81,7 @@ export function progAttach(fields: ProgAttachAttr, ctx?: BpfCallContext): void {
  * BPF_PROG_DETACH: detaches a program attached with {@link progAttach}.
  *
  * @example
+ * const cgroupFd = fs.openSync('/sys/fs/cgroup', 'r');
  * progDetach({ targetFd: cgroupFd, attachBpfFd: progFd, attachType: AttachType.CGROUP_INET_INGRESS });
  */
 export function progDetach(fields: ProgAttachAttr, ctx?: BpfCallContext): void {
@@ -147,7 +149,7 @@ export function progTestRun(fields: ProgTestRunAttr, ctx?: BpfCallContext): Prog
  * BPF_PROG_BIND_MAP (5.10): keeps `mapFd` alive as long as the program.
  *
  * @example
- * progBindMap(progFd, rodataFd);
+ * progBindMap(progFd, mapFd); // e.g. a .rodata map the program no longer references
  */
 export function progBindMap(progFd: number, mapFd: number, flags = 0, ctx?: BpfCallContext): void {
   callBpf(BpfCommand.BPF_PROG_BIND_MAP, encodeProgBindMapAttr({ progFd, mapFd, flags }), ctx);
@@ -198,6 +200,7 @@ export interface TaskFdQueryResult {
  * or raw tracepoint fd of process `pid`.
  *
  * @example
+ * declare const perfFd: number; // a perf event (kprobe, tracepoint) a program is attached to
  * const { progId, name } = taskFdQuery(process.pid, perfFd);
  */
 export function taskFdQuery(pid: number, fd: number, buf: Uint8Array = new Uint8Array(4096), ctx?: BpfCallContext): TaskFdQueryResult {
