@@ -8,7 +8,7 @@ import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { loadCollection } from './collection.js';
 import { kallsymsAddresses } from './kernel/kallsyms.js';
-import { kernelConfig, kernelConfigSource, linuxKernelVersion } from './kernel/kernel-config.js';
+import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '@bpfkit/syscalls';
 
 /** The config values the externs object reads, for a kernel whose config file is not on the machine. */
 const FALLBACK_KCONFIG = 'CONFIG_BPF_SYSCALL=y\nCONFIG_BPF_JIT=y\nCONFIG_HZ=250\nCONFIG_LOCALVERSION="-guest"\n';

@@ -1,40 +1,75 @@
 /**
- * bpfkit: eBPF for Node.js. Everything a user needs is exported here: the
- * shared interfaces, codecs and errors of @bpfkit/core, the backends, feature
- * probes and bpffs helpers.
+ * bpfkit: eBPF for Node.js. What users import, chosen name by name: the
+ * shared interfaces, specs, codecs, kernel enums and errors, the two
+ * backends (`openSystem()`, `NativeSystem`, `MockSystem`), object loading,
+ * the kernel-only handles (pinned and listed maps and programs), feature
+ * probes and bpffs helpers. The building blocks behind them stay in the
+ * `@bpfkit/*` packages (see each package's `api/*.api.md` for its surface).
  *
  * @module
  */
-export * from '@bpfkit/core';
-export { MockSystem } from '@bpfkit/mock';
+
+// The shared interfaces and specs.
+export type {
+  System, Map, Program, Link, EventReader, EventReaderStats, AttachTarget,
+  MapSpec, MapInfo, MapCodecs, UpdateFlag, Pinning, OpenOrCreateOptions, BatchOptions, BatchStats, IterationStats,
+  ProgramSpec, ProgramInfo, TestRunOptions, TestRunResult, CollectionSpec, CollectionOptions, GlobalValue,
+  Features, KernelVersion, Capabilities, MapDifference, BpfErrorContext, ErrnoCode,
+} from '@bpfkit/core';
+export { Collection, CollectionVariable } from '@bpfkit/core';
+
+// Errors.
+export { BpfError, VerifierError, InvalidArgumentError, NotSupportedError, ClosedError, MapMismatchError, Errno, errnoName, errnoDescription } from '@bpfkit/core';
+
+// Kernel enums, flags and versions.
 export {
-  KernelMap, createKernelMap, createPerCpuKernelMap, openPinnedMap, openMapById, listMaps, openOrCreateMap, objectFd,
-} from '@bpfkit/maps';
-export type { ObjectFdValue, KernelMapOptions } from '@bpfkit/maps';
+  MapType, mapTypeName, mapTypeFromName, mapTypeNames, mapTypeSince,
+  ProgramType, programTypeName, programTypeFromName, programTypeNames, programTypeSince,
+  AttachType, attachTypeName, attachTypeFromName, attachTypeNames,
+  LinkType, linkTypeName, linkTypeFromName, linkTypeNames, linkTypeSince,
+  Helper, helperName, helperFromName, helperNames,
+  MapFlags, ProgramFlags, AttachFlags, UpdateFlags,
+  parseKernelRelease, kernelReleaseAtLeast, kernelVersionCode,
+} from '@bpfkit/core';
+export type {
+  MapTypeName, ProgramTypeName, AttachTypeName, LinkTypeName, HelperName, MapFlag, ProgramFlag, AttachFlag, UpdateFlagValue,
+} from '@bpfkit/core';
+
+// Key and value codecs.
 export {
-  KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById, listPrograms, programInfo, openProgram, programInstructions, loadTimeToDate,
-  enableRunStats, RunStats,
-} from '@bpfkit/attach';
-export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
-export { bpfAccess, possibleCpus } from '@bpfkit/syscalls';
-export type { BpfAccess } from '@bpfkit/syscalls';
-export { NativeSystem } from './native-system.js';
+  u8, u16, u32, u64, s8, s16, s32, s64, u64n, s64n, u16be, u32be, u64be, integerCodec,
+  bool, bytes, raw, cstring, struct, array, perCpu, noKey, ipv4, ipv6, mac, cidr4, cidr6,
+} from '@bpfkit/core';
+export type { Codec, CodecValue, IntegerCodecOptions, ByteOrder, StructFields, StructValue, StructOptions } from '@bpfkit/core';
+
+// Backends.
 export { openSystem } from './open-system.js';
 export type { OpenSystemOptions } from './open-system.js';
-export { probeFeatures } from './features/probe.js';
-export { formatFeatures } from './features/format.js';
-export { ensureBpffs, unmountBpffs, mounts, bpffsMountPoint } from '@bpfkit/syscalls';
-export type { BpffsResult, MountEntry } from '@bpfkit/syscalls';
-export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
-export { runCli } from './cli/main.js';
-export type { CliIo } from './cli/main.js';
-export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
+export { NativeSystem } from './native-system.js';
+export { MockSystem } from '@bpfkit/mock';
+
+// Objects.
 export { loadCollection } from './collection.js';
 export type { LoadCollectionOptions } from './collection.js';
-
 export { CoreRelocationError } from './loader/core-relocations.js';
 export { readObject, disassemble } from '@bpfkit/elf';
 export type { ObjectSpec, ConstantValue, ElfProgramSpec, BtfMapSpec, CoreRelocationReport } from '@bpfkit/elf';
-export { kernelConfig, linuxKernelVersion } from './kernel/kernel-config.js';
 export { vmlinuxBtf, kernelBtfs } from './kernel/kernel-btf.js';
 export type { KernelBtf } from './kernel/kernel-btf.js';
+
+// Kernel-only handles: maps and programs by pin, id or listing.
+export { KernelMap, createKernelMap, createPerCpuKernelMap, openPinnedMap, openMapById, listMaps, openOrCreateMap, objectFd } from '@bpfkit/maps';
+export type { ObjectFdValue, KernelMapOptions } from '@bpfkit/maps';
+export {
+  KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById, openProgram, listPrograms, programInfo, programInstructions,
+  enableRunStats, RunStats,
+} from '@bpfkit/attach';
+export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
+
+// What this kernel and process can do.
+export { bpfAccess, probeFeatures, kernelFeatureSupport, kernelConfig, linuxKernelVersion, possibleCpus } from '@bpfkit/syscalls';
+export type { BpfAccess, KernelFeature, FeatureState, FeatureSupport } from '@bpfkit/syscalls';
+export { formatFeatures } from './features/format.js';
+export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
+export { ensureBpffs, unmountBpffs, bpffsMountPoint } from '@bpfkit/syscalls';
+export type { BpffsResult } from '@bpfkit/syscalls';

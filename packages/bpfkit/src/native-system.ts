@@ -6,7 +6,7 @@ import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCr
 import { possibleCpus } from '@bpfkit/syscalls';
 import { loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
-import { probeFeatures } from './features/probe.js';
+import { probeFeatures } from '@bpfkit/syscalls';
 import { raiseMemlockIfNeeded } from './rlimit.js';
 import { loadCollection } from './collection.js';
 import type { ObjectSpec } from '@bpfkit/elf';

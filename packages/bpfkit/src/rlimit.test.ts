@@ -1,6 +1,6 @@
 import { bpfAccess } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
-import { kernelVersion } from './features/environment.js';
+import { kernelVersion } from '@bpfkit/syscalls';
 import { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
 
 const access = bpfAccess();

@@ -1,8 +1,6 @@
 import { BpfError, Helper, ProgramType } from '@bpfkit/core';
 import { native } from '@bpfkit/syscalls';
-import { probeHelper } from './features/probe.js';
-import { kernelVersion } from './features/environment.js';
-import { nativeProbeSys } from './features/probe-sys-native.js';
+import { kernelVersion, nativeProbeSys, probeHelper } from '@bpfkit/syscalls';
 
 const RLIMIT_MEMLOCK = 8;
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;

@@ -27,11 +27,20 @@ export interface Capabilities {
  */
 export interface Features {
   kernel: KernelVersion;
+  /**
+   * Whether this process may use bpf() at all. When not, the probes that
+   * need it (map, program and helper support, batch operations, pins,
+   * streams) are not run: their records are empty and their flags false,
+   * and `reason` says what privilege is missing.
+   */
+  bpf: { available: boolean; reason?: string };
   /** Kernel BTF at `/sys/kernel/btf/vmlinux`. */
   btf: boolean;
   /** Where bpffs is mounted, if anywhere. */
   bpffs: string | undefined;
   mapTypes: Record<string, boolean>;
+  /** Map types the kernel knows but refuses here, with the reason (e.g. EPERM from a security policy). */
+  mapTypeRestrictions: Record<string, string>;
   programTypes: Record<string, boolean>;
   /** Program types the kernel knows but refuses here, with the reason (e.g. lockdown). */
   programTypeRestrictions: Record<string, string>;
@@ -44,6 +53,10 @@ export interface Features {
   /** The kprobe PMU (`/sys/bus/event_source/devices/kprobe`), i.e. CONFIG_KPROBES with perf. */
   kprobePmu: boolean;
   uprobePmu: boolean;
+  /** Pins relative to a directory fd (`BPF_F_PATH_FD` for BPF_OBJ_PIN/BPF_OBJ_GET, 6.5). */
+  pinPathFd: boolean;
+  /** A program's BPF streams (`BPF_PROG_STREAM_READ_BY_FD`, 6.17). */
+  programStreams: boolean;
   capabilities: Capabilities;
   /** Whether BPF memory is still charged to RLIMIT_MEMLOCK (kernels before 5.11). */
   memlockAccounting: boolean;

@@ -263,10 +263,12 @@ export class MockSystem implements System {
   features(): Features {
     this.#features ??= {
       kernel: parseKernelRelease('0.0.0-mock'),
+      bpf: { available: true },
       btf: false,
       bpffs: '/sys/fs/bpf',
       mapTypes: Object.fromEntries(mapTypeNames.filter((n) => n !== 'unspec').map((n) => [n, MOCK_MAP_TYPES.has(mapTypeFromName(n)!)])),
       programTypes: Object.fromEntries(programTypeNames.filter((n) => n !== 'unspec').map((n) => [n, false])),
+      mapTypeRestrictions: {},
       programTypeRestrictions: {},
       linkTypes: {},
       helpers: {},
@@ -274,6 +276,8 @@ export class MockSystem implements System {
       ringBuffer: false,
       kprobePmu: false,
       uprobePmu: false,
+      pinPathFd: true,
+      programStreams: false,
       capabilities: { root: false, CAP_BPF: true, CAP_PERFMON: true, CAP_SYS_ADMIN: true, CAP_NET_ADMIN: true, CAP_SYS_RESOURCE: true },
       memlockAccounting: false,
     };

@@ -1,6 +1,6 @@
 import { BpfError, InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
 import { ParseError } from '@bpfkit/elf';
-import { probeFeatures } from '../features/probe.js';
+import { probeFeatures } from '@bpfkit/syscalls';
 import { formatFeatures } from '../features/format.js';
 import { runMapCommand } from './map.js';
 import { runDisasm } from './disasm.js';

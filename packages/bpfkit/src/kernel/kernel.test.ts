@@ -7,7 +7,7 @@ import { BtfKind } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { kallsymsAddresses } from './kallsyms.js';
 import { kernelBtfs, vmlinuxBtf } from './kernel-btf.js';
-import { kernelConfig, kernelConfigSource, linuxKernelVersion } from './kernel-config.js';
+import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '@bpfkit/syscalls';
 
 const hasBtf = fs.existsSync('/sys/kernel/btf/vmlinux');
 

@@ -4,7 +4,7 @@ import type { CollectionOptions } from '@bpfkit/core';
 import { parseBtf, parseKernelConfig } from '@bpfkit/elf';
 import { kernelBtfs } from '../kernel/kernel-btf.js';
 import type { KernelBtf } from '../kernel/kernel-btf.js';
-import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '../kernel/kernel-config.js';
+import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '@bpfkit/syscalls';
 import { kallsymsAddresses } from '../kernel/kallsyms.js';
 import type { ExternEnvironment } from './resolve-externs.js';
 

@@ -4,7 +4,7 @@ import type { InstructionFields } from '@bpfkit/elf';
 
 /**
  * The few kernel operations the feature probes need, in errno form (a probe
- * wants the errno, not an exception). Implemented over @bpfkit/syscalls in
+ * wants the errno, not an exception). Implemented over the bpf() system call in
  * probe-sys-native.ts; tests may give a fake.
  */
 export interface ProbeSys {
@@ -16,6 +16,10 @@ export interface ProbeSys {
   btfLoad(blob: Uint8Array): number;
   /** BPF_MAP_LOOKUP_BATCH of one element from the start: 0 or -errno. */
   mapLookupBatch(fd: number, keySize: number, valueSize: number): number;
+  /** BPF_OBJ_PIN of a fresh array map relative to a bad directory fd (`BPF_F_PATH_FD`): -errno. */
+  pinRelativeToBadDirectory(): number;
+  /** BPF_PROG_STREAM_READ_BY_FD on a bad program fd: -errno. */
+  readStreamOfBadFd(): number;
   close(fd: number): void;
 }
 

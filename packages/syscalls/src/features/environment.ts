@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parseKernelRelease } from '@bpfkit/core';
-export { bpffsMountPoint, capabilities, mounts } from '@bpfkit/syscalls';
-export type { MountEntry } from '@bpfkit/syscalls';
+export { bpffsMountPoint, mounts } from '../bpffs.js';
+export { capabilities } from '../capabilities.js';
+export type { MountEntry } from '../bpffs.js';
 import type { KernelVersion } from '@bpfkit/core';
 
 /** The running kernel's release, parsed. */

@@ -1,5 +1,5 @@
 import { BpfError, VerifierError } from '@bpfkit/core';
-import { btfLoad, closeFd, mapCreate, mapLookupBatch, progLoad } from '@bpfkit/syscalls';
+import { btfLoad, closeFd, mapCreate, mapLookupBatch, objPin, progLoad, progStreamRead } from '../sys/index.js';
 import type { ProbeSys } from './probe-sys.js';
 
 /** Runs `f`, turning a BpfError into `-errno`. */
@@ -11,6 +11,9 @@ function errnoOf(f: () => number): number {
     throw err;
   }
 }
+
+/** A descriptor number that is never open (above any RLIMIT_NOFILE in use). */
+const BAD_FD = 0x3fffffff;
 
 /** {@link ProbeSys} over the real bpf() system call. */
 export function nativeProbeSys(): ProbeSys {
@@ -48,6 +51,16 @@ export function nativeProbeSys(): ProbeSys {
         return 0;
       });
     },
+    // An fd number no process has open (fds are small): the kernel's fd lookup fails with EBADF.
+    pinRelativeToBadDirectory() {
+      const fd = mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
+      try {
+        return errnoOf(() => (objPin('bpfkit-probe', fd, { pathFd: BAD_FD }), 0));
+      } finally {
+        closeFd(fd);
+      }
+    },
+    readStreamOfBadFd: () => errnoOf(() => progStreamRead(BAD_FD, 1, new Uint8Array(8))),
     close: (fd) => closeFd(fd),
   };
 }

@@ -1,9 +1,8 @@
 import { Errno, MapFlags, MapType, ProgramType } from '@bpfkit/core';
-import { bpfAccess } from '@bpfkit/syscalls';
+import { bpfAccess } from '../access.js';
 import { describe, expect, it } from 'vitest';
 import { bpffsMountPoint, capabilities, mounts } from './environment.js';
-import { formatFeatures } from './format.js';
-import { probeFeatures, probeHelper, probeLinkTypes, probeMapTypes, probeProgramType } from './probe.js';
+import { probeFeatures, probeHelper, probeLinkTypes, probeMapTypes, probePinPathFd, probeProgramStreams, probeProgramType } from './probe.js';
 import type { ProbeMapAttr, ProbeSys } from './probe-sys.js';
 
 /** A kernel that knows only hash maps, socket filters and one helper. */
@@ -11,7 +10,8 @@ function fakeSys(): ProbeSys & { open: number } {
   let next = 100;
   const sys = {
     open: 0,
-    mapCreate: (a: { type: number }) => (a.type === MapType.HASH || a.type === MapType.ARRAY ? (sys.open++, next++) : -Errno.EINVAL),
+    mapCreate: (a: { type: number }) =>
+      a.type === MapType.HASH || a.type === MapType.ARRAY ? (sys.open++, next++) : a.type === MapType.ARENA ? -Errno.EPERM : -Errno.EINVAL,
     progLoad: (a: { type: number; instructions: Uint8Array }) => {
       if (a.type === ProgramType.LSM) return { fd: -Errno.EPERM, log: '' };
       if (a.type !== ProgramType.SOCKET_FILTER) return { fd: -Errno.EINVAL, log: '' };
@@ -24,6 +24,8 @@ function fakeSys(): ProbeSys & { open: number } {
     },
     btfLoad: () => (sys.open++, next++),
     mapLookupBatch: () => -Errno.EINVAL,
+    pinRelativeToBadDirectory: () => -Errno.EBADF,
+    readStreamOfBadFd: () => -Errno.EINVAL,
     close: () => { sys.open--; },
   };
   return sys;
@@ -33,8 +35,13 @@ describe('feature probes (logic)', () => {
   it('reads support from the answers of map creation and program loads, and closes what it opened', () => {
     const sys = fakeSys();
     const maps = probeMapTypes(sys);
-    expect(maps.hash).toBe(true);
-    expect(maps.ringbuf).toBe(false);
+    expect(maps.types.hash).toBe(true);
+    expect(maps.types.ringbuf).toBe(false);
+    expect(maps.reasons.ringbuf).toBeUndefined();
+    expect(maps.types.arena).toBe(false);
+    expect(maps.reasons.arena).toMatch(/refused with EPERM although privileged/);
+    expect(probePinPathFd(sys)).toBe(true);
+    expect(probeProgramStreams(sys)).toBe(false);
     expect(probeProgramType(sys, ProgramType.SOCKET_FILTER, 0)).toEqual({ supported: true });
     expect(probeProgramType(sys, ProgramType.XDP, 0)).toEqual({ supported: false });
     expect(probeProgramType(sys, ProgramType.LSM, 0).reason).toMatch(/lockdown/);
@@ -59,6 +66,18 @@ describe('feature probes (logic)', () => {
     expect(of(MapType.UNSPEC)).toBeUndefined();
     // The inner map template and one map of each of the 33 types.
     expect(attrs).toHaveLength(1 + 33);
+    expect(sys.open).toBe(0);
+  });
+
+  it('answers what needs no bpf() for an unprivileged process, and says why the rest is unknown', () => {
+    const sys = fakeSys();
+    const f = probeFeatures({ sys, access: { available: false, reason: 'bpf(BPF_MAP_CREATE) fails with EPERM: not privileged' } });
+    expect(f.bpf).toEqual({ available: false, reason: 'bpf(BPF_MAP_CREATE) fails with EPERM: not privileged' });
+    expect(f.mapTypes).toEqual({});
+    expect(f.programTypes).toEqual({});
+    expect(f.batchOps).toBe(false);
+    expect(f.kernel.major).toBeGreaterThan(0);
+    expect(Object.keys(f.linkTypes).length).toBeGreaterThan(0);
     expect(sys.open).toBe(0);
   });
 
@@ -106,9 +125,7 @@ describe.skipIf(!access.available)(`feature probes (kernel)${access.reason ? ` â
     expect(probeFeatures()).toBe(f);
   });
 
-  it('renders as a table', () => {
-    const text = formatFeatures(f);
-    expect(text).toMatch(/^kernel\s+\S+/m);
-    expect(text).toMatch(/^ringbuf\s+yes$/m);
+  it('says bpf() is available (pins relative to a directory and BPF streams are checked by use in sys.test.ts)', () => {
+    expect(f.bpf).toEqual({ available: true });
   });
 });

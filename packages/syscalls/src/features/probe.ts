@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
 import {
-  AttachType, Errno, Helper, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeNames, linkTypeSince,
+  AttachType, Errno, Helper, kernelVersionCode, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeNames, linkTypeSince,
   MapType, ProgramFlags, mapTypeName, mapTypeNames, mapTypeFromName, mapTypeRules, smallestMapSpec, ProgramType, programTypeFromName, programTypeName, programTypeNames,
 } from '@bpfkit/core';
 import type { Features } from '@bpfkit/core';
@@ -9,6 +9,8 @@ import { bpffsMountPoint, capabilities, hasKernelBtf, hasPmu, kernelVersion } fr
 import { callHelper, RETURN_ZERO } from './probe-sys.js';
 import type { ProbeMapAttr, ProbeSys } from './probe-sys.js';
 import { nativeProbeSys } from './probe-sys-native.js';
+import { bpfAccess } from '../access.js';
+import type { BpfAccess } from '../access.js';
 
 const PAGE_SIZE = 4096;
 
@@ -33,9 +35,21 @@ function mapProbeAttr(type: number, ctx: { btfFd: number; innerFd: number }): Pr
   return attr;
 }
 
-/** Probes every map type by creating the smallest map of it. */
-export function probeMapTypes(sys: ProbeSys): Record<string, boolean> {
-  const result: Record<string, boolean> = {};
+/** Why a map type the kernel knows cannot be created here, for the errno of the refusal. */
+function mapRefusal(errno: number): string | undefined {
+  // EPERM although privileged: the type exists (an unknown type is EINVAL before any permission check,
+  // kernel/bpf/syscall.c map_create), but a security policy or a missing capability forbids it here.
+  if (errno === Errno.EPERM) return 'refused with EPERM although privileged: a security policy (lockdown, an LSM) or a missing capability forbids it here';
+  return undefined;
+}
+
+/**
+ * Probes every map type by creating the smallest map of it: `types` says
+ * which can be created, `reasons` why a type the kernel knows is refused.
+ */
+export function probeMapTypes(sys: ProbeSys): { types: Record<string, boolean>; reasons: Record<string, string> } {
+  const types: Record<string, boolean> = {};
+  const reasons: Record<string, string> = {};
   const b = new BtfBuilder();
   b.addInt('int', 4, true);
   const btfFd = sys.btfLoad(b.encode());
@@ -47,13 +61,15 @@ export function probeMapTypes(sys: ProbeSys): Record<string, boolean> {
       if (!attr) continue;
       const fd = sys.mapCreate(attr);
       if (fd >= 0) sys.close(fd);
-      result[mapTypeName(type)] = fd >= 0 || MAP_PRESENT_ERRNOS.has(-fd);
+      types[mapTypeName(type)] = fd >= 0 || MAP_PRESENT_ERRNOS.has(-fd);
+      const refusal = fd < 0 ? mapRefusal(-fd) : undefined;
+      if (refusal) reasons[mapTypeName(type)] = refusal;
     }
   } finally {
     if (btfFd >= 0) sys.close(btfFd);
     if (innerFd >= 0) sys.close(innerFd);
   }
-  return result;
+  return { types, reasons };
 }
 
 /** Expected attach types some program types need before the kernel looks further. */
@@ -193,44 +209,92 @@ export function probeBatchOps(sys: ProbeSys): boolean {
   }
 }
 
+/**
+ * `BPF_F_PATH_FD` (6.5): pinning a map relative to a bad directory fd fails
+ * resolving the directory (EBADF) where the flag is known; older kernels
+ * refuse any `file_flags` on BPF_OBJ_PIN with EINVAL first. (A bad object
+ * fd would not tell: bpf_fd_probe_obj answers EINVAL for it on every kernel.)
+ */
+export function probePinPathFd(sys: ProbeSys): boolean {
+  return sys.pinRelativeToBadDirectory() === -Errno.EBADF;
+}
+
+/**
+ * `BPF_PROG_STREAM_READ_BY_FD` (6.17): reading a bad program fd fails with
+ * EBADF where the command exists; unknown commands are EINVAL.
+ */
+export function probeProgramStreams(sys: ProbeSys): boolean {
+  return sys.readStreamOfBadFd() === -Errno.EBADF;
+}
+
 let cached: Features | undefined;
 
 /**
  * Probes the running kernel once and caches the answer: kernel version, BTF,
  * bpffs, every map type, program type and link type, every helper per
- * program type, batch operations, ring buffer, kprobe/uprobe PMUs,
- * capabilities and memlock accounting.
+ * program type, batch operations, ring buffer, kprobe/uprobe PMUs, pins
+ * relative to a directory, BPF streams, capabilities and memlock
+ * accounting. An unprivileged process gets what needs no bpf() (kernel,
+ * BTF, link types, PMUs, capabilities) and `bpf.reason` for the rest.
  *
  * @example
  * const f = probeFeatures();
  * if (!f.mapTypes.ringbuf) console.log('no ring buffer: fall back to perf buffers');
  */
-export function probeFeatures(options: { refresh?: boolean; sys?: ProbeSys } = {}): Features {
-  if (cached && !options.refresh && !options.sys) return cached;
-  const sys = options.sys ?? nativeProbeSys();
+export function probeFeatures(options: { refresh?: boolean; sys?: ProbeSys; access?: BpfAccess } = {}): Features {
+  const custom = options.sys !== undefined || options.access !== undefined;
+  if (cached && !options.refresh && !custom) return cached;
+  const access = options.access ?? (options.sys ? { available: true } : bpfAccess());
   const kernel = kernelVersion();
-  const mapTypes = probeMapTypes(sys);
-  const { types: programTypes, reasons } = probeProgramTypes(sys, kernel.code);
-  const helpers = probeHelpers(sys, programTypes, kernel.code);
   const btf = hasKernelBtf();
-  const features: Features = {
+  const environment = {
     kernel,
     btf,
     bpffs: bpffsMountPoint(),
-    mapTypes,
-    programTypes,
-    programTypeRestrictions: reasons,
     linkTypes: probeLinkTypes(btf ? fs.readFileSync('/sys/kernel/btf/vmlinux') : undefined, kernel),
-    helpers,
-    batchOps: probeBatchOps(sys),
-    ringBuffer: mapTypes.ringbuf === true,
     kprobePmu: hasPmu('kprobe'),
     uprobePmu: hasPmu('uprobe'),
     capabilities: capabilities(),
-    // Memory cgroup accounting of BPF memory came in 5.11 together with the
-    // bpf_ktime_get_coarse_ns helper; libbpf uses the same tell.
-    memlockAccounting: helpers.socket_filter?.ktime_get_coarse_ns !== true,
   };
-  if (!options.sys) cached = features;
+  let features: Features;
+  if (!access.available) {
+    features = {
+      ...environment,
+      bpf: { available: false, ...(access.reason ? { reason: access.reason } : {}) },
+      mapTypes: {},
+      mapTypeRestrictions: {},
+      programTypes: {},
+      programTypeRestrictions: {},
+      helpers: {},
+      batchOps: false,
+      ringBuffer: false,
+      pinPathFd: false,
+      programStreams: false,
+      // Unknown without bpf(); the kernel version is the best guess (memcg accounting came in 5.11).
+      memlockAccounting: kernel.code < kernelVersionCode(5, 11, 0),
+    };
+  } else {
+    const sys = options.sys ?? nativeProbeSys();
+    const maps = probeMapTypes(sys);
+    const programs = probeProgramTypes(sys, kernel.code);
+    const helpers = probeHelpers(sys, programs.types, kernel.code);
+    features = {
+      ...environment,
+      bpf: { available: true },
+      mapTypes: maps.types,
+      mapTypeRestrictions: maps.reasons,
+      programTypes: programs.types,
+      programTypeRestrictions: programs.reasons,
+      helpers,
+      batchOps: probeBatchOps(sys),
+      ringBuffer: maps.types.ringbuf === true,
+      pinPathFd: probePinPathFd(sys),
+      programStreams: probeProgramStreams(sys),
+      // Memory cgroup accounting of BPF memory came in 5.11 together with the
+      // bpf_ktime_get_coarse_ns helper; libbpf uses the same tell.
+      memlockAccounting: helpers.socket_filter?.ktime_get_coarse_ns !== true,
+    };
+  }
+  if (!custom) cached = features;
   return features;
 }
