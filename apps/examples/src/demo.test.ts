@@ -1,6 +1,6 @@
-import { bpfAccess } from 'bpfkit';
 import { describe, expect, it } from 'vitest';
 import { demo } from './demo.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 describe('demo', () => {
   it('runs on the mock', async () => {
@@ -14,8 +14,7 @@ describe('demo', () => {
     expect(text).toMatch(/globals\s+= drop_protocol 17, bytes_seen 0, dropped 0/);
   });
 
-  const access = bpfAccess();
-  it.skipIf(!access.available)(`runs on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, async () => {
+  whenKernel().it('runs on the kernel', async () => {
     const lines: string[] = [];
     await demo('kernel', (l) => lines.push(l));
     const text = lines.join('\n');

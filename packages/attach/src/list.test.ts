@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, MapType, ProgramType } from '@bpfkit/core';
-import { bpfAccess, mapCreate, mountPrivateBpffs, native, objPin } from '@bpfkit/syscalls';
+import { mapCreate, mountPrivateBpffs, native, objPin } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { bootTimeMs, listPrograms, loadTimeToDate, openProgram, programInfo } from './list.js';
 import { loadKernelProgram } from './program.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 const RET_42 = Uint8Array.of(0xb7, 0, 0, 0, 42, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 42; exit
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
@@ -24,8 +25,7 @@ describe('load time conversion (no kernel)', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`listing programs on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('listing programs on the kernel', () => {
   it('lists a fresh program with its info, leaking no fd, and forgets it once closed', () => {
     let id: number;
     {

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BpfError, InvalidArgumentError, ClosedError, ProgramType, VerifierError } from '@bpfkit/core';
-import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
+import { mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { loadKernelProgram, openPinnedProgram, openProgramById } from './program.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 /** Encodes `{code, dst, src, off, imm}` instructions. */
 function insns(...list: [code: number, regs: number, off: number, imm: number][]): Uint8Array {
@@ -32,8 +33,7 @@ describe('program spec checks (no kernel)', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`programs on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('programs on the kernel', () => {
   it('loads, test-runs with data in and out, and reports info', () => {
     using prog = loadKernelProgram({ name: 'ret_len', type: ProgramType.SOCKET_FILTER, instructions: RET_LEN, license: 'GPL' });
     const packet = new Uint8Array(64).fill(0xab);

@@ -1,16 +1,15 @@
 import fs from 'node:fs';
 import { ProgramType } from '@bpfkit/core';
-import { bpfAccess } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { loadKernelProgram } from './program.js';
 import { enableRunStats } from './stats.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
-const access = bpfAccess();
 // r0 = 0; exit
 const RET0 = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
 const sysctl = () => fs.readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
 
-describe.skipIf(!access.available)(`run statistics${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('run statistics', () => {
   it('counts runs and run time while enabled, and stops counting when closed', () => {
     using prog = loadKernelProgram({ name: 'counted', type: ProgramType.SOCKET_FILTER, instructions: RET0, license: 'GPL' });
     const counting = sysctl() === '1';

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { ClosedError, InvalidArgumentError, ProgramType } from '@bpfkit/core';
 import { assemble, decodeInstructions, disassemble } from '@bpfkit/elf';
-import { bpfAccess, HOST_LITTLE_ENDIAN } from '@bpfkit/syscalls';
+import { HOST_LITTLE_ENDIAN } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { loadKernelProgram } from './program.js';
 import { programInstructions } from './xlated.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 describe('program instructions arguments (no kernel)', () => {
   it('refuses programs without a kernel fd', () => {
@@ -13,8 +14,7 @@ describe('program instructions arguments (no kernel)', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`translated instructions on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('translated instructions on the kernel', () => {
   it('reads back `r0 = 42; exit`, with the JITed size', () => {
     const instructions = assemble('mov %r0, 42\nexit');
     using prog = loadKernelProgram({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions, license: 'GPL' });

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { InvalidArgumentError, kernelReleaseAtLeast, MapMismatchError, MapType, NotSupportedError, VerifierError } from '@bpfkit/core';
+import { InvalidArgumentError, MapMismatchError, MapType, NotSupportedError, VerifierError } from '@bpfkit/core';
 import { parseKernelConfig, readObject } from '@bpfkit/elf';
 import { createKernelMap } from '@bpfkit/maps';
-import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
+import { kernelFeatureSupport, mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { loadCollection } from './collection.js';
 import { kallsymsAddresses } from './kernel/kallsyms.js';
 import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '@bpfkit/syscalls';
+import { kernelHas, whenKernel } from '@bpfkit/syscalls/testing';
 
 /** The config values the externs object reads, for a kernel whose config file is not on the machine. */
 const FALLBACK_KCONFIG = 'CONFIG_BPF_SYSCALL=y\nCONFIG_BPF_JIT=y\nCONFIG_HZ=250\nCONFIG_LOCALVERSION="-guest"\n';
@@ -16,7 +16,6 @@ const FALLBACK_KCONFIG = 'CONFIG_BPF_SYSCALL=y\nCONFIG_BPF_JIT=y\nCONFIG_HZ=250\
 const elfTestdata = path.resolve(import.meta.dirname, '../../elf/testdata');
 const object = path.join(elfTestdata, 'basics.bpf.o');
 const rejected = path.resolve(import.meta.dirname, '../testdata/rejected.bpf.o');
-const access = bpfAccess();
 const fds = () => fs.readdirSync('/proc/self/fd').length;
 const u32At = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
 const s32At = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getInt32(off, true);
@@ -30,7 +29,7 @@ function offsetOf(file: string, section: string, name: string): number {
   return v.offset;
 }
 
-describe.skipIf(!access.available)(`loading a clang object on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('loading a clang object on the kernel', () => {
   it('creates the maps with their BTF types, loads the programs with func and line info, and the programs use them', () => {
     using coll = loadCollection(object, { constants: { target_pid: 77 }, ignorePinning: true });
     expect(Object.keys(coll.maps).sort()).toEqual(['.bss', '.data', '.rodata', 'events', 'flows', 'outer']);
@@ -221,7 +220,7 @@ describe.skipIf(!access.available)(`loading a clang object on the kernel${access
   });
 });
 
-describe.skipIf(!access.available)('collection variables', () => {
+whenKernel().describe('collection variables', () => {
   it('reads and writes globals by name, typed by BTF, and keeps .rodata read-only', () => {
     using coll = loadCollection(object, { constants: { target_pid: 77, delta: -1 }, ignorePinning: true });
     const v = coll.variables;
@@ -241,7 +240,7 @@ describe.skipIf(!access.available)('collection variables', () => {
   });
 });
 
-describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))('programs verified against kernel BTF', () => {
+whenKernel('kernel-btf').describe('programs verified against kernel BTF', () => {
   const file = path.resolve(import.meta.dirname, '../testdata/tracing.bpf.o');
 
   it('loads a tp_btf program with the attach BTF id of its tracepoint and its CO-RE reads relocated', async () => {
@@ -252,15 +251,16 @@ describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))(
     expect(info.attachBtfObjId).toBeGreaterThan(0);
   });
 
-  it('loads fentry, or says the kernel refuses tracing programs to privileged callers', (ctx) => {
-    try {
-      using coll = loadCollection(file, { programs: ['on_unlink'] });
-      expect(coll.programs.on_unlink!.info().attachBtfId).toBeGreaterThan(0);
-    } catch (err) {
-      expect((err as Error).message).toMatch(/EPERM/);
-      if (process.getuid?.() === 0) expect((err as Error).message).toMatch(/lockdown/);
-      ctx.skip('fentry: this kernel refuses tracing programs with EPERM (lockdown); the guest kernel runs them');
-    }
+  whenKernel('program:tracing').it('loads fentry', () => {
+    using coll = loadCollection(file, { programs: ['on_unlink'] });
+    expect(coll.programs.on_unlink!.info().attachBtfId).toBeGreaterThan(0);
+  });
+
+  // Where the probe says the kernel refuses tracing programs here (lockdown), the loader must say so too.
+  const tracing = kernelFeatureSupport('program:tracing');
+  const refused = tracing.state === 'refused';
+  it.skipIf(!refused)(`says the kernel refuses fentry here, naming lockdown${refused ? '' : ` — skipped: tracing programs are ${tracing.state} here`}`, () => {
+    expect(() => loadCollection(file, { programs: ['on_unlink'] })).toThrow(/EPERM.*lockdown|lockdown.*EPERM/s);
   });
 
   it('names a tracing target the kernel does not have', () => {
@@ -271,7 +271,7 @@ describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))(
   });
 });
 
-describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))('CO-RE on the kernel', () => {
+whenKernel('kernel-btf').describe('CO-RE on the kernel', () => {
   const file = path.join(elfTestdata, 'core.bpf.o');
   const slots = (coll: { maps: Record<string, { lookup(k: Uint8Array): unknown }> }) => {
     const bss = coll.maps['.bss']!.lookup(new Uint8Array(4)) as Uint8Array;
@@ -331,10 +331,10 @@ describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))(
   });
 });
 
-describe.skipIf(!access.available || !fs.existsSync('/sys/kernel/btf/vmlinux'))('struct_ops through loadCollection', () => {
+whenKernel('kernel-btf', 'map:struct_ops').describe('struct_ops through loadCollection', () => {
   it('creates the struct_ops map, loads its programs against the kernel struct and fills the map, registering nothing', () => {
     const before = fds();
-    if (!kernelReleaseAtLeast(os.release(), 6, 4)) {
+    if (!kernelHas('struct-ops-link')) {
       // .struct_ops.link maps (BPF_F_LINK) arrived in 6.4; older kernels only say EINVAL, the loader says why.
       expect(() => loadCollection(path.join(elfTestdata, 'struct_ops.bpf.o'))).toThrow(/BPF_F_LINK.*requires at least Linux 6\.4/);
       expect(fds()).toBe(before);

@@ -1,19 +1,16 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BtfKind, readObject } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
-import { BpfError, MapFlags, MapType, NotSupportedError, kernelReleaseAtLeast, ProgramType } from '@bpfkit/core';
+import { BpfError, MapFlags, MapType, NotSupportedError, ProgramType } from '@bpfkit/core';
 import type { Collection } from '@bpfkit/core';
-import { bpfAccess } from '@bpfkit/syscalls';
+import { whenFeature, whenKernel } from '@bpfkit/syscalls/testing';
 import { describe, expect, it } from 'vitest';
 import { kernelBtfs, vmlinuxBtf } from './kernel/kernel-btf.js';
 import { loadCollection } from './collection.js';
 import { prepareStructOps } from './loader/struct-ops.js';
 
 const file = path.resolve(import.meta.dirname, '../../elf/testdata/struct_ops.bpf.o');
-const access = bpfAccess();
-const hasBtf = fs.existsSync('/sys/kernel/btf/vmlinux');
 const fds = () => fs.readdirSync('/proc/self/fd').length;
 const read = (): ObjectSpec => readObject(new Uint8Array(fs.readFileSync(file)));
 
@@ -22,8 +19,6 @@ function load(spec: ObjectSpec): Collection {
   return loadCollection(spec);
 }
 
-/** .struct_ops.link maps (BPF_F_LINK) arrived in 6.4. */
-const linkMaps = kernelReleaseAtLeast(os.release(), 6, 4);
 
 /** Renames a member of the object's struct_ops type (a struct the kernel's lacks that member). */
 function renameMember(spec: ObjectSpec, from: string, to: string): ObjectSpec {
@@ -35,7 +30,7 @@ function renameMember(spec: ObjectSpec, from: string, to: string): ObjectSpec {
   return { ...spec, btf: { ...spec.btf!, types }, structOps: { bpfkit_cc: { ...spec.structOps.bpfkit_cc!, functions } } };
 }
 
-describe.skipIf(!hasBtf)('struct_ops against this kernel\'s BTF', () => {
+whenFeature('kernel-btf').describe('struct_ops against this kernel\'s BTF', () => {
   it('places the members by name into the kernel\'s tcp_congestion_ops and gives each program its member\'s kernel index', () => {
     const kernel = vmlinuxBtf();
     const plan = prepareStructOps(read(), kernelBtfs, ['bpfkit_ssthresh', 'bpfkit_cong_avoid', 'bpfkit_undo_cwnd', 'bpfkit_init']);
@@ -73,8 +68,7 @@ describe.skipIf(!hasBtf)('struct_ops against this kernel\'s BTF', () => {
   });
 });
 
-const kernelSkip = access.reason ?? (!hasBtf ? 'no kernel BTF' : !linkMaps ? '.struct_ops.link maps (BPF_F_LINK) need Linux 6.4' : undefined);
-describe.skipIf(kernelSkip !== undefined)(`struct_ops on the kernel${kernelSkip ? ` — skipped: ${kernelSkip}` : ''}`, () => {
+whenKernel('kernel-btf', 'map:struct_ops', 'struct-ops-link').describe('struct_ops on the kernel', () => {
   it('loads the programs against tcp_congestion_ops and stores the value, which reads back with the program ids', () => {
     const before = fds();
     const coll = load(read());

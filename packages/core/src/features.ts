@@ -57,6 +57,8 @@ export interface Features {
   pinPathFd: boolean;
   /** A program's BPF streams (`BPF_PROG_STREAM_READ_BY_FD`, 6.17). */
   programStreams: boolean;
+  /** struct_ops maps registered through links (`BPF_F_LINK`, `.struct_ops.link` sections, 6.4). */
+  structOpsLink: boolean;
   capabilities: Capabilities;
   /** Whether BPF memory is still charged to RLIMIT_MEMLOCK (kernels before 5.11). */
   memlockAccounting: boolean;

@@ -1,9 +1,9 @@
 import { BpfError, Errno, MapType } from '@bpfkit/core';
-import { bpfAccess, mapCreate, native } from '@bpfkit/syscalls';
+import { mapCreate, native } from '@bpfkit/syscalls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelMapOps } from './kernel-map.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
-const access = bpfAccess();
 
 function u32s(...n: number[]): Uint8Array {
   const out = new Uint8Array(4 * n.length);
@@ -12,7 +12,7 @@ function u32s(...n: number[]): Uint8Array {
   return out;
 }
 
-describe.skipIf(!access.available)(`raw batch operations on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('raw batch operations on the kernel', () => {
   const owned: KernelMapOps[] = [];
   afterEach(() => {
     for (const ops of owned.splice(0)) ops.release();

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { BpfError, InvalidArgumentError, MapFlags, MapType, ProgramType, u32, u64 } from '@bpfkit/core';
-import { bpfAccess, mountPrivateBpffs, native, objPin, progLoad } from '@bpfkit/syscalls';
+import { mountPrivateBpffs, native, objPin, progLoad } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { adoptMapFd, createKernelMap, openMapById, openPinnedMap } from './kernel-map.js';
 import { mapDifferences, MapMismatchError } from '@bpfkit/core';
 import { listMaps, openOrCreateMap } from './lifecycle.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const SPEC = { name: 'ooc', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100 };
@@ -29,8 +30,7 @@ describe('open-or-create arguments (no kernel needed)', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`map lifecycle on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('map lifecycle on the kernel', () => {
   it('creates and pins, reopens a match, fails naming every difference, replaces on request — leaking no fd', () => {
     using fsys = mountPrivateBpffs();
     const pinPath = `${fsys.dir}/ooc`;

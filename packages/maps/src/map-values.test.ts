@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import { BpfError, InvalidArgumentError, kernelReleaseAtLeast, MapFlags, MapType, noKey, ProgramType, u32, u64 } from '@bpfkit/core';
+import { BpfError, InvalidArgumentError, MapFlags, MapType, noKey, ProgramType, u32, u64 } from '@bpfkit/core';
 import { BtfBuilder } from '@bpfkit/elf';
-import { bpfAccess, btfLoad, native, possibleCpus, progInfoByFd, progLoad } from '@bpfkit/syscalls';
+import { btfLoad, native, possibleCpus, progInfoByFd, progLoad } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { createKernelMap, createPerCpuKernelMap } from './kernel-map.js';
 import { objectFd } from './object-fd.js';
+import { kernelHas, whenKernel } from '@bpfkit/syscalls/testing';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
@@ -25,8 +25,7 @@ function loadProgram(): number {
   return progLoad({ progType: ProgramType.SOCKET_FILTER, insns, license: 'GPL', progName: 'maps_test' });
 }
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`kernel map values${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('kernel map values', () => {
   describe('creation flags', () => {
     it('no_prealloc hash maps work and report the flag', () => {
       using m = createKernelMap({ name: 'np', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, flags: MapFlags.NO_PREALLOC }, { key: u32, value: u64 });
@@ -91,8 +90,7 @@ describe.skipIf(!access.available)(`kernel map values${access.reason ? ` — ski
       expect(err.message).toMatch(/frozen/);
     });
 
-    const arenas = kernelReleaseAtLeast(os.release(), 6, 9);
-    it.skipIf(!arenas)(`an arena maps its pages${arenas ? '' : ' — skipped: arena maps need Linux 6.9'}`, () => {
+    whenKernel('map:arena').it('an arena maps its pages', () => {
       using arena = createKernelMap({ name: 'arena', type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 2, flags: MapFlags.MMAPABLE });
       const mem = arena.memory();
       expect(mem.byteLength).toBe(2 * native.constants.PAGE_SIZE!);
@@ -170,8 +168,8 @@ describe.skipIf(!access.available)(`kernel map values${access.reason ? ` — ski
   describe('local storage maps', () => {
     it('get a small BTF made for them, closed after creation', () => {
       const before = openFds();
-      // cgroup storage maps arrived in 6.2.
-      const types = [MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, ...(kernelReleaseAtLeast(os.release(), 6, 2) ? [MapType.CGRP_STORAGE] : [])];
+      // cgroup storage maps arrived in 6.2: tried where the probe says this kernel has them.
+      const types = [MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, ...(kernelHas('map:cgrp_storage') ? [MapType.CGRP_STORAGE] : [])];
       for (const type of types) {
         using m = createKernelMap({ name: 'stor', type, keySize: 4, valueSize: 24, maxEntries: 0, flags: MapFlags.NO_PREALLOC });
         const info = m.info();

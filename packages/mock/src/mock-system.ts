@@ -278,6 +278,7 @@ export class MockSystem implements System {
       uprobePmu: false,
       pinPathFd: true,
       programStreams: false,
+      structOpsLink: false,
       capabilities: { root: false, CAP_BPF: true, CAP_PERFMON: true, CAP_SYS_ADMIN: true, CAP_NET_ADMIN: true, CAP_SYS_RESOURCE: true },
       memlockAccounting: false,
     };

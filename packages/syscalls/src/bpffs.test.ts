@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bpfAccess } from './access.js';
 import { bpffsMountPoint, ensureBpffs, mountPrivateBpffs, mounts } from './bpffs.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 describe('mount table', () => {
   it('unescapes paths and finds bpffs', () => {
@@ -16,8 +16,7 @@ describe('mount table', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`bpffs mounting${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('bpffs mounting', () => {
   it('mounts when absent, does nothing when present, and unmounts', () => {
     const fsys = mountPrivateBpffs();
     try {

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { MapType, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
-import { bpfAccess } from './access.js';
 import { native } from './native.js';
 import { bpfObjectKind } from './object-kind.js';
 import { mapCreate } from './sys/map.js';
 import { progLoad, rawTracepointOpen } from './sys/prog.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 /** `r0 = 0; exit`. */
 const R0_0_EXIT = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
@@ -26,8 +26,7 @@ describe('bpfObjectKind', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`bpfObjectKind of kernel objects${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('bpfObjectKind of kernel objects', () => {
   it('tells maps, programs and links apart (the kernel names links bpf_link, the others bpf-map and bpf-prog)', () => {
     const map = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
     const prog = progLoad({ progType: ProgramType.RAW_TRACEPOINT, insns: R0_0_EXIT, license: 'GPL' });

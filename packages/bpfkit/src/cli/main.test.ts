@@ -1,6 +1,6 @@
-import { bpfAccess } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, runCli } from './main.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 function capture() {
   const out: string[] = [];
@@ -28,8 +28,7 @@ describe('bpfkit CLI', () => {
     expect(f.out[0]).toMatch(/usage: bpfkit features/);
   });
 
-  const access = bpfAccess();
-  it.skipIf(!access.available)(`features prints the table and JSON${access.reason ? ` — skipped: ${access.reason}` : ''}`, async () => {
+  whenKernel().it('features prints the table and JSON', async () => {
     const t = capture();
     expect(await runCli(['features'], t.io)).toBe(0);
     expect(t.out.join('\n')).toMatch(/^ringbuf\s+yes$/m);

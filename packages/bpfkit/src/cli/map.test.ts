@@ -1,9 +1,10 @@
 import { MapType } from '@bpfkit/core';
 import { createKernelMap } from '@bpfkit/maps';
-import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
+import { mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './main.js';
 import { textFormat } from './value-format.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 async function cli(...argv: string[]) {
   const out: string[] = [];
@@ -24,8 +25,7 @@ describe('CLI value formats', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`bpfkit map on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('bpfkit map on the kernel', () => {
   it('shows, updates, looks up, dumps, lists and deletes by pin path and by id', async () => {
     using fsys = mountPrivateBpffs();
     using m = createKernelMap({ name: 'cli_map', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8 });

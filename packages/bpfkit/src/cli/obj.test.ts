@@ -4,10 +4,11 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { programInfo } from '@bpfkit/attach';
 import { parseElf } from '@bpfkit/elf';
-import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
+import { mountPrivateBpffs } from '@bpfkit/syscalls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './main.js';
 import type { ObjectReport } from './obj.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 async function cli(...argv: string[]) {
   const out: string[] = [];
@@ -97,8 +98,7 @@ function brokenObject(): string {
   return file;
 }
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`bpfkit obj load on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('bpfkit obj load on the kernel', () => {
   it('loads every program and map, prints them, and closes them all without --pin', async () => {
     const before = openFds();
     const r = await cli('obj', 'load', object, '--json');

@@ -3,10 +3,11 @@ import path from 'node:path';
 import { MapType, ProgramType } from '@bpfkit/core';
 import { loadKernelProgram } from '@bpfkit/attach';
 import { createKernelMap } from '@bpfkit/maps';
-import { bpfAccess, mountPrivateBpffs } from '@bpfkit/syscalls';
+import { mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './main.js';
 import { dumpLines } from './prog.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 async function cli(...argv: string[]) {
   const out: string[] = [];
@@ -67,8 +68,7 @@ describe('bpfkit prog (no kernel)', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`bpfkit prog on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('bpfkit prog on the kernel', () => {
   it('lists, shows and dumps a program by id and by pin path', async () => {
     using fsys = mountPrivateBpffs();
     using prog = loadKernelProgram({ name: 'cli_prog', type: ProgramType.SOCKET_FILTER, instructions: RET_42, license: 'GPL' });

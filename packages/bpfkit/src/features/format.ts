@@ -41,6 +41,7 @@ export function formatFeatures(f: Features, options: { helpers?: boolean } = {})
     ['uprobe PMU', yes(f.uprobePmu)],
     ['pins relative to a dir', unlessUnprivileged(f.pinPathFd ? 'yes' : 'no (BPF_F_PATH_FD: 6.5)')],
     ['BPF streams', unlessUnprivileged(f.programStreams ? 'yes' : 'no (BPF_PROG_STREAM_READ_BY_FD: 6.17)')],
+    ['struct_ops links', unlessUnprivileged(f.structOpsLink ? 'yes' : 'no (BPF_F_LINK: 6.4)')],
     ['map types', unlessUnprivileged(count(f.mapTypes))],
     ['program types', unlessUnprivileged(count(f.programTypes))],
     ['link types', count(f.linkTypes)],

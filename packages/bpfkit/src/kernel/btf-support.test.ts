@@ -2,15 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { FULL_BTF_SUPPORT, encodeBtf, objectBtfForKernel, externsFromObject, parseBtf, parseElf, sanitizeBtf } from '@bpfkit/elf';
 import type { BtfSupport } from '@bpfkit/elf';
-import { bpfAccess, btfLoad, native } from '@bpfkit/syscalls';
+import { btfLoad, native } from '@bpfkit/syscalls';
 import { kernelReleaseAtLeast } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { kernelBtfSupport } from './btf-support.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
-const access = bpfAccess();
 const testdata = new URL('../../../elf/testdata/', import.meta.url);
 
-describe.skipIf(!access.available)(`BTF the kernel accepts${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('BTF the kernel accepts', () => {
   it('probes each BTF feature by what the kernel loads', () => {
     const support = kernelBtfSupport();
     expect(kernelBtfSupport()).toBe(support);

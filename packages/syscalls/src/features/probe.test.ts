@@ -1,9 +1,9 @@
 import { Errno, MapFlags, MapType, ProgramType } from '@bpfkit/core';
-import { bpfAccess } from '../access.js';
 import { describe, expect, it } from 'vitest';
 import { bpffsMountPoint, capabilities, mounts } from './environment.js';
 import { probeFeatures, probeHelper, probeLinkTypes, probeMapTypes, probePinPathFd, probeProgramStreams, probeProgramType } from './probe.js';
 import type { ProbeMapAttr, ProbeSys } from './probe-sys.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 /** A kernel that knows only hash maps, socket filters and one helper. */
 function fakeSys(): ProbeSys & { open: number } {
@@ -97,8 +97,7 @@ describe('feature probes (logic)', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`feature probes (kernel)${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('feature probes (kernel)', () => {
   const f = probeFeatures();
 
   it('finds what every kernel since 5.8 has', () => {

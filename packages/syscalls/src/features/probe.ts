@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
 import {
-  AttachType, Errno, Helper, kernelVersionCode, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeNames, linkTypeSince,
+  AttachType, Errno, Helper, kernelVersionCode, MapFlags, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeNames, linkTypeSince,
   MapType, ProgramFlags, mapTypeName, mapTypeNames, mapTypeFromName, mapTypeRules, smallestMapSpec, ProgramType, programTypeFromName, programTypeName, programTypeNames,
 } from '@bpfkit/core';
 import type { Features } from '@bpfkit/core';
@@ -227,6 +227,17 @@ export function probeProgramStreams(sys: ProbeSys): boolean {
   return sys.readStreamOfBadFd() === -Errno.EBADF;
 }
 
+/**
+ * `BPF_F_LINK` on struct_ops maps (6.4): with the flag and a vmlinux type no
+ * kernel has, the type lookup answers ENOTSUPP; before 6.4 the flag itself
+ * is refused with EINVAL (bpf_struct_ops_map_alloc_check takes no flags).
+ */
+export function probeStructOpsLink(sys: ProbeSys): boolean {
+  const fd = sys.mapCreate({ type: MapType.STRUCT_OPS, keySize: 4, valueSize: 4, maxEntries: 1, flags: MapFlags.LINK, btfVmlinuxValueTypeId: 0x7fffffff });
+  if (fd >= 0) sys.close(fd);
+  return fd === -Errno.ENOTSUPP;
+}
+
 let cached: Features | undefined;
 
 /**
@@ -270,6 +281,7 @@ export function probeFeatures(options: { refresh?: boolean; sys?: ProbeSys; acce
       ringBuffer: false,
       pinPathFd: false,
       programStreams: false,
+      structOpsLink: false,
       // Unknown without bpf(); the kernel version is the best guess (memcg accounting came in 5.11).
       memlockAccounting: kernel.code < kernelVersionCode(5, 11, 0),
     };
@@ -290,6 +302,7 @@ export function probeFeatures(options: { refresh?: boolean; sys?: ProbeSys; acce
       ringBuffer: maps.types.ringbuf === true,
       pinPathFd: probePinPathFd(sys),
       programStreams: probeProgramStreams(sys),
+      structOpsLink: probeStructOpsLink(sys),
       // Memory cgroup accounting of BPF memory came in 5.11 together with the
       // bpf_ktime_get_coarse_ns helper; libbpf uses the same tell.
       memlockAccounting: helpers.socket_filter?.ktime_get_coarse_ns !== true,

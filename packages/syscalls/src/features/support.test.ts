@@ -22,6 +22,7 @@ function features(release: string, has: Partial<Features> = {}): Features {
     uprobePmu: true,
     pinPathFd: false,
     programStreams: false,
+    structOpsLink: true,
     capabilities: { root: true, CAP_BPF: true, CAP_PERFMON: true, CAP_SYS_ADMIN: true, CAP_NET_ADMIN: true, CAP_SYS_RESOURCE: true },
     memlockAccounting: false,
     ...has,

@@ -26,7 +26,8 @@ export type KernelFeature =
   | 'uprobe-pmu'
   | 'batch-ops'
   | 'pin-path-fd'
-  | 'program-streams';
+  | 'program-streams'
+  | 'struct-ops-link';
 
 /**
  * What {@link kernelFeatureSupport} found:
@@ -56,6 +57,7 @@ const NAMED_SINCE: Readonly<Record<string, string>> = {
   'batch-ops': '5.6',
   'pin-path-fd': '6.5',
   'program-streams': '6.17',
+  'struct-ops-link': '6.4',
 };
 
 /**
@@ -72,6 +74,7 @@ const CONFIG_NEEDS: Readonly<Record<string, readonly (readonly string[])[]>> = {
   'map:cgroup_storage': [['CONFIG_CGROUP_BPF']],
   'map:percpu_cgroup_storage': [['CONFIG_CGROUP_BPF']],
   'map:struct_ops': [['CONFIG_BPF_JIT']],
+  'struct-ops-link': [['CONFIG_BPF_JIT']],
   'map:arena': [['CONFIG_BPF_JIT'], ['CONFIG_MMU']],
   'program:lirc_mode2': [['CONFIG_BPF_LIRC_MODE2']],
   'program:lwt_in': [['CONFIG_LWTUNNEL_BPF']],
@@ -98,7 +101,7 @@ const CONFIG_NEEDS: Readonly<Record<string, readonly (readonly string[])[]>> = {
 
 /** Features whose probe runs bpf(): unknown to an unprivileged process. */
 function needsBpf(feature: KernelFeature): boolean {
-  return feature.startsWith('map:') || feature.startsWith('program:') || ['batch-ops', 'pin-path-fd', 'program-streams'].includes(feature);
+  return feature.startsWith('map:') || feature.startsWith('program:') || ['batch-ops', 'pin-path-fd', 'program-streams', 'struct-ops-link'].includes(feature);
 }
 
 /** The first release with `feature`, or undefined for a name bpfkit does not know. */
@@ -123,6 +126,7 @@ function probeAnswer(feature: KernelFeature, f: Features): { has: boolean; restr
     case 'batch-ops': return { has: f.batchOps };
     case 'pin-path-fd': return { has: f.pinPathFd };
     case 'program-streams': return { has: f.programStreams };
+    case 'struct-ops-link': return { has: f.structOpsLink };
     default: return { has: false };
   }
 }

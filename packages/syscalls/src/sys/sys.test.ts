@@ -1,10 +1,9 @@
 // Kernel tests: run the wrappers against the running kernel. They need the
 // native addon and CAP_BPF / CAP_SYS_ADMIN (root); otherwise they skip.
-import { release as osRelease } from 'node:os';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AttachType, BpfError, Errno, kernelReleaseAtLeast, LinkType, MapFlags, MapType, ProgramType, UpdateFlags, VerifierError,
+  AttachType, BpfError, Errno, LinkType, MapFlags, MapType, ProgramType, UpdateFlags, VerifierError,
 } from '@bpfkit/core';
 import { BpfCommand } from '../commands.js';
 import { native, nativeLoadError } from '../native.js';
@@ -20,6 +19,7 @@ import {
   perfEventOpen, progBindMap, progInfoByFd, progLoad, progQuery, progStreamRead, progTestRun, rawTracepointOpen,
   taskFdQuery, tokenCreate,
 } from './index.js';
+import { kernelHas, whenKernel } from '../test-support/kernel-gates.js';
 
 // Instructions as little-endian bytes (the byte order of every host bpfkit supports today).
 const R0_0_EXIT = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
@@ -38,22 +38,7 @@ const u64le = (n: bigint): Uint8Array => {
   return b;
 };
 
-/** Whether this process may use bpf(): the addon loads and a probe map create does not fail with EPERM. */
-function probePrivileged(): { ok: boolean; reason: string } {
-  if (nativeLoadError) return { ok: false, reason: `the native addon is not loaded: ${nativeLoadError.message}` };
-  try {
-    const fd = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
-    closeFd(fd);
-    return { ok: true, reason: '' };
-  } catch (err) {
-    if (err instanceof BpfError && err.errno === Errno.EPERM) return { ok: false, reason: 'bpf() needs CAP_BPF / root' };
-    if (err instanceof BpfError && err.errno === Errno.ENOSYS) return { ok: false, reason: 'no bpf() system call' };
-    throw err;
-  }
-}
-
-const privileged = probePrivileged();
-if (!privileged.ok) console.warn(`skipping kernel tests: ${privileged.reason}`);
+const kernel = whenKernel();
 
 /** The kernel objects (maps, programs, links, BTF, perf events) this process holds fds of. */
 function kernelObjectFds(): string[] {
@@ -95,7 +80,7 @@ function mountPoint(fstype: string): string | undefined {
   return undefined;
 }
 
-describe.skipIf(!privileged.ok)('kernel: maps', () => {
+kernel.describe('kernel: maps', () => {
   const fds = new Fds();
   afterAll(() => fds.closeAll());
 
@@ -170,7 +155,7 @@ describe.skipIf(!privileged.ok)('kernel: maps', () => {
   });
 });
 
-describe.skipIf(!privileged.ok)('kernel: errors', () => {
+kernel.describe('kernel: errors', () => {
   it('BPF_MAP_CREATE with max_entries 0 gives EINVAL', () => {
     const err = catchError(() => mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 0 }));
     expect(err).toBeInstanceOf(BpfError);
@@ -225,7 +210,7 @@ describe.skipIf(!privileged.ok)('kernel: errors', () => {
   });
 });
 
-describe.skipIf(!privileged.ok)('kernel: pinning in a bpffs mounted for the test', () => {
+kernel.describe('kernel: pinning in a bpffs mounted for the test', () => {
   const dir = mkdtempSync('/tmp/bpfkit-bpffs-');
   let mounted = false;
   beforeAll(() => {
@@ -245,8 +230,8 @@ describe.skipIf(!privileged.ok)('kernel: pinning in a bpffs mounted for the test
       const again = objGet(`${dir}/counts`);
       expect(mapInfoByFd(again).name).toBe('pinned');
       closeFd(again);
-      // Paths relative to a directory fd (BPF_F_PATH_FD) arrived in 6.5.
-      if (kernelReleaseAtLeast(osRelease(), 6, 5)) {
+      // Paths relative to a directory fd (BPF_F_PATH_FD, 6.5): tried where the probe says the kernel has them.
+      if (kernelHas('pin-path-fd')) {
         objPin('relative', fd, { pathFd: dirFd });
         const rel = objGet('relative', { pathFd: dirFd, fileFlags: MapFlags.RDONLY });
         expect(mapInfoByFd(rel).name).toBe('pinned');
@@ -261,7 +246,7 @@ describe.skipIf(!privileged.ok)('kernel: pinning in a bpffs mounted for the test
   });
 });
 
-describe.skipIf(!privileged.ok)('kernel: programs', () => {
+kernel.describe('kernel: programs', () => {
   const fds = new Fds();
   afterAll(() => fds.closeAll());
 
@@ -336,8 +321,7 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
     fds.close(prog);
   });
 
-  const streams = kernelReleaseAtLeast(osRelease(), 6, 17);
-  it.skipIf(!streams)(`reads an empty BPF stream${streams ? '' : ' — skipped: BPF_PROG_STREAM_READ_BY_FD needs Linux 6.17'}`, () => {
+  whenKernel('program-streams').it('reads an empty BPF stream', () => {
     const fd = fds.add(progLoad({ progType: ProgramType.SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL' }));
     expect(progStreamRead(fd, 2, new Uint8Array(256))).toBe(0);
     fds.close(fd);
@@ -359,7 +343,7 @@ describe.skipIf(!privileged.ok)('kernel: programs', () => {
   });
 });
 
-describe.skipIf(!privileged.ok)('kernel: raw tracepoint link and task fd query', () => {
+kernel.describe('kernel: raw tracepoint link and task fd query', () => {
   it('attaches a raw tracepoint program, describes the link and the fd', () => {
     const prog = progLoad({ progType: ProgramType.RAW_TRACEPOINT, insns: R0_0_EXIT, license: 'GPL', progName: 'rawtp' });
     let link = -1;
@@ -383,7 +367,7 @@ describe.skipIf(!privileged.ok)('kernel: raw tracepoint link and task fd query',
 });
 
 const cgroup2 = mountPoint('cgroup2');
-describe.skipIf(!privileged.ok || cgroup2 === undefined)('kernel: cgroup links and attach', () => {
+(cgroup2 === undefined ? describe.skip : kernel.describe)(`kernel: cgroup links and attach${cgroup2 === undefined ? ' — skipped: no cgroup2 mount' : ''}`, () => {
   const dir = `${cgroup2}/bpfkit-test-${process.pid}`;
   let cg = -1;
   const fds = new Fds();
@@ -428,7 +412,7 @@ describe.skipIf(!privileged.ok || cgroup2 === undefined)('kernel: cgroup links a
   });
 });
 
-describe.skipIf(!privileged.ok)('kernel: BTF', () => {
+kernel.describe('kernel: BTF', () => {
   // A minimal BTF blob: header, one INT type named "int", the string section.
   function minimalBtf(kind = 1): Uint8Array {
     const strings = new TextEncoder().encode('\0int\0');
@@ -485,7 +469,7 @@ describe.skipIf(nativeLoadError !== null)('native constants', () => {
   });
 });
 
-describe.skipIf(!privileged.ok)('kernel: perf_event_open', () => {
+kernel.describe('kernel: perf_event_open', () => {
   it('opens a software clock event', () => {
     const fd = perfEventOpen({
       type: PerfType.PERF_TYPE_SOFTWARE, config: PerfCountSw.PERF_COUNT_SW_CPU_CLOCK, samplePeriod: 1_000_000,
