@@ -9,12 +9,14 @@
  *   pnpm demo --mock     # force the mock backend
  */
 import { fileURLToPath } from 'node:url';
-import { formatFeatures, MapType, openSystem, u32, u64 } from 'bpfkit';
+import { bpfAccess, formatFeatures, MapType, openSystem, u32, u64 } from 'bpfkit';
 import type { System } from 'bpfkit';
 
 export async function demo(backend: 'auto' | 'mock' | 'kernel', log: (line: string) => void): Promise<void> {
   using system: System = await openSystem({ backend });
-  log(`backend: ${system.kind}${system.kind === 'mock' ? ' (not privileged for bpf(), or --mock)' : ''}\n`);
+  // Why the mock, when the kernel was not asked against: the reason bpf() is not available here.
+  const why = system.kind === 'kernel' ? '' : backend === 'mock' ? ' (asked for with --mock)' : ` (${bpfAccess().reason ?? 'bpf() is not available'})`;
+  log(`backend: ${system.kind}${why}\n`);
   log(formatFeatures(system.features()));
 
   log('\nmap round trip:');
