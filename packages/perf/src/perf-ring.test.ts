@@ -82,6 +82,26 @@ describe.skipIf(!access.available)(`perf ring on the kernel${access.reason ? ` â
     expect(ring.read(() => {})).toBeGreaterThan(0);
   });
 
+  it.skipIf(typeof globalThis.gc !== 'function')('readable() keeps alive a ring that only the awaiting function holds', async () => {
+    // Only this suspended function references the ring. A collection during the wait must not take the
+    // ring and its Poller: the wakeup would never come (and the finalizer would close the fd).
+    using ring = PerfRing.open(clock({ samplePeriod: 20_000_000, wakeupEvents: 1 }), { pages: 2 });
+    ring.enable();
+    const waited = ring.readable();
+    // the first sample comes after 20 ms of this thread's CPU time, several collections later
+    const producer = setInterval(() => {
+      globalThis.gc!();
+      spin(2);
+    }, 3);
+    try {
+      await waited;
+    } finally {
+      clearInterval(producer);
+    }
+    ring.disable();
+    expect(ring.read(() => {})).toBeGreaterThan(0);
+  });
+
   it('closes fd and mapping; 1,000 open/close cycles leak no fd', () => {
     const before = fs.readdirSync('/proc/self/fd').length;
     for (let i = 0; i < 1000; i++) PerfRing.open(clock(), { pages: 1 }).close();

@@ -8,6 +8,14 @@ import { walkPerfRecords } from './records.js';
 /** Constants of the addon, read on first use (importing must work without the addon). */
 const sys = () => native.constants as Readonly<Record<'PAGE_SIZE' | 'PROT_READ' | 'PROT_WRITE' | 'MAP_SHARED' | 'POLLIN', number>>;
 
+/**
+ * Rings with a pending {@link PerfRing.readable}. A Poller does not keep itself alive, and a caller that
+ * awaits readable() usually holds its ring only from the suspended async function, which is reachable
+ * only through the Poller's callback: a garbage collection during the wait would collect ring and Poller
+ * (the callback never comes) and the FinalizationRegistry would close the fd. This set holds them.
+ */
+const waiting = new Set<PerfRing>();
+
 /** Where a perf event is opened and how large its ring is. */
 export interface PerfRingOptions {
   /** Process to watch: 0 = this thread, -1 = all (needs `cpu` >= 0). Default 0. */
@@ -133,11 +141,15 @@ export class PerfRing extends OwnedHandle {
       this.#poller?.close();
       const poller = new native.Poller(this.fd, sys().POLLIN, (status) => {
         poller.close();
-        if (this.#poller === poller) this.#poller = undefined;
+        if (this.#poller === poller) {
+          this.#poller = undefined;
+          waiting.delete(this);
+        }
         if (status < 0) reject(new BpfError(-status, { syscall: 'poll', subject: this.label }));
         else resolve();
       });
       this.#poller = poller;
+      waiting.add(this);
       poller.start();
       // libuv registers the fd with epoll on the next loop turn. A wakeup that came before that is
       // consumed by the registration's perf_poll() and can be lost to epoll's level-triggered re-poll;
@@ -146,6 +158,7 @@ export class PerfRing extends OwnedHandle {
         if (this.#poller !== poller || this.closed || this.pending() === 0) return;
         poller.close();
         this.#poller = undefined;
+        waiting.delete(this);
         resolve();
       });
     });
@@ -154,6 +167,7 @@ export class PerfRing extends OwnedHandle {
   override close(): void {
     this.#poller?.close(); // stop watching before the fd is closed
     this.#poller = undefined;
+    waiting.delete(this);
     super.close();
   }
 }

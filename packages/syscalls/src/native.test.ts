@@ -60,6 +60,14 @@ if (loaded) {
   }
 }
 
+/**
+ * Pollers whose callback a test is awaiting. A Poller does not keep itself alive (see PollerConstructor),
+ * and a `const` of an async test suspended in `await` is no reference: the suspended function is reachable
+ * only through the promise that the Poller's own callback resolves. A garbage collection during the wait
+ * collects the whole cycle, the callback never comes, and the test times out. So tests hold them here.
+ */
+const polling = new Set<object>();
+
 /** An RTM_GETLINK dump request: nlmsghdr (16 bytes) + ifinfomsg (16 bytes). */
 function getlinkRequest(seq: number): Uint8Array {
   const RTM_GETLINK = 18;
@@ -430,6 +438,7 @@ describe.skipIf(!privileged)(`native addon against the kernel${privileged ? '' :
       while (native.recv(fd, buffer, k('MSG_DONTWAIT')) > 0);
       wake();
     });
+    polling.add(poller);
     try {
       poller.start();
       const fired = new Promise<void>((resolve) => (wake = resolve));
@@ -450,6 +459,7 @@ describe.skipIf(!privileged)(`native addon against the kernel${privileged ? '' :
     } finally {
       poller.close();
       poller.close(); // idempotent
+      polling.delete(poller);
       native.close(fd);
     }
     poller.start(); // after close: a no-op
@@ -463,6 +473,7 @@ describe.skipIf(!privileged)(`native addon against the kernel${privileged ? '' :
       statuses.push(status);
       wake();
     });
+    polling.add(poller);
     // stop before close is the rule; start() after the fd was closed must still not crash
     native.close(fd);
     let fired = new Promise<void>((resolve) => (wake = resolve));
@@ -470,16 +481,19 @@ describe.skipIf(!privileged)(`native addon against the kernel${privileged ? '' :
     await fired;
     expect(statuses).toEqual([-k('EBADF')]);
     poller.close();
+    polling.delete(poller);
 
     const bad = new native.Poller(1_000_000, k('POLLIN'), (status) => {
       statuses.push(status);
       wake();
     });
+    polling.add(bad);
     fired = new Promise<void>((resolve) => (wake = resolve));
     bad.start();
     await fired;
     expect(statuses[1]).toBeLessThan(0);
     bad.close();
+    polling.delete(bad);
   });
 
   it('Poller does not keep the event loop alive after stop()/close() and survives garbage collection', () => {

@@ -62,7 +62,10 @@ export interface PollerConstructor {
    * Notes: libuv sets the fd non-blocking. Only one Poller may watch a given
    * fd at a time (a second one reports -EEXIST). The Poller does not keep
    * itself alive: keep a reference for as long as callbacks are wanted (a
-   * garbage-collected Poller stops safely). An exception thrown by the
+   * garbage-collected Poller stops safely, and its callback never comes).
+   * A local variable of an async function that awaits the callback is not
+   * such a reference: the suspended function is itself reachable only
+   * through the Poller's callback. An exception thrown by the
    * callback is reported like any uncaught exception.
    */
   new (fd: number, events: number, callback: (status: number, events: number) => void): Poller;
