@@ -280,7 +280,7 @@ function snippetOf(ex: Example): string {
   if (fromFile.length > 0) lines.push(`import { ${fromFile.join(', ')} } from './${path.basename(file, '.ts')}.js';`);
   if (fromPackage.length > 0) lines.push(`import { ${fromPackage.join(', ')} } from '${ex.packageName}';`);
   if (fromUmbrella.length > 0) lines.push(`import { ${fromUmbrella.join(', ')} } from 'bpfkit';`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /**

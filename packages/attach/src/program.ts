@@ -43,7 +43,11 @@ const LINE_INFO_SIZE = 16; // struct bpf_line_info
 function u32Records(records: readonly Record<string, number>[], fields: readonly string[]): Uint8Array {
   const out = new Uint8Array(records.length * fields.length * 4);
   const view = new DataView(out.buffer);
-  records.forEach((r, i) => fields.forEach((f, j) => view.setUint32((i * fields.length + j) * 4, r[f]! >>> 0, true)));
+  records.forEach((r, i) => {
+    fields.forEach((f, j) => {
+      view.setUint32((i * fields.length + j) * 4, r[f]! >>> 0, true);
+    });
+  });
   return out;
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { ProgramType } from '@bpfkit/core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadKernelProgram } from './program.js';
 import { enableRunStats } from './stats.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';

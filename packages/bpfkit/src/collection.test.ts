@@ -4,7 +4,7 @@ import { InvalidArgumentError, MapMismatchError, MapType, NotSupportedError, Ver
 import { parseKernelConfig, readObject } from '@bpfkit/elf';
 import { createKernelMap } from '@bpfkit/maps';
 import { kernelFeatureSupport, mountPrivateBpffs } from '@bpfkit/syscalls';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadCollection } from './collection.js';
 import { kallsymsAddresses } from './kernel/kallsyms.js';
 import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '@bpfkit/syscalls';

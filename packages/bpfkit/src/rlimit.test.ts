@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { kernelVersion } from '@bpfkit/syscalls';
 import { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';

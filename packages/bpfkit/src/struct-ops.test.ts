@@ -5,7 +5,7 @@ import type { ObjectSpec } from '@bpfkit/elf';
 import { BpfError, MapFlags, MapType, NotSupportedError, ProgramType } from '@bpfkit/core';
 import type { Collection } from '@bpfkit/core';
 import { whenFeature, whenKernel } from '@bpfkit/syscalls/testing';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { kernelBtfs, vmlinuxBtf } from './kernel/kernel-btf.js';
 import { loadCollection } from './collection.js';
 import { prepareStructOps } from './loader/struct-ops.js';

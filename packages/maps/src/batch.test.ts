@@ -1,6 +1,6 @@
 import { BpfError, Errno, MapType } from '@bpfkit/core';
 import { mapCreate, native } from '@bpfkit/syscalls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { KernelMapOps } from './kernel-map.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 
@@ -8,7 +8,9 @@ import { whenKernel } from '@bpfkit/syscalls/testing';
 function u32s(...n: number[]): Uint8Array {
   const out = new Uint8Array(4 * n.length);
   const v = new DataView(out.buffer);
-  n.forEach((x, i) => v.setUint32(4 * i, x, true));
+  n.forEach((x, i) => {
+    v.setUint32(4 * i, x, true);
+  });
   return out;
 }
 

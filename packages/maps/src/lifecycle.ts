@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError, MapFlags, MapMismatchError, mapDifferences } from '@bpfkit/core';
 import type { MapCodecs, MapDifference, MapInfo, MapSpec, OpenOrCreateOptions } from '@bpfkit/core';
 import { objGet, readEachById } from '@bpfkit/syscalls';
-import { adoptMapFd, checkKernelMapSpec, createKernelMap, kernelMapInfo, KernelMap } from './kernel-map.js';
+import { adoptMapFd, checkKernelMapSpec, createKernelMap, kernelMapInfo, type KernelMap } from './kernel-map.js';
 import type { KernelMapOptions } from './kernel-map.js';
 
 /**

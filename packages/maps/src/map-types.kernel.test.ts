@@ -3,7 +3,7 @@ import { BpfError, MapFlags, MapType, mapTypeName, mapTypeNames, mapTypeFromName
 import type { MapSpec, MapTypeName } from '@bpfkit/core';
 import { BtfKind, parseBtf } from '@bpfkit/elf';
 import { getFdById, native } from '@bpfkit/syscalls';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createKernelMap } from './kernel-map.js';
 import type { KernelMapOptions } from './kernel-map.js';
 import { permanentMapFlags } from '@bpfkit/core';

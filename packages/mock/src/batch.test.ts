@@ -94,7 +94,9 @@ describe('batch operations', () => {
     using system = new MockSystem();
     const f = open(system, { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 4 });
     const keys = new Uint8Array(24);
-    [0, 1, 2, 9, 4, 5].forEach((k, i) => writeU32(keys, k, i * 4));
+    [0, 1, 2, 9, 4, 5].forEach((k, i) => {
+      writeU32(keys, k, i * 4);
+    });
     const values = new Uint8Array(24).fill(5);
     expect(codeOf(() => f.updateBatch(keys, values, 6, UpdateFlags.NOEXIST))).toBe('EINVAL');
     expect(codeOf(() => f.updateBatch(keys, values, 6, UpdateFlags.EXIST))).toBe('EINVAL');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { codeOf } from './test-support/error-code.js';
 import { createMockMapStore, MockMapFile } from './mock-map.js';
 import { MockSystem } from './mock-system.js';
-import { BloomFilterStore } from './stores/bloom-filter.js';
+import type { BloomFilterStore } from './stores/bloom-filter.js';
 import { jhash, jhash2 } from './stores/jhash.js';
 
 /** Values reported present (false positives included) among `from..to` after the pushes, as sum and count. */

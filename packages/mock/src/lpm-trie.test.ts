@@ -1,4 +1,4 @@
-import { BpfError, cidr4, MapFlags, MapType, u32 } from '@bpfkit/core';
+import { type BpfError, cidr4, MapFlags, MapType, u32 } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { codeOf } from './test-support/error-code.js';
 import { MockSystem } from './mock-system.js';

@@ -2,7 +2,7 @@ import { BpfError, Errno, MapBase, MapFlags, MapType, UpdateFlags } from '@bpfki
 import type { Codec, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import { mapFail, type MapCommand } from './map-errors.js';
 import { checkMockMapSpec } from './map-spec.js';
-import { MockMapStore } from './map-store.js';
+import type { MockMapStore } from './map-store.js';
 import type { MockFileMode, MockKernel } from './mock-kernel.js';
 import { ArrayStore } from './stores/array.js';
 import { BloomFilterStore } from './stores/bloom-filter.js';

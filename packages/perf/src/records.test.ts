@@ -20,7 +20,9 @@ describe('perf record walk', () => {
     const data = new Uint8Array(32);
     const rec = record(9, [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]); // 24 bytes
     const start = 24; // counters keep growing: tail 56 is offset 24 in a 32-byte area
-    rec.forEach((b, i) => (data[(start + i) % 32] = b));
+    rec.forEach((b, i) => {
+      data[(start + i) % 32] = b;
+    });
     const seen: number[][] = [];
     const tail = walkPerfRecords(data, 56n, 80n, true, (_t, _m, r) => seen.push([...r.subarray(8)]));
     expect(tail).toBe(80n);

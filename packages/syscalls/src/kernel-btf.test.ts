@@ -2,7 +2,7 @@
 // (/sys/kernel/btf/vmlinux): each field's uapi name must exist at the same
 // offset with the same width. Skips when the kernel has no BTF.
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { BtfKind, parseBtf, type Btf, type BtfType } from '@bpfkit/elf';
 import { HOST_LITTLE_ENDIAN, StructLayout, fieldWidth, type AnyField } from './attr/layout.js';
 import * as attr from './attr/index.js';

@@ -629,25 +629,26 @@ describe.skipIf(!privileged)(`native addon against the kernel${privileged ? '' :
     expect(count()).toBe(before);
   });
 
-  it('keeps BPF_MAP_LOOKUP_ELEM cheap (reports ns/op; the strict comparison is the bench suite)', () => {
+  // How fast the fast path is, against C and the generic entry point, is the bench's business (pnpm bench syscall):
+  // timings are never asserted in tests. Here: both entry points give the same answer for the same element.
+  it('answers BPF_MAP_LOOKUP_ELEM the same through the fast path and the generic entry point', () => {
     const fd = createMap(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
     try {
       const key = new Uint8Array(4);
-      const value = new Uint8Array(8);
-      const n = 20_000;
-      for (let i = 0; i < n; i++) native.mapLookup(fd, key, value, 0);
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) native.mapLookup(fd, key, value, 0);
-      const native_ns = Number(process.hrtime.bigint() - t0) / n;
-      // the same syscall through the generic entry point, for scale
+      const stored = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+      expect(native.mapUpdate(fd, key, stored, 0)).toBe(0);
+      const fast = new Uint8Array(8);
+      expect(native.mapLookup(fd, key, fast, 0)).toBe(0);
       const attr = new Uint8Array(32);
-      const v = new DataView(attr.buffer);
-      v.setUint32(0, fd, true);
-      const t1 = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) native.bpf(BPF_MAP_LOOKUP_ELEM, attr, [8, 16], [key, value]);
-      const generic_ns = Number(process.hrtime.bigint() - t1) / n;
-      console.log(`mapLookup ${native_ns.toFixed(0)} ns/op, bpf(LOOKUP) ${generic_ns.toFixed(0)} ns/op`);
-      expect(native_ns).toBeLessThan(generic_ns * 1.5);
+      new DataView(attr.buffer).setUint32(0, fd, true);
+      const generic = new Uint8Array(8);
+      expect(native.bpf(BPF_MAP_LOOKUP_ELEM, attr, [8, 16], [key, generic])).toBe(0);
+      expect(Array.from(fast)).toEqual(Array.from(stored));
+      expect(Array.from(generic)).toEqual(Array.from(stored));
+      // A key past max_entries is ENOENT on both.
+      const missing = Uint8Array.of(9, 0, 0, 0);
+      expect(native.mapLookup(fd, missing, fast, 0)).toBe(-2);
+      expect(native.bpf(BPF_MAP_LOOKUP_ELEM, attr.fill(0, 8), [8, 16], [missing, generic])).toBe(-2);
     } finally {
       native.close(fd);
     }

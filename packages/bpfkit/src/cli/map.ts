@@ -40,7 +40,7 @@ export function runMapCommand(args: ParsedArgs, io: CliIo): number {
     case 'show': {
       using m = openRef(ref);
       const info = m.info();
-      io.out(asJson ? json(info) : textTable(INFO_HEADER, [infoRow(info)]) + `\nfrozen: ${info.frozen ? 'yes' : 'no'}  btf id: ${info.btfId}`);
+      io.out(asJson ? json(info) : `${textTable(INFO_HEADER, [infoRow(info)])}\nfrozen: ${info.frozen ? 'yes' : 'no'}  btf id: ${info.btfId}`);
       return 0;
     }
     case 'dump': {

@@ -20,7 +20,7 @@ const BPF_FS_MAGIC = 0xcafe4a11;
 
 const SECTION_TYPES: Readonly<Record<number, string>> = {
   [Elf.SHT_NULL]: 'null', [Elf.SHT_PROGBITS]: 'progbits', [Elf.SHT_SYMTAB]: 'symtab', [Elf.SHT_STRTAB]: 'strtab',
-  [Elf.SHT_RELA]: 'rela', [Elf.SHT_NOBITS]: 'nobits', [Elf.SHT_REL]: 'rel', 0x6fff4c03: 'llvm_addrsig',
+  [Elf.SHT_RELA]: 'rela', [Elf.SHT_NOBITS]: 'nobits', [Elf.SHT_REL]: 'rel', 1879002115: 'llvm_addrsig',
 };
 
 const BTF_KIND_NAMES: ReadonlyMap<number, string> = new globalThis.Map(Object.entries(BtfKind).map(([k, v]) => [v, k.toLowerCase()]));

@@ -1,4 +1,4 @@
-import { BpfError, ClosedError, InvalidArgumentError, MapType, u32, u64 } from '@bpfkit/core';
+import { ClosedError, InvalidArgumentError, MapType, u32, u64 } from '@bpfkit/core';
 import type { System } from '@bpfkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, errorOf } from './backends.js';

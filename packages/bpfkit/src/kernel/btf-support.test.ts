@@ -4,7 +4,7 @@ import { FULL_BTF_SUPPORT, encodeBtf, objectBtfForKernel, externsFromObject, par
 import type { BtfSupport } from '@bpfkit/elf';
 import { btfLoad, native } from '@bpfkit/syscalls';
 import { kernelReleaseAtLeast } from '@bpfkit/core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { kernelBtfSupport } from './btf-support.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 

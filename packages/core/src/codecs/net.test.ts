@@ -40,8 +40,8 @@ describe('ipv6', () => {
   it('parses every text form into network-order bytes', () => {
     expect(hex(encodeToBytes(ipv6, '2001:db8::1'))).toBe('20010db8000000000000000000000001');
     expect(hex(encodeToBytes(ipv6, '::'))).toBe('0'.repeat(32));
-    expect(hex(encodeToBytes(ipv6, '::1'))).toBe('0'.repeat(31) + '1');
-    expect(hex(encodeToBytes(ipv6, '1::'))).toBe('0001' + '0'.repeat(28));
+    expect(hex(encodeToBytes(ipv6, '::1'))).toBe(`${'0'.repeat(31)}1`);
+    expect(hex(encodeToBytes(ipv6, '1::'))).toBe(`0001${'0'.repeat(28)}`);
     expect(hex(encodeToBytes(ipv6, '::ffff:1.2.3.4'))).toBe('00000000000000000000ffff01020304');
     expect(hex(encodeToBytes(ipv6, '64:ff9b::192.0.2.33'))).toBe('0064ff9b0000000000000000c0000221');
     expect(hex(encodeToBytes(ipv6, '1:2:3:4:5:6:1.2.3.4'))).toBe('00010002000300040005000601020304');

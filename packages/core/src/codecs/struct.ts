@@ -31,7 +31,7 @@ interface Field {
 function isCodec(c: unknown): c is Codec<unknown> {
   if (typeof c !== 'object' || c === null) return false;
   const o = c as Record<string, unknown>;
-  return typeof o['size'] === 'number' && typeof o['encode'] === 'function' && typeof o['decode'] === 'function';
+  return typeof o.size === 'number' && typeof o.encode === 'function' && typeof o.decode === 'function';
 }
 
 /**

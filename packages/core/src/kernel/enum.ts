@@ -64,7 +64,7 @@ export function defineKernelEnum<const T extends Readonly<Record<string, number>
     byValue.set(value, lower as N);
   }
   for (const alias of aliases) {
-    if (!Object.prototype.hasOwnProperty.call(values, alias)) throw new Error(`defineKernelEnum(${prefix}): alias ${alias} is not a member`);
+    if (!Object.hasOwn(values, alias)) throw new Error(`defineKernelEnum(${prefix}): alias ${alias} is not a member`);
   }
   const prefixes = [prefix, ...(options.extraPrefixes ?? [])].map((p) => p.toLowerCase());
   const names = [...byValue.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n);

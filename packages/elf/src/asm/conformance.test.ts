@@ -27,7 +27,9 @@ function rawBytes(raw: string): Uint8Array {
   const words = raw.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
   const out = new Uint8Array(words.length * 8);
   const view = new DataView(out.buffer);
-  words.forEach((w, i) => view.setBigUint64(i * 8, BigInt(w), true));
+  words.forEach((w, i) => {
+    view.setBigUint64(i * 8, BigInt(w), true);
+  });
   return out;
 }
 

@@ -183,7 +183,8 @@ describe('parseBtfExt', () => {
     const name = Buffer.from(pb.strings).indexOf(Buffer.from('__proto__\0'));
     const ext = parseBtfExt(blob({ func: [8, [[name, [[0, 1]]]]] }), pb);
     expect(Object.hasOwn(ext.sections, '__proto__')).toBe(true);
-    expect(ext.sections['__proto__']!.funcInfo).toEqual([{ insnOff: 0, typeId: 1 }]);
+    // An own property named __proto__, read as any other key (not the prototype accessor).
+    expect(Object.getOwnPropertyDescriptor(ext.sections, '__proto__')?.value.funcInfo).toEqual([{ insnOff: 0, typeId: 1 }]);
     expect(Object.getPrototypeOf(ext.sections)).toBe(Object.prototype);
   });
 

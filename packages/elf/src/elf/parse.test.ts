@@ -32,7 +32,9 @@ function buildObject(le = true, machine: number = Elf.EM_BPF): Uint8Array {
   sv.setUint32(48, 6, le); sym[48 + 4] = (Elf.STB_GLOBAL << 4) | Elf.STT_OBJECT; sv.setUint16(48 + 6, 6, le);
   const rv = new DataView(rel.buffer);
   rv.setBigUint64(0, 0n, le); rv.setBigUint64(8, (2n << 32n) | 1n, le); // R_BPF_64_64 against my_map
-  parts.forEach((p, i) => out.set(p, offsets[i]!));
+  parts.forEach((p, i) => {
+    out.set(p, offsets[i]!);
+  });
   const shdr = (i: number, name: number, type: number, offset: number, size: number, link = 0, info = 0, entsize = 0, flags = 0n) => {
     const h = shoff + i * 64;
     v.setUint32(h, name, le); v.setUint32(h + 4, type, le); v.setBigUint64(h + 8, flags, le);

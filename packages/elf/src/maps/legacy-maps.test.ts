@@ -20,7 +20,11 @@ function fakeElf(data: Uint8Array, symbols: { name: string; value: number; size:
 function defs(le: boolean, ...list: number[][]): Uint8Array {
   const out = new Uint8Array(list.length * 20);
   const v = new DataView(out.buffer);
-  list.forEach((d, i) => d.forEach((x, k) => v.setUint32(i * 20 + k * 4, x, le)));
+  list.forEach((d, i) => {
+    d.forEach((x, k) => {
+      v.setUint32(i * 20 + k * 4, x, le);
+    });
+  });
   return out;
 }
 

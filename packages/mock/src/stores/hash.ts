@@ -105,7 +105,10 @@ export class HashStore extends MockMapStore {
 
   updateElem(key: Uint8Array, value: Uint8Array, flags: number): void {
     const type = this.type;
-    if (type === MapType.HASH_OF_MAPS) return this.#updateInner(key, value, flags);
+    if (type === MapType.HASH_OF_MAPS) {
+      this.#updateInner(key, value, flags);
+      return;
+    }
     if (flags > UpdateFlags.EXIST) this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', `unknown update flags 0x${flags.toString(16)}`);
     const bytes = value.subarray(0, this.valueBytes);
     const ks = keyString(key);

@@ -55,7 +55,10 @@ export function nativeProbeSys(): ProbeSys {
     pinRelativeToBadDirectory() {
       const fd = mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 1 });
       try {
-        return errnoOf(() => (objPin('bpfkit-probe', fd, { pathFd: BAD_FD }), 0));
+        return errnoOf(() => {
+          objPin('bpfkit-probe', fd, { pathFd: BAD_FD });
+          return 0;
+        });
       } finally {
         closeFd(fd);
       }

@@ -10,8 +10,12 @@ function fakeSys(): ProbeSys & { open: number } {
   let next = 100;
   const sys = {
     open: 0,
-    mapCreate: (a: { type: number }) =>
-      a.type === MapType.HASH || a.type === MapType.ARRAY ? (sys.open++, next++) : a.type === MapType.ARENA ? -Errno.EPERM : -Errno.EINVAL,
+    mapCreate: (a: { type: number }) => {
+      if (a.type === MapType.ARENA) return -Errno.EPERM;
+      if (a.type !== MapType.HASH && a.type !== MapType.ARRAY) return -Errno.EINVAL;
+      sys.open++;
+      return next++;
+    },
     progLoad: (a: { type: number; instructions: Uint8Array }) => {
       if (a.type === ProgramType.LSM) return { fd: -Errno.EPERM, log: '' };
       if (a.type !== ProgramType.SOCKET_FILTER) return { fd: -Errno.EINVAL, log: '' };
@@ -22,7 +26,10 @@ function fakeSys(): ProbeSys & { open: number } {
       sys.open++;
       return { fd: next++, log: '' };
     },
-    btfLoad: () => (sys.open++, next++),
+    btfLoad: () => {
+      sys.open++;
+      return next++;
+    },
     mapLookupBatch: () => -Errno.EINVAL,
     pinRelativeToBadDirectory: () => -Errno.EBADF,
     readStreamOfBadFd: () => -Errno.EINVAL,
@@ -54,7 +61,10 @@ describe('feature probes (logic)', () => {
     const sys = fakeSys();
     const attrs: ProbeMapAttr[] = [];
     const create = sys.mapCreate;
-    sys.mapCreate = (a: ProbeMapAttr) => (attrs.push(a), create(a));
+    sys.mapCreate = (a: ProbeMapAttr) => {
+      attrs.push(a);
+      return create(a);
+    };
     probeMapTypes(sys);
     const of = (type: number) => attrs.find((a) => a.type === type);
     expect(of(MapType.RINGBUF)).toEqual({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });

@@ -19,7 +19,9 @@ const fake = vi.hoisted(() => {
       if (state.patchAddresses) {
         // Like the real addon: write a (fake) address of each buffer into attr, in place.
         const dv = new DataView(attr.buffer, attr.byteOffset, attr.byteLength);
-        ptrOffsets.forEach((off, i) => dv.setBigUint64(off, ptrBuffers[i] ? 0x1000n * BigInt(i + 1) : 0n, true));
+        ptrOffsets.forEach((off, i) => {
+          dv.setBigUint64(off, ptrBuffers[i] ? 0x1000n * BigInt(i + 1) : 0n, true);
+        });
       }
       const call = { cmd, attr, ptrOffsets: [...ptrOffsets], ptrBuffers: [...ptrBuffers] };
       state.calls.push(call);

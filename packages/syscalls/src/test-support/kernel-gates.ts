@@ -13,6 +13,7 @@
  * whenFeature('kernel-btf').it('parses vmlinux', () => { ... });     // no bpf() needed
  */
 import { describe, it } from 'vitest';
+import type { TestFunction } from 'vitest';
 import { bpfAccess } from '../access.js';
 import { kernelFeatureSupport } from '../features/support.js';
 import type { KernelFeature } from '../features/support.js';
@@ -28,7 +29,7 @@ export interface Gate {
   /** `describe` that runs, skips with the reason in its title, or holds one failing test. */
   describe(name: string, body: () => void): void;
   /** `it` that runs, skips with the reason in its title, or fails with the probe's disagreement. */
-  it(name: string, body: () => unknown): void;
+  it(name: string, body: TestFunction): void;
 }
 
 function gate(privileged: boolean, needs: readonly KernelFeature[]): Gate {
