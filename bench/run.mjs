@@ -6,7 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const available = fs.readdirSync(path.join(here, 'suites')).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4)).sort();
+const available = fs
+  .readdirSync(path.join(here, 'suites'))
+  .filter((f) => f.endsWith('.mjs'))
+  .map((f) => f.slice(0, -4))
+  .sort();
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
   if (!available.includes(name)) {

@@ -70,17 +70,22 @@ for (const name of packages()) {
         messages,
       },
     });
-    const result = Extractor.invoke(config, { localBuild: !check, showVerboseMessages: false, messageCallback: (m) => {
-      // The report diff printed below says more than API Extractor's advice to copy a file that is about to be removed.
-      if (m.messageId === 'console-api-report-not-copied') m.handled = true;
-      // Which compiler API Extractor bundles, and that it differs from the workspace's, is not news about the code.
-      if (m.messageId === 'console-preamble' || m.messageId === 'console-compiler-version-notice') m.handled = true;
-    } });
+    const result = Extractor.invoke(config, {
+      localBuild: !check,
+      showVerboseMessages: false,
+      messageCallback: (m) => {
+        // The report diff printed below says more than API Extractor's advice to copy a file that is about to be removed.
+        if (m.messageId === 'console-api-report-not-copied') m.handled = true;
+        // Which compiler API Extractor bundles, and that it differs from the workspace's, is not news about the code.
+        if (m.messageId === 'console-preamble' || m.messageId === 'console-compiler-version-notice') m.handled = true;
+      },
+    });
     const report = path.relative(root, config.reportFilePath);
     if (!result.succeeded || (check && result.apiReportChanged)) {
       failed++;
       // Show what changed before the temporary report goes away.
-      if (check && result.apiReportChanged) spawnSync('diff', ['-u', config.reportFilePath, config.reportTempFilePath], { stdio: 'inherit' });
+      if (check && result.apiReportChanged)
+        spawnSync('diff', ['-u', config.reportFilePath, config.reportTempFilePath], { stdio: 'inherit' });
       console.error(
         check && result.apiReportChanged
           ? `api-report: ${name}: the public API differs from ${report}: run \`node scripts/api-report.mjs\` and commit the report`

@@ -23,7 +23,8 @@ const PACKAGE_OF = (specifier) => {
   return m ? m[1] : undefined;
 };
 
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 /** Import specifiers of one source text. */
 export function importsOf(source) {
@@ -67,7 +68,11 @@ export function checkLayers(root, allowed = ALLOWED) {
       for (const specifier of importsOf(fs.readFileSync(file, 'utf8'))) {
         const target = PACKAGE_OF(specifier);
         if (target && target !== name && !permitted.includes(target)) {
-          violations.push({ file, specifier, reason: `'${name}' may not import '${target}' (allowed: ${permitted.join(', ') || 'nothing'})` });
+          violations.push({
+            file,
+            specifier,
+            reason: `'${name}' may not import '${target}' (allowed: ${permitted.join(', ') || 'nothing'})`,
+          });
         }
         if (specifier.startsWith('.')) {
           const resolved = path.resolve(path.dirname(file), specifier);

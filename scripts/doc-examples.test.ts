@@ -108,7 +108,12 @@ function sourceFiles(dir: string): string[] {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name !== 'test-support' && entry.name !== 'node_modules') out.push(...sourceFiles(full));
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.test-d.ts') && !entry.name.endsWith('.d.ts')) {
+    } else if (
+      entry.name.endsWith('.ts') &&
+      !entry.name.endsWith('.test.ts') &&
+      !entry.name.endsWith('.test-d.ts') &&
+      !entry.name.endsWith('.d.ts')
+    ) {
       out.push(full);
     }
   }
@@ -141,7 +146,10 @@ function extractExamples(text: string): { line: number; code: string }[] {
         body = body.slice(fence + 1, close < 0 ? undefined : close);
         start += fence + 1;
       }
-      while (body.length > 0 && body[0]!.trim() === '') { body.shift(); start++; }
+      while (body.length > 0 && body[0]!.trim() === '') {
+        body.shift();
+        start++;
+      }
       while (body.length > 0 && body[body.length - 1]!.trim() === '') body.pop();
       examples.push({ line: firstLine + start, code: body.join('\n') });
       i = end - 1;
@@ -160,7 +168,13 @@ function findExamples(): Example[] {
     const packageName = (JSON.parse(fs.readFileSync(pkgJson, 'utf8')) as { name: string }).name;
     for (const file of sourceFiles(path.join(pkgDir, 'src'))) {
       for (const ex of extractExamples(fs.readFileSync(file, 'utf8'))) {
-        examples.push({ file: path.relative(root, file), line: ex.line + 1, packageName, entry: path.join(pkgDir, 'src', 'index.ts'), code: ex.code });
+        examples.push({
+          file: path.relative(root, file),
+          line: ex.line + 1,
+          packageName,
+          entry: path.join(pkgDir, 'src', 'index.ts'),
+          code: ex.code,
+        });
       }
     }
   }
@@ -184,8 +198,16 @@ function topLevelNames(sf: ts.SourceFile): Set<string> {
         else for (const e of c.namedBindings.elements) names.add(e.name.text);
       }
     } else if (ts.isImportEqualsDeclaration(st)) names.add(st.name.text);
-    else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isInterfaceDeclaration(st) ||
-      ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st) || ts.isModuleDeclaration(st)) && st.name && ts.isIdentifier(st.name)) {
+    else if (
+      (ts.isFunctionDeclaration(st) ||
+        ts.isClassDeclaration(st) ||
+        ts.isInterfaceDeclaration(st) ||
+        ts.isTypeAliasDeclaration(st) ||
+        ts.isEnumDeclaration(st) ||
+        ts.isModuleDeclaration(st)) &&
+      st.name &&
+      ts.isIdentifier(st.name)
+    ) {
       names.add(st.name.text);
     }
   }
@@ -239,8 +261,17 @@ const host: ts.CompilerHost = {
     return sf;
   },
   resolveModuleNameLiterals: (literals, containingFile, redirected, opts, containingSourceFile) =>
-    literals.map((l) => ts.resolveModuleName(l.text, containingFile, opts, host, resolutions, redirected,
-      ts.getModeForUsageLocation(containingSourceFile, l, opts))),
+    literals.map((l) =>
+      ts.resolveModuleName(
+        l.text,
+        containingFile,
+        opts,
+        host,
+        resolutions,
+        redirected,
+        ts.getModeForUsageLocation(containingSourceFile, l, opts),
+      ),
+    ),
 };
 
 /** The exported names of each package entry and documented file, found once. */
@@ -257,7 +288,15 @@ function learnExports(files: readonly string[]): void {
   for (const file of missing) {
     const sf = program.getSourceFile(file);
     const symbol = sf && checker.getSymbolAtLocation(sf);
-    exportNames.set(file, symbol ? checker.getExportsOfModule(symbol).map((s) => s.name).filter((n) => n !== 'default') : []);
+    exportNames.set(
+      file,
+      symbol
+        ? checker
+            .getExportsOfModule(symbol)
+            .map((s) => s.name)
+            .filter((n) => n !== 'default')
+        : [],
+    );
   }
 }
 

@@ -26,12 +26,15 @@ describe('layering', () => {
     fakePackage('mock', {}, "import { native } from '@bpfkit/syscalls';\n");
     fakePackage('maps', { bpfkit: 'workspace:^' }, "export { x } from 'bpfkit';\nconst y = await import('@bpfkit/attach');\n");
     fakePackage('core', {}, "import fs from 'node:fs';\nimport { a } from '../../maps/src/index.js';\n");
-    const found = checkLayers(tmp).map((v: { specifier: string }) => v.specifier).sort();
+    const found = checkLayers(tmp)
+      .map((v: { specifier: string }) => v.specifier)
+      .sort();
     expect(found).toEqual(['../../maps/src/index.js', '@bpfkit/attach', '@bpfkit/syscalls', 'bpfkit', 'bpfkit', 'node:fs']);
   });
 
   it('reads every import form', () => {
-    expect(importsOf("import a from 'x';\nimport type { B } from \"y\";\nexport * from './z.js';\nimport 'side';\nawait import('dyn');"))
-      .toEqual(['x', 'y', './z.js', 'side', 'dyn']);
+    expect(
+      importsOf("import a from 'x';\nimport type { B } from \"y\";\nexport * from './z.js';\nimport 'side';\nawait import('dyn');"),
+    ).toEqual(['x', 'y', './z.js', 'side', 'dyn']);
   });
 });

@@ -17,20 +17,32 @@ function ensureToolchain() {
   console.error('testdata: installing clang-19 and libbpf-dev from Debian packages');
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'update', '-qq'], { stdio: 'inherit' });
-  execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'clang-19', 'libbpf-dev'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
+  execFileSync(
+    sudo[0] ?? 'apt-get',
+    [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'clang-19', 'libbpf-dev'],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    },
+  );
   return 'clang-19';
 }
 
 // Test objects of the packages, and the example apps' own programs.
-const sources = [['packages', 'testdata'], ['apps', 'bpf']].flatMap(([top, sub]) => fs
-  .readdirSync(path.join(root, top))
-  .flatMap((pkg) => {
+const sources = [
+  ['packages', 'testdata'],
+  ['apps', 'bpf'],
+].flatMap(([top, sub]) =>
+  fs.readdirSync(path.join(root, top)).flatMap((pkg) => {
     const dir = path.join(root, top, pkg, sub);
-    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.bpf.c')).map((f) => path.join(dir, f)) : [];
-  }));
+    return fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith('.bpf.c'))
+          .map((f) => path.join(dir, f))
+      : [];
+  }),
+);
 if (sources.length === 0) {
   console.log('testdata: no packages/*/testdata/*.bpf.c');
   process.exit(0);
@@ -40,13 +52,33 @@ const arch = process.arch === 'arm64' ? 'arm64' : 'x86';
 // <linux/types.h> includes <asm/types.h>, which Debian keeps under the multiarch directory.
 const multiarch = process.arch === 'arm64' ? '/usr/include/aarch64-linux-gnu' : '/usr/include/x86_64-linux-gnu';
 for (const src of sources) {
-  for (const [target, suffix] of [['bpfel', '.bpf.o'], ['bpfeb', '.bpf.eb.o']]) {
+  for (const [target, suffix] of [
+    ['bpfel', '.bpf.o'],
+    ['bpfeb', '.bpf.eb.o'],
+  ]) {
     const out = src.replace(/\.bpf\.c$/, suffix);
     // -g for BTF, -O2 as the verifier expects; the object is reproducible (no debug prefix of this machine).
-    execFileSync(clang, [
-      '-O2', '-g', '-target', target, `-D__TARGET_ARCH_${arch}`, '-mcpu=v3',
-      `-fdebug-prefix-map=${root}=.`, '-I', path.dirname(src), '-idirafter', multiarch, '-c', src, '-o', out,
-    ], { stdio: 'inherit' });
+    execFileSync(
+      clang,
+      [
+        '-O2',
+        '-g',
+        '-target',
+        target,
+        `-D__TARGET_ARCH_${arch}`,
+        '-mcpu=v3',
+        `-fdebug-prefix-map=${root}=.`,
+        '-I',
+        path.dirname(src),
+        '-idirafter',
+        multiarch,
+        '-c',
+        src,
+        '-o',
+        out,
+      ],
+      { stdio: 'inherit' },
+    );
     console.log(`testdata: ${path.relative(root, out)}`);
   }
 }

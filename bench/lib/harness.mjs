@@ -55,15 +55,28 @@ export function report(suite, rows) {
   const lines = rows.map((r) => [
     r.op,
     r.bpfkit.toFixed(1),
-    ...baselineNames.flatMap((b) => (r.baselines[b] === undefined ? ['-', '-'] : [r.baselines[b].toFixed(1), `${(r.baselines[b] / r.bpfkit).toFixed(2)}x`])),
+    ...baselineNames.flatMap((b) =>
+      r.baselines[b] === undefined ? ['-', '-'] : [r.baselines[b].toFixed(1), `${(r.baselines[b] / r.bpfkit).toFixed(2)}x`],
+    ),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  console.log(`\nbench ${suite} (kernel ${os.release()}, node ${process.version}; ratio = baseline / bpfkit, above 1 means bpfkit is faster)`);
+  console.log(
+    `\nbench ${suite} (kernel ${os.release()}, node ${process.version}; ratio = baseline / bpfkit, above 1 means bpfkit is faster)`,
+  );
   console.log(fmt(header));
   console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const l of lines) console.log(fmt(l));
-  const json = { suite, kernel: os.release(), rows: rows.map((r) => ({ op: r.op, unit: 'ns/op', bpfkit: round(r.bpfkit), baselines: Object.fromEntries(Object.entries(r.baselines).map(([k, v]) => [k, round(v)])) })) };
+  const json = {
+    suite,
+    kernel: os.release(),
+    rows: rows.map((r) => ({
+      op: r.op,
+      unit: 'ns/op',
+      bpfkit: round(r.bpfkit),
+      baselines: Object.fromEntries(Object.entries(r.baselines).map(([k, v]) => [k, round(v)])),
+    })),
+  };
   const file = path.join(benchDir, 'results', `${suite}.json`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);

@@ -105,13 +105,20 @@ export async function run() {
     rows.push({ op, bpfkit: kit[key], baselines, target });
   }
 
-  console.log(`\n${COUNT} elements per op, max_entries ${MAX_ENTRIES}, median of ${ROUNDS} rounds (bpf: ${BPF_ROUNDS}; warm-up ${WARMUP}), ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  report('maps', rows.map(({ target, ...r }) => r));
+  console.log(
+    `\n${COUNT} elements per op, max_entries ${MAX_ENTRIES}, median of ${ROUNDS} rounds (bpf: ${BPF_ROUNDS}; warm-up ${WARMUP}), ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  report(
+    'maps',
+    rows.map(({ target, ...r }) => r),
+  );
   for (const note of notes) console.log(`note: ${note}`);
   const misses = [];
   for (const r of rows) {
-    if (r.baselines.c !== undefined && r.baselines.c / r.bpfkit < r.target) misses.push(`${r.op}: ${(r.baselines.c / r.bpfkit).toFixed(3)}x C (target ${r.target}x)`);
-    if (r.baselines.bpf !== undefined && r.baselines.bpf <= r.bpfkit) misses.push(`${r.op}: not faster than bpf (${(r.baselines.bpf / r.bpfkit).toFixed(3)}x)`);
+    if (r.baselines.c !== undefined && r.baselines.c / r.bpfkit < r.target)
+      misses.push(`${r.op}: ${(r.baselines.c / r.bpfkit).toFixed(3)}x C (target ${r.target}x)`);
+    if (r.baselines.bpf !== undefined && r.baselines.bpf <= r.bpfkit)
+      misses.push(`${r.op}: not faster than bpf (${(r.baselines.bpf / r.bpfkit).toFixed(3)}x)`);
   }
   console.log(misses.length ? `below target:\n  ${misses.join('\n  ')}` : 'every row meets its targets');
 }
@@ -170,9 +177,15 @@ function cImpl() {
 function bpfkitImpl(notes) {
   const maps = [];
   try {
-    const hash = createKernelMap({ name: 'bench_hash', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: MAX_ENTRIES }, { key: u32, value: u64 });
+    const hash = createKernelMap(
+      { name: 'bench_hash', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: MAX_ENTRIES },
+      { key: u32, value: u64 },
+    );
     maps.push(hash);
-    const array = createKernelMap({ name: 'bench_array', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: MAX_ENTRIES }, { key: u32, value: u64 });
+    const array = createKernelMap(
+      { name: 'bench_array', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: MAX_ENTRIES },
+      { key: u32, value: u64 },
+    );
     maps.push(array);
     for (let i = 0; i < COUNT; i++) array.update(i, VALUES[i]);
 
@@ -213,7 +226,9 @@ function bpfkitImpl(notes) {
         });
         if (hash.lastBatch?.fallback && !fallbackNoted) {
           fallbackNoted = true;
-          notes.push('bpfkit lookupBatch fell back to next-key + lookup (lastBatch.fallback): this build has no batch path for kernel maps');
+          notes.push(
+            'bpfkit lookupBatch fell back to next-key + lookup (lastBatch.fallback): this build has no batch path for kernel maps',
+          );
         }
       }
       ns.delete = time(n, (n) => {
@@ -253,9 +268,10 @@ function bpfPackageImpl(notes) {
     return undefined;
   }
   // bpf ships a u32 conversion only; u64 values as bigints, in host order like bpfkit's u64.
-  const u64type = os.endianness() === 'LE'
-    ? { parse: (buf) => buf.readBigUInt64LE(0), format: (buf, x) => buf.writeBigUInt64LE(x) }
-    : { parse: (buf) => buf.readBigUInt64BE(0), format: (buf, x) => buf.writeBigUInt64BE(x) };
+  const u64type =
+    os.endianness() === 'LE'
+      ? { parse: (buf) => buf.readBigUInt64LE(0), format: (buf, x) => buf.writeBigUInt64LE(x) }
+      : { parse: (buf) => buf.readBigUInt64BE(0), format: (buf, x) => buf.writeBigUInt64BE(x) };
 
   const refs = [];
   try {

@@ -13,7 +13,10 @@ export async function run() {
   if (!access.available) throw new Error(`bench syscall needs bpf(): ${access.reason}`);
   const c = runC(compileC('syscall'), [ITERATIONS, ROUNDS]);
 
-  const map = createKernelMap({ name: 'bench_array', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 }, { key: u32, value: u64 });
+  const map = createKernelMap(
+    { name: 'bench_array', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 },
+    { key: u32, value: u64 },
+  );
   try {
     measureLookups(map, c);
   } finally {
@@ -25,12 +28,18 @@ function measureLookups(map, c) {
   const key = new Uint8Array(4);
   const value = new Uint8Array(8);
   const fd = map.fd;
-  const addon = measure((n) => {
-    for (let i = 0; i < n; i++) if (native.mapLookup(fd, key, value, 0) !== 0) throw new Error('lookup failed');
-  }, { iterations: ITERATIONS, rounds: ROUNDS });
-  const typed = measure((n) => {
-    for (let i = 0; i < n; i++) map.lookup(0);
-  }, { iterations: ITERATIONS, rounds: ROUNDS });
+  const addon = measure(
+    (n) => {
+      for (let i = 0; i < n; i++) if (native.mapLookup(fd, key, value, 0) !== 0) throw new Error('lookup failed');
+    },
+    { iterations: ITERATIONS, rounds: ROUNDS },
+  );
+  const typed = measure(
+    (n) => {
+      for (let i = 0; i < n; i++) map.lookup(0);
+    },
+    { iterations: ITERATIONS, rounds: ROUNDS },
+  );
 
   report('syscall', [
     { op: 'array lookup (addon entry point)', bpfkit: addon, baselines: { c: c.array_lookup } },

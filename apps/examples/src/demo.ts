@@ -15,7 +15,12 @@ import type { System } from 'bpfkit';
 export async function demo(backend: 'auto' | 'mock' | 'kernel', log: (line: string) => void): Promise<void> {
   using system: System = await openSystem({ backend });
   // Why the mock, when the kernel was not asked against: the reason bpf() is not available here.
-  const why = system.kind === 'kernel' ? '' : backend === 'mock' ? ' (asked for with --mock)' : ` (${bpfAccess().reason ?? 'bpf() is not available'})`;
+  const why =
+    system.kind === 'kernel'
+      ? ''
+      : backend === 'mock'
+        ? ' (asked for with --mock)'
+        : ` (${bpfAccess().reason ?? 'bpf() is not available'})`;
   log(`backend: ${system.kind}${why}\n`);
   log(formatFeatures(system.features()));
 
@@ -49,10 +54,15 @@ export async function demo(backend: 'auto' | 'mock' | 'kernel', log: (line: stri
     log('  program     = not loaded on the mock (no BPF interpreter yet)');
   }
   const perProtocol = [...coll.maps.packets_by_protocol!.entries()]
-    .map(([k, v]) => [(k as Uint8Array)[0]!, new DataView((v as Uint8Array).buffer, (v as Uint8Array).byteOffset).getBigUint64(0, true)] as const)
+    .map(
+      ([k, v]) =>
+        [(k as Uint8Array)[0]!, new DataView((v as Uint8Array).buffer, (v as Uint8Array).byteOffset).getBigUint64(0, true)] as const,
+    )
     .sort(([a], [b]) => a - b);
   log(`  by protocol = ${perProtocol.map(([p, n]) => `${PROTOCOLS[p] ?? p}=>${n}`).join(', ') || '(none)'}`);
-  log(`  globals     = drop_protocol ${coll.variables.drop_protocol!.get()}, bytes_seen ${coll.variables.bytes_seen!.get()}, dropped ${coll.variables.dropped!.get()}`);
+  log(
+    `  globals     = drop_protocol ${coll.variables.drop_protocol!.get()}, bytes_seen ${coll.variables.bytes_seen!.get()}, dropped ${coll.variables.dropped!.get()}`,
+  );
 }
 
 const TCP = 6;

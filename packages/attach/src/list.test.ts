@@ -19,7 +19,9 @@ describe('load time conversion (no kernel)', () => {
   });
 
   it('refuses references that are neither ids nor absolute paths before any call', () => {
-    expect(() => programInfo('my_prog')).toThrow(/program: expected a program id \(digits\) or an absolute pin path, got the string "my_prog"/);
+    expect(() => programInfo('my_prog')).toThrow(
+      /program: expected a program id \(digits\) or an absolute pin path, got the string "my_prog"/,
+    );
     expect(() => programInfo(0)).toThrow(InvalidArgumentError);
     expect(() => openProgram(-3)).toThrow(/program id: expected a positive integer/);
   });
@@ -35,7 +37,15 @@ whenKernel().describe('listing programs on the kernel', () => {
       const all = listPrograms();
       expect(openFds()).toBe(before);
       const mine = all.find((p) => p.id === id);
-      expect(mine).toMatchObject({ id, name: 'listed', type: ProgramType.SOCKET_FILTER, mapIds: [], xlatedSize: 16, gplCompatible: true, createdByUid: process.getuid!() });
+      expect(mine).toMatchObject({
+        id,
+        name: 'listed',
+        type: ProgramType.SOCKET_FILTER,
+        mapIds: [],
+        xlatedSize: 16,
+        gplCompatible: true,
+        createdByUid: process.getuid!(),
+      });
       expect(mine!.tag).toBe(prog.info().tag);
       expect(mine!.verifiedInsns).toBe(2);
       expect(new Set(all.map((p) => p.id)).size).toBe(all.length);

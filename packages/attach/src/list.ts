@@ -6,7 +6,6 @@ import { KernelProgram } from './program.js';
 import { kernelProgramInfo } from './program-info.js';
 export { kernelProgramInfo } from './program-info.js';
 
-
 /**
  * Every program of the kernel (BPF_PROG_GET_NEXT_ID, then the info of
  * each). Programs that are unloaded during the walk (ENOENT) and programs
@@ -90,7 +89,8 @@ function describe(target: number | string): string {
 function openProgramFd(target: number | string): number {
   if (typeof target === 'string' && /^\d+$/.test(target)) target = Number(target);
   if (typeof target === 'number') {
-    if (!Number.isInteger(target) || target <= 0 || target > 0xffffffff) throw new InvalidArgumentError('program id', 'a positive integer', target);
+    if (!Number.isInteger(target) || target <= 0 || target > 0xffffffff)
+      throw new InvalidArgumentError('program id', 'a positive integer', target);
     return getFdById('prog', target, {}, { subject: describe(target) });
   }
   if (typeof target !== 'string' || !target.startsWith('/')) {
@@ -100,7 +100,12 @@ function openProgramFd(target: number | string): number {
   const kind = bpfObjectKind(fd);
   if (kind !== undefined && kind !== 'prog') {
     native.close(fd);
-    throw new BpfError(Errno.EINVAL, { syscall: 'bpf', command: 'BPF_OBJ_GET', subject: describe(target), hint: `the object pinned there is not a program but a ${kind === 'non-BPF file' ? kind : `BPF ${kind}`}` });
+    throw new BpfError(Errno.EINVAL, {
+      syscall: 'bpf',
+      command: 'BPF_OBJ_GET',
+      subject: describe(target),
+      hint: `the object pinned there is not a program but a ${kind === 'non-BPF file' ? kind : `BPF ${kind}`}`,
+    });
   }
   return fd;
 }

@@ -15,14 +15,25 @@ export function kernelProgramInfo(fd: number, subject = `program fd ${fd}`): Pro
   const req = allocProgInfoRequest(first, ['mapIds']);
   const full = req.mapIds?.byteLength ? progInfoByFd(fd, req, { subject }) : first;
   return {
-    id: full.id, name: full.name, type: full.type,
+    id: full.id,
+    name: full.name,
+    type: full.type,
     tag: Buffer.from(full.tag).toString('hex'),
     // The count may have grown between the calls only on kernels that let maps be bound later: keep what fits.
     mapIds: req.mapIds ? readU32Array(req.mapIds, Math.min(full.nrMapIds, first.nrMapIds)) : [],
-    runCount: BigInt(full.runCnt), runTimeNs: BigInt(full.runTimeNs),
-    xlatedSize: full.xlatedProgLen, jitedSize: full.jitedProgLen, btfId: full.btfId, loadTime: BigInt(full.loadTime),
-    gplCompatible: full.gplCompatible, createdByUid: full.createdByUid, verifiedInsns: full.verifiedInsns,
-    recursionMisses: BigInt(full.recursionMisses), funcInfoCount: full.nrFuncInfo, lineInfoCount: full.nrLineInfo,
-    attachBtfObjId: full.attachBtfObjId, attachBtfId: full.attachBtfId,
+    runCount: BigInt(full.runCnt),
+    runTimeNs: BigInt(full.runTimeNs),
+    xlatedSize: full.xlatedProgLen,
+    jitedSize: full.jitedProgLen,
+    btfId: full.btfId,
+    loadTime: BigInt(full.loadTime),
+    gplCompatible: full.gplCompatible,
+    createdByUid: full.createdByUid,
+    verifiedInsns: full.verifiedInsns,
+    recursionMisses: BigInt(full.recursionMisses),
+    funcInfoCount: full.nrFuncInfo,
+    lineInfoCount: full.nrLineInfo,
+    attachBtfObjId: full.attachBtfObjId,
+    attachBtfId: full.attachBtfId,
   };
 }

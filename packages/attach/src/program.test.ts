@@ -26,8 +26,9 @@ const RET_LEN = insns([0x61, 0x10, 0, 0], [0x95, 0, 0, 0]);
 
 describe('program spec checks (no kernel)', () => {
   it('refuses bad instructions, types and licenses before any call', () => {
-    expect(() => loadKernelProgram({ name: 'x', type: ProgramType.SOCKET_FILTER, instructions: new Uint8Array(12), license: 'GPL' }))
-      .toThrow(/instructions: expected a non-empty Uint8Array whose length is a multiple of 8, got a Uint8Array of 12 bytes/);
+    expect(() =>
+      loadKernelProgram({ name: 'x', type: ProgramType.SOCKET_FILTER, instructions: new Uint8Array(12), license: 'GPL' }),
+    ).toThrow(/instructions: expected a non-empty Uint8Array whose length is a multiple of 8, got a Uint8Array of 12 bytes/);
     expect(() => loadKernelProgram({ name: 'x', type: 0, instructions: RET_42, license: 'GPL' })).toThrow(InvalidArgumentError);
     expect(() => loadKernelProgram({ name: 'x', type: 1, instructions: RET_42, license: 7 as unknown as string })).toThrow(/license/);
   });
@@ -73,7 +74,10 @@ whenKernel().describe('programs on the kernel', () => {
     const body = Array.from({ length: 2000 }, () => [0xb7, 0x01, 0, 1] as [number, number, number, number]);
     const prog = insns(...body, [0x95, 0, 0, 0]);
     try {
-      loadKernelProgram({ name: 'long', type: ProgramType.SOCKET_FILTER, instructions: prog, license: 'GPL' }, { logLevel: 2, logSize: 64 });
+      loadKernelProgram(
+        { name: 'long', type: ProgramType.SOCKET_FILTER, instructions: prog, license: 'GPL' },
+        { logLevel: 2, logSize: 64 },
+      );
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(VerifierError);
@@ -87,7 +91,10 @@ whenKernel().describe('programs on the kernel', () => {
   it('keeps the verifier log of a successful load with logAlways, growing the buffer as for a rejection', () => {
     using quiet = loadKernelProgram({ name: 'quiet', type: ProgramType.SOCKET_FILTER, instructions: RET_LEN, license: 'GPL' });
     expect(quiet.verifierLog).toBeUndefined();
-    using stats = loadKernelProgram({ name: 'stats', type: ProgramType.SOCKET_FILTER, instructions: RET_LEN, license: 'GPL' }, { logAlways: true });
+    using stats = loadKernelProgram(
+      { name: 'stats', type: ProgramType.SOCKET_FILTER, instructions: RET_LEN, license: 'GPL' },
+      { logAlways: true },
+    );
     expect(stats.verifierLog).toMatch(/processed \d+ insns/);
     const body = Array.from({ length: 2000 }, () => [0xb7, 0x01, 0, 1] as [number, number, number, number]);
     using walked = loadKernelProgram(
@@ -128,7 +135,8 @@ whenKernel().describe('programs on the kernel', () => {
 
   it('10,000 load/close cycles leave the open fd count unchanged', () => {
     const before = fs.readdirSync('/proc/self/fd').length;
-    for (let i = 0; i < 10_000; i++) loadKernelProgram({ name: 'cycle', type: ProgramType.SOCKET_FILTER, instructions: RET_42, license: 'GPL' }).close();
+    for (let i = 0; i < 10_000; i++)
+      loadKernelProgram({ name: 'cycle', type: ProgramType.SOCKET_FILTER, instructions: RET_42, license: 'GPL' }).close();
     expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
   });
 });

@@ -100,11 +100,17 @@ export class KernelProgram extends OwnedHandle implements Program {
     const r = progTestRun(
       {
         progFd: this.fd,
-        dataIn: dataIn.byteLength ? dataIn : null, dataSizeIn: dataIn.byteLength,
-        dataOut: dataOut.byteLength ? dataOut : null, dataSizeOut: dataOut.byteLength,
-        ctxIn: options.context ?? null, ctxSizeIn: options.context?.byteLength ?? 0,
-        ctxOut, ctxSizeOut: ctxOut?.byteLength ?? 0,
-        repeat: options.repeat ?? 0, flags: options.flags ?? 0, cpu: options.cpu ?? 0,
+        dataIn: dataIn.byteLength ? dataIn : null,
+        dataSizeIn: dataIn.byteLength,
+        dataOut: dataOut.byteLength ? dataOut : null,
+        dataSizeOut: dataOut.byteLength,
+        ctxIn: options.context ?? null,
+        ctxSizeIn: options.context?.byteLength ?? 0,
+        ctxOut,
+        ctxSizeOut: ctxOut?.byteLength ?? 0,
+        repeat: options.repeat ?? 0,
+        flags: options.flags ?? 0,
+        cpu: options.cpu ?? 0,
       },
       { subject: this.label, hint: undefined },
     );
@@ -120,7 +126,6 @@ export class KernelProgram extends OwnedHandle implements Program {
     this.assertOpen();
     return kernelProgramInfo(this.fd, this.label);
   }
-
 
   pin(path: string): void {
     this.assertOpen();
@@ -140,10 +145,16 @@ export class KernelProgram extends OwnedHandle implements Program {
 function checkSpec(spec: ProgramSpec): void {
   if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('program spec', 'an object', spec);
   if (!(spec.instructions instanceof Uint8Array) || spec.instructions.byteLength === 0 || spec.instructions.byteLength % 8 !== 0) {
-    throw new InvalidArgumentError(`program '${spec.name}': instructions`, 'a non-empty Uint8Array whose length is a multiple of 8', spec.instructions);
+    throw new InvalidArgumentError(
+      `program '${spec.name}': instructions`,
+      'a non-empty Uint8Array whose length is a multiple of 8',
+      spec.instructions,
+    );
   }
-  if (!Number.isInteger(spec.type) || spec.type <= 0) throw new InvalidArgumentError(`program '${spec.name}': type`, 'a program type number (ProgramType)', spec.type);
-  if (typeof spec.license !== 'string') throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
+  if (!Number.isInteger(spec.type) || spec.type <= 0)
+    throw new InvalidArgumentError(`program '${spec.name}': type`, 'a program type number (ProgramType)', spec.type);
+  if (typeof spec.license !== 'string')
+    throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
 }
 
 /** Program types that read kernel memory through BTF (fentry/fexit/tp_btf/iter, LSM, freplace): what lockdown forbids. */
@@ -159,7 +170,9 @@ function fullyPrivileged(): boolean {
 function lockdownHint(err: unknown, spec: ProgramSpec, subject: string): unknown {
   if (!(err instanceof BpfError) || err.errno !== Errno.EPERM || !TRACING_TYPES.has(spec.type) || !fullyPrivileged()) return err;
   return new BpfError(Errno.EPERM, {
-    syscall: 'bpf', command: 'BPF_PROG_LOAD', subject,
+    syscall: 'bpf',
+    command: 'BPF_PROG_LOAD',
+    subject,
     hint: 'this process has CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN, so the kernel itself refuses this program type: kernel lockdown (integrity/confidentiality) or a security module forbids tracing, LSM and extension programs',
   });
 }
@@ -171,8 +184,16 @@ function btfFields(options: LoadProgramOptions) {
   const lineInfo = btf?.lineInfo?.length ? btf.lineInfo : undefined;
   return {
     ...(btf ? { progBtfFd: btf.fd } : {}),
-    ...(funcInfo ? { funcInfoRecSize: FUNC_INFO_SIZE, funcInfo: u32Records(funcInfo, ['insnOff', 'typeId']), funcInfoCnt: funcInfo.length } : {}),
-    ...(lineInfo ? { lineInfoRecSize: LINE_INFO_SIZE, lineInfo: u32Records(lineInfo, ['insnOff', 'fileNameOff', 'lineOff', 'lineCol']), lineInfoCnt: lineInfo.length } : {}),
+    ...(funcInfo
+      ? { funcInfoRecSize: FUNC_INFO_SIZE, funcInfo: u32Records(funcInfo, ['insnOff', 'typeId']), funcInfoCnt: funcInfo.length }
+      : {}),
+    ...(lineInfo
+      ? {
+          lineInfoRecSize: LINE_INFO_SIZE,
+          lineInfo: u32Records(lineInfo, ['insnOff', 'fileNameOff', 'lineOff', 'lineCol']),
+          lineInfoCnt: lineInfo.length,
+        }
+      : {}),
     ...(attachBtfId ? { attachBtfId } : {}),
     ...(attachBtfObjFd ? { attachBtfObjFd } : {}),
     ...(fdArray?.length ? { fdArray: new Uint8Array(Int32Array.from(fdArray).buffer) } : {}),
@@ -209,7 +230,8 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
     } catch (err) {
       const level = options.logLevel ?? 1;
       // The verifier explains EINVAL, EACCES, ENOENT (unknown BTF ids), E2BIG, EFAULT, ENOTSUPP…; EPERM and ENOMEM it never sees.
-      if (!(err instanceof BpfError) || level === 0 || err.errno === Errno.EPERM || err.errno === Errno.ENOMEM) throw lockdownHint(err, spec, ctx.subject);
+      if (!(err instanceof BpfError) || level === 0 || err.errno === Errno.EPERM || err.errno === Errno.ENOMEM)
+        throw lockdownHint(err, spec, ctx.subject);
       firstError = err;
     }
   }

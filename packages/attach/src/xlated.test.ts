@@ -25,7 +25,10 @@ whenKernel().describe('translated instructions on the kernel', () => {
     expect(code.xlatedSize).toBe(16);
     expect(code.mapIds).toEqual([]);
     expect(disassemble(code.xlated, HOST_LITTLE_ENDIAN)).toEqual(['0: (b7) r0 = 42', '1: (95) exit']);
-    expect(decodeInstructions(code.xlated, HOST_LITTLE_ENDIAN).map((i) => [i.opcode, i.dst, i.imm])).toEqual([[0xb7, 0, 42], [0x95, 0, 0]]);
+    expect(decodeInstructions(code.xlated, HOST_LITTLE_ENDIAN).map((i) => [i.opcode, i.dst, i.imm])).toEqual([
+      [0xb7, 0, 42],
+      [0x95, 0, 0],
+    ]);
     const jit = fs.readFileSync('/proc/sys/net/core/bpf_jit_enable', 'utf8').trim();
     if (jit === '0') expect(code.jitedSize).toBe(0);
     else expect(code.jitedSize).toBeGreaterThan(0);

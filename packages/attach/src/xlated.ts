@@ -48,7 +48,8 @@ export interface ProgramInstructions {
 export function programInstructions(program: number | (Pick<Program, 'fd' | 'name'> & { readonly closed?: boolean })): ProgramInstructions {
   if (typeof program === 'object' && program?.closed) throw new ClosedError(`program '${program.name}'`);
   const fd = typeof program === 'number' ? program : program?.fd;
-  if (!Number.isInteger(fd) || fd! < 0) throw new InvalidArgumentError('program', 'a kernel program or its fd (mock programs have none)', program);
+  if (!Number.isInteger(fd) || fd! < 0)
+    throw new InvalidArgumentError('program', 'a kernel program or its fd (mock programs have none)', program);
   const subject = typeof program === 'number' ? `program fd ${fd}` : `program '${program.name}'`;
   const first = progInfoByFd(fd!, undefined, { subject });
   const req = allocProgInfoRequest(first, ['xlatedProgInsns', 'mapIds']);

@@ -115,7 +115,9 @@ whenKernel().describe('loading a clang object on the kernel', () => {
     expect(u32At(bss, at('bpf_jit'))).toBe({ y: 1, m: 2 }[config.get('CONFIG_BPF_JIT') ?? 'n'] ?? 0);
     expect(s32At(bss, at('hz'))).toBe(Number(config.get('CONFIG_HZ')));
     const localversion = bss.subarray(at('localversion'), at('localversion') + 16);
-    expect(new TextDecoder().decode(localversion.subarray(0, localversion.indexOf(0)))).toBe((config.get('CONFIG_LOCALVERSION') ?? '""').slice(1, -1).slice(0, 15));
+    expect(new TextDecoder().decode(localversion.subarray(0, localversion.indexOf(0)))).toBe(
+      (config.get('CONFIG_LOCALVERSION') ?? '""').slice(1, -1).slice(0, 15),
+    );
     expect(u32At(bss, at('missing_option'))).toBe(0);
     expect(u64At(bss, at('sys_bpf_address'))).toBe(kallsymsAddresses(['__x64_sys_bpf']).get('__x64_sys_bpf'));
     // The rcu kfuncs arrived in 6.2: declared weak, they are called only where the kernel has them.
@@ -133,7 +135,7 @@ whenKernel().describe('loading a clang object on the kernel', () => {
     expect(coll.maps['.kconfig']!.info().frozen).toBe(true);
   });
 
-  it('takes kconfig values from options.kconfig over the kernel\'s own', () => {
+  it("takes kconfig values from options.kconfig over the kernel's own", () => {
     const file = path.join(elfTestdata, 'externs.bpf.o');
     const base = kernelConfigSource() ? '' : FALLBACK_KCONFIG;
     {
@@ -200,15 +202,22 @@ whenKernel().describe('loading a clang object on the kernel', () => {
     expect(() => loadCollection(path.join(elfTestdata, 'basics.bpf.eb.o'))).toThrow(/byte order/);
     expect(() => loadCollection('/nonexistent/prog.bpf.o')).toThrow(/object: expected a readable BPF object file \(ENOENT\)/);
     const before = fds();
-    expect(() => loadCollection(path.join(elfTestdata, 'core.bpf.o'), { kernelBtf: '/nonexistent/vmlinux' })).toThrow(/options\.kernelBtf: expected a readable BTF file \(ENOENT\)/);
+    expect(() => loadCollection(path.join(elfTestdata, 'core.bpf.o'), { kernelBtf: '/nonexistent/vmlinux' })).toThrow(
+      /options\.kernelBtf: expected a readable BTF file \(ENOENT\)/,
+    );
     expect(fds()).toBe(before);
   });
 
-  it.skipIf(kallsymsAddresses(['bpf_prog_active']).has('bpf_prog_active'))('refuses a strong typed ksym the kernel cannot resolve, saying why', () => {
-    const spec = readObject(new Uint8Array(fs.readFileSync(path.join(elfTestdata, 'externs.bpf.o'))));
-    spec.externs.externs.find((e) => e.name === 'bpf_prog_active')!.weak = false;
-    expect(() => loadCollection(spec, kernelConfigSource() ? {} : { kconfig: FALLBACK_KCONFIG })).toThrow(/ksym 'bpf_prog_active'.*CONFIG_KALLSYMS_ALL/);
-  });
+  it.skipIf(kallsymsAddresses(['bpf_prog_active']).has('bpf_prog_active'))(
+    'refuses a strong typed ksym the kernel cannot resolve, saying why',
+    () => {
+      const spec = readObject(new Uint8Array(fs.readFileSync(path.join(elfTestdata, 'externs.bpf.o'))));
+      spec.externs.externs.find((e) => e.name === 'bpf_prog_active')!.weak = false;
+      expect(() => loadCollection(spec, kernelConfigSource() ? {} : { kconfig: FALLBACK_KCONFIG })).toThrow(
+        /ksym 'bpf_prog_active'.*CONFIG_KALLSYMS_ALL/,
+      );
+    },
+  );
 
   it('refuses a strong extern the kernel lacks, naming it', () => {
     // The externs object with its weak kfunc made strong: the same bytes with STB_WEAK turned into STB_GLOBAL.
@@ -259,15 +268,20 @@ whenKernel('kernel-btf').describe('programs verified against kernel BTF', () => 
   // Where the probe says the kernel refuses tracing programs here (lockdown), the loader must say so too.
   const tracing = kernelFeatureSupport('program:tracing');
   const refused = tracing.state === 'refused';
-  it.skipIf(!refused)(`says the kernel refuses fentry here, naming lockdown${refused ? '' : ` — skipped: tracing programs are ${tracing.state} here`}`, () => {
-    expect(() => loadCollection(file, { programs: ['on_unlink'] })).toThrow(/EPERM.*lockdown|lockdown.*EPERM/s);
-  });
+  it.skipIf(!refused)(
+    `says the kernel refuses fentry here, naming lockdown${refused ? '' : ` — skipped: tracing programs are ${tracing.state} here`}`,
+    () => {
+      expect(() => loadCollection(file, { programs: ['on_unlink'] })).toThrow(/EPERM.*lockdown|lockdown.*EPERM/s);
+    },
+  );
 
   it('names a tracing target the kernel does not have', () => {
     const spec = readObject(new Uint8Array(fs.readFileSync(file)));
     spec.programs.on_unlink!.attachTo = 'bpfkit_no_such_function';
     expect(() => loadCollection(spec, { programs: ['on_unlink'] })).toThrow(NotSupportedError);
-    expect(() => loadCollection(spec, { programs: ['on_unlink'] })).toThrow(/attach target 'bpfkit_no_such_function' of program 'on_unlink'/);
+    expect(() => loadCollection(spec, { programs: ['on_unlink'] })).toThrow(
+      /attach target 'bpfkit_no_such_function' of program 'on_unlink'/,
+    );
   });
 });
 
@@ -312,9 +326,11 @@ whenKernel('kernel-btf').describe('CO-RE on the kernel', () => {
     const { BtfKind, encodeBtf } = await import('@bpfkit/elf');
     const { CoreRelocationError } = await import('./loader/core-relocations.js');
     // This kernel's BTF, except that task_struct.pid is called something else: as if the field were gone.
-    const types = vmlinuxBtf().types.map((t) => (t.kind === BtfKind.STRUCT && t.name === 'task_struct'
-      ? { ...t, members: t.members!.map((m) => (m.name === 'pid' ? { ...m, name: 'pid_was_here' } : m)) }
-      : t));
+    const types = vmlinuxBtf().types.map((t) =>
+      t.kind === BtfKind.STRUCT && t.name === 'task_struct'
+        ? { ...t, members: t.members!.map((m) => (m.name === 'pid' ? { ...m, name: 'pid_was_here' } : m)) }
+        : t,
+    );
     const before = fds();
     let error: unknown;
     try {

@@ -35,14 +35,22 @@ export type LoadCollectionOptions = CollectionOptions;
  * using coll = loadCollection(fs.readFileSync('prog.bpf.o'));
  */
 export function loadCollection(object: string | Uint8Array | ObjectSpec, options: LoadCollectionOptions = {}): Collection {
-  const spec = typeof object === 'string' ? readObject(readFileFor('object', 'a readable BPF object file', object))
-    : object instanceof Uint8Array ? readObject(object)
-      : object;
+  const spec =
+    typeof object === 'string'
+      ? readObject(readFileFor('object', 'a readable BPF object file', object))
+      : object instanceof Uint8Array
+        ? readObject(object)
+        : object;
   if (typeof spec !== 'object' || spec === null || !('programs' in spec) || !('elf' in spec)) {
     throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
   }
   // The kernel reads instructions and BTF in its own byte order.
-  if (!spec.littleEndian) throw new InvalidArgumentError('object', 'an object compiled for this machine\'s byte order (-target bpfel)', 'a big-endian (bpfeb) object');
+  if (!spec.littleEndian)
+    throw new InvalidArgumentError(
+      'object',
+      "an object compiled for this machine's byte order (-target bpfel)",
+      'a big-endian (bpfeb) object',
+    );
   spec.rewriteConstants(options.constants ?? {});
   const wanted = selectPrograms(spec, options.programs);
   const kernel = kernelTypes(options.kernelBtf);
@@ -67,10 +75,16 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
     }
     const plan = planCollection(spec, { withBtf: btf !== undefined, possibleCpus: possibleCpus(), kconfig: externs.kconfig });
     const createOptions: KernelMapOptions = btf ? { btf } : {};
-    const maps = createCollectionMaps(plan.maps, plan.globals, options, {
-      create: (s) => createKernelMap(s, undefined, createOptions),
-      openOrCreate: (s, pinPath) => openOrCreateMap(s, { pinPath }, undefined, createOptions),
-    }, owned);
+    const maps = createCollectionMaps(
+      plan.maps,
+      plan.globals,
+      options,
+      {
+        create: (s) => createKernelMap(s, undefined, createOptions),
+        openOrCreate: (s, pinPath) => openOrCreateMap(s, { pinPath }, undefined, createOptions),
+      },
+      owned,
+    );
 
     const moduleBtfFd = (module: string): number => {
       if (module === 'vmlinux') return 0;
@@ -90,7 +104,9 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       const relocated = spec.btf && p.coreRelocations.length ? relocateCore(p, spec.btf, kernel(), coreCache) : { ...p, coreReport: [] };
       const fdArray: number[] = [];
       const instructions = linkReferences(relocated, {
-        maps, externs: externs.values, moduleBtfFd,
+        maps,
+        externs: externs.values,
+        moduleBtfFd,
         moduleFdIndex: (module) => {
           if (module === 'vmlinux') return 0;
           const fd = moduleBtfFd(module);
@@ -101,8 +117,11 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       });
       const attach = resolveAttachBtf(p, p.attachTo ? kernel() : []);
       if (attachNeedsBtf(p) && !attach) {
-        throw new NotSupportedError(`attach target '${p.attachTo ?? ''}' of program '${name}' (section ${p.section})`, undefined,
-          p.attachTo ? "the kernel's BTF has no such function, tracepoint or hook" : 'the section names no target');
+        throw new NotSupportedError(
+          `attach target '${p.attachTo ?? ''}' of program '${name}' (section ${p.section})`,
+          undefined,
+          p.attachTo ? "the kernel's BTF has no such function, tracepoint or hook" : 'the section names no target',
+        );
       }
       const loadOptions: LoadProgramOptions = {
         ...options.load,
@@ -113,7 +132,10 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       };
       let prog: Program;
       try {
-        prog = loadKernelProgram({ ...relocated, instructions, ...(ops ? { expectedAttachType: ops.expectedAttachType } : {}) }, loadOptions);
+        prog = loadKernelProgram(
+          { ...relocated, instructions, ...(ops ? { expectedAttachType: ops.expectedAttachType } : {}) },
+          loadOptions,
+        );
       } catch (err) {
         throw explainCoreFailure(err, relocated.coreReport);
       }
@@ -136,7 +158,12 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
   const out: ObjectSpec['programs'] = {};
   for (const n of names) {
     const p = spec.programs[n];
-    if (!p) throw new InvalidArgumentError(`options.programs: '${n}'`, `one of the object's programs (${Object.keys(spec.programs).join(', ')})`, n);
+    if (!p)
+      throw new InvalidArgumentError(
+        `options.programs: '${n}'`,
+        `one of the object's programs (${Object.keys(spec.programs).join(', ')})`,
+        n,
+      );
     out[n] = p;
   }
   return out;

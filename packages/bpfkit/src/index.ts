@@ -11,34 +11,125 @@
 
 // The shared interfaces and specs.
 export type {
-  System, Map, Program, Link, EventReader, EventReaderStats, AttachTarget,
-  MapSpec, MapInfo, MapCodecs, UpdateFlag, Pinning, OpenOrCreateOptions, BatchOptions, BatchStats, IterationStats,
-  ProgramSpec, ProgramInfo, TestRunOptions, TestRunResult, CollectionSpec, CollectionOptions, GlobalValue,
-  Features, KernelVersion, Capabilities, MapDifference, BpfErrorContext, ErrnoCode,
+  System,
+  Map,
+  Program,
+  Link,
+  EventReader,
+  EventReaderStats,
+  AttachTarget,
+  MapSpec,
+  MapInfo,
+  MapCodecs,
+  UpdateFlag,
+  Pinning,
+  OpenOrCreateOptions,
+  BatchOptions,
+  BatchStats,
+  IterationStats,
+  ProgramSpec,
+  ProgramInfo,
+  TestRunOptions,
+  TestRunResult,
+  CollectionSpec,
+  CollectionOptions,
+  GlobalValue,
+  Features,
+  KernelVersion,
+  Capabilities,
+  MapDifference,
+  BpfErrorContext,
+  ErrnoCode,
 } from '@bpfkit/core';
 export { Collection, CollectionVariable } from '@bpfkit/core';
 
 // Errors.
-export { BpfError, VerifierError, InvalidArgumentError, NotSupportedError, ClosedError, MapMismatchError, Errno, errnoName, errnoDescription } from '@bpfkit/core';
+export {
+  BpfError,
+  VerifierError,
+  InvalidArgumentError,
+  NotSupportedError,
+  ClosedError,
+  MapMismatchError,
+  Errno,
+  errnoName,
+  errnoDescription,
+} from '@bpfkit/core';
 
 // Kernel enums, flags and versions.
 export {
-  MapType, mapTypeName, mapTypeFromName, mapTypeNames, mapTypeSince,
-  ProgramType, programTypeName, programTypeFromName, programTypeNames, programTypeSince,
-  AttachType, attachTypeName, attachTypeFromName, attachTypeNames,
-  LinkType, linkTypeName, linkTypeFromName, linkTypeNames, linkTypeSince,
-  Helper, helperName, helperFromName, helperNames,
-  MapFlags, ProgramFlags, AttachFlags, UpdateFlags,
-  parseKernelRelease, kernelReleaseAtLeast, kernelVersionCode,
+  MapType,
+  mapTypeName,
+  mapTypeFromName,
+  mapTypeNames,
+  mapTypeSince,
+  ProgramType,
+  programTypeName,
+  programTypeFromName,
+  programTypeNames,
+  programTypeSince,
+  AttachType,
+  attachTypeName,
+  attachTypeFromName,
+  attachTypeNames,
+  LinkType,
+  linkTypeName,
+  linkTypeFromName,
+  linkTypeNames,
+  linkTypeSince,
+  Helper,
+  helperName,
+  helperFromName,
+  helperNames,
+  MapFlags,
+  ProgramFlags,
+  AttachFlags,
+  UpdateFlags,
+  parseKernelRelease,
+  kernelReleaseAtLeast,
+  kernelVersionCode,
 } from '@bpfkit/core';
 export type {
-  MapTypeName, ProgramTypeName, AttachTypeName, LinkTypeName, HelperName, MapFlag, ProgramFlag, AttachFlag, UpdateFlagValue,
+  MapTypeName,
+  ProgramTypeName,
+  AttachTypeName,
+  LinkTypeName,
+  HelperName,
+  MapFlag,
+  ProgramFlag,
+  AttachFlag,
+  UpdateFlagValue,
 } from '@bpfkit/core';
 
 // Key and value codecs.
 export {
-  u8, u16, u32, u64, s8, s16, s32, s64, u64n, s64n, u16be, u32be, u64be, integerCodec,
-  bool, bytes, raw, cstring, struct, array, perCpu, noKey, ipv4, ipv6, mac, cidr4, cidr6,
+  u8,
+  u16,
+  u32,
+  u64,
+  s8,
+  s16,
+  s32,
+  s64,
+  u64n,
+  s64n,
+  u16be,
+  u32be,
+  u64be,
+  integerCodec,
+  bool,
+  bytes,
+  raw,
+  cstring,
+  struct,
+  array,
+  perCpu,
+  noKey,
+  ipv4,
+  ipv6,
+  mac,
+  cidr4,
+  cidr6,
 } from '@bpfkit/core';
 export type { Codec, CodecValue, IntegerCodecOptions, ByteOrder, StructFields, StructValue, StructOptions } from '@bpfkit/core';
 
@@ -58,11 +149,28 @@ export { vmlinuxBtf, kernelBtfs } from './kernel/kernel-btf.js';
 export type { KernelBtf } from './kernel/kernel-btf.js';
 
 // Kernel-only handles: maps and programs by pin, id or listing.
-export { KernelMap, createKernelMap, createPerCpuKernelMap, openPinnedMap, openMapById, listMaps, openOrCreateMap, objectFd } from '@bpfkit/maps';
+export {
+  KernelMap,
+  createKernelMap,
+  createPerCpuKernelMap,
+  openPinnedMap,
+  openMapById,
+  listMaps,
+  openOrCreateMap,
+  objectFd,
+} from '@bpfkit/maps';
 export type { ObjectFdValue, KernelMapOptions } from '@bpfkit/maps';
 export {
-  KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById, openProgram, listPrograms, programInfo, programInstructions,
-  enableRunStats, RunStats,
+  KernelProgram,
+  loadKernelProgram,
+  openPinnedProgram,
+  openProgramById,
+  openProgram,
+  listPrograms,
+  programInfo,
+  programInstructions,
+  enableRunStats,
+  RunStats,
 } from '@bpfkit/attach';
 export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
 

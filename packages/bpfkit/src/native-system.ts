@@ -1,6 +1,20 @@
 import { InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
 import type {
-  AttachTarget, Collection, CollectionOptions, CollectionSpec, EventReader, Features, Link, Map, MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions, Program, ProgramSpec, System,
+  AttachTarget,
+  Collection,
+  CollectionOptions,
+  CollectionSpec,
+  EventReader,
+  Features,
+  Link,
+  Map,
+  MapCodecs,
+  MapInfo,
+  MapSpec,
+  OpenOrCreateOptions,
+  Program,
+  ProgramSpec,
+  System,
 } from '@bpfkit/core';
 import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
 import { possibleCpus } from '@bpfkit/syscalls';
@@ -75,19 +89,37 @@ export class NativeSystem implements System {
     if (typeof object === 'object' && object !== null && !(object instanceof Uint8Array) && !('elf' in object)) {
       throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
     }
-    return loadCollection(object as string | Uint8Array | ObjectSpec, { ...(Object.keys(this.#load).length ? { load: this.#load as CollectionOptions['load'] } : {}), ...options });
+    return loadCollection(object as string | Uint8Array | ObjectSpec, {
+      ...(Object.keys(this.#load).length ? { load: this.#load as CollectionOptions['load'] } : {}),
+      ...options,
+    });
   }
 
   attach(_program: Program, target: AttachTarget): Link {
-    throw new NotSupportedError(`attaching programs to '${target.kind}'`, undefined, 'it loads programs but cannot attach them yet; run them with testRun() meanwhile', 'bpfkit');
+    throw new NotSupportedError(
+      `attaching programs to '${target.kind}'`,
+      undefined,
+      'it loads programs but cannot attach them yet; run them with testRun() meanwhile',
+      'bpfkit',
+    );
   }
 
   openRingBuffer(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('reading ring buffer maps', undefined, 'it creates ring buffer maps but cannot read their events yet', 'bpfkit');
+    throw new NotSupportedError(
+      'reading ring buffer maps',
+      undefined,
+      'it creates ring buffer maps but cannot read their events yet',
+      'bpfkit',
+    );
   }
 
   openPerfEventArray(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('reading perf event arrays', undefined, 'it creates perf event array maps but cannot read their events yet', 'bpfkit');
+    throw new NotSupportedError(
+      'reading perf event arrays',
+      undefined,
+      'it creates perf event array maps but cannot read their events yet',
+      'bpfkit',
+    );
   }
 
   features(): Features {

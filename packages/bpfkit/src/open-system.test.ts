@@ -22,10 +22,21 @@ const PROBE_SCRIPT =
  */
 function probeWithoutCapabilities(): string {
   const owner = fs.statSync(packageDir);
-  return execFileSync('/usr/bin/setpriv', [
-    `--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
-    process.execPath, '--input-type=module', '-e', PROBE_SCRIPT,
-  ], { cwd: packageDir, encoding: 'utf8' });
+  return execFileSync(
+    '/usr/bin/setpriv',
+    [
+      `--reuid=${owner.uid}`,
+      `--regid=${owner.gid}`,
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      PROBE_SCRIPT,
+    ],
+    { cwd: packageDir, encoding: 'utf8' },
+  );
 }
 
 /** Why the unprivileged case cannot be checked here, if it cannot. */
@@ -49,22 +60,27 @@ describe('openSystem', () => {
   });
 
   const skip = unprivilegedSkipReason();
-  it.skipIf(skip !== undefined)(`falls back to the mock in an unprivileged process, which learns why${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    let r: { kind: string; reason: string | undefined; err: string };
-    if (bpfAccess().available) {
-      r = JSON.parse(probeWithoutCapabilities()) as typeof r;
-    } else {
-      using s = await openSystem();
-      let err = '';
-      try {
-        await openSystem({ backend: 'kernel' });
-      } catch (e) {
-        err = `${(e as Error).name}: ${(e as Error).message}`;
+  it.skipIf(skip !== undefined)(
+    `falls back to the mock in an unprivileged process, which learns why${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      let r: { kind: string; reason: string | undefined; err: string };
+      if (bpfAccess().available) {
+        r = JSON.parse(probeWithoutCapabilities()) as typeof r;
+      } else {
+        using s = await openSystem();
+        let err = '';
+        try {
+          await openSystem({ backend: 'kernel' });
+        } catch (e) {
+          err = `${(e as Error).name}: ${(e as Error).message}`;
+        }
+        r = { kind: s.kind, reason: bpfAccess().reason, err };
       }
-      r = { kind: s.kind, reason: bpfAccess().reason, err };
-    }
-    expect(r.kind).toBe('mock');
-    expect(r.reason).toMatch(/EPERM: not privileged/);
-    expect(r.err).toMatch(/^NotSupportedError: the kernel backend is not supported by this kernel: bpf\(BPF_MAP_CREATE\) fails with EPERM/);
-  });
+      expect(r.kind).toBe('mock');
+      expect(r.reason).toMatch(/EPERM: not privileged/);
+      expect(r.err).toMatch(
+        /^NotSupportedError: the kernel backend is not supported by this kernel: bpf\(BPF_MAP_CREATE\) fails with EPERM/,
+      );
+    },
+  );
 });

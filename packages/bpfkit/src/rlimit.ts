@@ -34,6 +34,11 @@ export function raiseMemlockIfNeeded(): boolean {
   if (typeof current === 'number') throw new BpfError(-current, { syscall: 'getrlimit', command: 'RLIMIT_MEMLOCK' });
   if (current.soft === RLIM_INFINITY) return false;
   const rc = native.setrlimit(RLIMIT_MEMLOCK, RLIM_INFINITY, RLIM_INFINITY);
-  if (rc < 0) throw new BpfError(-rc, { syscall: 'setrlimit', command: 'RLIMIT_MEMLOCK', hint: 'raising the memlock limit needs CAP_SYS_RESOURCE; BPF objects on this kernel (< 5.11) are charged to it' });
+  if (rc < 0)
+    throw new BpfError(-rc, {
+      syscall: 'setrlimit',
+      command: 'RLIMIT_MEMLOCK',
+      hint: 'raising the memlock limit needs CAP_SYS_RESOURCE; BPF objects on this kernel (< 5.11) are charged to it',
+    });
   return true;
 }

@@ -100,7 +100,8 @@ export class CollectionVariable {
 
   /** Writes the variable (integers range-checked; bytes of the exact size). */
   set(value: GlobalValue): void {
-    if (this.readOnly) throw new InvalidArgumentError(`variable '${this.name}'`, 'a writable global (.data or .bss): .rodata is frozen once loaded', value);
+    if (this.readOnly)
+      throw new InvalidArgumentError(`variable '${this.name}'`, 'a writable global (.data or .bss): .rodata is frozen once loaded', value);
     const bytes = encodeGlobal(this.name, value, this.size, this.#int);
     const whole = this.#map.lookup(ZERO_KEY) as Uint8Array;
     whole.set(bytes, this.offset);
@@ -205,12 +206,20 @@ export interface CollectionMapFactory {
  * }, owned);
  */
 export function createCollectionMaps(
-  maps: readonly CollectionMapPlan[], globals: readonly CollectionGlobalPlan[], options: CollectionOptions, factory: CollectionMapFactory, owned: { close(): void }[],
+  maps: readonly CollectionMapPlan[],
+  globals: readonly CollectionGlobalPlan[],
+  options: CollectionOptions,
+  factory: CollectionMapFactory,
+  owned: { close(): void }[],
 ): Record<string, Map> {
   const out: Record<string, Map> = {};
   for (const name of Object.keys(options.mapReplacements ?? {})) {
     if (!maps.some((m) => m.name === name)) {
-      throw new InvalidArgumentError(`options.mapReplacements: '${name}'`, `one of the object's maps (${maps.map((m) => m.name).join(', ')})`, name);
+      throw new InvalidArgumentError(
+        `options.mapReplacements: '${name}'`,
+        `one of the object's maps (${maps.map((m) => m.name).join(', ')})`,
+        name,
+      );
     }
   }
   for (const { name, spec, pinByName } of maps) {
@@ -224,7 +233,11 @@ export function createCollectionMaps(
     let map: Map;
     if (pinByName && !options.ignorePinning) {
       if (!options.pinPath) {
-        throw new InvalidArgumentError(`map '${name}' (pinning: by name)`, 'options.pinPath, a bpffs directory to pin it in (or ignorePinning: true)', undefined);
+        throw new InvalidArgumentError(
+          `map '${name}' (pinning: by name)`,
+          'options.pinPath, a bpffs directory to pin it in (or ignorePinning: true)',
+          undefined,
+        );
       }
       map = factory.openOrCreate(spec, `${options.pinPath.replace(/\/+$/, '')}/${name}`);
     } else {
@@ -254,7 +267,9 @@ export function createCollectionMaps(
  * fillInitialValues({ jump_table: [{ slot: 0, kind: 'program', target: 'tail' }] }, maps, programs);
  */
 export function fillInitialValues(
-  initial: Record<string, readonly { slot: number; kind: 'program' | 'map'; target: string }[]>, maps: Record<string, Map>, programs: Record<string, Program>,
+  initial: Record<string, readonly { slot: number; kind: 'program' | 'map'; target: string }[]>,
+  maps: Record<string, Map>,
+  programs: Record<string, Program>,
 ): void {
   for (const [name, slots] of Object.entries(initial)) {
     const map = maps[name];

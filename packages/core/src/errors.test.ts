@@ -26,14 +26,18 @@ describe('verifier log summary', () => {
     const s = summarizeVerifierLog(LOG);
     expect(s.instruction).toBe(7);
     expect(s.source).toBe('rejected.bpf.c:22: return *v; // no NULL check: the verifier refuses this');
-    expect(s.line).toBe("R0 invalid mem access 'map_value_or_null' (at instruction 7, rejected.bpf.c:22: return *v; // no NULL check: the verifier refuses this)");
+    expect(s.line).toBe(
+      "R0 invalid mem access 'map_value_or_null' (at instruction 7, rejected.bpf.c:22: return *v; // no NULL check: the verifier refuses this)",
+    );
   });
 
   it('takes the source text alone from kernels before 6.4', () => {
     const old = LOG.replace(/ @ rejected\.bpf\.c:\d+$/gm, '');
     const s = summarizeVerifierLog(old);
     expect(s.source).toBe('return *v; // no NULL check: the verifier refuses this');
-    expect(s.line).toBe("R0 invalid mem access 'map_value_or_null' (at instruction 7, return *v; // no NULL check: the verifier refuses this)");
+    expect(s.line).toBe(
+      "R0 invalid mem access 'map_value_or_null' (at instruction 7, return *v; // no NULL check: the verifier refuses this)",
+    );
   });
 
   it('works without line info', () => {

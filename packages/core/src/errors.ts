@@ -115,26 +115,39 @@ export class VerifierError extends BpfError {
 
 /** Picks the meaningful last line of a verifier log and the instruction it concerns. */
 export function summarizeVerifierLog(log: string): { line: string | undefined; instruction: number | undefined; source?: string } {
-  const lines = log.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   // The kernel ends a rejection with statistics ("processed N insns ...") and
   // sometimes a stack-depth line; the reason is the last line before those.
   const noise = /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|mark_precise|last_idx|regs=|parent didn't have)/;
   let line: string | undefined;
   for (let i = lines.length - 1; i >= 0; i--) {
-    if (!noise.test(lines[i]!)) { line = lines[i]; break; }
+    if (!noise.test(lines[i]!)) {
+      line = lines[i];
+      break;
+    }
   }
   let instruction: number | undefined;
   let at = -1;
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = /^(\d+): \(/.exec(lines[i]!);
-    if (m) { instruction = Number(m[1]); at = i; break; }
+    if (m) {
+      instruction = Number(m[1]);
+      at = i;
+      break;
+    }
   }
   // With line info the kernel annotates the log with "; <C source> @ <file>:<line>" before the instructions of each line.
   let source: string | undefined;
   for (let i = at; i >= 0; i--) {
     // Before 6.4 the annotation is the source text alone ("; <C source>").
     const m = /^; (.*?)(?: @ (\S+:\d+))?$/.exec(lines[i]!);
-    if (m) { source = m[2] ? `${m[2]}: ${m[1]!.trim()}` : m[1]!.trim(); break; }
+    if (m) {
+      source = m[2] ? `${m[2]}: ${m[1]!.trim()}` : m[1]!.trim();
+      break;
+    }
   }
   if (line !== undefined && instruction !== undefined) line = `${line} (at instruction ${instruction}${source ? `, ${source}` : ''})`;
   return { line, instruction, ...(source ? { source } : {}) };

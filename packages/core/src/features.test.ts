@@ -8,7 +8,13 @@ describe('kernel releases', () => {
   });
 
   it('parses a release string into its version and KERNEL_VERSION() code', () => {
-    expect(parseKernelRelease('6.18.44-fc-v595\n')).toEqual({ release: '6.18.44-fc-v595', major: 6, minor: 18, patch: 44, code: (6 << 16) + (18 << 8) + 44 });
+    expect(parseKernelRelease('6.18.44-fc-v595\n')).toEqual({
+      release: '6.18.44-fc-v595',
+      major: 6,
+      minor: 18,
+      patch: 44,
+      code: (6 << 16) + (18 << 8) + 44,
+    });
     expect(parseKernelRelease('4.9.337').code).toBe((4 << 16) + (9 << 8) + 255);
     expect(parseKernelRelease('6.1').code).toBe((6 << 16) + (1 << 8));
     // As libbpf's LINUX_KERNEL_VERSION: 0 for a release it cannot read.

@@ -47,7 +47,8 @@ export function checkMapSpec(spec: MapSpec): void {
   if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('map spec', 'an object', spec);
   for (const field of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) {
     const v = spec[field];
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InvalidArgumentError(`map spec ${field}`, 'an integer from 0 to 4294967295', v);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new InvalidArgumentError(`map spec ${field}`, 'an integer from 0 to 4294967295', v);
   }
   if (spec.flags !== undefined && (!Number.isInteger(spec.flags) || spec.flags < 0 || spec.flags > 0xffffffff)) {
     throw new InvalidArgumentError('map spec flags', 'a u32 of BPF_F_* bits', spec.flags);
@@ -80,7 +81,14 @@ export interface RawMapOps {
    * EINVAL/ENOTSUPP/EOPNOTSUPP when the map type has no batch support.
    * Absent when the backend has no batch operations at all.
    */
-  lookupBatch?(del: boolean, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): { count: number; done: boolean };
+  lookupBatch?(
+    del: boolean,
+    inBatch: Uint8Array | null,
+    outBatch: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+  ): { count: number; done: boolean };
   /**
    * BPF_MAP_UPDATE_BATCH of `count` packed elements with `elem_flags`
    * `flags`: how many were written and the errno that stopped the kernel
@@ -137,12 +145,7 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   /** Set once the backend refused a batch command for this map: later batches go element by element. */
   #noBatch = false;
 
-  protected constructor(
-    spec: MapSpec,
-    ops: RawMapOps,
-    codecs: { key?: Codec<K>; value?: Codec<V> } = {},
-    valueBytes = spec.valueSize,
-  ) {
+  protected constructor(spec: MapSpec, ops: RawMapOps, codecs: { key?: Codec<K>; value?: Codec<V> } = {}, valueBytes = spec.valueSize) {
     const label = `map '${spec.name ?? ''}'`;
     super(label, () => ops.release());
     this.name = spec.name ?? '';
@@ -155,10 +158,18 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     this.keyCodec = codecs.key ?? (rawCodec(spec.keySize, 'key') as unknown as Codec<K>);
     this.valueCodec = codecs.value ?? (rawCodec(valueBytes, 'value') as unknown as Codec<V>);
     if (this.keyCodec.size !== spec.keySize) {
-      throw new InvalidArgumentError(`${label}: key codec`, `a codec of ${spec.keySize} bytes (the map's key size)`, `${this.keyCodec.name} of ${this.keyCodec.size} bytes`);
+      throw new InvalidArgumentError(
+        `${label}: key codec`,
+        `a codec of ${spec.keySize} bytes (the map's key size)`,
+        `${this.keyCodec.name} of ${this.keyCodec.size} bytes`,
+      );
     }
     if (this.valueCodec.size !== valueBytes) {
-      throw new InvalidArgumentError(`${label}: value codec`, `a codec of ${valueBytes} bytes (the map's value size)`, `${this.valueCodec.name} of ${this.valueCodec.size} bytes`);
+      throw new InvalidArgumentError(
+        `${label}: value codec`,
+        `a codec of ${valueBytes} bytes (the map's value size)`,
+        `${this.valueCodec.name} of ${this.valueCodec.size} bytes`,
+      );
     }
     this.#valueBytes = valueBytes;
     // Backed by their own ArrayBuffers: the addon takes their addresses without moving them off the V8 heap.
@@ -186,7 +197,8 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
 
   update(key: K, value: V, flag: UpdateFlag = 'any'): void {
     const bits = UPDATE_FLAG_BITS[flag];
-    if (bits === undefined) throw new InvalidArgumentError(`${this.label}: flag`, `one of ${Object.keys(UPDATE_FLAG_BITS).join(', ')}`, flag);
+    if (bits === undefined)
+      throw new InvalidArgumentError(`${this.label}: flag`, `one of ${Object.keys(UPDATE_FLAG_BITS).join(', ')}`, flag);
     const k = this.#encodeKey(key);
     this.#ops.update(k, this.#encodeValue(value), bits);
   }
@@ -407,7 +419,8 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
 
   updateBatch(entries: Iterable<readonly [K, V]>, flag: UpdateFlag = 'any', options?: BatchOptions): number {
     const bits = UPDATE_FLAG_BITS[flag];
-    if (bits === undefined) throw new InvalidArgumentError(`${this.label}: flag`, `one of ${Object.keys(UPDATE_FLAG_BITS).join(', ')}`, flag);
+    if (bits === undefined)
+      throw new InvalidArgumentError(`${this.label}: flag`, `one of ${Object.keys(UPDATE_FLAG_BITS).join(', ')}`, flag);
     const ops = this.#ops;
     return this.#writeBatch(
       entries,
@@ -502,7 +515,8 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
 
   unpin(): void {
     this.assertOpen();
-    if (this.#pinnedAt === undefined) throw new InvalidArgumentError(`${this.label}: unpin`, 'a map pinned by this handle', describeValue(undefined));
+    if (this.#pinnedAt === undefined)
+      throw new InvalidArgumentError(`${this.label}: unpin`, 'a map pinned by this handle', describeValue(undefined));
     this.#ops.unpin(this.#pinnedAt);
     this.#pinnedAt = undefined;
   }

@@ -79,7 +79,10 @@ export class MapMismatchError extends Error {
  * using pinned = system.openPinnedMap('/sys/fs/bpf/counts');
  * mapDifferences(pinned.info(), { ...spec, maxEntries: 200 }); // [{ field: 'maxEntries', pinned: 100, wanted: 200 }]
  */
-export function mapDifferences(info: Pick<MapInfo, 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>, spec: MapSpec): MapDifference[] {
+export function mapDifferences(
+  info: Pick<MapInfo, 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>,
+  spec: MapSpec,
+): MapDifference[] {
   const out: MapDifference[] = [];
   for (const field of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) {
     if (info[field] !== spec[field]) out.push({ field, pinned: info[field], wanted: spec[field] });
@@ -88,4 +91,3 @@ export function mapDifferences(info: Pick<MapInfo, 'type' | 'keySize' | 'valueSi
   if (info.flags >>> 0 !== wanted) out.push({ field: 'flags', pinned: info.flags >>> 0, wanted });
   return out;
 }
-

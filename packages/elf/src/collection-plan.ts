@@ -50,17 +50,33 @@ function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec 
  * plan.maps.map((m) => m.name); // ['flows', 'events']
  */
 export function planCollection(spec: ObjectSpec, options: PlanOptions): CollectionPlan {
-  const maps = Object.entries(spec.maps).map(([name, m]) => ({ name, spec: mapSpecFor(name, m, options), pinByName: m.pinning === 'by-name' }));
-  const sections = Object.values(spec.globals).map((g) => ({ section: g.section, contents: g.contents, flags: g.flags, readOnly: g.readOnly }));
+  const maps = Object.entries(spec.maps).map(([name, m]) => ({
+    name,
+    spec: mapSpecFor(name, m, options),
+    pinByName: m.pinning === 'by-name',
+  }));
+  const sections = Object.values(spec.globals).map((g) => ({
+    section: g.section,
+    contents: g.contents,
+    flags: g.flags,
+    readOnly: g.readOnly,
+  }));
   if (options.kconfig && options.kconfig.byteLength > 0) {
     sections.push({ section: KCONFIG_SECTION, contents: options.kconfig, flags: MapFlags.RDONLY_PROG, readOnly: true });
   }
   const globals = sections.map((g): CollectionGlobalPlan => {
     const datasec = options.withBtf ? spec.btf?.find(g.section, BtfKind.DATASEC) : undefined;
     return {
-      section: g.section, contents: g.contents, readOnly: g.readOnly,
+      section: g.section,
+      contents: g.contents,
+      readOnly: g.readOnly,
       spec: {
-        name: g.section.slice(0, 15), type: MapType.ARRAY, keySize: 4, valueSize: g.contents.byteLength, maxEntries: 1, flags: g.flags,
+        name: g.section.slice(0, 15),
+        type: MapType.ARRAY,
+        keySize: 4,
+        valueSize: g.contents.byteLength,
+        maxEntries: 1,
+        flags: g.flags,
         ...(datasec ? { btfValueTypeId: datasec.id } : {}),
       },
     };

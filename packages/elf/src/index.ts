@@ -43,7 +43,11 @@ export { CoreReloKind, coreReloKindName } from './co-re/kinds.js';
 export { essentialName } from './co-re/btf-util.js';
 export { resolveCoreRelocations } from './co-re/resolve.js';
 export type {
-  CoreRelocationInput, CoreRelocationReport, CoreResolution, ResolveCoreOptions, CoreCandidateCache,
+  CoreRelocationInput,
+  CoreRelocationReport,
+  CoreResolution,
+  ResolveCoreOptions,
+  CoreCandidateCache,
 } from './co-re/resolve.js';
 export type { CoreCandidate } from './co-re/match.js';
 export { POISON_HELPER_ID } from './co-re/patch.js';

@@ -43,8 +43,12 @@ describe('readObject', () => {
     expect(tail.programs.dispatch!.type).toBe(ProgramType.XDP);
     const ext = readObject(bytesOf('externs.bpf.o'));
     expect(ext.externs.externs.length).toBe(11);
-    expect(ext.programs.read_externs!.references.filter((r) => r.kind === 'kfunc').map((r) => r.target).sort())
-      .toEqual(['bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpfkit_no_such_kfunc']);
+    expect(
+      ext.programs
+        .read_externs!.references.filter((r) => r.kind === 'kfunc')
+        .map((r) => r.target)
+        .sort(),
+    ).toEqual(['bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpfkit_no_such_kfunc']);
   });
 
   it('rewrites constants through the spec, and refuses them without BTF', () => {
@@ -61,7 +65,7 @@ describe('hostile objects', () => {
     const bases = OBJECTS.map((n) => bytesOf(`${n}.bpf.o`));
     const target = readObject(bytesOf('core.bpf.o')).btf!;
     let seed = 11;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const started = performance.now();
     let rounds = 0;
     const outcomes = { ok: 0, parse: 0, argument: 0 };
@@ -74,7 +78,13 @@ describe('hostile objects', () => {
         if (spec.btf) encodeBtf(objectBtfForKernel(spec.elf, spec.btf, spec.externs), true, { strings: spec.btf.strings });
         for (const p of Object.values(spec.programs)) {
           if (spec.btf && p.coreRelocations.length) {
-            resolveCoreRelocations({ instructions: p.instructions, relocations: p.coreRelocations, localBtf: spec.btf, targetBtf: target, programName: p.name });
+            resolveCoreRelocations({
+              instructions: p.instructions,
+              relocations: p.coreRelocations,
+              localBtf: spec.btf,
+              targetBtf: target,
+              programName: p.name,
+            });
           }
         }
         outcomes.ok++;

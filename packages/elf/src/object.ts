@@ -77,9 +77,17 @@ export function readObject(bytes: Uint8Array): ObjectSpec {
   const licenseSection = elf.section('license');
   const license = licenseSection ? new TextDecoder().decode(elf.data(licenseSection)).replace(/\0.*$/s, '') : '';
   return {
-    elf, littleEndian: elf.littleEndian, btf, btfExt, maps,
+    elf,
+    littleEndian: elf.littleEndian,
+    btf,
+    btfExt,
+    maps,
     initialValues: btf ? mapInitialValues(elf, btf) : {},
-    globals, programs, structOps: structOpsFromElf(elf, btf), externs: externsFromObject(elf, btf), license,
+    globals,
+    programs,
+    structOps: structOpsFromElf(elf, btf),
+    externs: externsFromObject(elf, btf),
+    license,
     rewriteConstants(values) {
       if (Object.keys(values).length === 0) return;
       if (!btf) throw new InvalidArgumentError('constants', 'an object with BTF (compile with -g) to find its globals', values);

@@ -12,7 +12,10 @@ import { sectionInfo } from './programs/sections.js';
 // Objects built by `pnpm testdata` from testdata/basics.bpf.c with clang, committed.
 const testdata = path.resolve(import.meta.dirname, '..', 'testdata');
 
-for (const [file, littleEndian] of [['basics.bpf.o', true], ['basics.bpf.eb.o', false]] as const) {
+for (const [file, littleEndian] of [
+  ['basics.bpf.o', true],
+  ['basics.bpf.eb.o', false],
+] as const) {
   describe(`clang object ${file}`, () => {
     const elf = parseElf(new Uint8Array(fs.readFileSync(path.join(testdata, file))));
     const btf = parseBtf(elf.data(elf.section('.BTF')!));
@@ -21,15 +24,28 @@ for (const [file, littleEndian] of [['basics.bpf.o', true], ['basics.bpf.eb.o', 
       expect(elf.littleEndian).toBe(littleEndian);
       expect(btf.littleEndian).toBe(littleEndian);
       const programs = elf.sections.filter((s) => sectionInfo(s.name)).map((s) => [s.name, sectionInfo(s.name)!.programType]);
-      expect(programs).toEqual([['xdp', ProgramType.XDP], ['tracepoint/syscalls/sys_enter_openat', ProgramType.TRACEPOINT]]);
+      expect(programs).toEqual([
+        ['xdp', ProgramType.XDP],
+        ['tracepoint/syscalls/sys_enter_openat', ProgramType.TRACEPOINT],
+      ]);
       expect(new TextDecoder().decode(elf.data(elf.section('license')!))).toBe('GPL\0');
-      const funcs = elf.symbols.filter((s) => s.type === 2).map((s) => s.name).sort();
+      const funcs = elf.symbols
+        .filter((s) => s.type === 2)
+        .map((s) => s.name)
+        .sort();
       expect(funcs).toEqual(['add_one', 'count_packets', 'trace_openat']);
     });
 
     it('has its BTF map definitions', () => {
       const maps = mapsFromBtf(btf);
-      expect(maps.flows).toMatchObject({ type: MapType.HASH, keySize: 12, valueSize: 8, maxEntries: 1024, flags: MapFlags.NO_PREALLOC, pinning: 'by-name' });
+      expect(maps.flows).toMatchObject({
+        type: MapType.HASH,
+        keySize: 12,
+        valueSize: 8,
+        maxEntries: 1024,
+        flags: MapFlags.NO_PREALLOC,
+        pinning: 'by-name',
+      });
       expect(maps.events).toMatchObject({ type: MapType.RINGBUF, maxEntries: 65536 });
       expect(maps.outer).toMatchObject({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4 });
       expect(maps.outer!.innerMap).toMatchObject({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
@@ -60,7 +76,7 @@ describe('hostile objects', () => {
     const { BtfKind } = await import('./btf/kinds.js');
     const base = new Uint8Array(fs.readFileSync(path.join(testdata, 'basics.bpf.o')));
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const started = performance.now();
     for (let round = 0; round < 1500 && performance.now() - started < 20_000; round++) {
       const b = base.slice();
@@ -85,7 +101,10 @@ describe('hostile objects', () => {
 });
 
 describe('programs of the clang objects', () => {
-  for (const [file, littleEndian] of [['basics.bpf.o', true], ['basics.bpf.eb.o', false]] as const) {
+  for (const [file, littleEndian] of [
+    ['basics.bpf.o', true],
+    ['basics.bpf.eb.o', false],
+  ] as const) {
     it(`links subprograms and marks map and global loads (${file})`, async () => {
       const { programsFromElf } = await import('./programs/extract.js');
       const { decodeInstructions } = await import('./asm/instruction.js');

@@ -4,7 +4,6 @@ import { afterEach, expect, it } from 'vitest';
 import { KernelMapOps } from './kernel-map.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 
-
 function u32s(...n: number[]): Uint8Array {
   const out = new Uint8Array(4 * n.length);
   const v = new DataView(out.buffer);

@@ -7,15 +7,26 @@
  * @module
  */
 export {
-  KernelMap, KernelMapOps, createKernelMap, createKernelMapFd, createPerCpuKernelMap, checkKernelMapSpec, adoptMapFd,
-  openPinnedMap, openMapById, kernelMapInfo,
+  KernelMap,
+  KernelMapOps,
+  createKernelMap,
+  createKernelMapFd,
+  createPerCpuKernelMap,
+  checkKernelMapSpec,
+  adoptMapFd,
+  openPinnedMap,
+  openMapById,
+  kernelMapInfo,
 } from './kernel-map.js';
 export type { KernelMapOptions, KernelMapShape, OpenMapOptions } from './kernel-map.js';
 export { listMaps, openOrCreateMap } from './lifecycle.js';
 export { objectFd } from './object-fd.js';
 export type { ObjectFdValue } from './object-fd.js';
 export {
-  isLocalStorageMapType, isMapInMapType, mapSpecProblems, createRefusalHint,
+  isLocalStorageMapType,
+  isMapInMapType,
+  mapSpecProblems,
+  createRefusalHint,
   pageSize,
 } from './map-types.js';
 export type { CreateContext } from './map-types.js';

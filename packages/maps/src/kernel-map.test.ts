@@ -11,7 +11,9 @@ const SPEC = { name: 'km_test', type: MapType.HASH, keySize: 4, valueSize: 8, ma
 
 describe('kernel map arguments (no kernel needed)', () => {
   it('rejects bad specs, ids and paths before any system call', () => {
-    expect(() => createKernelMap({ ...SPEC, keySize: 1.5 })).toThrow(/map spec keySize: expected an integer from 0 to 4294967295, got the number 1.5/);
+    expect(() => createKernelMap({ ...SPEC, keySize: 1.5 })).toThrow(
+      /map spec keySize: expected an integer from 0 to 4294967295, got the number 1.5/,
+    );
     expect(() => openMapById(0)).toThrow(InvalidArgumentError);
     expect(() => openPinnedMap('')).toThrow(/pin path/);
   });
@@ -83,18 +85,29 @@ whenKernel().describe('kernel maps', () => {
     };
     const ring = refusal({ name: 'rb', type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 5000 });
     expect(ring.code).toBe('EINVAL');
-    expect(ring.message).toMatch(/ringbuf max_entries is the buffer size in bytes: a power of two multiple of the page size \(\d+\), got 5000/);
+    expect(ring.message).toMatch(
+      /ringbuf max_entries is the buffer size in bytes: a power of two multiple of the page size \(\d+\), got 5000/,
+    );
     expect(refusal({ ...SPEC, flags: MapFlags.MMAPABLE }).message).toMatch(/hash maps do not take flag mmapable/);
-    expect(refusal({ ...SPEC, type: MapType.LRU_HASH, flags: MapFlags.NO_PREALLOC }).message).toMatch(/lru_hash maps are always preallocated/);
+    expect(refusal({ ...SPEC, type: MapType.LRU_HASH, flags: MapFlags.NO_PREALLOC }).message).toMatch(
+      /lru_hash maps are always preallocated/,
+    );
     expect(refusal({ ...SPEC, type: MapType.ARRAY, keySize: 8 }).message).toMatch(/array keys are 4 bytes, got key_size 8/);
     expect(refusal({ ...SPEC, type: MapType.QUEUE }).message).toMatch(/queue keys are 0 bytes, got key_size 4/);
-    expect(refusal({ ...SPEC, type: MapType.PROG_ARRAY }).message).toMatch(/prog_array values are 4 bytes \(a file descriptor\), got value_size 8/);
-    expect(refusal({ ...SPEC, type: MapType.LPM_TRIE }).message).toMatch(/lpm_trie maps need flag no_prealloc.*5 to 260 bytes\), got key_size 4/);
-    expect(refusal({ ...SPEC, type: MapType.SK_STORAGE, flags: MapFlags.NO_PREALLOC }).message).toMatch(/sk_storage maps take max_entries 0/);
+    expect(refusal({ ...SPEC, type: MapType.PROG_ARRAY }).message).toMatch(
+      /prog_array values are 4 bytes \(a file descriptor\), got value_size 8/,
+    );
+    expect(refusal({ ...SPEC, type: MapType.LPM_TRIE }).message).toMatch(
+      /lpm_trie maps need flag no_prealloc.*5 to 260 bytes\), got key_size 4/,
+    );
+    expect(refusal({ ...SPEC, type: MapType.SK_STORAGE, flags: MapFlags.NO_PREALLOC }).message).toMatch(
+      /sk_storage maps take max_entries 0/,
+    );
     expect(refusal({ ...SPEC, type: MapType.STRUCT_OPS, maxEntries: 1 }).message).toMatch(/struct_ops maps need the vmlinux BTF id/);
     // Where this kernel has arena maps (6.9, and not refused by policy) the refusal names the missing flag;
     // elsewhere it says the kernel lacks or refuses them (checked in map-types tests).
-    if (kernelHas('map:arena')) expect(refusal({ ...SPEC, type: MapType.ARENA, keySize: 0, valueSize: 0 }).message).toMatch(/arena maps need flag mmapable/);
+    if (kernelHas('map:arena'))
+      expect(refusal({ ...SPEC, type: MapType.ARENA, keySize: 0, valueSize: 0 }).message).toMatch(/arena maps need flag mmapable/);
     expect(refusal({ ...SPEC, mapExtra: 3n }).message).toMatch(/map_extra is only for bloom_filter/);
     expect(refusal({ ...SPEC, numaNode: 4000 }).message).toMatch(/NUMA node 4000/);
   });
@@ -102,6 +115,8 @@ whenKernel().describe('kernel maps', () => {
   it('checks numaNode, mapExtra and contents before any system call', () => {
     expect(() => createKernelMap({ ...SPEC, numaNode: -1 })).toThrow(/numaNode: expected an integer/);
     expect(() => createKernelMap({ ...SPEC, mapExtra: 3 as unknown as bigint })).toThrow(/mapExtra: expected a bigint/);
-    expect(() => createKernelMap({ ...SPEC, contents: [{ key: new Uint8Array(4), value: new Uint8Array(4) }] })).toThrow(/contents\[0\]\.value: expected a Uint8Array of 8 bytes/);
+    expect(() => createKernelMap({ ...SPEC, contents: [{ key: new Uint8Array(4), value: new Uint8Array(4) }] })).toThrow(
+      /contents\[0\]\.value: expected a Uint8Array of 8 bytes/,
+    );
   });
 });

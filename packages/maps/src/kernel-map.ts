@@ -1,12 +1,35 @@
 import fs from 'node:fs';
 import {
-  BpfError, checkMapSpec, Errno, InvalidArgumentError, isPerCpuMapType, MapBase, MapFlags, MapType, mapTypeName, perCpu, perCpuSlotSize, rawValueSize,
+  BpfError,
+  checkMapSpec,
+  Errno,
+  InvalidArgumentError,
+  isPerCpuMapType,
+  MapBase,
+  MapFlags,
+  MapType,
+  mapTypeName,
+  perCpu,
+  perCpuSlotSize,
+  rawValueSize,
 } from '@bpfkit/core';
 import type { Codec, MapCodecs, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import { BtfBuilder } from '@bpfkit/elf';
 import {
-  BpfCommand, bpfError, bpfObjectKind, btfLoad, encodeMapCreateAttr, getFdById, kernelObjectName, mapFreeze, mapInfoByFd, native, objGet, objPin,
-  possibleCpus, tryBpf,
+  BpfCommand,
+  bpfError,
+  bpfObjectKind,
+  btfLoad,
+  encodeMapCreateAttr,
+  getFdById,
+  kernelObjectName,
+  mapFreeze,
+  mapInfoByFd,
+  native,
+  objGet,
+  objPin,
+  possibleCpus,
+  tryBpf,
 } from '@bpfkit/syscalls';
 import { mapError } from './errors.js';
 import { createRefusalHint, isLocalStorageMapType, isMapInMapType, pageSize } from './map-types.js';
@@ -35,9 +58,18 @@ function isFrozen(fd: number): boolean {
 export function kernelMapInfo(fd: number, subject?: string): MapInfo {
   const i = mapInfoByFd(fd, undefined, subject ? { subject } : {});
   return {
-    id: i.id, name: i.name, type: i.type, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries,
-    flags: i.mapFlags, btfId: i.btfId, btfKeyTypeId: i.btfKeyTypeId, btfValueTypeId: i.btfValueTypeId,
-    mapExtra: BigInt(i.mapExtra), frozen: isFrozen(fd),
+    id: i.id,
+    name: i.name,
+    type: i.type,
+    keySize: i.keySize,
+    valueSize: i.valueSize,
+    maxEntries: i.maxEntries,
+    flags: i.mapFlags,
+    btfId: i.btfId,
+    btfKeyTypeId: i.btfKeyTypeId,
+    btfValueTypeId: i.btfValueTypeId,
+    mapExtra: BigInt(i.mapExtra),
+    frozen: isFrozen(fd),
   };
 }
 
@@ -65,7 +97,10 @@ export class KernelMapOps implements RawMapOps {
   #view: Uint8Array | undefined;
   #released = false;
 
-  constructor(readonly fd: number, readonly shape: KernelMapShape) {}
+  constructor(
+    readonly fd: number,
+    readonly shape: KernelMapShape,
+  ) {}
 
   get #subject(): string {
     return this.shape.name;
@@ -105,7 +140,12 @@ export class KernelMapOps implements RawMapOps {
   }
 
   lookupBatch(
-    del: boolean, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number,
+    del: boolean,
+    inBatch: Uint8Array | null,
+    outBatch: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
   ): { count: number; done: boolean } {
     const cmd = del ? BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_BATCH : BpfCommand.BPF_MAP_LOOKUP_BATCH;
     this.#count[0] = count;
@@ -113,7 +153,14 @@ export class KernelMapOps implements RawMapOps {
     const n = this.#count[0]!;
     if (rc === 0) return { count: n, done: false };
     if (rc === ENOENT) return { count: n, done: true };
-    throw mapError(del ? 'BPF_MAP_LOOKUP_AND_DELETE_BATCH' : 'BPF_MAP_LOOKUP_BATCH', -rc, this.#subject, this.shape.maxEntries, this.shape.type, count);
+    throw mapError(
+      del ? 'BPF_MAP_LOOKUP_AND_DELETE_BATCH' : 'BPF_MAP_LOOKUP_BATCH',
+      -rc,
+      this.#subject,
+      this.shape.maxEntries,
+      this.shape.type,
+      count,
+    );
   }
 
   updateBatch(keys: Uint8Array, values: Uint8Array, count: number, flags: number): { count: number; errno: number } {
@@ -124,14 +171,22 @@ export class KernelMapOps implements RawMapOps {
     return this.#writeBatch(BpfCommand.BPF_MAP_DELETE_BATCH, 'BPF_MAP_DELETE_BATCH', keys, null, count, 0);
   }
 
-  #writeBatch(cmd: number, name: string, keys: Uint8Array, values: Uint8Array | null, count: number, elemFlags: number): { count: number; errno: number } {
+  #writeBatch(
+    cmd: number,
+    name: string,
+    keys: Uint8Array,
+    values: Uint8Array | null,
+    count: number,
+    elemFlags: number,
+  ): { count: number; errno: number } {
     this.#count[0] = count;
     const rc = native.mapBatch(cmd, this.fd, null, null, keys, values, this.#count, elemFlags, 0);
     const n = this.#count[0]!;
     if (rc === 0) return { count: n, errno: 0 };
     // The call itself was refused: the kernel did not write the count back (no batch support for
     // this map type), or stopped at the first element with an errno that means the same.
-    if (n === count || (n === 0 && NO_BATCH.has(-rc))) throw mapError(name, -rc, this.#subject, this.shape.maxEntries, this.shape.type, count);
+    if (n === count || (n === 0 && NO_BATCH.has(-rc)))
+      throw mapError(name, -rc, this.#subject, this.shape.maxEntries, this.shape.type, count);
     return { count: n, errno: -rc };
   }
 
@@ -153,8 +208,10 @@ export class KernelMapOps implements RawMapOps {
     if (typeof r === 'number') {
       const errno = -r;
       let hint: string | undefined;
-      if (errno === Errno.EPERM || errno === Errno.EACCES) hint = 'the map is frozen, or this fd is read-only (BPF_F_RDONLY): its memory cannot be mapped writable';
-      else if (errno === Errno.EINVAL && type === MapType.ARENA) hint = 'an arena created with map_extra can only be mapped at that address; create it without mapExtra to let the kernel choose';
+      if (errno === Errno.EPERM || errno === Errno.EACCES)
+        hint = 'the map is frozen, or this fd is read-only (BPF_F_RDONLY): its memory cannot be mapped writable';
+      else if (errno === Errno.EINVAL && type === MapType.ARENA)
+        hint = 'an arena created with map_extra can only be mapped at that address; create it without mapExtra to let the kernel choose';
       throw new BpfError(errno, { syscall: 'mmap', subject: `map '${name}' (${length} bytes)`, hint });
     }
     this.#mapping = r;
@@ -181,8 +238,12 @@ export class KernelMapOps implements RawMapOps {
     } catch (err) {
       if (err instanceof BpfError && err.errno === Errno.EBUSY) {
         throw new BpfError(err.errno, {
-          syscall: 'bpf', command: 'BPF_MAP_FREEZE', subject: `map '${this.#subject}'`,
-          hint: this.#mapping ? 'its memory is mapped writable (memory()): freeze before mapping it' : 'the map is already frozen or mapped writable elsewhere',
+          syscall: 'bpf',
+          command: 'BPF_MAP_FREEZE',
+          subject: `map '${this.#subject}'`,
+          hint: this.#mapping
+            ? 'its memory is mapped writable (memory()): freeze before mapping it'
+            : 'the map is already frozen or mapped writable elsewhere',
         });
       }
       throw err;
@@ -222,8 +283,12 @@ export class KernelMap<K = Uint8Array, V = Uint8Array> extends MapBase<K, V> {
   /** Takes ownership of `fd` (closed on `close()`, also when this constructor throws). */
   constructor(fd: number, spec: MapSpec, codecs?: { key?: Codec<K>; value?: Codec<V> }) {
     const shape: KernelMapShape = {
-      name: spec.name ?? '', type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize,
-      maxEntries: spec.maxEntries, flags: spec.flags ?? 0,
+      name: spec.name ?? '',
+      type: spec.type,
+      keySize: spec.keySize,
+      valueSize: spec.valueSize,
+      maxEntries: spec.maxEntries,
+      flags: spec.flags ?? 0,
     };
     const ops = new KernelMapOps(fd, shape);
     try {
@@ -270,7 +335,8 @@ export interface KernelMapOptions {
 }
 
 function checkU32(what: string, v: unknown): void {
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) throw new InvalidArgumentError(what, 'an integer from 0 to 4294967295', v);
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff)
+    throw new InvalidArgumentError(what, 'an integer from 0 to 4294967295', v);
 }
 
 /** Every argument check of a creation, recursively into the inner map, before any system call. */
@@ -289,13 +355,18 @@ function validate(spec: MapSpec, options: KernelMapOptions, what: string): void 
   }
   if (options.btf !== undefined) {
     const fd = (options.btf as { fd?: unknown } | null)?.fd;
-    if (!Number.isInteger(fd) || (fd as number) < 0) throw new InvalidArgumentError('options.btf', 'a BTF handle { fd } with a valid fd', options.btf);
+    if (!Number.isInteger(fd) || (fd as number) < 0)
+      throw new InvalidArgumentError('options.btf', 'a BTF handle { fd } with a valid fd', options.btf);
   }
   if (options.vmlinuxValueTypeId !== undefined) checkU32('options.vmlinuxValueTypeId', options.vmlinuxValueTypeId);
   if (options.valueTypeBtfObjFd !== undefined) checkU32('options.valueTypeBtfObjFd', options.valueTypeBtfObjFd);
   if (isMapInMapType(spec.type)) {
     if (typeof spec.innerMap !== 'object' || spec.innerMap === null) {
-      throw new InvalidArgumentError(`${what} innerMap`, `the spec of the inner map (${mapTypeName(spec.type)} maps are created from an inner map template)`, spec.innerMap);
+      throw new InvalidArgumentError(
+        `${what} innerMap`,
+        `the spec of the inner map (${mapTypeName(spec.type)} maps are created from an inner map template)`,
+        spec.innerMap,
+      );
     }
     if (isMapInMapType(spec.innerMap.type) && spec.innerMap.innerMap === undefined) {
       throw new InvalidArgumentError(`${what} innerMap`, 'an inner map that is not itself a map of maps', mapTypeName(spec.innerMap.type));
@@ -338,7 +409,11 @@ function defaultBtf(valueSize: number): number {
   const byte = b.addInt('unsigned char', 1, false);
   const value = b.addStruct('bpfkit_value', valueSize, valueSize > 0 ? [['bytes', byte, 0]] : []);
   if (int !== 1 || value !== 3) throw new Error('bpfkit: BtfBuilder numbered types unexpectedly');
-  return btfLoad(b.encode(), {}, { subject: 'BTF for a map', hint: 'local storage and struct_ops maps need BTF; pass options.btf with your own' });
+  return btfLoad(
+    b.encode(),
+    {},
+    { subject: 'BTF for a map', hint: 'local storage and struct_ops maps need BTF; pass options.btf with your own' },
+  );
 }
 
 /** Creates the map and returns its fd; temporary inner maps and BTF objects are closed before returning. */
@@ -360,12 +435,24 @@ function createFd(spec: MapSpec, options: KernelMapOptions): number {
       innerMapFd = createFd(spec.innerMap, { btf: options.btf });
       owned.push(innerMapFd);
     }
-    const flags = ((spec.flags ?? 0) | (spec.numaNode !== undefined ? MapFlags.NUMA_NODE : 0)
-      | (options.valueTypeBtfObjFd !== undefined ? MapFlags.VTYPE_BTF_OBJ_FD : 0)) >>> 0;
+    const flags =
+      ((spec.flags ?? 0) |
+        (spec.numaNode !== undefined ? MapFlags.NUMA_NODE : 0) |
+        (options.valueTypeBtfObjFd !== undefined ? MapFlags.VTYPE_BTF_OBJ_FD : 0)) >>>
+      0;
     const fields = {
-      mapType: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
-      mapFlags: flags, mapName: kernelObjectName(spec.name), numaNode: spec.numaNode ?? 0, mapExtra: spec.mapExtra ?? 0n,
-      btfFd: btfFd ?? 0, btfKeyTypeId: keyId, btfValueTypeId: valueId, innerMapFd: innerMapFd ?? 0,
+      mapType: spec.type,
+      keySize: spec.keySize,
+      valueSize: spec.valueSize,
+      maxEntries: spec.maxEntries,
+      mapFlags: flags,
+      mapName: kernelObjectName(spec.name),
+      numaNode: spec.numaNode ?? 0,
+      mapExtra: spec.mapExtra ?? 0n,
+      btfFd: btfFd ?? 0,
+      btfKeyTypeId: keyId,
+      btfValueTypeId: valueId,
+      innerMapFd: innerMapFd ?? 0,
       btfVmlinuxValueTypeId: options.vmlinuxValueTypeId ?? 0,
       ...(options.valueTypeBtfObjFd !== undefined ? { valueTypeBtfObjFd: options.valueTypeBtfObjFd } : {}),
     };
@@ -409,13 +496,24 @@ export function createKernelMapFd(spec: MapSpec, options: KernelMapOptions = {})
  */
 export function createKernelMap(spec: MapSpec, codecs?: undefined, options?: KernelMapOptions): KernelMap;
 export function createKernelMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V> | undefined, options?: KernelMapOptions): KernelMap<K, V>;
-export function createKernelMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>, options: KernelMapOptions = {}): KernelMap<K, V> | KernelMap {
+export function createKernelMap<K, V>(
+  spec: MapSpec,
+  codecs?: MapCodecs<K, V>,
+  options: KernelMapOptions = {},
+): KernelMap<K, V> | KernelMap {
   validate(spec, options, 'map spec');
   const name = kernelObjectName(spec.name);
   const fd = createFd(spec, options);
   const map = new KernelMap<K, V>(fd, { ...spec, name: spec.name ?? name }, codecs);
   try {
-    const ops = new KernelMapOps(fd, { name: map.name, type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: map.flags });
+    const ops = new KernelMapOps(fd, {
+      name: map.name,
+      type: spec.type,
+      keySize: spec.keySize,
+      valueSize: spec.valueSize,
+      maxEntries: spec.maxEntries,
+      flags: map.flags,
+    });
     for (const { key, value } of spec.contents ?? []) ops.update(key, value, 0);
   } catch (err) {
     map.close();
@@ -436,14 +534,21 @@ export function createKernelMap<K, V>(spec: MapSpec, codecs?: MapCodecs<K, V>, o
  */
 export function createPerCpuKernelMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>, options: KernelMapOptions = {}): KernelMap<K, V[]> {
   if (typeof spec !== 'object' || spec === null || !isPerCpuMapType(spec.type)) {
-    throw new InvalidArgumentError('per-CPU map spec type', 'a per-CPU map type (percpu_hash, percpu_array, lru_percpu_hash, percpu_cgroup_storage)',
-      typeof spec === 'object' && spec !== null ? mapTypeName(spec.type) : spec);
+    throw new InvalidArgumentError(
+      'per-CPU map spec type',
+      'a per-CPU map type (percpu_hash, percpu_array, lru_percpu_hash, percpu_cgroup_storage)',
+      typeof spec === 'object' && spec !== null ? mapTypeName(spec.type) : spec,
+    );
   }
   if (typeof codecs !== 'object' || codecs === null || typeof codecs.value !== 'object') {
     throw new InvalidArgumentError('per-CPU map codecs', '{ key, value } codecs', codecs);
   }
   if (codecs.value.size !== spec.valueSize) {
-    throw new InvalidArgumentError('per-CPU map value codec', `a codec of ${spec.valueSize} bytes (one CPU's value)`, `${codecs.value.name} of ${codecs.value.size} bytes`);
+    throw new InvalidArgumentError(
+      'per-CPU map value codec',
+      `a codec of ${spec.valueSize} bytes (one CPU's value)`,
+      `${codecs.value.name} of ${codecs.value.size} bytes`,
+    );
   }
   return createKernelMap(spec, { key: codecs.key, value: perCpu(codecs.value, possibleCpus()) }, options);
 }
@@ -467,7 +572,11 @@ export function adoptMapFd<K, V>(fd: number, codecs?: MapCodecs<K, V>): KernelMa
   try {
     const kind = bpfObjectKind(fd);
     if (kind !== undefined && kind !== 'map') {
-      throw new BpfError(Errno.EINVAL, { syscall: 'bpf', subject: `fd ${fd}`, hint: `the object is not a map but a ${kind === 'non-BPF file' ? kind : `BPF ${kind}`}` });
+      throw new BpfError(Errno.EINVAL, {
+        syscall: 'bpf',
+        subject: `fd ${fd}`,
+        hint: `the object is not a map but a ${kind === 'non-BPF file' ? kind : `BPF ${kind}`}`,
+      });
     }
     spec = specOf(fd);
   } catch (err) {

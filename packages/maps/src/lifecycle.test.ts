@@ -14,7 +14,9 @@ const codecs = { key: u32, value: u64 };
 describe('open-or-create arguments (no kernel needed)', () => {
   it('rejects a bad path, option or spec before any system call', () => {
     expect(() => openOrCreateMap(SPEC, { pinPath: '' })).toThrow(/pinPath: expected a path in bpffs/);
-    expect(() => openOrCreateMap(SPEC, { pinPath: '/x', onMismatch: 'merge' as 'fail' })).toThrow(/onMismatch: expected 'fail' or 'replace'/);
+    expect(() => openOrCreateMap(SPEC, { pinPath: '/x', onMismatch: 'merge' as 'fail' })).toThrow(
+      /onMismatch: expected 'fail' or 'replace'/,
+    );
     expect(() => openOrCreateMap({ ...SPEC, keySize: -1 }, { pinPath: '/x' })).toThrow(InvalidArgumentError);
   });
 
@@ -24,8 +26,8 @@ describe('open-or-create arguments (no kernel needed)', () => {
     const diffs = mapDifferences(pinned, { ...SPEC, type: MapType.LRU_HASH, keySize: 8, maxEntries: 200 });
     expect(diffs.map((d) => d.field)).toEqual(['type', 'keySize', 'maxEntries', 'flags']);
     expect(new MapMismatchError('/p', diffs).message).toBe(
-      "the map pinned at /p does not match the spec: type: hash changed to lru_hash; keySize: 4 changed to 8; " +
-      "maxEntries: 100 changed to 200; flags: no_prealloc changed to none (pass onMismatch: 'replace' to replace it)",
+      'the map pinned at /p does not match the spec: type: hash changed to lru_hash; keySize: 4 changed to 8; ' +
+        "maxEntries: 100 changed to 200; flags: no_prealloc changed to none (pass onMismatch: 'replace' to replace it)",
     );
   });
 });
@@ -104,7 +106,11 @@ whenKernel().describe('map lifecycle on the kernel', () => {
     const file = fs.openSync('/proc/self/status', 'r');
     expect(() => adoptMapFd(file)).toThrow(/the object is not a map but a non-BPF file/);
     expect(() => fs.fstatSync(file)).toThrow(/EBADF/);
-    const prog = progLoad({ progType: ProgramType.SOCKET_FILTER, insns: Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0), license: 'GPL' });
+    const prog = progLoad({
+      progType: ProgramType.SOCKET_FILTER,
+      insns: Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0),
+      license: 'GPL',
+    });
     expect(() => adoptMapFd(prog)).toThrow(/the object is not a map but a BPF prog/);
     expect(() => fs.fstatSync(prog)).toThrow(/EBADF/);
   });
@@ -115,7 +121,15 @@ whenKernel().describe('map lifecycle on the kernel', () => {
     const before = openFds();
     const all = listMaps();
     expect(openFds()).toBe(before);
-    expect(all.find((i) => i.id === id)).toMatchObject({ id, name: 'listed', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 100, frozen: false });
+    expect(all.find((i) => i.id === id)).toMatchObject({
+      id,
+      name: 'listed',
+      type: MapType.HASH,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 100,
+      frozen: false,
+    });
     m.freeze();
     expect(listMaps().find((i) => i.id === id)?.frozen).toBe(true);
   });

@@ -36,11 +36,20 @@ export function listMaps(): MapInfo[] {
  *   { pinPath: `${fsys.dir}/counts` }, { key: u32, value: u64 });
  */
 export function openOrCreateMap(spec: MapSpec, options: OpenOrCreateOptions): KernelMap;
-export function openOrCreateMap<K, V>(spec: MapSpec, options: OpenOrCreateOptions, codecs: MapCodecs<K, V> | undefined, createOptions?: KernelMapOptions): KernelMap<K, V>;
 export function openOrCreateMap<K, V>(
-  spec: MapSpec, options: OpenOrCreateOptions, codecs?: MapCodecs<K, V>, createOptions: KernelMapOptions = {},
+  spec: MapSpec,
+  options: OpenOrCreateOptions,
+  codecs: MapCodecs<K, V> | undefined,
+  createOptions?: KernelMapOptions,
+): KernelMap<K, V>;
+export function openOrCreateMap<K, V>(
+  spec: MapSpec,
+  options: OpenOrCreateOptions,
+  codecs?: MapCodecs<K, V>,
+  createOptions: KernelMapOptions = {},
 ): KernelMap<K, V> | KernelMap {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openOrCreate options', '{ pinPath, onMismatch? }', options);
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('openOrCreate options', '{ pinPath, onMismatch? }', options);
   const { pinPath, onMismatch = 'fail' } = options;
   if (typeof pinPath !== 'string' || pinPath.length === 0) throw new InvalidArgumentError('pinPath', 'a path in bpffs', pinPath);
   if (onMismatch !== 'fail' && onMismatch !== 'replace') throw new InvalidArgumentError('onMismatch', "'fail' or 'replace'", onMismatch);

@@ -31,26 +31,49 @@ function specFor(type: number): { spec: MapSpec; options?: KernelMapOptions } | 
   const name = `t_${mapTypeName(type)}`.slice(0, 15);
   const base = { name, type, keySize: 4, valueSize: 8, maxEntries: 4 };
   switch (type) {
-    case MapType.PROG_ARRAY: case MapType.PERF_EVENT_ARRAY: case MapType.CGROUP_ARRAY: case MapType.DEVMAP:
-    case MapType.DEVMAP_HASH: case MapType.SOCKMAP: case MapType.SOCKHASH: case MapType.XSKMAP:
+    case MapType.PROG_ARRAY:
+    case MapType.PERF_EVENT_ARRAY:
+    case MapType.CGROUP_ARRAY:
+    case MapType.DEVMAP:
+    case MapType.DEVMAP_HASH:
+    case MapType.SOCKMAP:
+    case MapType.SOCKHASH:
+    case MapType.XSKMAP:
       return { spec: { ...base, valueSize: 4 } };
-    case MapType.CPUMAP: return { spec: { ...base, valueSize: 4, maxEntries: 1 } };
-    case MapType.ARRAY_OF_MAPS: case MapType.HASH_OF_MAPS: return { spec: { ...base, valueSize: 4, innerMap: INNER } };
-    case MapType.STACK_TRACE: return { spec: { ...base, valueSize: 8 * 16 } };
-    case MapType.LPM_TRIE: return { spec: { ...base, keySize: 8, flags: MapFlags.NO_PREALLOC } };
-    case MapType.CGROUP_STORAGE: case MapType.PERCPU_CGROUP_STORAGE: return { spec: { ...base, keySize: 16, maxEntries: 0 } };
-    case MapType.QUEUE: case MapType.STACK: return { spec: { ...base, keySize: 0 } };
-    case MapType.BLOOM_FILTER: return { spec: { ...base, keySize: 0, maxEntries: 64, mapExtra: 3n } };
-    case MapType.SK_STORAGE: case MapType.INODE_STORAGE: case MapType.TASK_STORAGE: case MapType.CGRP_STORAGE:
+    case MapType.CPUMAP:
+      return { spec: { ...base, valueSize: 4, maxEntries: 1 } };
+    case MapType.ARRAY_OF_MAPS:
+    case MapType.HASH_OF_MAPS:
+      return { spec: { ...base, valueSize: 4, innerMap: INNER } };
+    case MapType.STACK_TRACE:
+      return { spec: { ...base, valueSize: 8 * 16 } };
+    case MapType.LPM_TRIE:
+      return { spec: { ...base, keySize: 8, flags: MapFlags.NO_PREALLOC } };
+    case MapType.CGROUP_STORAGE:
+    case MapType.PERCPU_CGROUP_STORAGE:
+      return { spec: { ...base, keySize: 16, maxEntries: 0 } };
+    case MapType.QUEUE:
+    case MapType.STACK:
+      return { spec: { ...base, keySize: 0 } };
+    case MapType.BLOOM_FILTER:
+      return { spec: { ...base, keySize: 0, maxEntries: 64, mapExtra: 3n } };
+    case MapType.SK_STORAGE:
+    case MapType.INODE_STORAGE:
+    case MapType.TASK_STORAGE:
+    case MapType.CGRP_STORAGE:
       return { spec: { ...base, maxEntries: 0, flags: MapFlags.NO_PREALLOC } };
-    case MapType.RINGBUF: case MapType.USER_RINGBUF: return { spec: { ...base, keySize: 0, valueSize: 0, maxEntries: 4 * page } };
-    case MapType.ARENA: return { spec: { ...base, keySize: 0, valueSize: 0, maxEntries: 4, flags: MapFlags.MMAPABLE } };
+    case MapType.RINGBUF:
+    case MapType.USER_RINGBUF:
+      return { spec: { ...base, keySize: 0, valueSize: 0, maxEntries: 4 * page } };
+    case MapType.ARENA:
+      return { spec: { ...base, keySize: 0, valueSize: 0, maxEntries: 4, flags: MapFlags.MMAPABLE } };
     case MapType.STRUCT_OPS: {
       const t = structOpsType();
       if (typeof t === 'string') return t;
       return { spec: { ...base, valueSize: t.size, maxEntries: 1 }, options: { vmlinuxValueTypeId: t.id } };
     }
-    default: return { spec: base };
+    default:
+      return { spec: base };
   }
 }
 
@@ -72,7 +95,13 @@ whenKernel().describe('every map type of Linux 6.18', () => {
       const map = createKernelMap(spec, undefined, options);
       try {
         const info = map.info();
-        expect(info).toMatchObject({ type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, name: spec.name });
+        expect(info).toMatchObject({
+          type,
+          keySize: spec.keySize,
+          valueSize: spec.valueSize,
+          maxEntries: spec.maxEntries,
+          name: spec.name,
+        });
         expect(info.flags).toBe(permanentMapFlags(spec));
         expect(info.id).toBeGreaterThan(0);
         if (spec.mapExtra !== undefined) expect(info.mapExtra).toBe(spec.mapExtra);
@@ -88,26 +117,38 @@ whenKernel().describe('every map type of Linux 6.18', () => {
 const soType = structOpsType();
 whenKernel('map:struct_ops', 'kernel-btf').describe('struct_ops maps of module structs', () => {
   const noType = typeof soType === 'string' ? soType : undefined;
-  it.skipIf(noType !== undefined)(`pass the module BTF fd as value_type_btf_obj_fd (the kernel refuses vmlinux's own there)${noType ? ` — skipped: ${noType}` : ''}`, () => {
-    const t = soType as { id: number; size: number };
-    const spec: MapSpec = { name: 'so_module', type: MapType.STRUCT_OPS, keySize: 4, valueSize: t.size, maxEntries: 1, flags: MapFlags.LINK };
-    createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id }).close();
-    // BTF object 1 is vmlinux: naming it as the module holding the struct reaches the kernel, which says EINVAL.
-    const vmlinux = getFdById('btf', 1);
-    const before = openFds();
-    try {
-      let error: unknown;
+  it.skipIf(noType !== undefined)(
+    `pass the module BTF fd as value_type_btf_obj_fd (the kernel refuses vmlinux's own there)${noType ? ` — skipped: ${noType}` : ''}`,
+    () => {
+      const t = soType as { id: number; size: number };
+      const spec: MapSpec = {
+        name: 'so_module',
+        type: MapType.STRUCT_OPS,
+        keySize: 4,
+        valueSize: t.size,
+        maxEntries: 1,
+        flags: MapFlags.LINK,
+      };
+      createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id }).close();
+      // BTF object 1 is vmlinux: naming it as the module holding the struct reaches the kernel, which says EINVAL.
+      const vmlinux = getFdById('btf', 1);
+      const before = openFds();
       try {
-        createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id, valueTypeBtfObjFd: vmlinux }).close();
-      } catch (err) {
-        error = err;
+        let error: unknown;
+        try {
+          createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id, valueTypeBtfObjFd: vmlinux }).close();
+        } catch (err) {
+          error = err;
+        }
+        expect(error).toBeInstanceOf(BpfError);
+        expect((error as BpfError).code).toBe('EINVAL');
+        expect(openFds()).toBe(before);
+      } finally {
+        native.close(vmlinux);
       }
-      expect(error).toBeInstanceOf(BpfError);
-      expect((error as BpfError).code).toBe('EINVAL');
-      expect(openFds()).toBe(before);
-    } finally {
-      native.close(vmlinux);
-    }
-    expect(() => createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id, valueTypeBtfObjFd: -1 })).toThrow(/options\.valueTypeBtfObjFd: expected an integer from 0/);
-  });
+      expect(() => createKernelMap(spec, undefined, { vmlinuxValueTypeId: t.id, valueTypeBtfObjFd: -1 })).toThrow(
+        /options\.valueTypeBtfObjFd: expected an integer from 0/,
+      );
+    },
+  );
 });

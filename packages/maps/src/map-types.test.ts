@@ -21,27 +21,46 @@ describe('map type rules (no kernel needed)', () => {
 
   it('a valid spec breaks no rule', () => {
     expect(mapSpecProblems({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 1 << 16 }, { btf: false })).toEqual([]);
-    expect(mapSpecProblems({ type: MapType.TASK_STORAGE, keySize: 4, valueSize: 8, maxEntries: 0, flags: MapFlags.NO_PREALLOC }, { btf: true })).toEqual([]);
+    expect(
+      mapSpecProblems({ type: MapType.TASK_STORAGE, keySize: 4, valueSize: 8, maxEntries: 0, flags: MapFlags.NO_PREALLOC }, { btf: true }),
+    ).toEqual([]);
   });
 
   it('lists every broken rule', () => {
-    expect(mapSpecProblems({ type: MapType.ARRAY, keySize: 8, valueSize: 0, maxEntries: 0, flags: MapFlags.NO_PREALLOC | MapFlags.ZERO_SEED }, { btf: false })).toEqual([
+    expect(
+      mapSpecProblems(
+        { type: MapType.ARRAY, keySize: 8, valueSize: 0, maxEntries: 0, flags: MapFlags.NO_PREALLOC | MapFlags.ZERO_SEED },
+        { btf: false },
+      ),
+    ).toEqual([
       'array maps do not take flags no_prealloc, zero_seed',
       'array keys are 4 bytes, got key_size 8',
       'array maps need value_size > 0',
       'array maps need max_entries > 0',
     ]);
-    expect(mapSpecProblems({ type: MapType.INODE_STORAGE, keySize: 4, valueSize: 8, maxEntries: 0, flags: MapFlags.NO_PREALLOC }, { btf: false }))
-      .toEqual(['inode_storage maps need BTF for key and value']);
+    expect(
+      mapSpecProblems(
+        { type: MapType.INODE_STORAGE, keySize: 4, valueSize: 8, maxEntries: 0, flags: MapFlags.NO_PREALLOC },
+        { btf: false },
+      ),
+    ).toEqual(['inode_storage maps need BTF for key and value']);
   });
 
   it('names the minimum kernel when this kernel is older than the map type', () => {
     const spec = { type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 };
-    expect(createRefusalHint(spec, Errno.EINVAL, { btf: false }, '5.4.0-100-generic')).toBe('this kernel (5.4) lacks ringbuf maps: they require at least Linux 5.8');
-    expect(createRefusalHint(spec, Errno.EINVAL, { btf: false }, '6.18.0')).toMatch(/refused a ringbuf map that follows the Linux 6.18 rules \(ringbuf maps require at least Linux 5.8/);
-    expect(createRefusalHint({ ...spec, type: MapType.HASH, keySize: 4, valueSize: 4 }, Errno.ENOMEM, { btf: false }, '5.4.0')).toMatch(/RLIMIT_MEMLOCK/);
+    expect(createRefusalHint(spec, Errno.EINVAL, { btf: false }, '5.4.0-100-generic')).toBe(
+      'this kernel (5.4) lacks ringbuf maps: they require at least Linux 5.8',
+    );
+    expect(createRefusalHint(spec, Errno.EINVAL, { btf: false }, '6.18.0')).toMatch(
+      /refused a ringbuf map that follows the Linux 6.18 rules \(ringbuf maps require at least Linux 5.8/,
+    );
+    expect(createRefusalHint({ ...spec, type: MapType.HASH, keySize: 4, valueSize: 4 }, Errno.ENOMEM, { btf: false }, '5.4.0')).toMatch(
+      /RLIMIT_MEMLOCK/,
+    );
     expect(createRefusalHint({ ...spec, type: MapType.HASH }, Errno.EPERM, { btf: false })).toBeUndefined();
-    expect(createRefusalHint({ ...spec, type: 999 }, Errno.EINVAL, { btf: false }, '6.18.44-fc')).toBe('unknown map type 999: Linux 6.18 knows map types 1 to 33');
+    expect(createRefusalHint({ ...spec, type: 999 }, Errno.EINVAL, { btf: false }, '6.18.44-fc')).toBe(
+      'unknown map type 999: Linux 6.18 knows map types 1 to 33',
+    );
   });
 });
 

@@ -84,8 +84,10 @@ export function createRefusalHint(spec: MapSpec, errno: number, ctx: CreateConte
   if (since === undefined) return mapSpecProblems(spec, ctx).join('; ');
   if (errno === Errno.EPERM || errno === Errno.EACCES || errno === Errno.EMFILE) return undefined; // the generic advice fits
   if (errno === Errno.ENOMEM) {
-    return `not enough memory for ${spec.maxEntries} entries of ${spec.keySize}+${spec.valueSize} bytes` +
-      (atLeast('5.11') ? '' : ' (kernels before 5.11 charge maps to RLIMIT_MEMLOCK: raise it)');
+    return (
+      `not enough memory for ${spec.maxEntries} entries of ${spec.keySize}+${spec.valueSize} bytes` +
+      (atLeast('5.11') ? '' : ' (kernels before 5.11 charge maps to RLIMIT_MEMLOCK: raise it)')
+    );
   }
   if (!atLeast(since)) {
     return `this kernel (${running}) lacks ${type} maps: they require at least Linux ${since}`;
@@ -94,6 +96,8 @@ export function createRefusalHint(spec: MapSpec, errno: number, ctx: CreateConte
   if (problems.length > 0) return problems.join('; ');
   if (errno === Errno.E2BIG) return `key_size, value_size or max_entries too large for ${type} maps`;
   if (errno === Errno.EINVAL && spec.numaNode !== undefined) return `NUMA node ${spec.numaNode} may not exist or be online`;
-  return `this kernel (${running}) refused a ${type} map that follows the Linux 6.18 rules ` +
-    `(${type} maps require at least Linux ${since}; a flag or size rule of this kernel may differ)`;
+  return (
+    `this kernel (${running}) refused a ${type} map that follows the Linux 6.18 rules ` +
+    `(${type} maps require at least Linux ${since}; a flag or size rule of this kernel may differ)`
+  );
 }

@@ -28,18 +28,27 @@ function loadProgram(): number {
 whenKernel().describe('kernel map values', () => {
   describe('creation flags', () => {
     it('no_prealloc hash maps work and report the flag', () => {
-      using m = createKernelMap({ name: 'np', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, flags: MapFlags.NO_PREALLOC }, { key: u32, value: u64 });
+      using m = createKernelMap(
+        { name: 'np', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, flags: MapFlags.NO_PREALLOC },
+        { key: u32, value: u64 },
+      );
       m.update(3, 4n);
       expect(m.lookup(3)).toBe(4n);
       expect(m.info().flags & MapFlags.NO_PREALLOC).toBe(MapFlags.NO_PREALLOC);
     });
 
     it('rdonly_prog keeps user space writable; wronly refuses user-space reads with EPERM', () => {
-      using ro = createKernelMap({ name: 'rop', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2, flags: MapFlags.RDONLY_PROG }, { key: u32, value: u64 });
+      using ro = createKernelMap(
+        { name: 'rop', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2, flags: MapFlags.RDONLY_PROG },
+        { key: u32, value: u64 },
+      );
       ro.update(1, 5n);
       expect(ro.lookup(1)).toBe(5n);
       expect(ro.info().flags).toBe(MapFlags.RDONLY_PROG);
-      using wo = createKernelMap({ name: 'wo', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 2, flags: MapFlags.WRONLY }, { key: u32, value: u64 });
+      using wo = createKernelMap(
+        { name: 'wo', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 2, flags: MapFlags.WRONLY },
+        { key: u32, value: u64 },
+      );
       wo.update(1, 1n);
       const err = errorOf(() => wo.lookup(1));
       expect(err.code).toBe('EPERM');
@@ -56,7 +65,10 @@ whenKernel().describe('kernel map values', () => {
     it('an mmapable array: memory() sees update() and update() sees memory writes; plain arrays refuse', () => {
       const before = openFds();
       {
-        using a = createKernelMap({ name: 'mm', type: MapType.ARRAY, keySize: 4, valueSize: 12, maxEntries: 3, flags: MapFlags.MMAPABLE }, { key: u32, value: u32Pad12 });
+        using a = createKernelMap(
+          { name: 'mm', type: MapType.ARRAY, keySize: 4, valueSize: 12, maxEntries: 3, flags: MapFlags.MMAPABLE },
+          { key: u32, value: u32Pad12 },
+        );
         const mem = a.memory();
         expect(mem.byteLength).toBe(3 * 16); // each element rounded up to 8 bytes
         expect(a.memory()).toBe(mem); // one mapping for the map's life
@@ -91,7 +103,14 @@ whenKernel().describe('kernel map values', () => {
     });
 
     whenKernel('map:arena').it('an arena maps its pages', () => {
-      using arena = createKernelMap({ name: 'arena', type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 2, flags: MapFlags.MMAPABLE });
+      using arena = createKernelMap({
+        name: 'arena',
+        type: MapType.ARENA,
+        keySize: 0,
+        valueSize: 0,
+        maxEntries: 2,
+        flags: MapFlags.MMAPABLE,
+      });
       const mem = arena.memory();
       expect(mem.byteLength).toBe(2 * native.constants.PAGE_SIZE!);
       mem[5] = 7; // pages fault in on first touch
@@ -105,10 +124,16 @@ whenKernel().describe('kernel map values', () => {
       {
         const innerSpec = { type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2 };
         using inner = createKernelMap({ ...innerSpec, name: 'inner' });
-        using outer = createKernelMap({ name: 'aom', type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: innerSpec }, { key: u32, value: objectFd });
+        using outer = createKernelMap(
+          { name: 'aom', type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: innerSpec },
+          { key: u32, value: objectFd },
+        );
         outer.update(0, inner);
         expect(outer.lookup(0)).toBe(inner.info().id);
-        using hom = createKernelMap({ name: 'hom', type: MapType.HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: innerSpec }, { key: u32, value: objectFd });
+        using hom = createKernelMap(
+          { name: 'hom', type: MapType.HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: innerSpec },
+          { key: u32, value: objectFd },
+        );
         hom.update(77, inner.fd);
         expect(hom.lookup(77)).toBe(inner.info().id);
         expect(hom.lookup(78)).toBeUndefined();
@@ -124,14 +149,27 @@ whenKernel().describe('kernel map values', () => {
     });
 
     it('a map of maps needs an inner map spec (before any system call)', () => {
-      expect(() => createKernelMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1 })).toThrow(/innerMap: expected the spec of the inner map/);
-      expect(() => createKernelMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1, innerMap: { type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 } })).toThrow(InvalidArgumentError);
+      expect(() => createKernelMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1 })).toThrow(
+        /innerMap: expected the spec of the inner map/,
+      );
+      expect(() =>
+        createKernelMap({
+          type: MapType.HASH,
+          keySize: 4,
+          valueSize: 4,
+          maxEntries: 1,
+          innerMap: { type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 },
+        }),
+      ).toThrow(InvalidArgumentError);
     });
 
     it('a prog array takes a program fd and answers with the program id', () => {
       const prog = loadProgram();
       try {
-        using pa = createKernelMap({ name: 'progs', type: MapType.PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 }, { key: u32, value: objectFd });
+        using pa = createKernelMap(
+          { name: 'progs', type: MapType.PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 },
+          { key: u32, value: objectFd },
+        );
         pa.update(2, { fd: prog });
         expect(pa.lookup(2)).toBe(progInfoByFd(prog).id);
         expect(pa.lookup(1)).toBeUndefined();
@@ -145,11 +183,16 @@ whenKernel().describe('kernel map values', () => {
 
   describe('keyless maps', () => {
     it('a bloom filter keeps map_extra (hash count) and answers has()', () => {
-      using b = createKernelMap({ name: 'bloom', type: MapType.BLOOM_FILTER, keySize: 0, valueSize: 8, maxEntries: 100, mapExtra: 4n }, { key: noKey, value: u64 });
+      using b = createKernelMap(
+        { name: 'bloom', type: MapType.BLOOM_FILTER, keySize: 0, valueSize: 8, maxEntries: 100, mapExtra: 4n },
+        { key: noKey, value: u64 },
+      );
       expect(b.info().mapExtra).toBe(4n);
       b.push(42n);
       expect(b.has(42n)).toBe(true);
-      const refused = errorOf(() => createKernelMap({ type: MapType.BLOOM_FILTER, keySize: 0, valueSize: 8, maxEntries: 100, mapExtra: 16n }));
+      const refused = errorOf(() =>
+        createKernelMap({ type: MapType.BLOOM_FILTER, keySize: 0, valueSize: 8, maxEntries: 100, mapExtra: 16n }),
+      );
       expect(refused.code).toBe('EINVAL');
       expect(refused.message).toMatch(/number of hash functions, 0 \(default 5\) to 15, got 16/);
     });
@@ -169,7 +212,12 @@ whenKernel().describe('kernel map values', () => {
     it('get a small BTF made for them, closed after creation', () => {
       const before = openFds();
       // cgroup storage maps arrived in 6.2: tried where the probe says this kernel has them.
-      const types = [MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE, ...(kernelHas('map:cgrp_storage') ? [MapType.CGRP_STORAGE] : [])];
+      const types = [
+        MapType.SK_STORAGE,
+        MapType.INODE_STORAGE,
+        MapType.TASK_STORAGE,
+        ...(kernelHas('map:cgrp_storage') ? [MapType.CGRP_STORAGE] : []),
+      ];
       for (const type of types) {
         using m = createKernelMap({ name: 'stor', type, keySize: 4, valueSize: 24, maxEntries: 0, flags: MapFlags.NO_PREALLOC });
         const info = m.info();
@@ -186,14 +234,26 @@ whenKernel().describe('kernel map values', () => {
       const btf = btfLoad(b.encode());
       try {
         using m = createKernelMap(
-          { name: 'tstor', type: MapType.TASK_STORAGE, keySize: 4, valueSize: 8, maxEntries: 0, flags: MapFlags.NO_PREALLOC, btfKeyTypeId: int, btfValueTypeId: long },
-          undefined, { btf: { fd: btf } },
+          {
+            name: 'tstor',
+            type: MapType.TASK_STORAGE,
+            keySize: 4,
+            valueSize: 8,
+            maxEntries: 0,
+            flags: MapFlags.NO_PREALLOC,
+            btfKeyTypeId: int,
+            btfValueTypeId: long,
+          },
+          undefined,
+          { btf: { fd: btf } },
         );
         expect([m.info().btfKeyTypeId, m.info().btfValueTypeId]).toEqual([int, long]);
       } finally {
         native.close(btf);
       }
-      expect(() => createKernelMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1, btfKeyTypeId: 1 })).toThrow(/options\.btf/);
+      expect(() => createKernelMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1, btfKeyTypeId: 1 })).toThrow(
+        /options\.btf/,
+      );
     });
 
     it('without BPF_F_NO_PREALLOC the refusal says so', () => {
@@ -218,14 +278,22 @@ whenKernel().describe('kernel map values', () => {
     });
 
     it('createPerCpuKernelMap takes and returns one value per CPU, also through batches', () => {
-      using m = createPerCpuKernelMap({ name: 'pch', type: MapType.PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 8 }, { key: u32, value: u64 });
+      using m = createPerCpuKernelMap(
+        { name: 'pch', type: MapType.PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 8 },
+        { key: u32, value: u64 },
+      );
       const values = Array.from({ length: cpus }, (_, i) => BigInt(i * 10 + 1));
       m.update(5, values);
       expect(m.lookup(5)).toEqual(values);
-      m.updateBatch([[6, values], [7, values]]);
+      m.updateBatch([
+        [6, values],
+        [7, values],
+      ]);
       expect(m.lookupBatch().length).toBe(3);
       expect(m.lastBatch.fallback).toBe(false);
-      expect(() => createPerCpuKernelMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1 }, { key: u32, value: u64 })).toThrow(/per-CPU map type/);
+      expect(() =>
+        createPerCpuKernelMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1 }, { key: u32, value: u64 }),
+      ).toThrow(/per-CPU map type/);
     });
 
     it('per-CPU types refuse a NUMA node with a hint', () => {

@@ -128,10 +128,25 @@ describe('batch operations', () => {
       f.release();
     }
     using inner = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 });
-    using outer = system.createMap({ type: MapType.HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 } }, { key: u32, value: u32 });
-    outer.updateBatch([[1, inner.fd], [2, inner.fd]]);
+    using outer = system.createMap(
+      {
+        type: MapType.HASH_OF_MAPS,
+        keySize: 4,
+        valueSize: 4,
+        maxEntries: 4,
+        innerMap: { type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1 },
+      },
+      { key: u32, value: u32 },
+    );
+    outer.updateBatch([
+      [1, inner.fd],
+      [2, inner.fd],
+    ]);
     expect(outer.lastBatch.fallback).toBe(false);
-    expect(outer.lookupBatch()).toEqual([[1, inner.info().id], [2, inner.info().id]]);
+    expect(outer.lookupBatch()).toEqual([
+      [1, inner.info().id],
+      [2, inner.info().id],
+    ]);
     expect(outer.lookupAndDeleteBatch()).toHaveLength(2);
     expect([...outer.keys()]).toEqual([]);
   });

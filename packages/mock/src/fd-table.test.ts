@@ -29,7 +29,10 @@ describe('mock file descriptors', () => {
   it('takes another mock map fd as a map-in-map value and answers the inner id', () => {
     using system = new MockSystem();
     using inner = system.createMap(INNER);
-    using outer = system.createMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: INNER }, { key: u32, value: u32 });
+    using outer = system.createMap(
+      { type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: INNER },
+      { key: u32, value: u32 },
+    );
     outer.update(0, inner.fd);
     expect(outer.lookup(0)).toBe(inner.info().id);
     expect(outer.lookup(1)).toBeUndefined();
@@ -41,7 +44,10 @@ describe('mock file descriptors', () => {
 
   it('refuses an fd of the wrong kind with EINVAL and an unknown or closed fd with EBADF', () => {
     using system = new MockSystem();
-    using outer = system.createMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: INNER }, { key: u32, value: u32 });
+    using outer = system.createMap(
+      { type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4, innerMap: INNER },
+      { key: u32, value: u32 },
+    );
     using hash = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 2 });
     using bigger = system.createMap({ ...INNER, maxEntries: 3 });
     using flagged = system.createMap({ ...INNER, flags: MapFlags.RDONLY_PROG });
@@ -58,7 +64,10 @@ describe('mock file descriptors', () => {
     const fd = gone.fd;
     gone.close();
     expect(codeOf(() => outer.update(0, fd))).toBe('EBADF');
-    using loose = system.createMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1, innerMap: { ...INNER, flags: MapFlags.INNER_MAP } }, { key: u32, value: u32 });
+    using loose = system.createMap(
+      { type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1, innerMap: { ...INNER, flags: MapFlags.INNER_MAP } },
+      { key: u32, value: u32 },
+    );
     using innerMapFlagged = system.createMap({ ...INNER, maxEntries: 9, flags: MapFlags.INNER_MAP });
     expect(codeOf(() => loose.update(0, innerMapFlagged.fd))).toBe('ok'); // …unless the template has BPF_F_INNER_MAP
     using progs = system.createMap({ type: MapType.PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 }, { key: u32, value: u32 });
@@ -70,7 +79,10 @@ describe('mock file descriptors', () => {
   it('hash of maps: noexist/exist, the fd checked before the flags, full is E2BIG', () => {
     using system = new MockSystem();
     using inner = system.createMap(INNER);
-    using outer = system.createMap({ type: MapType.HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1, innerMap: INNER }, { key: u32, value: u32 });
+    using outer = system.createMap(
+      { type: MapType.HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1, innerMap: INNER },
+      { key: u32, value: u32 },
+    );
     outer.update(5, inner.fd, 'noexist');
     expect(codeOf(() => outer.update(5, inner.fd, 'noexist'))).toBe('EEXIST');
     expect(codeOf(() => outer.update(5, 9999, 'noexist'))).toBe('EBADF');
@@ -81,7 +93,10 @@ describe('mock file descriptors', () => {
 
   it('an inner map lives while a slot holds it, and goes when the slot or the outer map does', () => {
     using system = new MockSystem();
-    const outer = system.createMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: INNER }, { key: u32, value: u32 });
+    const outer = system.createMap(
+      { type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: INNER },
+      { key: u32, value: u32 },
+    );
     const inner = system.createMap(INNER, { key: u32, value: u32 });
     inner.update(1, 42);
     const id = inner.info().id;
@@ -101,7 +116,10 @@ describe('mock file descriptors', () => {
 
   it('refuses map-in-map specs like the kernel', () => {
     using system = new MockSystem();
-    const aom = (extra: object) => codeOf(() => system.createMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: INNER, ...extra }).close());
+    const aom = (extra: object) =>
+      codeOf(() =>
+        system.createMap({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 2, innerMap: INNER, ...extra }).close(),
+      );
     expect(aom({ innerMap: undefined })).toBe('EINVAL');
     expect(aom({ valueSize: 8 })).toBe('EINVAL');
     expect(aom({ innerMap: { type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 1, innerMap: INNER } })).toBe('EINVAL');

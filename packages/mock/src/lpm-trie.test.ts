@@ -21,18 +21,44 @@ describe('LPM trie', () => {
   it('walks in postorder: more specific prefixes before the prefixes that contain them', () => {
     using system = new MockSystem();
     using t = system.createMap({ ...LPM, maxEntries: 16 }, { key: cidr4, value: u32 });
-    for (const p of ['192.168.0.0/16', '192.168.0.0/24', '192.168.128.0/24', '192.168.1.0/24', '10.0.0.0/8', '10.1.2.3/32', '0.0.0.0/0', '128.0.0.0/1']) t.update(p, 1);
+    for (const p of [
+      '192.168.0.0/16',
+      '192.168.0.0/24',
+      '192.168.128.0/24',
+      '192.168.1.0/24',
+      '10.0.0.0/8',
+      '10.1.2.3/32',
+      '0.0.0.0/0',
+      '128.0.0.0/1',
+    ])
+      t.update(p, 1);
     expect([...t.keys()]).toEqual([
-      '10.1.2.3/32', '10.0.0.0/8', '192.168.0.0/24', '192.168.1.0/24', '192.168.128.0/24', '192.168.0.0/16', '128.0.0.0/1', '0.0.0.0/0',
+      '10.1.2.3/32',
+      '10.0.0.0/8',
+      '192.168.0.0/24',
+      '192.168.1.0/24',
+      '192.168.128.0/24',
+      '192.168.0.0/16',
+      '128.0.0.0/1',
+      '0.0.0.0/0',
     ]);
     expect(t.delete('192.168.1.0/24')).toBe(true);
-    expect([...t.keys()]).toEqual(['10.1.2.3/32', '10.0.0.0/8', '192.168.0.0/24', '192.168.128.0/24', '192.168.0.0/16', '128.0.0.0/1', '0.0.0.0/0']);
+    expect([...t.keys()]).toEqual([
+      '10.1.2.3/32',
+      '10.0.0.0/8',
+      '192.168.0.0/24',
+      '192.168.128.0/24',
+      '192.168.0.0/16',
+      '128.0.0.0/1',
+      '0.0.0.0/0',
+    ]);
   });
 
   it('next-key of a key that is not there, or has too long a prefix, is the first key; bits past the prefix do not matter', () => {
     using system = new MockSystem();
     using t = system.createMap({ ...LPM, maxEntries: 16 });
-    for (const k of [key(16, 192, 168, 0, 0), key(24, 192, 168, 0, 0), key(0, 0, 0, 0, 0), key(1, 128, 0, 0, 0), key(32, 10, 1, 2, 3)]) t.update(k, new Uint8Array(4));
+    for (const k of [key(16, 192, 168, 0, 0), key(24, 192, 168, 0, 0), key(0, 0, 0, 0, 0), key(1, 128, 0, 0, 0), key(32, 10, 1, 2, 3)])
+      t.update(k, new Uint8Array(4));
     expect(show(t.nextKey(key(24, 192, 168, 5, 0))!)).toBe('10.1.2.3/32');
     expect(show(t.nextKey(key(40, 192, 168, 5, 0))!)).toBe('10.1.2.3/32');
     expect(show(t.nextKey(key(16, 192, 168, 0, 5))!)).toBe('128.0.0.0/1');
@@ -67,7 +93,14 @@ describe('LPM trie', () => {
     t.update(key(8, 10, 0, 0, 0), v);
     t.update(key(16, 10, 1, 0, 0), v);
     t.update(key(0, 0, 0, 0, 0), v);
-    const full = (() => { try { t.update(key(24, 10, 1, 1, 0), v); } catch (e) { return e as BpfError; } return undefined; })();
+    const full = (() => {
+      try {
+        t.update(key(24, 10, 1, 1, 0), v);
+      } catch (e) {
+        return e as BpfError;
+      }
+      return undefined;
+    })();
     expect(full?.code).toBe('ENOSPC');
     expect(full?.message).toMatch(/full/);
     expect(codeOf(() => t.update(key(24, 10, 1, 1, 0), v, 'exist'))).toBe('ENOENT'); // exist is checked before the room
@@ -78,8 +111,17 @@ describe('LPM trie', () => {
   it('reads with the generic batch: the cursor is the last key, the trie order is kept', () => {
     using system = new MockSystem();
     using t = system.createMap({ ...LPM, maxEntries: 8 }, { key: cidr4, value: u32 });
-    for (const [p, v] of [['10.0.0.0/8', 1], ['10.1.0.0/16', 2], ['0.0.0.0/0', 3]] as const) t.update(p, v);
-    expect(t.lookupBatch({ batchSize: 2 })).toEqual([['10.1.0.0/16', 2], ['10.0.0.0/8', 1], ['0.0.0.0/0', 3]]);
+    for (const [p, v] of [
+      ['10.0.0.0/8', 1],
+      ['10.1.0.0/16', 2],
+      ['0.0.0.0/0', 3],
+    ] as const)
+      t.update(p, v);
+    expect(t.lookupBatch({ batchSize: 2 })).toEqual([
+      ['10.1.0.0/16', 2],
+      ['10.0.0.0/8', 1],
+      ['0.0.0.0/0', 3],
+    ]);
     expect(t.lastBatch).toEqual({ count: 3, calls: 2, fallback: false });
     expect(t.deleteBatch(['10.1.0.0/16', '1.0.0.0/8', '0.0.0.0/0'])).toBe(2);
     expect([...t.keys()]).toEqual(['10.0.0.0/8']);

@@ -26,7 +26,8 @@ export type MapCommand =
 function defaultHint(command: MapCommand, errno: number): string | undefined {
   if (errno === Errno.EEXIST && command === 'BPF_MAP_UPDATE_ELEM') return 'the key exists (flag noexist)';
   if (errno === Errno.ENOENT && command === 'BPF_MAP_UPDATE_ELEM') return 'the key does not exist (flag exist)';
-  if (errno === Errno.EPERM && command !== 'BPF_MAP_CREATE') return 'the map is frozen or this handle cannot do this (BPF_F_RDONLY / BPF_F_WRONLY)';
+  if (errno === Errno.EPERM && command !== 'BPF_MAP_CREATE')
+    return 'the map is frozen or this handle cannot do this (BPF_F_RDONLY / BPF_F_WRONLY)';
   if (errno === Errno.ENOTSUPP || errno === Errno.EOPNOTSUPP) return 'this map type does not have this operation';
   return undefined;
 }

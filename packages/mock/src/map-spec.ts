@@ -1,6 +1,17 @@
 import {
-  checkMapSpec, effectiveMaxEntries, Errno, InvalidArgumentError, isMapInMapType, kernelObjectName, MapFlags, mapSpecViolations, MapType, mapTypeName,
-  NotSupportedError, perCpuSlotSize, permanentMapFlags,
+  checkMapSpec,
+  effectiveMaxEntries,
+  Errno,
+  InvalidArgumentError,
+  isMapInMapType,
+  kernelObjectName,
+  MapFlags,
+  mapSpecViolations,
+  MapType,
+  mapTypeName,
+  NotSupportedError,
+  perCpuSlotSize,
+  permanentMapFlags,
 } from '@bpfkit/core';
 import type { MapRuleViolation, MapSpec } from '@bpfkit/core';
 import { mapFail } from './map-errors.js';
@@ -21,9 +32,21 @@ export const MOCK_MAX_ARRAY_BYTES = 2 ** 31;
  * MOCK_MAP_TYPES.has(MapType.ARENA);    // false
  */
 export const MOCK_MAP_TYPES: ReadonlySet<number> = new Set<number>([
-  MapType.HASH, MapType.ARRAY, MapType.PROG_ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY,
-  MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.LPM_TRIE, MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS,
-  MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER, MapType.RINGBUF, MapType.PERF_EVENT_ARRAY,
+  MapType.HASH,
+  MapType.ARRAY,
+  MapType.PROG_ARRAY,
+  MapType.PERCPU_HASH,
+  MapType.PERCPU_ARRAY,
+  MapType.LRU_HASH,
+  MapType.LRU_PERCPU_HASH,
+  MapType.LPM_TRIE,
+  MapType.ARRAY_OF_MAPS,
+  MapType.HASH_OF_MAPS,
+  MapType.QUEUE,
+  MapType.STACK,
+  MapType.BLOOM_FILTER,
+  MapType.RINGBUF,
+  MapType.PERF_EVENT_ARRAY,
 ]);
 
 /**
@@ -91,7 +114,8 @@ export function checkMockMapSpec(spec: MapSpec, cpus: number): MockMapMeta {
   if (violations[0]?.common) refuse(violations);
   if (!MOCK_MAP_TYPES.has(type)) {
     throw new NotSupportedError(
-      `map type '${mapTypeName(type)}' on the mock backend`, undefined,
+      `map type '${mapTypeName(type)}' on the mock backend`,
+      undefined,
       'the mock implements hash, array, per-CPU hash/array, LRU hash, LPM trie, map-in-map, program array, queue, stack, bloom filter, ring buffer and perf event array maps; use the kernel backend for the others',
     );
   }
@@ -102,12 +126,21 @@ export function checkMockMapSpec(spec: MapSpec, cpus: number): MockMapMeta {
   if (type === MapType.ARRAY || type === MapType.PERCPU_ARRAY) {
     const bytes = spec.maxEntries * perCpuSlotSize(valueSize) * (type === MapType.PERCPU_ARRAY ? cpus : 1);
     if (bytes > MOCK_MAX_ARRAY_BYTES) {
-      mapFail(Errno.ENOMEM, 'BPF_MAP_CREATE', label, `${bytes} bytes of elements are more than the mock allocates for one array (${MOCK_MAX_ARRAY_BYTES})`);
+      mapFail(
+        Errno.ENOMEM,
+        'BPF_MAP_CREATE',
+        label,
+        `${bytes} bytes of elements are more than the mock allocates for one array (${MOCK_MAX_ARRAY_BYTES})`,
+      );
     }
   }
 
   const meta: MockMapMeta = {
-    type, name, keySize, valueSize, maxEntries: effectiveMaxEntries({ type, maxEntries: spec.maxEntries, flags }, cpus),
+    type,
+    name,
+    keySize,
+    valueSize,
+    maxEntries: effectiveMaxEntries({ type, maxEntries: spec.maxEntries, flags }, cpus),
     flags: permanentMapFlags(spec),
     mapExtra,
     btfKeyTypeId: spec.btfKeyTypeId ?? 0,

@@ -139,9 +139,17 @@ export abstract class MockMapStore implements MockObject {
    * copied; absent elements are skipped; ENOENT (`done`) when next-key runs
    * out. Hash maps override it with bucket cursors.
    */
-  lookupBatch(del: boolean, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): LookupBatchResult {
+  lookupBatch(
+    del: boolean,
+    inBatch: Uint8Array | null,
+    outBatch: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+  ): LookupBatchResult {
     const command = del ? 'BPF_MAP_LOOKUP_AND_DELETE_BATCH' : 'BPF_MAP_LOOKUP_BATCH';
-    if (!(del ? this.batch.lookupAndDelete : this.batch.lookup)) this.fail(Errno.ENOTSUPP, command, `${mapTypeName(this.type)} maps have no ${del ? 'lookup-and-delete ' : 'lookup '}batch`);
+    if (!(del ? this.batch.lookupAndDelete : this.batch.lookup))
+      this.fail(Errno.ENOTSUPP, command, `${mapTypeName(this.type)} maps have no ${del ? 'lookup-and-delete ' : 'lookup '}batch`);
     if (count === 0) return { count: 0, done: false };
     const ks = this.keySize;
     let prev: Uint8Array | null = inBatch ? inBatch.slice(0, ks) : null;
@@ -169,7 +177,11 @@ export abstract class MockMapStore implements MockObject {
 
   /** The memory of an mmapable array; other maps have none. */
   memory(): Uint8Array {
-    throw new InvalidArgumentError(`map '${this.name}': memory()`, 'an array map created with BPF_F_MMAPABLE', `${mapTypeName(this.type)} map with flags 0x${this.meta.flags.toString(16)}`);
+    throw new InvalidArgumentError(
+      `map '${this.name}': memory()`,
+      'an array map created with BPF_F_MMAPABLE',
+      `${mapTypeName(this.type)} map with flags 0x${this.meta.flags.toString(16)}`,
+    );
   }
 
   /** Writable mappings of the memory (descriptors that called memory()): they keep the map from freezing. */
@@ -177,15 +189,29 @@ export abstract class MockMapStore implements MockObject {
 
   /** BPF_MAP_FREEZE (permissions already checked): EBUSY while the memory is mapped writable. */
   freeze(): void {
-    if (this.writableMappings > 0) this.fail(Errno.EBUSY, 'BPF_MAP_FREEZE', 'its memory is mapped writable (memory()): freeze before mapping it, or close the handles that mapped it');
+    if (this.writableMappings > 0)
+      this.fail(
+        Errno.EBUSY,
+        'BPF_MAP_FREEZE',
+        'its memory is mapped writable (memory()): freeze before mapping it, or close the handles that mapped it',
+      );
     this.#frozen = true;
   }
 
   info(): MapInfo {
     const m = this.meta;
     return {
-      id: this.id, name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries,
-      flags: m.flags, btfId: 0, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId, mapExtra: m.mapExtra,
+      id: this.id,
+      name: m.name,
+      type: m.type,
+      keySize: m.keySize,
+      valueSize: m.valueSize,
+      maxEntries: m.maxEntries,
+      flags: m.flags,
+      btfId: 0,
+      btfKeyTypeId: m.btfKeyTypeId,
+      btfValueTypeId: m.btfValueTypeId,
+      mapExtra: m.mapExtra,
       frozen: this.#frozen,
     };
   }

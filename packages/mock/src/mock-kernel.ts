@@ -126,7 +126,12 @@ export class MockKernel {
       throw new BpfError(Errno.EBADF, { syscall: 'bpf', command, subject, hint: `fd ${fd} is not open in this mock system` });
     }
     if (!file || file.object.kind !== kind) {
-      throw new BpfError(Errno.EINVAL, { syscall: 'bpf', command, subject, hint: `fd ${fd} is not a ${kind === 'map' ? 'map' : 'program'}` });
+      throw new BpfError(Errno.EINVAL, {
+        syscall: 'bpf',
+        command,
+        subject,
+        hint: `fd ${fd} is not a ${kind === 'map' ? 'map' : 'program'}`,
+      });
     }
     return file.object;
   }
@@ -134,7 +139,12 @@ export class MockKernel {
   /** Pins `object` at `path` (BPF_OBJ_PIN): the pin holds a reference. EEXIST when the path is taken. */
   pin(path: string, object: MockObject, subject?: string): void {
     if (this.pins.has(path)) {
-      throw new BpfError(Errno.EEXIST, { syscall: 'bpf', command: 'BPF_OBJ_PIN', subject: subject ?? `pin '${path}' (mock)`, hint: `a pin already exists at ${path}` });
+      throw new BpfError(Errno.EEXIST, {
+        syscall: 'bpf',
+        command: 'BPF_OBJ_PIN',
+        subject: subject ?? `pin '${path}' (mock)`,
+        hint: `a pin already exists at ${path}`,
+      });
     }
     object.retain();
     this.pins.set(path, object);
@@ -143,7 +153,12 @@ export class MockKernel {
   /** Removes the pin at `path` (unlink), dropping its reference. ENOENT when nothing is pinned there. */
   unpin(path: string, subject?: string): void {
     const object = this.pins.get(path);
-    if (!object) throw new BpfError(Errno.ENOENT, { syscall: 'unlink', subject: subject ?? `pin '${path}' (mock)`, hint: `nothing is pinned at ${path}` });
+    if (!object)
+      throw new BpfError(Errno.ENOENT, {
+        syscall: 'unlink',
+        subject: subject ?? `pin '${path}' (mock)`,
+        hint: `nothing is pinned at ${path}`,
+      });
     this.pins.delete(path);
     object.release();
   }

@@ -15,7 +15,13 @@ describe('mock maps', () => {
     expect(() => m.update(2, 11n, 'exist')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     m.update(2, 20n);
     m.update(3, 30n);
-    const full = (() => { try { m.update(4, 40n); } catch (e) { return e; } })();
+    const full = (() => {
+      try {
+        m.update(4, 40n);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(full).toBeInstanceOf(BpfError);
     expect((full as BpfError).code).toBe('E2BIG');
     expect((full as BpfError).command).toBe('BPF_MAP_UPDATE_ELEM');
@@ -29,7 +35,10 @@ describe('mock maps', () => {
   it('zero-fills arrays, refuses deletes with EINVAL and out-of-range updates with E2BIG', () => {
     using system = new MockSystem();
     using a = system.createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 }, { key: u32, value: u32 });
-    expect([...a.entries()]).toEqual([[0, 0], [1, 0]]);
+    expect([...a.entries()]).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
     a.update(1, 7);
     expect(a.lookup(1)).toBe(7);
     expect(a.lookup(5)).toBeUndefined();
@@ -118,7 +127,9 @@ describe('mock maps', () => {
 
   it('says which map types it does not implement yet', () => {
     using system = new MockSystem();
-    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(NotSupportedError);
+    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(
+      NotSupportedError,
+    );
     expect(system.features().mapTypes.hash).toBe(true);
     expect(system.features().mapTypes.ringbuf).toBe(true);
     expect(system.features().mapTypes.arena).toBe(false);

@@ -135,7 +135,8 @@ export class MockMapFile implements RawMapOps {
   update(key: Uint8Array | null, value: Uint8Array, flags: number): void {
     const command = 'BPF_MAP_UPDATE_ELEM';
     this.#canWrite(command);
-    if (flags & UpdateFlags.LOCK) this.#fail(Errno.EINVAL, command, 'BPF_F_LOCK needs a value with a struct bpf_spin_lock (BTF), which mock maps do not have');
+    if (flags & UpdateFlags.LOCK)
+      this.#fail(Errno.EINVAL, command, 'BPF_F_LOCK needs a value with a struct bpf_spin_lock (BTF), which mock maps do not have');
     this.store.updateElem(this.#key(key, command), this.#value(value, command), flags);
   }
 
@@ -161,7 +162,14 @@ export class MockMapFile implements RawMapOps {
     return this.store.nextKeyElem(k, next);
   }
 
-  lookupBatch(del: boolean, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): { count: number; done: boolean } {
+  lookupBatch(
+    del: boolean,
+    inBatch: Uint8Array | null,
+    outBatch: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+  ): { count: number; done: boolean } {
     const command = del ? 'BPF_MAP_LOOKUP_AND_DELETE_BATCH' : 'BPF_MAP_LOOKUP_BATCH';
     this.#canRead(command);
     if (del) this.#canWrite(command);
@@ -172,15 +180,18 @@ export class MockMapFile implements RawMapOps {
   #checkBuffers(command: MapCommand, keys: Uint8Array, values: Uint8Array | null, count: number): void {
     if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) this.#fail(Errno.EINVAL, command, `count ${count} is not a u32`);
     if (keys.byteLength < count * this.store.keySize) this.#fail(Errno.EFAULT, command, `the keys buffer holds fewer than ${count} keys`);
-    if (values && values.byteLength < count * this.store.valueBytes) this.#fail(Errno.EFAULT, command, `the values buffer holds fewer than ${count} values`);
+    if (values && values.byteLength < count * this.store.valueBytes)
+      this.#fail(Errno.EFAULT, command, `the values buffer holds fewer than ${count} values`);
   }
 
   /** The checks of the generic update/delete batch: write permission, the map type has it, only BPF_F_LOCK as element flag. */
   #writeBatchCheck(command: MapCommand, has: boolean, flags: number): void {
     this.#canWrite(command);
     if (!has) this.#fail(Errno.ENOTSUPP, command, 'this map type has no batch command for this');
-    if (flags & ~UpdateFlags.LOCK) this.#fail(Errno.EINVAL, command, 'batch updates take only BPF_F_LOCK as element flags (noexist/exist are per element)');
-    if (flags & UpdateFlags.LOCK) this.#fail(Errno.EINVAL, command, 'BPF_F_LOCK needs a value with a struct bpf_spin_lock (BTF), which mock maps do not have');
+    if (flags & ~UpdateFlags.LOCK)
+      this.#fail(Errno.EINVAL, command, 'batch updates take only BPF_F_LOCK as element flags (noexist/exist are per element)');
+    if (flags & UpdateFlags.LOCK)
+      this.#fail(Errno.EINVAL, command, 'BPF_F_LOCK needs a value with a struct bpf_spin_lock (BTF), which mock maps do not have');
   }
 
   updateBatch(keys: Uint8Array, values: Uint8Array, count: number, flags: number): { count: number; errno: number } {
@@ -229,9 +240,14 @@ export class MockMapFile implements RawMapOps {
     const mmapFail = (errno: number, hint: string): never => {
       throw new BpfError(errno, { syscall: 'mmap', subject: `map '${this.store.name}' (mock)`, hint });
     };
-    if (!this.#mode.read || !this.#mode.write) mmapFail(Errno.EACCES, 'this handle is read-only or write-only (BPF_F_RDONLY / BPF_F_WRONLY): its memory cannot be mapped read-write');
+    if (!this.#mode.read || !this.#mode.write)
+      mmapFail(
+        Errno.EACCES,
+        'this handle is read-only or write-only (BPF_F_RDONLY / BPF_F_WRONLY): its memory cannot be mapped read-write',
+      );
     if (this.store.frozen) mmapFail(Errno.EPERM, 'the map is frozen: its memory cannot be mapped writable');
-    if (this.store.meta.flags & MapFlags.RDONLY_PROG) mmapFail(Errno.EACCES, 'the map is read-only for programs (BPF_F_RDONLY_PROG): its memory cannot be mapped writable');
+    if (this.store.meta.flags & MapFlags.RDONLY_PROG)
+      mmapFail(Errno.EACCES, 'the map is read-only for programs (BPF_F_RDONLY_PROG): its memory cannot be mapped writable');
     this.#mapped = true;
     this.store.writableMappings++;
     return memory;

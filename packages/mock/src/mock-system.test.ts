@@ -20,7 +20,10 @@ describe('MockSystem', () => {
     raw.update(new Uint8Array(4), value);
     expect(raw.lookup(new Uint8Array(4))).toEqual(value); // the padding comes back too (as on the kernel)
     expect(() => raw.update(new Uint8Array(4), new Uint8Array(4))).toThrow(/value: expected 24 bytes/);
-    using typed = system.createPerCpuMap({ type: MapType.LRU_PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 4 }, { key: u32, value: u64 });
+    using typed = system.createPerCpuMap(
+      { type: MapType.LRU_PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 4 },
+      { key: u32, value: u64 },
+    );
     typed.update(1, [1n, 2n, 3n]);
     expect(typed.lookup(1)).toEqual([1n, 2n, 3n]);
     expect(typed.lookupAndDelete(1)).toEqual([1n, 2n, 3n]);
@@ -30,7 +33,9 @@ describe('MockSystem', () => {
     expect(codeOf(() => arr.delete(0))).toBe('EINVAL');
     expect(codeOf(() => arr.lookupAndDelete(0))).toBe('ENOTSUPP');
     expect(() => system.createPerCpuMap(HASH, { key: u32, value: u64 })).toThrow(InvalidArgumentError);
-    expect(() => system.createPerCpuMap({ ...HASH, type: MapType.PERCPU_HASH }, { key: u32, value: u32 })).toThrow(/value codec: expected a codec of 8 bytes/);
+    expect(() => system.createPerCpuMap({ ...HASH, type: MapType.PERCPU_HASH }, { key: u32, value: u32 })).toThrow(
+      /value codec: expected a codec of 8 bytes/,
+    );
     expect(codeOf(() => system.createMap({ ...HASH, type: MapType.PERCPU_HASH, valueSize: 32769 }))).toBe('E2BIG');
     expect(system.liveObjects).toBe(3);
   });
@@ -91,7 +96,10 @@ describe('MockSystem', () => {
 
   it('mmapable arrays: memory() is the storage, elements roundUp(valueSize, 8) apart', () => {
     using system = new MockSystem();
-    using a = system.createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 3, flags: MapFlags.MMAPABLE }, { key: u32, value: u32 });
+    using a = system.createMap(
+      { type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 3, flags: MapFlags.MMAPABLE },
+      { key: u32, value: u32 },
+    );
     const mem = a.memory();
     expect(mem.byteLength).toBe(24);
     a.update(1, 0x01020304);
@@ -103,7 +111,9 @@ describe('MockSystem', () => {
     expect(() => plain.memory()).toThrow(InvalidArgumentError);
     using hash = system.createMap(HASH);
     expect(() => hash.memory()).toThrow(/BPF_F_MMAPABLE/);
-    expect(codeOf(() => system.createMap({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 3, flags: MapFlags.MMAPABLE }))).toBe('EINVAL');
+    expect(
+      codeOf(() => system.createMap({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 3, flags: MapFlags.MMAPABLE })),
+    ).toBe('EINVAL');
   });
 
   it('mmapable arrays: mapped memory blocks freezing, a frozen or read-only map cannot be mapped (as on Linux 6.18)', () => {
@@ -126,9 +136,21 @@ describe('MockSystem', () => {
 
   it('writes the spec contents at creation', () => {
     using system = new MockSystem();
-    using m = system.createMap({ ...HASH, contents: [{ key: Uint8Array.of(1, 0, 0, 0), value: new Uint8Array(8).fill(2) }] }, { key: u32, value: u64 });
+    using m = system.createMap(
+      { ...HASH, contents: [{ key: Uint8Array.of(1, 0, 0, 0), value: new Uint8Array(8).fill(2) }] },
+      { key: u32, value: u64 },
+    );
     expect(m.lookup(1)).toBe(0x0202020202020202n);
-    expect(() => system.createMap({ ...HASH, maxEntries: 1, contents: [{ key: new Uint8Array(4), value: new Uint8Array(8) }, { key: Uint8Array.of(1, 0, 0, 0), value: new Uint8Array(8) }] })).toThrow(expect.objectContaining({ code: 'E2BIG' }));
+    expect(() =>
+      system.createMap({
+        ...HASH,
+        maxEntries: 1,
+        contents: [
+          { key: new Uint8Array(4), value: new Uint8Array(8) },
+          { key: Uint8Array.of(1, 0, 0, 0), value: new Uint8Array(8) },
+        ],
+      }),
+    ).toThrow(expect.objectContaining({ code: 'E2BIG' }));
     expect(system.liveObjects).toBe(1);
   });
 
@@ -142,7 +164,10 @@ describe('MockSystem', () => {
     expect(again.lookup(1)).toBe(11n);
     let message = '';
     try {
-      system.openOrCreateMap({ ...HASH, type: MapType.LRU_HASH, keySize: 8, valueSize: 4, maxEntries: 16, flags: MapFlags.ZERO_SEED }, { pinPath });
+      system.openOrCreateMap(
+        { ...HASH, type: MapType.LRU_HASH, keySize: 8, valueSize: 4, maxEntries: 16, flags: MapFlags.ZERO_SEED },
+        { pinPath },
+      );
     } catch (err) {
       expect(err).toBeInstanceOf(MapMismatchError);
       expect((err as MapMismatchError).differences).toHaveLength(5);
@@ -175,7 +200,10 @@ describe('MockSystem', () => {
     a.pin('/sys/fs/bpf/a');
     const idA = a.info().id;
     a.close();
-    expect(system.listMaps().map((m) => [m.id, m.name])).toEqual([[idA, 'a_very_long_map'], [b.info().id, 'b']]);
+    expect(system.listMaps().map((m) => [m.id, m.name])).toEqual([
+      [idA, 'a_very_long_map'],
+      [b.info().id, 'b'],
+    ]);
     using byId = system.openMapById(idA);
     expect(byId.name).toBe('a_very_long_map');
     expect(codeOf(() => system.openMapById(0x7ffffff0))).toBe('ENOENT');
@@ -213,15 +241,35 @@ describe('MockSystem', () => {
       [{ ...HASH, flags: MapFlags.ZERO_SEED | MapFlags.NUMA_NODE }, 'ok'],
     ];
     for (const [spec, code] of cases) expect([spec, codeOf(() => system.createMap(spec).close())]).toEqual([spec, code]);
-    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(NotSupportedError);
-    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(/arena/);
+    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(
+      NotSupportedError,
+    );
+    expect(() => system.createMap({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE })).toThrow(
+      /arena/,
+    );
     expect(() => system.createMap({ ...HASH, mapExtra: -1n })).toThrow(InvalidArgumentError);
     expect(system.liveObjects).toBe(0);
   });
 
   it('features: the implemented map types and batch operations', () => {
     const f = new MockSystem().features();
-    for (const name of ['hash', 'array', 'percpu_hash', 'percpu_array', 'lru_hash', 'lru_percpu_hash', 'lpm_trie', 'array_of_maps', 'hash_of_maps', 'prog_array', 'queue', 'stack', 'bloom_filter', 'ringbuf', 'perf_event_array']) {
+    for (const name of [
+      'hash',
+      'array',
+      'percpu_hash',
+      'percpu_array',
+      'lru_hash',
+      'lru_percpu_hash',
+      'lpm_trie',
+      'array_of_maps',
+      'hash_of_maps',
+      'prog_array',
+      'queue',
+      'stack',
+      'bloom_filter',
+      'ringbuf',
+      'perf_event_array',
+    ]) {
       expect([name, f.mapTypes[name]]).toEqual([name, true]);
     }
     expect(f.mapTypes.arena).toBe(false);

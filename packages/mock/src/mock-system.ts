@@ -1,6 +1,40 @@
 import fs from 'node:fs';
-import { BpfError, checkMapSpec, Collection, createCollectionMaps, fillInitialValues, Errno, InvalidArgumentError, isPerCpuMapType, mapDifferences, MapMismatchError, mapTypeFromName, mapTypeName, mapTypeNames, NotSupportedError, parseKernelRelease, perCpu, programTypeNames } from '@bpfkit/core';
-import type { AttachTarget, Codec, CollectionOptions, CollectionSpec, EventReader, Features, Link, Map, MapCodecs, MapInfo, MapSpec, OpenOrCreateOptions, Program, ProgramSpec, System } from '@bpfkit/core';
+import {
+  BpfError,
+  checkMapSpec,
+  Collection,
+  createCollectionMaps,
+  fillInitialValues,
+  Errno,
+  InvalidArgumentError,
+  isPerCpuMapType,
+  mapDifferences,
+  MapMismatchError,
+  mapTypeFromName,
+  mapTypeName,
+  mapTypeNames,
+  NotSupportedError,
+  parseKernelRelease,
+  perCpu,
+  programTypeNames,
+} from '@bpfkit/core';
+import type {
+  AttachTarget,
+  Codec,
+  CollectionOptions,
+  CollectionSpec,
+  EventReader,
+  Features,
+  Link,
+  Map,
+  MapCodecs,
+  MapInfo,
+  MapSpec,
+  OpenOrCreateOptions,
+  Program,
+  ProgramSpec,
+  System,
+} from '@bpfkit/core';
 import { planCollection, readObject } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
 import { checkMockMapSpec, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
@@ -26,8 +60,15 @@ export interface MockSystemOptions {
 /** The spec an opened map reports: what the kernel says about it. */
 function specOf(meta: MockMapMeta): MapSpec {
   return {
-    name: meta.name, type: meta.type, keySize: meta.keySize, valueSize: meta.valueSize, maxEntries: meta.maxEntries,
-    flags: meta.flags, mapExtra: meta.mapExtra, btfKeyTypeId: meta.btfKeyTypeId, btfValueTypeId: meta.btfValueTypeId,
+    name: meta.name,
+    type: meta.type,
+    keySize: meta.keySize,
+    valueSize: meta.valueSize,
+    maxEntries: meta.maxEntries,
+    flags: meta.flags,
+    mapExtra: meta.mapExtra,
+    btfKeyTypeId: meta.btfKeyTypeId,
+    btfValueTypeId: meta.btfValueTypeId,
   };
 }
 
@@ -55,7 +96,8 @@ export class MockSystem implements System {
 
   constructor(options: MockSystemOptions = {}) {
     const cpus = options.possibleCpus ?? 4;
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8192) throw new InvalidArgumentError('MockSystem possibleCpus', 'an integer from 1 to 8192', cpus);
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8192)
+      throw new InvalidArgumentError('MockSystem possibleCpus', 'an integer from 1 to 8192', cpus);
     this.possibleCpus = cpus;
     this.kernel = new MockKernel(cpus);
   }
@@ -98,10 +140,18 @@ export class MockSystem implements System {
   createPerCpuMap<K, V>(spec: MapSpec, codecs: MapCodecs<K, V>): Map<K, V[]> {
     checkMapSpec(spec);
     if (!isPerCpuMapType(spec.type)) {
-      throw new InvalidArgumentError(`map '${spec.name ?? ''}': type`, 'a per-CPU map type (percpu_hash, percpu_array, lru_percpu_hash)', mapTypeName(spec.type));
+      throw new InvalidArgumentError(
+        `map '${spec.name ?? ''}': type`,
+        'a per-CPU map type (percpu_hash, percpu_array, lru_percpu_hash)',
+        mapTypeName(spec.type),
+      );
     }
     if (codecs?.value?.size !== spec.valueSize) {
-      throw new InvalidArgumentError(`map '${spec.name ?? ''}': value codec`, `a codec of ${spec.valueSize} bytes (the map's value size, one CPU's value)`, codecs?.value ? `${codecs.value.name} of ${codecs.value.size} bytes` : codecs?.value);
+      throw new InvalidArgumentError(
+        `map '${spec.name ?? ''}': value codec`,
+        `a codec of ${spec.valueSize} bytes (the map's value size, one CPU's value)`,
+        codecs?.value ? `${codecs.value.name} of ${codecs.value.size} bytes` : codecs?.value,
+      );
     }
     return this.#create<K, V[]>(spec, { key: codecs.key, value: perCpu(codecs.value, this.possibleCpus) });
   }
@@ -115,7 +165,12 @@ export class MockSystem implements System {
     const object = this.kernel.pins.get(path);
     if (object === undefined) return undefined;
     if (!(object instanceof MockMapStore)) {
-      throw new BpfError(Errno.EINVAL, { syscall: 'bpf', command, subject: `pin '${path}' (mock)`, hint: `the pin holds a ${object.kind}, not a map` });
+      throw new BpfError(Errno.EINVAL, {
+        syscall: 'bpf',
+        command,
+        subject: `pin '${path}' (mock)`,
+        hint: `the pin holds a ${object.kind}, not a map`,
+      });
     }
     return object;
   }
@@ -131,7 +186,13 @@ export class MockSystem implements System {
   openPinnedMap<K, V>(path: string, codecs: MapCodecs<K, V>): Map<K, V>;
   openPinnedMap<K, V>(path: string, codecs?: MapCodecs<K, V>): Map<K, V> | Map {
     const store = this.#pinned(path, 'BPF_OBJ_GET');
-    if (!store) throw new BpfError(Errno.ENOENT, { syscall: 'bpf', command: 'BPF_OBJ_GET', subject: `pin '${path}' (mock)`, hint: 'nothing is pinned at this path' });
+    if (!store)
+      throw new BpfError(Errno.ENOENT, {
+        syscall: 'bpf',
+        command: 'BPF_OBJ_GET',
+        subject: `pin '${path}' (mock)`,
+        hint: 'nothing is pinned at this path',
+      });
     return this.#open(store, { read: true, write: true }, specOf(store.meta), codecs).rememberPin(path);
   }
 
@@ -149,7 +210,8 @@ export class MockSystem implements System {
    *   { pinPath: '/sys/fs/bpf/counts' }, { key: u32, value: u64 });
    */
   openOrCreateMap<K, V>(spec: MapSpec, options: OpenOrCreateOptions, codecs?: MapCodecs<K, V>): Map<K, V> {
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('openOrCreate options', '{ pinPath, onMismatch? }', options);
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError('openOrCreate options', '{ pinPath, onMismatch? }', options);
     const { pinPath } = options;
     const onMismatch = options.onMismatch ?? 'fail';
     if (onMismatch !== 'fail' && onMismatch !== 'replace') throw new InvalidArgumentError('onMismatch', "'fail' or 'replace'", onMismatch);
@@ -184,7 +246,12 @@ export class MockSystem implements System {
     if (!Number.isInteger(id) || id <= 0 || id > 0xffffffff) throw new InvalidArgumentError('map id', 'a positive integer', id);
     const store = this.kernel.maps.get(id);
     if (!(store instanceof MockMapStore)) {
-      throw new BpfError(Errno.ENOENT, { syscall: 'bpf', command: 'BPF_MAP_GET_FD_BY_ID', subject: `map id ${id} (mock)`, hint: 'no live map has this id' });
+      throw new BpfError(Errno.ENOENT, {
+        syscall: 'bpf',
+        command: 'BPF_MAP_GET_FD_BY_ID',
+        subject: `map id ${id} (mock)`,
+        hint: 'no live map has this id',
+      });
     }
     return this.#open(store, { read: true, write: true }, specOf(store.meta), codecs);
   }
@@ -214,28 +281,40 @@ export class MockSystem implements System {
    * coll.variables.target_pid.get(); // 7n
    */
   loadCollection(object: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Collection {
-    const spec = typeof object === 'string' ? readObject(readObjectFile(object))
-      : object instanceof Uint8Array ? readObject(object)
-        : object;
+    const spec =
+      typeof object === 'string' ? readObject(readObjectFile(object)) : object instanceof Uint8Array ? readObject(object) : object;
     if (typeof spec !== 'object' || spec === null || !('elf' in spec) || !('rewriteConstants' in spec)) {
       throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
     }
     const object_ = spec as ObjectSpec;
     const programs = options.programs ?? Object.keys(object_.programs);
     if (programs.length > 0) {
-      throw new NotSupportedError(`loading program '${programs[0]}'`, undefined, "it has no BPF interpreter yet; pass programs: [] to get the object's maps and globals", 'the mock backend');
+      throw new NotSupportedError(
+        `loading program '${programs[0]}'`,
+        undefined,
+        "it has no BPF interpreter yet; pass programs: [] to get the object's maps and globals",
+        'the mock backend',
+      );
     }
     object_.rewriteConstants(options.constants ?? {});
     const plan = planCollection(object_, { withBtf: false, possibleCpus: this.possibleCpus });
     const owned: { close(): void }[] = [];
     try {
-      const maps = createCollectionMaps(plan.maps, plan.globals, options, {
-        create: (s) => this.createMap(s),
-        openOrCreate: (s, pinPath) => this.openOrCreateMap(s, { pinPath }),
-      }, owned);
+      const maps = createCollectionMaps(
+        plan.maps,
+        plan.globals,
+        options,
+        {
+          create: (s) => this.createMap(s),
+          openOrCreate: (s, pinPath) => this.openOrCreateMap(s, { pinPath }),
+        },
+        owned,
+      );
       fillInitialValues(object_.initialValues, maps, {});
       // struct_ops maps need the kernel's struct types and programs: say they were left out.
-      const warnings = Object.keys(object_.structOps).map((name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`);
+      const warnings = Object.keys(object_.structOps).map(
+        (name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`,
+      );
       return new Collection(maps, {}, owned, warnings, plan.variables);
     } catch (err) {
       for (const o of owned.reverse()) o.close();
@@ -244,19 +323,39 @@ export class MockSystem implements System {
   }
 
   loadProgram(spec: ProgramSpec): Program {
-    throw new NotSupportedError(`loading program '${spec.name}'`, undefined, 'it has no BPF interpreter yet; load programs on the kernel backend', 'the mock backend');
+    throw new NotSupportedError(
+      `loading program '${spec.name}'`,
+      undefined,
+      'it has no BPF interpreter yet; load programs on the kernel backend',
+      'the mock backend',
+    );
   }
 
   attach(_program: Program, target: AttachTarget): Link {
-    throw new NotSupportedError(`attaching programs to '${target.kind}'`, undefined, 'it runs no programs, so it has no hooks to attach them to', 'the mock backend');
+    throw new NotSupportedError(
+      `attaching programs to '${target.kind}'`,
+      undefined,
+      'it runs no programs, so it has no hooks to attach them to',
+      'the mock backend',
+    );
   }
 
   openRingBuffer(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('reading ring buffer maps', undefined, 'it runs no programs, so nothing writes events into them', 'the mock backend');
+    throw new NotSupportedError(
+      'reading ring buffer maps',
+      undefined,
+      'it runs no programs, so nothing writes events into them',
+      'the mock backend',
+    );
   }
 
   openPerfEventArray(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError('reading perf event arrays', undefined, 'it runs no programs, so nothing writes events into them', 'the mock backend');
+    throw new NotSupportedError(
+      'reading perf event arrays',
+      undefined,
+      'it runs no programs, so nothing writes events into them',
+      'the mock backend',
+    );
   }
 
   /** What the mock implements: the map types it stores, batch operations, and no programs yet. */

@@ -26,7 +26,7 @@ describe('perf ring arguments', () => {
 
 const access = bpfAccess();
 describe.skipIf(!access.available)(`perf ring on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
-  it('reads the samples of a software clock event of this thread from the mmap\'d ring', () => {
+  it("reads the samples of a software clock event of this thread from the mmap'd ring", () => {
     using ring = PerfRing.open(clock(), { pages: 8 });
     ring.enable();
     spin(30);

@@ -1,7 +1,5 @@
 import { BpfError, InvalidArgumentError, OwnedHandle } from '@bpfkit/core';
-import {
-  HOST_LITTLE_ENDIAN, native, perfEventOpen, PerfEventIoc, PerfEventMmapPage, PERF_FLAG_FD_CLOEXEC,
-} from '@bpfkit/syscalls';
+import { HOST_LITTLE_ENDIAN, native, perfEventOpen, PerfEventIoc, PerfEventMmapPage, PERF_FLAG_FD_CLOEXEC } from '@bpfkit/syscalls';
 import type { PerfEventAttrFields, Poller } from '@bpfkit/syscalls';
 import { walkPerfRecords } from './records.js';
 
@@ -75,7 +73,11 @@ export class PerfRing extends OwnedHandle {
     const mapping = native.mmap(fd, (pages + 1) * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
     if (typeof mapping === 'number') {
       native.close(fd);
-      throw new BpfError(-mapping, { syscall: 'mmap', subject: 'perf ring', hint: `mapping 1 + ${pages} pages of a perf event failed (check perf_event_mlock_kb)` });
+      throw new BpfError(-mapping, {
+        syscall: 'mmap',
+        subject: 'perf ring',
+        hint: `mapping 1 + ${pages} pages of a perf event failed (check perf_event_mlock_kb)`,
+      });
     }
     return new PerfRing(fd, mapping);
   }

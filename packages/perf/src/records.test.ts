@@ -13,7 +13,10 @@ describe('perf record walk', () => {
     const seen: [number, number, number[]][] = [];
     const tail = walkPerfRecords(data, 0n, 32n, true, (t, m, r) => seen.push([t, m, [...r.subarray(8)]]));
     expect(tail).toBe(32n);
-    expect(seen).toEqual([[9, 1, [1, 2, 3, 4, 5, 6, 7, 8]], [2, 1, [9, 9, 9, 9, 9, 9, 9, 9]]]);
+    expect(seen).toEqual([
+      [9, 1, [1, 2, 3, 4, 5, 6, 7, 8]],
+      [2, 1, [9, 9, 9, 9, 9, 9, 9, 9]],
+    ]);
   });
 
   it('stitches a record that wraps past the end of the data area', () => {

@@ -131,11 +131,15 @@ const env = {
 };
 const jobs = String(Math.max(1, Math.min(os.availableParallelism?.() ?? 1, 4)));
 log(`node-gyp rebuild (headers: ${path.join(nodedir, 'include', 'node')}, node ${process.version})`);
-const r = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`, `--devdir=${devdir}`, '--jobs', jobs, '--loglevel=warn'], {
-  cwd: root,
-  env,
-  stdio: 'inherit',
-});
+const r = spawnSync(
+  process.execPath,
+  [nodeGyp, 'rebuild', `--nodedir=${nodedir}`, `--devdir=${devdir}`, '--jobs', jobs, '--loglevel=warn'],
+  {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  },
+);
 if (r.status !== 0) {
   fail(`node-gyp rebuild exited with ${r.status ?? r.signal}; its output is above.`);
 }

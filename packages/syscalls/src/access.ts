@@ -31,7 +31,10 @@ export function bpfAccess(): BpfAccess {
     cached = { available: true };
   } catch (err) {
     if (!(err instanceof BpfError)) throw err;
-    cached = { available: false, reason: `bpf(BPF_MAP_CREATE) fails with ${err.code}: not privileged (needs root or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN + CAP_SYS_ADMIN)` };
+    cached = {
+      available: false,
+      reason: `bpf(BPF_MAP_CREATE) fails with ${err.code}: not privileged (needs root or CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN + CAP_SYS_ADMIN)`,
+    };
   }
   return cached;
 }

@@ -6,7 +6,10 @@ import { whenKernel } from '@bpfkit/syscalls/testing';
 describe('mount table', () => {
   it('unescapes paths and finds bpffs', () => {
     const table = mounts('bpf /sys/fs/bpf bpf rw 0 0\nnone /a\\040b tmpfs rw 0 0\n');
-    expect(table.map((m) => [m.target, m.fstype])).toEqual([['/sys/fs/bpf', 'bpf'], ['/a b', 'tmpfs']]);
+    expect(table.map((m) => [m.target, m.fstype])).toEqual([
+      ['/sys/fs/bpf', 'bpf'],
+      ['/a b', 'tmpfs'],
+    ]);
     expect(bpffsMountPoint(table)).toBe('/sys/fs/bpf');
     expect(bpffsMountPoint([])).toBeUndefined();
   });

@@ -51,10 +51,16 @@ export function ensureBpffs(mountPoint = '/sys/fs/bpf'): BpffsResult {
     throw new InvalidArgumentError('mountPoint', 'an absolute path', mountPoint);
   }
   const target = path.resolve(mountPoint);
-  const existing = mounts().filter((m) => m.target === target).at(-1);
+  const existing = mounts()
+    .filter((m) => m.target === target)
+    .at(-1);
   if (existing?.fstype === 'bpf') return { path: target, mounted: false };
   if (existing) {
-    throw new BpfError(Errno.EINVAL, { syscall: 'mount', subject: `bpffs at ${target}`, hint: `${target} already holds a '${existing.fstype}' file system, not bpf` });
+    throw new BpfError(Errno.EINVAL, {
+      syscall: 'mount',
+      subject: `bpffs at ${target}`,
+      hint: `${target} already holds a '${existing.fstype}' file system, not bpf`,
+    });
   }
   fs.mkdirSync(target, { recursive: true, mode: 0o700 });
   const rc = native.mount('bpf', target, 'bpf', 0, 'mode=0700');

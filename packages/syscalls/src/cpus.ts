@@ -35,7 +35,8 @@ export function possibleCpus(): number {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new BpfError(Math.abs(e.errno ?? Errno.EIO), {
-      syscall: 'open', subject: POSSIBLE_CPUS_PATH,
+      syscall: 'open',
+      subject: POSSIBLE_CPUS_PATH,
       hint: 'per-CPU map values need the possible CPU list from sysfs (is /sys mounted?)',
     });
   }

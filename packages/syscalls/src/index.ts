@@ -18,7 +18,19 @@ export * from './bpffs.js';
 export * from './cpus.js';
 export * from './capabilities.js';
 export * from './object-kind.js';
-export { probeFeatures, probeHelper, probeHelpers, probeLinkTypes, probeMapTypes, probeProgramType, probeProgramTypes, probeBatchOps, probePinPathFd, probeProgramStreams, probeStructOpsLink } from './features/probe.js';
+export {
+  probeFeatures,
+  probeHelper,
+  probeHelpers,
+  probeLinkTypes,
+  probeMapTypes,
+  probeProgramType,
+  probeProgramTypes,
+  probeBatchOps,
+  probePinPathFd,
+  probeProgramStreams,
+  probeStructOpsLink,
+} from './features/probe.js';
 export type { ProgramProbe } from './features/probe.js';
 export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
 export { nativeProbeSys } from './features/probe-sys-native.js';

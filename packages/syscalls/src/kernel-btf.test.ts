@@ -17,7 +17,11 @@ import { whenFeature } from './test-support/kernel-gates.js';
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 const haveBtf = existsSync(VMLINUX);
 
-interface Member { bitOffset: number; bitSize: number; byteSize: number | undefined }
+interface Member {
+  bitOffset: number;
+  bitSize: number;
+  byteSize: number | undefined;
+}
 
 /** Flattens a struct/union into dotted member paths (anonymous members merge into their parent). */
 function flatten(btf: Btf, type: BtfType): Map<string, Member[]> {
@@ -78,9 +82,16 @@ const vmlinux = haveBtf ? parseBtf(new Uint8Array(readFileSync(VMLINUX))) : unde
  */
 const RUNNING_KERNEL_HAS_EVERY_FIELD =
   vmlinux !== undefined &&
-  ([['bpf_prog_info', progInfoLayout], ['bpf_map_info', mapInfoLayout], ['bpf_link_info', linkInfoLayout], ['bpf_btf_info', btfInfoLayout], ['bpf_token_info', tokenInfoLayout], ['perf_event_attr', perfEventAttrLayout]] as const).every(
-    ([name, layout]) => (vmlinux.find(name, BtfKind.STRUCT)?.sizeOrType ?? 0) >= layout.size,
-  );
+  (
+    [
+      ['bpf_prog_info', progInfoLayout],
+      ['bpf_map_info', mapInfoLayout],
+      ['bpf_link_info', linkInfoLayout],
+      ['bpf_btf_info', btfInfoLayout],
+      ['bpf_token_info', tokenInfoLayout],
+      ['perf_event_attr', perfEventAttrLayout],
+    ] as const
+  ).every(([name, layout]) => (vmlinux.find(name, BtfKind.STRUCT)?.sizeOrType ?? 0) >= layout.size);
 
 function check(btf: Btf, structName: string, kind: number, layout: StructLayout<object>, prefix = ''): void {
   const t = btf.find(structName, kind);
@@ -100,10 +111,15 @@ function check(btf: Btf, structName: string, kind: number, layout: StructLayout<
       if (!HOST_LITTLE_ENDIAN) continue;
       const width = field.kind === 'flag' ? 1 : field.width;
       const want = { bitOffset: offset * 8 + field.bit, bitSize: width };
-      expect(found!.map((m) => ({ bitOffset: m.bitOffset, bitSize: m.bitSize })), `${layout.name}.${key}`).toContainEqual(want);
+      expect(
+        found!.map((m) => ({ bitOffset: m.bitOffset, bitSize: m.bitSize })),
+        `${layout.name}.${key}`,
+      ).toContainEqual(want);
     } else {
       const at = found!.filter((m) => m.bitOffset === offset * 8);
-      expect(at.length, `${layout.name}.${key}: ${name} at byte ${offset} (kernel: ${found!.map((m) => m.bitOffset / 8)})`).toBeGreaterThan(0);
+      expect(at.length, `${layout.name}.${key}: ${name} at byte ${offset} (kernel: ${found!.map((m) => m.bitOffset / 8)})`).toBeGreaterThan(
+        0,
+      );
       const size = at[0]!.byteSize;
       if (size !== undefined && field.kind !== 'str' && field.kind !== 'bytes') {
         expect(size, `${layout.name}.${key}: width`).toBe(fieldWidth(field));
@@ -121,10 +137,17 @@ whenFeature('kernel-btf').describe('layouts match the running kernel BTF', () =>
 
   it('catches a wrong offset, a wrong width and an unknown name', () => {
     const at = (f: AnyField) => new StructLayout<{ x: number }>('bpf_attr (bogus)', 16, { x: f as never });
-    expect(() => check(btf!, 'bpf_attr', BtfKind.UNION, at({ kind: 'u32', offset: 4, uapi: 'map_type' }) as StructLayout<object>)).toThrow();
-    expect(() => check(btf!, 'bpf_attr', BtfKind.UNION, at({ kind: 'u64', offset: 0, uapi: 'map_type' }) as StructLayout<object>)).toThrow();
+    expect(() =>
+      check(btf!, 'bpf_attr', BtfKind.UNION, at({ kind: 'u32', offset: 4, uapi: 'map_type' }) as StructLayout<object>),
+    ).toThrow();
+    expect(() =>
+      check(btf!, 'bpf_attr', BtfKind.UNION, at({ kind: 'u64', offset: 0, uapi: 'map_type' }) as StructLayout<object>),
+    ).toThrow();
     // On a kernel older than the layouts a field it lacks reads as "newer than this kernel", not as a typo.
-    if (RUNNING_KERNEL_HAS_EVERY_FIELD) expect(() => check(btf!, 'bpf_attr', BtfKind.UNION, at({ kind: 'u32', offset: 0, uapi: 'no_such_field' }) as StructLayout<object>)).toThrow();
+    if (RUNNING_KERNEL_HAS_EVERY_FIELD)
+      expect(() =>
+        check(btf!, 'bpf_attr', BtfKind.UNION, at({ kind: 'u32', offset: 0, uapi: 'no_such_field' }) as StructLayout<object>),
+      ).toThrow();
   });
 
   it.each(attrLayouts.map((l) => [l.name, l] as const))('%s', (_name, layout) => {
@@ -139,11 +162,14 @@ whenFeature('kernel-btf').describe('layouts match the running kernel BTF', () =>
   it('bpf_token_info', () => check(btf!, 'bpf_token_info', BtfKind.STRUCT, tokenInfoLayout as StructLayout<object>));
   it('perf_event_attr', () => check(btf!, 'perf_event_attr', BtfKind.STRUCT, perfEventAttrLayout as StructLayout<object>));
 
-  it.skipIf(!RUNNING_KERNEL_HAS_EVERY_FIELD)(`info struct sizes equal the kernel sizeof${RUNNING_KERNEL_HAS_EVERY_FIELD ? '' : ' — skipped: the running kernel\'s info structs are smaller than the 6.18 uapi these layouts follow'}`, () => {
-    expect(btf!.find('bpf_prog_info', BtfKind.STRUCT)!.sizeOrType).toBe(progInfoLayout.size);
-    expect(btf!.find('bpf_map_info', BtfKind.STRUCT)!.sizeOrType).toBe(mapInfoLayout.size);
-    expect(btf!.find('bpf_link_info', BtfKind.STRUCT)!.sizeOrType).toBe(linkInfoLayout.size);
-    expect(btf!.find('bpf_btf_info', BtfKind.STRUCT)!.sizeOrType).toBe(btfInfoLayout.size);
-    expect(btf!.find('perf_event_attr', BtfKind.STRUCT)!.sizeOrType).toBe(perfEventAttrLayout.size);
-  });
+  it.skipIf(!RUNNING_KERNEL_HAS_EVERY_FIELD)(
+    `info struct sizes equal the kernel sizeof${RUNNING_KERNEL_HAS_EVERY_FIELD ? '' : " — skipped: the running kernel's info structs are smaller than the 6.18 uapi these layouts follow"}`,
+    () => {
+      expect(btf!.find('bpf_prog_info', BtfKind.STRUCT)!.sizeOrType).toBe(progInfoLayout.size);
+      expect(btf!.find('bpf_map_info', BtfKind.STRUCT)!.sizeOrType).toBe(mapInfoLayout.size);
+      expect(btf!.find('bpf_link_info', BtfKind.STRUCT)!.sizeOrType).toBe(linkInfoLayout.size);
+      expect(btf!.find('bpf_btf_info', BtfKind.STRUCT)!.sizeOrType).toBe(btfInfoLayout.size);
+      expect(btf!.find('perf_event_attr', BtfKind.STRUCT)!.sizeOrType).toBe(perfEventAttrLayout.size);
+    },
+  );
 });

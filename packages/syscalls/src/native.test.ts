@@ -135,9 +135,7 @@ describe('native addon', () => {
     expect(call(() => (native.munmap as (...a: unknown[]) => number)(new Uint8Array(4)))).toThrow(TypeError);
     expect(call(() => (native.setrlimit as (...a: unknown[]) => number)(8, -1n, 0n))).toThrow(TypeError);
     expect(call(() => new native.Poller(0, 1, 'not a function' as unknown as () => void))).toThrow(TypeError);
-    expect(
-      call(() => native.mapBatch(BPF_MAP_LOOKUP_BATCH, 3, null, null, null, null, new Uint32Array(0), 0, 0)),
-    ).toThrow(TypeError);
+    expect(call(() => native.mapBatch(BPF_MAP_LOOKUP_BATCH, 3, null, null, null, null, new Uint32Array(0), 0, 0))).toThrow(TypeError);
   });
 
   it.skipIf(!loaded)('returns -errno for failed calls on any fd', () => {

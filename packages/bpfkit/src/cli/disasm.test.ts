@@ -55,7 +55,9 @@ describe('bpfkit disasm', () => {
   });
 
   it('names the sections there are, and refuses files that are not BPF objects', async () => {
-    expect((await cli('disasm', file, 'tc')).err).toMatch(/program or section: expected a program \(\) or a code section of the object, got the string "tc"/);
+    expect((await cli('disasm', file, 'tc')).err).toMatch(
+      /program or section: expected a program \(\) or a code section of the object, got the string "tc"/,
+    );
     const notElf = path.join(dir, 'text.o');
     fs.writeFileSync(notElf, 'hello');
     const r = await cli('disasm', notElf);

@@ -24,15 +24,23 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
     const spec = readObject(bytes);
     const program = spec.programs[only];
     if (!program) {
-      throw new InvalidArgumentError('program or section', `a program (${Object.keys(spec.programs).join(', ')}) or a code section of the object`, only);
+      throw new InvalidArgumentError(
+        'program or section',
+        `a program (${Object.keys(spec.programs).join(', ')}) or a code section of the object`,
+        only,
+      );
     }
     io.out(`${program.name} (section ${program.section}, ${program.instructions.byteLength / 8} instructions linked):`);
     const notes = new Map<number, string[]>();
     const note = (slot: number, text: string) => notes.set(slot, [...(notes.get(slot) ?? []), text]);
     for (const r of program.references) {
-      note(r.index, r.kind === 'map' ? `map ${r.target}` : r.kind === 'map_value' ? `global ${r.target}+${r.offset}` : `${r.kind} ${r.target}`);
+      note(
+        r.index,
+        r.kind === 'map' ? `map ${r.target}` : r.kind === 'map_value' ? `global ${r.target}+${r.offset}` : `${r.kind} ${r.target}`,
+      );
     }
-    for (const r of program.coreRelocations) note(r.index, `CO-RE ${coreReloKindName(r.kind)} ${typeName(spec, r.typeId)} ${r.accessString}`);
+    for (const r of program.coreRelocations)
+      note(r.index, `CO-RE ${coreReloKindName(r.kind)} ${typeName(spec, r.typeId)} ${r.accessString}`);
     for (const f of program.funcInfo) if (f.insnOff > 0) note(f.insnOff, `subprogram ${spec.btf?.types[f.typeId]?.name ?? ''}`.trim());
     for (const line of disassemble(program.instructions, spec.littleEndian)) {
       const slot = Number(line.slice(0, line.indexOf(':')));
@@ -42,10 +50,20 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
     return 0;
   }
   const programs = elf.sections.filter(
-    (s) => s.type === Elf.SHT_PROGBITS && (s.flags & BigInt(Elf.SHF_EXECINSTR)) !== 0n && s.size > 0 && (only === undefined || s.name === only),
+    (s) =>
+      s.type === Elf.SHT_PROGBITS && (s.flags & BigInt(Elf.SHF_EXECINSTR)) !== 0n && s.size > 0 && (only === undefined || s.name === only),
   );
   if (only !== undefined && programs.length === 0) {
-    throw new InvalidArgumentError('section', `one of ${elf.sections.filter((s) => (s.flags & 4n) !== 0n).map((s) => s.name).join(', ') || '(no code sections)'}`, only);
+    throw new InvalidArgumentError(
+      'section',
+      `one of ${
+        elf.sections
+          .filter((s) => (s.flags & 4n) !== 0n)
+          .map((s) => s.name)
+          .join(', ') || '(no code sections)'
+      }`,
+      only,
+    );
   }
   for (const s of programs) {
     const info = sectionInfo(s.name);

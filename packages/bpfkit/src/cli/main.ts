@@ -100,7 +100,7 @@ function help(io: CliIo): number {
   io.out('usage: bpfkit <command> [options]\n\ncommands:');
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(width)}  ${c.summary}`);
-  io.out('\nbpfkit <command> --help shows a command\'s usage.');
+  io.out("\nbpfkit <command> --help shows a command's usage.");
   return 0;
 }
 

@@ -37,8 +37,14 @@ whenKernel().describe('bpfkit map on the kernel', () => {
     expect((await cli('map', 'update', pin, '7', '700', '--key', 'u32', '--value', 'u64')).code).toBe(0);
     expect((await cli('map', 'update', id, '08 00 00 00', '01 00 00 00 00 00 00 00')).code).toBe(0);
     expect((await cli('map', 'lookup', id, '7', '--key', 'u32', '--value', 'u64')).out).toBe('700');
-    const dump = JSON.parse((await cli('map', 'dump', pin, '--key', 'u32', '--value', 'u64', '--json')).out) as { key: string; value: string }[];
-    expect(dump.sort((a, b) => Number(a.key) - Number(b.key))).toEqual([{ key: '7', value: '700' }, { key: '8', value: '1' }]);
+    const dump = JSON.parse((await cli('map', 'dump', pin, '--key', 'u32', '--value', 'u64', '--json')).out) as {
+      key: string;
+      value: string;
+    }[];
+    expect(dump.sort((a, b) => Number(a.key) - Number(b.key))).toEqual([
+      { key: '7', value: '700' },
+      { key: '8', value: '1' },
+    ]);
     const list = JSON.parse((await cli('map', 'list', '--json')).out) as { id: number; name: string }[];
     expect(list.find((i) => String(i.id) === id)?.name).toBe('cli_map');
     expect((await cli('map', 'delete', pin, '7', '--key', 'u32')).code).toBe(0);

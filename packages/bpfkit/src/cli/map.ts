@@ -16,7 +16,15 @@ function openRef(ref: string | undefined): Map {
 const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
 function infoRow(i: MapInfo): string[] {
-  return [String(i.id), mapTypeName(i.type), i.name, String(i.keySize), String(i.valueSize), String(i.maxEntries), `0x${i.flags.toString(16)}`];
+  return [
+    String(i.id),
+    mapTypeName(i.type),
+    i.name,
+    String(i.keySize),
+    String(i.valueSize),
+    String(i.maxEntries),
+    `0x${i.flags.toString(16)}`,
+  ];
 }
 
 const INFO_HEADER = ['id', 'type', 'name', 'key', 'value', 'max entries', 'flags'];
@@ -40,7 +48,9 @@ export function runMapCommand(args: ParsedArgs, io: CliIo): number {
     case 'show': {
       using m = openRef(ref);
       const info = m.info();
-      io.out(asJson ? json(info) : `${textTable(INFO_HEADER, [infoRow(info)])}\nfrozen: ${info.frozen ? 'yes' : 'no'}  btf id: ${info.btfId}`);
+      io.out(
+        asJson ? json(info) : `${textTable(INFO_HEADER, [infoRow(info)])}\nfrozen: ${info.frozen ? 'yes' : 'no'}  btf id: ${info.btfId}`,
+      );
       return 0;
     }
     case 'dump': {
@@ -79,7 +89,8 @@ export function runMapCommand(args: ParsedArgs, io: CliIo): number {
     case 'delete': {
       using m = openRef(ref);
       const k = textFormat(args.options.key, m.keySize).parse(need(rest[0], 'key'), m.keySize);
-      if (!m.delete(k)) throw new BpfError(Errno.ENOENT, { syscall: 'bpf', command: 'BPF_MAP_DELETE_ELEM', hint: 'the key is not in the map' });
+      if (!m.delete(k))
+        throw new BpfError(Errno.ENOENT, { syscall: 'bpf', command: 'BPF_MAP_DELETE_ELEM', hint: 'the key is not in the map' });
       return 0;
     }
     default:

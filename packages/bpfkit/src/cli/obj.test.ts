@@ -30,16 +30,40 @@ describe('bpfkit obj inspect', () => {
     expect(report.sections.find((s) => s.name === 'xdp')).toMatchObject({ type: 'progbits', flags: ['alloc', 'execinstr'] });
     expect(report.sections.find((s) => s.name === '.bss')).toMatchObject({ type: 'nobits', size: 8, flags: ['write', 'alloc'] });
     expect(report.maps).toEqual([
-      { name: 'flows', source: 'btf', type: 'hash', keySize: 12, valueSize: 8, maxEntries: 1024, flags: ['no_prealloc'], pinning: 'by-name' },
+      {
+        name: 'flows',
+        source: 'btf',
+        type: 'hash',
+        keySize: 12,
+        valueSize: 8,
+        maxEntries: 1024,
+        flags: ['no_prealloc'],
+        pinning: 'by-name',
+      },
       { name: 'events', source: 'btf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 65536, flags: [], pinning: 'none' },
       {
-        name: 'outer', source: 'btf', type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 4, flags: [], pinning: 'none',
+        name: 'outer',
+        source: 'btf',
+        type: 'array_of_maps',
+        keySize: 4,
+        valueSize: 4,
+        maxEntries: 4,
+        flags: [],
+        pinning: 'none',
         inner: { name: 'outer.inner', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1, flags: [] },
       },
     ]);
     // Offsets come from the symbols: the object's DATASEC leaves them at 0.
     expect(report.globals).toEqual([
-      { section: '.rodata', size: 6, readOnly: true, variables: [{ name: 'target_pid', offset: 0, size: 4 }, { name: 'delta', offset: 4, size: 2 }] },
+      {
+        section: '.rodata',
+        size: 6,
+        readOnly: true,
+        variables: [
+          { name: 'target_pid', offset: 0, size: 4 },
+          { name: 'delta', offset: 4, size: 2 },
+        ],
+      },
       { section: '.bss', size: 8, readOnly: false, variables: [{ name: 'packets', offset: 0, size: 8 }] },
       { section: '.data', size: 4, readOnly: false, variables: [{ name: 'initialised', offset: 0, size: 4 }] },
     ]);
@@ -49,9 +73,16 @@ describe('bpfkit obj inspect', () => {
     const elf = parseElf(new Uint8Array(fs.readFileSync(object)));
     expect(xdp.instructions).toBe((elf.section('xdp')!.size + elf.section('.text')!.size) / 8);
     expect(xdp.references.filter((x) => x.kind === 'map').map((x) => x.target)).toEqual(['flows', 'flows']);
-    expect(xdp.references.filter((x) => x.kind === 'map_value').map((x) => `${x.target}+${x.offset}`).sort()).toEqual(['.bss+0', '.rodata+0', '.rodata+4']);
+    expect(
+      xdp.references
+        .filter((x) => x.kind === 'map_value')
+        .map((x) => `${x.target}+${x.offset}`)
+        .sort(),
+    ).toEqual(['.bss+0', '.rodata+0', '.rodata+4']);
     expect(report.programs.find((p) => p.name === 'trace_openat')).toMatchObject({
-      type: 'tracepoint', expectedAttachType: null, attachTo: 'syscalls/sys_enter_openat',
+      type: 'tracepoint',
+      expectedAttachType: null,
+      attachTo: 'syscalls/sys_enter_openat',
     });
     expect(report.license).toBe('GPL');
     expect(report.btf!.ext).toBe(true);
@@ -65,15 +96,21 @@ describe('bpfkit obj inspect', () => {
     expect(r.out).toMatch(/^ {2}flows\s+btf\s+hash\s+12\s+8\s+1024\s+no_prealloc\s+by-name$/m);
     expect(r.out).toMatch(/^ {2}outer \(inner: array 4\/4\/1\)\s+btf\s+array_of_maps/m);
     expect(r.out).toMatch(/^ {4}delta\s+4\s+2$/m);
-    expect(r.out).toMatch(/^ {2}count_packets\s+xdp\s+xdp\s+xdp\s+-\s+\d+\s+\d+\/\d+\s+0\s+global \.rodata\+0, map flows x2, global \.bss\+0, global \.rodata\+4$/m);
-    expect(r.out).toMatch(/^ {2}trace_openat\s+tracepoint\/syscalls\/sys_enter_openat\s+tracepoint\s+-\s+syscalls\/sys_enter_openat\s+\d+\s+\d+\/\d+\s+0\s+map events, global \.data\+0$/m);
+    expect(r.out).toMatch(
+      /^ {2}count_packets\s+xdp\s+xdp\s+xdp\s+-\s+\d+\s+\d+\/\d+\s+0\s+global \.rodata\+0, map flows x2, global \.bss\+0, global \.rodata\+4$/m,
+    );
+    expect(r.out).toMatch(
+      /^ {2}trace_openat\s+tracepoint\/syscalls\/sys_enter_openat\s+tracepoint\s+-\s+syscalls\/sys_enter_openat\s+\d+\s+\d+\/\d+\s+0\s+map events, global \.data\+0$/m,
+    );
     expect(r.out).toMatch(/^btf: \d+ types \(.*datasec 5.*\), \.BTF\.ext: yes$/m);
   });
 
   it('refuses a missing file, a file that is not ELF and a bad subcommand, with typed errors and exit code 1', async () => {
     const missing = await cli('obj', 'inspect', path.join(dir, 'nope.o'));
     expect(missing.code).toBe(1);
-    expect(missing.err).toBe(`bpfkit obj: object '${path.join(dir, 'nope.o')}': open failed: ENOENT (no such entry): cannot read the object file`);
+    expect(missing.err).toBe(
+      `bpfkit obj: object '${path.join(dir, 'nope.o')}': open failed: ENOENT (no such entry): cannot read the object file`,
+    );
     const text = path.join(dir, 'text.o');
     fs.writeFileSync(text, 'hello');
     const notElf = await cli('obj', 'inspect', text);
@@ -103,13 +140,31 @@ whenKernel().describe('bpfkit obj load on the kernel', () => {
     const before = openFds();
     const r = await cli('obj', 'load', object, '--json');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.out) as { programs: { name: string; status: string; id: number; xlatedSize: number; tag: string }[]; maps: { name: string; id: number }[] };
-    expect(out.programs.map((p) => [p.name, p.status])).toEqual([['count_packets', 'loaded'], ['trace_openat', 'loaded']]);
+    const out = JSON.parse(r.out) as {
+      programs: { name: string; status: string; id: number; xlatedSize: number; tag: string }[];
+      maps: { name: string; id: number }[];
+    };
+    expect(out.programs.map((p) => [p.name, p.status])).toEqual([
+      ['count_packets', 'loaded'],
+      ['trace_openat', 'loaded'],
+    ]);
     expect(out.programs.every((p) => p.id > 0 && p.xlatedSize > 0 && /^[0-9a-f]{16}$/.test(p.tag))).toBe(true);
     expect(out.maps.map((m) => m.name).sort()).toEqual(['.bss', '.data', '.rodata', 'events', 'flows', 'outer']);
     expect(openFds()).toBe(before);
     // Nothing holds the programs any more: the kernel unloads them (freed after an RCU grace period).
-    for (let i = 0; i < 100 && out.programs.some((p) => { try { programInfo(p.id); return true; } catch { return false; } }); i++) {
+    for (
+      let i = 0;
+      i < 100 &&
+      out.programs.some((p) => {
+        try {
+          programInfo(p.id);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      i++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     for (const p of out.programs) expect(() => programInfo(p.id)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
@@ -124,7 +179,12 @@ whenKernel().describe('bpfkit obj load on the kernel', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(`${fsys.dir}/_rodata`);
     const pins = ['_bss', '_data', '_rodata', 'count_packets', 'events', 'flows', 'outer', 'trace_openat'];
-    expect(fs.readdirSync(fsys.dir).filter((f) => !f.endsWith('.debug')).sort()).toEqual(pins);
+    expect(
+      fs
+        .readdirSync(fsys.dir)
+        .filter((f) => !f.endsWith('.debug'))
+        .sort(),
+    ).toEqual(pins);
     // The pins keep the programs loaded after the command closed its fds.
     expect(programInfo(path.join(fsys.dir, 'count_packets')).name).toBe('count_packets');
     expect((await cli('prog', 'show', path.join(fsys.dir, 'trace_openat'))).out).toMatch(/^name\s+trace_openat$/m);
@@ -132,7 +192,12 @@ whenKernel().describe('bpfkit obj load on the kernel', () => {
     const again = await cli('obj', 'load', object, '--pin', fsys.dir);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/EEXIST/);
-    expect(fs.readdirSync(fsys.dir).filter((f) => !f.endsWith('.debug')).sort()).toEqual(pins);
+    expect(
+      fs
+        .readdirSync(fsys.dir)
+        .filter((f) => !f.endsWith('.debug'))
+        .sort(),
+    ).toEqual(pins);
     for (const f of pins) fs.rmSync(path.join(fsys.dir, f));
   });
 
@@ -181,11 +246,13 @@ whenKernel().describe('bpfkit obj load on the kernel', () => {
     const verbose = await cli('obj', 'load', file, '--verbose', '--json');
     expect(verbose.code).toBe(1);
     const out = JSON.parse(verbose.out) as { programs: { name: string; status: string }[]; errors: { program: string; log: string }[] };
-    expect(out.programs.map((p) => [p.name, p.status])).toEqual([['count_packets', 'loaded'], ['trace_openat', 'failed']]);
+    expect(out.programs.map((p) => [p.name, p.status])).toEqual([
+      ['count_packets', 'loaded'],
+      ['trace_openat', 'failed'],
+    ]);
     expect(out.errors.map((e) => e.program)).toEqual(['trace_openat']);
     expect(out.errors[0]!.log.length).toBeGreaterThan(0);
     expect(verbose.err).toContain(out.errors[0]!.log.trimEnd());
     expect(openFds()).toBe(before);
   });
-
 });

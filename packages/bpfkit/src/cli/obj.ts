@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import {
-  BpfError, Errno, InvalidArgumentError, MapFlags, VerifierError, attachTypeName, flagNames, mapTypeName, programTypeName,
+  BpfError,
+  Errno,
+  InvalidArgumentError,
+  MapFlags,
+  VerifierError,
+  attachTypeName,
+  flagNames,
+  mapTypeName,
+  programTypeName,
 } from '@bpfkit/core';
 import type { Map, MapSpec, Program } from '@bpfkit/core';
 import { BtfKind, Elf, mapsFromLegacySection, readObject as readObjectSpec } from '@bpfkit/elf';
@@ -19,8 +27,14 @@ const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x ===
 const BPF_FS_MAGIC = 0xcafe4a11;
 
 const SECTION_TYPES: Readonly<Record<number, string>> = {
-  [Elf.SHT_NULL]: 'null', [Elf.SHT_PROGBITS]: 'progbits', [Elf.SHT_SYMTAB]: 'symtab', [Elf.SHT_STRTAB]: 'strtab',
-  [Elf.SHT_RELA]: 'rela', [Elf.SHT_NOBITS]: 'nobits', [Elf.SHT_REL]: 'rel', 1879002115: 'llvm_addrsig',
+  [Elf.SHT_NULL]: 'null',
+  [Elf.SHT_PROGBITS]: 'progbits',
+  [Elf.SHT_SYMTAB]: 'symtab',
+  [Elf.SHT_STRTAB]: 'strtab',
+  [Elf.SHT_RELA]: 'rela',
+  [Elf.SHT_NOBITS]: 'nobits',
+  [Elf.SHT_REL]: 'rel',
+  1879002115: 'llvm_addrsig',
 };
 
 const BTF_KIND_NAMES: ReadonlyMap<number, string> = new globalThis.Map(Object.entries(BtfKind).map(([k, v]) => [v, k.toLowerCase()]));
@@ -58,9 +72,16 @@ export interface ObjectReport {
   initialValues: Record<string, { slot: number; kind: 'program' | 'map'; target: string }[]>;
   globals: { section: string; size: number; readOnly: boolean; variables: { name: string; offset: number; size: number }[] }[];
   programs: {
-    name: string; section: string; type: string; expectedAttachType: string | null; attachTo: string | null; instructions: number;
+    name: string;
+    section: string;
+    type: string;
+    expectedAttachType: string | null;
+    attachTo: string | null;
+    instructions: number;
     references: { index: number; kind: string; target: string; offset: number }[];
-    funcInfo: number; lineInfo: number; coreRelocations: number;
+    funcInfo: number;
+    lineInfo: number;
+    coreRelocations: number;
   }[];
   /** struct_ops maps (`.struct_ops*` variables): the kernel struct each implements and the program behind each function. */
   structOps: { name: string; section: string; kernelType: string; functions: { member: string; program: string }[] }[];
@@ -83,26 +104,45 @@ export function inspectObject(bytes: Uint8Array): ObjectReport {
   const spec = readObjectSpec(bytes);
   const { elf, btf } = spec;
   const legacy = new Set(Object.keys(mapsFromLegacySection(elf)));
-  const maps: ObjectMapReport[] = Object.entries(spec.maps).map(([name, s]) => mapReport(name, s, legacy.has(name) && !btf?.find(name) ? 'legacy' : 'btf'));
+  const maps: ObjectMapReport[] = Object.entries(spec.maps).map(([name, s]) =>
+    mapReport(name, s, legacy.has(name) && !btf?.find(name) ? 'legacy' : 'btf'),
+  );
   return {
-    sections: elf.sections.filter((s) => s.type !== Elf.SHT_NULL).map((s) => ({
-      index: s.index, name: s.name, type: SECTION_TYPES[s.type] ?? `0x${s.type.toString(16)}`, size: s.size, flags: sectionFlags(s.flags),
-    })),
+    sections: elf.sections
+      .filter((s) => s.type !== Elf.SHT_NULL)
+      .map((s) => ({
+        index: s.index,
+        name: s.name,
+        type: SECTION_TYPES[s.type] ?? `0x${s.type.toString(16)}`,
+        size: s.size,
+        flags: sectionFlags(s.flags),
+      })),
     maps,
     initialValues: spec.initialValues,
     globals: Object.values(spec.globals).map((g) => ({
-      section: g.section, size: g.valueSize, readOnly: g.readOnly, variables: g.variables.map((v) => ({ name: v.name, offset: v.offset, size: v.size })),
+      section: g.section,
+      size: g.valueSize,
+      readOnly: g.readOnly,
+      variables: g.variables.map((v) => ({ name: v.name, offset: v.offset, size: v.size })),
     })),
     structOps: Object.values(spec.structOps).map((m) => ({
-      name: m.name, section: m.section, kernelType: m.kernelTypeName, functions: m.functions.map((f) => ({ member: f.member, program: f.program })),
+      name: m.name,
+      section: m.section,
+      kernelType: m.kernelTypeName,
+      functions: m.functions.map((f) => ({ member: f.member, program: f.program })),
     })),
     externs: spec.externs.externs.map((e) => ({ name: e.name, kind: e.kind, weak: e.weak, function: e.isFunc })),
     programs: Object.values(spec.programs).map((p) => ({
-      name: p.name, section: p.section, type: programTypeName(p.type),
+      name: p.name,
+      section: p.section,
+      type: programTypeName(p.type),
       expectedAttachType: p.expectedAttachType !== undefined ? attachTypeName(p.expectedAttachType) : null,
-      attachTo: p.attachTo ?? null, instructions: p.instructions.byteLength / 8,
+      attachTo: p.attachTo ?? null,
+      instructions: p.instructions.byteLength / 8,
       references: p.references.map(({ index, kind, target, offset }) => ({ index, kind, target, offset })),
-      funcInfo: p.funcInfo.length, lineInfo: p.lineInfo.length, coreRelocations: p.coreRelocations.length,
+      funcInfo: p.funcInfo.length,
+      lineInfo: p.lineInfo.length,
+      coreRelocations: p.coreRelocations.length,
     })),
     license: spec.license,
     btf: btf ? btfSummary(btf, spec.btfExt !== undefined) : null,
@@ -110,18 +150,47 @@ export function inspectObject(bytes: Uint8Array): ObjectReport {
 }
 
 function mapReport(name: string, s: MapSpec, source: 'btf' | 'legacy'): ObjectMapReport {
-  const base = { name, type: mapTypeName(s.type), keySize: s.keySize, valueSize: s.valueSize, maxEntries: s.maxEntries, flags: flagNames(MapFlags, s.flags ?? 0) };
+  const base = {
+    name,
+    type: mapTypeName(s.type),
+    keySize: s.keySize,
+    valueSize: s.valueSize,
+    maxEntries: s.maxEntries,
+    flags: flagNames(MapFlags, s.flags ?? 0),
+  };
   const inner = s.innerMap;
   return {
-    ...base, source, pinning: s.pinning ?? 'none',
-    ...(inner ? { inner: { name: inner.name ?? `${name}.inner`, type: mapTypeName(inner.type), keySize: inner.keySize, valueSize: inner.valueSize, maxEntries: inner.maxEntries, flags: flagNames(MapFlags, inner.flags ?? 0) } } : {}),
+    ...base,
+    source,
+    pinning: s.pinning ?? 'none',
+    ...(inner
+      ? {
+          inner: {
+            name: inner.name ?? `${name}.inner`,
+            type: mapTypeName(inner.type),
+            keySize: inner.keySize,
+            valueSize: inner.valueSize,
+            maxEntries: inner.maxEntries,
+            flags: flagNames(MapFlags, inner.flags ?? 0),
+          },
+        }
+      : {}),
   };
 }
 
 /** `SHF_*` section flags (elf.h) by bit. */
 const SECTION_FLAGS: readonly [bigint, string][] = [
-  [0x1n, 'write'], [0x2n, 'alloc'], [0x4n, 'execinstr'], [0x10n, 'merge'], [0x20n, 'strings'], [0x40n, 'info_link'],
-  [0x80n, 'link_order'], [0x200n, 'group'], [0x400n, 'tls'], [0x800n, 'compressed'], [0x80000000n, 'exclude'],
+  [0x1n, 'write'],
+  [0x2n, 'alloc'],
+  [0x4n, 'execinstr'],
+  [0x10n, 'merge'],
+  [0x20n, 'strings'],
+  [0x40n, 'info_link'],
+  [0x80n, 'link_order'],
+  [0x200n, 'group'],
+  [0x400n, 'tls'],
+  [0x800n, 'compressed'],
+  [0x80000000n, 'exclude'],
 ];
 
 function sectionFlags(flags: bigint): string[] {
@@ -154,26 +223,58 @@ function readObject(file: string | undefined): Uint8Array {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (typeof e.errno !== 'number') throw err;
-    throw new BpfError(Math.abs(e.errno), { syscall: 'open', subject: `object '${file}'`, hint: 'cannot read the object file' }, { cause: err });
+    throw new BpfError(
+      Math.abs(e.errno),
+      { syscall: 'open', subject: `object '${file}'`, hint: 'cannot read the object file' },
+      { cause: err },
+    );
   }
 }
 
 function printInspect(r: ObjectReport, io: CliIo): void {
   io.out('sections:');
-  io.out(indent(textTable(['idx', 'name', 'type', 'size', 'flags'], r.sections.map((s) => [String(s.index), s.name, s.type, String(s.size), s.flags.join(',') || '-']))));
+  io.out(
+    indent(
+      textTable(
+        ['idx', 'name', 'type', 'size', 'flags'],
+        r.sections.map((s) => [String(s.index), s.name, s.type, String(s.size), s.flags.join(',') || '-']),
+      ),
+    ),
+  );
   io.out('\nmaps:');
-  io.out(r.maps.length === 0 ? '  (none)' : indent(textTable(
-    ['name', 'source', 'type', 'key', 'value', 'max entries', 'flags', 'pinning'],
-    r.maps.map((m) => [
-      m.name + (m.inner ? ` (inner: ${m.inner.type} ${m.inner.keySize}/${m.inner.valueSize}/${m.inner.maxEntries})` : ''),
-      m.source, m.type, String(m.keySize), String(m.valueSize), String(m.maxEntries), m.flags.join(',') || '-', m.pinning,
-    ]),
-  )));
+  io.out(
+    r.maps.length === 0
+      ? '  (none)'
+      : indent(
+          textTable(
+            ['name', 'source', 'type', 'key', 'value', 'max entries', 'flags', 'pinning'],
+            r.maps.map((m) => [
+              m.name + (m.inner ? ` (inner: ${m.inner.type} ${m.inner.keySize}/${m.inner.valueSize}/${m.inner.maxEntries})` : ''),
+              m.source,
+              m.type,
+              String(m.keySize),
+              String(m.valueSize),
+              String(m.maxEntries),
+              m.flags.join(',') || '-',
+              m.pinning,
+            ]),
+          ),
+        ),
+  );
   io.out('\nglobal data:');
   if (r.globals.length === 0) io.out('  (none)');
   for (const g of r.globals) {
     io.out(`  ${g.section} (${g.size} bytes${g.readOnly ? ', read-only' : ''})`);
-    if (g.variables.length) io.out(indent(textTable(['variable', 'offset', 'size'], g.variables.map((v) => [v.name, String(v.offset), String(v.size)])), 4));
+    if (g.variables.length)
+      io.out(
+        indent(
+          textTable(
+            ['variable', 'offset', 'size'],
+            g.variables.map((v) => [v.name, String(v.offset), String(v.size)]),
+          ),
+          4,
+        ),
+      );
   }
   const slots = Object.entries(r.initialValues);
   if (slots.length) {
@@ -186,20 +287,44 @@ function printInspect(r: ObjectReport, io: CliIo): void {
   }
   if (r.externs.length) {
     io.out('\nexterns:');
-    io.out(indent(textTable(['name', 'kind', 'weak'], r.externs.map((e) => [e.name, e.function ? 'kfunc' : e.kind, e.weak ? 'yes' : 'no']))));
+    io.out(
+      indent(
+        textTable(
+          ['name', 'kind', 'weak'],
+          r.externs.map((e) => [e.name, e.function ? 'kfunc' : e.kind, e.weak ? 'yes' : 'no']),
+        ),
+      ),
+    );
   }
   io.out('\nprograms:');
-  io.out(r.programs.length === 0 ? '  (none)' : indent(textTable(
-    ['name', 'section', 'type', 'attach type', 'attach to', 'insns', 'func/line info', 'co-re', 'references'],
-    r.programs.map((p) => [
-      p.name, p.section, p.type, p.expectedAttachType ?? '-', p.attachTo ?? '-', String(p.instructions),
-      `${p.funcInfo}/${p.lineInfo}`, String(p.coreRelocations), referenceSummary(p.references),
-    ]),
-  )));
+  io.out(
+    r.programs.length === 0
+      ? '  (none)'
+      : indent(
+          textTable(
+            ['name', 'section', 'type', 'attach type', 'attach to', 'insns', 'func/line info', 'co-re', 'references'],
+            r.programs.map((p) => [
+              p.name,
+              p.section,
+              p.type,
+              p.expectedAttachType ?? '-',
+              p.attachTo ?? '-',
+              String(p.instructions),
+              `${p.funcInfo}/${p.lineInfo}`,
+              String(p.coreRelocations),
+              referenceSummary(p.references),
+            ]),
+          ),
+        ),
+  );
   io.out(`\nlicense: ${r.license || '(none)'}`);
   if (!r.btf) io.out('btf: none (compile with -g for BTF maps, globals and CO-RE)');
   else {
-    io.out(`btf: ${r.btf.types} types (${Object.entries(r.btf.kinds).map(([k, n]) => `${k} ${n}`).join(', ')}), .BTF.ext: ${r.btf.ext ? 'yes' : 'no'}`);
+    io.out(
+      `btf: ${r.btf.types} types (${Object.entries(r.btf.kinds)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}), .BTF.ext: ${r.btf.ext ? 'yes' : 'no'}`,
+    );
   }
 }
 
@@ -213,7 +338,11 @@ function referenceSummary(refs: ObjectReport['programs'][number]['references']):
   return [...counts].map(([k, n]) => (n > 1 ? `${k} x${n}` : k)).join(', ') || '-';
 }
 
-const indent = (text: string, n = 2) => text.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+const indent = (text: string, n = 2) =>
+  text
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
 
 /** One program's outcome in `obj load`. */
 interface ProgramResult {
@@ -270,7 +399,11 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
   if (pinDir !== undefined) checkBpffsDir(pinDir);
   // Read once: a failure can still list every program, and each retry loads the same spec.
   const spec = readObjectSpec(bytes);
-  const results: ProgramResult[] = Object.values(spec.programs).map((s) => ({ name: s.name, type: programTypeName(s.type), status: 'not loaded' }));
+  const results: ProgramResult[] = Object.values(spec.programs).map((s) => ({
+    name: s.name,
+    type: programTypeName(s.type),
+    status: 'not loaded',
+  }));
   const kconfig = args.options.kconfig === undefined ? undefined : readTextFile('--kconfig', args.options.kconfig);
   // Imported on demand: the other commands never load the whole loader.
   const { loadCollection } = await import('../collection.js');
@@ -283,7 +416,8 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
     try {
       // Without --pin nothing is pinned, not even maps that ask for it by name.
       coll = loadCollection(spec, {
-        ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }), programs: remaining,
+        ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }),
+        programs: remaining,
         // --verbose keeps each loaded program's verifier log for its statistics.
         ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
         // For a kernel whose config or BTF is not on this machine (or to try another kernel's).
@@ -300,14 +434,19 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
   for (const f of failures) results.find((r) => r.name === f.program)!.status = 'failed';
   const report = (maps: MapResult[]): number => {
     if (asJson) {
-      const errors = failures.map((f) => ({ program: f.program, message: f.error.message, ...(args.flags.has('verbose') && f.error instanceof VerifierError ? { log: f.error.log } : {}) }));
+      const errors = failures.map((f) => ({
+        program: f.program,
+        message: f.error.message,
+        ...(args.flags.has('verbose') && f.error instanceof VerifierError ? { log: f.error.log } : {}),
+      }));
       io.out(json({ programs: results, maps, ...(errors.length ? { errors } : {}) }));
     } else {
       printLoad(results, maps, io);
     }
     for (const f of failures) {
       io.err(`bpfkit obj load: ${f.error.message}`);
-      if (f.error instanceof VerifierError) io.err(args.flags.has('verbose') ? f.error.log.trimEnd() : '(--verbose prints the whole verifier log)');
+      if (f.error instanceof VerifierError)
+        io.err(args.flags.has('verbose') ? f.error.log.trimEnd() : '(--verbose prints the whole verifier log)');
     }
     return failures.length ? 1 : 0;
   };
@@ -344,20 +483,47 @@ function printLoad(programs: readonly ProgramResult[], maps: readonly MapResult[
   const pinned = programs.some((p) => p.pinned) || maps.some((m) => m.pinned);
   const opt = (v: number | string | undefined) => (v === undefined ? '-' : String(v));
   io.out('programs:');
-  io.out(indent(textTable(
-    ['name', 'type', 'id', 'tag', 'xlated', 'jited', 'status', ...(pinned ? ['pinned'] : [])],
-    programs.map((p) => [p.name, p.type, opt(p.id), opt(p.tag), opt(p.xlatedSize), opt(p.jitedSize), p.status, ...(pinned ? [opt(p.pinned)] : [])]),
-  )));
+  io.out(
+    indent(
+      textTable(
+        ['name', 'type', 'id', 'tag', 'xlated', 'jited', 'status', ...(pinned ? ['pinned'] : [])],
+        programs.map((p) => [
+          p.name,
+          p.type,
+          opt(p.id),
+          opt(p.tag),
+          opt(p.xlatedSize),
+          opt(p.jitedSize),
+          p.status,
+          ...(pinned ? [opt(p.pinned)] : []),
+        ]),
+      ),
+    ),
+  );
   const verified = programs.filter((p) => p.verifier);
   if (verified.length) {
     io.out('\nverifier:');
     for (const p of verified) io.out(`  ${p.name}: ${p.verifier}`);
   }
   io.out('\nmaps:');
-  io.out(maps.length === 0 ? '  (none)' : indent(textTable(
-    ['name', 'type', 'id', 'key', 'value', 'max entries', ...(pinned ? ['pinned'] : [])],
-    maps.map((m) => [m.name, m.type, String(m.id), String(m.keySize), String(m.valueSize), String(m.maxEntries), ...(pinned ? [opt(m.pinned)] : [])]),
-  )));
+  io.out(
+    maps.length === 0
+      ? '  (none)'
+      : indent(
+          textTable(
+            ['name', 'type', 'id', 'key', 'value', 'max entries', ...(pinned ? ['pinned'] : [])],
+            maps.map((m) => [
+              m.name,
+              m.type,
+              String(m.id),
+              String(m.keySize),
+              String(m.valueSize),
+              String(m.maxEntries),
+              ...(pinned ? [opt(m.pinned)] : []),
+            ]),
+          ),
+        ),
+  );
 }
 
 /** Refuses a pin directory that is missing or not on a bpf file system. */
@@ -374,9 +540,15 @@ function checkBpffsDir(dir: string): void {
   }
   if (st.type !== BPF_FS_MAGIC) {
     const resolved = path.resolve(dir);
-    const fsType = mounts().filter((m) => resolved === m.target || resolved.startsWith(m.target.endsWith('/') ? m.target : `${m.target}/`))
-      .sort((a, b) => a.target.length - b.target.length).at(-1)?.fstype;
-    throw new InvalidArgumentError('--pin', `a directory on a bpf file system (mount -t bpf bpf <dir>), not ${fsType ?? 'another file system'}`, dir);
+    const fsType = mounts()
+      .filter((m) => resolved === m.target || resolved.startsWith(m.target.endsWith('/') ? m.target : `${m.target}/`))
+      .sort((a, b) => a.target.length - b.target.length)
+      .at(-1)?.fstype;
+    throw new InvalidArgumentError(
+      '--pin',
+      `a directory on a bpf file system (mount -t bpf bpf <dir>), not ${fsType ?? 'another file system'}`,
+      dir,
+    );
   }
 }
 
@@ -393,7 +565,12 @@ function pinAll(dir: string, programs: Record<string, Program>, maps: Record<str
         // A `pinning: by-name` map: loadCollection reused or pinned it there already.
         using pinned = openPinnedMap(at);
         if (pinned.info().id !== r.id) {
-          throw new BpfError(Errno.EEXIST, { syscall: 'bpf', command: 'BPF_OBJ_PIN', subject: `map '${r.name}'`, hint: `another map is pinned at ${at}` });
+          throw new BpfError(Errno.EEXIST, {
+            syscall: 'bpf',
+            command: 'BPF_OBJ_PIN',
+            subject: `map '${r.name}'`,
+            hint: `another map is pinned at ${at}`,
+          });
         }
       } else {
         maps[r.name]!.pin(at);

@@ -35,8 +35,10 @@ const RET_42 = Uint8Array.of(0xb7, 0, 0, 0, 42, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0,
 describe('bpfkit prog (no kernel)', () => {
   it('disassembles translated code: map ids, kernel calls, subprogram calls, kernel-internal instructions', () => {
     const code = slots(
-      [0x18, 1, 1, 0, 77], [0, 0, 0, 0, 0], // r1 = map[id:77]
-      [0x18, 2, 2, 0, 78], [0, 0, 0, 0, 12], // r2 = map_value[id:78]+12
+      [0x18, 1, 1, 0, 77],
+      [0, 0, 0, 0, 0], // r1 = map[id:77]
+      [0x18, 2, 2, 0, 78],
+      [0, 0, 0, 0, 12], // r2 = map_value[id:78]+12
       [0x85, 0, 0, 0, 4096], // helper call: offset from __bpf_call_base
       [0x85, 0, 0, 0, 999], // unresolvable
       [0x85, 0, 1, 2, 1], // subprogram call: the target is in off once JITed
@@ -76,7 +78,12 @@ whenKernel().describe('bpfkit prog on the kernel', () => {
     prog.pin(pin);
     const { id, tag } = prog.info();
 
-    const list = JSON.parse((await cli('prog', 'list', '--json')).out) as { id: number; name: string; typeName: string; loadedAt: string }[];
+    const list = JSON.parse((await cli('prog', 'list', '--json')).out) as {
+      id: number;
+      name: string;
+      typeName: string;
+      loadedAt: string;
+    }[];
     const mine = list.find((p) => p.id === id)!;
     expect(mine).toMatchObject({ name: 'cli_prog', typeName: 'socket_filter' });
     expect(Math.abs(Date.parse(mine.loadedAt) - Date.now())).toBeLessThan(60_000);
@@ -97,7 +104,10 @@ whenKernel().describe('bpfkit prog on the kernel', () => {
     expect(dump.out.split('\n').slice(1)).toEqual(['  0: (b7) r0 = 42', '  1: (95) exit']);
     expect(dump.out.split('\n')[0]).toMatch(new RegExp(`^${id}: socket_filter  name cli_prog  tag ${tag}  xlated 16B`));
     const dumped = JSON.parse((await cli('prog', 'dump', pin, '--json')).out) as { instructions: unknown[] };
-    expect(dumped.instructions).toEqual([{ pc: 0, code: 'b7', text: 'r0 = 42' }, { pc: 1, code: '95', text: 'exit' }]);
+    expect(dumped.instructions).toEqual([
+      { pc: 0, code: 'b7', text: 'r0 = 42' },
+      { pc: 1, code: '95', text: 'exit' },
+    ]);
     prog.unpin();
   });
 
@@ -112,7 +122,10 @@ whenKernel().describe('bpfkit prog on the kernel', () => {
     expect(r.out).toContain(`r1 = map[id:${flows}] ll  ; flows (hash)`);
     expect(r.out).toContain(`r1 = map_value[id:${rodata}]+4 ll  ; .rodata (array)`);
     // add_one follows the program's exit: the call lands on the instruction after that exit.
-    const lines = r.out.split('\n').slice(1).map((l) => /^\s+(\d+): \(\w\w\) (.*)$/.exec(l)!);
+    const lines = r.out
+      .split('\n')
+      .slice(1)
+      .map((l) => /^\s+(\d+): \(\w\w\) (.*)$/.exec(l)!);
     const call = lines.find((m) => /^call pc\+\d+$/.test(m[2]!))!;
     const target = Number(call[1]) + Number(/\+(\d+)/.exec(call[2]!)![1]) + 1;
     expect(lines.find((m) => Number(m[1]) === target - 1)?.[2]).toBe('exit');

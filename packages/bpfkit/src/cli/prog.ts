@@ -13,15 +13,25 @@ const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x ===
 
 /** The info as JSON output shows it: the kernel's fields plus the type's name and the load date. */
 function infoJson(i: ProgramInfo, bootMs: number | undefined): Record<string, unknown> {
-  return { ...i, typeName: programTypeName(i.type), ...(bootMs !== undefined ? { loadedAt: loadTimeToDate(i.loadTime, bootMs).toISOString() } : {}) };
+  return {
+    ...i,
+    typeName: programTypeName(i.type),
+    ...(bootMs !== undefined ? { loadedAt: loadTimeToDate(i.loadTime, bootMs).toISOString() } : {}),
+  };
 }
 
 const LIST_HEADER = ['id', 'type', 'name', 'tag', 'maps', 'xlated', 'jited', 'loaded'];
 
 function listRow(i: ProgramInfo, bootMs: number | undefined): string[] {
   return [
-    String(i.id), programTypeName(i.type), i.name, i.tag, i.mapIds.join(',') || '-',
-    String(i.xlatedSize), String(i.jitedSize), bootMs !== undefined ? loadTimeToDate(i.loadTime, bootMs).toISOString() : '?',
+    String(i.id),
+    programTypeName(i.type),
+    i.name,
+    i.tag,
+    i.mapIds.join(',') || '-',
+    String(i.xlatedSize),
+    String(i.jitedSize),
+    bootMs !== undefined ? loadTimeToDate(i.loadTime, bootMs).toISOString() : '?',
   ];
 }
 
@@ -63,7 +73,8 @@ function showLines(i: ProgramInfo, boot: number | undefined): string {
   if (i.gplCompatible !== undefined) rows.push(['gpl', i.gplCompatible ? 'yes' : 'no']);
   if (i.verifiedInsns) rows.push(['verified', `${i.verifiedInsns} instructions`]);
   if (i.recursionMisses) rows.push(['recursion misses', String(i.recursionMisses)]);
-  if (i.attachBtfId) rows.push(['attach btf', `type ${i.attachBtfId}${i.attachBtfObjId ? ` in BTF object ${i.attachBtfObjId}` : ' (vmlinux)'}`]);
+  if (i.attachBtfId)
+    rows.push(['attach btf', `type ${i.attachBtfId}${i.attachBtfObjId ? ` in BTF object ${i.attachBtfObjId}` : ' (vmlinux)'}`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
@@ -82,7 +93,14 @@ export function runProgCommand(args: ParsedArgs, io: CliIo): number {
   switch (sub) {
     case 'list': {
       const all = listPrograms();
-      io.out(asJson ? json(all.map((i) => infoJson(i, boot))) : textTable(LIST_HEADER, all.map((i) => listRow(i, boot))));
+      io.out(
+        asJson
+          ? json(all.map((i) => infoJson(i, boot)))
+          : textTable(
+              LIST_HEADER,
+              all.map((i) => listRow(i, boot)),
+            ),
+      );
       return 0;
     }
     case 'show': {
@@ -96,13 +114,28 @@ export function runProgCommand(args: ParsedArgs, io: CliIo): number {
       const info = kernelProgramInfo(prog.fd, `program ${ref}`);
       const code = programInstructions(prog);
       if (code.withheld) {
-        throw new NotSupportedError('reading the translated instructions', undefined,
-          `the kernel withheld program ${info.id}'s code (it needs CAP_BPF, and CAP_SYSLOG with kptr_restrict for constant-blinded programs)`);
+        throw new NotSupportedError(
+          'reading the translated instructions',
+          undefined,
+          `the kernel withheld program ${info.id}'s code (it needs CAP_BPF, and CAP_SYSLOG with kptr_restrict for constant-blinded programs)`,
+        );
       }
       const lines = dumpLines(code.xlated, code.mapIds);
-      if (asJson) io.out(json({ id: info.id, name: info.name, type: programTypeName(info.type), xlatedSize: code.xlatedSize, jitedSize: code.jitedSize, instructions: lines }));
+      if (asJson)
+        io.out(
+          json({
+            id: info.id,
+            name: info.name,
+            type: programTypeName(info.type),
+            xlatedSize: code.xlatedSize,
+            jitedSize: code.jitedSize,
+            instructions: lines,
+          }),
+        );
       else {
-        io.out(`${info.id}: ${programTypeName(info.type)}  name ${info.name || '(none)'}  tag ${info.tag}  xlated ${code.xlatedSize}B  jited ${code.jitedSize}B`);
+        io.out(
+          `${info.id}: ${programTypeName(info.type)}  name ${info.name || '(none)'}  tag ${info.tag}  xlated ${code.xlatedSize}B  jited ${code.jitedSize}B`,
+        );
         for (const l of lines) io.out(`  ${l.pc}: (${l.code}) ${l.text}`);
       }
       return 0;
@@ -140,17 +173,24 @@ export interface DumpLine {
  * const { xlated, mapIds } = programInstructions(prog);
  * dumpLines(xlated, mapIds).map((l) => `${l.pc}: ${l.text}`);
  */
-export function dumpLines(xlated: Uint8Array, mapIds: readonly number[], symbols: (imm: number) => string | undefined = kernelCallResolver()): DumpLine[] {
+export function dumpLines(
+  xlated: Uint8Array,
+  mapIds: readonly number[],
+  symbols: (imm: number) => string | undefined = kernelCallResolver(),
+): DumpLine[] {
   const names = mapNames(mapIds);
   const view = new DataView(xlated.buffer, xlated.byteOffset, xlated.byteLength);
   const le = HOST_LITTLE_ENDIAN;
   const out: DumpLine[] = [];
-  for (let at = 0; at + 8 <= xlated.byteLength;) {
+  for (let at = 0; at + 8 <= xlated.byteLength; ) {
     const opcode = view.getUint8(at);
     const regs = view.getUint8(at + 1);
     const fields = {
-      opcode, dst: le ? regs & 0xf : regs >> 4, src: le ? regs >> 4 : regs & 0xf,
-      offset: view.getInt16(at + 2, le), imm: view.getInt32(at + 4, le),
+      opcode,
+      dst: le ? regs & 0xf : regs >> 4,
+      src: le ? regs >> 4 : regs & 0xf,
+      offset: view.getInt16(at + 2, le),
+      imm: view.getInt32(at + 4, le),
     };
     const wide = opcode === 0x18 && at + 16 <= xlated.byteLength;
     const hiImm = wide ? view.getInt32(at + 12, le) : 0;
@@ -160,13 +200,22 @@ export function dumpLines(xlated: Uint8Array, mapIds: readonly number[], symbols
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
     }
-    out.push({ pc: at / 8, code: opcode.toString(16).padStart(2, '0'), text: insn ? xlatedText(insn, hiImm, names, symbols) : internalText(fields) });
+    out.push({
+      pc: at / 8,
+      code: opcode.toString(16).padStart(2, '0'),
+      text: insn ? xlatedText(insn, hiImm, names, symbols) : internalText(fields),
+    });
     at += wide ? 16 : 8;
   }
   return out;
 }
 
-function xlatedText(insn: Instruction, hiImm: number, names: ReadonlyMap<number, string>, symbols: (imm: number) => string | undefined): string {
+function xlatedText(
+  insn: Instruction,
+  hiImm: number,
+  names: ReadonlyMap<number, string>,
+  symbols: (imm: number) => string | undefined,
+): string {
   const { opcode, dst, src, offset, imm } = insn;
   const named = (id: number) => (names.has(id) ? `  ; ${names.get(id)}` : '');
   if (opcode === 0x18 && src === PseudoSrc.MAP_FD) return `r${dst} = map[id:${imm >>> 0}] ll${named(imm >>> 0)}`;
@@ -175,7 +224,8 @@ function xlatedText(insn: Instruction, hiImm: number, names: ReadonlyMap<number,
     // Subprogram calls keep their relative target in `off` once the program is JITed or patched for the interpreter.
     if (src === CallSrc.LOCAL) return `call pc${offset < 0 ? offset : `+${offset}`}`;
     // Helper and kfunc calls hold the function's offset from __bpf_call_base, not an id.
-    if (src === CallSrc.HELPER || src === CallSrc.KFUNC) return `call ${symbols(imm) ?? (src === CallSrc.KFUNC ? 'kfunc' : 'unknown')}#${imm}`;
+    if (src === CallSrc.HELPER || src === CallSrc.KFUNC)
+      return `call ${symbols(imm) ?? (src === CallSrc.KFUNC ? 'kfunc' : 'unknown')}#${imm}`;
   }
   return formatInstruction(insn);
 }
@@ -222,7 +272,9 @@ function kernelCallResolver(kallsyms = '/proc/kallsyms'): (imm: number) => strin
       base = m ? BigInt(`0x${m[1]}`) : 0n;
     }
     if (!base) return undefined;
-    const hex = BigInt.asUintN(64, base + BigInt(imm)).toString(16).padStart(16, '0');
+    const hex = BigInt.asUintN(64, base + BigInt(imm))
+      .toString(16)
+      .padStart(16, '0');
     const at = text.indexOf(`\n${hex} `);
     if (at < 0) return undefined;
     const line = text.slice(at + 1, text.indexOf('\n', at + 1));

@@ -1,5 +1,22 @@
 import {
-  cidr4, cidr6, cstring, InvalidArgumentError, ipv4, ipv6, mac, s16, s32, s64, s8, u16, u16be, u32, u32be, u64, u64be, u8,
+  cidr4,
+  cidr6,
+  cstring,
+  InvalidArgumentError,
+  ipv4,
+  ipv6,
+  mac,
+  s16,
+  s32,
+  s64,
+  s8,
+  u16,
+  u16be,
+  u32,
+  u32be,
+  u64,
+  u64be,
+  u8,
 } from '@bpfkit/core';
 import type { Codec } from '@bpfkit/core';
 
@@ -23,14 +40,34 @@ const hex: TextFormat = {
 };
 
 const NAMED: Record<string, Codec<number> | Codec<bigint> | Codec<string>> = {
-  u8, u16, u32, u64, s8, s16, s32, s64, u16be, u32be, u64be, ipv4, ipv6, mac, cidr4, cidr6,
+  u8,
+  u16,
+  u32,
+  u64,
+  s8,
+  s16,
+  s32,
+  s64,
+  u16be,
+  u32be,
+  u64be,
+  ipv4,
+  ipv6,
+  mac,
+  cidr4,
+  cidr6,
 };
 
 function fromCodec(name: string, codec: Codec<number> | Codec<bigint> | Codec<string>): TextFormat {
   return {
     name,
     parse(text, size) {
-      if (codec.size !== size) throw new InvalidArgumentError(`--key/--value ${name}`, `a format of ${size} bytes (the map's size)`, `${name} of ${codec.size} bytes`);
+      if (codec.size !== size)
+        throw new InvalidArgumentError(
+          `--key/--value ${name}`,
+          `a format of ${size} bytes (the map's size)`,
+          `${name} of ${codec.size} bytes`,
+        );
       const out = new Uint8Array(size);
       const value = codec === u64 || codec === s64 || codec === u64be ? BigInt(text) : /^(u|s)\d+/.test(name) ? Number(text) : text;
       (codec as Codec<unknown>).encode(value, out);

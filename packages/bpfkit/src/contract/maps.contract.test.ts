@@ -6,11 +6,12 @@ import { BACKENDS, errorOf } from './backends.js';
 const HASH = { name: 'contract_hash', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 4 };
 const codecs = { key: u32, value: u64 };
 
-
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== undefined)(`map contract on ${backend.name}${backend.skip ? ` — skipped: ${backend.skip}` : ''}`, () => {
     let system: System;
-    beforeAll(() => { system = backend.open(); });
+    beforeAll(() => {
+      system = backend.open();
+    });
     afterAll(() => system?.close());
 
     it('hash: update, lookup, absent keys, delete', () => {
@@ -52,7 +53,11 @@ for (const backend of BACKENDS) {
 
     it('array: zero-filled, fixed, undeletable', () => {
       using a = system.createMap({ name: 'contract_arr', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 3 }, codecs);
-      expect([...a.entries()]).toEqual([[0, 0n], [1, 0n], [2, 0n]]);
+      expect([...a.entries()]).toEqual([
+        [0, 0n],
+        [1, 0n],
+        [2, 0n],
+      ]);
       a.update(2, 22n);
       expect(a.lookup(2)).toBe(22n);
       expect(a.lookup(3)).toBeUndefined();

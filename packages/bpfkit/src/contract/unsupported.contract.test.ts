@@ -15,24 +15,27 @@ function refusalOf(f: () => unknown): NotSupportedError {
 }
 
 for (const backend of BACKENDS) {
-  describe.skipIf(backend.skip !== undefined)(`what the ${backend.name} backend cannot do yet${backend.skip ? ` — skipped: ${backend.skip}` : ''}`, () => {
-    const lackedBy = backend.name === 'kernel' ? 'bpfkit' : 'the mock backend';
+  describe.skipIf(backend.skip !== undefined)(
+    `what the ${backend.name} backend cannot do yet${backend.skip ? ` — skipped: ${backend.skip}` : ''}`,
+    () => {
+      const lackedBy = backend.name === 'kernel' ? 'bpfkit' : 'the mock backend';
 
-    it('is refused naming the library or backend that lacks it, not the kernel', () => {
-      using system = backend.open();
-      using ring = system.createMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
-      using perf = system.createMap({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
-      // attach refuses before it looks at the program.
-      const attach = refusalOf(() => system.attach({} as Program, { kind: 'kprobe', symbol: 'do_unlinkat' }));
-      expect(attach.message).toMatch(new RegExp(`^attaching programs to 'kprobe' is not supported by ${lackedBy}: `));
-      const readRing = refusalOf(() => system.openRingBuffer(ring));
-      expect(readRing.message).toMatch(new RegExp(`^reading ring buffer maps is not supported by ${lackedBy}: `));
-      const readPerf = refusalOf(() => system.openPerfEventArray(perf));
-      expect(readPerf.message).toMatch(new RegExp(`^reading perf event arrays is not supported by ${lackedBy}: `));
-      for (const err of [attach, readRing, readPerf]) {
-        expect(err.lackedBy).toBe(lackedBy);
-        expect(err.message).not.toMatch(/issue|lands? with|this kernel/);
-      }
-    });
-  });
+      it('is refused naming the library or backend that lacks it, not the kernel', () => {
+        using system = backend.open();
+        using ring = system.createMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
+        using perf = system.createMap({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+        // attach refuses before it looks at the program.
+        const attach = refusalOf(() => system.attach({} as Program, { kind: 'kprobe', symbol: 'do_unlinkat' }));
+        expect(attach.message).toMatch(new RegExp(`^attaching programs to 'kprobe' is not supported by ${lackedBy}: `));
+        const readRing = refusalOf(() => system.openRingBuffer(ring));
+        expect(readRing.message).toMatch(new RegExp(`^reading ring buffer maps is not supported by ${lackedBy}: `));
+        const readPerf = refusalOf(() => system.openPerfEventArray(perf));
+        expect(readPerf.message).toMatch(new RegExp(`^reading perf event arrays is not supported by ${lackedBy}: `));
+        for (const err of [attach, readRing, readPerf]) {
+          expect(err.lackedBy).toBe(lackedBy);
+          expect(err.message).not.toMatch(/issue|lands? with|this kernel/);
+        }
+      });
+    },
+  );
 }

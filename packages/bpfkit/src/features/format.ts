@@ -5,7 +5,11 @@ const yes = (b: boolean) => (b ? 'yes' : 'no');
 /** Lays rows out as an aligned text table. */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -23,9 +27,13 @@ function count(r: Record<string, boolean>): string {
  * console.log(formatFeatures(system.features()));
  */
 export function formatFeatures(f: Features, options: { helpers?: boolean } = {}): string {
-  const caps = Object.entries(f.capabilities).filter(([k, v]) => k !== 'root' && v).map(([k]) => k);
+  const caps = Object.entries(f.capabilities)
+    .filter(([k, v]) => k !== 'root' && v)
+    .map(([k]) => k);
   // What an unprivileged process cannot probe is said once, not answered "no".
-  const needsBpf = f.bpf.available ? undefined : 'unknown: probing needs bpf(), which needs root or CAP_BPF (+ CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN)';
+  const needsBpf = f.bpf.available
+    ? undefined
+    : 'unknown: probing needs bpf(), which needs root or CAP_BPF (+ CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN)';
   const unlessUnprivileged = (answer: string) => needsBpf ?? answer;
   const env: [string, string][] = [
     ['kernel', f.kernel.release],
@@ -53,12 +61,22 @@ export function formatFeatures(f: Features, options: { helpers?: boolean } = {})
     const programRows = Object.entries(f.programTypes).map(([k, v]) => [k, answer(v, f.programTypeRestrictions[k])]);
     sections.push(textTable(['map type', 'supported'], mapRows), textTable(['program type', 'supported'], programRows));
   }
-  sections.push(textTable(['link type', 'supported'], Object.entries(f.linkTypes).map(([k, v]) => [k, yes(v)])));
+  sections.push(
+    textTable(
+      ['link type', 'supported'],
+      Object.entries(f.linkTypes).map(([k, v]) => [k, yes(v)]),
+    ),
+  );
   const helperRows = Object.entries(f.helpers).map(([prog, helpers]) => [prog, count(helpers)]);
   if (helperRows.length) sections.push(textTable(['program type', 'helpers available'], helperRows));
   if (options.helpers) {
     for (const [prog, helpers] of Object.entries(f.helpers)) {
-      sections.push(`${prog}: ${Object.entries(helpers).filter(([, v]) => v).map(([k]) => k).join(' ')}`);
+      sections.push(
+        `${prog}: ${Object.entries(helpers)
+          .filter(([, v]) => v)
+          .map(([k]) => k)
+          .join(' ')}`,
+      );
     }
   }
   return sections.join('\n\n');

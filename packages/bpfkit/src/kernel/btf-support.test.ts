@@ -16,8 +16,13 @@ whenKernel().describe('BTF the kernel accepts', () => {
     expect(kernelBtfSupport()).toBe(support);
     const atLeast = (major: number, minor: number) => kernelReleaseAtLeast(os.release(), major, minor);
     expect(support).toEqual({
-      func: atLeast(5, 0), funcGlobal: atLeast(5, 6), datasec: atLeast(5, 2), float: atLeast(5, 13),
-      declTag: atLeast(5, 16), typeTag: atLeast(5, 17), enum64: atLeast(6, 0),
+      func: atLeast(5, 0),
+      funcGlobal: atLeast(5, 6),
+      datasec: atLeast(5, 2),
+      float: atLeast(5, 13),
+      declTag: atLeast(5, 16),
+      typeTag: atLeast(5, 17),
+      enum64: atLeast(6, 0),
     });
   });
 

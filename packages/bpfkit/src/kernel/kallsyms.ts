@@ -14,7 +14,7 @@ export function kallsymsAddresses(names: Iterable<string>, path = '/proc/kallsym
   const out = new Map<string, bigint>();
   if (wanted.size === 0) return out;
   const text = fs.readFileSync(path, 'utf8');
-  for (let start = 0; start < text.length && out.size < wanted.size;) {
+  for (let start = 0; start < text.length && out.size < wanted.size; ) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     // "ffffffff814de1b0 T __x64_sys_bpf\t[module]"

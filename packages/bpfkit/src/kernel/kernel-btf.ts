@@ -28,7 +28,10 @@ export function vmlinuxBtf(): Btf {
   if (vmlinux) return vmlinux;
   const file = path.join(BTF_DIR, 'vmlinux');
   if (!fs.existsSync(file)) {
-    throw new NotSupportedError('kernel BTF', `${file} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF (needed for CO-RE, ksym externs and kfuncs); pass a BTF file instead`);
+    throw new NotSupportedError(
+      'kernel BTF',
+      `${file} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF (needed for CO-RE, ksym externs and kfuncs); pass a BTF file instead`,
+    );
   }
   vmlinux = parseBtf(new Uint8Array(fs.readFileSync(file)));
   return vmlinux;

@@ -25,7 +25,7 @@ describe('the running kernel', () => {
     if (unset) expect(config.get(unset[1]!)).toBe('n');
   });
 
-  it('computes LINUX_KERNEL_VERSION from the release (or the distribution\'s real version)', () => {
+  it("computes LINUX_KERNEL_VERSION from the release (or the distribution's real version)", () => {
     const v = linuxKernelVersion();
     const release = parseKernelRelease(os.release()).code;
     // Same major and minor as uname; Debian and Ubuntu may report a different sub-level.
@@ -36,9 +36,17 @@ describe('the running kernel', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-kallsyms-'));
     try {
       const file = path.join(dir, 'kallsyms');
-      fs.writeFileSync(file, 'ffffffff81000000 T _stext\nffffffff814de1b0 T __x64_sys_bpf\n0000000000000000 t nf_hook\t[nf_tables]\nffffffffc0001000 t nf_hook2\t[nf_tables]\n');
+      fs.writeFileSync(
+        file,
+        'ffffffff81000000 T _stext\nffffffff814de1b0 T __x64_sys_bpf\n0000000000000000 t nf_hook\t[nf_tables]\nffffffffc0001000 t nf_hook2\t[nf_tables]\n',
+      );
       const found = kallsymsAddresses(['__x64_sys_bpf', 'nf_hook2', 'absent'], file);
-      expect(found).toEqual(new Map([['__x64_sys_bpf', 0xffffffff814de1b0n], ['nf_hook2', 0xffffffffc0001000n]]));
+      expect(found).toEqual(
+        new Map([
+          ['__x64_sys_bpf', 0xffffffff814de1b0n],
+          ['nf_hook2', 0xffffffffc0001000n],
+        ]),
+      );
       expect(kallsymsAddresses([], file).size).toBe(0);
     } finally {
       fs.rmSync(dir, { recursive: true });

@@ -5,17 +5,35 @@ import { describe, expect, it } from 'vitest';
 import { kernelBtfs } from '../kernel/kernel-btf.js';
 import { attachBtfName, resolveAttachBtf } from './attach-btf.js';
 
-const spec = (type: number, expectedAttachType: number | undefined, attachTo: string) =>
-  ({ name: 'p', type, ...(expectedAttachType === undefined ? {} : { expectedAttachType }), attachTo, instructions: new Uint8Array(8), license: 'GPL' });
+const spec = (type: number, expectedAttachType: number | undefined, attachTo: string) => ({
+  name: 'p',
+  type,
+  ...(expectedAttachType === undefined ? {} : { expectedAttachType }),
+  attachTo,
+  instructions: new Uint8Array(8),
+  license: 'GPL',
+});
 
 describe('attach points in kernel BTF', () => {
   it('names the BTF type each tracing kind attaches to', () => {
-    expect(attachBtfName(spec(ProgramType.TRACING, AttachType.TRACE_RAW_TP, 'sched_switch'))).toEqual({ name: 'btf_trace_sched_switch', kind: BtfKind.TYPEDEF });
-    expect(attachBtfName(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'do_unlinkat'))).toEqual({ name: 'do_unlinkat', kind: BtfKind.FUNC });
-    expect(attachBtfName(spec(ProgramType.TRACING, AttachType.TRACE_FEXIT, 'do_unlinkat'))).toEqual({ name: 'do_unlinkat', kind: BtfKind.FUNC });
+    expect(attachBtfName(spec(ProgramType.TRACING, AttachType.TRACE_RAW_TP, 'sched_switch'))).toEqual({
+      name: 'btf_trace_sched_switch',
+      kind: BtfKind.TYPEDEF,
+    });
+    expect(attachBtfName(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'do_unlinkat'))).toEqual({
+      name: 'do_unlinkat',
+      kind: BtfKind.FUNC,
+    });
+    expect(attachBtfName(spec(ProgramType.TRACING, AttachType.TRACE_FEXIT, 'do_unlinkat'))).toEqual({
+      name: 'do_unlinkat',
+      kind: BtfKind.FUNC,
+    });
     expect(attachBtfName(spec(ProgramType.TRACING, AttachType.MODIFY_RETURN, 'x'))).toEqual({ name: 'x', kind: BtfKind.FUNC });
     expect(attachBtfName(spec(ProgramType.TRACING, AttachType.TRACE_ITER, 'task'))).toEqual({ name: 'bpf_iter_task', kind: BtfKind.FUNC });
-    expect(attachBtfName(spec(ProgramType.LSM, AttachType.LSM_MAC, 'file_open'))).toEqual({ name: 'bpf_lsm_file_open', kind: BtfKind.FUNC });
+    expect(attachBtfName(spec(ProgramType.LSM, AttachType.LSM_MAC, 'file_open'))).toEqual({
+      name: 'bpf_lsm_file_open',
+      kind: BtfKind.FUNC,
+    });
     expect(attachBtfName(spec(ProgramType.XDP, AttachType.XDP, 'eth0'))).toBeUndefined();
   });
 
@@ -30,16 +48,29 @@ describe('attach points in kernel BTF', () => {
     modBuilder.addFunc('shared', modBuilder.addFuncProto(1, []), 0);
     modBuilder.addFunc('only_in_mod', 2, 0);
     const mod = { ...parseBtf(modBuilder.encode()), firstTypeId: 2 };
-    const sources = [{ name: 'vmlinux', btf: vmlinux }, { name: 'mymod', btf: mod }];
+    const sources = [
+      { name: 'vmlinux', btf: vmlinux },
+      { name: 'mymod', btf: mod },
+    ];
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'shared'), sources)).toMatchObject({ module: 'vmlinux' });
-    expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'only_in_mod'), sources)).toMatchObject({ module: 'mymod', id: 4 });
-    expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'mymod:shared'), sources)).toMatchObject({ module: 'mymod', id: 3, typeName: 'shared' });
+    expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'only_in_mod'), sources)).toMatchObject({
+      module: 'mymod',
+      id: 4,
+    });
+    expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'mymod:shared'), sources)).toMatchObject({
+      module: 'mymod',
+      id: 3,
+      typeName: 'shared',
+    });
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'nowhere'), sources)).toBeUndefined();
   });
 
   it.skipIf(!fs.existsSync('/sys/kernel/btf/vmlinux'))('finds tp_btf and fentry targets in this kernel', () => {
     const k = kernelBtfs();
-    expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_RAW_TP, 'sched_switch'), k)).toMatchObject({ module: 'vmlinux', typeName: 'btf_trace_sched_switch' });
+    expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_RAW_TP, 'sched_switch'), k)).toMatchObject({
+      module: 'vmlinux',
+      typeName: 'btf_trace_sched_switch',
+    });
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'do_unlinkat'), k)).toMatchObject({ module: 'vmlinux' });
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'dummy_file_read'), k)).toBeUndefined();
   });

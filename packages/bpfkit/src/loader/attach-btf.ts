@@ -28,11 +28,16 @@ export function attachBtfName(spec: ProgramSpec): { name: string; kind: number }
   if (spec.type === ProgramType.LSM) return { name: `bpf_lsm_${target}`, kind: BtfKind.FUNC };
   if (spec.type !== ProgramType.TRACING) return undefined;
   switch (spec.expectedAttachType) {
-    case AttachType.TRACE_RAW_TP: return { name: `btf_trace_${target}`, kind: BtfKind.TYPEDEF };
-    case AttachType.TRACE_ITER: return { name: `bpf_iter_${target}`, kind: BtfKind.FUNC };
-    case AttachType.TRACE_FENTRY: case AttachType.TRACE_FEXIT: case AttachType.MODIFY_RETURN:
+    case AttachType.TRACE_RAW_TP:
+      return { name: `btf_trace_${target}`, kind: BtfKind.TYPEDEF };
+    case AttachType.TRACE_ITER:
+      return { name: `bpf_iter_${target}`, kind: BtfKind.FUNC };
+    case AttachType.TRACE_FENTRY:
+    case AttachType.TRACE_FEXIT:
+    case AttachType.MODIFY_RETURN:
       return { name: target, kind: BtfKind.FUNC };
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 

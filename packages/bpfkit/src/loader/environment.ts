@@ -56,13 +56,21 @@ export function runningKernelExterns(kernel: () => KernelBtf[], extra: Collectio
       if (config) return config;
       const given = typeof extra === 'string' ? parseKernelConfig(extra) : new globalThis.Map(Object.entries(extra ?? {}));
       for (const [k, v] of given) {
-        if (typeof v !== 'string') throw new InvalidArgumentError(`options.kconfig: ${k}`, 'a config value as the config file writes it (y, n, m, a number or a quoted string)', v);
+        if (typeof v !== 'string')
+          throw new InvalidArgumentError(
+            `options.kconfig: ${k}`,
+            'a config value as the config file writes it (y, n, m, a number or a quoted string)',
+            v,
+          );
       }
       config = new globalThis.Map([...kernelConfig(), ...given]);
       return config;
     },
     get configSource() {
-      return [kernelConfigSource(), extra !== undefined ? 'options.kconfig' : undefined].filter((x) => x !== undefined).join(' and ') || undefined;
+      return (
+        [kernelConfigSource(), extra !== undefined ? 'options.kconfig' : undefined].filter((x) => x !== undefined).join(' and ') ||
+        undefined
+      );
     },
     get kernelVersion() {
       return linuxKernelVersion();

@@ -11,8 +11,15 @@ const CALL = [0x85, 0x00, 0, 0, 0, 0, 0, 0];
 
 function program(parts: number[][], references: ProgramReference[]): ElfProgramSpec {
   return {
-    name: 'p', type: 1, license: 'GPL', section: 'socket', instructions: Uint8Array.from(parts.flat()),
-    references, funcInfo: [], lineInfo: [], coreRelocations: [],
+    name: 'p',
+    type: 1,
+    license: 'GPL',
+    section: 'socket',
+    instructions: Uint8Array.from(parts.flat()),
+    references,
+    funcInfo: [],
+    lineInfo: [],
+    coreRelocations: [],
   };
 }
 
@@ -34,18 +41,21 @@ describe('linkReferences', () => {
   };
 
   it('writes map fds, value offsets, kconfig addresses, BTF ids, addresses and kfunc calls', () => {
-    const spec = program([LDDW, LDDW, LDDW, LDDW, LDDW, LDDW, LDDW, CALL, CALL, CALL], [
-      { index: 0, kind: 'map', target: 'counts', offset: 0 },
-      { index: 2, kind: 'map_value', target: '.rodata', offset: 12 },
-      { index: 4, kind: 'extern', target: 'CONFIG_HZ', offset: 0 },
-      { index: 6, kind: 'extern', target: 'typed', offset: 0 },
-      { index: 8, kind: 'extern', target: 'in_module', offset: 0 },
-      { index: 10, kind: 'extern', target: 'addr', offset: 0 },
-      { index: 12, kind: 'extern', target: 'gone', offset: 0 },
-      { index: 14, kind: 'kfunc', target: 'typed', offset: 0 },
-      { index: 15, kind: 'kfunc', target: 'in_module', offset: 0 },
-      { index: 16, kind: 'kfunc', target: 'gone', offset: 0 },
-    ]);
+    const spec = program(
+      [LDDW, LDDW, LDDW, LDDW, LDDW, LDDW, LDDW, CALL, CALL, CALL],
+      [
+        { index: 0, kind: 'map', target: 'counts', offset: 0 },
+        { index: 2, kind: 'map_value', target: '.rodata', offset: 12 },
+        { index: 4, kind: 'extern', target: 'CONFIG_HZ', offset: 0 },
+        { index: 6, kind: 'extern', target: 'typed', offset: 0 },
+        { index: 8, kind: 'extern', target: 'in_module', offset: 0 },
+        { index: 10, kind: 'extern', target: 'addr', offset: 0 },
+        { index: 12, kind: 'extern', target: 'gone', offset: 0 },
+        { index: 14, kind: 'kfunc', target: 'typed', offset: 0 },
+        { index: 15, kind: 'kfunc', target: 'in_module', offset: 0 },
+        { index: 16, kind: 'kfunc', target: 'gone', offset: 0 },
+      ],
+    );
     const bySlot = new globalThis.Map<number, Instruction>();
     let slot = 0;
     for (const insn of decodeInstructions(linkReferences(spec, targets), true)) {
@@ -72,8 +82,14 @@ describe('linkReferences', () => {
   });
 
   it('names a reference to a map or extern the object does not have', () => {
-    expect(() => linkReferences(program([LDDW], [{ index: 0, kind: 'map', target: 'nope', offset: 0 }]), targets)).toThrow(InvalidArgumentError);
-    expect(() => linkReferences(program([CALL], [{ index: 0, kind: 'kfunc', target: 'nope', offset: 0 }]), targets)).toThrow(/extern 'nope'/);
-    expect(() => linkReferences(program([CALL], [{ index: 0, kind: 'kfunc', target: 'addr', offset: 0 }]), targets)).toThrow(/a kernel function/);
+    expect(() => linkReferences(program([LDDW], [{ index: 0, kind: 'map', target: 'nope', offset: 0 }]), targets)).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => linkReferences(program([CALL], [{ index: 0, kind: 'kfunc', target: 'nope', offset: 0 }]), targets)).toThrow(
+      /extern 'nope'/,
+    );
+    expect(() => linkReferences(program([CALL], [{ index: 0, kind: 'kfunc', target: 'addr', offset: 0 }]), targets)).toThrow(
+      /a kernel function/,
+    );
   });
 });

@@ -34,6 +34,8 @@ export function loadObjectBtf(elf: ElfFile, btf: Btf, externs: ObjectExterns): {
     }
     const last = log.trim().split('\n').pop() ?? err.message;
     const unsupported = unsupportedKinds(types, support);
-    return { warning: `the kernel refused the object's BTF (${last}${unsupported.length ? `; kinds left: ${unsupported.join(', ')}` : ''}): maps and programs load without it` };
+    return {
+      warning: `the kernel refused the object's BTF (${last}${unsupported.length ? `; kinds left: ${unsupported.join(', ')}` : ''}): maps and programs load without it`,
+    };
   }
 }

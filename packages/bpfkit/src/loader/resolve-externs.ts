@@ -61,9 +61,13 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
       const text = kconfigText(e, env, addresses);
       if (text === undefined) {
         if (!e.weak) {
-          throw new NotSupportedError(`kconfig extern '${e.name}'`, undefined, env.configSource === undefined
-            ? 'no kernel config was found (/proc/config.gz or /boot/config-<release>): give the values with options.kconfig, or declare it __weak to load without it (it then reads 0)'
-            : `the kernel config (${env.configSource}) does not set it; declare it __weak to load without it (it then reads 0)`);
+          throw new NotSupportedError(
+            `kconfig extern '${e.name}'`,
+            undefined,
+            env.configSource === undefined
+              ? 'no kernel config was found (/proc/config.gz or /boot/config-<release>): give the values with options.kconfig, or declare it __weak to load without it (it then reads 0)'
+              : `the kernel config (${env.configSource}) does not set it; declare it __weak to load without it (it then reads 0)`,
+          );
         }
       } else {
         kconfig.set(encodeKconfigValue(btf, e.type, e.name, text, littleEndian), e.offset);
@@ -74,7 +78,12 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
     if (!e.isFunc && e.type === 0) {
       const address = addresses.get(e.name);
       if (address === undefined) {
-        if (!e.weak) throw new NotSupportedError(`ksym '${e.name}'`, undefined, 'not in /proc/kallsyms (data symbols need CONFIG_KALLSYMS_ALL); declare it __weak to load without it');
+        if (!e.weak)
+          throw new NotSupportedError(
+            `ksym '${e.name}'`,
+            undefined,
+            'not in /proc/kallsyms (data symbols need CONFIG_KALLSYMS_ALL); declare it __weak to load without it',
+          );
         values.set(e.name, { kind: 'missing' });
       } else {
         values.set(e.name, { kind: 'address', address });
@@ -84,7 +93,11 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
     const found = findKernelSymbol(e, env.kernelBtfs());
     if (!found) {
       if (!e.weak) {
-        throw new NotSupportedError(`${e.isFunc ? 'kfunc' : 'ksym'} '${e.name}'`, undefined, `the kernel's BTF has no ${e.isFunc ? 'function' : 'variable'} of that name; declare it __weak to load without it`);
+        throw new NotSupportedError(
+          `${e.isFunc ? 'kfunc' : 'ksym'} '${e.name}'`,
+          undefined,
+          `the kernel's BTF has no ${e.isFunc ? 'function' : 'variable'} of that name; declare it __weak to load without it`,
+        );
       }
       values.set(e.name, { kind: 'missing' });
       continue;
@@ -93,7 +106,11 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
     if (!e.isFunc && !addresses.has(e.name)) {
       // The verifier looks the variable up with kallsyms_lookup_name(): without it, the load would fail with ENOENT.
       if (!e.weak) {
-        throw new NotSupportedError(`ksym '${e.name}'`, undefined, "the kernel's BTF has the variable but /proc/kallsyms does not, and the kernel resolves typed ksyms through kallsyms (data symbols need CONFIG_KALLSYMS_ALL); declare it __weak and test bpf_ksym_exists() to load without it");
+        throw new NotSupportedError(
+          `ksym '${e.name}'`,
+          undefined,
+          "the kernel's BTF has the variable but /proc/kallsyms does not, and the kernel resolves typed ksyms through kallsyms (data symbols need CONFIG_KALLSYMS_ALL); declare it __weak and test bpf_ksym_exists() to load without it",
+        );
       }
       values.set(e.name, { kind: 'missing' });
       continue;
@@ -108,12 +125,20 @@ const SYSCALL_WRAPPERS = ['__x64_sys_bpf', '__arm64_sys_bpf', '__s390x_sys_bpf']
 
 function kconfigText(e: ExternSpec, env: ExternEnvironment, kallsyms: ReadonlyMap<string, bigint>): string | undefined {
   switch (e.name) {
-    case 'LINUX_KERNEL_VERSION': return String(env.kernelVersion);
-    case 'LINUX_HAS_SYSCALL_WRAPPER': return SYSCALL_WRAPPERS.some((w) => kallsyms.has(w)) ? 'y' : 'n';
+    case 'LINUX_KERNEL_VERSION':
+      return String(env.kernelVersion);
+    case 'LINUX_HAS_SYSCALL_WRAPPER':
+      return SYSCALL_WRAPPERS.some((w) => kallsyms.has(w)) ? 'y' : 'n';
     // bpf_get_attach_cookie arrived in 5.15.
-    case 'LINUX_HAS_BPF_COOKIE': return env.kernelVersion >= (5 << 16) + (15 << 8) ? 'y' : 'n';
+    case 'LINUX_HAS_BPF_COOKIE':
+      return env.kernelVersion >= (5 << 16) + (15 << 8) ? 'y' : 'n';
     default:
-      if (e.name.startsWith('LINUX_')) throw new InvalidArgumentError(`kconfig extern '${e.name}'`, 'CONFIG_* or one of LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER, LINUX_HAS_BPF_COOKIE', e.name);
+      if (e.name.startsWith('LINUX_'))
+        throw new InvalidArgumentError(
+          `kconfig extern '${e.name}'`,
+          'CONFIG_* or one of LINUX_KERNEL_VERSION, LINUX_HAS_SYSCALL_WRAPPER, LINUX_HAS_BPF_COOKIE',
+          e.name,
+        );
       return env.config.get(e.name);
   }
 }
@@ -136,13 +161,21 @@ function checkCompatible(e: ExternSpec, local: Btf, kernel: Btf, id: number): vo
     const kernelProto = skipModifiers(kernel, target.sizeOrType);
     const n = localProto.params?.length ?? 0;
     const m = kernelProto.params?.length ?? 0;
-    if (n !== m) throw new InvalidArgumentError(`kfunc '${e.name}'`, `a declaration with the kernel's ${m} parameter(s)`, `${n} parameter(s)`);
+    if (n !== m)
+      throw new InvalidArgumentError(`kfunc '${e.name}'`, `a declaration with the kernel's ${m} parameter(s)`, `${n} parameter(s)`);
     return;
   }
   const lt = skipModifiers(local, e.type);
   const kt = skipModifiers(kernel, target.sizeOrType);
-  if (lt.kind !== kt.kind) throw new InvalidArgumentError(`ksym '${e.name}'`, `a declaration of the kernel's kind (BTF kind ${kt.kind})`, `BTF kind ${lt.kind}`);
-  const sized = (b: Btf, t: number) => { try { return btfSizeOf(b, t); } catch { return undefined; } };
+  if (lt.kind !== kt.kind)
+    throw new InvalidArgumentError(`ksym '${e.name}'`, `a declaration of the kernel's kind (BTF kind ${kt.kind})`, `BTF kind ${lt.kind}`);
+  const sized = (b: Btf, t: number) => {
+    try {
+      return btfSizeOf(b, t);
+    } catch {
+      return undefined;
+    }
+  };
   const ls = sized(local, e.type);
   const ks = sized(kernel, target.sizeOrType);
   if (ls !== undefined && ks !== undefined && ls !== ks && lt.kind !== BtfKind.STRUCT && lt.kind !== BtfKind.UNION) {

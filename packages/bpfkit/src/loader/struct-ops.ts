@@ -1,5 +1,14 @@
 import os from 'node:os';
-import { BpfError, Errno, InvalidArgumentError, MapFlags, MapType, kernelReleaseAtLeast, NotSupportedError, ProgramType } from '@bpfkit/core';
+import {
+  BpfError,
+  Errno,
+  InvalidArgumentError,
+  MapFlags,
+  MapType,
+  kernelReleaseAtLeast,
+  NotSupportedError,
+  ProgramType,
+} from '@bpfkit/core';
 import type { Map, MapSpec, Program } from '@bpfkit/core';
 import { BtfKind, btfSizeOf, ParseError, skipModifiers, structOpsUses } from '@bpfkit/elf';
 import type { Btf, BtfType, ObjectSpec, StructOpsMapSpec } from '@bpfkit/elf';
@@ -103,7 +112,11 @@ export function findKernelStructOps(name: string, kernel: readonly KernelBtf[], 
     if (!data) throw new NotSupportedError(what, undefined, `struct ${wrapper} of ${k.name} holds no struct ${name}`);
     return { module: k.name, btf: k.btf, type, valueType, dataOffset: data.bitOffset / 8 };
   }
-  throw new NotSupportedError(what, undefined, `the kernel's BTF (vmlinux and loaded modules) has no struct ${wrapper}: nothing in this kernel takes ${name} from BPF`);
+  throw new NotSupportedError(
+    what,
+    undefined,
+    `the kernel's BTF (vmlinux and loaded modules) has no struct ${wrapper}: nothing in this kernel takes ${name} from BPF`,
+  );
 }
 
 const isZero = (b: Uint8Array) => b.every((x) => x === 0);
@@ -118,7 +131,12 @@ function funcProto(btf: Btf, type: number): BtfType | undefined {
 }
 
 /** Lays one map out for the kernel and records its programs' attach ids in `programs`. */
-function planMap(spec: ObjectSpec, m: StructOpsMapSpec, kernel: readonly KernelBtf[], programs: Record<string, StructOpsProgramLoad & { map: string }>): StructOpsMapPlan {
+function planMap(
+  spec: ObjectSpec,
+  m: StructOpsMapSpec,
+  kernel: readonly KernelBtf[],
+  programs: Record<string, StructOpsProgramLoad & { map: string }>,
+): StructOpsMapPlan {
   const btf = spec.btf!;
   const what = `struct_ops map '${m.name}' (struct ${m.typeName})`;
   const k = findKernelStructOps(m.kernelTypeName, kernel, what);
@@ -137,8 +155,11 @@ function planMap(spec: ObjectSpec, m: StructOpsMapSpec, kernel: readonly KernelB
     if (!kernelMember) {
       // libbpf's rule: a member the kernel lacks may only be left unset.
       if (fn || !isZero(bytes)) {
-        throw new NotSupportedError(`member '${member.name}' of ${what}`, undefined,
-          `the kernel's struct ${m.kernelTypeName} (${k.module}) has no member '${member.name}'${fn ? ` for program '${fn.program}'` : ''}`);
+        throw new NotSupportedError(
+          `member '${member.name}' of ${what}`,
+          undefined,
+          `the kernel's struct ${m.kernelTypeName} (${k.module}) has no member '${member.name}'${fn ? ` for program '${fn.program}'` : ''}`,
+        );
       }
       return;
     }
@@ -148,19 +169,35 @@ function planMap(spec: ObjectSpec, m: StructOpsMapSpec, kernel: readonly KernelB
     const localKind = skipModifiers(btf, member.type).kind;
     const kernelKind = skipModifiers(k.btf, kernelMember.type).kind;
     if (localKind !== kernelKind) {
-      throw new NotSupportedError(`member '${member.name}' of ${what}`, undefined, `its type (${kindName(localKind)}) is not of the kernel's kind (${kindName(kernelKind)})`);
+      throw new NotSupportedError(
+        `member '${member.name}' of ${what}`,
+        undefined,
+        `its type (${kindName(localKind)}) is not of the kernel's kind (${kindName(kernelKind)})`,
+      );
     }
     const at = k.dataOffset + kernelMember.bitOffset / 8;
     if (localKind === BtfKind.PTR) {
       if (!fn) return; // a null pointer: the value keeps zero
       if (!funcProto(k.btf, kernelMember.type)) {
-        throw new NotSupportedError(`member '${member.name}' of ${what}`, undefined, `the kernel's member is not a function pointer, so program '${fn.program}' cannot implement it`);
+        throw new NotSupportedError(
+          `member '${member.name}' of ${what}`,
+          undefined,
+          `the kernel's member is not a function pointer, so program '${fn.program}' cannot implement it`,
+        );
       }
       const load = { attachBtfId: k.type.id, expectedAttachType: kernelIndex, module: k.module, map: m.name };
       const earlier = programs[fn.program];
-      if (earlier && (earlier.attachBtfId !== load.attachBtfId || earlier.expectedAttachType !== load.expectedAttachType || earlier.module !== load.module)) {
-        throw new InvalidArgumentError(`program '${fn.program}'`, `one struct_ops member per program (it implements member ${earlier.expectedAttachType} of map '${earlier.map}')`,
-          `member '${member.name}' (${kernelIndex}) of map '${m.name}' too`);
+      if (
+        earlier &&
+        (earlier.attachBtfId !== load.attachBtfId ||
+          earlier.expectedAttachType !== load.expectedAttachType ||
+          earlier.module !== load.module)
+      ) {
+        throw new InvalidArgumentError(
+          `program '${fn.program}'`,
+          `one struct_ops member per program (it implements member ${earlier.expectedAttachType} of map '${earlier.map}')`,
+          `member '${member.name}' (${kernelIndex}) of map '${m.name}' too`,
+        );
       }
       programs[fn.program] = load;
       slots.push({ member: member.name, program: fn.program, offset: at });
@@ -168,14 +205,32 @@ function planMap(spec: ObjectSpec, m: StructOpsMapSpec, kernel: readonly KernelB
     }
     const kernelSize = btfSizeOf(k.btf, kernelMember.type);
     if (kernelSize !== size) {
-      throw new NotSupportedError(`member '${member.name}' of ${what}`, undefined, `it has ${size} bytes in the object and ${kernelSize} in the kernel`);
+      throw new NotSupportedError(
+        `member '${member.name}' of ${what}`,
+        undefined,
+        `it has ${size} bytes in the object and ${kernelSize} in the kernel`,
+      );
     }
     value.set(bytes, at);
   });
   const spec_: MapSpec = {
-    name: m.name, type: MapType.STRUCT_OPS, keySize: 4, valueSize: value.byteLength, maxEntries: 1, flags: m.link ? MapFlags.LINK : 0,
+    name: m.name,
+    type: MapType.STRUCT_OPS,
+    keySize: 4,
+    valueSize: value.byteLength,
+    maxEntries: 1,
+    flags: m.link ? MapFlags.LINK : 0,
   };
-  return { name: m.name, kernelTypeName: m.kernelTypeName, spec: spec_, module: k.module, kernelTypeId: k.type.id, valueTypeId: k.valueType.id, value, slots };
+  return {
+    name: m.name,
+    kernelTypeName: m.kernelTypeName,
+    spec: spec_,
+    module: k.module,
+    kernelTypeId: k.type.id,
+    valueTypeId: k.valueType.id,
+    value,
+    slots,
+  };
 }
 
 /**
@@ -215,8 +270,11 @@ export function prepareStructOps(spec: ObjectSpec, kernel: () => readonly Kernel
       skipped.push(name);
       continue;
     }
-    throw new InvalidArgumentError(`program '${name}' (section ${p.section})`,
-      'a struct_ops program that a struct_ops map of the object points to (or leave it out with options.programs)', 'one no struct_ops map points to');
+    throw new InvalidArgumentError(
+      `program '${name}' (section ${p.section})`,
+      'a struct_ops program that a struct_ops map of the object points to (or leave it out with options.programs)',
+      'one no struct_ops map points to',
+    );
   }
   const out: Record<string, StructOpsProgramLoad> = {};
   for (const [name, { map: _map, ...load }] of Object.entries(programs)) out[name] = load;
@@ -237,11 +295,18 @@ export function prepareStructOps(spec: ObjectSpec, kernel: () => readonly Kernel
  *     { attachBtfId: extra.attachBtfId, attachBtfObjFd: extra.attachBtfObjFd });
  * }
  */
-export function structOpsLoadExtras(plan: StructOpsPlan, program: string, moduleBtfFd: (module: string) => number):
-  { expectedAttachType: number; attachBtfId: number; attachBtfObjFd: number } | undefined {
+export function structOpsLoadExtras(
+  plan: StructOpsPlan,
+  program: string,
+  moduleBtfFd: (module: string) => number,
+): { expectedAttachType: number; attachBtfId: number; attachBtfObjFd: number } | undefined {
   const p = Object.hasOwn(plan.programs, program) ? plan.programs[program] : undefined;
   if (!p) return undefined;
-  return { expectedAttachType: p.expectedAttachType, attachBtfId: p.attachBtfId, attachBtfObjFd: p.module === 'vmlinux' ? 0 : moduleBtfFd(p.module) };
+  return {
+    expectedAttachType: p.expectedAttachType,
+    attachBtfId: p.attachBtfId,
+    attachBtfObjFd: p.module === 'vmlinux' ? 0 : moduleBtfFd(p.module),
+  };
 }
 
 /**
@@ -261,24 +326,41 @@ export function structOpsLoadExtras(plan: StructOpsPlan, program: string, module
  * const maps = createStructOpsMaps(plan, objectBtf, moduleBtfFd, owned);
  */
 export function createStructOpsMaps(
-  plan: StructOpsPlan, objectBtf: { readonly fd: number } | undefined, moduleBtfFd: (module: string) => number, owned: { close(): void }[],
+  plan: StructOpsPlan,
+  objectBtf: { readonly fd: number } | undefined,
+  moduleBtfFd: (module: string) => number,
+  owned: { close(): void }[],
 ): Record<string, KernelMap> {
   const out: Record<string, KernelMap> = {};
   for (const m of plan.maps) {
     if (!objectBtf) {
-      throw new NotSupportedError(`struct_ops map '${m.name}'`, undefined, "the object's BTF was not loaded (see the collection's warnings), and the kernel needs it to create struct_ops maps");
+      throw new NotSupportedError(
+        `struct_ops map '${m.name}'`,
+        undefined,
+        "the object's BTF was not loaded (see the collection's warnings), and the kernel needs it to create struct_ops maps",
+      );
     }
     let map: KernelMap;
     try {
       map = createKernelMap(m.spec, undefined, {
-        btf: objectBtf, vmlinuxValueTypeId: m.valueTypeId,
+        btf: objectBtf,
+        vmlinuxValueTypeId: m.valueTypeId,
         // A module's struct is named by its BTF fd (value_type_btf_obj_fd, 6.9).
         ...(m.module === 'vmlinux' ? {} : { valueTypeBtfObjFd: moduleBtfFd(m.module) }),
       });
     } catch (err) {
       // BPF_F_LINK on struct_ops maps (.struct_ops.link) arrived in 6.4: older kernels say only EINVAL.
-      if (err instanceof BpfError && err.errno === Errno.EINVAL && ((m.spec.flags ?? 0) & MapFlags.LINK) && !kernelReleaseAtLeast(os.release(), 6, 4)) {
-        throw new NotSupportedError(`struct_ops map '${m.name}' in .struct_ops.link (BPF_F_LINK)`, '6.4', 'declare it in SEC(".struct_ops") to register it by a map update instead');
+      if (
+        err instanceof BpfError &&
+        err.errno === Errno.EINVAL &&
+        (m.spec.flags ?? 0) & MapFlags.LINK &&
+        !kernelReleaseAtLeast(os.release(), 6, 4)
+      ) {
+        throw new NotSupportedError(
+          `struct_ops map '${m.name}' in .struct_ops.link (BPF_F_LINK)`,
+          '6.4',
+          'declare it in SEC(".struct_ops") to register it by a map update instead',
+        );
       }
       throw err;
     }
@@ -305,14 +387,20 @@ const ZERO_KEY = new Uint8Array(4);
  * declare const plan: StructOpsPlan, maps: Record<string, Map>, programs: Record<string, Program>;
  * const warnings = fillStructOpsMaps(plan, maps, programs);
  */
-export function fillStructOpsMaps(plan: StructOpsPlan, maps: Readonly<Record<string, Map>>, programs: Readonly<Record<string, Program>>): string[] {
+export function fillStructOpsMaps(
+  plan: StructOpsPlan,
+  maps: Readonly<Record<string, Map>>,
+  programs: Readonly<Record<string, Program>>,
+): string[] {
   const warnings: string[] = [];
   for (const m of plan.maps) {
     const map = maps[m.name];
     if (!map) throw new InvalidArgumentError(`struct_ops map '${m.name}'`, 'a created map of that name', undefined);
     const missing = m.slots.filter((s) => !Object.hasOwn(programs, s.program)).map((s) => s.program);
     if (missing.length) {
-      warnings.push(`struct_ops map '${m.name}' was left empty: its program${missing.length > 1 ? 's' : ''} ${missing.map((p) => `'${p}'`).join(', ')} ${missing.length > 1 ? 'were' : 'was'} not loaded`);
+      warnings.push(
+        `struct_ops map '${m.name}' was left empty: its program${missing.length > 1 ? 's' : ''} ${missing.map((p) => `'${p}'`).join(', ')} ${missing.length > 1 ? 'were' : 'was'} not loaded`,
+      );
       continue;
     }
     const value = m.value.slice();
@@ -333,13 +421,18 @@ function explainUpdateFailure(err: unknown, m: StructOpsMapPlan): unknown {
   const struct = `struct ${m.kernelTypeName}`;
   let hint: string | undefined;
   if (err.errno === Errno.EINVAL) {
-    hint = `the kernel refused the ${struct} value: a member it requires is unset (tcp_congestion_ops needs ssthresh, undo_cwnd, and cong_avoid or cong_control), `
-      + 'or a data member it does not take from BPF is set (only those its subsystem initialises, such as name and flags, may be)';
+    hint =
+      `the kernel refused the ${struct} value: a member it requires is unset (tcp_congestion_ops needs ssthresh, undo_cwnd, and cong_avoid or cong_control), ` +
+      'or a data member it does not take from BPF is set (only those its subsystem initialises, such as name and flags, may be)';
   } else if (err.errno === Errno.EEXIST) {
     hint = `a ${struct} of that name is already registered with the kernel`;
   } else if (err.errno === Errno.EBUSY) {
     hint = 'the map already holds a value';
   }
   if (!hint) return err;
-  return new BpfError(err.errno, { syscall: err.syscall, command: err.command, subject: `struct_ops map '${m.name}'`, hint }, { cause: err });
+  return new BpfError(
+    err.errno,
+    { syscall: err.syscall, command: err.command, subject: `struct_ops map '${m.name}'`, hint },
+    { cause: err },
+  );
 }

@@ -45,6 +45,10 @@ export function checkBuffer(codec: string, size: number, buf: unknown, offset: u
 /** Checks a size given to a codec factory such as `bytes(n)`. */
 export function checkSize(factory: string, size: unknown, min = 0): asserts size is number {
   if (typeof size !== 'number' || !Number.isInteger(size) || size < min || size > 0x7fffffff) {
-    throw new InvalidArgumentError(factory, min === 0 ? 'a size that is a non-negative integer' : `a size that is an integer of at least ${min}`, size);
+    throw new InvalidArgumentError(
+      factory,
+      min === 0 ? 'a size that is a non-negative integer' : `a size that is an integer of at least ${min}`,
+      size,
+    );
   }
 }

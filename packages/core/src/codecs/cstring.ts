@@ -45,7 +45,11 @@ export function cstring(n: number): Codec<string> {
       if (value.includes('\0')) throw codecError(name, 'a string without NUL characters', value);
       const length = utf8Length(value);
       if (length > n - 1) {
-        throw codecError(name, `a string of at most ${n - 1} UTF-8 bytes, leaving room for the NUL terminator (this one has ${length})`, value);
+        throw codecError(
+          name,
+          `a string of at most ${n - 1} UTF-8 bytes, leaving room for the NUL terminator (this one has ${length})`,
+          value,
+        );
       }
       checkBuffer(name, n, into, offset, true);
       encoder.encodeInto(value, into.subarray(offset, offset + length));

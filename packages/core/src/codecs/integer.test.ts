@@ -13,7 +13,6 @@ function roundTrip<T>(codec: Codec<T>, value: T): T {
   return codec.decode(encodeToBytes(codec, value));
 }
 
-
 describe('host byte order', () => {
   it('is detected from a Uint16Array probe', () => {
     const probe = new Uint8Array(new Uint16Array([0x0102]).buffer);
@@ -25,8 +24,19 @@ describe('host byte order', () => {
 describe('integer codecs', () => {
   it('have sizes and names', () => {
     expect([u8, u16, u32, u64, s8, s16, s32, s64, u64n, s64n, u16be, u32be, u64be].map((c) => [c.name, c.size])).toEqual([
-      ['u8', 1], ['u16', 2], ['u32', 4], ['u64', 8], ['s8', 1], ['s16', 2], ['s32', 4], ['s64', 8],
-      ['u64n', 8], ['s64n', 8], ['u16be', 2], ['u32be', 4], ['u64be', 8],
+      ['u8', 1],
+      ['u16', 2],
+      ['u32', 4],
+      ['u64', 8],
+      ['s8', 1],
+      ['s16', 2],
+      ['s32', 4],
+      ['s64', 8],
+      ['u64n', 8],
+      ['s64n', 8],
+      ['u16be', 2],
+      ['u32be', 4],
+      ['u64be', 8],
     ]);
   });
 
@@ -102,18 +112,24 @@ describe('integer codecs', () => {
   it('reject values out of range, of the wrong type, or not integers', () => {
     const buf = new Uint8Array(8);
     expect(errorOf(() => u32.encode(-1, buf)).message).toBe('u32: expected an integer from 0 to 4294967295, got the number -1');
-    expect(errorOf(() => u32.encode(4294967296, buf)).message).toBe('u32: expected an integer from 0 to 4294967295, got the number 4294967296');
+    expect(errorOf(() => u32.encode(4294967296, buf)).message).toBe(
+      'u32: expected an integer from 0 to 4294967295, got the number 4294967296',
+    );
     expect(errorOf(() => u8.encode(1.5, buf)).message).toBe('u8: expected an integer from 0 to 255, got the number 1.5');
     expect(errorOf(() => s8.encode(128, buf)).message).toBe('s8: expected an integer from -128 to 127, got the number 128');
     expect(errorOf(() => s16.encode(-32769, buf)).expected).toBe('an integer from -32768 to 32767');
     expect(errorOf(() => u16.encode(NaN, buf)).given).toBe('the number NaN');
     expect(errorOf(() => u16.encode(Infinity, buf)).given).toBe('the number Infinity');
-    expect(errorOf(() => u32.encode('5' as unknown as number, buf)).message).toBe('u32: expected an integer from 0 to 4294967295, got the string "5"');
+    expect(errorOf(() => u32.encode('5' as unknown as number, buf)).message).toBe(
+      'u32: expected an integer from 0 to 4294967295, got the string "5"',
+    );
     expect(errorOf(() => u32.encode(5n as unknown as number, buf)).given).toBe('the bigint 5n');
     expect(errorOf(() => u16be.encode(65536, buf)).argument).toBe('u16be');
     expect(errorOf(() => u64.encode(-1n, buf)).message).toBe('u64: expected a bigint from 0n to 18446744073709551615n, got the bigint -1n');
     expect(errorOf(() => u64.encode(2n ** 64n, buf)).given).toBe('the bigint 18446744073709551616n');
-    expect(errorOf(() => u64.encode(5 as unknown as bigint, buf)).message).toBe('u64: expected a bigint from 0n to 18446744073709551615n, got the number 5');
+    expect(errorOf(() => u64.encode(5 as unknown as bigint, buf)).message).toBe(
+      'u64: expected a bigint from 0n to 18446744073709551615n, got the number 5',
+    );
     expect(errorOf(() => s64.encode(2n ** 63n, buf)).expected).toBe('a bigint from -9223372036854775808n to 9223372036854775807n');
     expect(errorOf(() => s64.encode(-(2n ** 63n) - 1n, buf)).argument).toBe('s64');
     expect(errorOf(() => u64be.encode(null as unknown as bigint, buf)).given).toBe('null');
@@ -121,7 +137,9 @@ describe('integer codecs', () => {
 
   it('number variants of 64-bit codecs refuse unsafe integers both ways', () => {
     const buf = new Uint8Array(8);
-    expect(errorOf(() => u64n.encode(2 ** 53, buf)).message).toBe('u64n: expected a safe integer from 0 to 9007199254740991, got the number 9007199254740992');
+    expect(errorOf(() => u64n.encode(2 ** 53, buf)).message).toBe(
+      'u64n: expected a safe integer from 0 to 9007199254740991, got the number 9007199254740992',
+    );
     expect(errorOf(() => u64n.encode(-1, buf)).expected).toBe('a safe integer from 0 to 9007199254740991');
     expect(errorOf(() => s64n.encode(-(2 ** 53), buf)).expected).toBe('a safe integer from -9007199254740991 to 9007199254740991');
     expect(errorOf(() => u64n.encode(0.5, buf)).argument).toBe('u64n');
@@ -140,14 +158,24 @@ describe('integer codecs', () => {
   });
 
   it('check the buffer and offset', () => {
-    expect(errorOf(() => u32.encode(1, new Uint8Array(3))).message).toBe('u32: expected a buffer with room for 4 bytes at offset 0, got a Uint8Array of 3 bytes');
-    expect(errorOf(() => u32.encode(1, new Uint8Array(8), 6)).message).toBe('u32: expected a buffer with room for 4 bytes at offset 6, got a Uint8Array of 8 bytes');
+    expect(errorOf(() => u32.encode(1, new Uint8Array(3))).message).toBe(
+      'u32: expected a buffer with room for 4 bytes at offset 0, got a Uint8Array of 3 bytes',
+    );
+    expect(errorOf(() => u32.encode(1, new Uint8Array(8), 6)).message).toBe(
+      'u32: expected a buffer with room for 4 bytes at offset 6, got a Uint8Array of 8 bytes',
+    );
     expect(errorOf(() => u64.decode(new Uint8Array(8), 1)).expected).toBe('a buffer with room for 8 bytes at offset 1');
     expect(errorOf(() => u16.decode(new Uint8Array(1))).argument).toBe('u16');
-    expect(errorOf(() => u8.encode(1, new Uint8Array(1), -1)).message).toBe('u8: expected an offset that is a non-negative integer, got the number -1');
+    expect(errorOf(() => u8.encode(1, new Uint8Array(1), -1)).message).toBe(
+      'u8: expected an offset that is a non-negative integer, got the number -1',
+    );
     expect(errorOf(() => u8.decode(new Uint8Array(1), 0.5)).given).toBe('the number 0.5');
-    expect(errorOf(() => u8.encode(1, [0] as unknown as Uint8Array)).message).toBe('u8: expected a Uint8Array to write into, got an array of 1 elements');
-    expect(errorOf(() => u8.decode(new Uint16Array(2) as unknown as Uint8Array)).message).toBe('u8: expected a Uint8Array to read from, got a Uint16Array of 4 bytes');
+    expect(errorOf(() => u8.encode(1, [0] as unknown as Uint8Array)).message).toBe(
+      'u8: expected a Uint8Array to write into, got an array of 1 elements',
+    );
+    expect(errorOf(() => u8.decode(new Uint16Array(2) as unknown as Uint8Array)).message).toBe(
+      'u8: expected a Uint8Array to read from, got a Uint16Array of 4 bytes',
+    );
     // A value error wins over a buffer error, and nothing is written on failure.
     const small = new Uint8Array(2).fill(9);
     expect(errorOf(() => u32.encode(-1, small)).expected).toBe('an integer from 0 to 4294967295');
@@ -180,7 +208,9 @@ describe('integerCodec', () => {
   });
 
   it('rejects impossible options', () => {
-    expect(() => integerCodec({ bits: 24 as 32, signed: false })).toThrow('integerCodec: bits: expected 8, 16, 32 or 64, got the number 24');
+    expect(() => integerCodec({ bits: 24 as 32, signed: false })).toThrow(
+      'integerCodec: bits: expected 8, 16, 32 or 64, got the number 24',
+    );
     expect(() => integerCodec({ bits: 32, signed: false, as: 'bigint' } as never)).toThrow(/'number' for widths below 64 bits/);
     expect(() => integerCodec({ bits: 32, signed: false, byteOrder: 'middle' as 'big' })).toThrow(InvalidArgumentError);
     expect(() => integerCodec({ bits: 32, signed: false, as: 'string' as 'number' })).toThrow(InvalidArgumentError);

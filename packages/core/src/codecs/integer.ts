@@ -91,10 +91,12 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
   const { bits, signed } = options;
   const order = options.byteOrder ?? 'host';
   const as = options.as ?? 'number';
-  if (bits !== 8 && bits !== 16 && bits !== 32 && bits !== 64) throw new InvalidArgumentError('integerCodec: bits', '8, 16, 32 or 64', bits);
+  if (bits !== 8 && bits !== 16 && bits !== 32 && bits !== 64)
+    throw new InvalidArgumentError('integerCodec: bits', '8, 16, 32 or 64', bits);
   if (as !== 'number' && as !== 'bigint') throw new InvalidArgumentError('integerCodec: as', "'number' or 'bigint'", as);
   if (as === 'bigint' && bits !== 64) throw new InvalidArgumentError('integerCodec: as', "'number' for widths below 64 bits", as);
-  if (order !== 'host' && order !== 'big' && order !== 'little') throw new InvalidArgumentError('integerCodec: byteOrder', "'host', 'big' or 'little'", order);
+  if (order !== 'host' && order !== 'big' && order !== 'little')
+    throw new InvalidArgumentError('integerCodec: byteOrder', "'host', 'big' or 'little'", order);
   const little = order === 'host' ? hostLittleEndian : order === 'little';
   const size = bits / 8;
   const suffix = order === 'big' ? 'be' : order === 'little' ? 'le' : '';
@@ -146,7 +148,11 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
         if (signed && hi >= 0x80000000) hi -= TWO_32;
         const value = hi * TWO_32 + lo;
         if (!Number.isSafeInteger(value)) {
-          throw codecError(name, `bytes holding ${expected} (use the bigint codec ${signed ? 's64' : 'u64'} for the full range)`, BigInt(hi) * 4294967296n + BigInt(lo));
+          throw codecError(
+            name,
+            `bytes holding ${expected} (use the bigint codec ${signed ? 's64' : 'u64'} for the full range)`,
+            BigInt(hi) * 4294967296n + BigInt(lo),
+          );
         }
         return value;
       },

@@ -15,12 +15,15 @@ function cidrCodec(family: 'IPv4' | 'IPv6', address: Codec<string>, bits: number
     size: 4 + address.size,
     name,
     encode(value, into, offset = 0) {
-      if (typeof value !== 'string') throw new InvalidArgumentError(name, `a string such as '${family === 'IPv4' ? '10.0.0.0/8' : '2001:db8::/32'}'`, value);
+      if (typeof value !== 'string')
+        throw new InvalidArgumentError(name, `a string such as '${family === 'IPv4' ? '10.0.0.0/8' : '2001:db8::/32'}'`, value);
       const slash = value.lastIndexOf('/');
       const addr = slash < 0 ? value : value.slice(0, slash);
       const prefix = slash < 0 ? bits : Number(value.slice(slash + 1));
-      if (slash >= 0 && !/^\d{1,3}$/.test(value.slice(slash + 1))) throw new InvalidArgumentError(name, `a prefix length from 0 to ${bits}`, value);
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) throw new InvalidArgumentError(name, `a prefix length from 0 to ${bits}`, value);
+      if (slash >= 0 && !/^\d{1,3}$/.test(value.slice(slash + 1)))
+        throw new InvalidArgumentError(name, `a prefix length from 0 to ${bits}`, value);
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits)
+        throw new InvalidArgumentError(name, `a prefix length from 0 to ${bits}`, value);
       new DataView(into.buffer, into.byteOffset, into.byteLength).setUint32(offset, prefix, hostLittleEndian);
       address.encode(addr, into, offset + 4);
       for (let bit = prefix; bit < bits; bit++) into[offset + 4 + (bit >> 3)]! &= ~(0x80 >> (bit & 7));

@@ -23,13 +23,30 @@ describe('ipv4', () => {
 
   it('rejects anything but a strict dotted quad', () => {
     const buf = new Uint8Array(4).fill(7);
-    for (const bad of ['1.2.3', '1.2.3.4.5', '256.0.0.1', '01.2.3.4', '1.2.3.-4', '1.2.3.4 ', ' 1.2.3.4', '1..3.4', 'a.b.c.d', '', '1.2.3.0x4', '1e2.0.0.1']) {
+    for (const bad of [
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.0.0.1',
+      '01.2.3.4',
+      '1.2.3.-4',
+      '1.2.3.4 ',
+      ' 1.2.3.4',
+      '1..3.4',
+      'a.b.c.d',
+      '',
+      '1.2.3.0x4',
+      '1e2.0.0.1',
+    ]) {
       expect(() => ipv4.encode(bad, buf), bad).toThrow(InvalidArgumentError);
     }
     expect([...buf]).toEqual([7, 7, 7, 7]);
     expect(() => ipv4.encode('1.2.3.4', buf)).not.toThrow();
-    expect(() => ipv4.encode(0x01020304 as unknown as string, buf)).toThrow("ipv4: expected an IPv4 address such as '192.0.2.1', got the number 16909060");
-    expect(() => ipv4.encode('1.2.3.4', new Uint8Array(3))).toThrow('ipv4: expected a buffer with room for 4 bytes at offset 0, got a Uint8Array of 3 bytes');
+    expect(() => ipv4.encode(0x01020304 as unknown as string, buf)).toThrow(
+      "ipv4: expected an IPv4 address such as '192.0.2.1', got the number 16909060",
+    );
+    expect(() => ipv4.encode('1.2.3.4', new Uint8Array(3))).toThrow(
+      'ipv4: expected a buffer with room for 4 bytes at offset 0, got a Uint8Array of 3 bytes',
+    );
     expect(() => ipv4.decode(new Uint8Array(4), 1)).toThrow(InvalidArgumentError);
   });
 });
@@ -82,14 +99,34 @@ describe('ipv6', () => {
   it('rejects malformed addresses', () => {
     const buf = new Uint8Array(16).fill(9);
     for (const bad of [
-      '', ':', ':::', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'g::1', ':1::', '1::2:', '1:::2',
-      '::1.2.3', '::256.1.1.1', '1.2.3.4::', '::1.2.3.4:1', '1:2:3:4:5:6:7:1.2.3.4', 'fe80::1%eth0', ' ::1', '::1 ', '1:2:3:4:5:6:7:8::',
+      '',
+      ':',
+      ':::',
+      '1:2:3:4:5:6:7',
+      '1:2:3:4:5:6:7:8:9',
+      '1::2::3',
+      '12345::',
+      'g::1',
+      ':1::',
+      '1::2:',
+      '1:::2',
+      '::1.2.3',
+      '::256.1.1.1',
+      '1.2.3.4::',
+      '::1.2.3.4:1',
+      '1:2:3:4:5:6:7:1.2.3.4',
+      'fe80::1%eth0',
+      ' ::1',
+      '::1 ',
+      '1:2:3:4:5:6:7:8::',
     ]) {
       expect(() => ipv6.encode(bad, buf), bad).toThrow(InvalidArgumentError);
     }
     expect([...buf]).toEqual(new Array(16).fill(9));
     expect(() => ipv6.encode(null as unknown as string, buf)).toThrow("ipv6: expected an IPv6 address such as '2001:db8::1', got null");
-    expect(() => ipv6.encode('::1', new Uint8Array(15))).toThrow('ipv6: expected a buffer with room for 16 bytes at offset 0, got a Uint8Array of 15 bytes');
+    expect(() => ipv6.encode('::1', new Uint8Array(15))).toThrow(
+      'ipv6: expected a buffer with room for 16 bytes at offset 0, got a Uint8Array of 15 bytes',
+    );
     expect(() => ipv6.decode(new Uint8Array(16), 1)).toThrow(InvalidArgumentError);
   });
 });
@@ -106,10 +143,22 @@ describe('mac', () => {
   });
 
   it('rejects malformed addresses', () => {
-    for (const bad of ['aa:bb:cc:dd:ee', 'aa:bb:cc:dd:ee:ff:00', 'aa-bb:cc:dd:ee:ff', 'a:bb:cc:dd:ee:ff', 'gg:bb:cc:dd:ee:ff', 'aabbccddeeff', '']) {
+    for (const bad of [
+      'aa:bb:cc:dd:ee',
+      'aa:bb:cc:dd:ee:ff:00',
+      'aa-bb:cc:dd:ee:ff',
+      'a:bb:cc:dd:ee:ff',
+      'gg:bb:cc:dd:ee:ff',
+      'aabbccddeeff',
+      '',
+    ]) {
       expect(() => mac.encode(bad, new Uint8Array(6)), bad).toThrow(InvalidArgumentError);
     }
-    expect(() => mac.encode(5 as unknown as string, new Uint8Array(6))).toThrow("mac: expected a MAC address such as '02:00:5e:10:00:01', got the number 5");
-    expect(() => mac.encode('aa:bb:cc:dd:ee:ff', new Uint8Array(6), 1)).toThrow('mac: expected a buffer with room for 6 bytes at offset 1, got a Uint8Array of 6 bytes');
+    expect(() => mac.encode(5 as unknown as string, new Uint8Array(6))).toThrow(
+      "mac: expected a MAC address such as '02:00:5e:10:00:01', got the number 5",
+    );
+    expect(() => mac.encode('aa:bb:cc:dd:ee:ff', new Uint8Array(6), 1)).toThrow(
+      'mac: expected a buffer with room for 6 bytes at offset 1, got a Uint8Array of 6 bytes',
+    );
   });
 });

@@ -96,7 +96,11 @@ function formatIPv6(b: Uint8Array, at: number): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number): string => w.slice(from, to).map((x) => x.toString(16)).join(':');
+  const hex = (from: number, to: number): string =>
+    w
+      .slice(from, to)
+      .map((x) => x.toString(16))
+      .join(':');
   if (bestLen < 2) return hex(0, 8);
   return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
 }
@@ -113,7 +117,8 @@ export const ipv4: Codec<string> = {
   size: 4,
   name: 'ipv4',
   encode(value: string, into: Uint8Array, offset = 0): void {
-    if (typeof value !== 'string' || !parseIPv4(value, v4scratch, 0)) throw codecError('ipv4', "an IPv4 address such as '192.0.2.1'", value);
+    if (typeof value !== 'string' || !parseIPv4(value, v4scratch, 0))
+      throw codecError('ipv4', "an IPv4 address such as '192.0.2.1'", value);
     checkBuffer('ipv4', 4, into, offset, true);
     into.set(v4scratch, offset);
   },

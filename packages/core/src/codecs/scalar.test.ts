@@ -6,7 +6,6 @@ import { cstring } from './cstring.js';
 import { hostLittleEndian, u16be } from './integer.js';
 import { errorOf } from '../test-support/codec-errors.js';
 
-
 describe('bool', () => {
   it('is one byte 0 or 1', () => {
     expect(bool.size).toBe(1);
@@ -32,7 +31,9 @@ describe('bool', () => {
   });
 
   it('rejects non-booleans and bad sizes', () => {
-    expect(errorOf(() => bool.encode(1 as unknown as boolean, new Uint8Array(1))).message).toBe('bool: expected true or false, got the number 1');
+    expect(errorOf(() => bool.encode(1 as unknown as boolean, new Uint8Array(1))).message).toBe(
+      'bool: expected true or false, got the number 1',
+    );
     expect(errorOf(() => boolOf(4).encode('yes' as unknown as boolean, new Uint8Array(4))).argument).toBe('bool(4)');
     expect(errorOf(() => boolOf(4).encode(true, new Uint8Array(3))).expected).toBe('a buffer with room for 4 bytes at offset 0');
     expect(errorOf(() => boolOf(0)).message).toBe('boolOf: expected a size that is an integer of at least 1, got the number 0');
@@ -65,7 +66,9 @@ describe('bytes and raw', () => {
   });
 
   it('reject wrong lengths, types and sizes', () => {
-    expect(errorOf(() => bytes(4).encode(new Uint8Array(3), new Uint8Array(4))).message).toBe('bytes(4): expected a Uint8Array of 4 bytes, got a Uint8Array of 3 bytes');
+    expect(errorOf(() => bytes(4).encode(new Uint8Array(3), new Uint8Array(4))).message).toBe(
+      'bytes(4): expected a Uint8Array of 4 bytes, got a Uint8Array of 3 bytes',
+    );
     expect(errorOf(() => raw(2).encode([1, 2] as unknown as Uint8Array, new Uint8Array(2))).given).toBe('an array of 2 elements');
     expect(errorOf(() => raw(2).decode(new Uint8Array(3), 2)).expected).toBe('a buffer with room for 2 bytes at offset 2');
     expect(errorOf(() => bytes(-1)).message).toBe('bytes: expected a size that is a non-negative integer, got the number -1');
@@ -138,7 +141,9 @@ describe('cstring', () => {
     );
     expect([...buf.subarray(0, 4)]).toEqual([0x55, 0x55, 0x55, 0x55]); // nothing written
     expect(errorOf(() => cstring(8).encode('a\0b', buf)).expected).toBe('a string without NUL characters');
-    expect(errorOf(() => cstring(8).encode(7 as unknown as string, buf)).message).toBe('cstring(8): expected a string of at most 7 UTF-8 bytes, got the number 7');
+    expect(errorOf(() => cstring(8).encode(7 as unknown as string, buf)).message).toBe(
+      'cstring(8): expected a string of at most 7 UTF-8 bytes, got the number 7',
+    );
     expect(errorOf(() => cstring(8).encode('a', new Uint8Array(7))).expected).toBe('a buffer with room for 8 bytes at offset 0');
     expect(errorOf(() => cstring(8).decode(new Uint8Array(8), 1)).argument).toBe('cstring(8)');
     expect(errorOf(() => cstring(0)).message).toBe('cstring: expected a size that is an integer of at least 1, got the number 0');

@@ -12,7 +12,6 @@ import { errorOf } from '../test-support/codec-errors.js';
 
 const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
-
 // struct flow { __be32 saddr; __be32 daddr; __be16 sport; __be16 dport; __u8 proto; /* 3 bytes padding */ }
 const flow = struct(
   { saddr: [0, ipv4], daddr: [4, ipv4], sport: [8, u16be], dport: [10, u16be], proto: [12, u8] },
@@ -64,7 +63,10 @@ describe('struct', () => {
 
   it('nests structs and arrays', () => {
     const inner = struct({ ip: [0, ipv6], port: [16, u16be] }, { size: 20, name: 'struct endpoint' });
-    const outer = struct({ id: [0, u32], ends: [4, array(inner, 2)], comm: [44, cstring(16)], ok: [60, bool] }, { size: 64, name: 'struct conn' });
+    const outer = struct(
+      { id: [0, u32], ends: [4, array(inner, 2)], comm: [44, cstring(16)], ok: [60, bool] },
+      { size: 64, name: 'struct conn' },
+    );
     const value = {
       id: 7,
       ends: [
@@ -91,9 +93,11 @@ describe('struct', () => {
       'struct flow.sport (u16be): expected an integer from 0 to 65535, got the number 70000',
     );
     expect(errorOf(() => flow.encode({ saddr: '10.0.0.1', daddr: 'x', sport: 1, dport: 80, proto: 6 }, buf)).message).toBe(
-      "struct flow.daddr (ipv4): expected an IPv4 address such as '192.0.2.1', got the string \"x\"",
+      'struct flow.daddr (ipv4): expected an IPv4 address such as \'192.0.2.1\', got the string "x"',
     );
-    const missing = errorOf(() => flow.encode({ saddr: '10.0.0.1', daddr: '10.0.0.2', sport: 1, proto: 6 } as unknown as CodecValue<typeof flow>, buf));
+    const missing = errorOf(() =>
+      flow.encode({ saddr: '10.0.0.1', daddr: '10.0.0.2', sport: 1, proto: 6 } as unknown as CodecValue<typeof flow>, buf),
+    );
     expect(missing.message).toBe("struct flow.dport (u16be): expected a value for field 'dport', got undefined");
     expect(missing.argument).toBe('struct flow.dport (u16be)');
 
@@ -116,9 +120,18 @@ describe('struct', () => {
       decode: (from, offset = 0) => from[offset]!,
     };
     const s = struct({ e: [0, strict] }, { name: 'struct evens' });
-    expect(errorOf(() => s.encode({ e: 3 }, new Uint8Array(1))).message).toBe('struct evens.e (even): expected an even number, got the number 3');
+    expect(errorOf(() => s.encode({ e: 3 }, new Uint8Array(1))).message).toBe(
+      'struct evens.e (even): expected an even number, got the number 3',
+    );
     const boom = new RangeError('boom');
-    const failing: Codec<number> = { size: 1, name: 'f', encode: () => { throw boom; }, decode: () => 0 };
+    const failing: Codec<number> = {
+      size: 1,
+      name: 'f',
+      encode: () => {
+        throw boom;
+      },
+      decode: () => 0,
+    };
     expect(() => struct({ f: [0, failing] }).encode({ f: 1 }, new Uint8Array(1))).toThrow(boom);
   });
 
@@ -127,9 +140,9 @@ describe('struct', () => {
       'struct flow: expected an object with the fields saddr, daddr, sport, dport, proto, got null',
     );
     expect(errorOf(() => flow.encode([] as unknown as CodecValue<typeof flow>, new Uint8Array(16))).given).toBe('an array of 0 elements');
-    expect(errorOf(() => flow.encode({ saddr: '1.1.1.1', daddr: '1.1.1.1', sport: 1, dport: 1, proto: 1 }, new Uint8Array(16), 1)).message).toBe(
-      'struct flow: expected a buffer with room for 16 bytes at offset 1, got a Uint8Array of 16 bytes',
-    );
+    expect(
+      errorOf(() => flow.encode({ saddr: '1.1.1.1', daddr: '1.1.1.1', sport: 1, dport: 1, proto: 1 }, new Uint8Array(16), 1)).message,
+    ).toBe('struct flow: expected a buffer with room for 16 bytes at offset 1, got a Uint8Array of 16 bytes');
     expect(errorOf(() => flow.decode(new Uint8Array(15))).argument).toBe('struct flow');
   });
 
@@ -144,8 +157,12 @@ describe('struct', () => {
     );
     expect(() => struct({ a: [-1, u8] })).toThrow("struct: offset of field 'a': expected a non-negative integer, got the number -1");
     expect(() => struct({ a: [0.5, u8] })).toThrow(InvalidArgumentError);
-    expect(() => struct({ a: [0, {} as Codec<number>] })).toThrow("struct: codec of field 'a': expected a codec (size, encode, decode), got an object (Object)");
-    expect(() => struct({ a: [0] as unknown as [number, Codec<number>] })).toThrow("struct: field 'a': expected an [offset, codec] pair, got an array of 1 elements");
+    expect(() => struct({ a: [0, {} as Codec<number>] })).toThrow(
+      "struct: codec of field 'a': expected a codec (size, encode, decode), got an object (Object)",
+    );
+    expect(() => struct({ a: [0] as unknown as [number, Codec<number>] })).toThrow(
+      "struct: field 'a': expected an [offset, codec] pair, got an array of 1 elements",
+    );
     expect(() => struct({ a: [0, u8] }, { size: -1 })).toThrow(InvalidArgumentError);
     expect(() => struct(JSON.parse('{"__proto__": [0, 1]}') as never)).toThrow(/'__proto__'/);
     expect(() => struct(null as never)).toThrow(InvalidArgumentError);
@@ -181,12 +198,20 @@ describe('array', () => {
   });
 
   it('rejects wrong lengths and bad elements', () => {
-    expect(errorOf(() => array(u8, 3).encode([1, 2], new Uint8Array(3))).message).toBe('array(u8, 3): expected an array of 3 elements, got an array of 2 elements');
+    expect(errorOf(() => array(u8, 3).encode([1, 2], new Uint8Array(3))).message).toBe(
+      'array(u8, 3): expected an array of 3 elements, got an array of 2 elements',
+    );
     expect(errorOf(() => array(u8, 3).encode('abc' as unknown as number[], new Uint8Array(3))).given).toBe('the string "abc"');
-    expect(errorOf(() => array(u8, 2).encode(new DataView(new ArrayBuffer(2)) as unknown as number[], new Uint8Array(2))).expected).toBe('an array of 2 elements');
-    expect(errorOf(() => array(u8, 2).encode([1, -1], new Uint8Array(2))).message).toBe('array(u8, 2)[1] (u8): expected an integer from 0 to 255, got the number -1');
+    expect(errorOf(() => array(u8, 2).encode(new DataView(new ArrayBuffer(2)) as unknown as number[], new Uint8Array(2))).expected).toBe(
+      'an array of 2 elements',
+    );
+    expect(errorOf(() => array(u8, 2).encode([1, -1], new Uint8Array(2))).message).toBe(
+      'array(u8, 2)[1] (u8): expected an integer from 0 to 255, got the number -1',
+    );
     expect(errorOf(() => array(u8, 2).encode([1, 2], new Uint8Array(1))).expected).toBe('a buffer with room for 2 bytes at offset 0');
     expect(() => array(u8, -1)).toThrow('array: expected a size that is a non-negative integer, got the number -1');
-    expect(() => array(null as unknown as Codec<number>, 1)).toThrow('array: element codec: expected a codec (size, encode, decode), got null');
+    expect(() => array(null as unknown as Codec<number>, 1)).toThrow(
+      'array: element codec: expected a codec (size, encode, decode), got null',
+    );
   });
 });

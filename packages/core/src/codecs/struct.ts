@@ -54,11 +54,13 @@ function isCodec(c: unknown): c is Codec<unknown> {
  */
 export function struct<const F extends StructFields>(fields: F, options: StructOptions = {}): Codec<StructValue<F>> {
   const name = options.name ?? 'struct';
-  if (typeof fields !== 'object' || fields === null) throw new InvalidArgumentError(`${name}: fields`, 'an object of [offset, codec] pairs', fields);
+  if (typeof fields !== 'object' || fields === null)
+    throw new InvalidArgumentError(`${name}: fields`, 'an object of [offset, codec] pairs', fields);
   const list: Field[] = [];
   for (const [key, spec] of Object.entries(fields)) {
     if (key === '__proto__') throw new InvalidArgumentError(`${name}: field name`, "a name other than '__proto__'", key);
-    if (!Array.isArray(spec) || spec.length !== 2) throw new InvalidArgumentError(`${name}: field '${key}'`, 'an [offset, codec] pair', spec);
+    if (!Array.isArray(spec) || spec.length !== 2)
+      throw new InvalidArgumentError(`${name}: field '${key}'`, 'an [offset, codec] pair', spec);
     const [offset, codec] = spec as readonly [unknown, unknown];
     if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) {
       throw new InvalidArgumentError(`${name}: offset of field '${key}'`, 'a non-negative integer', offset);

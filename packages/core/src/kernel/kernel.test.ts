@@ -117,7 +117,9 @@ describe('MapType', () => {
     expect(mapTypeMinimumKernel(MapType.CGROUP_STORAGE_DEPRECATED)).toBe('4.19');
     expect(mapTypeMinimumKernel(99)).toBeUndefined();
     expect(Object.keys(mapTypeSince).sort()).toEqual([...mapTypeNames].sort());
-    expect(new NotSupportedError('ring buffer maps', mapTypeMinimumKernel(MapType.RINGBUF)).message).toContain('requires at least Linux 5.8');
+    expect(new NotSupportedError('ring buffer maps', mapTypeMinimumKernel(MapType.RINGBUF)).message).toContain(
+      'requires at least Linux 5.8',
+    );
   });
 
   it('has types named without aliases', () => {

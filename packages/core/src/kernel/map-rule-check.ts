@@ -45,8 +45,20 @@ export interface MapRuleContext {
  * const rule: MapRule = 'key-size';
  */
 export type MapRule =
-  | 'map-type' | 'map-extra' | 'access-flags' | 'numa-node' | 'vmlinux-type'
-  | 'flags' | 'required-flags' | 'exclusive-flags' | 'key-size' | 'value-size' | 'max-entries' | 'btf' | 'inner-map' | 'placement';
+  | 'map-type'
+  | 'map-extra'
+  | 'access-flags'
+  | 'numa-node'
+  | 'vmlinux-type'
+  | 'flags'
+  | 'required-flags'
+  | 'exclusive-flags'
+  | 'key-size'
+  | 'value-size'
+  | 'max-entries'
+  | 'btf'
+  | 'inner-map'
+  | 'placement';
 
 /**
  * One creation rule a spec breaks.
@@ -110,10 +122,18 @@ export function mapSpecViolations(spec: MapSpec, ctx: MapRuleContext = {}): MapR
   const add = (rule: MapRule, errno: number, message: string) => common.push({ rule, errno, message, common: true });
   // syscall.c map_create(), in its order.
   if (ctx.vmlinuxValueTypeId && spec.type !== MapType.STRUCT_OPS) {
-    add('vmlinux-type', Errno.EINVAL, `btf_vmlinux_value_type_id is only for struct_ops maps, got ${ctx.vmlinuxValueTypeId} for ${mapTypeName(spec.type)}`);
+    add(
+      'vmlinux-type',
+      Errno.EINVAL,
+      `btf_vmlinux_value_type_id is only for struct_ops maps, got ${ctx.vmlinuxValueTypeId} for ${mapTypeName(spec.type)}`,
+    );
   }
   if (spec.mapExtra !== undefined && spec.mapExtra !== 0n && r?.mapExtra !== 'hash-count' && r?.mapExtra !== 'address') {
-    add('map-extra', Errno.EINVAL, `map_extra is only for bloom_filter (hash count) and arena (address) maps, got ${spec.mapExtra} for ${mapTypeName(spec.type)}`);
+    add(
+      'map-extra',
+      Errno.EINVAL,
+      `map_extra is only for bloom_filter (hash count) and arena (address) maps, got ${spec.mapExtra} for ${mapTypeName(spec.type)}`,
+    );
   }
   if ((flags & MapFlags.RDONLY) !== 0 && (flags & MapFlags.WRONLY) !== 0) {
     add('access-flags', Errno.EINVAL, 'flags rdonly and wronly exclude each other');
@@ -146,7 +166,8 @@ function typeViolations(spec: MapSpec, flags: number, r: MapTypeRules, ctx: MapR
   // Flags: the type's mask, the flags refused with a reason of their own, the required and the exclusive ones.
   const refusedOwn = r.flagRefusals.reduce((bits, f) => bits | f.flag, 0);
   const extra = flags & ~r.flags & ~refusedOwn;
-  if (extra !== 0) add('flags', 'flags', Errno.EINVAL, `${type} maps do not take flag${flagNames(MapFlags, extra).length > 1 ? 's' : ''} ${names(extra)}`);
+  if (extra !== 0)
+    add('flags', 'flags', Errno.EINVAL, `${type} maps do not take flag${flagNames(MapFlags, extra).length > 1 ? 's' : ''} ${names(extra)}`);
   // bpf_map_flags_access_ok(): programs cannot be limited to both reading and writing.
   if ((flags & MapFlags.RDONLY_PROG) !== 0 && (flags & MapFlags.WRONLY_PROG) !== 0 && (r.flags & MapFlags.WRONLY_PROG) !== 0) {
     add('flags', 'flags', Errno.EINVAL, 'flags rdonly_prog and wronly_prog exclude each other');
@@ -154,20 +175,33 @@ function typeViolations(spec: MapSpec, flags: number, r: MapTypeRules, ctx: MapR
   for (const f of r.flagRefusals) if ((flags & f.flag) !== 0) add('flag-refusals', 'flags', f.errno, f.reason);
   const missing = r.requiredFlags & ~flags;
   if (missing !== 0) add('required-flags', 'required-flags', Errno.EINVAL, `${type} maps need flag ${names(missing)}`);
-  for (const { flags: [a, b], why } of r.exclusiveFlags) {
-    if ((flags & a) !== 0 && (flags & b) !== 0) add('exclusive-flags', 'exclusive-flags', Errno.EINVAL, `${type} maps take flags ${names(a)} and ${names(b)}, not both (${why})`);
+  for (const {
+    flags: [a, b],
+    why,
+  } of r.exclusiveFlags) {
+    if ((flags & a) !== 0 && (flags & b) !== 0)
+      add('exclusive-flags', 'exclusive-flags', Errno.EINVAL, `${type} maps take flags ${names(a)} and ${names(b)}, not both (${why})`);
   }
 
   checkSize(type, 'key', spec.keySize, r.key, flags, ctx, add);
   checkSize(type, 'value', spec.valueSize, r.value, flags, ctx, add);
   if (r.keyValueMax !== undefined && spec.keySize + spec.valueSize > r.keyValueMax) {
-    add('key-limit', 'value-size', Errno.E2BIG,
-      `${type} keys and values together are at most ${r.keyValueMax} bytes (an element is one kmalloc), got ${spec.keySize} + ${spec.valueSize}`);
+    add(
+      'key-limit',
+      'value-size',
+      Errno.E2BIG,
+      `${type} keys and values together are at most ${r.keyValueMax} bytes (an element is one kmalloc), got ${spec.keySize} + ${spec.valueSize}`,
+    );
   }
   checkEntries(type, spec, flags, r.maxEntries, ctx, add);
 
   if (r.mapExtra === 'hash-count' && spec.mapExtra !== undefined && (spec.mapExtra < 0n || spec.mapExtra > 15n)) {
-    add('map-extra', 'map-extra', Errno.EINVAL, `${type} map_extra is the number of hash functions, 0 (default 5) to 15, got ${spec.mapExtra}`);
+    add(
+      'map-extra',
+      'map-extra',
+      Errno.EINVAL,
+      `${type} map_extra is the number of hash functions, 0 (default 5) to 15, got ${spec.mapExtra}`,
+    );
   }
   if (r.mapExtra === 'address' && spec.mapExtra !== undefined) {
     if (spec.mapExtra % BigInt(page) !== 0n) {
@@ -176,7 +210,12 @@ function typeViolations(spec: MapSpec, flags: number, r: MapTypeRules, ctx: MapR
       // arena.c: the user mapping must not cross a 4 GiB boundary (ERANGE).
       const end = spec.mapExtra + BigInt(spec.maxEntries * page) - 1n;
       if (spec.mapExtra >> 32n !== end >> 32n) {
-        add('placement', 'placement', Errno.ERANGE, `${type} pages must not cross a 4 GiB boundary of user addresses: 0x${spec.mapExtra.toString(16)} + ${spec.maxEntries} pages does`);
+        add(
+          'placement',
+          'placement',
+          Errno.ERANGE,
+          `${type} pages must not cross a 4 GiB boundary of user addresses: 0x${spec.mapExtra.toString(16)} + ${spec.maxEntries} pages does`,
+        );
       }
     }
   }
@@ -194,13 +233,22 @@ function typeViolations(spec: MapSpec, flags: number, r: MapTypeRules, ctx: MapR
 
 type Add = (check: MapCheck, rule: MapRule, errno: number, message: string) => void;
 
-function checkSize(type: string, field: 'key' | 'value', size: number, rule: MapSizeRule, flags: number, ctx: MapRuleContext, add: Add): void {
+function checkSize(
+  type: string,
+  field: 'key' | 'value',
+  size: number,
+  rule: MapSizeRule,
+  flags: number,
+  ctx: MapRuleContext,
+  add: Add,
+): void {
   const attr = `${field}_size`;
   const rule_ = field === 'key' ? 'key-size' : 'value-size';
   const shape: MapCheck = field === 'key' ? 'key-size' : 'value-size';
   switch (rule.kind) {
     case 'one-of':
-      if (!rule.sizes.includes(size)) add(shape, rule_, Errno.EINVAL, `${type} ${field}s are ${rule.sizes.join(' or ')} bytes${rule.what ?? ''}, got ${attr} ${size}`);
+      if (!rule.sizes.includes(size))
+        add(shape, rule_, Errno.EINVAL, `${type} ${field}s are ${rule.sizes.join(' or ')} bytes${rule.what ?? ''}, got ${attr} ${size}`);
       return;
     case 'range': {
       const described = () => `${type} ${field}s are ${rule.what} (${rule.min} to ${rule.max} bytes), got ${attr} ${size}`;
@@ -208,7 +256,8 @@ function checkSize(type: string, field: 'key' | 'value', size: number, rule: Map
         add(shape, rule_, Errno.EINVAL, rule.what !== undefined ? described() : `${type} maps need ${attr} > ${rule.min - 1}`);
       } else if (rule.max !== undefined && size > rule.max) {
         const errno = rule.aboveMax ?? Errno.EINVAL;
-        const message = rule.what !== undefined ? described() : `${type} ${field}s are at most ${rule.max} bytes (${rule.limit}), got ${attr} ${size}`;
+        const message =
+          rule.what !== undefined ? described() : `${type} ${field}s are at most ${rule.max} bytes (${rule.limit}), got ${attr} ${size}`;
         add(errno === Errno.E2BIG ? (field === 'key' ? 'key-limit' : 'value-limit') : shape, rule_, errno, message);
       }
       return;
@@ -219,9 +268,19 @@ function checkSize(type: string, field: 'key' | 'value', size: number, rule: Map
       const unit = buildId ? 32 : 8;
       const most = ctx.perfEventMaxStack ?? 127;
       if (size < unit || size % unit !== 0) {
-        add(shape, rule_, Errno.EINVAL, `${type} ${field}s are a multiple of ${unit} bytes (${buildId ? 'struct bpf_stack_build_id' : 'u64 addresses'}), got ${attr} ${size}`);
+        add(
+          shape,
+          rule_,
+          Errno.EINVAL,
+          `${type} ${field}s are a multiple of ${unit} bytes (${buildId ? 'struct bpf_stack_build_id' : 'u64 addresses'}), got ${attr} ${size}`,
+        );
       } else if (size / unit > most) {
-        add(shape, rule_, Errno.EINVAL, `${type} ${field}s hold at most ${most} frames (kernel.perf_event_max_stack) of ${unit} bytes, got ${attr} ${size}`);
+        add(
+          shape,
+          rule_,
+          Errno.EINVAL,
+          `${type} ${field}s hold at most ${most} frames (kernel.perf_event_max_stack) of ${unit} bytes, got ${attr} ${size}`,
+        );
       }
       return;
     }
@@ -236,11 +295,13 @@ function checkEntries(type: string, spec: MapSpec, flags: number, rule: MapEntri
   switch (rule.kind) {
     case 'positive':
       if (n === 0) add('max-entries', 'max-entries', Errno.EINVAL, `${type} maps need max_entries > 0`);
-      else if (rule.max !== undefined && n > rule.max) add('entries-limit', 'max-entries', Errno.E2BIG, `${type} maps take at most ${rule.max} entries, got max_entries ${n}`);
+      else if (rule.max !== undefined && n > rule.max)
+        add('entries-limit', 'max-entries', Errno.E2BIG, `${type} maps take at most ${rule.max} entries, got max_entries ${n}`);
       return;
     case 'cpus':
       if (n === 0) add('max-entries', 'max-entries', Errno.EINVAL, `${type} maps need max_entries > 0`);
-      else if (ctx.nrCpus !== undefined && n > ctx.nrCpus) add('entries-limit', 'max-entries', Errno.E2BIG, `${type} maps take at most NR_CPUS (${ctx.nrCpus}) entries, got max_entries ${n}`);
+      else if (ctx.nrCpus !== undefined && n > ctx.nrCpus)
+        add('entries-limit', 'max-entries', Errno.E2BIG, `${type} maps take at most NR_CPUS (${ctx.nrCpus}) entries, got max_entries ${n}`);
       return;
     case 'hash-buckets': {
       if (n === 0) {
@@ -249,22 +310,33 @@ function checkEntries(type: string, spec: MapSpec, flags: number, rule: MapEntri
       }
       const effective = effectiveMaxEntries({ type: spec.type, maxEntries: n, flags }, ctx.possibleCpus ?? 1);
       if (effective > 2 ** 31 || roundUpPow2(effective) > MAX_HASH_BUCKETS) {
-        add('entries-limit', 'max-entries', Errno.E2BIG,
-          `${type} maps take at most ${2 ** 27} entries (hash buckets), got max_entries ${n}${effective !== n ? ` (${effective} for the CPUs)` : ''}`);
+        add(
+          'entries-limit',
+          'max-entries',
+          Errno.E2BIG,
+          `${type} maps take at most ${2 ** 27} entries (hash buckets), got max_entries ${n}${effective !== n ? ` (${effective} for the CPUs)` : ''}`,
+        );
       }
       return;
     }
     case 'exactly':
-      if (n !== rule.count) add('max-entries', 'max-entries', Errno.EINVAL, `${type} maps take max_entries ${rule.count} (${rule.why}), got ${n}`);
+      if (n !== rule.count)
+        add('max-entries', 'max-entries', Errno.EINVAL, `${type} maps take max_entries ${rule.count} (${rule.why}), got ${n}`);
       return;
     case 'ring-bytes':
       if (!isPowerOfTwo(n) || n % page !== 0) {
-        add('max-entries', 'max-entries', Errno.EINVAL, `${type} max_entries is the buffer size in bytes: a power of two multiple of the page size (${page}), got ${n}`);
+        add(
+          'max-entries',
+          'max-entries',
+          Errno.EINVAL,
+          `${type} max_entries is the buffer size in bytes: a power of two multiple of the page size (${page}), got ${n}`,
+        );
       }
       return;
     case 'arena-pages':
       if (n === 0) add('max-entries', 'max-entries', Errno.EINVAL, `${type} maps need max_entries (pages) > 0`);
-      else if (n * page > 2 ** 32) add('entries-limit', 'max-entries', Errno.E2BIG, `${type} maps are at most 4 GiB (${2 ** 32 / page} pages), got ${n} pages`);
+      else if (n * page > 2 ** 32)
+        add('entries-limit', 'max-entries', Errno.E2BIG, `${type} maps are at most 4 GiB (${2 ** 32 / page} pages), got ${n} pages`);
       return;
   }
 }
@@ -276,6 +348,7 @@ function checkInner(type: string, inner: MapSpec | undefined, add: Add): void {
     return;
   }
   const errno = mapTypeRules(inner.type)?.asInnerMap ?? 0;
-  if (errno === Errno.EINVAL) add('inner-map', 'inner-map', errno, `maps of maps nest one level only: the inner map is a ${mapTypeName(inner.type)} map`);
+  if (errno === Errno.EINVAL)
+    add('inner-map', 'inner-map', errno, `maps of maps nest one level only: the inner map is a ${mapTypeName(inner.type)} map`);
   else if (errno !== 0) add('inner-map', 'inner-map', errno, `${mapTypeName(inner.type)} maps cannot be inner maps`);
 }

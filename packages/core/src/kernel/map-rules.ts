@@ -51,7 +51,14 @@ const INT_MAX = 0x7fffffff;
  */
 export type MapSizeRule =
   | { readonly kind: 'one-of'; readonly sizes: readonly number[]; readonly what?: string }
-  | { readonly kind: 'range'; readonly min: number; readonly max?: number; readonly aboveMax?: number; readonly what?: string; readonly limit?: string }
+  | {
+      readonly kind: 'range';
+      readonly min: number;
+      readonly max?: number;
+      readonly aboveMax?: number;
+      readonly what?: string;
+      readonly limit?: string;
+    }
   | { readonly kind: 'stack-frames' }
   | { readonly kind: 'vmlinux-struct' };
 
@@ -86,9 +93,21 @@ export type MapEntriesRule =
  * const first: MapCheck = 'value-limit'; // bloom_map_alloc_check runs before bloom_map_alloc
  */
 export type MapCheck =
-  | 'flags' | 'flag-refusals' | 'required-flags' | 'exclusive-flags'
-  | 'key-size' | 'value-size' | 'max-entries' | 'map-extra' | 'btf' | 'vmlinux-type'
-  | 'key-limit' | 'value-limit' | 'inner-map' | 'entries-limit' | 'placement';
+  | 'flags'
+  | 'flag-refusals'
+  | 'required-flags'
+  | 'exclusive-flags'
+  | 'key-size'
+  | 'value-size'
+  | 'max-entries'
+  | 'map-extra'
+  | 'btf'
+  | 'vmlinux-type'
+  | 'key-limit'
+  | 'value-limit'
+  | 'inner-map'
+  | 'entries-limit'
+  | 'placement';
 
 /**
  * The usual order of a map type's checks: flag masks, then the shape rules
@@ -99,9 +118,21 @@ export type MapCheck =
  * MAP_CHECK_ORDER.indexOf('flags') < MAP_CHECK_ORDER.indexOf('key-size'); // true
  */
 export const MAP_CHECK_ORDER: readonly MapCheck[] = [
-  'flags', 'flag-refusals', 'required-flags', 'exclusive-flags',
-  'key-size', 'value-size', 'max-entries', 'map-extra', 'btf', 'vmlinux-type',
-  'key-limit', 'value-limit', 'inner-map', 'entries-limit', 'placement',
+  'flags',
+  'flag-refusals',
+  'required-flags',
+  'exclusive-flags',
+  'key-size',
+  'value-size',
+  'max-entries',
+  'map-extra',
+  'btf',
+  'vmlinux-type',
+  'key-limit',
+  'value-limit',
+  'inner-map',
+  'entries-limit',
+  'placement',
 ];
 
 /**
@@ -178,9 +209,23 @@ export interface MapTypeRules {
 }
 
 const BASE: MapTypeRules = {
-  perCpu: false, lru: false, fdValues: false, innerMap: false, keyValueBtf: 'accepted', vmlinuxValueType: false,
-  key: { kind: 'range', min: 1 }, value: { kind: 'range', min: 1 }, maxEntries: { kind: 'positive' },
-  flags: 0, requiredFlags: 0, impliedFlags: 0, flagRefusals: [], exclusiveFlags: [], mapExtra: 'none', asInnerMap: 0, checkFirst: [],
+  perCpu: false,
+  lru: false,
+  fdValues: false,
+  innerMap: false,
+  keyValueBtf: 'accepted',
+  vmlinuxValueType: false,
+  key: { kind: 'range', min: 1 },
+  value: { kind: 'range', min: 1 },
+  maxEntries: { kind: 'positive' },
+  flags: 0,
+  requiredFlags: 0,
+  impliedFlags: 0,
+  flagRefusals: [],
+  exclusiveFlags: [],
+  mapExtra: 'none',
+  asInnerMap: 0,
+  checkFirst: [],
   smallest: { keySize: 4, valueSize: 4, maxEntries: 1, flags: 0 },
 };
 const rules = (r: Partial<MapTypeRules>): MapTypeRules => ({ ...BASE, ...r });
@@ -189,9 +234,21 @@ const U32_KEY: MapSizeRule = { kind: 'one-of', sizes: [4] };
 const NONE: MapSizeRule = { kind: 'one-of', sizes: [0] };
 const FD_VALUE: MapSizeRule = { kind: 'one-of', sizes: [4], what: ' (a file descriptor)' };
 const SOCKET_VALUE: MapSizeRule = { kind: 'one-of', sizes: [4, 8], what: ' (a socket fd)' };
-const PER_CPU_VALUE: MapSizeRule = { kind: 'range', min: 1, max: PCPU_MIN_UNIT_SIZE, aboveMax: Errno.E2BIG, limit: 'PCPU_MIN_UNIT_SIZE, the per-CPU bound' };
+const PER_CPU_VALUE: MapSizeRule = {
+  kind: 'range',
+  min: 1,
+  max: PCPU_MIN_UNIT_SIZE,
+  aboveMax: Errno.E2BIG,
+  limit: 'PCPU_MIN_UNIT_SIZE, the per-CPU bound',
+};
 const KMALLOC_VALUE: MapSizeRule = { kind: 'range', min: 1, max: KMALLOC_MAX_SIZE, aboveMax: Errno.E2BIG, limit: 'KMALLOC_MAX_SIZE' };
-const STORAGE_VALUE: MapSizeRule = { kind: 'range', min: 1, max: LOCAL_STORAGE_MAX_VALUE, aboveMax: Errno.E2BIG, limit: 'BPF_LOCAL_STORAGE_MAX_VALUE_SIZE' };
+const STORAGE_VALUE: MapSizeRule = {
+  kind: 'range',
+  min: 1,
+  max: LOCAL_STORAGE_MAX_VALUE,
+  aboveMax: Errno.E2BIG,
+  limit: 'BPF_LOCAL_STORAGE_MAX_VALUE_SIZE',
+};
 const GROW_WITH_OWNERS: MapEntriesRule = { kind: 'exactly', count: 0, why: 'they grow with their owners' };
 
 const ACCESS = MAP_ACCESS_FLAGS;
@@ -200,10 +257,14 @@ const FD_ACCESS = MapFlags.RDONLY | MapFlags.WRONLY;
 const NUMA = MapFlags.NUMA_NODE;
 
 const perCpuNuma = (name: string): MapFlagRefusal => ({
-  flag: NUMA, errno: Errno.EINVAL, reason: `per-CPU ${name} maps cannot be placed on a NUMA node (flag numa_node)`,
+  flag: NUMA,
+  errno: Errno.EINVAL,
+  reason: `per-CPU ${name} maps cannot be placed on a NUMA node (flag numa_node)`,
 });
 const alwaysPreallocated = (name: string): MapFlagRefusal => ({
-  flag: MapFlags.NO_PREALLOC, errno: Errno.ENOTSUPP, reason: `${name} maps are always preallocated: flag no_prealloc is refused`,
+  flag: MapFlags.NO_PREALLOC,
+  errno: Errno.ENOTSUPP,
+  reason: `${name} maps are always preallocated: flag no_prealloc is refused`,
 });
 
 // hashtab.c htab_map_alloc_check(): HTAB_CREATE_FLAG_MASK, then (in order) no_common_lru
@@ -211,7 +272,9 @@ const alwaysPreallocated = (name: string): MapFlagRefusal => ({
 const HASH_FLAGS = MapFlags.NO_PREALLOC | NUMA | ACCESS | MapFlags.ZERO_SEED;
 const LRU_FLAGS = MapFlags.NO_COMMON_LRU | NUMA | ACCESS | MapFlags.ZERO_SEED;
 const HASH = rules({
-  keyValueMax: KMALLOC_MAX_SIZE - HTAB_ELEM_HEADER - 1, maxEntries: { kind: 'hash-buckets' }, flags: HASH_FLAGS,
+  keyValueMax: KMALLOC_MAX_SIZE - HTAB_ELEM_HEADER - 1,
+  maxEntries: { kind: 'hash-buckets' },
+  flags: HASH_FLAGS,
 });
 const LRU_NUMA: MapExclusiveFlags = { flags: [MapFlags.NO_COMMON_LRU, NUMA], why: 'per-CPU LRU lists are not placed on one NUMA node' };
 
@@ -223,23 +286,55 @@ const FD_ARRAY = rules({ fdValues: true, keyValueBtf: 'refused', key: U32_KEY, v
 /** The rules of every map type of Linux 6.18, by number. */
 const TABLE: ReadonlyMap<number, MapTypeRules> = new Map<number, MapTypeRules>([
   [MapType.HASH, HASH],
-  [MapType.PERCPU_HASH, { ...HASH, perCpu: true, value: PER_CPU_VALUE, flags: HASH_FLAGS & ~NUMA, flagRefusals: [perCpuNuma('percpu_hash')] }],
-  [MapType.LRU_HASH, {
-    ...HASH, lru: true, flags: LRU_FLAGS, flagRefusals: [alwaysPreallocated('lru_hash')], exclusiveFlags: [LRU_NUMA],
-  }],
-  [MapType.LRU_PERCPU_HASH, {
-    ...HASH, lru: true, perCpu: true, value: PER_CPU_VALUE, flags: LRU_FLAGS & ~NUMA,
-    flagRefusals: [alwaysPreallocated('lru_percpu_hash'), perCpuNuma('lru_percpu_hash')],
-  }],
+  [
+    MapType.PERCPU_HASH,
+    { ...HASH, perCpu: true, value: PER_CPU_VALUE, flags: HASH_FLAGS & ~NUMA, flagRefusals: [perCpuNuma('percpu_hash')] },
+  ],
+  [
+    MapType.LRU_HASH,
+    {
+      ...HASH,
+      lru: true,
+      flags: LRU_FLAGS,
+      flagRefusals: [alwaysPreallocated('lru_hash')],
+      exclusiveFlags: [LRU_NUMA],
+    },
+  ],
+  [
+    MapType.LRU_PERCPU_HASH,
+    {
+      ...HASH,
+      lru: true,
+      perCpu: true,
+      value: PER_CPU_VALUE,
+      flags: LRU_FLAGS & ~NUMA,
+      flagRefusals: [alwaysPreallocated('lru_percpu_hash'), perCpuNuma('lru_percpu_hash')],
+    },
+  ],
   // fd_htab_map_alloc_check(): the value is an inner map fd.
-  [MapType.HASH_OF_MAPS, {
-    ...HASH, fdValues: true, innerMap: true, keyValueBtf: 'refused', value: { kind: 'one-of', sizes: [4], what: ' (an inner map fd)' }, asInnerMap: Errno.EINVAL,
-  }],
-  [MapType.ARRAY, rules({
-    key: U32_KEY, value: { kind: 'range', min: 1, max: INT_MAX, aboveMax: Errno.E2BIG, limit: 'INT_MAX' },
-    flags: NUMA | ACCESS | MapFlags.MMAPABLE | MapFlags.INNER_MAP,
-  })],
-  [MapType.PERCPU_ARRAY, rules({ perCpu: true, key: U32_KEY, value: PER_CPU_VALUE, flags: ACCESS, flagRefusals: [perCpuNuma('percpu_array')] })],
+  [
+    MapType.HASH_OF_MAPS,
+    {
+      ...HASH,
+      fdValues: true,
+      innerMap: true,
+      keyValueBtf: 'refused',
+      value: { kind: 'one-of', sizes: [4], what: ' (an inner map fd)' },
+      asInnerMap: Errno.EINVAL,
+    },
+  ],
+  [
+    MapType.ARRAY,
+    rules({
+      key: U32_KEY,
+      value: { kind: 'range', min: 1, max: INT_MAX, aboveMax: Errno.E2BIG, limit: 'INT_MAX' },
+      flags: NUMA | ACCESS | MapFlags.MMAPABLE | MapFlags.INNER_MAP,
+    }),
+  ],
+  [
+    MapType.PERCPU_ARRAY,
+    rules({ perCpu: true, key: U32_KEY, value: PER_CPU_VALUE, flags: ACCESS, flagRefusals: [perCpuNuma('percpu_array')] }),
+  ],
   // A program array cannot be an inner map (no map_meta_equal: ENOTSUPP).
   [MapType.PROG_ARRAY, { ...FD_ARRAY, asInnerMap: Errno.ENOTSUPP }],
   [MapType.PERF_EVENT_ARRAY, { ...FD_ARRAY, flags: NUMA | FD_ACCESS | MapFlags.PRESERVE_ELEMS }],
@@ -247,95 +342,222 @@ const TABLE: ReadonlyMap<number, MapTypeRules> = new Map<number, MapTypeRules>([
   [MapType.ARRAY_OF_MAPS, { ...FD_ARRAY, innerMap: true, asInnerMap: Errno.EINVAL }],
   // reuseport_array_alloc_check(): a u32 or u64 socket fd, then the array rules.
   // Its smallest value is 8 bytes: kernels before 5.x took only u64.
-  [MapType.REUSEPORT_SOCKARRAY, rules({
-    fdValues: true, keyValueBtf: 'refused', key: U32_KEY, value: SOCKET_VALUE, flags: NUMA | ACCESS,
-    smallest: { keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 },
-  })],
+  [
+    MapType.REUSEPORT_SOCKARRAY,
+    rules({
+      fdValues: true,
+      keyValueBtf: 'refused',
+      key: U32_KEY,
+      value: SOCKET_VALUE,
+      flags: NUMA | ACCESS,
+      smallest: { keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 },
+    }),
+  ],
   // stackmap.c STACK_CREATE_FLAG_MASK: no program access flags; more than 2^31 entries is E2BIG.
-  [MapType.STACK_TRACE, rules({
-    keyValueBtf: 'refused', key: U32_KEY, value: { kind: 'stack-frames' }, maxEntries: { kind: 'positive', max: 2 ** 31 },
-    flags: NUMA | FD_ACCESS | MapFlags.STACK_BUILD_ID, smallest: { keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 },
-  })],
+  [
+    MapType.STACK_TRACE,
+    rules({
+      keyValueBtf: 'refused',
+      key: U32_KEY,
+      value: { kind: 'stack-frames' },
+      maxEntries: { kind: 'positive', max: 2 ** 31 },
+      flags: NUMA | FD_ACCESS | MapFlags.STACK_BUILD_ID,
+      smallest: { keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 },
+    }),
+  ],
   // lpm_trie.c trie_alloc(): every refusal is EINVAL, the value limit included.
-  [MapType.LPM_TRIE, rules({
-    key: { kind: 'range', min: 4 + 1, max: 4 + LPM_DATA_SIZE_MAX, aboveMax: Errno.EINVAL, what: 'a u32 prefix length plus 1 to 256 data bytes' },
-    value: { kind: 'range', min: 1, max: KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - LPM_NODE_HEADER, aboveMax: Errno.EINVAL, limit: 'KMALLOC_MAX_SIZE less a trie node' },
-    flags: MapFlags.NO_PREALLOC | NUMA | ACCESS, requiredFlags: MapFlags.NO_PREALLOC,
-    smallest: { keySize: 8, valueSize: 8, maxEntries: 1, flags: MapFlags.NO_PREALLOC },
-  })],
+  [
+    MapType.LPM_TRIE,
+    rules({
+      key: {
+        kind: 'range',
+        min: 4 + 1,
+        max: 4 + LPM_DATA_SIZE_MAX,
+        aboveMax: Errno.EINVAL,
+        what: 'a u32 prefix length plus 1 to 256 data bytes',
+      },
+      value: {
+        kind: 'range',
+        min: 1,
+        max: KMALLOC_MAX_SIZE - LPM_DATA_SIZE_MAX - LPM_NODE_HEADER,
+        aboveMax: Errno.EINVAL,
+        limit: 'KMALLOC_MAX_SIZE less a trie node',
+      },
+      flags: MapFlags.NO_PREALLOC | NUMA | ACCESS,
+      requiredFlags: MapFlags.NO_PREALLOC,
+      smallest: { keySize: 8, valueSize: 8, maxEntries: 1, flags: MapFlags.NO_PREALLOC },
+    }),
+  ],
   // devmap.c DEV_CREATE_FLAG_MASK; the kernel makes devmaps read-only to programs (it adds BPF_F_RDONLY_PROG).
-  [MapType.DEVMAP, rules({
-    keyValueBtf: 'refused', key: U32_KEY, value: { kind: 'one-of', sizes: [4, 8], what: ' (ifindex, optionally a program fd)' },
-    flags: NUMA | FD_ACCESS, impliedFlags: MapFlags.RDONLY_PROG,
-  })],
+  [
+    MapType.DEVMAP,
+    rules({
+      keyValueBtf: 'refused',
+      key: U32_KEY,
+      value: { kind: 'one-of', sizes: [4, 8], what: ' (ifindex, optionally a program fd)' },
+      flags: NUMA | FD_ACCESS,
+      impliedFlags: MapFlags.RDONLY_PROG,
+    }),
+  ],
   [MapType.SOCKMAP, rules({ fdValues: true, keyValueBtf: 'refused', key: U32_KEY, value: SOCKET_VALUE, flags: NUMA | FD_ACCESS })],
   // cpumap.c cpu_map_alloc(): only BPF_F_NUMA_NODE; one entry per CPU the kernel was built for.
-  [MapType.CPUMAP, rules({
-    keyValueBtf: 'refused', key: U32_KEY, value: { kind: 'one-of', sizes: [4, 8], what: ' (queue size, optionally a program fd)' },
-    maxEntries: { kind: 'cpus' }, flags: NUMA,
-  })],
-  [MapType.XSKMAP, rules({
-    fdValues: true, keyValueBtf: 'refused', key: U32_KEY, value: { kind: 'one-of', sizes: [4], what: ' (an AF_XDP socket fd)' }, flags: NUMA | FD_ACCESS,
-  })],
+  [
+    MapType.CPUMAP,
+    rules({
+      keyValueBtf: 'refused',
+      key: U32_KEY,
+      value: { kind: 'one-of', sizes: [4, 8], what: ' (queue size, optionally a program fd)' },
+      maxEntries: { kind: 'cpus' },
+      flags: NUMA,
+    }),
+  ],
+  [
+    MapType.XSKMAP,
+    rules({
+      fdValues: true,
+      keyValueBtf: 'refused',
+      key: U32_KEY,
+      value: { kind: 'one-of', sizes: [4], what: ' (an AF_XDP socket fd)' },
+      flags: NUMA | FD_ACCESS,
+    }),
+  ],
   // sock_map.c sock_hash_alloc(): keys above MAX_BPF_STACK are E2BIG.
-  [MapType.SOCKHASH, rules({
-    fdValues: true, keyValueBtf: 'refused', key: { kind: 'range', min: 1, max: 512, aboveMax: Errno.E2BIG, limit: 'MAX_BPF_STACK' },
-    value: SOCKET_VALUE, flags: NUMA | FD_ACCESS,
-  })],
+  [
+    MapType.SOCKHASH,
+    rules({
+      fdValues: true,
+      keyValueBtf: 'refused',
+      key: { kind: 'range', min: 1, max: 512, aboveMax: Errno.E2BIG, limit: 'MAX_BPF_STACK' },
+      value: SOCKET_VALUE,
+      flags: NUMA | FD_ACCESS,
+    }),
+  ],
   // local_storage.c cgroup_storage_map_alloc() checks key, value, the value limit (E2BIG), then flags and max_entries.
-  [MapType.CGROUP_STORAGE, rules({
-    key: { kind: 'one-of', sizes: [8, 16], what: ' (a cgroup id, or struct bpf_cgroup_storage_key)' }, value: STORAGE_VALUE, maxEntries: GROW_WITH_OWNERS,
-    flags: NUMA | ACCESS, asInnerMap: Errno.ENOTSUPP, checkFirst: ['key-size', 'value-size', 'value-limit'],
-    smallest: { keySize: 16, valueSize: 8, maxEntries: 0, flags: 0 },
-  })],
+  [
+    MapType.CGROUP_STORAGE,
+    rules({
+      key: { kind: 'one-of', sizes: [8, 16], what: ' (a cgroup id, or struct bpf_cgroup_storage_key)' },
+      value: STORAGE_VALUE,
+      maxEntries: GROW_WITH_OWNERS,
+      flags: NUMA | ACCESS,
+      asInnerMap: Errno.ENOTSUPP,
+      checkFirst: ['key-size', 'value-size', 'value-limit'],
+      smallest: { keySize: 16, valueSize: 8, maxEntries: 0, flags: 0 },
+    }),
+  ],
   // Unlike the other per-CPU types, per-CPU cgroup storage may be placed on a NUMA node.
-  [MapType.PERCPU_CGROUP_STORAGE, rules({
-    perCpu: true, key: { kind: 'one-of', sizes: [8, 16], what: ' (a cgroup id, or struct bpf_cgroup_storage_key)' }, value: PER_CPU_VALUE, maxEntries: GROW_WITH_OWNERS,
-    flags: NUMA | ACCESS, asInnerMap: Errno.ENOTSUPP, checkFirst: ['key-size', 'value-size', 'value-limit'],
-    smallest: { keySize: 16, valueSize: 8, maxEntries: 0, flags: 0 },
-  })],
-  [MapType.QUEUE, rules({ keyValueBtf: 'refused', key: NONE, value: KMALLOC_VALUE, flags: NUMA | ACCESS, smallest: { keySize: 0, valueSize: 4, maxEntries: 1, flags: 0 } })],
-  [MapType.STACK, rules({ keyValueBtf: 'refused', key: NONE, value: KMALLOC_VALUE, flags: NUMA | ACCESS, smallest: { keySize: 0, valueSize: 4, maxEntries: 1, flags: 0 } })],
+  [
+    MapType.PERCPU_CGROUP_STORAGE,
+    rules({
+      perCpu: true,
+      key: { kind: 'one-of', sizes: [8, 16], what: ' (a cgroup id, or struct bpf_cgroup_storage_key)' },
+      value: PER_CPU_VALUE,
+      maxEntries: GROW_WITH_OWNERS,
+      flags: NUMA | ACCESS,
+      asInnerMap: Errno.ENOTSUPP,
+      checkFirst: ['key-size', 'value-size', 'value-limit'],
+      smallest: { keySize: 16, valueSize: 8, maxEntries: 0, flags: 0 },
+    }),
+  ],
+  [
+    MapType.QUEUE,
+    rules({
+      keyValueBtf: 'refused',
+      key: NONE,
+      value: KMALLOC_VALUE,
+      flags: NUMA | ACCESS,
+      smallest: { keySize: 0, valueSize: 4, maxEntries: 1, flags: 0 },
+    }),
+  ],
+  [
+    MapType.STACK,
+    rules({
+      keyValueBtf: 'refused',
+      key: NONE,
+      value: KMALLOC_VALUE,
+      flags: NUMA | ACCESS,
+      smallest: { keySize: 0, valueSize: 4, maxEntries: 1, flags: 0 },
+    }),
+  ],
   [MapType.SK_STORAGE, localStorage()],
-  [MapType.DEVMAP_HASH, rules({
-    keyValueBtf: 'refused', key: U32_KEY, value: { kind: 'one-of', sizes: [4, 8], what: ' (ifindex, optionally a program fd)' },
-    flags: NUMA | FD_ACCESS, impliedFlags: MapFlags.RDONLY_PROG,
-  })],
+  [
+    MapType.DEVMAP_HASH,
+    rules({
+      keyValueBtf: 'refused',
+      key: U32_KEY,
+      value: { kind: 'one-of', sizes: [4, 8], what: ' (ifindex, optionally a program fd)' },
+      flags: NUMA | FD_ACCESS,
+      impliedFlags: MapFlags.RDONLY_PROG,
+    }),
+  ],
   // bpf_struct_ops.c bpf_struct_ops_map_alloc_check(); map_create refuses key/value BTF ids next to the vmlinux one.
-  [MapType.STRUCT_OPS, rules({
-    keyValueBtf: 'refused', vmlinuxValueType: true, key: U32_KEY, value: { kind: 'vmlinux-struct' },
-    maxEntries: { kind: 'exactly', count: 1, why: 'one struct of the kernel' }, flags: MapFlags.LINK | MapFlags.VTYPE_BTF_OBJ_FD,
-  })],
+  [
+    MapType.STRUCT_OPS,
+    rules({
+      keyValueBtf: 'refused',
+      vmlinuxValueType: true,
+      key: U32_KEY,
+      value: { kind: 'vmlinux-struct' },
+      maxEntries: { kind: 'exactly', count: 1, why: 'one struct of the kernel' },
+      flags: MapFlags.LINK | MapFlags.VTYPE_BTF_OBJ_FD,
+    }),
+  ],
   [MapType.RINGBUF, ringBuffer()],
   [MapType.INODE_STORAGE, localStorage()],
   [MapType.TASK_STORAGE, localStorage()],
   // bloom_filter.c: bloom_map_alloc_check() (the value limit) runs before bloom_map_alloc() (the rest).
-  [MapType.BLOOM_FILTER, rules({
-    key: NONE, value: KMALLOC_VALUE, flags: NUMA | ACCESS | MapFlags.ZERO_SEED, mapExtra: 'hash-count', checkFirst: ['value-limit'],
-    smallest: { keySize: 0, valueSize: 4, maxEntries: 1, flags: 0 },
-  })],
+  [
+    MapType.BLOOM_FILTER,
+    rules({
+      key: NONE,
+      value: KMALLOC_VALUE,
+      flags: NUMA | ACCESS | MapFlags.ZERO_SEED,
+      mapExtra: 'hash-count',
+      checkFirst: ['value-limit'],
+      smallest: { keySize: 0, valueSize: 4, maxEntries: 1, flags: 0 },
+    }),
+  ],
   [MapType.USER_RINGBUF, ringBuffer()],
   [MapType.CGRP_STORAGE, localStorage()],
   // arena.c arena_map_alloc(): no BPF_F_NUMA_NODE (it is not in the mask).
-  [MapType.ARENA, rules({
-    keyValueBtf: 'refused', key: NONE, value: NONE, maxEntries: { kind: 'arena-pages' },
-    flags: MapFlags.MMAPABLE | MapFlags.SEGV_ON_FAULT | MapFlags.NO_USER_CONV, requiredFlags: MapFlags.MMAPABLE, mapExtra: 'address',
-    smallest: { keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE },
-  })],
+  [
+    MapType.ARENA,
+    rules({
+      keyValueBtf: 'refused',
+      key: NONE,
+      value: NONE,
+      maxEntries: { kind: 'arena-pages' },
+      flags: MapFlags.MMAPABLE | MapFlags.SEGV_ON_FAULT | MapFlags.NO_USER_CONV,
+      requiredFlags: MapFlags.MMAPABLE,
+      mapExtra: 'address',
+      smallest: { keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.MMAPABLE },
+    }),
+  ],
 ]);
 
 /** bpf_local_storage.c bpf_local_storage_map_alloc_check(): BTF for key and value is required ("for userspace sk dumping"). */
 function localStorage(): MapTypeRules {
   return rules({
-    keyValueBtf: 'required', key: U32_KEY, value: STORAGE_VALUE, maxEntries: GROW_WITH_OWNERS,
-    flags: MapFlags.NO_PREALLOC | MapFlags.CLONE, requiredFlags: MapFlags.NO_PREALLOC,
+    keyValueBtf: 'required',
+    key: U32_KEY,
+    value: STORAGE_VALUE,
+    maxEntries: GROW_WITH_OWNERS,
+    flags: MapFlags.NO_PREALLOC | MapFlags.CLONE,
+    requiredFlags: MapFlags.NO_PREALLOC,
     smallest: { keySize: 4, valueSize: 4, maxEntries: 0, flags: MapFlags.NO_PREALLOC },
   });
 }
 
 /** ringbuf.c ringbuf_map_alloc() (user ring buffers share it): RINGBUF_CREATE_FLAG_MASK is BPF_F_NUMA_NODE alone. */
 function ringBuffer(): MapTypeRules {
-  return rules({ keyValueBtf: 'refused', key: NONE, value: NONE, maxEntries: { kind: 'ring-bytes' }, flags: NUMA, smallest: { keySize: 0, valueSize: 0, maxEntries: 'page', flags: 0 } });
+  return rules({
+    keyValueBtf: 'refused',
+    key: NONE,
+    value: NONE,
+    maxEntries: { kind: 'ring-bytes' },
+    flags: NUMA,
+    smallest: { keySize: 0, valueSize: 0, maxEntries: 'page', flags: 0 },
+  });
 }
 
 /**

@@ -29,16 +29,43 @@ const TYPE_SIZE: Readonly<Record<string, number>> = { u32: 0, u16: 1, u8: 2, u64
 const SUFFIX_SIZE: Readonly<Record<string, number>> = { w: 0, h: 1, b: 2, dw: 3 };
 
 const C_ALU: Readonly<Record<string, [number, number]>> = {
-  '+': [0, 0], '-': [1, 0], '*': [2, 0], '/': [3, 0], 's/': [3, 1], '|': [4, 0], '&': [5, 0], '<<': [6, 0],
-  '>>': [7, 0], '%': [9, 0], 's%': [9, 1], '^': [10, 0], 's>>': [12, 0],
+  '+': [0, 0],
+  '-': [1, 0],
+  '*': [2, 0],
+  '/': [3, 0],
+  's/': [3, 1],
+  '|': [4, 0],
+  '&': [5, 0],
+  '<<': [6, 0],
+  '>>': [7, 0],
+  '%': [9, 0],
+  's%': [9, 1],
+  '^': [10, 0],
+  's>>': [12, 0],
 };
 const C_JMP: Readonly<Record<string, number>> = {
-  '==': 1, '>': 2, '>=': 3, '&': 4, '!=': 5, 's>': 6, 's>=': 7, '<': 10, '<=': 11, 's<': 12, 's<=': 13,
+  '==': 1,
+  '>': 2,
+  '>=': 3,
+  '&': 4,
+  '!=': 5,
+  's>': 6,
+  's>=': 7,
+  '<': 10,
+  '<=': 11,
+  's<': 12,
+  's<=': 13,
 };
 const C_ATOMIC: Readonly<Record<string, number>> = {
-  '+': AtomicOp.ADD, '|': AtomicOp.OR, '&': AtomicOp.AND, '^': AtomicOp.XOR,
-  fetch_add: AtomicOp.ADD | AtomicOp.FETCH, fetch_or: AtomicOp.OR | AtomicOp.FETCH,
-  fetch_and: AtomicOp.AND | AtomicOp.FETCH, fetch_xor: AtomicOp.XOR | AtomicOp.FETCH, xchg: AtomicOp.XCHG,
+  '+': AtomicOp.ADD,
+  '|': AtomicOp.OR,
+  '&': AtomicOp.AND,
+  '^': AtomicOp.XOR,
+  fetch_add: AtomicOp.ADD | AtomicOp.FETCH,
+  fetch_or: AtomicOp.OR | AtomicOp.FETCH,
+  fetch_and: AtomicOp.AND | AtomicOp.FETCH,
+  fetch_xor: AtomicOp.XOR | AtomicOp.FETCH,
+  xchg: AtomicOp.XCHG,
 };
 
 function fail(line: number, message: string): never {
@@ -90,7 +117,11 @@ function mem(text: string, line: number): [number, number] {
 const isImm = (t: string): boolean => new RegExp(`^${NUM}$`).test(t.trim());
 
 const fields = (opcode: number, dst: number, src: number, offset: number, imm: number): InstructionFields => ({
-  opcode, dst, src, offset, imm,
+  opcode,
+  dst,
+  src,
+  offset,
+  imm,
 });
 
 /** Slots taken by a source line (2 for 64-bit immediate loads). */
@@ -303,7 +334,9 @@ function parseC(text: string, line: number): Pending['build'] | undefined {
     const imm = imm32(m[1] ?? '', line);
     return () => fields(0x06, 0, 0, 0, imm);
   }
-  if ((m = new RegExp(`^if ([rw])(\\d+) (==|!=|>=|>|<=|<|s>=|s>|s<=|s<|&) (?:[rw](\\d+)|(${NUM})) goto pc([+-]\\d+)$`).exec(text)) !== null) {
+  if (
+    (m = new RegExp(`^if ([rw])(\\d+) (==|!=|>=|>|<=|<|s>=|s>|s<=|s<|&) (?:[rw](\\d+)|(${NUM})) goto pc([+-]\\d+)$`).exec(text)) !== null
+  ) {
     const cls = m[1] === 'w' ? InsnClass.JMP32 : InsnClass.JMP;
     const code = C_JMP[m[3] ?? ''] ?? 0;
     const dst = regNum(m[2], line);
@@ -385,7 +418,12 @@ function parseC(text: string, line: number): Pending['build'] | undefined {
     const src = regNum(m[5], line);
     return () => fields(0xc0 | (size << 3) | InsnClass.STX, dst, src, off, imm);
   }
-  if ((m = /^[rw](\d+) = atomic(?:64)?_(fetch_add|fetch_or|fetch_and|fetch_xor|xchg)\(\((u32|u64) \*\)\(r(\d+) ([+-]\d+)\), [rw](\d+)\)$/.exec(text)) !== null) {
+  if (
+    (m =
+      /^[rw](\d+) = atomic(?:64)?_(fetch_add|fetch_or|fetch_and|fetch_xor|xchg)\(\((u32|u64) \*\)\(r(\d+) ([+-]\d+)\), [rw](\d+)\)$/.exec(
+        text,
+      )) !== null
+  ) {
     // m: 1 reg, 2 op, 3 type, 4 base, 5 off, 6 src
     const size = TYPE_SIZE[m[3] ?? ''] ?? 0;
     const imm = C_ATOMIC[m[2] ?? ''] ?? 0;
@@ -435,7 +473,9 @@ function parseC(text: string, line: number): Pending['build'] | undefined {
     const from = Number(m[3]);
     return () => fields(0xb8 | cls, dst, src, from, 0);
   }
-  if ((m = new RegExp(`^([rw])(\\d+) (=|\\+=|-=|\\*=|/=|s/=|\\|=|&=|<<=|>>=|s>>=|%=|s%=|\\^=) (?:[rw](\\d+)|(${NUM}))$`).exec(text)) !== null) {
+  if (
+    (m = new RegExp(`^([rw])(\\d+) (=|\\+=|-=|\\*=|/=|s/=|\\|=|&=|<<=|>>=|s>>=|%=|s%=|\\^=) (?:[rw](\\d+)|(${NUM}))$`).exec(text)) !== null
+  ) {
     const cls = w(m[1]);
     const opText = (m[3] ?? '').slice(0, -1);
     const [code, offset] = opText === '' ? [11, 0] : (C_ALU[opText] ?? [0, 0]);
@@ -514,4 +554,3 @@ export function assembleInstructions(source: string): Instruction[] {
 export function assemble(source: string, littleEndian = true): Uint8Array {
   return encodeInstructions(assembleInstructions(source), littleEndian);
 }
-

@@ -6,7 +6,10 @@ import { disassemble } from './disasm.js';
 
 // The suite is vendored at the repository's root (vendor/bpf-conformance, with its license and origin).
 const DIR = path.resolve(import.meta.dirname, '../../../../vendor/bpf-conformance/tests');
-const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.data')).sort();
+const files = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.data'))
+  .sort();
 
 function sections(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -24,7 +27,10 @@ function sections(text: string): Map<string, string> {
 }
 
 function rawBytes(raw: string): Uint8Array {
-  const words = raw.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
+  const words = raw
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l !== '');
   const out = new Uint8Array(words.length * 8);
   const view = new DataView(out.buffer);
   words.forEach((w, i) => {

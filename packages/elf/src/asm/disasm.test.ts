@@ -4,7 +4,8 @@ import { disassemble } from './disasm.js';
 
 describe('disassemble', () => {
   it('prints a map lookup program like bpftool', () => {
-    const text = disassemble(assemble(`
+    const text = disassemble(
+      assemble(`
       mov %r1, 0
       stxw [%r10-4], %r1
       mov %r2, %r10
@@ -17,7 +18,8 @@ describe('disassemble', () => {
       lock add32 [%r0+0], %r1
     out:
       mov32 %r0, 0
-      exit`));
+      exit`),
+    );
     expect(text).toEqual([
       '0: (b7) r1 = 0',
       '1: (63) *(u32 *)(r10 -4) = r1',
@@ -35,7 +37,9 @@ describe('disassemble', () => {
   });
 
   it('prints v4 instructions', () => {
-    expect(disassemble(assembleInstructions(`
+    expect(
+      disassemble(
+        assembleInstructions(`
       movsx1664 %r1, %r2
       movsx832 %r1, %r2
       ldxsb %r3, [%r10-1]
@@ -50,7 +54,9 @@ describe('disassemble', () => {
       call local +1
       call kfunc 77
       jslt32 %r1, -1, -3
-      exit`)).map((l) => l.replace(/^\d+: \(\w\w\) /, ''))).toEqual([
+      exit`),
+      ).map((l) => l.replace(/^\d+: \(\w\w\) /, '')),
+    ).toEqual([
       'r1 = (s16)r2',
       'w1 = (s8)w2',
       'r3 = *(s8 *)(r10 -1)',

@@ -14,18 +14,22 @@ import {
 const C_ALU: readonly string[] = ['+', '-', '*', '/', '|', '&', '<<', '>>', '', '%', '^', '', 's>>'];
 const C_JMP: readonly string[] = ['', '==', '>', '>=', '&', '!=', 's>', 's>=', '', '', '<', '<=', 's<', 's<='];
 const ATOMIC_C: ReadonlyMap<number, string> = new Map([
-  [AtomicOp.ADD, '+'], [AtomicOp.OR, '|'], [AtomicOp.AND, '&'], [AtomicOp.XOR, '^'],
+  [AtomicOp.ADD, '+'],
+  [AtomicOp.OR, '|'],
+  [AtomicOp.AND, '&'],
+  [AtomicOp.XOR, '^'],
 ]);
 const ATOMIC_FETCH: ReadonlyMap<number, string> = new Map([
-  [AtomicOp.ADD | AtomicOp.FETCH, 'fetch_add'], [AtomicOp.OR | AtomicOp.FETCH, 'fetch_or'],
-  [AtomicOp.AND | AtomicOp.FETCH, 'fetch_and'], [AtomicOp.XOR | AtomicOp.FETCH, 'fetch_xor'],
+  [AtomicOp.ADD | AtomicOp.FETCH, 'fetch_add'],
+  [AtomicOp.OR | AtomicOp.FETCH, 'fetch_or'],
+  [AtomicOp.AND | AtomicOp.FETCH, 'fetch_and'],
+  [AtomicOp.XOR | AtomicOp.FETCH, 'fetch_xor'],
   [AtomicOp.XCHG, 'xchg'],
 ]);
 
 const signed = (n: number): string => (n < 0 ? `-${-n}` : `+${n}`);
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
-const memRef = (type: string, reg: number, off: number): string =>
-  `*(${type} *)(r${reg} ${signed(off)})`;
+const memRef = (type: string, reg: number, off: number): string => `*(${type} *)(r${reg} ${signed(off)})`;
 const ptr = (type: string, reg: number, off: number): string => `(${type} *)(r${reg} ${signed(off)})`;
 
 /**
@@ -81,13 +85,20 @@ export function formatInstruction(insn: Instruction): string {
         const lo = Number(v & 0xffffffffn) | 0;
         const hi = Number(v >> 32n) | 0;
         switch (src) {
-          case PseudoSrc.MAP_FD: return `r${dst} = map[fd:${lo}] ll`;
-          case PseudoSrc.MAP_VALUE: return `r${dst} = map_value[fd:${lo}]+${hi} ll`;
-          case PseudoSrc.MAP_IDX: return `r${dst} = map[idx:${lo}] ll`;
-          case PseudoSrc.MAP_IDX_VALUE: return `r${dst} = map_value[idx:${lo}]+${hi} ll`;
-          case PseudoSrc.BTF_ID: return `r${dst} = btf_id[${lo}] ll`;
-          case PseudoSrc.FUNC: return `r${dst} = func[pc${signed(lo)}] ll`;
-          default: return `r${dst} = 0x${v.toString(16)} ll`;
+          case PseudoSrc.MAP_FD:
+            return `r${dst} = map[fd:${lo}] ll`;
+          case PseudoSrc.MAP_VALUE:
+            return `r${dst} = map_value[fd:${lo}]+${hi} ll`;
+          case PseudoSrc.MAP_IDX:
+            return `r${dst} = map[idx:${lo}] ll`;
+          case PseudoSrc.MAP_IDX_VALUE:
+            return `r${dst} = map_value[idx:${lo}]+${hi} ll`;
+          case PseudoSrc.BTF_ID:
+            return `r${dst} = btf_id[${lo}] ll`;
+          case PseudoSrc.FUNC:
+            return `r${dst} = func[pc${signed(lo)}] ll`;
+          default:
+            return `r${dst} = 0x${v.toString(16)} ll`;
         }
       }
       const ind = (opcode & 0xe0) === 0x40;

@@ -3,13 +3,7 @@ import { InvalidArgumentError } from '@bpfkit/core';
 import { ParseError } from '../errors.js';
 import { assemble, assembleInstructions } from './assemble.js';
 import { disassemble } from './disasm.js';
-import {
-  decodeInstructions,
-  encodeInstructions,
-  makeInstruction,
-  opName,
-  type InstructionFields,
-} from './instruction.js';
+import { decodeInstructions, encodeInstructions, makeInstruction, opName, type InstructionFields } from './instruction.js';
 
 /** One canonical statement per instruction form, across every opcode class. */
 const EVERY_FORM = `
@@ -54,7 +48,12 @@ ldindh %r1, 4
 ldindw %r1, 4
 # atomics
 ${['add', 'or', 'and', 'xor']
-  .flatMap((op) => [`lock ${op} [%r10-8], %r1`, `lock fetch ${op} [%r10-8], %r1`, `lock ${op}32 [%r10-4], %r2`, `lock fetch ${op}32 [%r10-4], %r2`])
+  .flatMap((op) => [
+    `lock ${op} [%r10-8], %r1`,
+    `lock fetch ${op} [%r10-8], %r1`,
+    `lock ${op}32 [%r10-4], %r2`,
+    `lock fetch ${op}32 [%r10-4], %r2`,
+  ])
   .join('\n')}
 lock xchg [%r10-8], %r1
 lock xchg32 [%r10-8], %r1
@@ -91,10 +90,16 @@ describe('instructions', () => {
   it('round-trips every valid opcode byte with arbitrary fields', () => {
     let valid = 0;
     for (let opcode = 0; opcode < 256; opcode++) {
-      for (const [src, offset, imm] of [[0, 0, 0], [1, 1, 16], [2, 8, 32], [3, -3, 64], [0, 16, 0x100], [0, 0, 0xe1]] as const) {
-        const f: InstructionFields = opcode === 0x18
-          ? { opcode, dst: 9, src, offset, imm, imm64: 0xfedcba9876543210n }
-          : { opcode, dst: 9, src, offset, imm };
+      for (const [src, offset, imm] of [
+        [0, 0, 0],
+        [1, 1, 16],
+        [2, 8, 32],
+        [3, -3, 64],
+        [0, 16, 0x100],
+        [0, 0, 0xe1],
+      ] as const) {
+        const f: InstructionFields =
+          opcode === 0x18 ? { opcode, dst: 9, src, offset, imm, imm64: 0xfedcba9876543210n } : { opcode, dst: 9, src, offset, imm };
         if (opName(f) === undefined) continue;
         valid++;
         const insn = makeInstruction(f);
@@ -121,8 +126,20 @@ describe('instructions', () => {
       'movsx832 %r0, %r1\nldxsh %r0, [%r1]\nsdiv %r0, 3\nsmod32 %r0, %r1\nbswap32 %r0\nja32 +0\nlock fetch xor [%r1], %r2\nlock cmpxchg32 [%r1], %r2\nload_acqw %r0, [%r1]\nstore_reldw [%r1], %r2\ncall local +0\ncall kfunc 9\nlddw %r1, map_value 3 4\nexit',
     ).map((i) => i.op);
     expect(ops).toEqual([
-      'movsx832', 'ldxsh', 'sdiv', 'smod32', 'bswap32', 'ja32', 'lock fetch xor', 'lock cmpxchg32',
-      'load_acqw', 'store_reldw', 'call local', 'call kfunc', 'lddw', 'exit',
+      'movsx832',
+      'ldxsh',
+      'sdiv',
+      'smod32',
+      'bswap32',
+      'ja32',
+      'lock fetch xor',
+      'lock cmpxchg32',
+      'load_acqw',
+      'store_reldw',
+      'call local',
+      'call kfunc',
+      'lddw',
+      'exit',
     ]);
     const [sdiv] = assembleInstructions('sdiv32 %r1, %r2');
     expect(sdiv).toMatchObject({ opcode: 0x3c, dst: 1, src: 2, offset: 1 });

@@ -99,7 +99,22 @@ export const AtomicOp = {
  * ALU_OPS[0x07 >> 4]; // 'add'
  */
 export const ALU_OPS: readonly string[] = [
-  'add', 'sub', 'mul', 'div', 'or', 'and', 'lsh', 'rsh', 'neg', 'mod', 'xor', 'mov', 'arsh', 'end', '', '',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'or',
+  'and',
+  'lsh',
+  'rsh',
+  'neg',
+  'mod',
+  'xor',
+  'mov',
+  'arsh',
+  'end',
+  '',
+  '',
 ];
 /**
  * Jump operation names indexed by `opcode >> 4`.
@@ -108,7 +123,22 @@ export const ALU_OPS: readonly string[] = [
  * JMP_OPS[0x15 >> 4]; // 'jeq'
  */
 export const JMP_OPS: readonly string[] = [
-  'ja', 'jeq', 'jgt', 'jge', 'jset', 'jne', 'jsgt', 'jsge', 'call', 'exit', 'jlt', 'jle', 'jslt', 'jsle', '', '',
+  'ja',
+  'jeq',
+  'jgt',
+  'jge',
+  'jset',
+  'jne',
+  'jsgt',
+  'jsge',
+  'call',
+  'exit',
+  'jlt',
+  'jle',
+  'jslt',
+  'jsle',
+  '',
+  '',
 ];
 /**
  * Memory size suffixes indexed by `(opcode >> 3) & 3`.
@@ -126,7 +156,10 @@ export const SIZE_SUFFIX: readonly string[] = ['w', 'h', 'b', 'dw'];
 export const SIZE_BYTES: readonly number[] = [4, 2, 1, 8];
 
 const ATOMIC_NAMES: ReadonlyMap<number, string> = new Map([
-  [0x00, 'add'], [0x40, 'or'], [0x50, 'and'], [0xa0, 'xor'],
+  [0x00, 'add'],
+  [0x40, 'or'],
+  [0x50, 'and'],
+  [0xa0, 'xor'],
 ]);
 
 /**

@@ -8,8 +8,15 @@ import { ParseError } from '../errors.js';
 function sample(littleEndian: boolean) {
   const b = new BtfBuilder();
   const int = b.addInt('int', 4, true);
-  b.addStruct('pair', 8, [['a', int, 0], ['b', int, 4]]);
-  b.addEnum('color', [['RED', 0], ['GREEN', 1], ['MINUS', -1]]);
+  b.addStruct('pair', 8, [
+    ['a', int, 0],
+    ['b', int, 4],
+  ]);
+  b.addEnum('color', [
+    ['RED', 0],
+    ['GREEN', 1],
+    ['MINUS', -1],
+  ]);
   return b.encode(littleEndian);
 }
 
@@ -19,9 +26,15 @@ describe('BTF', () => {
       const btf = parseBtf(sample(le));
       expect(btf.littleEndian).toBe(le);
       expect(btf.types.map((t) => [t.id, t.kind, t.name])).toEqual([
-        [0, BtfKind.UNKN, ''], [1, BtfKind.INT, 'int'], [2, BtfKind.STRUCT, 'pair'], [3, BtfKind.ENUM, 'color'],
+        [0, BtfKind.UNKN, ''],
+        [1, BtfKind.INT, 'int'],
+        [2, BtfKind.STRUCT, 'pair'],
+        [3, BtfKind.ENUM, 'color'],
       ]);
-      expect(btf.find('pair')!.members).toEqual([{ name: 'a', type: 1, bitOffset: 0 }, { name: 'b', type: 1, bitOffset: 32 }]);
+      expect(btf.find('pair')!.members).toEqual([
+        { name: 'a', type: 1, bitOffset: 0 },
+        { name: 'b', type: 1, bitOffset: 32 },
+      ]);
       expect(btf.find('color', BtfKind.ENUM)!.enumerators!.map((e) => e.value)).toEqual([0n, 1n, 4294967295n]);
       expect(btf.find('color', BtfKind.STRUCT)).toBeUndefined();
     });
@@ -60,7 +73,7 @@ describe('BTF', () => {
     expect(() => parseBtf(kind)).toThrow(/unknown kind 30/);
   });
 
-  it.skipIf(!fs.existsSync('/sys/kernel/btf/vmlinux'))('parses the running kernel\'s BTF', () => {
+  it.skipIf(!fs.existsSync('/sys/kernel/btf/vmlinux'))("parses the running kernel's BTF", () => {
     const btf = parseBtf(fs.readFileSync('/sys/kernel/btf/vmlinux'));
     const mapTypes = btf.find('bpf_map_type', BtfKind.ENUM)!.enumerators!;
     expect(mapTypes.find((e) => e.name === 'BPF_MAP_TYPE_HASH')!.value).toBe(1n);

@@ -114,12 +114,17 @@ export class BtfBuilder {
    * const uint = b.addInt('unsigned int', 4, false);
    * b.addComposite('struct', 'flags', 4, [{ name: 'a', type: uint, bitOffset: 0, bitfieldSize: 3 }]);
    */
-  addComposite(kind: 'struct' | 'union', name: string, size: number,
-    members: readonly { name: string; type: number; bitOffset: number; bitfieldSize?: number }[]): number {
+  addComposite(
+    kind: 'struct' | 'union',
+    name: string,
+    size: number,
+    members: readonly { name: string; type: number; bitOffset: number; bitfieldSize?: number }[],
+  ): number {
     const bitfields = members.some((m) => (m.bitfieldSize ?? 0) > 0);
     const k = kind === 'struct' ? BtfKind.STRUCT : BtfKind.UNION;
-    const words = [this.#str(name), ((bitfields ? 1 : 0) << 31 | (k << 24) | members.length) >>> 0, size];
-    for (const m of members) words.push(this.#str(m.name), m.type, bitfields ? (((m.bitfieldSize ?? 0) << 24) | m.bitOffset) >>> 0 : m.bitOffset);
+    const words = [this.#str(name), (((bitfields ? 1 : 0) << 31) | (k << 24) | members.length) >>> 0, size];
+    for (const m of members)
+      words.push(this.#str(m.name), m.type, bitfields ? (((m.bitfieldSize ?? 0) << 24) | m.bitOffset) >>> 0 : m.bitOffset);
     return this.#add(words);
   }
 
@@ -133,7 +138,12 @@ export class BtfBuilder {
    * b.addUnion('u', 8, [['a', int], ['b', long]]);
    */
   addUnion(name: string, size: number, members: readonly [string, number][]): number {
-    return this.addComposite('union', name, size, members.map(([n, type]) => ({ name: n, type, bitOffset: 0 })));
+    return this.addComposite(
+      'union',
+      name,
+      size,
+      members.map(([n, type]) => ({ name: n, type, bitOffset: 0 })),
+    );
   }
 
   /**
@@ -167,7 +177,7 @@ export class BtfBuilder {
    * b.addEnumSized('e8', 1, [['A', -1]], true);
    */
   addEnumSized(name: string, size: number, values: readonly [string, number][], signed: boolean): number {
-    const words = [this.#str(name), ((signed ? 1 : 0) << 31 | (BtfKind.ENUM << 24) | values.length) >>> 0, size];
+    const words = [this.#str(name), (((signed ? 1 : 0) << 31) | (BtfKind.ENUM << 24) | values.length) >>> 0, size];
     for (const [n, v] of values) words.push(this.#str(n), v >>> 0);
     return this.#add(words);
   }
@@ -180,7 +190,7 @@ export class BtfBuilder {
    * b.addEnum64('big', [['HUGE', 1n << 40n]]);
    */
   addEnum64(name: string, values: readonly [string, bigint][], signed = false): number {
-    const words = [this.#str(name), ((signed ? 1 : 0) << 31 | (BtfKind.ENUM64 << 24) | values.length) >>> 0, 8];
+    const words = [this.#str(name), (((signed ? 1 : 0) << 31) | (BtfKind.ENUM64 << 24) | values.length) >>> 0, 8];
     for (const [n, v] of values) {
       const u = BigInt.asUintN(64, v);
       words.push(this.#str(n), Number(u & 0xffffffffn), Number(u >> 32n));
@@ -196,7 +206,7 @@ export class BtfBuilder {
    * b.addFwd('sock');
    */
   addFwd(name: string, union = false): number {
-    return this.#add([this.#str(name), ((union ? 1 : 0) << 31 | (BtfKind.FWD << 24)) >>> 0, 0]);
+    return this.#add([this.#str(name), (((union ? 1 : 0) << 31) | (BtfKind.FWD << 24)) >>> 0, 0]);
   }
 
   /**
@@ -237,7 +247,11 @@ export class BtfBuilder {
     view.setUint32(16, typeLen, littleEndian);
     view.setUint32(20, strLen, littleEndian);
     let p = 24;
-    for (const words of this.#types) for (const w of words) { view.setUint32(p, w, littleEndian); p += 4; }
+    for (const words of this.#types)
+      for (const w of words) {
+        view.setUint32(p, w, littleEndian);
+        p += 4;
+      }
     out.set(this.#strings, p);
     return out;
   }

@@ -38,9 +38,28 @@ describe('encodeBtf', () => {
     const types: BtfType[] = [
       { id: 0, kind: BtfKind.UNKN, name: '', sizeOrType: 0, vlen: 0, kindFlag: false },
       { id: 1, kind: BtfKind.INT, name: 'u32', sizeOrType: 4, vlen: 0, kindFlag: false, int: { encoding: 0, offset: 0, bits: 32 } },
-      { id: 2, kind: BtfKind.STRUCT, name: 'flags', sizeOrType: 4, vlen: 2, kindFlag: true, members: [{ name: 'a', type: 1, bitOffset: 0, bitfieldSize: 3 }, { name: 'b', type: 1, bitOffset: 3, bitfieldSize: 29 }] },
+      {
+        id: 2,
+        kind: BtfKind.STRUCT,
+        name: 'flags',
+        sizeOrType: 4,
+        vlen: 2,
+        kindFlag: true,
+        members: [
+          { name: 'a', type: 1, bitOffset: 0, bitfieldSize: 3 },
+          { name: 'b', type: 1, bitOffset: 3, bitfieldSize: 29 },
+        ],
+      },
       { id: 3, kind: BtfKind.ENUM, name: 'sign', sizeOrType: 4, vlen: 1, kindFlag: true, enumerators: [{ name: 'MINUS', value: -5n }] },
-      { id: 4, kind: BtfKind.ENUM64, name: 'big', sizeOrType: 8, vlen: 1, kindFlag: false, enumerators: [{ name: 'HUGE', value: 0xfedcba9876543210n }] },
+      {
+        id: 4,
+        kind: BtfKind.ENUM64,
+        name: 'big',
+        sizeOrType: 8,
+        vlen: 1,
+        kindFlag: false,
+        enumerators: [{ name: 'HUGE', value: 0xfedcba9876543210n }],
+      },
       { id: 5, kind: BtfKind.VAR, name: 'ext', sizeOrType: 1, vlen: 0, kindFlag: false, linkage: 2 },
       { id: 6, kind: BtfKind.DECL_TAG, name: 'tag', sizeOrType: 2, vlen: 0, kindFlag: false, linkage: 1 },
     ];
@@ -79,7 +98,17 @@ describe('sanitizeBtf', () => {
     const out = sanitizeBtf(types(), none);
     expect(out.map((t) => t.id)).toEqual(types().map((t) => t.id));
     expect(out.map((t) => t.kind)).toEqual([
-      BtfKind.UNKN, BtfKind.INT, BtfKind.ENUM, BtfKind.TYPEDEF, BtfKind.INT, BtfKind.STRUCT, BtfKind.STRUCT, BtfKind.INT, BtfKind.CONST, BtfKind.UNION, BtfKind.ENUM,
+      BtfKind.UNKN,
+      BtfKind.INT,
+      BtfKind.ENUM,
+      BtfKind.TYPEDEF,
+      BtfKind.INT,
+      BtfKind.STRUCT,
+      BtfKind.STRUCT,
+      BtfKind.INT,
+      BtfKind.CONST,
+      BtfKind.UNION,
+      BtfKind.ENUM,
     ]);
     expect(out[5]!.name).toBe('_data');
     expect(out[5]!.members).toEqual([{ name: 'v', type: 4, bitOffset: 0 }]);

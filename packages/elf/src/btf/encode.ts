@@ -28,7 +28,7 @@ export function encodeBtf(types: readonly BtfType[], littleEndian = true, option
     for (const b of seed) strings.push(b);
     if (strings[strings.length - 1] !== 0) strings.push(0);
     const decoder = new TextDecoder();
-    for (let start = 0; start < seed.byteLength;) {
+    for (let start = 0; start < seed.byteLength; ) {
       let end = seed.indexOf(0, start);
       if (end < 0) end = seed.byteLength;
       const s = decoder.decode(seed.subarray(start, end));

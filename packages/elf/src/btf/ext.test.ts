@@ -19,7 +19,10 @@ function load(file: string) {
 }
 
 describe('.BTF.ext of the clang objects', () => {
-  for (const [file, littleEndian] of [['core.bpf.o', true], ['core.bpf.eb.o', false]] as const) {
+  for (const [file, littleEndian] of [
+    ['core.bpf.o', true],
+    ['core.bpf.eb.o', false],
+  ] as const) {
     it(`has a func_info at every function of every code section (${file})`, () => {
       const { elf, btf, ext } = load(file);
       expect(ext.littleEndian).toBe(littleEndian);
@@ -70,10 +73,16 @@ describe('.BTF.ext of the clang objects', () => {
       }
       // core_fields' first statement: bpf_core_field_offset(task->pid), member 0 of the local task_struct.
       const first = ext.sections.xdp!.coreRelos[0]!;
-      expect({ ...first, type: btf.types[first.typeId]!.name }).toMatchObject({ insnOff: 16, type: 'task_struct', accessString: '0:0', kind: 0 });
+      expect({ ...first, type: btf.types[first.typeId]!.name }).toMatchObject({
+        insnOff: 16,
+        type: 'task_struct',
+        accessString: '0:0',
+        kind: 0,
+      });
       // The subprogram's two reads: real_parent (member 2), then tgid (member 1).
       expect(ext.sections['.text']!.coreRelos.map((r) => [btf.types[r.typeId]!.name, r.accessString, r.kind])).toEqual([
-        ['task_struct', '0:2', 0], ['task_struct', '0:1', 0],
+        ['task_struct', '0:2', 0],
+        ['task_struct', '0:1', 0],
       ]);
       expect(ext.sections.tc!.coreRelos.map((r) => btf.types[r.typeId]!.name)).toContain('task_struct___wide');
     });
@@ -82,12 +91,13 @@ describe('.BTF.ext of the clang objects', () => {
   it('reads the same records in both byte orders (code differs, so offsets may)', () => {
     const le = load('core.bpf.o').ext;
     const be = load('core.bpf.eb.o').ext;
-    const shape = (ext: typeof le) => Object.entries(ext.sections).map(([name, s]) => [
-      name,
-      s.funcInfo.map((f) => f.typeId),
-      s.coreRelos.map((r) => [r.typeId, r.accessString, r.kind]),
-      [...new Set(s.lineInfo.map((l) => l.lineNumber))],
-    ]);
+    const shape = (ext: typeof le) =>
+      Object.entries(ext.sections).map(([name, s]) => [
+        name,
+        s.funcInfo.map((f) => f.typeId),
+        s.coreRelos.map((r) => [r.typeId, r.accessString, r.kind]),
+        [...new Set(s.lineInfo.map((l) => l.lineNumber))],
+      ]);
     expect(shape(be)).toEqual(shape(le));
     expect(be.sections['.text']).toEqual(le.sections['.text']);
   });
@@ -95,8 +105,11 @@ describe('.BTF.ext of the clang objects', () => {
 
 /** A .BTF.ext blob by hand: header of `hdrLen` bytes, then blocks of `[recSize, [section, records[][]]…]`. */
 function blob(options: {
-  littleEndian?: boolean; hdrLen?: number;
-  func?: [number, [number, number[][]][]]; line?: [number, [number, number[][]][]]; core?: [number, [number, number[][]][]];
+  littleEndian?: boolean;
+  hdrLen?: number;
+  func?: [number, [number, number[][]][]];
+  line?: [number, [number, number[][]][]];
+  core?: [number, [number, number[][]][]];
 }): Uint8Array {
   const le = options.littleEndian ?? true;
   const hdrLen = options.hdrLen ?? 32;
@@ -127,7 +140,10 @@ function blob(options: {
       view.setUint32(8 + i * 8, off, le);
       view.setUint32(12 + i * 8, words.length * 4, le);
     }
-    for (const w of words) { view.setUint32(p, w, le); p += 4; }
+    for (const w of words) {
+      view.setUint32(p, w, le);
+      p += 4;
+    }
     off += words.length * 4;
   });
   return out;
@@ -154,17 +170,45 @@ describe('parseBtfExt', () => {
 
   for (const le of [true, false]) {
     it(`steps over records larger than it knows (${le ? 'little' : 'big'}-endian)`, () => {
-      const ext = parseBtfExt(blob({
-        littleEndian: le,
-        func: [12, [[xdp, [[0, fn], [64, fn]]]]],
-        line: [24, [[xdp, [[8, file, line, (7 << 10) | 3]]]]],
-        core: [20, [[xdp, [[16, 4, access, 2]]]]],
-      }), btf);
+      const ext = parseBtfExt(
+        blob({
+          littleEndian: le,
+          func: [
+            12,
+            [
+              [
+                xdp,
+                [
+                  [0, fn],
+                  [64, fn],
+                ],
+              ],
+            ],
+          ],
+          line: [24, [[xdp, [[8, file, line, (7 << 10) | 3]]]]],
+          core: [20, [[xdp, [[16, 4, access, 2]]]]],
+        }),
+        btf,
+      );
       expect(ext.littleEndian).toBe(le);
       expect(ext.recordSizes).toEqual({ funcInfo: 12, lineInfo: 24, coreRelo: 20 });
       expect(ext.sections.xdp).toEqual({
-        funcInfo: [{ insnOff: 0, typeId: fn }, { insnOff: 64, typeId: fn }],
-        lineInfo: [{ insnOff: 8, fileNameOff: file, lineOff: line, lineCol: (7 << 10) | 3, fileName: 'file.c', line: '  return 0;', lineNumber: 7, column: 3 }],
+        funcInfo: [
+          { insnOff: 0, typeId: fn },
+          { insnOff: 64, typeId: fn },
+        ],
+        lineInfo: [
+          {
+            insnOff: 8,
+            fileNameOff: file,
+            lineOff: line,
+            lineCol: (7 << 10) | 3,
+            fileName: 'file.c',
+            line: '  return 0;',
+            lineNumber: 7,
+            column: 3,
+          },
+        ],
         coreRelos: [{ insnOff: 16, typeId: 4, accessStringOff: access, accessString: '0:0', kind: 2 }],
       });
     });
@@ -233,11 +277,12 @@ describe('parseBtfExt', () => {
     const objBtf = parseBtf(elf.data(elf.section('.BTF')!));
     const base = elf.data(elf.section('.BTF.ext')!);
     let seed = 11;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     let parsed = 0;
     for (let round = 0; round < 3000; round++) {
       const m = base.slice();
-      for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) m[Math.floor(rand() * Math.min(m.length, round % 2 ? 64 : m.length))] = Math.floor(rand() * 256);
+      for (let k = 0; k < 1 + Math.floor(rand() * 4); k++)
+        m[Math.floor(rand() * Math.min(m.length, round % 2 ? 64 : m.length))] = Math.floor(rand() * 256);
       try {
         parseBtfExt(m, objBtf);
         parsed++;

@@ -158,14 +158,16 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
     if (end > bytes.byteLength) fail(`${what} (${len} bytes at ${start}) runs past the section's ${bytes.byteLength} bytes`, offField);
     if (len < 4) fail(`${what} has no record size`, start);
     const recSize = view.getUint32(start, le);
-    if (recSize < minSize || recSize % 4 !== 0) fail(`${what} record size ${recSize} is invalid (at least ${minSize}, a multiple of 4)`, start);
+    if (recSize < minSize || recSize % 4 !== 0)
+      fail(`${what} record size ${recSize} is invalid (at least ${minSize}, a multiple of 4)`, start);
     let p = start + 4;
     while (p < end) {
       if (p + 8 > end) fail(`${what}: truncated section header`, p);
       const name = str(view.getUint32(p, le), `${what} section name`, p);
       const count = view.getUint32(p + 4, le);
       p += 8;
-      if (count > (end - p) / recSize) fail(`${what} of section '${name}': ${count} records of ${recSize} bytes exceed the ${end - p} left`, p - 4);
+      if (count > (end - p) / recSize)
+        fail(`${what} of section '${name}': ${count} records of ${recSize} bytes exceed the ${end - p} left`, p - 4);
       const section = sectionOf(name);
       for (let i = 0; i < count; i++, p += recSize) read(p, section);
     }
@@ -190,17 +192,18 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
       column: lineCol & 0x3ff,
     });
   });
-  const coreRelo = hdrLen >= CORE_HEADER
-    ? block('core_relo', 24, CORE_RELO_SIZE, (at, s) => {
-      const accessStringOff = view.getUint32(at + 8, le);
-      s.coreRelos.push({
-        insnOff: view.getUint32(at, le),
-        typeId: view.getUint32(at + 4, le),
-        accessStringOff,
-        accessString: str(accessStringOff, 'core_relo access string', at + 8),
-        kind: view.getUint32(at + 12, le),
-      });
-    })
-    : 0;
+  const coreRelo =
+    hdrLen >= CORE_HEADER
+      ? block('core_relo', 24, CORE_RELO_SIZE, (at, s) => {
+          const accessStringOff = view.getUint32(at + 8, le);
+          s.coreRelos.push({
+            insnOff: view.getUint32(at, le),
+            typeId: view.getUint32(at + 4, le),
+            accessStringOff,
+            accessString: str(accessStringOff, 'core_relo access string', at + 8),
+            kind: view.getUint32(at + 12, le),
+          });
+        })
+      : 0;
   return { littleEndian: le, version, flags, sections, recordSizes: { funcInfo, lineInfo, coreRelo } };
 }

@@ -70,11 +70,13 @@ const HEADER_SIZE = 24;
  * const nf = parseBtf(fs.readFileSync('/sys/kernel/btf/nf_tables'), btf);
  */
 export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
-  if (bytes.byteLength < HEADER_SIZE) throw new ParseError('BTF', `blob of ${bytes.byteLength} bytes is shorter than the ${HEADER_SIZE}-byte header`);
+  if (bytes.byteLength < HEADER_SIZE)
+    throw new ParseError('BTF', `blob of ${bytes.byteLength} bytes is shorter than the ${HEADER_SIZE}-byte header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let le = true;
   if (view.getUint16(0, true) !== BTF_MAGIC) {
-    if (view.getUint16(0, false) !== BTF_MAGIC) throw new ParseError('BTF', `bad magic 0x${view.getUint16(0, true).toString(16)}, expected 0xeb9f`, 0);
+    if (view.getUint16(0, false) !== BTF_MAGIC)
+      throw new ParseError('BTF', `bad magic 0x${view.getUint16(0, true).toString(16)}, expected 0xeb9f`, 0);
     le = false;
   }
   const version = view.getUint8(2);
@@ -87,7 +89,11 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
   const typesStart = hdrLen + typeOff;
   const strStart = hdrLen + strOff;
   if (hdrLen < HEADER_SIZE || typesStart + typeLen > bytes.byteLength || strStart + strLen > bytes.byteLength) {
-    throw new ParseError('BTF', `sections (types ${typesStart}+${typeLen}, strings ${strStart}+${strLen}) exceed the blob of ${bytes.byteLength} bytes`, 4);
+    throw new ParseError(
+      'BTF',
+      `sections (types ${typesStart}+${typeLen}, strings ${strStart}+${strLen}) exceed the blob of ${bytes.byteLength} bytes`,
+      4,
+    );
   }
   if (base && base.littleEndian !== le) throw new ParseError('BTF', `split BTF is ${le ? 'little' : 'big'}-endian but its base is not`, 0);
   const decoder = new TextDecoder();
@@ -96,7 +102,10 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
     if (off < firstStringOffset) return base!.string(off);
     const own = off - firstStringOffset;
     if (own >= strLen) {
-      throw new ParseError('BTF', `string offset ${off} outside the ${strLen}-byte string section${base ? ` (which starts at ${firstStringOffset})` : ''}`);
+      throw new ParseError(
+        'BTF',
+        `string offset ${off} outside the ${strLen}-byte string section${base ? ` (which starts at ${firstStringOffset})` : ''}`,
+      );
     }
     let end = strStart + own;
     while (end < strStart + strLen && bytes[end] !== 0) end++;
@@ -117,7 +126,7 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
     const sizeOrType = view.getUint32(p + 8, le);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
-    const kindFlag = (info >>> 31) === 1;
+    const kindFlag = info >>> 31 === 1;
     const type: BtfType = { id: types.length, kind, name: str(nameOff), sizeOrType, vlen, kindFlag };
     p += 12;
     switch (kind) {
@@ -140,9 +149,16 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
         for (let i = 0; i < vlen; i++, p += 12) {
           const offset = view.getUint32(p + 8, le);
           // With kind_flag, the offset word holds the bitfield size in its top 8 bits.
-          type.members.push(kindFlag
-            ? { name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: offset & 0xffffff, bitfieldSize: offset >>> 24 }
-            : { name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: offset });
+          type.members.push(
+            kindFlag
+              ? {
+                  name: str(view.getUint32(p, le)),
+                  type: view.getUint32(p + 4, le),
+                  bitOffset: offset & 0xffffff,
+                  bitfieldSize: offset >>> 24,
+                }
+              : { name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: offset },
+          );
         }
         break;
       case BtfKind.ENUM:
@@ -184,8 +200,15 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
         type.linkage = view.getInt32(p, le);
         p += 4;
         break;
-      case BtfKind.PTR: case BtfKind.FWD: case BtfKind.TYPEDEF: case BtfKind.VOLATILE: case BtfKind.CONST:
-      case BtfKind.RESTRICT: case BtfKind.FUNC: case BtfKind.FLOAT: case BtfKind.TYPE_TAG:
+      case BtfKind.PTR:
+      case BtfKind.FWD:
+      case BtfKind.TYPEDEF:
+      case BtfKind.VOLATILE:
+      case BtfKind.CONST:
+      case BtfKind.RESTRICT:
+      case BtfKind.FUNC:
+      case BtfKind.FLOAT:
+      case BtfKind.TYPE_TAG:
         break;
       default:
         throw new ParseError('BTF', `type ${types.length} has unknown kind ${kind}`, p - 12);
@@ -193,10 +216,21 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
     types.push(type);
   }
   // Every type id a type refers to must exist: readers can then follow references without checks.
-  const REFS: ReadonlySet<number> = new Set([BtfKind.PTR, BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT,
-    BtfKind.FUNC, BtfKind.FUNC_PROTO, BtfKind.VAR, BtfKind.TYPE_TAG, BtfKind.DECL_TAG]);
+  const REFS: ReadonlySet<number> = new Set([
+    BtfKind.PTR,
+    BtfKind.TYPEDEF,
+    BtfKind.VOLATILE,
+    BtfKind.CONST,
+    BtfKind.RESTRICT,
+    BtfKind.FUNC,
+    BtfKind.FUNC_PROTO,
+    BtfKind.VAR,
+    BtfKind.TYPE_TAG,
+    BtfKind.DECL_TAG,
+  ]);
   const check = (t: BtfType, id: number, what: string) => {
-    if (id >= types.length) throw new ParseError('BTF', `type ${t.id} (${t.name || 'anonymous'}): ${what} refers to type ${id}, but there are ${types.length}`);
+    if (id >= types.length)
+      throw new ParseError('BTF', `type ${t.id} (${t.name || 'anonymous'}): ${what} refers to type ${id}, but there are ${types.length}`);
   };
   for (let id = firstTypeId; id < types.length; id++) {
     const t = types[id]!;
@@ -213,7 +247,10 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
         throw new ParseError('BTF', `data section '${t.name}': entry ${v.type} is not a variable`);
       }
       if (v.offset + v.size > t.sizeOrType && t.sizeOrType !== 0) {
-        throw new ParseError('BTF', `data section '${t.name}': variable at ${v.offset}+${v.size} exceeds the section's ${t.sizeOrType} bytes`);
+        throw new ParseError(
+          'BTF',
+          `data section '${t.name}': variable at ${v.offset}+${v.size} exceeds the section's ${t.sizeOrType} bytes`,
+        );
       }
     }
   }

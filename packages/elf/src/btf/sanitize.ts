@@ -21,7 +21,13 @@ export interface BtfSupport {
 
 /** Everything supported: what a current kernel accepts. */
 export const FULL_BTF_SUPPORT: Readonly<BtfSupport> = Object.freeze({
-  func: true, funcGlobal: true, datasec: true, float: true, declTag: true, typeTag: true, enum64: true,
+  func: true,
+  funcGlobal: true,
+  datasec: true,
+  float: true,
+  declTag: true,
+  typeTag: true,
+  enum64: true,
 });
 
 /** The kinds a kernel lacking `support` would refuse, named. */
@@ -54,20 +60,34 @@ export function sanitizeBtf(types: readonly BtfType[], support: BtfSupport): Btf
   return types.map((t): BtfType => {
     const base = { id: t.id, name: t.name, vlen: 0, kindFlag: false };
     if (!support.func && t.kind === BtfKind.FUNC_PROTO) {
-      return { ...base, kind: BtfKind.ENUM, sizeOrType: 4, enumerators: (t.params ?? []).map((p, i) => ({ name: p.name || `arg${i}`, value: BigInt(p.type) })) };
+      return {
+        ...base,
+        kind: BtfKind.ENUM,
+        sizeOrType: 4,
+        enumerators: (t.params ?? []).map((p, i) => ({ name: p.name || `arg${i}`, value: BigInt(p.type) })),
+      };
     }
     if (!support.func && t.kind === BtfKind.FUNC) return { ...base, kind: BtfKind.TYPEDEF, sizeOrType: t.sizeOrType };
     if (support.func && !support.funcGlobal && t.kind === BtfKind.FUNC && t.vlen !== 0) return { ...t, vlen: 0 };
-    if (!support.datasec && t.kind === BtfKind.VAR) return { ...base, kind: BtfKind.INT, sizeOrType: 1, int: { encoding: 0, offset: 0, bits: 8 } };
+    if (!support.datasec && t.kind === BtfKind.VAR)
+      return { ...base, kind: BtfKind.INT, sizeOrType: 1, int: { encoding: 0, offset: 0, bits: 8 } };
     if (!support.datasec && t.kind === BtfKind.DATASEC) {
       // A struct's name and members must be C identifiers: '.data' is not.
       return {
-        ...base, name: t.name.replace(/[^A-Za-z0-9_]/g, '_'), kind: BtfKind.STRUCT, sizeOrType: t.sizeOrType,
-        members: (t.variables ?? []).map((v) => ({ name: types[v.type]!.name.replace(/[^A-Za-z0-9_]/g, '_'), type: v.type, bitOffset: v.offset * 8 })),
+        ...base,
+        name: t.name.replace(/[^A-Za-z0-9_]/g, '_'),
+        kind: BtfKind.STRUCT,
+        sizeOrType: t.sizeOrType,
+        members: (t.variables ?? []).map((v) => ({
+          name: types[v.type]!.name.replace(/[^A-Za-z0-9_]/g, '_'),
+          type: v.type,
+          bitOffset: v.offset * 8,
+        })),
       };
     }
     if (!support.float && t.kind === BtfKind.FLOAT) return { ...base, kind: BtfKind.STRUCT, sizeOrType: t.sizeOrType, members: [] };
-    if (!support.declTag && t.kind === BtfKind.DECL_TAG) return { ...base, kind: BtfKind.INT, sizeOrType: 1, int: { encoding: 0, offset: 0, bits: 8 } };
+    if (!support.declTag && t.kind === BtfKind.DECL_TAG)
+      return { ...base, kind: BtfKind.INT, sizeOrType: 1, int: { encoding: 0, offset: 0, bits: 8 } };
     if (!support.typeTag && t.kind === BtfKind.TYPE_TAG) return { ...base, name: '', kind: BtfKind.CONST, sizeOrType: t.sizeOrType };
     if (!support.enum64 && t.kind === BtfKind.ENUM64) return { ...base, kind: BtfKind.UNION, sizeOrType: t.sizeOrType, members: [] };
     if (!support.enum64 && t.kind === BtfKind.ENUM && t.kindFlag) {

@@ -8,7 +8,10 @@ import { parseBtf } from './parse.js';
 function base(littleEndian = true) {
   const b = new BtfBuilder();
   const int = b.addInt('int', 4, true);
-  b.addStruct('list_head', 16, [['next', b.addPointer(0), 0], ['prev', 2, 8]]);
+  b.addStruct('list_head', 16, [
+    ['next', b.addPointer(0), 0],
+    ['prev', 2, 8],
+  ]);
   b.addEnum('state', [['IDLE', 0]]);
   return { bytes: b.encode(littleEndian), int };
 }
@@ -22,7 +25,10 @@ describe('split BTF', () => {
       expect(vmlinux.base).toBeUndefined();
       const m = BtfBuilder.splitOf(vmlinux);
       // A name the base also has (reused by the module) and new ones.
-      const conn = m.addStruct('nf_conn', 24, [['status', int, 0], ['list', vmlinux.find('list_head')!.id, 8]]);
+      const conn = m.addStruct('nf_conn', 24, [
+        ['status', int, 0],
+        ['list', vmlinux.find('list_head')!.id, 8],
+      ]);
       const ptr = m.addPointer(conn);
       const state = m.addEnum('state', [['ACTIVE', 1]]);
       const mod = parseBtf(m.encode(le), vmlinux);

@@ -64,11 +64,25 @@ export function essentialName(name: string): string {
 }
 
 const KIND_WORDS: Record<number, string> = {
-  [BtfKind.INT]: 'int', [BtfKind.PTR]: 'ptr', [BtfKind.ARRAY]: 'array', [BtfKind.STRUCT]: 'struct', [BtfKind.UNION]: 'union',
-  [BtfKind.ENUM]: 'enum', [BtfKind.FWD]: 'fwd', [BtfKind.TYPEDEF]: 'typedef', [BtfKind.VOLATILE]: 'volatile',
-  [BtfKind.CONST]: 'const', [BtfKind.RESTRICT]: 'restrict', [BtfKind.FUNC]: 'func', [BtfKind.FUNC_PROTO]: 'func_proto',
-  [BtfKind.VAR]: 'var', [BtfKind.DATASEC]: 'datasec', [BtfKind.FLOAT]: 'float', [BtfKind.DECL_TAG]: 'decl_tag',
-  [BtfKind.TYPE_TAG]: 'type_tag', [BtfKind.ENUM64]: 'enum64',
+  [BtfKind.INT]: 'int',
+  [BtfKind.PTR]: 'ptr',
+  [BtfKind.ARRAY]: 'array',
+  [BtfKind.STRUCT]: 'struct',
+  [BtfKind.UNION]: 'union',
+  [BtfKind.ENUM]: 'enum',
+  [BtfKind.FWD]: 'fwd',
+  [BtfKind.TYPEDEF]: 'typedef',
+  [BtfKind.VOLATILE]: 'volatile',
+  [BtfKind.CONST]: 'const',
+  [BtfKind.RESTRICT]: 'restrict',
+  [BtfKind.FUNC]: 'func',
+  [BtfKind.FUNC_PROTO]: 'func_proto',
+  [BtfKind.VAR]: 'var',
+  [BtfKind.DATASEC]: 'datasec',
+  [BtfKind.FLOAT]: 'float',
+  [BtfKind.DECL_TAG]: 'decl_tag',
+  [BtfKind.TYPE_TAG]: 'type_tag',
+  [BtfKind.ENUM64]: 'enum64',
 };
 
 /** `struct task_struct`, `enum <anon>`, `void`: how reports name a type. */

@@ -157,9 +157,22 @@ function enumValue(kind: number, spec: CoreSpec | undefined): SideValue | typeof
  * enumerator is missing; and whether a load/store may change size (only
  * between unsigned integers or between pointers).
  */
-export function computeRelocation(local: CoreSpec, target: CoreSpec | undefined, littleEndian: boolean, why?: string): CoreRelocationOutcome {
+export function computeRelocation(
+  local: CoreSpec,
+  target: CoreSpec | undefined,
+  littleEndian: boolean,
+  why?: string,
+): CoreRelocationOutcome {
   const kind = local.kind;
-  const result: CoreRelocationOutcome = { original: 0n, value: 0n, poison: false, validate: true, failMemSizeAdjust: false, originalSize: 0, newSize: 0 };
+  const result: CoreRelocationOutcome = {
+    original: 0n,
+    value: 0n,
+    poison: false,
+    validate: true,
+    failMemSizeAdjust: false,
+    originalSize: 0,
+    newSize: 0,
+  };
   const poisoned = (): CoreRelocationOutcome => ({ ...result, poison: true, reason: why ?? 'no target matches' });
   if (isFieldKind(kind)) {
     const l = fieldValue(kind, local, littleEndian);

@@ -62,7 +62,12 @@ export function typesAreCompatible(local: Btf, localId: number, target: Btf, tar
     const t = skipMods(target, targetId);
     if (!kindsCompatible(l, t)) return false;
     switch (l.kind) {
-      case BtfKind.UNKN: case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.ENUM: case BtfKind.FWD: case BtfKind.ENUM64:
+      case BtfKind.UNKN:
+      case BtfKind.STRUCT:
+      case BtfKind.UNION:
+      case BtfKind.ENUM:
+      case BtfKind.FWD:
+      case BtfKind.ENUM64:
         return true;
       case BtfKind.INT:
         return plainInts(l, t);
@@ -80,7 +85,8 @@ export function typesAreCompatible(local: Btf, localId: number, target: Btf, tar
         if (lp.length !== tp.length) return false;
         for (let i = 0; i < lp.length; i++) {
           if (level <= 0) coreError(`function prototype ${l.id} is nested too deeply`);
-          if (!typesAreCompatible(local, skipMods(local, lp[i]!.type).id, target, skipMods(target, tp[i]!.type).id, level - 1)) return false;
+          if (!typesAreCompatible(local, skipMods(local, lp[i]!.type).id, target, skipMods(target, tp[i]!.type).id, level - 1))
+            return false;
         }
         localId = skipMods(local, l.sizeOrType).id;
         targetId = skipMods(target, t.sizeOrType).id;

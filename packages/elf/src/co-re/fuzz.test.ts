@@ -20,11 +20,17 @@ function target(): Btf {
   const char = b.addInt('char', 1, true);
   const fwd = b.addFwd('task_struct');
   b.addComposite('struct', 'task_struct', 64, [
-    { name: 'flags', type: uint, bitOffset: 0 }, { name: 'in_execve', type: uint, bitOffset: 35, bitfieldSize: 1 },
-    { name: 'pid', type: int, bitOffset: 64 }, { name: 'tgid', type: int, bitOffset: 96 },
-    { name: 'real_parent', type: b.addPointer(fwd), bitOffset: 128 }, { name: 'comm', type: b.addArray(char, int, 16), bitOffset: 192 },
+    { name: 'flags', type: uint, bitOffset: 0 },
+    { name: 'in_execve', type: uint, bitOffset: 35, bitfieldSize: 1 },
+    { name: 'pid', type: int, bitOffset: 64 },
+    { name: 'tgid', type: int, bitOffset: 96 },
+    { name: 'real_parent', type: b.addPointer(fwd), bitOffset: 128 },
+    { name: 'comm', type: b.addArray(char, int, 16), bitOffset: 192 },
   ]);
-  b.addEnum('bpf_map_type', [['BPF_MAP_TYPE_USER_RINGBUF', 31], ['BPF_MAP_TYPE_BLOOM_FILTER', 30]]);
+  b.addEnum('bpf_map_type', [
+    ['BPF_MAP_TYPE_USER_RINGBUF', 31],
+    ['BPF_MAP_TYPE_BLOOM_FILTER', 30],
+  ]);
   return parseBtf(b.encode());
 }
 
@@ -33,7 +39,7 @@ describe('CO-RE on hostile input', () => {
 
   it('resolves mutated objects to a result or a ParseError, never anything else', () => {
     let seed = 5;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     // Mutate where it matters most: .BTF (types, strings) and .BTF.ext (the relocation records).
     const clean = parseElf(object);
     const regions = ['.BTF', '.BTF.ext', 'xdp', '.text'].map((n) => clean.section(n)!).map((s) => [s.offset, s.size] as const);

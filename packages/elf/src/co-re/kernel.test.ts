@@ -49,13 +49,23 @@ describe.skipIf(!haveVmlinux)(`CO-RE against the running kernel${haveVmlinux ? '
 
   function resolve(p: ElfProgramSpec, btf: Btf, littleEndian: boolean, cache?: CoreCandidateCache) {
     const r = resolveCoreRelocations({
-      instructions: p.instructions, relocations: p.coreRelocations, localBtf: btf, targetBtf: [vmlinux], littleEndian, programName: p.name, ...(cache ? { cache } : {}),
+      instructions: p.instructions,
+      relocations: p.coreRelocations,
+      localBtf: btf,
+      targetBtf: [vmlinux],
+      littleEndian,
+      programName: p.name,
+      ...(cache ? { cache } : {}),
     });
-    const at = (kind: number, spec: string): CoreRelocationReport[] => r.report.filter((x) => x.kind === kind && x.localSpec.startsWith(spec));
+    const at = (kind: number, spec: string): CoreRelocationReport[] =>
+      r.report.filter((x) => x.kind === kind && x.localSpec.startsWith(spec));
     return { ...r, insns: bySlot(r.instructions, littleEndian), at };
   }
 
-  for (const [file, le] of [['core.bpf.o', true], ['core.bpf.eb.o', false]] as const) {
+  for (const [file, le] of [
+    ['core.bpf.o', true],
+    ['core.bpf.eb.o', false],
+  ] as const) {
     it(`relocates field offsets, sizes, existence and the subprogram's reads (${file})`, () => {
       const { btf, programs } = load(file);
       const { report, insns, at } = resolve(programs.core_fields!, btf, le);
@@ -80,12 +90,14 @@ describe.skipIf(!haveVmlinux)(`CO-RE against the running kernel${haveVmlinux ? '
       // Both reads of the subprogram (appended at the end) are relocated too.
       const sub = report.filter((r) => r.index >= programs.core_fields!.funcInfo[1]!.insnOff);
       expect(sub.map((r) => [r.localSpec.split(' (')[0], r.value])).toEqual([
-        ['struct task_struct.real_parent', BigInt(parent)], ['struct task_struct.tgid', BigInt(tgid)],
+        ['struct task_struct.real_parent', BigInt(parent)],
+        ['struct task_struct.tgid', BigInt(tgid)],
       ]);
       for (const r of one(CoreReloKind.FIELD_BYTE_SIZE, 'struct task_struct.comm ')) {
         expect(r.value).toBe(BigInt(commArray.array!.elements * vmlinux.types[commArray.array!.type]!.sizeOrType));
       }
-      for (const r of one(CoreReloKind.FIELD_BYTE_OFFSET, 'struct task_struct.comm[0]')) expect(insns.get(r.index)!.imm).toBe(comm.bitOffset / 8);
+      for (const r of one(CoreReloKind.FIELD_BYTE_OFFSET, 'struct task_struct.comm[0]'))
+        expect(insns.get(r.index)!.imm).toBe(comm.bitOffset / 8);
       for (const r of one(CoreReloKind.FIELD_EXISTS, 'struct task_struct.pid ')) expect(insns.get(r.index)!.imm).toBe(1);
 
       // The flavoured struct's field does not exist: the check says 0, the guarded read is poisoned.
@@ -142,8 +154,18 @@ describe.skipIf(!haveVmlinux)(`CO-RE against the running kernel${haveVmlinux ? '
         ['type_size', 'struct task_struct', 'relocated', BigInt(task.sizeOrType)],
         ['type_matches', 'struct task_struct___match', 'relocated', 1n],
         ['type_matches', 'struct task_struct___nomatch', 'missing', 0n],
-        ['enumval_value', 'enum bpf_map_type___bpfkit::BPF_MAP_TYPE_BLOOM_FILTER___bpfkit = 1000', 'relocated', mapTypes.find((e) => e.name === 'BPF_MAP_TYPE_BLOOM_FILTER')!.value],
-        ['enumval_value', 'enum bpf_func_id::BPF_FUNC_get_current_task_btf = 158', 'relocated', funcIds.find((e) => e.name === 'BPF_FUNC_get_current_task_btf')!.value],
+        [
+          'enumval_value',
+          'enum bpf_map_type___bpfkit::BPF_MAP_TYPE_BLOOM_FILTER___bpfkit = 1000',
+          'relocated',
+          mapTypes.find((e) => e.name === 'BPF_MAP_TYPE_BLOOM_FILTER')!.value,
+        ],
+        [
+          'enumval_value',
+          'enum bpf_func_id::BPF_FUNC_get_current_task_btf = 158',
+          'relocated',
+          funcIds.find((e) => e.name === 'BPF_FUNC_get_current_task_btf')!.value,
+        ],
       ]);
       // The instructions hold what the report says.
       for (const r of report) expect(imm(r)).toBe(r.value);

@@ -22,8 +22,19 @@ export const CoreReloKind = {
 export type CoreReloKind = (typeof CoreReloKind)[keyof typeof CoreReloKind];
 
 const NAMES: readonly string[] = [
-  'byte_off', 'byte_sz', 'field_exists', 'signed', 'lshift_u64', 'rshift_u64',
-  'local_type_id', 'target_type_id', 'type_exists', 'type_size', 'enumval_exists', 'enumval_value', 'type_matches',
+  'byte_off',
+  'byte_sz',
+  'field_exists',
+  'signed',
+  'lshift_u64',
+  'rshift_u64',
+  'local_type_id',
+  'target_type_id',
+  'type_exists',
+  'type_size',
+  'enumval_exists',
+  'enumval_value',
+  'type_matches',
 ];
 
 /**

@@ -112,10 +112,15 @@ function matchMember(local: Btf, acc: CoreAccessor, target: Btf, targetId: numbe
 export function matchSpec(local: CoreSpec, target: Btf, targetId: number): SpecMatch {
   const spec: CoreSpec = { btf: target, rootTypeId: targetId, kind: local.kind, spec: [], raw: [], bitOffset: 0 };
   if (isTypeKind(local.kind)) {
-    const ok = local.kind === CoreReloKind.TYPE_MATCHES
-      ? typesMatch(local.btf, local.rootTypeId, target, targetId)
-      : typesAreCompatible(local.btf, local.rootTypeId, target, targetId);
-    return ok ? { spec } : { reason: `${typeLabel(typeById(target, targetId))} does not ${local.kind === CoreReloKind.TYPE_MATCHES ? 'match' : 'have a compatible shape'}` };
+    const ok =
+      local.kind === CoreReloKind.TYPE_MATCHES
+        ? typesMatch(local.btf, local.rootTypeId, target, targetId)
+        : typesAreCompatible(local.btf, local.rootTypeId, target, targetId);
+    return ok
+      ? { spec }
+      : {
+          reason: `${typeLabel(typeById(target, targetId))} does not ${local.kind === CoreReloKind.TYPE_MATCHES ? 'match' : 'have a compatible shape'}`,
+        };
   }
   const first = local.spec[0]!;
   if (isEnumvalKind(local.kind)) {

@@ -58,12 +58,15 @@ export function patchInstruction(view: DataView, slot: number, outcome: CoreRelo
   const cls = code & 0x07;
   const expected = (got: bigint, what: string) => {
     if (outcome.validate && BigInt.asUintN(64, got) !== original) {
-      coreError(`instruction ${slot} (${what}) holds ${got}, but the local type gives ${original} (expected before relocating to ${value})`);
+      coreError(
+        `instruction ${slot} (${what}) holds ${got}, but the local type gives ${original} (expected before relocating to ${value})`,
+      );
     }
   };
   switch (cls) {
     case 0x04: // ALU
-    case 0x07: { // ALU64
+    case 0x07: {
+      // ALU64
       if ((code & 0x08) !== 0) coreError(`instruction ${slot} (ALU with a register operand) cannot take a relocated value`);
       const before = BigInt(view.getInt32(at + 4, littleEndian));
       expected(before, 'ALU immediate');
@@ -72,7 +75,8 @@ export function patchInstruction(view: DataView, slot: number, outcome: CoreRelo
     }
     case 0x01: // LDX
     case 0x02: // ST
-    case 0x03: { // STX
+    case 0x03: {
+      // STX
       const before = BigInt(view.getInt16(at + 2, littleEndian));
       expected(before, 'memory offset');
       if (value > 0x7fffn) coreError(`instruction ${slot}: offset ${value} does not fit the 16-bit offset field`);
@@ -80,17 +84,26 @@ export function patchInstruction(view: DataView, slot: number, outcome: CoreRelo
       view.setInt16(at + 2, Number(value), littleEndian);
       if (outcome.newSize !== outcome.originalSize) {
         const size = SIZE_BYTES[(code >> 3) & 3]!;
-        if (size !== outcome.originalSize) coreError(`instruction ${slot} accesses ${size} bytes, but the local field is ${outcome.originalSize}`);
+        if (size !== outcome.originalSize)
+          coreError(`instruction ${slot} accesses ${size} bytes, but the local field is ${outcome.originalSize}`);
         const sizeCode = SIZE_CODE[outcome.newSize];
         if (sizeCode === undefined) coreError(`instruction ${slot}: the target field's ${outcome.newSize} bytes are no load/store size`);
         view.setUint8(at, (code & 0xe0) | sizeCode | cls);
       }
       return { poisoned: false, before };
     }
-    case 0x00: { // LD: only lddw with a plain immediate
+    case 0x00: {
+      // LD: only lddw with a plain immediate
       const regs = (s: number) => view.getUint8(s * INSN + 1);
-      if (code !== LDDW || slot + 1 >= slots || regs(slot) !== (littleEndian ? regs(slot) & 0x0f : regs(slot) & 0xf0)
-        || view.getInt16(at + 2, littleEndian) !== 0 || view.getUint8(at + 8) !== 0 || regs(slot + 1) !== 0 || view.getInt16(at + 10, littleEndian) !== 0) {
+      if (
+        code !== LDDW ||
+        slot + 1 >= slots ||
+        regs(slot) !== (littleEndian ? regs(slot) & 0x0f : regs(slot) & 0xf0) ||
+        view.getInt16(at + 2, littleEndian) !== 0 ||
+        view.getUint8(at + 8) !== 0 ||
+        regs(slot + 1) !== 0 ||
+        view.getInt16(at + 10, littleEndian) !== 0
+      ) {
         coreError(`instruction ${slot} is not an lddw of a plain 64-bit immediate`);
       }
       const imm = (BigInt(view.getUint32(at + 12, littleEndian)) << 32n) | BigInt(view.getUint32(at + 4, littleEndian));

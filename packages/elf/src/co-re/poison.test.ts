@@ -57,7 +57,12 @@ describe('explainPoisonedCall', () => {
   it('says nothing about other failures, or a call that is no poisoned relocation', () => {
     expect(explainPoisonedCall('0: (85) call bpf_map_lookup_elem#1\nR1 type=ctx expected=map_ptr', report)).toBeUndefined();
     expect(explainPoisonedCall(verifierLog.replace('2: (85)', '4: (85)'), report)).toBeUndefined();
-    expect(explainPoisonedCall(verifierLog, report.filter((r) => r.status !== 'poisoned'))).toBeUndefined();
+    expect(
+      explainPoisonedCall(
+        verifierLog,
+        report.filter((r) => r.status !== 'poisoned'),
+      ),
+    ).toBeUndefined();
     expect(explainPoisonedCall(undefined as never, report)).toBeUndefined();
     expect(explainPoisonedCall(verifierLog, null as never)).toBeUndefined();
   });

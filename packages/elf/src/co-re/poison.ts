@@ -38,7 +38,8 @@ export function explainPoisonedCall(log: string, report: readonly CoreRelocation
   const poisoned = report.filter((r) => r.status === 'poisoned');
   let instruction: number | undefined;
   for (const m of log.slice(0, end).matchAll(CALL_LINE)) instruction = Number(m[1]);
-  const relocation = instruction !== undefined ? poisoned.find((r) => r.index === instruction) : poisoned.length === 1 ? poisoned[0] : undefined;
+  const relocation =
+    instruction !== undefined ? poisoned.find((r) => r.index === instruction) : poisoned.length === 1 ? poisoned[0] : undefined;
   if (!relocation) return undefined;
   const at = instruction ?? relocation.index;
   const why = relocation.reason ? `: ${relocation.reason}` : '';

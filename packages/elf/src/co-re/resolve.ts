@@ -112,7 +112,8 @@ export interface CoreResolution {
   report: CoreRelocationReport[];
 }
 
-const isBtf = (b: unknown): b is Btf => typeof b === 'object' && b !== null && Array.isArray((b as Btf).types) && typeof (b as Btf).string === 'function';
+const isBtf = (b: unknown): b is Btf =>
+  typeof b === 'object' && b !== null && Array.isArray((b as Btf).types) && typeof (b as Btf).string === 'function';
 
 /**
  * Resolves a program's CO-RE relocations against the kernel's BTF and
@@ -141,7 +142,8 @@ export function resolveCoreRelocations(options: ResolveCoreOptions): CoreResolut
   if (!(instructions instanceof Uint8Array) || instructions.byteLength % 8 !== 0) {
     throw new InvalidArgumentError('instructions', 'a Uint8Array of whole 8-byte instructions', instructions);
   }
-  if (!Array.isArray(relocations)) throw new InvalidArgumentError('relocations', 'an array of { index, typeId, accessString, kind }', relocations);
+  if (!Array.isArray(relocations))
+    throw new InvalidArgumentError('relocations', 'an array of { index, typeId, accessString, kind }', relocations);
   if (!isBtf(localBtf)) throw new InvalidArgumentError('localBtf', 'a parsed BTF (parseBtf)', localBtf);
   const targets: readonly Btf[] = Array.isArray(options.targetBtf) ? options.targetBtf : [options.targetBtf as Btf];
   targets.forEach((t, i) => {
@@ -154,10 +156,16 @@ export function resolveCoreRelocations(options: ResolveCoreOptions): CoreResolut
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const report: CoreRelocationReport[] = [];
   relocations.forEach((relo, n) => {
-    const valid = typeof relo === 'object' && relo !== null && Number.isInteger(relo.index) && Number.isInteger(relo.typeId)
-      && typeof relo.accessString === 'string' && Number.isInteger(relo.kind);
+    const valid =
+      typeof relo === 'object' &&
+      relo !== null &&
+      Number.isInteger(relo.index) &&
+      Number.isInteger(relo.typeId) &&
+      typeof relo.accessString === 'string' &&
+      Number.isInteger(relo.kind);
     if (!valid) throw new InvalidArgumentError(`relocations[${n}]`, '{ index, typeId, accessString, kind }', relo);
-    const where = () => `${programName ? `program '${programName}': ` : ''}CO-RE relocation #${n} (${coreReloKindName(relo.kind)} [${relo.typeId}] '${relo.accessString}' at instruction ${relo.index})`;
+    const where = () =>
+      `${programName ? `program '${programName}': ` : ''}CO-RE relocation #${n} (${coreReloKindName(relo.kind)} [${relo.typeId}] '${relo.accessString}' at instruction ${relo.index})`;
     try {
       report.push(resolveOne(relo, localBtf, targets, cache, view, littleEndian));
     } catch (err) {
@@ -168,8 +176,14 @@ export function resolveCoreRelocations(options: ResolveCoreOptions): CoreResolut
   return { instructions: out, report };
 }
 
-function resolveOne(relo: CoreRelocationInput, localBtf: Btf, targets: readonly Btf[], cache: CoreCandidateCache,
-  view: DataView, littleEndian: boolean): CoreRelocationReport {
+function resolveOne(
+  relo: CoreRelocationInput,
+  localBtf: Btf,
+  targets: readonly Btf[],
+  cache: CoreCandidateCache,
+  view: DataView,
+  littleEndian: boolean,
+): CoreRelocationReport {
   const localType = typeById(localBtf, relo.typeId);
   const local = parseCoreSpec(localBtf, relo.typeId, relo.accessString, relo.kind);
   const entry: CoreRelocationReport = {
@@ -212,10 +226,14 @@ function resolveOne(relo: CoreRelocationInput, localBtf: Btf, targets: readonly 
       if (!chosen) {
         chosen = { spec: m.spec, outcome: o, candidate };
       } else if (m.spec.bitOffset !== chosen.spec.bitOffset) {
-        coreError(`ambiguous: candidates put the field at different offsets (${formatCoreSpec(chosen.spec)} vs ${formatCoreSpec(m.spec)} in ${label})`);
+        coreError(
+          `ambiguous: candidates put the field at different offsets (${formatCoreSpec(chosen.spec)} vs ${formatCoreSpec(m.spec)} in ${label})`,
+        );
       } else if (o.poison !== chosen.outcome.poison || o.value !== chosen.outcome.value) {
         const says = (x: CoreRelocationOutcome) => (x.poison ? 'poison' : String(x.value));
-        coreError(`ambiguous: candidates disagree (${says(chosen.outcome)} for ${formatCoreSpec(chosen.spec)}, ${says(o)} for ${formatCoreSpec(m.spec)} in ${label})`);
+        coreError(
+          `ambiguous: candidates disagree (${says(chosen.outcome)} for ${formatCoreSpec(chosen.spec)}, ${says(o)} for ${formatCoreSpec(m.spec)} in ${label})`,
+        );
       }
       matched.push(candidate);
     }
@@ -231,9 +249,10 @@ function resolveOne(relo: CoreRelocationInput, localBtf: Btf, targets: readonly 
         spec: formatCoreSpec(chosen.spec),
       };
     } else {
-      const reason = candidates.length === 0
-        ? `no type named '${essentialName(localType.name)}' of a compatible kind in the target BTF`
-        : reasons.join('; ');
+      const reason =
+        candidates.length === 0
+          ? `no type named '${essentialName(localType.name)}' of a compatible kind in the target BTF`
+          : reasons.join('; ');
       outcome = computeRelocation(local, undefined, littleEndian, reason);
       entry.status = outcome.poison ? 'poisoned' : 'missing';
       entry.reason = reason;
@@ -250,7 +269,8 @@ function resolveOne(relo: CoreRelocationInput, localBtf: Btf, targets: readonly 
   } else {
     entry.value = outcome.value;
     const cls = view.getUint8(relo.index * 8) & 0x07;
-    if (outcome.newSize !== outcome.originalSize && cls >= 0x01 && cls <= 0x03) entry.memorySize = { from: outcome.originalSize, to: outcome.newSize };
+    if (outcome.newSize !== outcome.originalSize && cls >= 0x01 && cls <= 0x03)
+      entry.memorySize = { from: outcome.originalSize, to: outcome.newSize };
   }
   return entry;
 }

@@ -12,7 +12,10 @@ function buildObject(le = true, machine: number = Elf.EM_BPF): Uint8Array {
   const parts = [text, rel, sym, strtab, shstrtab];
   const offsets: number[] = [];
   let at = 64;
-  for (const p of parts) { offsets.push(at); at += p.length; }
+  for (const p of parts) {
+    offsets.push(at);
+    at += p.length;
+  }
   at = Math.ceil(at / 8) * 8;
   const shoff = at;
   const shnum = 7;
@@ -28,18 +31,30 @@ function buildObject(le = true, machine: number = Elf.EM_BPF): Uint8Array {
   v.setUint16(62, 5, le);
   // symbols: [0] null, [1] prog (global func in .text), [2] my_map (global object, undefined section)
   const sv = new DataView(sym.buffer);
-  sv.setUint32(24, 1, le); sym[24 + 4] = (Elf.STB_GLOBAL << 4) | Elf.STT_FUNC; sv.setUint16(24 + 6, 1, le); sv.setBigUint64(24 + 16, 24n, le);
-  sv.setUint32(48, 6, le); sym[48 + 4] = (Elf.STB_GLOBAL << 4) | Elf.STT_OBJECT; sv.setUint16(48 + 6, 6, le);
+  sv.setUint32(24, 1, le);
+  sym[24 + 4] = (Elf.STB_GLOBAL << 4) | Elf.STT_FUNC;
+  sv.setUint16(24 + 6, 1, le);
+  sv.setBigUint64(24 + 16, 24n, le);
+  sv.setUint32(48, 6, le);
+  sym[48 + 4] = (Elf.STB_GLOBAL << 4) | Elf.STT_OBJECT;
+  sv.setUint16(48 + 6, 6, le);
   const rv = new DataView(rel.buffer);
-  rv.setBigUint64(0, 0n, le); rv.setBigUint64(8, (2n << 32n) | 1n, le); // R_BPF_64_64 against my_map
+  rv.setBigUint64(0, 0n, le);
+  rv.setBigUint64(8, (2n << 32n) | 1n, le); // R_BPF_64_64 against my_map
   parts.forEach((p, i) => {
     out.set(p, offsets[i]!);
   });
   const shdr = (i: number, name: number, type: number, offset: number, size: number, link = 0, info = 0, entsize = 0, flags = 0n) => {
     const h = shoff + i * 64;
-    v.setUint32(h, name, le); v.setUint32(h + 4, type, le); v.setBigUint64(h + 8, flags, le);
-    v.setBigUint64(h + 24, BigInt(offset), le); v.setBigUint64(h + 32, BigInt(size), le);
-    v.setUint32(h + 40, link, le); v.setUint32(h + 44, info, le); v.setBigUint64(h + 48, 8n, le); v.setBigUint64(h + 56, BigInt(entsize), le);
+    v.setUint32(h, name, le);
+    v.setUint32(h + 4, type, le);
+    v.setBigUint64(h + 8, flags, le);
+    v.setBigUint64(h + 24, BigInt(offset), le);
+    v.setBigUint64(h + 32, BigInt(size), le);
+    v.setUint32(h + 40, link, le);
+    v.setUint32(h + 44, info, le);
+    v.setBigUint64(h + 48, 8n, le);
+    v.setBigUint64(h + 56, BigInt(entsize), le);
   };
   shdr(1, 1, Elf.SHT_PROGBITS, offsets[0]!, text.length, 0, 0, 0, 6n);
   shdr(2, 7, Elf.SHT_REL, offsets[1]!, rel.length, 3, 1, 16);
@@ -60,7 +75,9 @@ describe('ELF', () => {
       expect(elf.data(elf.section('.bss')!).byteLength).toBe(0);
       expect(elf.section('.bss')!.size).toBe(4096);
       expect(elf.symbols.map((s) => [s.name, s.bind, s.type, s.section])).toEqual([
-        ['', 0, 0, 0], ['prog', Elf.STB_GLOBAL, Elf.STT_FUNC, 1], ['my_map', Elf.STB_GLOBAL, Elf.STT_OBJECT, 6],
+        ['', 0, 0, 0],
+        ['prog', Elf.STB_GLOBAL, Elf.STT_FUNC, 1],
+        ['my_map', Elf.STB_GLOBAL, Elf.STT_OBJECT, 6],
       ]);
       expect(elf.relocations(1)).toEqual([{ offset: 0, symbol: 2, type: 1 }]);
       expect(elf.relocations(4)).toEqual([]);
@@ -84,7 +101,7 @@ describe('ELF', () => {
   it('survives random corruption with ParseError only', () => {
     const base = buildObject();
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (let round = 0; round < 2000; round++) {
       const b = base.slice();
       for (let k = 0; k < 1 + Math.floor(rand() * 8); k++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);

@@ -20,8 +20,17 @@ describe('externs', () => {
       const { externs, kconfigSize } = externsFromObject(elf, btf);
       const byName = Object.fromEntries(externs.map((e) => [e.name, e]));
       expect(Object.keys(byName).sort()).toEqual([
-        'CONFIG_BPFKIT_NO_SUCH_OPTION', 'CONFIG_BPF_JIT', 'CONFIG_BPF_SYSCALL', 'CONFIG_HZ', 'CONFIG_LOCALVERSION', 'LINUX_KERNEL_VERSION',
-        '__x64_sys_bpf', 'bpf_prog_active', 'bpf_rcu_read_lock', 'bpf_rcu_read_unlock', 'bpfkit_no_such_kfunc',
+        'CONFIG_BPFKIT_NO_SUCH_OPTION',
+        'CONFIG_BPF_JIT',
+        'CONFIG_BPF_SYSCALL',
+        'CONFIG_HZ',
+        'CONFIG_LOCALVERSION',
+        'LINUX_KERNEL_VERSION',
+        '__x64_sys_bpf',
+        'bpf_prog_active',
+        'bpf_rcu_read_lock',
+        'bpf_rcu_read_unlock',
+        'bpfkit_no_such_kfunc',
       ]);
       expect(byName.LINUX_KERNEL_VERSION).toMatchObject({ kind: 'kconfig', size: 4, weak: false });
       expect(byName.CONFIG_BPFKIT_NO_SUCH_OPTION).toMatchObject({ kind: 'kconfig', size: 1, weak: true });

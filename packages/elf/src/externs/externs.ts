@@ -57,11 +57,14 @@ export function externsFromObject(elf: ElfFile, btf: Btf | undefined): ObjectExt
   let kconfigSize = 0;
   for (const sym of symbols) {
     const section = inSection.get(sym.name);
-    const decl = btf.types.find((t) => t.name === sym.name && ((t.kind === BtfKind.VAR && t.linkage === 2) || (t.kind === BtfKind.FUNC && t.vlen === 2)));
+    const decl = btf.types.find(
+      (t) => t.name === sym.name && ((t.kind === BtfKind.VAR && t.linkage === 2) || (t.kind === BtfKind.FUNC && t.vlen === 2)),
+    );
     if (!decl) throw new ParseError('BTF', `extern '${sym.name}' has no extern VAR or FUNC in the object's BTF`);
     const weak = sym.bind === Elf.STB_WEAK;
     if (decl.kind === BtfKind.FUNC) {
-      if (section === KCONFIG_SECTION) throw new ParseError('BTF', `extern function '${sym.name}' is in ${KCONFIG_SECTION}; kconfig externs are variables`);
+      if (section === KCONFIG_SECTION)
+        throw new ParseError('BTF', `extern function '${sym.name}' is in ${KCONFIG_SECTION}; kconfig externs are variables`);
       externs.push({ name: sym.name, kind: 'ksym', weak, isFunc: true, btfId: decl.id, type: decl.sizeOrType, offset: 0, size: 0 });
       continue;
     }
@@ -73,9 +76,21 @@ export function externsFromObject(elf: ElfFile, btf: Btf | undefined): ObjectExt
       externs.push({ name: sym.name, kind: 'kconfig', weak, isFunc: false, btfId: decl.id, type: decl.sizeOrType, offset, size });
     } else if (section === KSYMS_SECTION) {
       const typeless = skipModifiers(btf, decl.sizeOrType).kind === BtfKind.UNKN;
-      externs.push({ name: sym.name, kind: 'ksym', weak, isFunc: false, btfId: decl.id, type: typeless ? 0 : decl.sizeOrType, offset: 0, size: 0 });
+      externs.push({
+        name: sym.name,
+        kind: 'ksym',
+        weak,
+        isFunc: false,
+        btfId: decl.id,
+        type: typeless ? 0 : decl.sizeOrType,
+        offset: 0,
+        size: 0,
+      });
     } else {
-      throw new ParseError('BTF', `extern '${sym.name}' is neither __kconfig (section ${KCONFIG_SECTION}) nor __ksym (section ${KSYMS_SECTION})`);
+      throw new ParseError(
+        'BTF',
+        `extern '${sym.name}' is neither __kconfig (section ${KCONFIG_SECTION}) nor __ksym (section ${KSYMS_SECTION})`,
+      );
     }
   }
   return { externs, kconfigSize: Math.ceil(kconfigSize / 8) * 8 };
@@ -108,9 +123,25 @@ export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExtern
   const placeholderVar = (): number => {
     if (placeholder) return placeholder;
     const int = types.length;
-    types.push({ id: int, kind: BtfKind.INT, name: 'int', sizeOrType: 4, vlen: 0, kindFlag: false, int: { encoding: 1, offset: 0, bits: 32 } });
+    types.push({
+      id: int,
+      kind: BtfKind.INT,
+      name: 'int',
+      sizeOrType: 4,
+      vlen: 0,
+      kindFlag: false,
+      int: { encoding: 1, offset: 0, bits: 32 },
+    });
     placeholder = types.length;
-    types.push({ id: placeholder, kind: BtfKind.VAR, name: '__bpfkit_ksym_placeholder', sizeOrType: int, vlen: 0, kindFlag: false, linkage: 1 });
+    types.push({
+      id: placeholder,
+      kind: BtfKind.VAR,
+      name: '__bpfkit_ksym_placeholder',
+      sizeOrType: int,
+      vlen: 0,
+      kindFlag: false,
+      linkage: 1,
+    });
     return placeholder;
   };
   for (const t of types) {
@@ -121,10 +152,12 @@ export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExtern
     if (t.kind !== BtfKind.DATASEC) continue;
     if (t.name === KCONFIG_SECTION) {
       t.sizeOrType = externs.kconfigSize;
-      t.variables = (t.variables ?? []).flatMap((v) => {
-        const e = kconfig.get(v.type);
-        return e ? [{ type: v.type, offset: e.offset, size: e.size }] : [];
-      }).sort((a, b) => a.offset - b.offset);
+      t.variables = (t.variables ?? [])
+        .flatMap((v) => {
+          const e = kconfig.get(v.type);
+          return e ? [{ type: v.type, offset: e.offset, size: e.size }] : [];
+        })
+        .sort((a, b) => a.offset - b.offset);
       continue;
     }
     if (t.name === KSYMS_SECTION) {
@@ -146,7 +179,9 @@ export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExtern
     if (!section) continue;
     const symbolOffset = variableOffsets(elf, section.index);
     t.sizeOrType = section.size;
-    t.variables = (t.variables ?? []).map((v) => ({ ...v, offset: symbolOffset.get(types[v.type]!.name) ?? v.offset })).sort((a, b) => a.offset - b.offset);
+    t.variables = (t.variables ?? [])
+      .map((v) => ({ ...v, offset: symbolOffset.get(types[v.type]!.name) ?? v.offset }))
+      .sort((a, b) => a.offset - b.offset);
   }
   return types;
 }

@@ -6,8 +6,16 @@ import { encodeKconfigValue, parseKernelConfig } from './kconfig.js';
 
 describe('kernel config', () => {
   it('reads set values, strings and "is not set" lines', () => {
-    const config = parseKernelConfig('#\n# Automatically generated\nCONFIG_BPF=y\nCONFIG_HZ=250\nCONFIG_LOCALVERSION="-fc"\n# CONFIG_KPROBES is not set\nCONFIG_NF=m\n');
-    expect([...config]).toEqual([['CONFIG_BPF', 'y'], ['CONFIG_HZ', '250'], ['CONFIG_LOCALVERSION', '"-fc"'], ['CONFIG_KPROBES', 'n'], ['CONFIG_NF', 'm']]);
+    const config = parseKernelConfig(
+      '#\n# Automatically generated\nCONFIG_BPF=y\nCONFIG_HZ=250\nCONFIG_LOCALVERSION="-fc"\n# CONFIG_KPROBES is not set\nCONFIG_NF=m\n',
+    );
+    expect([...config]).toEqual([
+      ['CONFIG_BPF', 'y'],
+      ['CONFIG_HZ', '250'],
+      ['CONFIG_LOCALVERSION', '"-fc"'],
+      ['CONFIG_KPROBES', 'n'],
+      ['CONFIG_NF', 'm'],
+    ]);
   });
 });
 
@@ -18,7 +26,11 @@ describe('encodeKconfigValue', () => {
   const u32 = b.addInt('unsigned int', 4, false);
   const s16 = b.addInt('short', 2, true);
   const u64 = b.addInt('unsigned long long', 8, false);
-  const tri = b.addEnum('libbpf_tristate', [['TRI_NO', 0], ['TRI_YES', 1], ['TRI_MODULE', 2]]);
+  const tri = b.addEnum('libbpf_tristate', [
+    ['TRI_NO', 0],
+    ['TRI_YES', 1],
+    ['TRI_MODULE', 2],
+  ]);
   const str = b.addArray(char, u32, 8);
   const ptr = b.addPointer(u32);
   const btf = parseBtf(b.encode());

@@ -44,7 +44,11 @@ function shapeOf(btf: Btf, typeId: number, name: string): { shape: KconfigShape;
     const elem = skipModifiers(btf, t.array!.type);
     if (elem.kind === BtfKind.INT && btfSizeOf(btf, t.array!.type) === 1) return { shape: 'string', size, signed: false };
   }
-  throw new InvalidArgumentError(`kconfig extern '${name}'`, 'a bool, char, integer, enum libbpf_tristate or char array', t.name || `kind ${t.kind}`);
+  throw new InvalidArgumentError(
+    `kconfig extern '${name}'`,
+    'a bool, char, integer, enum libbpf_tristate or char array',
+    t.name || `kind ${t.kind}`,
+  );
 }
 
 /**
@@ -92,7 +96,11 @@ export function encodeKconfigValue(btf: Btf, typeId: number, name: string, value
       const neg = text.startsWith('-');
       const digits = neg ? text.slice(1) : text;
       if (!/^(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(digits)) bad('a number for an integer');
-      const magnitude = digits.startsWith('0x') ? BigInt(digits) : digits.length > 1 && digits.startsWith('0') ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+      const magnitude = digits.startsWith('0x')
+        ? BigInt(digits)
+        : digits.length > 1 && digits.startsWith('0')
+          ? BigInt(`0o${digits.slice(1)}`)
+          : BigInt(digits);
       n = neg ? -magnitude : magnitude;
       const bits = BigInt(size * 8);
       const min = signed ? -(1n << (bits - 1n)) : 0n;

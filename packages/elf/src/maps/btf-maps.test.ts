@@ -15,7 +15,11 @@ describe('maps from BTF (.maps)', () => {
     const b = new BtfBuilder();
     const int = b.addInt('int', 4, true);
     const u64 = b.addInt('unsigned long long', 8, false);
-    const flow = b.addStruct('flow', 12, [['saddr', int, 0], ['daddr', int, 4], ['ports', int, 8]]);
+    const flow = b.addStruct('flow', 12, [
+      ['saddr', int, 0],
+      ['daddr', int, 4],
+      ['ports', int, 8],
+    ]);
     const counts = b.addStruct('', 32, [
       ['type', uint(b, int, MapType.HASH), 0],
       ['key', b.addPointer(flow), 8],
@@ -24,17 +28,39 @@ describe('maps from BTF (.maps)', () => {
       ['map_flags', uint(b, int, MapFlags.NO_PREALLOC), 32],
       ['pinning', uint(b, int, 1), 40],
     ]);
-    const events = b.addStruct('', 16, [['type', uint(b, int, MapType.RINGBUF), 0], ['max_entries', uint(b, int, 1 << 18), 8]]);
-    const inner = b.addStruct('inner', 24, [['type', uint(b, int, MapType.ARRAY), 0], ['key_size', uint(b, int, 4), 8], ['value_size', uint(b, int, 8), 16], ['max_entries', uint(b, int, 1), 24]]);
+    const events = b.addStruct('', 16, [
+      ['type', uint(b, int, MapType.RINGBUF), 0],
+      ['max_entries', uint(b, int, 1 << 18), 8],
+    ]);
+    const inner = b.addStruct('inner', 24, [
+      ['type', uint(b, int, MapType.ARRAY), 0],
+      ['key_size', uint(b, int, 4), 8],
+      ['value_size', uint(b, int, 8), 16],
+      ['max_entries', uint(b, int, 1), 24],
+    ]);
     const outer = b.addStruct('', 24, [
       ['type', uint(b, int, MapType.ARRAY_OF_MAPS), 0],
       ['max_entries', uint(b, int, 4), 8],
       ['values', b.addArray(b.addPointer(inner), int, 0), 16],
     ]);
     const vars = [b.addVar('counts', counts), b.addVar('events', events), b.addVar('outer', outer)];
-    b.addDatasec('.maps', 96, vars.map((v, i) => [v, i * 32, 32] as [number, number, number]));
+    b.addDatasec(
+      '.maps',
+      96,
+      vars.map((v, i) => [v, i * 32, 32] as [number, number, number]),
+    );
     const maps = mapsFromBtf(parseBtf(b.encode()));
-    expect(maps.counts).toEqual({ name: 'counts', type: MapType.HASH, keySize: 12, valueSize: 8, maxEntries: 10240, flags: MapFlags.NO_PREALLOC, pinning: 'by-name', btfKeyTypeId: flow, btfValueTypeId: u64 });
+    expect(maps.counts).toEqual({
+      name: 'counts',
+      type: MapType.HASH,
+      keySize: 12,
+      valueSize: 8,
+      maxEntries: 10240,
+      flags: MapFlags.NO_PREALLOC,
+      pinning: 'by-name',
+      btfKeyTypeId: flow,
+      btfValueTypeId: u64,
+    });
     expect(maps.events).toMatchObject({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 262144 });
     expect(maps.outer).toMatchObject({ type: MapType.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4, valuesSlots: 0 });
     expect(maps.outer!.innerMap).toMatchObject({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 });
@@ -52,7 +78,10 @@ describe('maps from BTF (.maps)', () => {
   it('names the map and the field it cannot read', () => {
     const b = new BtfBuilder();
     const int = b.addInt('int', 4, true);
-    const def = b.addStruct('', 16, [['type', uint(b, int, 1), 0], ['max_entrys', uint(b, int, 1), 8]]);
+    const def = b.addStruct('', 16, [
+      ['type', uint(b, int, 1), 0],
+      ['max_entrys', uint(b, int, 1), 8],
+    ]);
     b.addDatasec('.maps', 16, [[b.addVar('typo', def), 0, 16]]);
     expect(() => mapsFromBtf(parseBtf(b.encode()))).toThrow(ParseError);
     expect(() => mapsFromBtf(parseBtf(b.encode()))).toThrow(/map 'typo': unknown field 'max_entrys'/);

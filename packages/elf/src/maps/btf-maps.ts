@@ -30,8 +30,13 @@ export function btfSizeOf(btf: Btf, id: number, depth = 0): number {
   if (depth > 64) throw new ParseError('BTF', `type ${id}: nested too deeply to size`);
   const t = skipModifiers(btf, id);
   switch (t.kind) {
-    case BtfKind.INT: case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.ENUM: case BtfKind.ENUM64:
-    case BtfKind.FLOAT: case BtfKind.DATASEC:
+    case BtfKind.INT:
+    case BtfKind.STRUCT:
+    case BtfKind.UNION:
+    case BtfKind.ENUM:
+    case BtfKind.ENUM64:
+    case BtfKind.FLOAT:
+    case BtfKind.DATASEC:
       return t.sizeOrType;
     case BtfKind.PTR:
       return 8;
@@ -69,13 +74,27 @@ function mapDefinition(btf: Btf, name: string, structId: number, depth: number):
   const spec: BtfMapSpec = { name, type: 0, keySize: 0, valueSize: 0, maxEntries: 0 };
   for (const m of def.members ?? []) {
     switch (m.name) {
-      case 'type': spec.type = uintMember(btf, name, m.name, m.type); break;
-      case 'max_entries': spec.maxEntries = uintMember(btf, name, m.name, m.type); break;
-      case 'map_flags': spec.flags = uintMember(btf, name, m.name, m.type); break;
-      case 'numa_node': spec.numaNode = uintMember(btf, name, m.name, m.type); break;
-      case 'map_extra': spec.mapExtra = BigInt(uintMember(btf, name, m.name, m.type)); break;
-      case 'key_size': spec.keySize = uintMember(btf, name, m.name, m.type); break;
-      case 'value_size': spec.valueSize = uintMember(btf, name, m.name, m.type); break;
+      case 'type':
+        spec.type = uintMember(btf, name, m.name, m.type);
+        break;
+      case 'max_entries':
+        spec.maxEntries = uintMember(btf, name, m.name, m.type);
+        break;
+      case 'map_flags':
+        spec.flags = uintMember(btf, name, m.name, m.type);
+        break;
+      case 'numa_node':
+        spec.numaNode = uintMember(btf, name, m.name, m.type);
+        break;
+      case 'map_extra':
+        spec.mapExtra = BigInt(uintMember(btf, name, m.name, m.type));
+        break;
+      case 'key_size':
+        spec.keySize = uintMember(btf, name, m.name, m.type);
+        break;
+      case 'value_size':
+        spec.valueSize = uintMember(btf, name, m.name, m.type);
+        break;
       case 'pinning': {
         const p = uintMember(btf, name, m.name, m.type);
         const pinning = PINNING[p];

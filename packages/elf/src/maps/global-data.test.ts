@@ -10,11 +10,21 @@ import { globalData, rewriteConstants } from './global-data.js';
 
 function fakeElf(sections: { name: string; data: Uint8Array; nobits?: boolean; exec?: boolean }[]): ElfFile {
   const list: ElfSection[] = sections.map((s, i) => ({
-    index: i + 1, name: s.name, type: s.nobits ? Elf.SHT_NOBITS : Elf.SHT_PROGBITS,
-    flags: BigInt(Elf.SHF_ALLOC | (s.exec ? Elf.SHF_EXECINSTR : 0)), offset: 0, size: s.data.length, link: 0, info: 0, align: 8, entsize: 0,
+    index: i + 1,
+    name: s.name,
+    type: s.nobits ? Elf.SHT_NOBITS : Elf.SHT_PROGBITS,
+    flags: BigInt(Elf.SHF_ALLOC | (s.exec ? Elf.SHF_EXECINSTR : 0)),
+    offset: 0,
+    size: s.data.length,
+    link: 0,
+    info: 0,
+    align: 8,
+    entsize: 0,
   }));
   return {
-    littleEndian: true, sections: list, symbols: [],
+    littleEndian: true,
+    sections: list,
+    symbols: [],
     section: (n) => list.find((s) => s.name === n),
     data: (s) => (s.type === Elf.SHT_NOBITS ? new Uint8Array(0) : sections[s.index - 1]!.data),
     relocations: () => [],
@@ -30,7 +40,11 @@ function sample() {
   const delta = b.addVar('delta', s16);
   const debug = b.addVar('debug', bool);
   const counter = b.addVar('counter', u32);
-  b.addDatasec('.rodata', 8, [[pid, 0, 4], [delta, 4, 2], [debug, 6, 1]]);
+  b.addDatasec('.rodata', 8, [
+    [pid, 0, 4],
+    [delta, 4, 2],
+    [debug, 6, 1],
+  ]);
   b.addDatasec('.bss', 4, [[counter, 0, 4]]);
   const btf = parseBtf(b.encode());
   const elf = fakeElf([
@@ -47,8 +61,19 @@ describe('global data', () => {
     const { btf, elf } = sample();
     const g = globalData(elf, btf);
     expect(Object.keys(g)).toEqual(['.rodata', '.bss']);
-    expect(g['.rodata']).toMatchObject({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: MapFlags.RDONLY_PROG, readOnly: true });
-    expect(g['.rodata']!.variables.map((v) => [v.name, v.offset, v.size])).toEqual([['target_pid', 0, 4], ['delta', 4, 2], ['debug', 6, 1]]);
+    expect(g['.rodata']).toMatchObject({
+      type: MapType.ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 1,
+      flags: MapFlags.RDONLY_PROG,
+      readOnly: true,
+    });
+    expect(g['.rodata']!.variables.map((v) => [v.name, v.offset, v.size])).toEqual([
+      ['target_pid', 0, 4],
+      ['delta', 4, 2],
+      ['debug', 6, 1],
+    ]);
     expect(g['.bss']!.contents).toEqual(new Uint8Array(4));
     expect(g['.bss']!.readOnly).toBe(false);
   });
@@ -58,7 +83,9 @@ describe('global data', () => {
     const g = globalData(elf, btf);
     rewriteConstants(g, { target_pid: 0x01020304, delta: -2, debug: true }, btf, true);
     expect([...g['.rodata']!.contents]).toEqual([4, 3, 2, 1, 0xfe, 0xff, 1, 0]);
-    expect(() => rewriteConstants(g, { counter: 1 }, btf, true)).toThrow(/one of the object's read-only globals \(target_pid, delta, debug\)/);
+    expect(() => rewriteConstants(g, { counter: 1 }, btf, true)).toThrow(
+      /one of the object's read-only globals \(target_pid, delta, debug\)/,
+    );
     expect(() => rewriteConstants(g, { delta: 40000 }, btf, true)).toThrow(/from -32768 to 32767 \(s16\)/);
     expect(() => rewriteConstants(g, { target_pid: Uint8Array.of(1) }, btf, true)).toThrow(/4 bytes/);
     rewriteConstants(g, { target_pid: 7n }, btf, false);

@@ -50,13 +50,22 @@ export function globalData(elf: ElfFile, btf?: Btf): Record<string, GlobalDataSp
     contents.set(elf.data(s));
     const datasec = btf?.find(s.name, BtfKind.DATASEC);
     const symbolOffset = variableOffsets(elf, s.index);
-    const variables: GlobalVariable[] = (datasec?.variables ?? []).map((v) => {
-      const variable = btf!.types[v.type]!;
-      return { name: variable.name, offset: symbolOffset.get(variable.name) ?? v.offset, size: v.size, type: variable.sizeOrType };
-    }).sort((a, b) => a.offset - b.offset);
+    const variables: GlobalVariable[] = (datasec?.variables ?? [])
+      .map((v) => {
+        const variable = btf!.types[v.type]!;
+        return { name: variable.name, offset: symbolOffset.get(variable.name) ?? v.offset, size: v.size, type: variable.sizeOrType };
+      })
+      .sort((a, b) => a.offset - b.offset);
     out[s.name] = {
-      section: s.name, type: MapType.ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1,
-      flags: readOnly ? MapFlags.RDONLY_PROG : 0, readOnly, contents, variables,
+      section: s.name,
+      type: MapType.ARRAY,
+      keySize: 4,
+      valueSize: s.size,
+      maxEntries: 1,
+      flags: readOnly ? MapFlags.RDONLY_PROG : 0,
+      readOnly,
+      contents,
+      variables,
     };
   }
   return out;
@@ -76,12 +85,19 @@ export type ConstantValue = number | bigint | boolean | Uint8Array;
  * rewriteConstants(globals, { target_pid: 1234, debug: true }, btf, true);
  */
 export function rewriteConstants(
-  globals: Record<string, GlobalDataSpec>, values: Record<string, ConstantValue>, btf: Btf, littleEndian: boolean,
+  globals: Record<string, GlobalDataSpec>,
+  values: Record<string, ConstantValue>,
+  btf: Btf,
+  littleEndian: boolean,
 ): void {
   for (const [name, value] of Object.entries(values)) {
-    const found = Object.values(globals).filter((g) => g.readOnly).flatMap((g) => g.variables.filter((v) => v.name === name).map((v) => ({ g, v })))[0];
+    const found = Object.values(globals)
+      .filter((g) => g.readOnly)
+      .flatMap((g) => g.variables.filter((v) => v.name === name).map((v) => ({ g, v })))[0];
     if (!found) {
-      const known = Object.values(globals).filter((g) => g.readOnly).flatMap((g) => g.variables.map((v) => v.name));
+      const known = Object.values(globals)
+        .filter((g) => g.readOnly)
+        .flatMap((g) => g.variables.map((v) => v.name));
       throw new InvalidArgumentError(`constant '${name}'`, `one of the object's read-only globals (${known.join(', ') || 'none'})`, value);
     }
     const { g, v } = found;
@@ -101,7 +117,8 @@ export function rewriteConstants(
     const min = signed ? -(1n << (bits - 1n)) : 0n;
     const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
     if (typeof value === 'number' && !Number.isInteger(value)) throw new InvalidArgumentError(`constant '${name}'`, 'an integer', value);
-    if (n < min || n > max) throw new InvalidArgumentError(`constant '${name}'`, `an integer from ${min} to ${max} (${signed ? 's' : 'u'}${size * 8})`, value);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`constant '${name}'`, `an integer from ${min} to ${max} (${signed ? 's' : 'u'}${size * 8})`, value);
     let u = BigInt.asUintN(size * 8, n);
     for (let i = 0; i < size; i++) {
       target[littleEndian ? i : size - 1 - i] = Number(u & 0xffn);

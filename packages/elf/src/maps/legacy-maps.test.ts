@@ -6,11 +6,31 @@ import { mapsFromLegacySection } from './legacy-maps.js';
 
 /** An ElfFile stand-in with one `maps` section and symbols into it. */
 function fakeElf(data: Uint8Array, symbols: { name: string; value: number; size: number }[], littleEndian = true): ElfFile {
-  const section = { index: 3, name: 'maps', type: Elf.SHT_PROGBITS, flags: 3n, offset: 0, size: data.length, link: 0, info: 0, align: 4, entsize: 0 };
+  const section = {
+    index: 3,
+    name: 'maps',
+    type: Elf.SHT_PROGBITS,
+    flags: 3n,
+    offset: 0,
+    size: data.length,
+    link: 0,
+    info: 0,
+    align: 4,
+    entsize: 0,
+  };
   return {
     littleEndian,
     sections: [section],
-    symbols: symbols.map((s, i) => ({ index: i + 1, name: s.name, bind: Elf.STB_GLOBAL, type: Elf.STT_OBJECT, visibility: 0, section: 3, value: BigInt(s.value), size: BigInt(s.size) })),
+    symbols: symbols.map((s, i) => ({
+      index: i + 1,
+      name: s.name,
+      bind: Elf.STB_GLOBAL,
+      type: Elf.STT_OBJECT,
+      visibility: 0,
+      section: 3,
+      value: BigInt(s.value),
+      size: BigInt(s.size),
+    })),
     section: (n) => (n === 'maps' ? section : undefined),
     data: () => data,
     relocations: () => [],
@@ -31,7 +51,14 @@ function defs(le: boolean, ...list: number[][]): Uint8Array {
 describe('legacy maps section', () => {
   for (const le of [true, false]) {
     it(`reads struct bpf_map_def per symbol (${le ? 'little' : 'big'}-endian)`, () => {
-      const elf = fakeElf(defs(le, [1, 4, 8, 1024, 0], [2, 4, 4, 1, 0]), [{ name: 'counts', value: 0, size: 20 }, { name: 'config', value: 20, size: 0 }], le);
+      const elf = fakeElf(
+        defs(le, [1, 4, 8, 1024, 0], [2, 4, 4, 1, 0]),
+        [
+          { name: 'counts', value: 0, size: 20 },
+          { name: 'config', value: 20, size: 0 },
+        ],
+        le,
+      );
       expect(mapsFromLegacySection(elf)).toEqual({
         counts: { name: 'counts', type: 1, keySize: 4, valueSize: 8, maxEntries: 1024, flags: 0 },
         config: { name: 'config', type: 2, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0 },
@@ -43,6 +70,8 @@ describe('legacy maps section', () => {
     expect(() => mapsFromLegacySection(fakeElf(new Uint8Array(12), [{ name: 'short', value: 0, size: 12 }]))).toThrow(ParseError);
     const extended = new Uint8Array(28);
     extended[24] = 1;
-    expect(() => mapsFromLegacySection(fakeElf(extended, [{ name: 'ext', value: 0, size: 28 }]))).toThrow(/map 'ext' sets fields beyond struct bpf_map_def/);
+    expect(() => mapsFromLegacySection(fakeElf(extended, [{ name: 'ext', value: 0, size: 28 }]))).toThrow(
+      /map 'ext' sets fields beyond struct bpf_map_def/,
+    );
   });
 });

@@ -29,10 +29,17 @@ export function mapsFromLegacySection(elf: ElfFile, sectionName = 'maps'): Recor
     // Objects that leave st_size 0 use the spacing of the definitions instead.
     const size = Number(sym.size) || Math.floor(data.byteLength / symbols.length);
     if (size < LEGACY_DEF_SIZE || offset + size > data.byteLength) {
-      throw new ParseError('ELF', `section '${sectionName}': map '${sym.name}' (${size} bytes at ${offset}) is not a whole struct bpf_map_def of at least ${LEGACY_DEF_SIZE} bytes`);
+      throw new ParseError(
+        'ELF',
+        `section '${sectionName}': map '${sym.name}' (${size} bytes at ${offset}) is not a whole struct bpf_map_def of at least ${LEGACY_DEF_SIZE} bytes`,
+      );
     }
     for (let i = offset + LEGACY_DEF_SIZE; i < offset + size; i++) {
-      if (data[i] !== 0) throw new ParseError('ELF', `section '${sectionName}': map '${sym.name}' sets fields beyond struct bpf_map_def (byte ${i - offset}), which this loader does not know`);
+      if (data[i] !== 0)
+        throw new ParseError(
+          'ELF',
+          `section '${sectionName}': map '${sym.name}' sets fields beyond struct bpf_map_def (byte ${i - offset}), which this loader does not know`,
+        );
     }
     const u32 = (k: number) => view.getUint32(offset + 4 * k, elf.littleEndian);
     out[sym.name] = { name: sym.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4) };

@@ -13,7 +13,10 @@ describe('mapInitialValues', () => {
       const elf = parseElf(new Uint8Array(fs.readFileSync(new URL(file, testdata))));
       const btf = parseBtf(elf.data(elf.section('.BTF')!));
       const values = mapInitialValues(elf, btf);
-      expect(values.jump_table).toEqual([{ slot: 0, kind: 'program', target: 'tail_pass' }, { slot: 2, kind: 'program', target: 'tail_drop' }]);
+      expect(values.jump_table).toEqual([
+        { slot: 0, kind: 'program', target: 'tail_pass' },
+        { slot: 2, kind: 'program', target: 'tail_drop' },
+      ]);
       expect(values.outer).toEqual([{ slot: 1, kind: 'map', target: 'answers' }]);
       expect(values.answers).toBeUndefined();
       const maps = mapsFromBtf(btf);

@@ -34,7 +34,12 @@ export function mapInitialValues(elf: ElfFile, btf: Btf, sectionName = '.maps'):
     const variable = btf.types[v.type]!;
     const def = skipModifiers(btf, variable.sizeOrType);
     const values = def.members?.find((m) => m.name === 'values');
-    return { name: variable.name, start: symbolOffset.get(variable.name) ?? v.offset, size: v.size, valuesOffset: values ? values.bitOffset / 8 : undefined };
+    return {
+      name: variable.name,
+      start: symbolOffset.get(variable.name) ?? v.offset,
+      size: v.size,
+      valuesOffset: values ? values.bitOffset / 8 : undefined,
+    };
   });
   for (const r of relocations) {
     const map = maps.find((m) => r.offset >= m.start && r.offset < m.start + m.size);
@@ -43,7 +48,8 @@ export function mapInitialValues(elf: ElfFile, btf: Btf, sectionName = '.maps'):
       throw new ParseError('ELF', `map '${map.name}': relocation at offset ${r.offset - map.start} is not in its 'values' array`);
     }
     const slot = (r.offset - map.start - map.valuesOffset) / 8;
-    if (!Number.isInteger(slot)) throw new ParseError('ELF', `map '${map.name}': relocation at offset ${r.offset - map.start} is not aligned to a slot`);
+    if (!Number.isInteger(slot))
+      throw new ParseError('ELF', `map '${map.name}': relocation at offset ${r.offset - map.start} is not aligned to a slot`);
     const sym = elf.symbols[r.symbol];
     if (!sym) throw new ParseError('ELF', `map '${map.name}': relocation against missing symbol ${r.symbol}`);
     const kind = sym.type === Elf.STT_FUNC ? 'program' : sym.section === section.index ? 'map' : undefined;

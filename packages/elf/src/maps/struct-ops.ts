@@ -124,7 +124,8 @@ export function structOpsFromElf(elf: ElfFile, btf: Btf | undefined): Record<str
   const out: Record<string, StructOpsMapSpec> = {};
   for (const section of elf.sections) {
     if (!isStructOpsSection(section.name)) continue;
-    if (!btf) throw new ParseError('ELF', `section '${section.name}' declares struct_ops maps, which need the object's BTF (compile with -g)`);
+    if (!btf)
+      throw new ParseError('ELF', `section '${section.name}' declares struct_ops maps, which need the object's BTF (compile with -g)`);
     for (const map of sectionMaps(elf, btf, section)) {
       if (Object.hasOwn(out, map.name)) throw new ParseError('ELF', `struct_ops map '${map.name}' is declared twice`);
       out[map.name] = map;
@@ -169,17 +170,33 @@ function sectionMaps(elf: ElfFile, btf: Btf, section: ElfSection): StructOpsMapS
     if (!variable || variable.kind !== BtfKind.VAR) throw new ParseError('BTF', `${where}: entry ${v.type} is not a variable`);
     const type = skipModifiers(btf, variable.sizeOrType);
     if (type.kind !== BtfKind.STRUCT) throw new ParseError('BTF', `${where}: struct_ops variable '${variable.name}' is not a struct`);
-    if (!type.name) throw new ParseError('BTF', `${where}: struct_ops variable '${variable.name}' has an anonymous struct type (the kernel type is found by its name)`);
+    if (!type.name)
+      throw new ParseError(
+        'BTF',
+        `${where}: struct_ops variable '${variable.name}' has an anonymous struct type (the kernel type is found by its name)`,
+      );
     const start = symbolOffset.get(variable.name) ?? v.offset;
     const size = btfSizeOf(btf, type.id);
     if (start + size > bytes.byteLength) {
-      throw new ParseError('ELF', `${where}: struct_ops variable '${variable.name}' (${size} bytes at ${start}) lies beyond the section's ${bytes.byteLength} bytes`);
+      throw new ParseError(
+        'ELF',
+        `${where}: struct_ops variable '${variable.name}' (${size} bytes at ${start}) lies beyond the section's ${bytes.byteLength} bytes`,
+      );
     }
     variables.push({
-      start, type,
+      start,
+      type,
       spec: {
-        name: variable.name, section: section.name, link, optional, typeId: type.id, typeName: type.name,
-        kernelTypeName: essentialName(type.name), size, data: bytes.slice(start, start + size), functions: [],
+        name: variable.name,
+        section: section.name,
+        link,
+        optional,
+        typeId: type.id,
+        typeName: type.name,
+        kernelTypeName: essentialName(type.name),
+        size,
+        data: bytes.slice(start, start + size),
+        functions: [],
       },
     });
   }
@@ -191,12 +208,20 @@ function sectionMaps(elf: ElfFile, btf: Btf, section: ElfSection): StructOpsMapS
     const moff = r.offset - v.start;
     const memberIndex = (v.type.members ?? []).findIndex((m) => m.bitOffset === moff * 8 && !m.bitfieldSize);
     const member = v.type.members?.[memberIndex];
-    if (!member) throw new ParseError('ELF', `struct_ops map '${name}': relocation at offset ${moff} is at no member of struct ${v.spec.typeName}`);
-    if (!funcProto(btf, member.type)) throw new ParseError('ELF', `struct_ops map '${name}': member '${member.name}' is set by a relocation but is not a function pointer`);
-    if (r.type !== R_BPF_64_ABS64) throw new ParseError('ELF', `struct_ops map '${name}': member '${member.name}' has relocation type ${r.type}, expected R_BPF_64_ABS64 (2)`);
-    if (moff + 8 > v.spec.size) throw new ParseError('ELF', `struct_ops map '${name}': member '${member.name}' is cut off by the end of the struct`);
+    if (!member)
+      throw new ParseError('ELF', `struct_ops map '${name}': relocation at offset ${moff} is at no member of struct ${v.spec.typeName}`);
+    if (!funcProto(btf, member.type))
+      throw new ParseError('ELF', `struct_ops map '${name}': member '${member.name}' is set by a relocation but is not a function pointer`);
+    if (r.type !== R_BPF_64_ABS64)
+      throw new ParseError(
+        'ELF',
+        `struct_ops map '${name}': member '${member.name}' has relocation type ${r.type}, expected R_BPF_64_ABS64 (2)`,
+      );
+    if (moff + 8 > v.spec.size)
+      throw new ParseError('ELF', `struct_ops map '${name}': member '${member.name}' is cut off by the end of the struct`);
     const sym = elf.symbols[r.symbol];
-    if (!sym) throw new ParseError('ELF', `struct_ops map '${name}': member '${member.name}' is relocated against missing symbol ${r.symbol}`);
+    if (!sym)
+      throw new ParseError('ELF', `struct_ops map '${name}': member '${member.name}' is relocated against missing symbol ${r.symbol}`);
     // REL relocations keep their addend in the slot (zero when the symbol is the function itself).
     const addend = Number(view.getBigUint64(r.offset, elf.littleEndian));
     const program = targetProgram(elf, sym, addend, `struct_ops map '${name}': member '${member.name}'`);
@@ -214,14 +239,19 @@ function targetProgram(elf: ElfFile, sym: ElfSymbol, addend: number, what: strin
     throw new ParseError('ELF', `${what} points to '${sym.name}', which is not defined in the object`);
   }
   const at = (sym.type === Elf.STT_SECTION ? 0 : Number(sym.value)) + addend;
-  if (at % 8 !== 0) throw new ParseError('ELF', `${what} points to offset ${at} of section '${section.name}', which is not an instruction boundary`);
-  const func = sym.type === Elf.STT_FUNC && addend === 0
-    ? sym
-    : elf.symbols.find((s) => s.section === sym.section && s.type === Elf.STT_FUNC && Number(s.value) === at);
+  if (at % 8 !== 0)
+    throw new ParseError('ELF', `${what} points to offset ${at} of section '${section.name}', which is not an instruction boundary`);
+  const func =
+    sym.type === Elf.STT_FUNC && addend === 0
+      ? sym
+      : elf.symbols.find((s) => s.section === sym.section && s.type === Elf.STT_FUNC && Number(s.value) === at);
   if (!func) throw new ParseError('ELF', `${what} points to offset ${at} of section '${section.name}', where no function starts`);
   const info = sectionInfo(section.name);
   if (info?.programType !== ProgramType.STRUCT_OPS || func.bind !== Elf.STB_GLOBAL) {
-    throw new ParseError('ELF', `${what} points to '${func.name}' in section '${section.name}', which is not a struct_ops program (a global function in SEC("struct_ops/…") or SEC("struct_ops.s/…"))`);
+    throw new ParseError(
+      'ELF',
+      `${what} points to '${func.name}' in section '${section.name}', which is not a struct_ops program (a global function in SEC("struct_ops/…") or SEC("struct_ops.s/…"))`,
+    );
   }
   return func.name;
 }

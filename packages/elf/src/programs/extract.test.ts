@@ -25,9 +25,15 @@ describe('programs with .BTF.ext', () => {
       const programs = programsFromElf(elf, btf);
       const funcs = (name: string) => programs[name]!.funcInfo.map((f) => [f.insnOff, btf.types[f.typeId]!.name]);
       // parent_tgid is appended after each caller's own instructions.
-      expect(funcs('core_fields')).toEqual([[0, 'core_fields'], [slots('core_fields'), 'parent_tgid']]);
+      expect(funcs('core_fields')).toEqual([
+        [0, 'core_fields'],
+        [slots('core_fields'), 'parent_tgid'],
+      ]);
       expect(funcs('core_types')).toEqual([[0, 'core_types']]);
-      expect(funcs('core_direct')).toEqual([[0, 'core_direct'], [slots('core_direct'), 'parent_tgid']]);
+      expect(funcs('core_direct')).toEqual([
+        [0, 'core_direct'],
+        [slots('core_direct'), 'parent_tgid'],
+      ]);
       for (const p of Object.values(programs)) {
         expect(p.instructions.byteLength / 8).toBe(slots(p.name) + (p.funcInfo.length > 1 ? slots('parent_tgid') : 0));
       }
@@ -44,10 +50,18 @@ describe('programs with .BTF.ext', () => {
       const types = programs.core_types!;
       const own = inSection('xdp', start('core_types'), slots('core_types'));
       expect(start('core_types')).toBeGreaterThan(0);
-      expect(types.coreRelocations).toEqual(own.relos.map((r) => ({
-        index: r.insnOff / 8 - start('core_types'), typeId: r.typeId, accessString: r.accessString, accessStringOff: r.accessStringOff, kind: r.kind,
-      })));
-      expect(types.lineInfo.map((l) => [l.insnOff, l.lineCol, l.line])).toEqual(own.lines.map((l) => [l.insnOff / 8 - start('core_types'), l.lineCol, l.line]));
+      expect(types.coreRelocations).toEqual(
+        own.relos.map((r) => ({
+          index: r.insnOff / 8 - start('core_types'),
+          typeId: r.typeId,
+          accessString: r.accessString,
+          accessStringOff: r.accessStringOff,
+          kind: r.kind,
+        })),
+      );
+      expect(types.lineInfo.map((l) => [l.insnOff, l.lineCol, l.line])).toEqual(
+        own.lines.map((l) => [l.insnOff / 8 - start('core_types'), l.lineCol, l.line]),
+      );
 
       // core_direct: its own records, then the subprogram's from .text, shifted by core_direct's length.
       const direct = programs.core_direct!;
@@ -94,7 +108,8 @@ describe('programs with .BTF.ext', () => {
     const { elf, btf, slots } = load('basics.bpf.o');
     const programs = programsFromElf(elf, btf);
     expect(programs.count_packets!.funcInfo.map((f) => [f.insnOff, btf.types[f.typeId]!.name])).toEqual([
-      [0, 'count_packets'], [slots('count_packets'), 'add_one'],
+      [0, 'count_packets'],
+      [slots('count_packets'), 'add_one'],
     ]);
     expect(programs.count_packets!.coreRelocations).toEqual([]);
   });
@@ -106,16 +121,26 @@ describe('programs with .BTF.ext', () => {
       edit(copy);
       return copy;
     };
-    const noSub = edited((e) => { e.sections['.text']!.funcInfo = []; });
+    const noSub = edited((e) => {
+      e.sections['.text']!.funcInfo = [];
+    });
     expect(() => programsFromElf(elf, btf, noSub)).toThrow(/function 'parent_tgid' has no func_info while others have/);
-    const noMain = edited((e) => { e.sections.tc!.funcInfo = []; });
+    const noMain = edited((e) => {
+      e.sections.tc!.funcInfo = [];
+    });
     expect(() => programsFromElf(elf, btf, noMain)).toThrow(ParseError);
-    const moved = edited((e) => { e.sections['.text']!.funcInfo[0]!.insnOff = 8; });
+    const moved = edited((e) => {
+      e.sections['.text']!.funcInfo[0]!.insnOff = 8;
+    });
     expect(() => programsFromElf(elf, btf, moved)).toThrow(/not at its start/);
-    const odd = edited((e) => { e.sections['.text']!.lineInfo[1]!.insnOff = 13; });
+    const odd = edited((e) => {
+      e.sections['.text']!.lineInfo[1]!.insnOff = 13;
+    });
     expect(() => programsFromElf(elf, btf, odd)).toThrow(/not an instruction boundary/);
     // Without any func_info the program simply has none.
-    const none = edited((e) => { for (const s of Object.values(e.sections)) s.funcInfo = []; });
+    const none = edited((e) => {
+      for (const s of Object.values(e.sections)) s.funcInfo = [];
+    });
     expect(programsFromElf(elf, btf, none).core_direct!.funcInfo).toEqual([]);
   });
 });

@@ -128,7 +128,8 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
       if (sym.section !== s.index || sym.type !== Elf.STT_FUNC) continue;
       const start = Number(sym.value) / INSN;
       const slots = Number(sym.size) / INSN || s.size / INSN - start;
-      if (!Number.isInteger(start) || start + slots > s.size / INSN) throw new ParseError('ELF', `function '${sym.name}' lies outside section '${s.name}'`);
+      if (!Number.isInteger(start) || start + slots > s.size / INSN)
+        throw new ParseError('ELF', `function '${sym.name}' lies outside section '${s.name}'`);
       funcs.set(`${s.index}:${start}`, { section: s, symbol: sym, start, slots });
     }
   }
@@ -185,7 +186,10 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
             // The addend (a field of an extern struct, a byte of a kconfig string) is in imm.
             references.push({ index: base + i, kind: 'extern', target: sym.name, offset: imm });
           } else {
-            throw new ParseError('ELF', `program '${f.symbol.name}': instruction ${i} of '${piece.symbol.name}' loads from section ${sym.section}, which is neither maps nor global data`);
+            throw new ParseError(
+              'ELF',
+              `program '${f.symbol.name}': instruction ${i} of '${piece.symbol.name}' loads from section ${sym.section}, which is neither maps nor global data`,
+            );
           }
           view.setInt32(i * INSN + 4, 0, le);
           i++; // the second half of lddw
@@ -216,7 +220,10 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
           if (!callee) {
             // A jump inside the same function (clang may keep local calls relative): nothing to link.
             if (targetSection === piece.section && targetSlot >= piece.start && targetSlot < piece.start + piece.slots) continue;
-            throw new ParseError('ELF', `program '${f.symbol.name}': call at instruction ${i} of '${piece.symbol.name}' targets no function (section '${targetSection.name}', instruction ${targetSlot})`);
+            throw new ParseError(
+              'ELF',
+              `program '${f.symbol.name}': call at instruction ${i} of '${piece.symbol.name}' targets no function (section '${targetSection.name}', instruction ${targetSlot})`,
+            );
           }
           if (!placed.has(key)) {
             placed.set(key, total);
@@ -244,7 +251,11 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
       license,
       section: f.section.name,
       references,
-      ...sortExtInfo(extInfo, f.symbol.name, described.length === 0 ? [] : pieces.filter((x) => !described.includes(x.symbol.name)).map((x) => x.symbol.name)),
+      ...sortExtInfo(
+        extInfo,
+        f.symbol.name,
+        described.length === 0 ? [] : pieces.filter((x) => !described.includes(x.symbol.name)).map((x) => x.symbol.name),
+      ),
     };
   }
   return out;
@@ -254,7 +265,8 @@ type ExtInfo = Pick<ElfProgramSpec, 'funcInfo' | 'lineInfo' | 'coreRelocations'>
 
 /** The slot of a `.BTF.ext` record inside `piece`, or undefined when the record is elsewhere in the section. */
 function slotIn(piece: Func, insnOff: number, what: string): number | undefined {
-  if (insnOff % INSN !== 0) throw new ParseError('BTF.ext', `${what} in section '${piece.section.name}' at byte ${insnOff}, which is not an instruction boundary`);
+  if (insnOff % INSN !== 0)
+    throw new ParseError('BTF.ext', `${what} in section '${piece.section.name}' at byte ${insnOff}, which is not an instruction boundary`);
   const slot = insnOff / INSN;
   return slot >= piece.start && slot < piece.start + piece.slots ? slot - piece.start : undefined;
 }
@@ -267,7 +279,11 @@ function placeExtInfo(ext: BtfExt, piece: Func, base: number, program: string, i
   for (const r of records.funcInfo) {
     const at = slotIn(piece, r.insnOff, 'func_info');
     if (at === undefined) continue;
-    if (at !== 0) throw new ParseError('BTF.ext', `program '${program}': func_info of '${piece.symbol.name}' is at instruction ${at} of the function, not at its start`);
+    if (at !== 0)
+      throw new ParseError(
+        'BTF.ext',
+        `program '${program}': func_info of '${piece.symbol.name}' is at instruction ${at} of the function, not at its start`,
+      );
     if (hasFunc) throw new ParseError('BTF.ext', `program '${program}': function '${piece.symbol.name}' has two func_info records`);
     hasFunc = true;
     into.funcInfo.push({ insnOff: base, typeId: r.typeId });
@@ -275,12 +291,25 @@ function placeExtInfo(ext: BtfExt, piece: Func, base: number, program: string, i
   for (const r of records.lineInfo) {
     const at = slotIn(piece, r.insnOff, 'line_info');
     if (at === undefined) continue;
-    into.lineInfo.push({ insnOff: base + at, fileNameOff: r.fileNameOff, lineOff: r.lineOff, lineCol: r.lineCol, fileName: r.fileName, line: r.line });
+    into.lineInfo.push({
+      insnOff: base + at,
+      fileNameOff: r.fileNameOff,
+      lineOff: r.lineOff,
+      lineCol: r.lineCol,
+      fileName: r.fileName,
+      line: r.line,
+    });
   }
   for (const r of records.coreRelos) {
     const at = slotIn(piece, r.insnOff, 'core_relo');
     if (at === undefined) continue;
-    into.coreRelocations.push({ index: base + at, typeId: r.typeId, accessString: r.accessString, accessStringOff: r.accessStringOff, kind: r.kind });
+    into.coreRelocations.push({
+      index: base + at,
+      typeId: r.typeId,
+      accessString: r.accessString,
+      accessStringOff: r.accessStringOff,
+      kind: r.kind,
+    });
   }
   return hasFunc;
 }
@@ -288,14 +317,20 @@ function placeExtInfo(ext: BtfExt, piece: Func, base: number, program: string, i
 /** Sorts the records by slot and checks what the kernel requires of func_info: every function or none, the first at 0. */
 function sortExtInfo(info: ExtInfo, program: string, undescribed: string[]): ExtInfo {
   if (undescribed.length > 0) {
-    throw new ParseError('BTF.ext', `program '${program}': function${undescribed.length > 1 ? 's' : ''} ${undescribed.map((n) => `'${n}'`).join(', ')} ha${undescribed.length > 1 ? 've' : 's'} no func_info while others have`);
+    throw new ParseError(
+      'BTF.ext',
+      `program '${program}': function${undescribed.length > 1 ? 's' : ''} ${undescribed.map((n) => `'${n}'`).join(', ')} ha${undescribed.length > 1 ? 've' : 's'} no func_info while others have`,
+    );
   }
   const bySlot = <T extends { insnOff: number }>(a: T, b: T) => a.insnOff - b.insnOff;
   info.funcInfo.sort(bySlot);
   info.lineInfo.sort(bySlot);
   info.coreRelocations.sort((a, b) => a.index - b.index);
   if (info.funcInfo.length > 0 && info.funcInfo[0]!.insnOff !== 0) {
-    throw new ParseError('BTF.ext', `program '${program}': no func_info for the program's own function (the first starts at instruction ${info.funcInfo[0]!.insnOff})`);
+    throw new ParseError(
+      'BTF.ext',
+      `program '${program}': no func_info for the program's own function (the first starts at instruction ${info.funcInfo[0]!.insnOff})`,
+    );
   }
   return info;
 }

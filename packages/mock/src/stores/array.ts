@@ -64,12 +64,15 @@ export class ArrayStore extends MockMapStore {
   updateElem(key: Uint8Array, value: Uint8Array, flags: number): void {
     const i = readU32(key);
     if (this.#slots) {
-      if (flags !== UpdateFlags.ANY) this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', 'map-in-map and program array slots take flag any only');
-      if (i >= this.maxEntries) this.fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', `index ${i} is outside the array (max_entries ${this.maxEntries})`);
+      if (flags !== UpdateFlags.ANY)
+        this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', 'map-in-map and program array slots take flag any only');
+      if (i >= this.maxEntries)
+        this.fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', `index ${i} is outside the array (max_entries ${this.maxEntries})`);
       const fd = readU32(value) | 0;
-      const object = this.type === MapType.ARRAY_OF_MAPS
-        ? checkInnerMap(this.kernel, this.meta.inner!, fd, this.name)
-        : this.kernel.resolveFd(fd, 'BPF_MAP_UPDATE_ELEM', 'program', `map '${this.name}' (mock)`);
+      const object =
+        this.type === MapType.ARRAY_OF_MAPS
+          ? checkInnerMap(this.kernel, this.meta.inner!, fd, this.name)
+          : this.kernel.resolveFd(fd, 'BPF_MAP_UPDATE_ELEM', 'program', `map '${this.name}' (mock)`);
       object.retain();
       const old = this.#slots.get(i);
       this.#slots.set(i, object);
@@ -77,15 +80,18 @@ export class ArrayStore extends MockMapStore {
       return;
     }
     if (flags > UpdateFlags.EXIST) this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', `unknown update flags 0x${flags.toString(16)}`);
-    if (i >= this.maxEntries) this.fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', `index ${i} is outside the array (max_entries ${this.maxEntries})`);
+    if (i >= this.maxEntries)
+      this.fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', `index ${i} is outside the array (max_entries ${this.maxEntries})`);
     if (flags === UpdateFlags.NOEXIST) this.fail(Errno.EEXIST, 'BPF_MAP_UPDATE_ELEM', 'array elements always exist (flag noexist)');
     this.#data!.set(value.subarray(0, this.valueBytes), i * this.#stride);
   }
 
   deleteElem(key: Uint8Array): boolean {
-    if (!this.#slots) return this.fail(Errno.EINVAL, 'BPF_MAP_DELETE_ELEM', 'array elements cannot be deleted (update them with zeros instead)');
+    if (!this.#slots)
+      return this.fail(Errno.EINVAL, 'BPF_MAP_DELETE_ELEM', 'array elements cannot be deleted (update them with zeros instead)');
     const i = readU32(key);
-    if (i >= this.maxEntries) this.fail(Errno.E2BIG, 'BPF_MAP_DELETE_ELEM', `index ${i} is outside the array (max_entries ${this.maxEntries})`);
+    if (i >= this.maxEntries)
+      this.fail(Errno.E2BIG, 'BPF_MAP_DELETE_ELEM', `index ${i} is outside the array (max_entries ${this.maxEntries})`);
     const object = this.#slots.get(i);
     if (!object) return false;
     this.#slots.delete(i);
@@ -106,7 +112,7 @@ export class ArrayStore extends MockMapStore {
   }
 
   override memory(): Uint8Array {
-    if (this.type === MapType.ARRAY && (this.meta.flags & MapFlags.MMAPABLE)) return this.#data!;
+    if (this.type === MapType.ARRAY && this.meta.flags & MapFlags.MMAPABLE) return this.#data!;
     return super.memory();
   }
 

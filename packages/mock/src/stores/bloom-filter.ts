@@ -62,7 +62,9 @@ export class BloomFilterStore extends MockMapStore {
   /** The bit hash function `i` picks for `value`. */
   #bit(value: Uint8Array, i: number): number {
     const seed = (this.#seed + i) >>> 0;
-    const h = this.#words ? jhash2(value, this.#words, seed, hostLittleEndian) : jhash(value.subarray(0, this.meta.valueSize), seed, hostLittleEndian);
+    const h = this.#words
+      ? jhash2(value, this.#words, seed, hostLittleEndian)
+      : jhash(value.subarray(0, this.meta.valueSize), seed, hostLittleEndian);
     // The mask is 2^n - 1 (n <= 32): keep the low n bits as an unsigned number.
     return this.bits === 2 ** 32 ? h : h & this.#mask;
   }

@@ -62,12 +62,18 @@ export class PerfEventArrayStore extends MockMapStore {
   }
 
   updateElem(key: Uint8Array): void {
-    if (readU32(key) >= this.maxEntries) this.fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', `index ${readU32(key)} is past the last slot (${this.maxEntries - 1})`);
-    this.fail(Errno.EBADF, 'BPF_MAP_UPDATE_ELEM', 'perf_event_array values are file descriptors of perf events, which the mock backend does not have');
+    if (readU32(key) >= this.maxEntries)
+      this.fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', `index ${readU32(key)} is past the last slot (${this.maxEntries - 1})`);
+    this.fail(
+      Errno.EBADF,
+      'BPF_MAP_UPDATE_ELEM',
+      'perf_event_array values are file descriptors of perf events, which the mock backend does not have',
+    );
   }
 
   deleteElem(key: Uint8Array): boolean {
-    if (readU32(key) >= this.maxEntries) this.fail(Errno.E2BIG, 'BPF_MAP_DELETE_ELEM', `index ${readU32(key)} is past the last slot (${this.maxEntries - 1})`);
+    if (readU32(key) >= this.maxEntries)
+      this.fail(Errno.E2BIG, 'BPF_MAP_DELETE_ELEM', `index ${readU32(key)} is past the last slot (${this.maxEntries - 1})`);
     return false;
   }
 

@@ -74,7 +74,9 @@ export class HashStore extends MockMapStore {
   constructor(kernel: MockKernel, spec: MapSpec, meta: MockMapMeta) {
     super(kernel, spec, meta);
     const lru = meta.type === MapType.LRU_HASH || meta.type === MapType.LRU_PERCPU_HASH;
-    this.#lru = lru ? new LruLists<Entry>(meta.maxEntries, this.possibleCpus, (meta.flags & MapFlags.NO_COMMON_LRU) !== 0, (e) => this.#unlink(e)) : null;
+    this.#lru = lru
+      ? new LruLists<Entry>(meta.maxEntries, this.possibleCpus, (meta.flags & MapFlags.NO_COMMON_LRU) !== 0, (e) => this.#unlink(e))
+      : null;
   }
 
   /** Number of elements. */
@@ -220,7 +222,14 @@ export class HashStore extends MockMapStore {
     return e;
   }
 
-  override lookupBatch(del: boolean, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number): LookupBatchResult {
+  override lookupBatch(
+    del: boolean,
+    inBatch: Uint8Array | null,
+    outBatch: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+  ): LookupBatchResult {
     if (count === 0) return { count: 0, done: false };
     const cursor = inBatch ? readU32(inBatch) : 0;
     // Like a bucket index past the table: ENOENT, nothing copied, no new cursor.

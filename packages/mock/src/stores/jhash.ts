@@ -17,25 +17,48 @@ interface State {
 
 function mix(s: State): void {
   let { a, b, c } = s;
-  a = (a - c) >>> 0; a = (a ^ rol32(c, 4)) >>> 0; c = (c + b) >>> 0;
-  b = (b - a) >>> 0; b = (b ^ rol32(a, 6)) >>> 0; a = (a + c) >>> 0;
-  c = (c - b) >>> 0; c = (c ^ rol32(b, 8)) >>> 0; b = (b + a) >>> 0;
-  a = (a - c) >>> 0; a = (a ^ rol32(c, 16)) >>> 0; c = (c + b) >>> 0;
-  b = (b - a) >>> 0; b = (b ^ rol32(a, 19)) >>> 0; a = (a + c) >>> 0;
-  c = (c - b) >>> 0; c = (c ^ rol32(b, 4)) >>> 0; b = (b + a) >>> 0;
-  s.a = a; s.b = b; s.c = c;
+  a = (a - c) >>> 0;
+  a = (a ^ rol32(c, 4)) >>> 0;
+  c = (c + b) >>> 0;
+  b = (b - a) >>> 0;
+  b = (b ^ rol32(a, 6)) >>> 0;
+  a = (a + c) >>> 0;
+  c = (c - b) >>> 0;
+  c = (c ^ rol32(b, 8)) >>> 0;
+  b = (b + a) >>> 0;
+  a = (a - c) >>> 0;
+  a = (a ^ rol32(c, 16)) >>> 0;
+  c = (c + b) >>> 0;
+  b = (b - a) >>> 0;
+  b = (b ^ rol32(a, 19)) >>> 0;
+  a = (a + c) >>> 0;
+  c = (c - b) >>> 0;
+  c = (c ^ rol32(b, 4)) >>> 0;
+  b = (b + a) >>> 0;
+  s.a = a;
+  s.b = b;
+  s.c = c;
 }
 
 function final(s: State): void {
   let { a, b, c } = s;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 14)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol32(c, 11)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol32(a, 25)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 16)) >>> 0;
-  a = (a ^ c) >>> 0; a = (a - rol32(c, 4)) >>> 0;
-  b = (b ^ a) >>> 0; b = (b - rol32(a, 14)) >>> 0;
-  c = (c ^ b) >>> 0; c = (c - rol32(b, 24)) >>> 0;
-  s.a = a; s.b = b; s.c = c;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 14)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 11)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 25)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 16)) >>> 0;
+  a = (a ^ c) >>> 0;
+  a = (a - rol32(c, 4)) >>> 0;
+  b = (b ^ a) >>> 0;
+  b = (b - rol32(a, 14)) >>> 0;
+  c = (c ^ b) >>> 0;
+  c = (c - rol32(b, 24)) >>> 0;
+  s.a = a;
+  s.b = b;
+  s.c = c;
 }
 
 /** A u32 of four bytes in the machine's order (the kernel reads `u32` words of the key in place). */
@@ -67,15 +90,15 @@ export function jhash(key: Uint8Array, initval: number, little = true): number {
   if (length === 0) return s.c;
   // The last 1..12 bytes, as individual bytes (the same on every byte order).
   const at = (i: number): number => key[k + i]!;
-  if (length >= 12) s.c = (s.c + (at(11) << 24 >>> 0)) >>> 0;
+  if (length >= 12) s.c = (s.c + ((at(11) << 24) >>> 0)) >>> 0;
   if (length >= 11) s.c = (s.c + (at(10) << 16)) >>> 0;
   if (length >= 10) s.c = (s.c + (at(9) << 8)) >>> 0;
   if (length >= 9) s.c = (s.c + at(8)) >>> 0;
-  if (length >= 8) s.b = (s.b + (at(7) << 24 >>> 0)) >>> 0;
+  if (length >= 8) s.b = (s.b + ((at(7) << 24) >>> 0)) >>> 0;
   if (length >= 7) s.b = (s.b + (at(6) << 16)) >>> 0;
   if (length >= 6) s.b = (s.b + (at(5) << 8)) >>> 0;
   if (length >= 5) s.b = (s.b + at(4)) >>> 0;
-  if (length >= 4) s.a = (s.a + (at(3) << 24 >>> 0)) >>> 0;
+  if (length >= 4) s.a = (s.a + ((at(3) << 24) >>> 0)) >>> 0;
   if (length >= 3) s.a = (s.a + (at(2) << 16)) >>> 0;
   if (length >= 2) s.a = (s.a + (at(1) << 8)) >>> 0;
   s.a = (s.a + at(0)) >>> 0;

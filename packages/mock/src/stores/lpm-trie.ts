@@ -109,14 +109,20 @@ export class LpmTrieStore extends MockMapStore {
   /** Counts a new element: ENOENT for `exist`, ENOSPC when full. */
   #add(flags: number): void {
     if (flags === UpdateFlags.EXIST) this.fail(Errno.ENOENT, 'BPF_MAP_UPDATE_ELEM');
-    if (this.#entries === this.maxEntries) this.fail(Errno.ENOSPC, 'BPF_MAP_UPDATE_ELEM', `the trie is full (max_entries ${this.maxEntries})`);
+    if (this.#entries === this.maxEntries)
+      this.fail(Errno.ENOSPC, 'BPF_MAP_UPDATE_ELEM', `the trie is full (max_entries ${this.maxEntries})`);
     this.#entries++;
   }
 
   updateElem(key: Uint8Array, value: Uint8Array, flags: number): void {
     if (flags > UpdateFlags.EXIST) this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', `unknown update flags 0x${flags.toString(16)}`);
     const prefixlen = readU32(key);
-    if (prefixlen > this.#maxPrefix) this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', `prefix length ${prefixlen} is longer than the ${this.#maxPrefix} bits of the key data`);
+    if (prefixlen > this.#maxPrefix)
+      this.fail(
+        Errno.EINVAL,
+        'BPF_MAP_UPDATE_ELEM',
+        `prefix length ${prefixlen} is longer than the ${this.#maxPrefix} bits of the key data`,
+      );
     const data = key.slice(4, 4 + this.#dataSize);
     const fresh: TrieNode = { prefixlen, data, value: value.slice(0, this.valueBytes), child: [null, null] };
     let slot: Slot = { parent: null, index: 0 };
@@ -160,7 +166,12 @@ export class LpmTrieStore extends MockMapStore {
 
   deleteElem(key: Uint8Array): boolean {
     const prefixlen = readU32(key);
-    if (prefixlen > this.#maxPrefix) this.fail(Errno.EINVAL, 'BPF_MAP_DELETE_ELEM', `prefix length ${prefixlen} is longer than the ${this.#maxPrefix} bits of the key data`);
+    if (prefixlen > this.#maxPrefix)
+      this.fail(
+        Errno.EINVAL,
+        'BPF_MAP_DELETE_ELEM',
+        `prefix length ${prefixlen} is longer than the ${this.#maxPrefix} bits of the key data`,
+      );
     const data = key.subarray(4);
     let trim: Slot = { parent: null, index: 0 };
     let trimParent: Slot = trim;

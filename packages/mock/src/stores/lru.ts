@@ -221,7 +221,7 @@ export class LruLists<T> {
     const active = this.#active;
     const first = active.head.next;
     let i = 0;
-    for (let node = active.head.prev; node !== active.head;) {
+    for (let node = active.head.prev; node !== active.head; ) {
       const prev = node.prev;
       this.#move(node, node.ref ? 'active' : 'inactive');
       if (++i === this.#scans || node === first) break;
@@ -257,7 +257,7 @@ export class LruLists<T> {
     const inactive = this.#inactive;
     let shrunk = 0;
     let i = 0;
-    for (let node = inactive.head.prev; node !== inactive.head;) {
+    for (let node = inactive.head.prev; node !== inactive.head; ) {
       const prev = node.prev;
       if (node.ref) {
         this.#move(node, 'active');

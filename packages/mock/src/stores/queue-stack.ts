@@ -68,9 +68,15 @@ export class QueueStackStore extends MockMapStore {
   }
 
   updateElem(_key: null, value: Uint8Array, flags: number): void {
-    if ((flags & UpdateFlags.NOEXIST) || flags > UpdateFlags.EXIST) this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', `a push takes flag any or exist (got 0x${flags.toString(16)})`);
+    if (flags & UpdateFlags.NOEXIST || flags > UpdateFlags.EXIST)
+      this.fail(Errno.EINVAL, 'BPF_MAP_UPDATE_ELEM', `a push takes flag any or exist (got 0x${flags.toString(16)})`);
     if (this.size >= this.maxEntries) {
-      if (flags !== UpdateFlags.EXIST) this.fail(Errno.E2BIG, 'BPF_MAP_UPDATE_ELEM', `the ${this.#stack ? 'stack' : 'queue'} is full (max_entries ${this.maxEntries}); push with flag exist to drop the oldest value`);
+      if (flags !== UpdateFlags.EXIST)
+        this.fail(
+          Errno.E2BIG,
+          'BPF_MAP_UPDATE_ELEM',
+          `the ${this.#stack ? 'stack' : 'queue'} is full (max_entries ${this.maxEntries}); push with flag exist to drop the oldest value`,
+        );
       this.#dropOldest();
     }
     this.#values.push(value.slice(0, this.valueBytes));
@@ -81,7 +87,11 @@ export class QueueStackStore extends MockMapStore {
   }
 
   nextKeyElem(): boolean {
-    return this.fail(Errno.EINVAL, 'BPF_MAP_GET_NEXT_KEY', `${this.#stack ? 'stacks' : 'queues'} have no keys to walk: pop or peek instead`);
+    return this.fail(
+      Errno.EINVAL,
+      'BPF_MAP_GET_NEXT_KEY',
+      `${this.#stack ? 'stacks' : 'queues'} have no keys to walk: pop or peek instead`,
+    );
   }
 
   protected override destroy(): void {

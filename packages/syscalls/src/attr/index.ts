@@ -4,10 +4,30 @@
  * @module
  */
 export {
-  HOST_LITTLE_ENDIAN, StructLayout, cString, fieldWidth, readCString,
-  type AnyField, type BitsField, type BytesField, type CStrField, type CStringPointer, type Decoded, type DecodedValue,
-  type EncodedAttr, type EncodedStruct, type FieldBase, type FieldFor, type FieldTable, type FlagField, type IntField, type Pointer,
-  type PtrField, type StrField, type StructField, type WideField,
+  HOST_LITTLE_ENDIAN,
+  StructLayout,
+  cString,
+  fieldWidth,
+  readCString,
+  type AnyField,
+  type BitsField,
+  type BytesField,
+  type CStrField,
+  type CStringPointer,
+  type Decoded,
+  type DecodedValue,
+  type EncodedAttr,
+  type EncodedStruct,
+  type FieldBase,
+  type FieldFor,
+  type FieldTable,
+  type FlagField,
+  type IntField,
+  type Pointer,
+  type PtrField,
+  type StrField,
+  type StructField,
+  type WideField,
 } from './layout.js';
 export * from './map.js';
 export * from './prog-load.js';

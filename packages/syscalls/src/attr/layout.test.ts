@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@bpfkit/core';
-import {
-  HOST_LITTLE_ENDIAN, StructLayout, bits, bytes, cString, flag, ptr, readCString, s32, str, u16, u32, u64, u8,
-} from './layout.js';
+import { HOST_LITTLE_ENDIAN, StructLayout, bits, bytes, cString, flag, ptr, readCString, s32, str, u16, u32, u64, u8 } from './layout.js';
 
 interface Sample {
   a?: number;
@@ -44,16 +42,34 @@ describe('StructLayout', () => {
   it('round-trips every kind', () => {
     const p = new Uint8Array(3);
     const enc = sample.encode({
-      a: 255, b: 65535, c: -2, d: 2n ** 64n - 1n, name: 'seven77', tag: Uint8Array.of(1, 2, 3, 4), p,
-      f0: true, f1: false, two: 3, e: 0xffff_ffff,
+      a: 255,
+      b: 65535,
+      c: -2,
+      d: 2n ** 64n - 1n,
+      name: 'seven77',
+      tag: Uint8Array.of(1, 2, 3, 4),
+      p,
+      f0: true,
+      f1: false,
+      two: 3,
+      e: 0xffff_ffff,
     });
     expect(enc.bytes.byteLength).toBe(48);
     expect(enc.ptrOffsets).toEqual([32]);
     expect(enc.ptrBuffers[0]).toBe(p);
     const back = sample.decode(enc.bytes);
     expect(back).toEqual({
-      a: 255, b: 65535, c: -2, d: 2n ** 64n - 1n, name: 'seven77', tag: Uint8Array.of(1, 2, 3, 4), p: 0n,
-      f0: true, f1: false, two: 3, e: 0xffff_ffff,
+      a: 255,
+      b: 65535,
+      c: -2,
+      d: 2n ** 64n - 1n,
+      name: 'seven77',
+      tag: Uint8Array.of(1, 2, 3, 4),
+      p: 0n,
+      f0: true,
+      f1: false,
+      two: 3,
+      e: 0xffff_ffff,
     });
   });
 

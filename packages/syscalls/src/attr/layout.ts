@@ -87,35 +87,46 @@ export interface StructField<T extends object> extends FieldBase {
 }
 
 /** Any field description. */
-export type AnyField =
-  | IntField | WideField | PtrField | CStrField | StrField | BytesField | FlagField | BitsField
-  | StructField<object>;
+export type AnyField = IntField | WideField | PtrField | CStrField | StrField | BytesField | FlagField | BitsField | StructField<object>;
 
 /** The field descriptions allowed for a property whose (non-null) value type is `V`. */
-export type FieldFor<V> =
-  [V] extends [boolean] ? FlagField :
-  [V] extends [number] ? IntField | BitsField :
-  [V] extends [string] ? StrField :
-  [V] extends [Uint8Array] ? BytesField :
-  [V] extends [number | bigint] ? WideField :
-  [V] extends [Uint8Array | bigint] ? PtrField :
-  [V] extends [string | Uint8Array | bigint] ? CStrField :
-  V extends object ? StructField<V> :
-  never;
+export type FieldFor<V> = [V] extends [boolean]
+  ? FlagField
+  : [V] extends [number]
+    ? IntField | BitsField
+    : [V] extends [string]
+      ? StrField
+      : [V] extends [Uint8Array]
+        ? BytesField
+        : [V] extends [number | bigint]
+          ? WideField
+          : [V] extends [Uint8Array | bigint]
+            ? PtrField
+            : [V] extends [string | Uint8Array | bigint]
+              ? CStrField
+              : V extends object
+                ? StructField<V>
+                : never;
 
 /** One field description for every property of `T`. */
 export type FieldTable<T> = { readonly [K in keyof T]-?: FieldFor<NonNullable<T[K]>> };
 
 /** The decoded form of a property of type `V`: 64-bit values and pointers become `bigint`. */
-export type DecodedValue<V> =
-  [V] extends [boolean] ? boolean :
-  [V] extends [number] ? number :
-  [V] extends [string] ? string :
-  [V] extends [Uint8Array] ? Uint8Array :
-  [V] extends [number | bigint] ? bigint :
-  [V] extends [string | Uint8Array | bigint] ? bigint :
-  V extends object ? Decoded<V> :
-  never;
+export type DecodedValue<V> = [V] extends [boolean]
+  ? boolean
+  : [V] extends [number]
+    ? number
+    : [V] extends [string]
+      ? string
+      : [V] extends [Uint8Array]
+        ? Uint8Array
+        : [V] extends [number | bigint]
+          ? bigint
+          : [V] extends [string | Uint8Array | bigint]
+            ? bigint
+            : V extends object
+              ? Decoded<V>
+              : never;
 
 /** What decoding a struct described by input type `T` produces: every field present. */
 export type Decoded<T> = { -readonly [K in keyof T]-?: DecodedValue<NonNullable<T[K]>> };
@@ -141,7 +152,19 @@ export interface EncodedAttr {
 }
 
 const WIDTH: Record<AnyField['kind'], number> = {
-  u8: 1, u16: 2, u32: 4, s32: 4, u64: 8, s64: 8, ptr: 8, cstr: 8, str: 0, bytes: 0, flag: 0, bits: 0, struct: 0,
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  s32: 4,
+  u64: 8,
+  s64: 8,
+  ptr: 8,
+  cstr: 8,
+  str: 0,
+  bytes: 0,
+  flag: 0,
+  bits: 0,
+  struct: 0,
 };
 
 /** The number of bytes a field occupies. */
@@ -257,7 +280,11 @@ export class StructLayout<T extends object> {
    *               last field for `bpf_attr` members, `sizeof` for info structs)
    * @param fields one description per property of `T`
    */
-  constructor(readonly name: string, readonly size: number, readonly fields: FieldTable<T>) {
+  constructor(
+    readonly name: string,
+    readonly size: number,
+    readonly fields: FieldTable<T>,
+  ) {
     const entries = Object.entries(fields) as [keyof T & string, AnyField][];
     for (const [key, f] of entries) {
       const end = f.offset + fieldWidth(f);
@@ -293,8 +320,7 @@ export class StructLayout<T extends object> {
         const end = at + fieldWidth(f);
         const clash = state.ranges.find((r) => r.start < end && at < r.end);
         if (clash) {
-          throw new InvalidArgumentError(
-            name, `not to be given together with '${clash.name}' (they share a union in ${this.name})`, v);
+          throw new InvalidArgumentError(name, `not to be given together with '${clash.name}' (they share a union in ${this.name})`, v);
         }
         if (f.kind !== 'struct') state.ranges.push({ start: at, end, name });
       }
@@ -333,10 +359,18 @@ export class StructLayout<T extends object> {
 function writeField(state: EncodeState, f: Exclude<AnyField, StructField<object>>, at: number, name: string, v: unknown): void {
   const { dv, bytes } = state;
   switch (f.kind) {
-    case 'u8': dv.setUint8(at, checkInt(name, v, 'u8')); return;
-    case 'u16': dv.setUint16(at, checkInt(name, v, 'u16'), HOST_LITTLE_ENDIAN); return;
-    case 'u32': dv.setUint32(at, checkInt(name, v, 'u32'), HOST_LITTLE_ENDIAN); return;
-    case 's32': dv.setInt32(at, checkInt(name, v, 's32'), HOST_LITTLE_ENDIAN); return;
+    case 'u8':
+      dv.setUint8(at, checkInt(name, v, 'u8'));
+      return;
+    case 'u16':
+      dv.setUint16(at, checkInt(name, v, 'u16'), HOST_LITTLE_ENDIAN);
+      return;
+    case 'u32':
+      dv.setUint32(at, checkInt(name, v, 'u32'), HOST_LITTLE_ENDIAN);
+      return;
+    case 's32':
+      dv.setInt32(at, checkInt(name, v, 's32'), HOST_LITTLE_ENDIAN);
+      return;
     case 'u64':
     case 's64':
       dv.setBigUint64(at, toU64(name, v, f.kind === 's64'), HOST_LITTLE_ENDIAN);
@@ -344,13 +378,19 @@ function writeField(state: EncodeState, f: Exclude<AnyField, StructField<object>
     case 'ptr':
     case 'cstr': {
       if (v === null) return;
-      if (typeof v === 'bigint') { dv.setBigUint64(at, toU64(name, v, false), HOST_LITTLE_ENDIAN); return; }
+      if (typeof v === 'bigint') {
+        dv.setBigUint64(at, toU64(name, v, false), HOST_LITTLE_ENDIAN);
+        return;
+      }
       let buf: Uint8Array;
       if (v instanceof Uint8Array) buf = v;
       else if (f.kind === 'cstr' && typeof v === 'string') buf = cString(v);
       else {
         throw new InvalidArgumentError(
-          name, f.kind === 'cstr' ? 'a string, a Uint8Array, a bigint address or null' : 'a Uint8Array, a bigint address or null', v);
+          name,
+          f.kind === 'cstr' ? 'a string, a Uint8Array, a bigint address or null' : 'a Uint8Array, a bigint address or null',
+          v,
+        );
       }
       state.ptrOffsets.push(at);
       state.ptrBuffers.push(buf);
@@ -394,17 +434,24 @@ function writeField(state: EncodeState, f: Exclude<AnyField, StructField<object>
 
 function readField(bytes: Uint8Array, dv: DataView, f: AnyField, at: number): unknown {
   switch (f.kind) {
-    case 'u8': return dv.getUint8(at);
-    case 'u16': return dv.getUint16(at, HOST_LITTLE_ENDIAN);
-    case 'u32': return dv.getUint32(at, HOST_LITTLE_ENDIAN);
-    case 's32': return dv.getInt32(at, HOST_LITTLE_ENDIAN);
+    case 'u8':
+      return dv.getUint8(at);
+    case 'u16':
+      return dv.getUint16(at, HOST_LITTLE_ENDIAN);
+    case 'u32':
+      return dv.getUint32(at, HOST_LITTLE_ENDIAN);
+    case 's32':
+      return dv.getInt32(at, HOST_LITTLE_ENDIAN);
     case 'u64':
     case 'ptr':
     case 'cstr':
       return dv.getBigUint64(at, HOST_LITTLE_ENDIAN);
-    case 's64': return dv.getBigInt64(at, HOST_LITTLE_ENDIAN);
-    case 'str': return readCString(bytes, at, f.length);
-    case 'bytes': return bytes.slice(at, at + f.length);
+    case 's64':
+      return dv.getBigInt64(at, HOST_LITTLE_ENDIAN);
+    case 'str':
+      return readCString(bytes, at, f.length);
+    case 'bytes':
+      return bytes.slice(at, at + f.length);
     case 'flag':
     case 'bits': {
       const width = f.kind === 'flag' ? 1 : f.width;
@@ -412,7 +459,8 @@ function readField(bytes: Uint8Array, dv: DataView, f: AnyField, at: number): un
       const n = (readWord(dv, at, f.wordSize) >> pos) & ((1n << BigInt(width)) - 1n);
       return f.kind === 'flag' ? n === 1n : Number(n);
     }
-    case 'struct': return f.layout.decode(bytes, at);
+    case 'struct':
+      return f.layout.decode(bytes, at);
   }
 }
 
@@ -440,12 +488,26 @@ export const str = (offset: number, length: number, uapi: string): StrField => (
 /** A `__u8[length]` field. */
 export const bytes = (offset: number, length: number, uapi: string): BytesField => ({ kind: 'bytes', offset, length, uapi });
 /** A one-bit bitfield: the `bit`-th declared bit of the word at `offset`. */
-export const flag = (offset: number, bit: number, uapi: string, wordSize: 4 | 8 = 8): FlagField =>
-  ({ kind: 'flag', offset, bit, wordSize, uapi });
+export const flag = (offset: number, bit: number, uapi: string, wordSize: 4 | 8 = 8): FlagField => ({
+  kind: 'flag',
+  offset,
+  bit,
+  wordSize,
+  uapi,
+});
 /** A `width`-bit bitfield starting at the `bit`-th declared bit of the word at `offset`. */
-export const bits = (offset: number, bit: number, width: number, uapi: string, wordSize: 4 | 8 = 8): BitsField =>
-  ({ kind: 'bits', offset, bit, width, wordSize, uapi });
+export const bits = (offset: number, bit: number, width: number, uapi: string, wordSize: 4 | 8 = 8): BitsField => ({
+  kind: 'bits',
+  offset,
+  bit,
+  width,
+  wordSize,
+  uapi,
+});
 /** A nested struct (or one union member) at `offset`. */
-export const struct = <T extends object>(offset: number, layout: StructLayout<T>, uapi: string): StructField<T> =>
-  ({ kind: 'struct', offset, layout, uapi });
-
+export const struct = <T extends object>(offset: number, layout: StructLayout<T>, uapi: string): StructField<T> => ({
+  kind: 'struct',
+  offset,
+  layout,
+  uapi,
+});

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@bpfkit/core';
-import {
-  encodeIterCreateAttr, encodeIterLinkInfo, encodeLinkCreateAttr, encodeLinkDetachAttr, encodeLinkUpdateAttr,
-} from './link.js';
+import { encodeIterCreateAttr, encodeIterLinkInfo, encodeLinkCreateAttr, encodeLinkDetachAttr, encodeLinkUpdateAttr } from './link.js';
 import { buf, cstrAt, ptrAt, rd32, rd64, rds32 } from '../test-support/bytes.js';
 
 // Offsets below are written from include/uapi/linux/bpf.h (Linux 6.18), not from the layout tables.
@@ -85,7 +83,8 @@ describe('BPF_LINK_CREATE attr', () => {
   it('uprobe_multi: path 16, offsets 24, ref_ctr_offsets 32, cookies 40, cnt 48, flags 52, pid 56', () => {
     const [offsets, refs, cookies] = [buf(16), buf(16), buf(16)];
     const enc = encodeLinkCreateAttr({
-      ...head, uprobeMulti: { path: '/usr/bin/bash', offsets, refCtrOffsets: refs, cookies, flags: 1, pid: 1234 },
+      ...head,
+      uprobeMulti: { path: '/usr/bin/bash', offsets, refCtrOffsets: refs, cookies, flags: 1, pid: 1234 },
     });
     checkHead(enc.attr);
     expect(cstrAt(enc, 16)).toBe('/usr/bin/bash');

@@ -7,7 +7,16 @@
  */
 import type { AttachType } from '@bpfkit/core'; // {@link} targets
 import {
-  StructLayout, cstr, ptr, s32, struct, u32, u64, type CStringPointer, type EncodedAttr, type EncodedStruct,
+  StructLayout,
+  cstr,
+  ptr,
+  s32,
+  struct,
+  u32,
+  u64,
+  type CStringPointer,
+  type EncodedAttr,
+  type EncodedStruct,
   type Pointer,
 } from './layout.js';
 
@@ -244,19 +253,31 @@ export interface IterLinkInfo {
 
 /** Layout of `union bpf_iter_link_info`; size 16. */
 export const iterLinkInfoLayout = new StructLayout<IterLinkInfo>('bpf_iter_link_info', 16, {
-  map: struct(0, new StructLayout<{ mapFd: number }>('bpf_iter_link_info.map', 4, {
-    mapFd: u32(0, 'map.map_fd'),
-  }), 'map'),
-  cgroup: struct(0, new StructLayout<NonNullable<IterLinkInfo['cgroup']>>('bpf_iter_link_info.cgroup', 16, {
-    order: u32(0, 'cgroup.order'),
-    cgroupFd: u32(4, 'cgroup.cgroup_fd'),
-    cgroupId: u64(8, 'cgroup.cgroup_id'),
-  }), 'cgroup'),
-  task: struct(0, new StructLayout<NonNullable<IterLinkInfo['task']>>('bpf_iter_link_info.task', 12, {
-    tid: u32(0, 'task.tid'),
-    pid: u32(4, 'task.pid'),
-    pidFd: u32(8, 'task.pid_fd'),
-  }), 'task'),
+  map: struct(
+    0,
+    new StructLayout<{ mapFd: number }>('bpf_iter_link_info.map', 4, {
+      mapFd: u32(0, 'map.map_fd'),
+    }),
+    'map',
+  ),
+  cgroup: struct(
+    0,
+    new StructLayout<NonNullable<IterLinkInfo['cgroup']>>('bpf_iter_link_info.cgroup', 16, {
+      order: u32(0, 'cgroup.order'),
+      cgroupFd: u32(4, 'cgroup.cgroup_fd'),
+      cgroupId: u64(8, 'cgroup.cgroup_id'),
+    }),
+    'cgroup',
+  ),
+  task: struct(
+    0,
+    new StructLayout<NonNullable<IterLinkInfo['task']>>('bpf_iter_link_info.task', 12, {
+      tid: u32(0, 'task.tid'),
+      pid: u32(4, 'task.pid'),
+      pidFd: u32(8, 'task.pid_fd'),
+    }),
+    'task',
+  ),
 });
 
 /**

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@bpfkit/core';
 import {
-  encodeMapBatchAttr, encodeMapCreateAttr, encodeMapElemAttr, encodeMapFreezeAttr, encodeMapGetNextKeyAttr,
+  encodeMapBatchAttr,
+  encodeMapCreateAttr,
+  encodeMapElemAttr,
+  encodeMapFreezeAttr,
+  encodeMapGetNextKeyAttr,
   mapBatchLayout,
 } from './map.js';
 import { HOST_LITTLE_ENDIAN } from './layout.js';
@@ -13,9 +17,22 @@ describe('BPF_MAP_CREATE attr', () => {
   it('puts every field at its uapi offset, size 92', () => {
     const hash = buf(32, 7);
     const enc = encodeMapCreateAttr({
-      mapType: 1, keySize: 2, valueSize: 3, maxEntries: 4, mapFlags: 5, innerMapFd: 6, numaNode: 7,
-      mapName: 'name_15_bytes__', mapIfindex: 8, btfFd: 9, btfKeyTypeId: 10, btfValueTypeId: 11,
-      btfVmlinuxValueTypeId: 12, mapExtra: 0x1122334455667788n, valueTypeBtfObjFd: -13, mapTokenFd: 14,
+      mapType: 1,
+      keySize: 2,
+      valueSize: 3,
+      maxEntries: 4,
+      mapFlags: 5,
+      innerMapFd: 6,
+      numaNode: 7,
+      mapName: 'name_15_bytes__',
+      mapIfindex: 8,
+      btfFd: 9,
+      btfKeyTypeId: 10,
+      btfValueTypeId: 11,
+      btfVmlinuxValueTypeId: 12,
+      mapExtra: 0x1122334455667788n,
+      valueTypeBtfObjFd: -13,
+      mapTokenFd: 14,
       exclProgHash: hash,
     });
     const a = enc.attr;
@@ -51,8 +68,9 @@ describe('BPF_MAP_CREATE attr', () => {
   });
 
   it('rejects a name longer than 15 bytes and out-of-range numbers', () => {
-    expect(() => encodeMapCreateAttr({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapName: 'x'.repeat(16) }))
-      .toThrow(InvalidArgumentError);
+    expect(() => encodeMapCreateAttr({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 1, mapName: 'x'.repeat(16) })).toThrow(
+      InvalidArgumentError,
+    );
     expect(() => encodeMapCreateAttr({ mapType: 1, keySize: -1, valueSize: 4, maxEntries: 1 })).toThrow(/keySize/);
     expect(() => encodeMapCreateAttr({ mapType: 1, keySize: 4, valueSize: 4, maxEntries: 2 ** 32 })).toThrow(/maxEntries/);
     expect(() => encodeMapCreateAttr({ mapType: 1.5, keySize: 4, valueSize: 4, maxEntries: 1 })).toThrow(/mapType/);
@@ -106,7 +124,14 @@ describe('BPF_MAP_*_BATCH attr', () => {
   it('puts every field of bpf_attr.batch at its offset, size 56', () => {
     const [inB, outB, keys, values] = [buf(4), buf(4), buf(16), buf(32)];
     const enc = encodeMapBatchAttr({
-      inBatch: inB, outBatch: outB, keys, values, count: 4, mapFd: 9, elemFlags: 4, flags: 0xabcdn,
+      inBatch: inB,
+      outBatch: outB,
+      keys,
+      values,
+      count: 4,
+      mapFd: 9,
+      elemFlags: 4,
+      flags: 0xabcdn,
     });
     expect(enc.attr.byteLength).toBe(56);
     expect(ptrAt(enc, 0)).toBe(inB);

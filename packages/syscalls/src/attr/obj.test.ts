@@ -78,7 +78,12 @@ describe('BPF_BTF_LOAD attr', () => {
   it('puts every field at its uapi offset, size 40', () => {
     const [btf, log] = [buf(100), buf(200)];
     const enc = encodeBtfLoadAttr({
-      btf, btfLogBuf: log, btfLogLevel: 1, btfLogTrueSize: 2, btfFlags: 1 << 16, btfTokenFd: 5,
+      btf,
+      btfLogBuf: log,
+      btfLogLevel: 1,
+      btfLogTrueSize: 2,
+      btfFlags: 1 << 16,
+      btfTokenFd: 5,
     });
     const a = enc.attr;
     expect(a.byteLength).toBe(40);
@@ -97,7 +102,14 @@ describe('BPF_TASK_FD_QUERY attr', () => {
   it('puts every field of bpf_attr.task_fd_query at its offset, size 48', () => {
     const b = buf(64);
     const enc = encodeTaskFdQueryAttr({
-      pid: 1, fd: 2, flags: 3, buf: b, progId: 4, fdType: 5, probeOffset: 6n, probeAddr: 0xffff_ffff_8000_0000n,
+      pid: 1,
+      fd: 2,
+      flags: 3,
+      buf: b,
+      progId: 4,
+      fdType: 5,
+      probeOffset: 6n,
+      probeAddr: 0xffff_ffff_8000_0000n,
     });
     const a = enc.attr;
     expect(a.byteLength).toBe(48);

@@ -19,11 +19,34 @@ describe('BPF_PROG_LOAD attr', () => {
     const coreRelos = buf(32);
     const signature = buf(64);
     const enc = encodeProgLoadAttr({
-      progType: 1, insns, license: 'GPL', logLevel: 2, logBuf: log, kernVersion: 3, progFlags: 4,
-      progName: 'prog', progIfindex: 5, expectedAttachType: 6, progBtfFd: 7, funcInfoRecSize: 8, funcInfo,
-      funcInfoCnt: 2, lineInfoRecSize: 16, lineInfo, lineInfoCnt: 9, attachBtfId: 10, attachBtfObjFd: 11,
-      coreReloCnt: 12, fdArray, coreRelos, coreReloRecSize: 13, logTrueSize: 14, progTokenFd: -15,
-      fdArrayCnt: 16, signature, keyringId: -17,
+      progType: 1,
+      insns,
+      license: 'GPL',
+      logLevel: 2,
+      logBuf: log,
+      kernVersion: 3,
+      progFlags: 4,
+      progName: 'prog',
+      progIfindex: 5,
+      expectedAttachType: 6,
+      progBtfFd: 7,
+      funcInfoRecSize: 8,
+      funcInfo,
+      funcInfoCnt: 2,
+      lineInfoRecSize: 16,
+      lineInfo,
+      lineInfoCnt: 9,
+      attachBtfId: 10,
+      attachBtfObjFd: 11,
+      coreReloCnt: 12,
+      fdArray,
+      coreRelos,
+      coreReloRecSize: 13,
+      logTrueSize: 14,
+      progTokenFd: -15,
+      fdArrayCnt: 16,
+      signature,
+      keyringId: -17,
     });
     const a = enc.attr;
     expect(a.byteLength).toBe(168);
@@ -78,7 +101,12 @@ describe('BPF_PROG_LOAD attr', () => {
 describe('BPF_PROG_ATTACH / BPF_PROG_DETACH attr', () => {
   it('puts every field at its uapi offset, size 32', () => {
     const enc = encodeProgAttachAttr({
-      targetFd: 1, attachBpfFd: 2, attachType: 3, attachFlags: 4, replaceBpfFd: 5, relativeFd: 6,
+      targetFd: 1,
+      attachBpfFd: 2,
+      attachType: 3,
+      attachFlags: 4,
+      replaceBpfFd: 5,
+      relativeFd: 6,
       expectedRevision: 0x7_0000_0007n,
     });
     const a = enc.attr;
@@ -99,8 +127,15 @@ describe('BPF_PROG_QUERY attr', () => {
   it('puts every field of bpf_attr.query at its offset, size 64', () => {
     const [ids, pflags, lids, lflags] = [buf(16), buf(16), buf(16), buf(16)];
     const enc = encodeProgQueryAttr({
-      targetFd: 1, attachType: 2, queryFlags: 3, attachFlags: 4, progIds: ids, progAttachFlags: pflags,
-      linkIds: lids, linkAttachFlags: lflags, revision: 5n,
+      targetFd: 1,
+      attachType: 2,
+      queryFlags: 3,
+      attachFlags: 4,
+      progIds: ids,
+      progAttachFlags: pflags,
+      linkIds: lids,
+      linkAttachFlags: lflags,
+      revision: 5n,
     });
     const a = enc.attr;
     expect(a.byteLength).toBe(64);
@@ -119,8 +154,17 @@ describe('BPF_PROG_TEST_RUN attr', () => {
   it('puts every field of bpf_attr.test at its offset, size 76', () => {
     const [dIn, dOut, cIn, cOut] = [buf(10), buf(20), buf(30), buf(40)];
     const enc = encodeProgTestRunAttr({
-      progFd: 1, retval: 2, dataIn: dIn, dataOut: dOut, repeat: 3, duration: 4, ctxIn: cIn, ctxOut: cOut,
-      flags: 5, cpu: 6, batchSize: 7,
+      progFd: 1,
+      retval: 2,
+      dataIn: dIn,
+      dataOut: dOut,
+      repeat: 3,
+      duration: 4,
+      ctxIn: cIn,
+      ctxOut: cOut,
+      flags: 5,
+      cpu: 6,
+      batchSize: 7,
     });
     const a = enc.attr;
     expect(a.byteLength).toBe(76);

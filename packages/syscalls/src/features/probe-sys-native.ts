@@ -22,19 +22,35 @@ export function nativeProbeSys(): ProbeSys {
     mapCreate: (a) =>
       errnoOf(() =>
         mapCreate({
-          mapType: a.type, keySize: a.keySize, valueSize: a.valueSize, maxEntries: a.maxEntries,
-          mapFlags: a.flags ?? 0, innerMapFd: a.innerMapFd ?? 0, btfFd: a.btfFd ?? 0,
-          btfKeyTypeId: a.btfKeyTypeId ?? 0, btfValueTypeId: a.btfValueTypeId ?? 0,
-          btfVmlinuxValueTypeId: a.btfVmlinuxValueTypeId ?? 0, mapExtra: a.mapExtra ?? 0n,
+          mapType: a.type,
+          keySize: a.keySize,
+          valueSize: a.valueSize,
+          maxEntries: a.maxEntries,
+          mapFlags: a.flags ?? 0,
+          innerMapFd: a.innerMapFd ?? 0,
+          btfFd: a.btfFd ?? 0,
+          btfKeyTypeId: a.btfKeyTypeId ?? 0,
+          btfValueTypeId: a.btfValueTypeId ?? 0,
+          btfVmlinuxValueTypeId: a.btfVmlinuxValueTypeId ?? 0,
+          mapExtra: a.mapExtra ?? 0n,
         }),
       ),
     progLoad(a) {
       log.fill(0, 0, 64);
       try {
-        const fd = progLoad({
-          progType: a.type, insns: a.instructions, insnCnt: a.instructions.byteLength / 8, license: a.license,
-          expectedAttachType: a.expectedAttachType ?? 0, attachBtfId: a.attachBtfId ?? 0, kernVersion: a.kernelVersion ?? 0, progFlags: a.flags ?? 0,
-        }, { buffer: log, level: 1 });
+        const fd = progLoad(
+          {
+            progType: a.type,
+            insns: a.instructions,
+            insnCnt: a.instructions.byteLength / 8,
+            license: a.license,
+            expectedAttachType: a.expectedAttachType ?? 0,
+            attachBtfId: a.attachBtfId ?? 0,
+            kernVersion: a.kernelVersion ?? 0,
+            progFlags: a.flags ?? 0,
+          },
+          { buffer: log, level: 1 },
+        );
         return { fd, log: '' };
       } catch (err) {
         // A log that did not fit (ENOSPC) still proves the verifier ran.
@@ -47,7 +63,14 @@ export function nativeProbeSys(): ProbeSys {
     mapLookupBatch(fd, keySize, valueSize) {
       const count = 1;
       return errnoOf(() => {
-        mapLookupBatch({ mapFd: fd, inBatch: null, outBatch: new Uint8Array(Math.max(keySize, 4)), keys: new Uint8Array(keySize * count), values: new Uint8Array(valueSize * count), count });
+        mapLookupBatch({
+          mapFd: fd,
+          inBatch: null,
+          outBatch: new Uint8Array(Math.max(keySize, 4)),
+          keys: new Uint8Array(keySize * count),
+          values: new Uint8Array(valueSize * count),
+          count,
+        });
         return 0;
       });
     },

@@ -1,7 +1,15 @@
 import { Errno, MapFlags, MapType, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { bpffsMountPoint, capabilities, mounts } from './environment.js';
-import { probeFeatures, probeHelper, probeLinkTypes, probeMapTypes, probePinPathFd, probeProgramStreams, probeProgramType } from './probe.js';
+import {
+  probeFeatures,
+  probeHelper,
+  probeLinkTypes,
+  probeMapTypes,
+  probePinPathFd,
+  probeProgramStreams,
+  probeProgramType,
+} from './probe.js';
 import type { ProbeMapAttr, ProbeSys } from './probe-sys.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 
@@ -21,7 +29,9 @@ function fakeSys(): ProbeSys & { open: number } {
       if (a.type !== ProgramType.SOCKET_FILTER) return { fd: -Errno.EINVAL, log: '' };
       if (a.instructions[0] === 0x85) {
         const helper = new DataView(a.instructions.buffer).getInt32(4, true);
-        return helper === 1 ? { fd: -Errno.EACCES, log: '0: (85) call bpf_map_lookup_elem#1\nR1 !read_ok' } : { fd: -Errno.EINVAL, log: `0: (85) call unknown#${helper}\ninvalid func unknown#${helper}` };
+        return helper === 1
+          ? { fd: -Errno.EACCES, log: '0: (85) call bpf_map_lookup_elem#1\nR1 !read_ok' }
+          : { fd: -Errno.EINVAL, log: `0: (85) call unknown#${helper}\ninvalid func unknown#${helper}` };
       }
       sys.open++;
       return { fd: next++, log: '' };
@@ -33,7 +43,9 @@ function fakeSys(): ProbeSys & { open: number } {
     mapLookupBatch: () => -Errno.EINVAL,
     pinRelativeToBadDirectory: () => -Errno.EBADF,
     readStreamOfBadFd: () => -Errno.EINVAL,
-    close: () => { sys.open--; },
+    close: () => {
+      sys.open--;
+    },
   };
   return sys;
 }
@@ -69,7 +81,14 @@ describe('feature probes (logic)', () => {
     const of = (type: number) => attrs.find((a) => a.type === type);
     expect(of(MapType.RINGBUF)).toEqual({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
     expect(of(MapType.LPM_TRIE)).toEqual({ type: MapType.LPM_TRIE, keySize: 8, valueSize: 8, maxEntries: 1, flags: MapFlags.NO_PREALLOC });
-    expect(of(MapType.TASK_STORAGE)).toMatchObject({ keySize: 4, valueSize: 4, maxEntries: 0, flags: MapFlags.NO_PREALLOC, btfKeyTypeId: 1, btfValueTypeId: 1 });
+    expect(of(MapType.TASK_STORAGE)).toMatchObject({
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 0,
+      flags: MapFlags.NO_PREALLOC,
+      btfKeyTypeId: 1,
+      btfValueTypeId: 1,
+    });
     expect(of(MapType.HASH_OF_MAPS)?.innerMapFd).toBeGreaterThan(0);
     expect(of(MapType.STRUCT_OPS)?.btfVmlinuxValueTypeId).toBe(0x7fffffff);
     expect(of(MapType.REUSEPORT_SOCKARRAY)?.valueSize).toBe(8);
@@ -112,7 +131,17 @@ whenKernel().describe('feature probes (kernel)', () => {
 
   it('finds what every kernel since 5.8 has', () => {
     expect(f.kernel.major).toBeGreaterThanOrEqual(5);
-    for (const m of ['hash', 'array', 'percpu_array', 'lru_hash', 'lpm_trie', 'prog_array', 'perf_event_array', 'array_of_maps', 'ringbuf']) {
+    for (const m of [
+      'hash',
+      'array',
+      'percpu_array',
+      'lru_hash',
+      'lpm_trie',
+      'prog_array',
+      'perf_event_array',
+      'array_of_maps',
+      'ringbuf',
+    ]) {
       expect(f.mapTypes[m], m).toBe(true);
     }
     for (const p of ['socket_filter', 'xdp', 'sched_cls', 'tracepoint', 'cgroup_skb', 'sk_lookup']) expect(f.programTypes[p], p).toBe(true);
@@ -125,7 +154,7 @@ whenKernel().describe('feature probes (kernel)', () => {
   });
 
   it('agrees with the kernel version on memlock accounting and with sysfs on the kprobe PMU', async () => {
-    expect(f.memlockAccounting).toBe(f.kernel.code < ((5 << 16) + (11 << 8)));
+    expect(f.memlockAccounting).toBe(f.kernel.code < (5 << 16) + (11 << 8));
     const fs = await import('node:fs');
     expect(f.kprobePmu).toBe(fs.existsSync('/sys/bus/event_source/devices/kprobe'));
   });

@@ -1,8 +1,28 @@
 import fs from 'node:fs';
 import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
 import {
-  AttachType, Errno, Helper, kernelVersionCode, MapFlags, helperFromName, helperNames, LinkType, linkTypeFromName, linkTypeNames, linkTypeSince,
-  MapType, ProgramFlags, mapTypeName, mapTypeNames, mapTypeFromName, mapTypeRules, smallestMapSpec, ProgramType, programTypeFromName, programTypeName, programTypeNames,
+  AttachType,
+  Errno,
+  Helper,
+  kernelVersionCode,
+  MapFlags,
+  helperFromName,
+  helperNames,
+  LinkType,
+  linkTypeFromName,
+  linkTypeNames,
+  linkTypeSince,
+  MapType,
+  ProgramFlags,
+  mapTypeName,
+  mapTypeNames,
+  mapTypeFromName,
+  mapTypeRules,
+  smallestMapSpec,
+  ProgramType,
+  programTypeFromName,
+  programTypeName,
+  programTypeNames,
 } from '@bpfkit/core';
 import type { Features } from '@bpfkit/core';
 import { bpffsMountPoint, capabilities, hasKernelBtf, hasPmu, kernelVersion } from './environment.js';
@@ -27,7 +47,13 @@ function mapProbeAttr(type: number, ctx: { btfFd: number; innerFd: number }): Pr
   const rules = mapTypeRules(type);
   const spec = smallestMapSpec(type, PAGE_SIZE);
   if (!rules || !spec) return undefined;
-  const attr: ProbeMapAttr = { type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, ...(spec.flags ? { flags: spec.flags } : {}) };
+  const attr: ProbeMapAttr = {
+    type,
+    keySize: spec.keySize,
+    valueSize: spec.valueSize,
+    maxEntries: spec.maxEntries,
+    ...(spec.flags ? { flags: spec.flags } : {}),
+  };
   if (rules.innerMap) attr.innerMapFd = ctx.innerFd;
   if (rules.keyValueBtf === 'required') Object.assign(attr, { btfFd: ctx.btfFd, btfKeyTypeId: 1, btfValueTypeId: 1 });
   // A type id no vmlinux has: the kernel answers ENOTSUPP when it knows struct_ops, EINVAL otherwise.
@@ -39,7 +65,8 @@ function mapProbeAttr(type: number, ctx: { btfFd: number; innerFd: number }): Pr
 function mapRefusal(errno: number): string | undefined {
   // EPERM although privileged: the type exists (an unknown type is EINVAL before any permission check,
   // kernel/bpf/syscall.c map_create), but a security policy or a missing capability forbids it here.
-  if (errno === Errno.EPERM) return 'refused with EPERM although privileged: a security policy (lockdown, an LSM) or a missing capability forbids it here';
+  if (errno === Errno.EPERM)
+    return 'refused with EPERM although privileged: a security policy (lockdown, an LSM) or a missing capability forbids it here';
   return undefined;
 }
 
@@ -125,7 +152,10 @@ export function probeProgramType(sys: ProbeSys, type: number, versionCode: numbe
   }
   const errno = -fd;
   if (errno === Errno.EPERM) {
-    return { supported: false, reason: 'refused with EPERM although privileged: kernel lockdown (or a missing capability) forbids this program type' };
+    return {
+      supported: false,
+      reason: 'refused with EPERM although privileged: kernel lockdown (or a missing capability) forbids this program type',
+    };
   }
   // The kernel wrote a log (the verifier or the attach-target check ran) only when it knows the type.
   return { supported: log.trim().length > 0 };
@@ -161,7 +191,11 @@ export function probeHelper(sys: ProbeSys, type: number, helper: number, version
 }
 
 /** Probes every helper for every supported program type that loads without a BTF target. */
-export function probeHelpers(sys: ProbeSys, programTypes: Record<string, boolean>, versionCode: number): Record<string, Record<string, boolean>> {
+export function probeHelpers(
+  sys: ProbeSys,
+  programTypes: Record<string, boolean>,
+  versionCode: number,
+): Record<string, Record<string, boolean>> {
   const out: Record<string, Record<string, boolean>> = {};
   for (const [name, supported] of Object.entries(programTypes)) {
     const type = programTypeFromName(name)!;
@@ -233,7 +267,14 @@ export function probeProgramStreams(sys: ProbeSys): boolean {
  * is refused with EINVAL (bpf_struct_ops_map_alloc_check takes no flags).
  */
 export function probeStructOpsLink(sys: ProbeSys): boolean {
-  const fd = sys.mapCreate({ type: MapType.STRUCT_OPS, keySize: 4, valueSize: 4, maxEntries: 1, flags: MapFlags.LINK, btfVmlinuxValueTypeId: 0x7fffffff });
+  const fd = sys.mapCreate({
+    type: MapType.STRUCT_OPS,
+    keySize: 4,
+    valueSize: 4,
+    maxEntries: 1,
+    flags: MapFlags.LINK,
+    btfVmlinuxValueTypeId: 0x7fffffff,
+  });
   if (fd >= 0) sys.close(fd);
   return fd === -Errno.ENOTSUPP;
 }

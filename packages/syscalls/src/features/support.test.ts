@@ -33,7 +33,11 @@ const config = (entries: Record<string, string>) => new Map(Object.entries(entri
 
 describe('kernelFeatureSupport', () => {
   it('says supported when the probe says yes', () => {
-    expect(kernelFeatureSupport('map:hash', { features: features('6.18.0') })).toEqual({ feature: 'map:hash', state: 'supported', reason: '' });
+    expect(kernelFeatureSupport('map:hash', { features: features('6.18.0') })).toEqual({
+      feature: 'map:hash',
+      state: 'supported',
+      reason: '',
+    });
     expect(kernelFeatureSupport('uprobe-pmu', { features: features('6.18.0') }).state).toBe('supported');
   });
 
@@ -45,7 +49,10 @@ describe('kernelFeatureSupport', () => {
 
   it('passes on the probe’s own reason for a type the kernel refuses here', () => {
     const f = features('6.18.0', { mapTypeRestrictions: { arena: 'refused with EPERM although privileged: a security policy' } });
-    expect(kernelFeatureSupport('map:arena', { features: f })).toMatchObject({ state: 'refused', reason: 'map:arena: refused with EPERM although privileged: a security policy' });
+    expect(kernelFeatureSupport('map:arena', { features: f })).toMatchObject({
+      state: 'refused',
+      reason: 'map:arena: refused with EPERM although privileged: a security policy',
+    });
   });
 
   it('names the config option a kernel was built without', () => {
@@ -60,12 +67,17 @@ describe('kernelFeatureSupport', () => {
     expect(r.state).toBe('probe-disagrees');
     expect(r.reason).toMatch(/lacks map:ringbuf, which Linux 5\.8 and later have/);
     // A module-built option counts as present.
-    expect(kernelFeatureSupport('program:lirc_mode2', { features: features('6.18.0'), config: config({ CONFIG_BPF_LIRC_MODE2: 'm' }) }).state).toBe('probe-disagrees');
+    expect(
+      kernelFeatureSupport('program:lirc_mode2', { features: features('6.18.0'), config: config({ CONFIG_BPF_LIRC_MODE2: 'm' }) }).state,
+    ).toBe('probe-disagrees');
   });
 
   it('says what an unprivileged process cannot know, only for probes that need bpf()', () => {
     const f = features('6.18.0', { bpf: { available: false, reason: 'not privileged' }, mapTypes: {} });
-    expect(kernelFeatureSupport('map:hash', { features: f })).toMatchObject({ state: 'unprivileged', reason: 'probing map:hash needs bpf(): not privileged' });
+    expect(kernelFeatureSupport('map:hash', { features: f })).toMatchObject({
+      state: 'unprivileged',
+      reason: 'probing map:hash needs bpf(): not privileged',
+    });
     expect(kernelFeatureSupport('uprobe-pmu', { features: f }).state).toBe('supported');
   });
 
@@ -74,6 +86,8 @@ describe('kernelFeatureSupport', () => {
     expect(featureSince('program-streams')).toBe('6.17');
     expect(featureSince('link:tcx')).toBe('6.6');
     // @ts-expect-error: not a feature name
-    expect(() => kernelFeatureSupport('map:nonsense', { features: features('6.18.0') })).toThrow(/feature: expected a feature bpfkit knows .*, got the string "map:nonsense"/);
+    expect(() => kernelFeatureSupport('map:nonsense', { features: features('6.18.0') })).toThrow(
+      /feature: expected a feature bpfkit knows .*, got the string "map:nonsense"/,
+    );
   });
 });

@@ -101,7 +101,11 @@ const CONFIG_NEEDS: Readonly<Record<string, readonly (readonly string[])[]>> = {
 
 /** Features whose probe runs bpf(): unknown to an unprivileged process. */
 function needsBpf(feature: KernelFeature): boolean {
-  return feature.startsWith('map:') || feature.startsWith('program:') || ['batch-ops', 'pin-path-fd', 'program-streams', 'struct-ops-link'].includes(feature);
+  return (
+    feature.startsWith('map:') ||
+    feature.startsWith('program:') ||
+    ['batch-ops', 'pin-path-fd', 'program-streams', 'struct-ops-link'].includes(feature)
+  );
 }
 
 /** The first release with `feature`, or undefined for a name bpfkit does not know. */
@@ -117,17 +121,28 @@ export function featureSince(feature: KernelFeature): string | undefined {
 function probeAnswer(feature: KernelFeature, f: Features): { has: boolean; restriction?: string | undefined } {
   const [kind, name = ''] = feature.split(':') as [string, string | undefined];
   switch (kind) {
-    case 'map': return { has: f.mapTypes[name] === true, restriction: f.mapTypeRestrictions[name] };
-    case 'program': return { has: f.programTypes[name] === true, restriction: f.programTypeRestrictions[name] };
-    case 'link': return { has: f.linkTypes[name] === true };
-    case 'kernel-btf': return { has: f.btf };
-    case 'kprobe-pmu': return { has: f.kprobePmu };
-    case 'uprobe-pmu': return { has: f.uprobePmu };
-    case 'batch-ops': return { has: f.batchOps };
-    case 'pin-path-fd': return { has: f.pinPathFd };
-    case 'program-streams': return { has: f.programStreams };
-    case 'struct-ops-link': return { has: f.structOpsLink };
-    default: return { has: false };
+    case 'map':
+      return { has: f.mapTypes[name] === true, restriction: f.mapTypeRestrictions[name] };
+    case 'program':
+      return { has: f.programTypes[name] === true, restriction: f.programTypeRestrictions[name] };
+    case 'link':
+      return { has: f.linkTypes[name] === true };
+    case 'kernel-btf':
+      return { has: f.btf };
+    case 'kprobe-pmu':
+      return { has: f.kprobePmu };
+    case 'uprobe-pmu':
+      return { has: f.uprobePmu };
+    case 'batch-ops':
+      return { has: f.batchOps };
+    case 'pin-path-fd':
+      return { has: f.pinPathFd };
+    case 'program-streams':
+      return { has: f.programStreams };
+    case 'struct-ops-link':
+      return { has: f.structOpsLink };
+    default:
+      return { has: false };
   }
 }
 
@@ -154,7 +169,12 @@ export function kernelFeatureSupport(
   context: { features?: Features; release?: string; config?: ReadonlyMap<string, string> } = {},
 ): FeatureSupport {
   const since = featureSince(feature);
-  if (since === undefined) throw new InvalidArgumentError('feature', "a feature bpfkit knows ('map:<type>', 'program:<type>', 'link:<type>', 'kernel-btf', 'kprobe-pmu', …)", feature);
+  if (since === undefined)
+    throw new InvalidArgumentError(
+      'feature',
+      "a feature bpfkit knows ('map:<type>', 'program:<type>', 'link:<type>', 'kernel-btf', 'kprobe-pmu', …)",
+      feature,
+    );
   const f = context.features ?? probeFeatures();
   if (needsBpf(feature) && !f.bpf.available) {
     return { feature, state: 'unprivileged', reason: `probing ${feature} needs bpf(): ${f.bpf.reason ?? 'not privileged'}` };

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  PROG_INFO_SIZE, allocProgInfoRequest, decodeProgInfo, encodeProgInfoRequest, readU32Array, readU64Array,
-} from './prog-info.js';
+import { PROG_INFO_SIZE, allocProgInfoRequest, decodeProgInfo, encodeProgInfoRequest, readU32Array, readU64Array } from './prog-info.js';
 import { MAP_INFO_SIZE, decodeMapInfo, encodeMapInfoRequest } from './map-info.js';
 import { BTF_INFO_SIZE, decodeBtfInfo, encodeBtfInfoRequest } from './btf-info.js';
 import { LINK_INFO_SIZE, decodeLinkInfo, encodeLinkInfoRequest } from './link-info.js';
@@ -15,20 +13,83 @@ describe('struct bpf_prog_info', () => {
   it('is 232 bytes and decodes every field', () => {
     expect(PROG_INFO_SIZE).toBe(232);
     const b = new Builder(232)
-      .u32(0, 1).u32(4, 2).raw(8, [1, 2, 3, 4, 5, 6, 7, 8]).u32(16, 3).u32(20, 4).u64(24, 5n).u64(32, 6n)
-      .u64(40, 7n).u32(48, 8).u32(52, 9).u64(56, 10n).text(64, 'my_prog').u32(80, 11)
-      .u32(84, HOST_LITTLE_ENDIAN ? 1 : 0x8000_0000).u64(88, 12n).u64(96, 13n).u32(104, 14).u32(108, 15)
-      .u64(112, 16n).u64(120, 17n).u32(128, 18).u32(132, 19).u64(136, 20n).u32(144, 21).u32(148, 22)
-      .u64(152, 23n).u64(160, 24n).u32(168, 25).u32(172, 26).u32(176, 27).u32(180, 28).u64(184, 29n)
-      .u64(192, 30n).u64(200, 31n).u64(208, 32n).u32(216, 33).u32(220, 34).u32(224, 35);
+      .u32(0, 1)
+      .u32(4, 2)
+      .raw(8, [1, 2, 3, 4, 5, 6, 7, 8])
+      .u32(16, 3)
+      .u32(20, 4)
+      .u64(24, 5n)
+      .u64(32, 6n)
+      .u64(40, 7n)
+      .u32(48, 8)
+      .u32(52, 9)
+      .u64(56, 10n)
+      .text(64, 'my_prog')
+      .u32(80, 11)
+      .u32(84, HOST_LITTLE_ENDIAN ? 1 : 0x8000_0000)
+      .u64(88, 12n)
+      .u64(96, 13n)
+      .u32(104, 14)
+      .u32(108, 15)
+      .u64(112, 16n)
+      .u64(120, 17n)
+      .u32(128, 18)
+      .u32(132, 19)
+      .u64(136, 20n)
+      .u32(144, 21)
+      .u32(148, 22)
+      .u64(152, 23n)
+      .u64(160, 24n)
+      .u32(168, 25)
+      .u32(172, 26)
+      .u32(176, 27)
+      .u32(180, 28)
+      .u64(184, 29n)
+      .u64(192, 30n)
+      .u64(200, 31n)
+      .u64(208, 32n)
+      .u32(216, 33)
+      .u32(220, 34)
+      .u32(224, 35);
     expect(decodeProgInfo(b.bytes)).toEqual({
-      type: 1, id: 2, tag: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), jitedProgLen: 3, xlatedProgLen: 4,
-      jitedProgInsns: 5n, xlatedProgInsns: 6n, loadTime: 7n, createdByUid: 8, nrMapIds: 9, mapIds: 10n,
-      name: 'my_prog', ifindex: 11, gplCompatible: true, netnsDev: 12n, netnsIno: 13n, nrJitedKsyms: 14,
-      nrJitedFuncLens: 15, jitedKsyms: 16n, jitedFuncLens: 17n, btfId: 18, funcInfoRecSize: 19, funcInfo: 20n,
-      nrFuncInfo: 21, nrLineInfo: 22, lineInfo: 23n, jitedLineInfo: 24n, nrJitedLineInfo: 25,
-      lineInfoRecSize: 26, jitedLineInfoRecSize: 27, nrProgTags: 28, progTags: 29n, runTimeNs: 30n, runCnt: 31n,
-      recursionMisses: 32n, verifiedInsns: 33, attachBtfObjId: 34, attachBtfId: 35,
+      type: 1,
+      id: 2,
+      tag: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+      jitedProgLen: 3,
+      xlatedProgLen: 4,
+      jitedProgInsns: 5n,
+      xlatedProgInsns: 6n,
+      loadTime: 7n,
+      createdByUid: 8,
+      nrMapIds: 9,
+      mapIds: 10n,
+      name: 'my_prog',
+      ifindex: 11,
+      gplCompatible: true,
+      netnsDev: 12n,
+      netnsIno: 13n,
+      nrJitedKsyms: 14,
+      nrJitedFuncLens: 15,
+      jitedKsyms: 16n,
+      jitedFuncLens: 17n,
+      btfId: 18,
+      funcInfoRecSize: 19,
+      funcInfo: 20n,
+      nrFuncInfo: 21,
+      nrLineInfo: 22,
+      lineInfo: 23n,
+      jitedLineInfo: 24n,
+      nrJitedLineInfo: 25,
+      lineInfoRecSize: 26,
+      jitedLineInfoRecSize: 27,
+      nrProgTags: 28,
+      progTags: 29n,
+      runTimeNs: 30n,
+      runCnt: 31n,
+      recursionMisses: 32n,
+      verifiedInsns: 33,
+      attachBtfObjId: 34,
+      attachBtfId: 35,
     });
   });
 
@@ -40,8 +101,15 @@ describe('struct bpf_prog_info', () => {
 
   it('encodes a request with pointers and counts at their offsets', () => {
     const req = {
-      jitedProgInsns: buf(100), xlatedProgInsns: buf(64), mapIds: buf(12), jitedKsyms: buf(16),
-      jitedFuncLens: buf(8), funcInfo: buf(24), lineInfo: buf(48), jitedLineInfo: buf(24), progTags: buf(16),
+      jitedProgInsns: buf(100),
+      xlatedProgInsns: buf(64),
+      mapIds: buf(12),
+      jitedKsyms: buf(16),
+      jitedFuncLens: buf(8),
+      funcInfo: buf(24),
+      lineInfo: buf(48),
+      jitedLineInfo: buf(24),
+      progTags: buf(16),
     };
     const enc = encodeProgInfoRequest(req);
     const a = enc.bytes;
@@ -85,13 +153,43 @@ describe('struct bpf_map_info', () => {
   it('is 104 bytes and decodes every field', () => {
     expect(MAP_INFO_SIZE).toBe(104);
     const b = new Builder(104)
-      .u32(0, 1).u32(4, 2).u32(8, 3).u32(12, 4).u32(16, 5).u32(20, 6).text(24, 'my_map').u32(40, 7).u32(44, 8)
-      .u64(48, 9n).u64(56, 10n).u32(64, 11).u32(68, 12).u32(72, 13).u32(76, 14).u64(80, 15n).u64(88, 16n)
+      .u32(0, 1)
+      .u32(4, 2)
+      .u32(8, 3)
+      .u32(12, 4)
+      .u32(16, 5)
+      .u32(20, 6)
+      .text(24, 'my_map')
+      .u32(40, 7)
+      .u32(44, 8)
+      .u64(48, 9n)
+      .u64(56, 10n)
+      .u32(64, 11)
+      .u32(68, 12)
+      .u32(72, 13)
+      .u32(76, 14)
+      .u64(80, 15n)
+      .u64(88, 16n)
       .u32(96, 17);
     expect(decodeMapInfo(b.bytes)).toEqual({
-      type: 1, id: 2, keySize: 3, valueSize: 4, maxEntries: 5, mapFlags: 6, name: 'my_map', ifindex: 7,
-      btfVmlinuxValueTypeId: 8, netnsDev: 9n, netnsIno: 10n, btfId: 11, btfKeyTypeId: 12, btfValueTypeId: 13,
-      btfVmlinuxId: 14, mapExtra: 15n, hash: 16n, hashSize: 17,
+      type: 1,
+      id: 2,
+      keySize: 3,
+      valueSize: 4,
+      maxEntries: 5,
+      mapFlags: 6,
+      name: 'my_map',
+      ifindex: 7,
+      btfVmlinuxValueTypeId: 8,
+      netnsDev: 9n,
+      netnsIno: 10n,
+      btfId: 11,
+      btfKeyTypeId: 12,
+      btfValueTypeId: 13,
+      btfVmlinuxId: 14,
+      mapExtra: 15n,
+      hash: 16n,
+      hashSize: 17,
     });
   });
 
@@ -135,7 +233,11 @@ describe('struct bpf_link_info', () => {
 
   it('raw_tracepoint: tp_name 16, tp_name_len 24, cookie 32', () => {
     expect(decodeLinkInfo(head(1).u64(16, 1n).u32(24, 2).u64(32, 3n).bytes)).toEqual({
-      type: 1, id: 100, progId: 200, kind: 'raw_tracepoint', rawTracepoint: { tpName: 1n, tpNameLen: 2, cookie: 3n },
+      type: 1,
+      id: 100,
+      progId: 200,
+      kind: 'raw_tracepoint',
+      rawTracepoint: { tpName: 1n, tpNameLen: 2, cookie: 3n },
     });
   });
 
@@ -154,7 +256,10 @@ describe('struct bpf_link_info', () => {
     expect(i).toMatchObject({
       kind: 'iter',
       iter: {
-        targetName: 1n, targetNameLen: 2, map: { mapId: 3 }, cgroup: { cgroupId: 0x0000_0005_0000_0004n, order: 6 },
+        targetName: 1n,
+        targetNameLen: 2,
+        map: { mapId: 3 },
+        cgroup: { cgroupId: 0x0000_0005_0000_0004n, order: 6 },
         task: HOST_LITTLE_ENDIAN ? { tid: 4, pid: 5 } : { tid: 5, pid: 4 },
       },
     });
@@ -171,7 +276,10 @@ describe('struct bpf_link_info', () => {
   it('perf_event uprobe: type 16, file_name 24, name_len 32, offset 36, cookie 40, ref_ctr_offset 48', () => {
     const i = decodeLinkInfo(head(7).u32(16, 1).u64(24, 2n).u32(32, 3).u32(36, 4).u64(40, 5n).u64(48, 6n).bytes);
     expect(i).toEqual({
-      type: 7, id: 100, progId: 200, kind: 'perf_event',
+      type: 7,
+      id: 100,
+      progId: 200,
+      kind: 'perf_event',
       perfEvent: { kind: 'uprobe', type: 1, uprobe: { fileName: 2n, nameLen: 3, offset: 4, cookie: 5n, refCtrOffset: 6n } },
     });
   });

@@ -6,9 +6,7 @@
  */
 import { LinkType } from '@bpfkit/core';
 import { BpfPerfEventType } from '../constants.js';
-import {
-  StructLayout, ptr, s32, struct, u32, u64, type Decoded, type EncodedStruct, type Pointer,
-} from '../attr/layout.js';
+import { StructLayout, ptr, s32, struct, u32, u64, type Decoded, type EncodedStruct, type Pointer } from '../attr/layout.js';
 import { zeroExtend } from './prog-info.js';
 
 // Union members; offsets are relative to the union, which starts at byte 16.
@@ -49,9 +47,9 @@ export interface LinkInfoIter {
   /** `map`: for map iterators. */
   map?: { /** `map.map_id`. */ mapId?: number };
   /** `cgroup`: for cgroup iterators. */
-  cgroup?: { /** `cgroup.cgroup_id`. */ cgroupId?: number | bigint; /** `cgroup.order`. */ order?: number };
+  cgroup?: { /** `cgroup.cgroup_id`. */ cgroupId?: number | bigint /** `cgroup.order`. */; order?: number };
   /** `task`: for task iterators. */
-  task?: { /** `task.tid`. */ tid?: number; /** `task.pid`. */ pid?: number };
+  task?: { /** `task.tid`. */ tid?: number /** `task.pid`. */; pid?: number };
 }
 /** `netns` member (BPF_LINK_TYPE_NETNS). */
 export interface LinkInfoNetns {
@@ -231,106 +229,172 @@ export const LINK_INFO_SIZE = 64;
 const L = <T extends object>(name: string, size: number, fields: ConstructorParameters<typeof StructLayout<T>>[2]) =>
   new StructLayout<T>(`bpf_link_info.${name}`, size, fields);
 
-const ifindexLayout = (name: string) => L<LinkInfoIfindex>(name, 8, {
-  ifindex: u32(0, `${name}.ifindex`), attachType: u32(4, `${name}.attach_type`),
-});
+const ifindexLayout = (name: string) =>
+  L<LinkInfoIfindex>(name, 8, {
+    ifindex: u32(0, `${name}.ifindex`),
+    attachType: u32(4, `${name}.attach_type`),
+  });
 
 /** Layout of `struct bpf_link_info`. */
 export const linkInfoLayout = new StructLayout<LinkInfoFields>('bpf_link_info', LINK_INFO_SIZE, {
   type: u32(0, 'type'),
   id: u32(4, 'id'),
   progId: u32(8, 'prog_id'),
-  rawTracepoint: struct(16, L<LinkInfoRawTracepoint>('raw_tracepoint', 24, {
-    tpName: ptr(0, 'raw_tracepoint.tp_name'),
-    tpNameLen: u32(8, 'raw_tracepoint.tp_name_len'),
-    cookie: u64(16, 'raw_tracepoint.cookie'),
-  }), 'raw_tracepoint'),
-  tracing: struct(16, L<LinkInfoTracing>('tracing', 24, {
-    attachType: u32(0, 'tracing.attach_type'),
-    targetObjId: u32(4, 'tracing.target_obj_id'),
-    targetBtfId: u32(8, 'tracing.target_btf_id'),
-    cookie: u64(16, 'tracing.cookie'),
-  }), 'tracing'),
-  cgroup: struct(16, L<LinkInfoCgroup>('cgroup', 12, {
-    cgroupId: u64(0, 'cgroup.cgroup_id'),
-    attachType: u32(8, 'cgroup.attach_type'),
-  }), 'cgroup'),
-  iter: struct(16, L<LinkInfoIter>('iter', 28, {
-    targetName: ptr(0, 'iter.target_name'),
-    targetNameLen: u32(8, 'iter.target_name_len'),
-    map: struct(12, L<NonNullable<LinkInfoIter['map']>>('iter.map', 4, { mapId: u32(0, 'iter.map.map_id') }), 'iter.map'),
-    cgroup: struct(16, L<NonNullable<LinkInfoIter['cgroup']>>('iter.cgroup', 12, {
-      cgroupId: u64(0, 'iter.cgroup.cgroup_id'),
-      order: u32(8, 'iter.cgroup.order'),
-    }), 'iter.cgroup'),
-    task: struct(16, L<NonNullable<LinkInfoIter['task']>>('iter.task', 8, {
-      tid: u32(0, 'iter.task.tid'),
-      pid: u32(4, 'iter.task.pid'),
-    }), 'iter.task'),
-  }), 'iter'),
-  netns: struct(16, L<LinkInfoNetns>('netns', 8, {
-    netnsIno: u32(0, 'netns.netns_ino'),
-    attachType: u32(4, 'netns.attach_type'),
-  }), 'netns'),
+  rawTracepoint: struct(
+    16,
+    L<LinkInfoRawTracepoint>('raw_tracepoint', 24, {
+      tpName: ptr(0, 'raw_tracepoint.tp_name'),
+      tpNameLen: u32(8, 'raw_tracepoint.tp_name_len'),
+      cookie: u64(16, 'raw_tracepoint.cookie'),
+    }),
+    'raw_tracepoint',
+  ),
+  tracing: struct(
+    16,
+    L<LinkInfoTracing>('tracing', 24, {
+      attachType: u32(0, 'tracing.attach_type'),
+      targetObjId: u32(4, 'tracing.target_obj_id'),
+      targetBtfId: u32(8, 'tracing.target_btf_id'),
+      cookie: u64(16, 'tracing.cookie'),
+    }),
+    'tracing',
+  ),
+  cgroup: struct(
+    16,
+    L<LinkInfoCgroup>('cgroup', 12, {
+      cgroupId: u64(0, 'cgroup.cgroup_id'),
+      attachType: u32(8, 'cgroup.attach_type'),
+    }),
+    'cgroup',
+  ),
+  iter: struct(
+    16,
+    L<LinkInfoIter>('iter', 28, {
+      targetName: ptr(0, 'iter.target_name'),
+      targetNameLen: u32(8, 'iter.target_name_len'),
+      map: struct(12, L<NonNullable<LinkInfoIter['map']>>('iter.map', 4, { mapId: u32(0, 'iter.map.map_id') }), 'iter.map'),
+      cgroup: struct(
+        16,
+        L<NonNullable<LinkInfoIter['cgroup']>>('iter.cgroup', 12, {
+          cgroupId: u64(0, 'iter.cgroup.cgroup_id'),
+          order: u32(8, 'iter.cgroup.order'),
+        }),
+        'iter.cgroup',
+      ),
+      task: struct(
+        16,
+        L<NonNullable<LinkInfoIter['task']>>('iter.task', 8, {
+          tid: u32(0, 'iter.task.tid'),
+          pid: u32(4, 'iter.task.pid'),
+        }),
+        'iter.task',
+      ),
+    }),
+    'iter',
+  ),
+  netns: struct(
+    16,
+    L<LinkInfoNetns>('netns', 8, {
+      netnsIno: u32(0, 'netns.netns_ino'),
+      attachType: u32(4, 'netns.attach_type'),
+    }),
+    'netns',
+  ),
   xdp: struct(16, L<LinkInfoXdp>('xdp', 4, { ifindex: u32(0, 'xdp.ifindex') }), 'xdp'),
   structOps: struct(16, L<LinkInfoStructOps>('struct_ops', 4, { mapId: u32(0, 'struct_ops.map_id') }), 'struct_ops'),
-  netfilter: struct(16, L<LinkInfoNetfilter>('netfilter', 16, {
-    pf: u32(0, 'netfilter.pf'),
-    hooknum: u32(4, 'netfilter.hooknum'),
-    priority: s32(8, 'netfilter.priority'),
-    flags: u32(12, 'netfilter.flags'),
-  }), 'netfilter'),
-  kprobeMulti: struct(16, L<LinkInfoKprobeMulti>('kprobe_multi', 32, {
-    addrs: ptr(0, 'kprobe_multi.addrs'),
-    count: u32(8, 'kprobe_multi.count'),
-    flags: u32(12, 'kprobe_multi.flags'),
-    missed: u64(16, 'kprobe_multi.missed'),
-    cookies: ptr(24, 'kprobe_multi.cookies'),
-  }), 'kprobe_multi'),
-  uprobeMulti: struct(16, L<LinkInfoUprobeMulti>('uprobe_multi', 48, {
-    path: ptr(0, 'uprobe_multi.path'),
-    offsets: ptr(8, 'uprobe_multi.offsets'),
-    refCtrOffsets: ptr(16, 'uprobe_multi.ref_ctr_offsets'),
-    cookies: ptr(24, 'uprobe_multi.cookies'),
-    pathSize: u32(32, 'uprobe_multi.path_size'),
-    count: u32(36, 'uprobe_multi.count'),
-    flags: u32(40, 'uprobe_multi.flags'),
-    pid: u32(44, 'uprobe_multi.pid'),
-  }), 'uprobe_multi'),
-  perfEvent: struct(16, L<LinkInfoPerf>('perf_event', 48, {
-    type: u32(0, 'perf_event.type'),
-    uprobe: struct(8, L<LinkInfoPerfUprobe>('perf_event.uprobe', 32, {
-      fileName: ptr(0, 'perf_event.uprobe.file_name'),
-      nameLen: u32(8, 'perf_event.uprobe.name_len'),
-      offset: u32(12, 'perf_event.uprobe.offset'),
-      cookie: u64(16, 'perf_event.uprobe.cookie'),
-      refCtrOffset: u64(24, 'perf_event.uprobe.ref_ctr_offset'),
-    }), 'perf_event.uprobe'),
-    kprobe: struct(8, L<LinkInfoPerfKprobe>('perf_event.kprobe', 40, {
-      funcName: ptr(0, 'perf_event.kprobe.func_name'),
-      nameLen: u32(8, 'perf_event.kprobe.name_len'),
-      offset: u32(12, 'perf_event.kprobe.offset'),
-      addr: u64(16, 'perf_event.kprobe.addr'),
-      missed: u64(24, 'perf_event.kprobe.missed'),
-      cookie: u64(32, 'perf_event.kprobe.cookie'),
-    }), 'perf_event.kprobe'),
-    tracepoint: struct(8, L<LinkInfoPerfTracepoint>('perf_event.tracepoint', 24, {
-      tpName: ptr(0, 'perf_event.tracepoint.tp_name'),
-      nameLen: u32(8, 'perf_event.tracepoint.name_len'),
-      cookie: u64(16, 'perf_event.tracepoint.cookie'),
-    }), 'perf_event.tracepoint'),
-    event: struct(8, L<LinkInfoPerfEvent>('perf_event.event', 24, {
-      config: u64(0, 'perf_event.event.config'),
-      type: u32(8, 'perf_event.event.type'),
-      cookie: u64(16, 'perf_event.event.cookie'),
-    }), 'perf_event.event'),
-  }), 'perf_event'),
+  netfilter: struct(
+    16,
+    L<LinkInfoNetfilter>('netfilter', 16, {
+      pf: u32(0, 'netfilter.pf'),
+      hooknum: u32(4, 'netfilter.hooknum'),
+      priority: s32(8, 'netfilter.priority'),
+      flags: u32(12, 'netfilter.flags'),
+    }),
+    'netfilter',
+  ),
+  kprobeMulti: struct(
+    16,
+    L<LinkInfoKprobeMulti>('kprobe_multi', 32, {
+      addrs: ptr(0, 'kprobe_multi.addrs'),
+      count: u32(8, 'kprobe_multi.count'),
+      flags: u32(12, 'kprobe_multi.flags'),
+      missed: u64(16, 'kprobe_multi.missed'),
+      cookies: ptr(24, 'kprobe_multi.cookies'),
+    }),
+    'kprobe_multi',
+  ),
+  uprobeMulti: struct(
+    16,
+    L<LinkInfoUprobeMulti>('uprobe_multi', 48, {
+      path: ptr(0, 'uprobe_multi.path'),
+      offsets: ptr(8, 'uprobe_multi.offsets'),
+      refCtrOffsets: ptr(16, 'uprobe_multi.ref_ctr_offsets'),
+      cookies: ptr(24, 'uprobe_multi.cookies'),
+      pathSize: u32(32, 'uprobe_multi.path_size'),
+      count: u32(36, 'uprobe_multi.count'),
+      flags: u32(40, 'uprobe_multi.flags'),
+      pid: u32(44, 'uprobe_multi.pid'),
+    }),
+    'uprobe_multi',
+  ),
+  perfEvent: struct(
+    16,
+    L<LinkInfoPerf>('perf_event', 48, {
+      type: u32(0, 'perf_event.type'),
+      uprobe: struct(
+        8,
+        L<LinkInfoPerfUprobe>('perf_event.uprobe', 32, {
+          fileName: ptr(0, 'perf_event.uprobe.file_name'),
+          nameLen: u32(8, 'perf_event.uprobe.name_len'),
+          offset: u32(12, 'perf_event.uprobe.offset'),
+          cookie: u64(16, 'perf_event.uprobe.cookie'),
+          refCtrOffset: u64(24, 'perf_event.uprobe.ref_ctr_offset'),
+        }),
+        'perf_event.uprobe',
+      ),
+      kprobe: struct(
+        8,
+        L<LinkInfoPerfKprobe>('perf_event.kprobe', 40, {
+          funcName: ptr(0, 'perf_event.kprobe.func_name'),
+          nameLen: u32(8, 'perf_event.kprobe.name_len'),
+          offset: u32(12, 'perf_event.kprobe.offset'),
+          addr: u64(16, 'perf_event.kprobe.addr'),
+          missed: u64(24, 'perf_event.kprobe.missed'),
+          cookie: u64(32, 'perf_event.kprobe.cookie'),
+        }),
+        'perf_event.kprobe',
+      ),
+      tracepoint: struct(
+        8,
+        L<LinkInfoPerfTracepoint>('perf_event.tracepoint', 24, {
+          tpName: ptr(0, 'perf_event.tracepoint.tp_name'),
+          nameLen: u32(8, 'perf_event.tracepoint.name_len'),
+          cookie: u64(16, 'perf_event.tracepoint.cookie'),
+        }),
+        'perf_event.tracepoint',
+      ),
+      event: struct(
+        8,
+        L<LinkInfoPerfEvent>('perf_event.event', 24, {
+          config: u64(0, 'perf_event.event.config'),
+          type: u32(8, 'perf_event.event.type'),
+          cookie: u64(16, 'perf_event.event.cookie'),
+        }),
+        'perf_event.event',
+      ),
+    }),
+    'perf_event',
+  ),
   tcx: struct(16, ifindexLayout('tcx'), 'tcx'),
   netkit: struct(16, ifindexLayout('netkit'), 'netkit'),
-  sockmap: struct(16, L<LinkInfoSockmap>('sockmap', 8, {
-    mapId: u32(0, 'sockmap.map_id'),
-    attachType: u32(4, 'sockmap.attach_type'),
-  }), 'sockmap'),
+  sockmap: struct(
+    16,
+    L<LinkInfoSockmap>('sockmap', 8, {
+      mapId: u32(0, 'sockmap.map_id'),
+      attachType: u32(4, 'sockmap.attach_type'),
+    }),
+    'sockmap',
+  ),
 });
 
 /** The decoded form of one union member of {@link LinkInfoFields}. */
@@ -355,23 +419,24 @@ export interface BpfLinkInfoHead {
 }
 
 /** A decoded `struct bpf_link_info`, discriminated by `kind` (from `type`). */
-export type BpfLinkInfo = BpfLinkInfoHead & (
-  | { kind: 'raw_tracepoint'; rawTracepoint: LinkInfoMember<'rawTracepoint'> }
-  | { kind: 'tracing'; tracing: LinkInfoMember<'tracing'> }
-  | { kind: 'cgroup'; cgroup: LinkInfoMember<'cgroup'> }
-  | { kind: 'iter'; iter: LinkInfoMember<'iter'> }
-  | { kind: 'netns'; netns: LinkInfoMember<'netns'> }
-  | { kind: 'xdp'; xdp: LinkInfoMember<'xdp'> }
-  | { kind: 'struct_ops'; structOps: LinkInfoMember<'structOps'> }
-  | { kind: 'netfilter'; netfilter: LinkInfoMember<'netfilter'> }
-  | { kind: 'kprobe_multi'; kprobeMulti: LinkInfoMember<'kprobeMulti'> }
-  | { kind: 'uprobe_multi'; uprobeMulti: LinkInfoMember<'uprobeMulti'> }
-  | { kind: 'perf_event'; perfEvent: BpfPerfEventLinkInfo }
-  | { kind: 'tcx'; tcx: LinkInfoMember<'tcx'> }
-  | { kind: 'netkit'; netkit: LinkInfoMember<'netkit'> }
-  | { kind: 'sockmap'; sockmap: LinkInfoMember<'sockmap'> }
-  | { kind: 'unknown' }
-);
+export type BpfLinkInfo = BpfLinkInfoHead &
+  (
+    | { kind: 'raw_tracepoint'; rawTracepoint: LinkInfoMember<'rawTracepoint'> }
+    | { kind: 'tracing'; tracing: LinkInfoMember<'tracing'> }
+    | { kind: 'cgroup'; cgroup: LinkInfoMember<'cgroup'> }
+    | { kind: 'iter'; iter: LinkInfoMember<'iter'> }
+    | { kind: 'netns'; netns: LinkInfoMember<'netns'> }
+    | { kind: 'xdp'; xdp: LinkInfoMember<'xdp'> }
+    | { kind: 'struct_ops'; structOps: LinkInfoMember<'structOps'> }
+    | { kind: 'netfilter'; netfilter: LinkInfoMember<'netfilter'> }
+    | { kind: 'kprobe_multi'; kprobeMulti: LinkInfoMember<'kprobeMulti'> }
+    | { kind: 'uprobe_multi'; uprobeMulti: LinkInfoMember<'uprobeMulti'> }
+    | { kind: 'perf_event'; perfEvent: BpfPerfEventLinkInfo }
+    | { kind: 'tcx'; tcx: LinkInfoMember<'tcx'> }
+    | { kind: 'netkit'; netkit: LinkInfoMember<'netkit'> }
+    | { kind: 'sockmap'; sockmap: LinkInfoMember<'sockmap'> }
+    | { kind: 'unknown' }
+  );
 
 /** The union member (property of {@link LinkInfoFields}) each link type uses. */
 const MEMBER_BY_TYPE: Readonly<Record<number, [BpfLinkInfo['kind'], keyof LinkInfoFields]>> = {
@@ -417,9 +482,8 @@ export function decodeLinkInfo(buf: Uint8Array): BpfLinkInfo {
   if (key === 'perfEvent') {
     const pe = all.perfEvent;
     const pk = PERF_KIND[pe.type];
-    const perfEvent: BpfPerfEventLinkInfo = pk === undefined
-      ? { kind: 'unknown', type: pe.type }
-      : ({ kind: pk, type: pe.type, [pk]: pe[pk] } as BpfPerfEventLinkInfo);
+    const perfEvent: BpfPerfEventLinkInfo =
+      pk === undefined ? { kind: 'unknown', type: pe.type } : ({ kind: pk, type: pe.type, [pk]: pe[pk] } as BpfPerfEventLinkInfo);
     return { ...head, kind: 'perf_event', perfEvent };
   }
   return { ...head, kind, [key]: all[key] } as BpfLinkInfo;

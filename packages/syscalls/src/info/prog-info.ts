@@ -5,7 +5,17 @@
  */
 import type { ProgramType } from '@bpfkit/core'; // {@link} targets
 import {
-  HOST_LITTLE_ENDIAN, StructLayout, bytes, flag, ptr, str, u32, u64, type Decoded, type EncodedStruct, type Pointer,
+  HOST_LITTLE_ENDIAN,
+  StructLayout,
+  bytes,
+  flag,
+  ptr,
+  str,
+  u32,
+  u64,
+  type Decoded,
+  type EncodedStruct,
+  type Pointer,
 } from '../attr/layout.js';
 
 /**
@@ -232,17 +242,36 @@ export function encodeProgInfoRequest(req: ProgInfoRequest): EncodedStruct {
  */
 export function allocProgInfoRequest(
   first: BpfProgInfo,
-  want: readonly ('jitedProgInsns' | 'xlatedProgInsns' | 'mapIds' | 'jitedKsyms' | 'jitedFuncLens' | 'funcInfo' |
-    'lineInfo' | 'jitedLineInfo' | 'progTags')[],
+  want: readonly (
+    | 'jitedProgInsns'
+    | 'xlatedProgInsns'
+    | 'mapIds'
+    | 'jitedKsyms'
+    | 'jitedFuncLens'
+    | 'funcInfo'
+    | 'lineInfo'
+    | 'jitedLineInfo'
+    | 'progTags'
+  )[],
 ): ProgInfoRequest {
   const req: ProgInfoRequest = {};
   for (const w of want) {
     switch (w) {
-      case 'jitedProgInsns': req.jitedProgInsns = new Uint8Array(first.jitedProgLen); break;
-      case 'xlatedProgInsns': req.xlatedProgInsns = new Uint8Array(first.xlatedProgLen); break;
-      case 'mapIds': req.mapIds = new Uint8Array(first.nrMapIds * 4); break;
-      case 'jitedKsyms': req.jitedKsyms = new Uint8Array(first.nrJitedKsyms * 8); break;
-      case 'jitedFuncLens': req.jitedFuncLens = new Uint8Array(first.nrJitedFuncLens * 4); break;
+      case 'jitedProgInsns':
+        req.jitedProgInsns = new Uint8Array(first.jitedProgLen);
+        break;
+      case 'xlatedProgInsns':
+        req.xlatedProgInsns = new Uint8Array(first.xlatedProgLen);
+        break;
+      case 'mapIds':
+        req.mapIds = new Uint8Array(first.nrMapIds * 4);
+        break;
+      case 'jitedKsyms':
+        req.jitedKsyms = new Uint8Array(first.nrJitedKsyms * 8);
+        break;
+      case 'jitedFuncLens':
+        req.jitedFuncLens = new Uint8Array(first.nrJitedFuncLens * 4);
+        break;
       case 'funcInfo':
         req.funcInfoRecSize = first.funcInfoRecSize || 8;
         req.funcInfo = new Uint8Array(first.nrFuncInfo * req.funcInfoRecSize);
@@ -255,7 +284,9 @@ export function allocProgInfoRequest(
         req.jitedLineInfoRecSize = first.jitedLineInfoRecSize || 8;
         req.jitedLineInfo = new Uint8Array(first.nrJitedLineInfo * req.jitedLineInfoRecSize);
         break;
-      case 'progTags': req.progTags = new Uint8Array(first.nrProgTags * 8); break;
+      case 'progTags':
+        req.progTags = new Uint8Array(first.nrProgTags * 8);
+        break;
     }
   }
   return req;

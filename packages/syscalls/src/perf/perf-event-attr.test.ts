@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@bpfkit/core';
 import {
-  PERF_ATTR_SIZE_VER0, PERF_ATTR_SIZE_VER5, PERF_ATTR_SIZE_VER8, PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE,
-  PERF_EVENT_IOC_PAUSE_OUTPUT, PERF_EVENT_IOC_SET_BPF, PERF_FLAG_FD_CLOEXEC, PERF_RECORD_LOST, PERF_RECORD_SAMPLE,
-  PERF_SAMPLE_RAW, PerfCountSw, PerfEventIoc, PerfType, decodePerfEventAttr, encodePerfEventAttr,
+  PERF_ATTR_SIZE_VER0,
+  PERF_ATTR_SIZE_VER5,
+  PERF_ATTR_SIZE_VER8,
+  PERF_EVENT_IOC_DISABLE,
+  PERF_EVENT_IOC_ENABLE,
+  PERF_EVENT_IOC_PAUSE_OUTPUT,
+  PERF_EVENT_IOC_SET_BPF,
+  PERF_FLAG_FD_CLOEXEC,
+  PERF_RECORD_LOST,
+  PERF_RECORD_SAMPLE,
+  PERF_SAMPLE_RAW,
+  PerfCountSw,
+  PerfEventIoc,
+  PerfType,
+  decodePerfEventAttr,
+  encodePerfEventAttr,
 } from './perf-event-attr.js';
 import { HOST_LITTLE_ENDIAN } from '../attr/layout.js';
 import { cstrAt, rd16, rd32, rd64, rds32 } from '../test-support/bytes.js';
@@ -13,9 +26,26 @@ import { cstrAt, rd16, rd32, rd64, rds32 } from '../test-support/bytes.js';
 describe('struct perf_event_attr', () => {
   it('puts every field at its uapi offset, 136 bytes for VER8', () => {
     const enc = encodePerfEventAttr({
-      type: 1, config: 2, samplePeriod: 3, sampleType: 4, readFormat: 5, wakeupEvents: 6, bpType: 7, config1: 8,
-      config2: 9, branchSampleType: 10, sampleRegsUser: 11, sampleStackUser: 12, clockid: -13, sampleRegsIntr: 14,
-      auxWatermark: 15, sampleMaxStack: 16, auxSampleSize: 17, auxAction: 18, sigData: 19, config3: 20,
+      type: 1,
+      config: 2,
+      samplePeriod: 3,
+      sampleType: 4,
+      readFormat: 5,
+      wakeupEvents: 6,
+      bpType: 7,
+      config1: 8,
+      config2: 9,
+      branchSampleType: 10,
+      sampleRegsUser: 11,
+      sampleStackUser: 12,
+      clockid: -13,
+      sampleRegsIntr: 14,
+      auxWatermark: 15,
+      sampleMaxStack: 16,
+      auxSampleSize: 17,
+      auxAction: 18,
+      sigData: 19,
+      config3: 20,
     });
     const a = enc.bytes;
     expect(a.byteLength).toBe(136);
@@ -45,11 +75,44 @@ describe('struct perf_event_attr', () => {
   });
 
   const bitNames = [
-    'disabled', 'inherit', 'pinned', 'exclusive', 'excludeUser', 'excludeKernel', 'excludeHv', 'excludeIdle', 'mmap',
-    'comm', 'freq', 'inheritStat', 'enableOnExec', 'task', 'watermark', null, null, 'mmapData', 'sampleIdAll',
-    'excludeHost', 'excludeGuest', 'excludeCallchainKernel', 'excludeCallchainUser', 'mmap2', 'commExec',
-    'useClockid', 'contextSwitch', 'writeBackward', 'namespaces', 'ksymbol', 'bpfEvent', 'auxOutput', 'cgroup',
-    'textPoke', 'buildId', 'inheritThread', 'removeOnExec', 'sigtrap',
+    'disabled',
+    'inherit',
+    'pinned',
+    'exclusive',
+    'excludeUser',
+    'excludeKernel',
+    'excludeHv',
+    'excludeIdle',
+    'mmap',
+    'comm',
+    'freq',
+    'inheritStat',
+    'enableOnExec',
+    'task',
+    'watermark',
+    null,
+    null,
+    'mmapData',
+    'sampleIdAll',
+    'excludeHost',
+    'excludeGuest',
+    'excludeCallchainKernel',
+    'excludeCallchainUser',
+    'mmap2',
+    'commExec',
+    'useClockid',
+    'contextSwitch',
+    'writeBackward',
+    'namespaces',
+    'ksymbol',
+    'bpfEvent',
+    'auxOutput',
+    'cgroup',
+    'textPoke',
+    'buildId',
+    'inheritThread',
+    'removeOnExec',
+    'sigtrap',
   ] as const;
   const bitOf = (n: number, width = 1): bigint => (HOST_LITTLE_ENDIAN ? 1n << BigInt(n) : 1n << BigInt(64 - n - width));
 
@@ -92,9 +155,25 @@ describe('struct perf_event_attr', () => {
   });
 
   it('decodes what it encodes', () => {
-    const fields = { type: PerfType.PERF_TYPE_SOFTWARE, config: PerfCountSw.PERF_COUNT_SW_BPF_OUTPUT, sampleType: PERF_SAMPLE_RAW, samplePeriod: 1, wakeupEvents: 1, writeBackward: true };
+    const fields = {
+      type: PerfType.PERF_TYPE_SOFTWARE,
+      config: PerfCountSw.PERF_COUNT_SW_BPF_OUTPUT,
+      sampleType: PERF_SAMPLE_RAW,
+      samplePeriod: 1,
+      wakeupEvents: 1,
+      writeBackward: true,
+    };
     const back = decodePerfEventAttr(encodePerfEventAttr(fields).bytes);
-    expect(back).toMatchObject({ type: 1, size: PERF_ATTR_SIZE_VER8, config: 10n, sampleType: 1024n, samplePeriod: 1n, wakeupEvents: 1, writeBackward: true, disabled: false });
+    expect(back).toMatchObject({
+      type: 1,
+      size: PERF_ATTR_SIZE_VER8,
+      config: 10n,
+      sampleType: 1024n,
+      samplePeriod: 1n,
+      wakeupEvents: 1,
+      writeBackward: true,
+      disabled: false,
+    });
     expect(decodePerfEventAttr(encodePerfEventAttr({ type: 2 }, PERF_ATTR_SIZE_VER0).bytes).size).toBe(64);
   });
 });

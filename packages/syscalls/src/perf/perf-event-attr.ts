@@ -6,7 +6,17 @@
  */
 import { InvalidArgumentError } from '@bpfkit/core';
 import {
-  StructLayout, bits, cstr, flag, s32, u16, u32, u64, type CStringPointer, type Decoded, type EncodedStruct,
+  StructLayout,
+  bits,
+  cstr,
+  flag,
+  s32,
+  u16,
+  u32,
+  u64,
+  type CStringPointer,
+  type Decoded,
+  type EncodedStruct,
 } from '../attr/layout.js';
 
 // ---------------------------------------------------------------------------
@@ -445,8 +455,15 @@ export const perfEventAttrLayout = new StructLayout<PerfEventAttrFields>('perf_e
 export type PerfEventAttr = Decoded<PerfEventAttrFields>;
 
 const VALID_SIZES: readonly number[] = [
-  PERF_ATTR_SIZE_VER0, PERF_ATTR_SIZE_VER1, PERF_ATTR_SIZE_VER2, PERF_ATTR_SIZE_VER3, PERF_ATTR_SIZE_VER4,
-  PERF_ATTR_SIZE_VER5, PERF_ATTR_SIZE_VER6, PERF_ATTR_SIZE_VER7, PERF_ATTR_SIZE_VER8,
+  PERF_ATTR_SIZE_VER0,
+  PERF_ATTR_SIZE_VER1,
+  PERF_ATTR_SIZE_VER2,
+  PERF_ATTR_SIZE_VER3,
+  PERF_ATTR_SIZE_VER4,
+  PERF_ATTR_SIZE_VER5,
+  PERF_ATTR_SIZE_VER6,
+  PERF_ATTR_SIZE_VER7,
+  PERF_ATTR_SIZE_VER8,
 ];
 
 /**
@@ -471,7 +488,11 @@ export function encodePerfEventAttr(fields: PerfEventAttrFields, size: number = 
   const values = fields as unknown as Record<string, unknown>;
   for (const [key, f] of perfEventAttrLayout.ordered) {
     if (values[key] !== undefined && f.offset >= size) {
-      throw new InvalidArgumentError(key, `to be left out with a ${size}-byte perf_event_attr (${f.uapi} is at offset ${f.offset})`, values[key]);
+      throw new InvalidArgumentError(
+        key,
+        `to be left out with a ${size}-byte perf_event_attr (${f.uapi} is at offset ${f.offset})`,
+        values[key],
+      );
     }
   }
   return { bytes: full.bytes.slice(0, size), ptrOffsets: full.ptrOffsets, ptrBuffers: full.ptrBuffers };

@@ -28,9 +28,15 @@ export class BtfLoadError extends BpfError {
   /** The BTF verifier log ('' when none was requested). */
   readonly log: string;
   constructor(errno: number, log: string, ctx: BpfCallContext) {
-    const last = log.trim().split('\n').filter((l) => l.trim().length > 0).pop();
+    const last = log
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim().length > 0)
+      .pop();
     super(errno, {
-      syscall: 'bpf', command: bpfCommandName(BpfCommand.BPF_BTF_LOAD), subject: ctx.subject,
+      syscall: 'bpf',
+      command: bpfCommandName(BpfCommand.BPF_BTF_LOAD),
+      subject: ctx.subject,
       hint: ctx.hint ?? (last ? `BTF verifier: ${last.trim()}` : undefined),
     });
     this.log = log;

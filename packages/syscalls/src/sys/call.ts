@@ -73,8 +73,10 @@ export function resolveNestedPointers(struct: EncodedStruct): void {
     const buf = struct.ptrBuffers[i];
     if (address === 0n && buf != null && buf.byteLength > 0) {
       throw new NotSupportedError(
-        'pointers inside a struct passed by pointer', undefined,
-        'the native addon did not report buffer addresses (native.bpf must patch attr in place)');
+        'pointers inside a struct passed by pointer',
+        undefined,
+        'the native addon did not report buffer addresses (native.bpf must patch attr in place)',
+      );
     }
     dst.setBigUint64(struct.ptrOffsets[i]!, address, HOST_LITTLE_ENDIAN);
   }

@@ -5,7 +5,11 @@
  */
 import { BpfCommand } from '../commands.js';
 import {
-  encodeIterCreateAttr, encodeLinkCreateAttr, encodeLinkDetachAttr, encodeLinkUpdateAttr, type LinkCreateAttr,
+  encodeIterCreateAttr,
+  encodeLinkCreateAttr,
+  encodeLinkDetachAttr,
+  encodeLinkUpdateAttr,
+  type LinkCreateAttr,
   type LinkUpdateAttr,
 } from '../attr/link.js';
 import { callBpf, type BpfCallContext } from './call.js';

@@ -6,8 +6,14 @@
 import { Errno } from '@bpfkit/core';
 import { BpfCommand } from '../commands.js';
 import {
-  encodeMapBatchAttr, encodeMapCreateAttr, encodeMapElemAttr, encodeMapFreezeAttr, encodeMapGetNextKeyAttr,
-  mapBatchLayout, type MapBatchAttr, type MapCreateAttr,
+  encodeMapBatchAttr,
+  encodeMapCreateAttr,
+  encodeMapElemAttr,
+  encodeMapFreezeAttr,
+  encodeMapGetNextKeyAttr,
+  mapBatchLayout,
+  type MapBatchAttr,
+  type MapCreateAttr,
 } from '../attr/map.js';
 import { bpfError, callBpf, tryBpf, type BpfCallContext } from './call.js';
 
@@ -89,9 +95,7 @@ export function mapGetNextKey(mapFd: number, key: Uint8Array | null, nextKey: Ui
  * const value = new Uint8Array(4);
  * mapLookupAndDeleteElem(queueFd, null, value);
  */
-export function mapLookupAndDeleteElem(
-  mapFd: number, key: Uint8Array | null, value: Uint8Array, flags = 0, ctx?: BpfCallContext,
-): void {
+export function mapLookupAndDeleteElem(mapFd: number, key: Uint8Array | null, value: Uint8Array, flags = 0, ctx?: BpfCallContext): void {
   callBpf(BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM, encodeMapElemAttr({ mapFd, key, value, flags }), ctx);
 }
 

@@ -8,7 +8,11 @@ import { BpfCommand } from '../commands.js';
 import type { EncodedStruct } from '../attr/layout.js';
 import { encodeObjAttr } from '../attr/obj.js';
 import {
-  GET_FD_BY_ID_COMMAND, GET_NEXT_ID_COMMAND, encodeGetFdByIdAttr, encodeGetNextIdAttr, getNextIdLayout,
+  GET_FD_BY_ID_COMMAND,
+  GET_NEXT_ID_COMMAND,
+  encodeGetFdByIdAttr,
+  encodeGetNextIdAttr,
+  getNextIdLayout,
   type ObjectKind,
 } from '../attr/id.js';
 import { encodeObjGetInfoAttr, objGetInfoLayout } from '../attr/info.js';
@@ -41,8 +45,10 @@ function pathFields(opts: ObjPathOptions): { fileFlags: number; pathFd?: number 
  * objPin('/sys/fs/bpf/counts', mapFd);
  */
 export function objPin(path: string, fd: number, opts: ObjPathOptions = {}, ctx: BpfCallContext = {}): void {
-  callBpf(BpfCommand.BPF_OBJ_PIN, encodeObjAttr({ pathname: path, bpfFd: fd, ...pathFields(opts) }),
-    { subject: ctx.subject ?? `pin '${path}'`, hint: ctx.hint });
+  callBpf(BpfCommand.BPF_OBJ_PIN, encodeObjAttr({ pathname: path, bpfFd: fd, ...pathFields(opts) }), {
+    subject: ctx.subject ?? `pin '${path}'`,
+    hint: ctx.hint,
+  });
 }
 
 /**
@@ -52,8 +58,10 @@ export function objPin(path: string, fd: number, opts: ObjPathOptions = {}, ctx:
  * const fd = objGet('/sys/fs/bpf/counts', { fileFlags: MapFlags.RDONLY });
  */
 export function objGet(path: string, opts: ObjPathOptions = {}, ctx: BpfCallContext = {}): number {
-  return callBpf(BpfCommand.BPF_OBJ_GET, encodeObjAttr({ pathname: path, ...pathFields(opts) }),
-    { subject: ctx.subject ?? `open pinned '${path}'`, hint: ctx.hint });
+  return callBpf(BpfCommand.BPF_OBJ_GET, encodeObjAttr({ pathname: path, ...pathFields(opts) }), {
+    subject: ctx.subject ?? `open pinned '${path}'`,
+    hint: ctx.hint,
+  });
 }
 
 /**
@@ -115,8 +123,10 @@ export interface GetFdByIdOptions {
  */
 export function getFdById(kind: ObjectKind, id: number, opts: GetFdByIdOptions = {}, ctx: BpfCallContext = {}): number {
   const openFlags = opts.tokenFd === undefined ? opts.openFlags : (opts.openFlags ?? 0) | MapFlags.TOKEN_FD;
-  return callBpf(GET_FD_BY_ID_COMMAND[kind], encodeGetFdByIdAttr({ id, openFlags, fdByIdTokenFd: opts.tokenFd }),
-    { subject: ctx.subject ?? `${kind} id ${id}`, hint: ctx.hint });
+  return callBpf(GET_FD_BY_ID_COMMAND[kind], encodeGetFdByIdAttr({ id, openFlags, fdByIdTokenFd: opts.tokenFd }), {
+    subject: ctx.subject ?? `${kind} id ${id}`,
+    hint: ctx.hint,
+  });
 }
 
 /**

@@ -21,7 +21,11 @@ import { resolveNestedPointers, type BpfCallContext } from './call.js';
  *   samplePeriod: 1_000_000, disabled: true }, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
  */
 export function perfEventOpen(
-  attr: PerfEventAttrFields | EncodedStruct, pid: number, cpu: number, groupFd: number, flags: number,
+  attr: PerfEventAttrFields | EncodedStruct,
+  pid: number,
+  cpu: number,
+  groupFd: number,
+  flags: number,
   ctx: BpfCallContext = {},
 ): number {
   const enc = 'bytes' in attr ? attr : encodePerfEventAttr(attr);

@@ -9,7 +9,11 @@ import { BpfCommand } from '../commands.js';
 import { readCString } from '../attr/layout.js';
 import { encodeProgLoadAttr, progLoadLayout, type ProgLoadAttr } from '../attr/prog-load.js';
 import {
-  encodeProgAttachAttr, encodeProgQueryAttr, progQueryLayout, type ProgAttachAttr, type ProgQueryAttr,
+  encodeProgAttachAttr,
+  encodeProgQueryAttr,
+  progQueryLayout,
+  type ProgAttachAttr,
+  type ProgQueryAttr,
 } from '../attr/prog-attach.js';
 import { encodeProgTestRunAttr, progTestRunLayout, type ProgTestRunAttr } from '../attr/prog-test-run.js';
 import { encodeProgBindMapAttr } from '../attr/prog-bind-map.js';
@@ -59,9 +63,11 @@ export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, c
       throw new VerifierError(name, errno, text, { truncated });
     }
   }
-  const hint = ctx.hint ?? ((errno === Errno.EACCES || errno === Errno.EINVAL) && !logBuf
-    ? 'the verifier rejected the program, or privileges are missing; load with a log buffer to see the reason'
-    : undefined);
+  const hint =
+    ctx.hint ??
+    ((errno === Errno.EACCES || errno === Errno.EINVAL) && !logBuf
+      ? 'the verifier rejected the program, or privileges are missing; load with a log buffer to see the reason'
+      : undefined);
   throw bpfError(BpfCommand.BPF_PROG_LOAD, errno, { subject: ctx.subject ?? `program '${name}'`, hint });
 }
 
@@ -175,9 +181,7 @@ export function progStreamRead(progFd: number, streamId: number, buf: Uint8Array
  * @example
  * const linkFd = rawTracepointOpen(progFd, 'sched_switch');
  */
-export function rawTracepointOpen(
-  progFd: number, name: string | null = null, cookie?: number | bigint, ctx?: BpfCallContext,
-): number {
+export function rawTracepointOpen(progFd: number, name: string | null = null, cookie?: number | bigint, ctx?: BpfCallContext): number {
   return callBpf(BpfCommand.BPF_RAW_TRACEPOINT_OPEN, encodeRawTracepointOpenAttr({ progFd, name, cookie }), ctx);
 }
 

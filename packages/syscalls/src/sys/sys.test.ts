@@ -1,10 +1,19 @@
 // Kernel tests: run the wrappers against the running kernel. They need the
 // native addon and CAP_BPF / CAP_SYS_ADMIN (root); otherwise they skip.
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AttachType, BpfError, Errno, LinkType, MapFlags, MapType, ProgramType, UpdateFlags, VerifierError,
-} from '@bpfkit/core';
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AttachType, BpfError, Errno, LinkType, MapFlags, MapType, ProgramType, UpdateFlags, VerifierError } from '@bpfkit/core';
 import { BpfCommand } from '../commands.js';
 import { native, nativeLoadError } from '../native.js';
 import { BpfStatsType, BpfTaskFdType } from '../constants.js';
@@ -13,11 +22,41 @@ import { HOST_LITTLE_ENDIAN } from '../attr/layout.js';
 import { allocProgInfoRequest, readU32Array } from '../info/prog-info.js';
 import { PerfCountSw, PerfEventIoc, PerfType, PERF_FLAG_FD_CLOEXEC } from '../perf/perf-event-attr.js';
 import {
-  BtfLoadError, btfInfoByFd, btfLoad, callBpf, closeFd, enableStats, getFdById, getNextId, linkCreate, linkDetach,
-  linkInfoByFd, linkUpdate, mapCreate, mapDeleteBatch, mapDeleteElem, mapFreeze, mapGetNextKey, mapInfoByFd,
-  mapLookupAndDeleteElem, mapLookupBatch, mapLookupElem, mapUpdateBatch, mapUpdateElem, objGet, objPin,
-  perfEventOpen, progBindMap, progInfoByFd, progLoad, progQuery, progStreamRead, progTestRun, rawTracepointOpen,
-  taskFdQuery, tokenCreate,
+  BtfLoadError,
+  btfInfoByFd,
+  btfLoad,
+  callBpf,
+  closeFd,
+  enableStats,
+  getFdById,
+  getNextId,
+  linkCreate,
+  linkDetach,
+  linkInfoByFd,
+  linkUpdate,
+  mapCreate,
+  mapDeleteBatch,
+  mapDeleteElem,
+  mapFreeze,
+  mapGetNextKey,
+  mapInfoByFd,
+  mapLookupAndDeleteElem,
+  mapLookupBatch,
+  mapLookupElem,
+  mapUpdateBatch,
+  mapUpdateElem,
+  objGet,
+  objPin,
+  perfEventOpen,
+  progBindMap,
+  progInfoByFd,
+  progLoad,
+  progQuery,
+  progStreamRead,
+  progTestRun,
+  rawTracepointOpen,
+  taskFdQuery,
+  tokenCreate,
 } from './index.js';
 import { kernelHas, whenKernel } from '../test-support/kernel-gates.js';
 
@@ -62,13 +101,25 @@ afterAll(() => {
 /** Tracks fds so every test closes what it opened, even when it fails. */
 class Fds {
   private readonly open = new Set<number>();
-  add(fd: number): number { this.open.add(fd); return fd; }
-  close(fd: number): void { this.open.delete(fd); closeFd(fd); }
-  closeAll(): void { for (const fd of [...this.open]) this.close(fd); }
+  add(fd: number): number {
+    this.open.add(fd);
+    return fd;
+  }
+  close(fd: number): void {
+    this.open.delete(fd);
+    closeFd(fd);
+  }
+  closeAll(): void {
+    for (const fd of [...this.open]) this.close(fd);
+  }
 }
 
 function catchError(fn: () => unknown): unknown {
-  try { fn(); } catch (err) { return err; }
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
   throw new Error('expected an exception');
 }
 
@@ -85,12 +136,24 @@ kernel.describe('kernel: maps', () => {
   afterAll(() => fds.closeAll());
 
   it('mapCreate + mapInfoByFd report the type, sizes, flags and name', () => {
-    const fd = fds.add(mapCreate({
-      mapType: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, mapName: 'bpfkit_t',
-    }));
+    const fd = fds.add(
+      mapCreate({
+        mapType: MapType.HASH,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 16,
+        mapFlags: 1,
+        mapName: 'bpfkit_t',
+      }),
+    );
     const info = mapInfoByFd(fd);
     expect(info).toMatchObject({
-      type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, mapFlags: 1, name: 'bpfkit_t',
+      type: MapType.HASH,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 16,
+      mapFlags: 1,
+      name: 'bpfkit_t',
     });
     expect(info.id).toBeGreaterThan(0);
     fds.close(fd);
@@ -108,7 +171,8 @@ kernel.describe('kernel: maps', () => {
     expect(value).toEqual(u64le(200n));
     const keys: number[] = [];
     const next = new Uint8Array(4);
-    for (let k: Uint8Array | null = null; mapGetNextKey(fd, k, next); k = next.slice()) keys.push(new DataView(next.buffer).getUint32(0, HOST_LITTLE_ENDIAN));
+    for (let k: Uint8Array | null = null; mapGetNextKey(fd, k, next); k = next.slice())
+      keys.push(new DataView(next.buffer).getUint32(0, HOST_LITTLE_ENDIAN));
     expect(keys.sort()).toEqual([1, 2]);
     mapLookupAndDeleteElem(fd, u32le(1), value);
     expect(value).toEqual(u64le(100n));
@@ -251,9 +315,14 @@ kernel.describe('kernel: programs', () => {
   afterAll(() => fds.closeAll());
 
   it('loads a 2-instruction socket filter and reads its info', () => {
-    const fd = fds.add(progLoad({
-      progType: ProgramType.SOCKET_FILTER, insns: R0_0_EXIT, license: 'GPL', progName: 'ret0',
-    }));
+    const fd = fds.add(
+      progLoad({
+        progType: ProgramType.SOCKET_FILTER,
+        insns: R0_0_EXIT,
+        license: 'GPL',
+        progName: 'ret0',
+      }),
+    );
     expect(fd).toBeGreaterThan(0);
     const first = progInfoByFd(fd);
     expect(first).toMatchObject({ type: ProgramType.SOCKET_FILTER, name: 'ret0', gplCompatible: true, nrMapIds: 0 });
@@ -268,8 +337,7 @@ kernel.describe('kernel: programs', () => {
 
   it('an invalid program fails with EACCES and the verifier log when a log buffer is given', () => {
     const log = new Uint8Array(64 * 1024);
-    const err = catchError(() => progLoad(
-      { progType: ProgramType.SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL', progName: 'bad' }, log));
+    const err = catchError(() => progLoad({ progType: ProgramType.SOCKET_FILTER, insns: EXIT_ONLY, license: 'GPL', progName: 'bad' }, log));
     expect(err).toBeInstanceOf(VerifierError);
     const v = err as VerifierError;
     expect(v.errno).toBe(Errno.EACCES);
@@ -292,8 +360,9 @@ kernel.describe('kernel: programs', () => {
     const moves = new Uint8Array(21 * 8);
     for (let i = 0; i < 20; i++) moves.set([0xb7, 0x01, 0, 0, 1, 0, 0, 0], i * 8);
     moves.set(EXIT_ONLY, 20 * 8);
-    const err = catchError(() => progLoad(
-      { progType: ProgramType.SOCKET_FILTER, insns: moves, license: 'GPL' }, { buffer: new Uint8Array(128), level: 2 }));
+    const err = catchError(() =>
+      progLoad({ progType: ProgramType.SOCKET_FILTER, insns: moves, license: 'GPL' }, { buffer: new Uint8Array(128), level: 2 }),
+    );
     expect(err).toBeInstanceOf(VerifierError);
     expect((err as VerifierError).truncated).toBe(true);
   });
@@ -367,50 +436,59 @@ kernel.describe('kernel: raw tracepoint link and task fd query', () => {
 });
 
 const cgroup2 = mountPoint('cgroup2');
-(cgroup2 === undefined ? describe.skip : kernel.describe)(`kernel: cgroup links and attach${cgroup2 === undefined ? ' — skipped: no cgroup2 mount' : ''}`, () => {
-  const dir = `${cgroup2}/bpfkit-test-${process.pid}`;
-  let cg = -1;
-  const fds = new Fds();
-  beforeAll(() => {
-    mkdirSync(dir);
-    cg = openSync(dir, 'r');
-  });
-  afterAll(() => {
-    fds.closeAll();
-    closeSync(cg);
-    rmdirSync(dir);
-  });
+(cgroup2 === undefined ? describe.skip : kernel.describe)(
+  `kernel: cgroup links and attach${cgroup2 === undefined ? ' — skipped: no cgroup2 mount' : ''}`,
+  () => {
+    const dir = `${cgroup2}/bpfkit-test-${process.pid}`;
+    let cg = -1;
+    const fds = new Fds();
+    beforeAll(() => {
+      mkdirSync(dir);
+      cg = openSync(dir, 'r');
+    });
+    afterAll(() => {
+      fds.closeAll();
+      closeSync(cg);
+      rmdirSync(dir);
+    });
 
-  const loadSkb = (name: string): number => fds.add(progLoad({
-    progType: ProgramType.CGROUP_SKB, insns: R0_1_EXIT, license: 'GPL', progName: name,
-    expectedAttachType: AttachType.CGROUP_INET_EGRESS,
-  }));
+    const loadSkb = (name: string): number =>
+      fds.add(
+        progLoad({
+          progType: ProgramType.CGROUP_SKB,
+          insns: R0_1_EXIT,
+          license: 'GPL',
+          progName: name,
+          expectedAttachType: AttachType.CGROUP_INET_EGRESS,
+        }),
+      );
 
-  it('creates a cgroup link, reads its info, queries, updates and detaches it', () => {
-    const a = loadSkb('allow_a');
-    const b = loadSkb('allow_b');
-    const link = fds.add(linkCreate({ progFd: a, targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS }));
-    const info = linkInfoByFd(link);
-    expect(info.kind).toBe('cgroup');
-    if (info.kind === 'cgroup') {
-      expect(info.cgroup.attachType).toBe(AttachType.CGROUP_INET_EGRESS);
-      expect(info.cgroup.cgroupId).toBeGreaterThan(0n);
-    }
-    expect(info.progId).toBe(progInfoByFd(a).id);
-    const ids = new Uint8Array(4 * 8);
-    const q = progQuery({ targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS, progIds: ids });
-    expect(q.progCnt).toBe(1);
-    expect(readU32Array(ids, 1)).toEqual([info.progId]);
-    linkUpdate({ linkFd: link, newProgFd: b });
-    expect(linkInfoByFd(link).progId).toBe(progInfoByFd(b).id);
-    const found: number[] = [];
-    for (let i = getNextId('link', 0); i !== undefined; i = getNextId('link', i)) found.push(i);
-    expect(found).toContain(info.id);
-    linkDetach(link);
-    expect(progQuery({ targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS }).progCnt).toBe(0);
-    fds.close(link);
-  });
-});
+    it('creates a cgroup link, reads its info, queries, updates and detaches it', () => {
+      const a = loadSkb('allow_a');
+      const b = loadSkb('allow_b');
+      const link = fds.add(linkCreate({ progFd: a, targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS }));
+      const info = linkInfoByFd(link);
+      expect(info.kind).toBe('cgroup');
+      if (info.kind === 'cgroup') {
+        expect(info.cgroup.attachType).toBe(AttachType.CGROUP_INET_EGRESS);
+        expect(info.cgroup.cgroupId).toBeGreaterThan(0n);
+      }
+      expect(info.progId).toBe(progInfoByFd(a).id);
+      const ids = new Uint8Array(4 * 8);
+      const q = progQuery({ targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS, progIds: ids });
+      expect(q.progCnt).toBe(1);
+      expect(readU32Array(ids, 1)).toEqual([info.progId]);
+      linkUpdate({ linkFd: link, newProgFd: b });
+      expect(linkInfoByFd(link).progId).toBe(progInfoByFd(b).id);
+      const found: number[] = [];
+      for (let i = getNextId('link', 0); i !== undefined; i = getNextId('link', i)) found.push(i);
+      expect(found).toContain(info.id);
+      linkDetach(link);
+      expect(progQuery({ targetFd: cg, attachType: AttachType.CGROUP_INET_EGRESS }).progCnt).toBe(0);
+      fds.close(link);
+    });
+  },
+);
 
 kernel.describe('kernel: BTF', () => {
   // A minimal BTF blob: header, one INT type named "int", the string section.
@@ -471,10 +549,18 @@ describe.skipIf(nativeLoadError !== null)('native constants', () => {
 
 kernel.describe('kernel: perf_event_open', () => {
   it('opens a software clock event', () => {
-    const fd = perfEventOpen({
-      type: PerfType.PERF_TYPE_SOFTWARE, config: PerfCountSw.PERF_COUNT_SW_CPU_CLOCK, samplePeriod: 1_000_000,
-      disabled: true,
-    }, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    const fd = perfEventOpen(
+      {
+        type: PerfType.PERF_TYPE_SOFTWARE,
+        config: PerfCountSw.PERF_COUNT_SW_CPU_CLOCK,
+        samplePeriod: 1_000_000,
+        disabled: true,
+      },
+      0,
+      -1,
+      -1,
+      PERF_FLAG_FD_CLOEXEC,
+    );
     expect(fd).toBeGreaterThan(0);
     closeFd(fd);
   });

@@ -4,7 +4,12 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { BpfError, Errno, NotSupportedError, VerifierError } from '@bpfkit/core';
 import { HOST_LITTLE_ENDIAN } from '../attr/layout.js';
 
-interface BpfCall { cmd: number; attr: Uint8Array; ptrOffsets: readonly number[]; ptrBuffers: readonly (Uint8Array | null)[] }
+interface BpfCall {
+  cmd: number;
+  attr: Uint8Array;
+  ptrOffsets: readonly number[];
+  ptrBuffers: readonly (Uint8Array | null)[];
+}
 type BpfImpl = (call: BpfCall) => number;
 
 const fake = vi.hoisted(() => {
@@ -40,8 +45,19 @@ const fake = vi.hoisted(() => {
 
 vi.mock('../native.js', () => ({ native: fake.native }));
 
-const { callBpf, resolveNestedPointers, mapCreate, mapGetNextKey, getNextId, progLoad, progTestRun, closeFd, perfEventOpen, mapLookupBatch, mapUpdateBatch } =
-  await import('./index.js');
+const {
+  callBpf,
+  resolveNestedPointers,
+  mapCreate,
+  mapGetNextKey,
+  getNextId,
+  progLoad,
+  progTestRun,
+  closeFd,
+  perfEventOpen,
+  mapLookupBatch,
+  mapUpdateBatch,
+} = await import('./index.js');
 const { BpfCommand } = await import('../commands.js');
 const { encodeMapFreezeAttr } = await import('../attr/map.js');
 const { encodeProgInfoRequest } = await import('../info/prog-info.js');
@@ -66,7 +82,11 @@ describe('callBpf', () => {
   it('throws a BpfError with errno, code, syscall and command', () => {
     fake.state.impl = () => -Errno.EBADF;
     let err: unknown;
-    try { callBpf(BpfCommand.BPF_MAP_FREEZE, encodeMapFreezeAttr({ mapFd: 3 }), { subject: "map 'x'" }); } catch (e) { err = e; }
+    try {
+      callBpf(BpfCommand.BPF_MAP_FREEZE, encodeMapFreezeAttr({ mapFd: 3 }), { subject: "map 'x'" });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(BpfError);
     expect(err).toMatchObject({ errno: 9, code: 'EBADF', syscall: 'bpf', command: 'BPF_MAP_FREEZE' });
     expect((err as Error).message).toMatch(/^map 'x': bpf\(BPF_MAP_FREEZE\) failed: EBADF/);
@@ -76,15 +96,19 @@ describe('callBpf', () => {
 describe('wrappers', () => {
   it('mapCreate names the map in errors and hints at max_entries 0', () => {
     fake.state.impl = () => -Errno.EINVAL;
-    expect(() => mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 0, mapName: 'm' }))
-      .toThrow(/^map 'm': bpf\(BPF_MAP_CREATE\) failed: EINVAL .*max_entries is 0/);
+    expect(() => mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 0, mapName: 'm' })).toThrow(
+      /^map 'm': bpf\(BPF_MAP_CREATE\) failed: EINVAL .*max_entries is 0/,
+    );
   });
 
   it('mapGetNextKey and getNextId turn ENOENT into "no more"', () => {
     fake.state.impl = () => -Errno.ENOENT;
     expect(mapGetNextKey(3, null, new Uint8Array(4))).toBe(false);
     expect(getNextId('link', 0)).toBeUndefined();
-    fake.state.impl = ({ attr }) => { wr32(attr, 4, 17); return 0; };
+    fake.state.impl = ({ attr }) => {
+      wr32(attr, 4, 17);
+      return 0;
+    };
     expect(getNextId('prog', 5)).toBe(17);
     expect(fake.state.calls.at(-1)!.cmd).toBe(BpfCommand.BPF_PROG_GET_NEXT_ID);
     fake.state.impl = () => -Errno.EPERM;
@@ -100,7 +124,9 @@ describe('wrappers', () => {
     let err: unknown;
     try {
       progLoad({ progType: 1, insns: new Uint8Array(8), license: 'GPL', progName: 'p' }, new Uint8Array(256));
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(VerifierError);
     expect(err).toMatchObject({ program: 'p', errno: Errno.EACCES, truncated: false, instruction: 0 });
     expect((err as VerifierError).log).toMatch(/R0 !read_ok/);
@@ -110,14 +136,25 @@ describe('wrappers', () => {
   });
 
   it('progTestRun reads the outputs the kernel wrote into attr', () => {
-    fake.state.impl = ({ attr }) => { wr32(attr, 4, 42); wr32(attr, 36, 100); wr32(attr, 12, 3); return 0; };
+    fake.state.impl = ({ attr }) => {
+      wr32(attr, 4, 42);
+      wr32(attr, 36, 100);
+      wr32(attr, 12, 3);
+      return 0;
+    };
     expect(progTestRun({ progFd: 1, dataIn: new Uint8Array(14) })).toEqual({ retval: 42, duration: 100, dataSizeOut: 3, ctxSizeOut: 0 });
   });
 
   it('batch lookups report done on ENOENT with the partial count; writes name the processed count', () => {
-    fake.state.impl = ({ attr }) => { wr32(attr, 32, 2); return -Errno.ENOENT; };
+    fake.state.impl = ({ attr }) => {
+      wr32(attr, 32, 2);
+      return -Errno.ENOENT;
+    };
     expect(mapLookupBatch({ mapFd: 1, count: 8 })).toEqual({ count: 2, done: true });
-    fake.state.impl = ({ attr }) => { wr32(attr, 32, 1); return -Errno.E2BIG; };
+    fake.state.impl = ({ attr }) => {
+      wr32(attr, 32, 1);
+      return -Errno.E2BIG;
+    };
     expect(() => mapUpdateBatch({ mapFd: 1, count: 3 })).toThrow(/1 of 3 elements processed/);
   });
 
@@ -146,6 +183,8 @@ describe('nested pointers', () => {
   it('perfEventOpen passes kprobe_func by address and maps errors', () => {
     expect(perfEventOpen({ type: 6, kprobeFunc: 'vfs_read' }, -1, 0, -1, 0)).toBe(7);
     expect(new DataView(fake.state.perfAttr!.buffer).getBigUint64(56, true)).toBe(0x1000n);
-    expect(() => perfEventOpen({ type: 0xff }, 0, -1, -1, 0)).toThrow(expect.objectContaining({ syscall: 'perf_event_open', code: 'ENOENT' }) as unknown as Error);
+    expect(() => perfEventOpen({ type: 0xff }, 0, -1, -1, 0)).toThrow(
+      expect.objectContaining({ syscall: 'perf_event_open', code: 'ENOENT' }) as unknown as Error,
+    );
   });
 });

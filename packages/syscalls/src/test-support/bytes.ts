@@ -23,11 +23,26 @@ export class Builder {
     this.bytes = new Uint8Array(size);
     this.view = dv(this.bytes);
   }
-  u32(off: number, v: number): this { this.view.setUint32(off, v, HOST_LITTLE_ENDIAN); return this; }
-  s32(off: number, v: number): this { this.view.setInt32(off, v, HOST_LITTLE_ENDIAN); return this; }
-  u64(off: number, v: bigint): this { this.view.setBigUint64(off, v, HOST_LITTLE_ENDIAN); return this; }
-  text(off: number, s: string): this { this.bytes.set(new TextEncoder().encode(s), off); return this; }
-  raw(off: number, b: ArrayLike<number>): this { this.bytes.set(b, off); return this; }
+  u32(off: number, v: number): this {
+    this.view.setUint32(off, v, HOST_LITTLE_ENDIAN);
+    return this;
+  }
+  s32(off: number, v: number): this {
+    this.view.setInt32(off, v, HOST_LITTLE_ENDIAN);
+    return this;
+  }
+  u64(off: number, v: bigint): this {
+    this.view.setBigUint64(off, v, HOST_LITTLE_ENDIAN);
+    return this;
+  }
+  text(off: number, s: string): this {
+    this.bytes.set(new TextEncoder().encode(s), off);
+    return this;
+  }
+  raw(off: number, b: ArrayLike<number>): this {
+    this.bytes.set(b, off);
+    return this;
+  }
 }
 
 /** The buffer reported for the pointer at `offset` (fails the test when none). */
