@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from '@bpfkit/core';
-import { bpfAccess, PerfCountSw, PerfRecord, PerfSample, PerfType } from '@bpfkit/syscalls';
+import { PerfCountSw, PerfRecord, PerfSample, PerfType } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { PerfRing } from './perf-ring.js';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 
 const clock = (extra = {}) => ({
   type: PerfType.PERF_TYPE_SOFTWARE,
@@ -24,8 +25,7 @@ describe('perf ring arguments', () => {
   });
 });
 
-const access = bpfAccess();
-describe.skipIf(!access.available)(`perf ring on the kernel${access.reason ? ` — skipped: ${access.reason}` : ''}`, () => {
+whenKernel().describe('perf ring on the kernel', () => {
   it("reads the samples of a software clock event of this thread from the mmap'd ring", () => {
     using ring = PerfRing.open(clock(), { pages: 8 });
     ring.enable();

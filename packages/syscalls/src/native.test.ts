@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { native, nativeLoadError, packageRoot } from './native.js';
+import { whenKernel } from './test-support/kernel-gates.js';
 
 // bpf commands and map types (uapi linux/bpf.h)
 const BPF_MAP_CREATE = 0;
@@ -45,19 +46,6 @@ function isCloexec(fd: number): boolean {
   const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
   const flags = /^flags:\s+([0-7]+)/m.exec(info);
   return flags !== null && (parseInt(flags[1] ?? '0', 8) & 0o2000000) !== 0;
-}
-
-// Privilege probe: one real BPF_MAP_CREATE.
-let privileged = false;
-let skipReason = 'the native addon did not load';
-if (loaded) {
-  const fd = createMap(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
-  if (fd >= 0) {
-    privileged = true;
-    native.close(fd);
-  } else {
-    skipReason = `BPF_MAP_CREATE returned ${fd} (${fd === -k('EPERM') ? 'EPERM: not privileged' : 'no bpf support'}); run as root or with CAP_BPF`;
-  }
 }
 
 /**
@@ -185,7 +173,7 @@ describe('native addon', () => {
   });
 });
 
-describe.skipIf(!privileged)(`native addon against the kernel${privileged ? '' : ` (skipped: ${skipReason})`}`, () => {
+whenKernel().describe('native addon against the kernel', () => {
   it('creates a map with bpf() and reads its info through a patched pointer', () => {
     const fd = createMap(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
     expect(fd).toBeGreaterThanOrEqual(0);
