@@ -8,7 +8,7 @@ import { mountPrivateBpffs } from '@bpfkit/syscalls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './main.js';
 import type { ObjectReport } from './obj.js';
-import { whenKernel } from '@bpfkit/syscalls/testing';
+import { kernelHas, whenKernel } from '@bpfkit/syscalls/testing';
 
 async function cli(...argv: string[]) {
   const out: string[] = [];
@@ -225,7 +225,7 @@ whenKernel().describe('bpfkit obj load on the kernel', () => {
     const missing = await cli('obj', 'load', externs, '--kconfig', path.join(dir, 'none'));
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/--kconfig: expected a readable file \(ENOENT\)/);
-    if (fs.existsSync('/sys/kernel/btf/vmlinux')) {
+    if (kernelHas('kernel-btf')) {
       const core = path.resolve(import.meta.dirname, '../../../elf/testdata/core.bpf.o');
       expect((await cli('obj', 'load', core, '--kernel-btf', '/sys/kernel/btf/vmlinux')).code).toBe(0);
     }

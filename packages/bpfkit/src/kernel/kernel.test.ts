@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { kallsymsAddresses } from './kallsyms.js';
 import { kernelBtfs, vmlinuxBtf } from './kernel-btf.js';
 import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '@bpfkit/syscalls';
-
-const hasBtf = fs.existsSync('/sys/kernel/btf/vmlinux');
+import { whenFeature } from '@bpfkit/syscalls/testing';
 
 describe('the running kernel', () => {
   it.skipIf(kernelConfigSource() === undefined)('reads the kernel config from /proc/config.gz or /boot', () => {
@@ -54,7 +53,7 @@ describe('the running kernel', () => {
     expect(kallsymsAddresses(['__bpfkit_no_such_symbol__']).size).toBe(0);
   });
 
-  it.skipIf(!hasBtf)('parses vmlinux BTF once and lists module BTF after it', () => {
+  whenFeature('kernel-btf').it('parses vmlinux BTF once and lists module BTF after it', () => {
     expect(vmlinuxBtf()).toBe(vmlinuxBtf());
     expect(vmlinuxBtf().find('task_struct', BtfKind.STRUCT)).toBeDefined();
     const all = kernelBtfs();

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import { AttachType, ProgramType } from '@bpfkit/core';
 import { BtfBuilder, BtfKind, parseBtf } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { kernelBtfs } from '../kernel/kernel-btf.js';
 import { attachBtfName, resolveAttachBtf } from './attach-btf.js';
+import { whenFeature } from '@bpfkit/syscalls/testing';
 
 const spec = (type: number, expectedAttachType: number | undefined, attachTo: string) => ({
   name: 'p',
@@ -65,7 +65,7 @@ describe('attach points in kernel BTF', () => {
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'nowhere'), sources)).toBeUndefined();
   });
 
-  it.skipIf(!fs.existsSync('/sys/kernel/btf/vmlinux'))('finds tp_btf and fentry targets in this kernel', () => {
+  whenFeature('kernel-btf').it('finds tp_btf and fentry targets in this kernel', () => {
     const k = kernelBtfs();
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_RAW_TP, 'sched_switch'), k)).toMatchObject({
       module: 'vmlinux',
