@@ -38,7 +38,7 @@ const WARMUP = Math.min(COUNT, Number(process.env.BENCH_MAPS_WARMUP ?? 100_000))
 const ONLY = new Set((process.env.BENCH_MAPS_ONLY ?? 'c,bpfkit,bpf').split(',').map((s) => s.trim()));
 const BATCH = 4096;
 
-/** Targets of the maps issue, as a fraction of C's speed: single-element rows, and iteration and batch rows. */
+/** The speed bpfkit aims for, as a fraction of C's: single-element rows, and iteration and batch rows. */
 const SINGLE_TARGET = 0.9;
 const BULK_TARGET = 0.8;
 
