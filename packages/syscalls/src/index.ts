@@ -31,7 +31,7 @@ export {
   probeProgramStreams,
   probeStructOpsLink,
 } from './features/probe.js';
-export type { ProgramProbe } from './features/probe.js';
+export type { FeatureAnswer, ProgramProbe } from './features/probe.js';
 export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
 export { nativeProbeSys } from './features/probe-sys-native.js';
 export { kernelFeatureSupport, featureSince } from './features/support.js';

@@ -2,6 +2,7 @@ import { Errno, MapFlags, MapType, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { bpffsMountPoint, capabilities, mounts } from './environment.js';
 import {
+  probeFeature,
   probeFeatures,
   probeHelper,
   probeLinkTypes,
@@ -95,6 +96,25 @@ describe('feature probes (logic)', () => {
     expect(of(MapType.UNSPEC)).toBeUndefined();
     // The inner map template and one map of each of the 33 types.
     expect(attrs).toHaveLength(1 + 33);
+    expect(sys.open).toBe(0);
+  });
+
+  it('probes one feature by name, creating and closing only what that feature needs', () => {
+    const sys = fakeSys();
+    const attrs: ProbeMapAttr[] = [];
+    const create = sys.mapCreate;
+    sys.mapCreate = (a: ProbeMapAttr) => {
+      attrs.push(a);
+      return create(a);
+    };
+    expect(probeFeature('map:arena', sys)).toEqual({ has: false, restriction: expect.stringMatching(/refused with EPERM/) });
+    // The inner map template and the arena, nothing else.
+    expect(attrs.map((a) => a.type)).toEqual([MapType.ARRAY, MapType.ARENA]);
+    expect(probeFeature('map:hash', sys)).toEqual({ has: true });
+    expect(probeFeature('program:socket_filter', sys)).toEqual({ has: true });
+    expect(probeFeature('program:lsm', sys)).toMatchObject({ has: false, restriction: expect.stringMatching(/lockdown/) });
+    expect(probeFeature('pin-path-fd', sys)).toEqual({ has: true });
+    expect(probeFeature('program-streams', sys)).toEqual({ has: false });
     expect(sys.open).toBe(0);
   });
 

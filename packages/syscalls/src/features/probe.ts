@@ -74,7 +74,10 @@ function mapRefusal(errno: number): string | undefined {
  * Probes every map type by creating the smallest map of it: `types` says
  * which can be created, `reasons` why a type the kernel knows is refused.
  */
-export function probeMapTypes(sys: ProbeSys): { types: Record<string, boolean>; reasons: Record<string, string> } {
+export function probeMapTypes(
+  sys: ProbeSys,
+  names: readonly string[] = mapTypeNames,
+): { types: Record<string, boolean>; reasons: Record<string, string> } {
   const types: Record<string, boolean> = {};
   const reasons: Record<string, string> = {};
   const b = new BtfBuilder();
@@ -82,8 +85,9 @@ export function probeMapTypes(sys: ProbeSys): { types: Record<string, boolean>; 
   const btfFd = sys.btfLoad(b.encode());
   const innerFd = sys.mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
   try {
-    for (const name of mapTypeNames) {
-      const type = mapTypeFromName(name)!;
+    for (const name of names) {
+      const type = mapTypeFromName(name);
+      if (type === undefined) continue;
       const attr = mapProbeAttr(type, { btfFd, innerFd });
       if (!attr) continue;
       const fd = sys.mapCreate(attr);
@@ -161,13 +165,17 @@ export function probeProgramType(sys: ProbeSys, type: number, versionCode: numbe
   return { supported: log.trim().length > 0 };
 }
 
-/** Probes every program type. */
-export function probeProgramTypes(sys: ProbeSys, versionCode: number): { types: Record<string, boolean>; reasons: Record<string, string> } {
+/** Probes every program type (or those named). */
+export function probeProgramTypes(
+  sys: ProbeSys,
+  versionCode: number,
+  names: readonly string[] = programTypeNames,
+): { types: Record<string, boolean>; reasons: Record<string, string> } {
   const types: Record<string, boolean> = {};
   const reasons: Record<string, string> = {};
-  for (const name of programTypeNames) {
-    const type = programTypeFromName(name)!;
-    if (type === ProgramType.UNSPEC) continue;
+  for (const name of names) {
+    const type = programTypeFromName(name);
+    if (type === undefined || type === ProgramType.UNSPEC) continue;
     const r = probeProgramType(sys, type, versionCode);
     types[programTypeName(type)] = r.supported;
     if (r.reason) reasons[programTypeName(type)] = r.reason;
@@ -277,6 +285,75 @@ export function probeStructOpsLink(sys: ProbeSys): boolean {
   });
   if (fd >= 0) sys.close(fd);
   return fd === -Errno.ENOTSUPP;
+}
+
+/** The probe's answer for one feature: whether the kernel has it here, and the restriction it reported. */
+export interface FeatureAnswer {
+  has: boolean;
+  restriction?: string;
+}
+
+const answers = new Map<string, FeatureAnswer>();
+
+/**
+ * Probes one feature by name (`'map:arena'`, `'program:xdp'`, `'link:tcx'`,
+ * `'kernel-btf'`, `'kprobe-pmu'`, `'uprobe-pmu'`, `'batch-ops'`,
+ * `'pin-path-fd'`, `'program-streams'`, `'struct-ops-link'`), at most once
+ * per process: what a test or a loader needs to know without paying for
+ * every helper of every program type as {@link probeFeatures} does.
+ * The bpf() probes assume this process may use bpf() (see `bpfAccess()`).
+ *
+ * @example
+ * probeFeature('map:ringbuf').has; // true on 5.8 and later
+ */
+export function probeFeature(feature: string, sys?: ProbeSys): FeatureAnswer {
+  const known = answers.get(feature);
+  if (known && !sys) return known;
+  const kernelSys = () => sys ?? nativeProbeSys();
+  const [kind, name = ''] = feature.split(':') as [string, string | undefined];
+  let answer: FeatureAnswer;
+  switch (kind) {
+    case 'map': {
+      const r = probeMapTypes(kernelSys(), [name]);
+      answer = { has: r.types[name] === true, ...(r.reasons[name] ? { restriction: r.reasons[name] } : {}) };
+      break;
+    }
+    case 'program': {
+      const r = probeProgramTypes(kernelSys(), kernelVersion().code, [name]);
+      answer = { has: r.types[name] === true, ...(r.reasons[name] ? { restriction: r.reasons[name] } : {}) };
+      break;
+    }
+    case 'link': {
+      const btf = hasKernelBtf() ? fs.readFileSync('/sys/kernel/btf/vmlinux') : undefined;
+      answer = { has: probeLinkTypes(btf, kernelVersion())[name] === true };
+      break;
+    }
+    case 'kernel-btf':
+      answer = { has: hasKernelBtf() };
+      break;
+    case 'kprobe-pmu':
+      answer = { has: hasPmu('kprobe') };
+      break;
+    case 'uprobe-pmu':
+      answer = { has: hasPmu('uprobe') };
+      break;
+    case 'batch-ops':
+      answer = { has: probeBatchOps(kernelSys()) };
+      break;
+    case 'pin-path-fd':
+      answer = { has: probePinPathFd(kernelSys()) };
+      break;
+    case 'program-streams':
+      answer = { has: probeProgramStreams(kernelSys()) };
+      break;
+    case 'struct-ops-link':
+      answer = { has: probeStructOpsLink(kernelSys()) };
+      break;
+    default:
+      answer = { has: false };
+  }
+  if (!sys) answers.set(feature, answer);
+  return answer;
 }
 
 let cached: Features | undefined;

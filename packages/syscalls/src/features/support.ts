@@ -11,7 +11,9 @@ import os from 'node:os';
 import { InvalidArgumentError, kernelReleaseAtLeast, linkTypeSince, mapTypeSince, programTypeSince } from '@bpfkit/core';
 import type { Features, LinkTypeName, MapTypeName, ProgramTypeName } from '@bpfkit/core';
 import { kernelConfig, kernelConfigSource } from './kernel-config.js';
-import { probeFeatures } from './probe.js';
+import { bpfAccess } from '../access.js';
+import { probeFeature } from './probe.js';
+import type { FeatureAnswer, probeFeatures } from './probe.js';
 
 /**
  * A kernel feature by name: a map, program or link type (`'map:ringbuf'`,
@@ -117,14 +119,14 @@ export function featureSince(feature: KernelFeature): string | undefined {
   return table?.[name];
 }
 
-/** The probe's own yes or no, and the restriction it reported, if any. */
-function probeAnswer(feature: KernelFeature, f: Features): { has: boolean; restriction?: string | undefined } {
+/** The probe's own yes or no, and the restriction it reported, if any, read from a whole {@link Features}. */
+function answerIn(feature: KernelFeature, f: Features): FeatureAnswer {
   const [kind, name = ''] = feature.split(':') as [string, string | undefined];
   switch (kind) {
     case 'map':
-      return { has: f.mapTypes[name] === true, restriction: f.mapTypeRestrictions[name] };
+      return withRestriction(f.mapTypes[name] === true, f.mapTypeRestrictions[name]);
     case 'program':
-      return { has: f.programTypes[name] === true, restriction: f.programTypeRestrictions[name] };
+      return withRestriction(f.programTypes[name] === true, f.programTypeRestrictions[name]);
     case 'link':
       return { has: f.linkTypes[name] === true };
     case 'kernel-btf':
@@ -146,6 +148,10 @@ function probeAnswer(feature: KernelFeature, f: Features): { has: boolean; restr
   }
 }
 
+function withRestriction(has: boolean, restriction: string | undefined): FeatureAnswer {
+  return restriction === undefined ? { has } : { has, restriction };
+}
+
 /** The first config requirement the kernel's config leaves out, when its config can be read. */
 function missingConfig(feature: KernelFeature, config: ReadonlyMap<string, string> | undefined): string | undefined {
   if (!config || config.size === 0) return undefined;
@@ -157,8 +163,9 @@ function missingConfig(feature: KernelFeature, config: ReadonlyMap<string, strin
 
 /**
  * Whether the running kernel has `feature` for this process, and why not.
- * Reads the cached {@link probeFeatures} answer, the kernel release and the
- * kernel config; runs no probe of its own.
+ * Probes that one feature (once per process, {@link probeFeature}) unless
+ * `context.features` gives a whole {@link probeFeatures} answer, then reads
+ * the kernel release and, to explain a "no", the kernel config.
  *
  * @example
  * const arena = kernelFeatureSupport('map:arena');
@@ -175,13 +182,14 @@ export function kernelFeatureSupport(
       "a feature bpfkit knows ('map:<type>', 'program:<type>', 'link:<type>', 'kernel-btf', 'kprobe-pmu', …)",
       feature,
     );
-  const f = context.features ?? probeFeatures();
-  if (needsBpf(feature) && !f.bpf.available) {
-    return { feature, state: 'unprivileged', reason: `probing ${feature} needs bpf(): ${f.bpf.reason ?? 'not privileged'}` };
+  const f = context.features;
+  const access = f ? f.bpf : bpfAccess();
+  if (needsBpf(feature) && !access.available) {
+    return { feature, state: 'unprivileged', reason: `probing ${feature} needs bpf(): ${access.reason ?? 'not privileged'}` };
   }
-  const answer = probeAnswer(feature, f);
+  const answer = f ? answerIn(feature, f) : probeFeature(feature);
   if (answer.has) return { feature, state: 'supported', reason: '' };
-  const release = context.release ?? f.kernel.release ?? os.release();
+  const release = context.release ?? f?.kernel.release ?? os.release();
   const [major, minor] = since.split('.').map(Number) as [number, number];
   if (!kernelReleaseAtLeast(release, major, minor)) {
     return { feature, state: 'too-old', reason: `${feature} needs Linux ${since}; this kernel is ${release}` };
