@@ -16,7 +16,8 @@ import { describe, it } from 'vitest';
 import type { TestFunction } from 'vitest';
 import { bpfAccess } from '../access.js';
 import { kernelFeatureSupport } from '../features/support.js';
-import type { KernelFeature } from '../features/support.js';
+import type { FeatureSupport, KernelFeature } from '../features/support.js';
+import type { BpfAccess } from '../access.js';
 
 export type { KernelFeature } from '../features/support.js';
 
@@ -32,14 +33,26 @@ export interface Gate {
   it(name: string, body: TestFunction): void;
 }
 
-function gate(privileged: boolean, needs: readonly KernelFeature[]): Gate {
+/** Where a gate gets its answers; tests of the gates give their own. */
+export interface GateSources {
+  access: () => BpfAccess;
+  support: (feature: KernelFeature) => FeatureSupport;
+}
+
+const KERNEL: GateSources = { access: bpfAccess, support: (feature) => kernelFeatureSupport(feature) };
+
+/**
+ * The gate for tests that need bpf() (when `privileged`) and `needs`: the first
+ * missing piece decides, a probe that disagrees with the kernel over a skip.
+ */
+export function gate(privileged: boolean, needs: readonly KernelFeature[], sources: GateSources = KERNEL): Gate {
   let skip: string | undefined;
   let broken: string | undefined;
-  const access = bpfAccess();
+  const access = sources.access();
   if (privileged && !access.available) skip = access.reason ?? 'bpf() is not available to this process';
   for (const feature of needs) {
     if (skip !== undefined || broken !== undefined) break;
-    const support = kernelFeatureSupport(feature);
+    const support = sources.support(feature);
     if (support.state === 'probe-disagrees') broken = support.reason;
     else if (support.state !== 'supported') skip = support.reason;
   }
