@@ -7,10 +7,11 @@
  * "no", so a broken probe cannot hide behind a skip.
  *
  * @example
- * import { whenKernel } from '@bpfkit/syscalls/testing';
- * whenKernel().describe('kernel maps', () => { ... });               // privilege only
- * whenKernel('map:arena').it('an arena maps its pages', () => { ... });
- * whenFeature('kernel-btf').it('parses vmlinux', () => { ... });     // no bpf() needed
+ * import { kernelHas, whenFeature, whenKernel } from '@bpfkit/syscalls/testing';
+ * whenKernel().describe('kernel maps', () => {});                 // privilege only
+ * whenKernel('map:arena').it('an arena maps its pages', () => {}); // privilege and a feature
+ * whenFeature('kernel-btf').it('parses vmlinux', () => {});       // a feature, no bpf() needed
+ * if (kernelHas('pin-path-fd')) console.log('pins relative to a directory fd work here');
  */
 import { describe, it } from 'vitest';
 import type { TestFunction } from 'vitest';
