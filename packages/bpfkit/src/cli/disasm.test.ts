@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assemble } from '@bpfkit/elf';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './main.js';
 
 /** A minimal BPF object: section headers null, `xdp` (code), `.shstrtab`. */
@@ -44,6 +44,7 @@ async function cli(...argv: string[]) {
 
 describe('bpfkit disasm', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-disasm-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'prog.o');
   fs.writeFileSync(file, objectWith(assemble('mov %r0, 2\nexit')));
 

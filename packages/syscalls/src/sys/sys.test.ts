@@ -12,6 +12,8 @@ import {
   rmdirSync,
   unlinkSync,
 } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachType, BpfError, Errno, LinkType, MapFlags, MapType, ProgramType, UpdateFlags, VerifierError } from '@bpfkit/core';
 import { BpfCommand } from '../commands.js';
@@ -275,14 +277,16 @@ kernel.describe('kernel: errors', () => {
 });
 
 kernel.describe('kernel: pinning in a bpffs mounted for the test', () => {
-  const dir = mkdtempSync('/tmp/bpfkit-bpffs-');
+  // Made in beforeAll, not while collecting: a skipped describe still collects, but runs no afterAll.
+  let dir = '';
   let mounted = false;
   beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-bpffs-'));
     mounted = native.mount('bpf', dir, 'bpf', 0, null) === 0;
   });
   afterAll(() => {
     if (mounted) native.umount(dir, 0);
-    rmdirSync(dir);
+    if (dir) rmdirSync(dir);
   });
 
   it('pins a map, reopens it by path and relative to a directory fd', (ctx) => {
