@@ -19,7 +19,8 @@ command -v setpriv >/dev/null || { echo "test-unprivileged: setpriv (util-linux)
 [ -d node_modules ] || { echo "test-unprivileged: the workspace is not set up: run scripts/setup.sh first" >&2; exit 2; }
 uid=${BPFKIT_TEST_UID:-65534}
 gid=${BPFKIT_TEST_GID:-$uid}
-work=$(mktemp -d "${TMPDIR:-/tmp}/bpfkit-unprivileged.XXXXXX")
+# Under /tmp, not $TMPDIR: the user must be able to reach the copy, and a TMPDIR may sit in a private home.
+work=$(mktemp -d "${BPFKIT_UNPRIVILEGED_PARENT:-/tmp}/bpfkit-unprivileged.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/home" "$work/repo"
 # The copy keeps pnpm's relative symlinks; build caches and reports stay behind.
