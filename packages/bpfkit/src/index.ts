@@ -175,8 +175,16 @@ export {
 export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
 
 // What this kernel and process can do.
-export { bpfAccess, probeFeatures, kernelFeatureSupport, kernelConfig, linuxKernelVersion, possibleCpus } from '@bpfkit/syscalls';
-export type { BpfAccess, KernelFeature, FeatureState, FeatureSupport } from '@bpfkit/syscalls';
+export {
+  bpfAccess,
+  probeFeature,
+  probeFeatures,
+  kernelFeatureSupport,
+  kernelConfig,
+  linuxKernelVersion,
+  possibleCpus,
+} from '@bpfkit/syscalls';
+export type { BpfAccess, FeatureAnswer, KernelFeature, FeatureState, FeatureSupport } from '@bpfkit/syscalls';
 export { formatFeatures } from './features/format.js';
 export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
 export { ensureBpffs, unmountBpffs, bpffsMountPoint } from '@bpfkit/syscalls';

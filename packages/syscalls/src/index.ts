@@ -19,6 +19,7 @@ export * from './cpus.js';
 export * from './capabilities.js';
 export * from './object-kind.js';
 export {
+  probeFeature,
   probeFeatures,
   probeHelper,
   probeHelpers,
