@@ -171,6 +171,9 @@ export {
   programInstructions,
   enableRunStats,
   RunStats,
+  KernelLink,
+  attachProgram,
+  openPinnedLink,
 } from '@bpfkit/attach';
 export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
 

@@ -18,7 +18,7 @@ import type {
 } from '@bpfkit/core';
 import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
 import { possibleCpus } from '@bpfkit/syscalls';
-import { loadKernelProgram } from '@bpfkit/attach';
+import { attachProgram, loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from '@bpfkit/syscalls';
 import { raiseMemlockIfNeeded } from './rlimit.js';
@@ -95,13 +95,8 @@ export class NativeSystem implements System {
     });
   }
 
-  attach(_program: Program, target: AttachTarget): Link {
-    throw new NotSupportedError(
-      `attaching programs to '${target.kind}'`,
-      undefined,
-      'it loads programs but cannot attach them yet; run them with testRun() meanwhile',
-      'bpfkit',
-    );
+  attach(program: Program, target: AttachTarget): Link {
+    return attachProgram(program, target);
   }
 
   openRingBuffer(_map: Map<unknown, unknown>): EventReader {

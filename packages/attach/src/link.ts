@@ -1,0 +1,133 @@
+/**
+ * Links: what attaching a program returns. A link holds the attachment for
+ * as long as its file descriptor (or a pin) lives; closing the last one
+ * detaches the program, so a link nobody holds is detached when collected.
+ *
+ * @module
+ */
+import fs from 'node:fs';
+import { BpfError, Errno, InvalidArgumentError, NotSupportedError, OwnedHandle } from '@bpfkit/core';
+import type { AttachTarget, Link, Program } from '@bpfkit/core';
+import { bpfObjectKind, linkDetach, linkInfoByFd, linkUpdate, native, objGet, objPin, rawTracepointOpen } from '@bpfkit/syscalls';
+import type { BpfLinkInfo } from '@bpfkit/syscalls';
+
+/**
+ * A BPF link on the kernel (`bpf_link`): detach, pin, update, info.
+ *
+ * @example
+ * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
+ * link.info().progId; // the id of `prog`
+ */
+export class KernelLink extends OwnedHandle implements Link {
+  readonly fd: number;
+  readonly target: AttachTarget;
+  #pinnedAt: string | undefined;
+
+  /** Takes ownership of `fd`, a link file descriptor. */
+  constructor(fd: number, target: AttachTarget, label = `${target.kind} link`) {
+    super(label, () => native.close(fd));
+    this.fd = fd;
+    this.target = target;
+  }
+
+  /** The kernel's `struct bpf_link_info`: type, id, program id and what the link is attached to. */
+  info(): BpfLinkInfo {
+    this.assertOpen();
+    return linkInfoByFd(this.fd, undefined, { subject: this.label });
+  }
+
+  /** Replaces the attached program in place (BPF_LINK_UPDATE), where the link type allows it. */
+  update(program: Program): void {
+    this.assertOpen();
+    if (program.closed || program.fd < 0) throw new InvalidArgumentError(`${this.label}: update`, 'an open kernel program', program.name);
+    linkUpdate({ linkFd: this.fd, newProgFd: program.fd }, { subject: this.label });
+  }
+
+  /**
+   * Detaches the program now. Links the kernel can detach in place
+   * (BPF_LINK_DETACH, 5.9: cgroup, netns, xdp, tcx, netfilter, …) stay open
+   * and pinned but inert; the others (raw tracepoint, tracing, perf event,
+   * iterator links answer EOPNOTSUPP) detach when their last reference
+   * goes, so this closes the handle — unless this handle pinned the link,
+   * which then must be unpinned first.
+   */
+  detach(): void {
+    this.assertOpen();
+    try {
+      linkDetach(this.fd, { subject: this.label });
+    } catch (err) {
+      if (!(err instanceof BpfError) || err.errno !== Errno.EOPNOTSUPP) throw err;
+      if (this.#pinnedAt !== undefined) {
+        throw new InvalidArgumentError(
+          `${this.label}: detach`,
+          `an unpinned link (this kind detaches only when its last reference goes; unpin '${this.#pinnedAt}' first)`,
+          'a pinned link',
+        );
+      }
+      this.close();
+    }
+  }
+
+  /** Pins the link in bpffs so that it outlives this process. */
+  pin(path: string): void {
+    this.assertOpen();
+    if (typeof path !== 'string' || !path) throw new InvalidArgumentError(`${this.label}: pin path`, 'a path in bpffs', path);
+    objPin(path, this.fd, {}, { subject: this.label });
+    this.#pinnedAt = path;
+  }
+
+  /** Removes the pin this handle made. */
+  unpin(): void {
+    this.assertOpen();
+    if (!this.#pinnedAt) throw new InvalidArgumentError(`${this.label}: unpin`, 'a link pinned by this handle', undefined);
+    fs.rmSync(this.#pinnedAt, { force: true });
+    this.#pinnedAt = undefined;
+  }
+}
+
+/**
+ * Opens a link pinned in bpffs; `target` describes it for the caller (the
+ * kernel keeps no such description).
+ *
+ * @example
+ * using link = openPinnedLink('/sys/fs/bpf/my_link', { kind: 'raw_tracepoint', name: 'sched_process_exec' });
+ */
+export function openPinnedLink(path: string, target: AttachTarget): KernelLink {
+  if (typeof path !== 'string' || !path) throw new InvalidArgumentError('pinned link path', 'a path in bpffs', path);
+  const fd = objGet(path, {}, { subject: `open pinned link '${path}'` });
+  const kind = bpfObjectKind(fd);
+  if (kind !== 'link') {
+    native.close(fd);
+    throw new InvalidArgumentError(`pinned link '${path}'`, 'a pinned BPF link', `a pinned ${kind ?? 'object'}`);
+  }
+  return new KernelLink(fd, target, `link '${path}'`);
+}
+
+/**
+ * Attaches a loaded program to a hook and returns the link that holds it.
+ * Raw tracepoints attach today; the other hooks answer NotSupportedError
+ * naming the hook.
+ *
+ * @example
+ * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
+ */
+export function attachProgram(program: Program, target: AttachTarget): KernelLink {
+  if (program.closed || program.fd < 0) throw new InvalidArgumentError('attach: program', 'an open kernel program', program.name);
+  switch (target.kind) {
+    case 'raw_tracepoint': {
+      if (typeof target.name !== 'string' || !target.name)
+        throw new InvalidArgumentError('raw_tracepoint target: name', 'a tracepoint name', target.name);
+      const fd = rawTracepointOpen(program.fd, target.name, undefined, {
+        subject: `program '${program.name}': attach to raw tracepoint '${target.name}'`,
+      });
+      return new KernelLink(fd, target, `raw_tracepoint link '${target.name}' of program '${program.name}'`);
+    }
+    default:
+      throw new NotSupportedError(
+        `attaching programs to '${target.kind}'`,
+        undefined,
+        'it attaches raw tracepoints so far; run other programs with testRun() meanwhile',
+        'bpfkit',
+      );
+  }
+}
