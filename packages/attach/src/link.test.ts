@@ -40,11 +40,11 @@ function countingProgram(mapFd: number): Uint8Array {
 }
 
 /** A one-slot counter map and a program counting into it; both closed by the returned disposer. */
-function counter() {
+function counter(type: number = ProgramType.RAW_TRACEPOINT) {
   const map = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, mapName: 'exec_count' });
   const prog = loadKernelProgram({
     name: 'count_exec',
-    type: ProgramType.RAW_TRACEPOINT,
+    type,
     instructions: countingProgram(map),
     license: 'GPL',
   });
@@ -136,4 +136,26 @@ raw.it('raw: openPinnedLink refuses a pin that is not a link', () => {
   c.prog.pin(`${fsys.dir}/prog`);
   expect(() => openPinnedLink(`${fsys.dir}/prog`, { kind: 'raw_tracepoint', name: 'x' })).toThrow(/expected a pinned BPF link, got .*prog/);
   c.prog.unpin();
+});
+
+const tracepoint = whenKernel('program:tracepoint', 'link:perf_event');
+
+tracepoint.it('tracepoint: sched:sched_process_exec runs the program through a perf event link until closed', () => {
+  using c = counter(ProgramType.TRACEPOINT);
+  const link = attachProgram(c.prog, { kind: 'tracepoint', group: 'sched', name: 'sched_process_exec' });
+  exec();
+  expect(c.read()).toBeGreaterThan(0n);
+  expect(link.info()).toMatchObject({ type: LinkType.PERF_EVENT, progId: c.prog.info().id });
+  link.close();
+  const after = c.read();
+  exec();
+  expect(c.read()).toBe(after);
+});
+
+tracepoint.it('tracepoint: names a tracepoint the kernel lacks, and refuses names that are not tracefs names', () => {
+  using c = counter(ProgramType.TRACEPOINT);
+  expect(() => attachProgram(c.prog, { kind: 'tracepoint', group: 'sched', name: 'bpfkit_no_such_event' })).toThrow(
+    /tracepoint: expected a tracepoint of this kernel \(no .*events\/sched\/bpfkit_no_such_event\/id\), got the string "sched:bpfkit_no_such_event"/,
+  );
+  expect(() => attachProgram(c.prog, { kind: 'tracepoint', group: '../..', name: 'x' })).toThrow(InvalidArgumentError);
 });

@@ -6,9 +6,23 @@
  * @module
  */
 import fs from 'node:fs';
-import { BpfError, Errno, InvalidArgumentError, NotSupportedError, OwnedHandle } from '@bpfkit/core';
+import { AttachType, BpfError, Errno, InvalidArgumentError, NotSupportedError, OwnedHandle } from '@bpfkit/core';
 import type { AttachTarget, Link, Program } from '@bpfkit/core';
-import { bpfObjectKind, linkDetach, linkInfoByFd, linkUpdate, native, objGet, objPin, rawTracepointOpen } from '@bpfkit/syscalls';
+import {
+  bpfObjectKind,
+  linkCreate,
+  linkDetach,
+  linkInfoByFd,
+  linkUpdate,
+  native,
+  objGet,
+  objPin,
+  PERF_FLAG_FD_CLOEXEC,
+  PerfType,
+  perfEventOpen,
+  rawTracepointOpen,
+} from '@bpfkit/syscalls';
+import { tracepointId } from './tracefs.js';
 import type { BpfLinkInfo } from '@bpfkit/syscalls';
 
 /**
@@ -105,8 +119,8 @@ export function openPinnedLink(path: string, target: AttachTarget): KernelLink {
 
 /**
  * Attaches a loaded program to a hook and returns the link that holds it.
- * Raw tracepoints attach today; the other hooks answer NotSupportedError
- * naming the hook.
+ * Raw tracepoints and tracepoints attach today; the other hooks answer
+ * NotSupportedError naming the hook.
  *
  * @example
  * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
@@ -122,12 +136,32 @@ export function attachProgram(program: Program, target: AttachTarget): KernelLin
       });
       return new KernelLink(fd, target, `raw_tracepoint link '${target.name}' of program '${program.name}'`);
     }
+    case 'tracepoint':
+      return attachTracepoint(program, target);
     default:
       throw new NotSupportedError(
         `attaching programs to '${target.kind}'`,
         undefined,
-        'it attaches raw tracepoints so far; run other programs with testRun() meanwhile',
+        'it attaches raw tracepoints and tracepoints so far; run other programs with testRun() meanwhile',
         'bpfkit',
       );
+  }
+}
+
+/**
+ * A tracepoint: a PERF_TYPE_TRACEPOINT perf event (pid -1, CPU 0: the
+ * program runs on every CPU all the same) with the program linked to it
+ * (BPF_LINK_CREATE, attach type BPF_PERF_EVENT, 5.15). The link holds the
+ * perf event, so the event's own fd is closed at once.
+ */
+function attachTracepoint(program: Program, target: Extract<AttachTarget, { kind: 'tracepoint' }>): KernelLink {
+  const label = `tracepoint link '${target.group}:${target.name}' of program '${program.name}'`;
+  const id = tracepointId(target.group, target.name);
+  const perfFd = perfEventOpen({ type: PerfType.PERF_TYPE_TRACEPOINT, config: id }, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  try {
+    const fd = linkCreate({ progFd: program.fd, targetFd: perfFd, attachType: AttachType.PERF_EVENT }, { subject: label });
+    return new KernelLink(fd, target, label);
+  } finally {
+    native.close(perfFd);
   }
 }
