@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { BpfError, ClosedError, InvalidArgumentError, LinkType, MapType, NotSupportedError, ProgramType } from '@bpfkit/core';
+import { AttachType, BpfError, ClosedError, InvalidArgumentError, LinkType, MapType, NotSupportedError, ProgramType } from '@bpfkit/core';
 import { encodeInstructions } from '@bpfkit/elf';
 import type { InstructionFields } from '@bpfkit/elf';
-import { closeFd, mapCreate, mapLookupElem, mountPrivateBpffs } from '@bpfkit/syscalls';
+import { closeFd, mapCreate, mapLookupElem, mountPrivateBpffs, mounts } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { attachProgram, openPinnedLink } from './link.js';
 import { loadKernelProgram } from './program.js';
 
@@ -20,8 +20,8 @@ const insn = (opcode: number, fields: Partial<InstructionFields> = {}): Instruct
   ...fields,
 });
 
-/** `array[0] += 1` on every run: a raw tracepoint program counting its hits in the map `mapFd`. */
-function countingProgram(mapFd: number): Uint8Array {
+/** `array[0] += 1` on every run, then `return returns`: a program counting its hits in the map `mapFd`. */
+function countingProgram(mapFd: number, returns = 0): Uint8Array {
   return encodeInstructions(
     [
       insn(0x18, { dst: 1, src: 1, imm: mapFd }), // r1 = map (BPF_PSEUDO_MAP_FD; both slots of the ld_imm64)
@@ -32,7 +32,7 @@ function countingProgram(mapFd: number): Uint8Array {
       insn(0x15, { dst: 0, offset: 2 }), // if r0 == 0 goto +2
       insn(0xb7, { dst: 1, imm: 1 }), // r1 = 1
       insn(0xdb, { dst: 0, src: 1 }), // lock *(u64 *)(r0 + 0) += r1
-      insn(0xb7), // r0 = 0
+      insn(0xb7, { imm: returns }), // r0 = returns
       insn(0x95), // exit
     ],
     LE,
@@ -40,12 +40,12 @@ function countingProgram(mapFd: number): Uint8Array {
 }
 
 /** A one-slot counter map and a program counting into it; both closed by the returned disposer. */
-function counter(type: number = ProgramType.RAW_TRACEPOINT) {
+function counter(type: number = ProgramType.RAW_TRACEPOINT, returns = 0) {
   const map = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, mapName: 'exec_count' });
   const prog = loadKernelProgram({
     name: 'count_exec',
     type,
-    instructions: countingProgram(map),
+    instructions: countingProgram(map, returns),
     license: 'GPL',
   });
   const value = new Uint8Array(8);
@@ -158,4 +158,46 @@ tracepoint.it('tracepoint: names a tracepoint the kernel lacks, and refuses name
     /tracepoint: expected a tracepoint of this kernel \(no .*events\/sched\/bpfkit_no_such_event\/id\), got the string "sched:bpfkit_no_such_event"/,
   );
   expect(() => attachProgram(c.prog, { kind: 'tracepoint', group: '../..', name: 'x' })).toThrow(InvalidArgumentError);
+});
+
+const cgroup2 = mounts().find((m) => m.fstype === 'cgroup2')?.target;
+const cgroupGate = whenKernel('program:cgroup_skb', 'link:cgroup');
+
+/** Runs a node child that moves itself into `cgroup`, then sends one UDP datagram to loopback. */
+function sendFromCgroup(cgroup: string): void {
+  const script = `require('fs').writeFileSync(${JSON.stringify(`${cgroup}/cgroup.procs`)}, String(process.pid));
+    const s = require('dgram').createSocket('udp4'); s.send('bpfkit', 9, '127.0.0.1', () => s.close());`;
+  expect(spawnSync(process.execPath, ['-e', script]).status).toBe(0);
+}
+
+(cgroup2 === undefined ? it.skip : cgroupGate.it)(
+  `cgroup: counts the egress packets of a process in a cgroup the test creates, until the link closes${cgroup2 === undefined ? ' — skipped: no cgroup2 mount' : ''}`,
+  () => {
+    const dir = `${cgroup2}/bpfkit-link-test-${process.pid}`;
+    fs.mkdirSync(dir);
+    try {
+      // cgroup_skb programs return 1 to let the packet go.
+      using c = counter(ProgramType.CGROUP_SKB, 1);
+      const link = attachProgram(c.prog, { kind: 'cgroup', path: dir, attachType: AttachType.CGROUP_INET_EGRESS });
+      try {
+        expect(link.info()).toMatchObject({ type: LinkType.CGROUP, progId: c.prog.info().id });
+        sendFromCgroup(dir);
+        expect(c.read()).toBeGreaterThan(0n);
+      } finally {
+        link.close();
+      }
+      const after = c.read();
+      sendFromCgroup(dir);
+      expect(c.read()).toBe(after);
+    } finally {
+      fs.rmdirSync(dir);
+    }
+  },
+);
+
+cgroupGate.it('cgroup: refuses a path that is not a cgroup directory, naming it', () => {
+  using c = counter(ProgramType.CGROUP_SKB, 1);
+  expect(() => attachProgram(c.prog, { kind: 'cgroup', path: '/nonexistent/bpfkit', attachType: AttachType.CGROUP_INET_EGRESS })).toThrow(
+    /cgroup target: path: expected a cgroup v2 directory this process can open, got the string "\/nonexistent\/bpfkit \(ENOENT\)"/,
+  );
 });

@@ -6,7 +6,7 @@
  * @module
  */
 import fs from 'node:fs';
-import { AttachType, BpfError, Errno, InvalidArgumentError, NotSupportedError, OwnedHandle } from '@bpfkit/core';
+import { AttachType, attachTypeName, BpfError, Errno, InvalidArgumentError, NotSupportedError, OwnedHandle } from '@bpfkit/core';
 import type { AttachTarget, Link, Program } from '@bpfkit/core';
 import {
   bpfObjectKind,
@@ -119,8 +119,8 @@ export function openPinnedLink(path: string, target: AttachTarget): KernelLink {
 
 /**
  * Attaches a loaded program to a hook and returns the link that holds it.
- * Raw tracepoints and tracepoints attach today; the other hooks answer
- * NotSupportedError naming the hook.
+ * Raw tracepoints, tracepoints and cgroups attach today; the other hooks
+ * answer NotSupportedError naming the hook.
  *
  * @example
  * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
@@ -138,11 +138,13 @@ export function attachProgram(program: Program, target: AttachTarget): KernelLin
     }
     case 'tracepoint':
       return attachTracepoint(program, target);
+    case 'cgroup':
+      return attachCgroup(program, target);
     default:
       throw new NotSupportedError(
         `attaching programs to '${target.kind}'`,
         undefined,
-        'it attaches raw tracepoints and tracepoints so far; run other programs with testRun() meanwhile',
+        'it attaches raw tracepoints, tracepoints and cgroups so far; run other programs with testRun() meanwhile',
         'bpfkit',
       );
   }
@@ -163,5 +165,32 @@ function attachTracepoint(program: Program, target: Extract<AttachTarget, { kind
     return new KernelLink(fd, target, label);
   } finally {
     native.close(perfFd);
+  }
+}
+
+/**
+ * A cgroup (v2) hook: a cgroup link (BPF_LINK_CREATE on the cgroup's
+ * directory fd, 5.7) for `target.attachType` (`AttachType.CGROUP_INET_EGRESS`,
+ * …). The link holds the cgroup, so the directory fd is closed at once.
+ */
+function attachCgroup(program: Program, target: Extract<AttachTarget, { kind: 'cgroup' }>): KernelLink {
+  if (typeof target.path !== 'string' || !target.path)
+    throw new InvalidArgumentError('cgroup target: path', 'a cgroup v2 directory', target.path);
+  const label = `cgroup link '${target.path}' (${attachTypeName(target.attachType)}) of program '${program.name}'`;
+  let cgroupFd: number;
+  try {
+    cgroupFd = fs.openSync(target.path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'an error';
+    throw new InvalidArgumentError('cgroup target: path', 'a cgroup v2 directory this process can open', `${target.path} (${code})`);
+  }
+  try {
+    const fd = linkCreate(
+      { progFd: program.fd, targetFd: cgroupFd, attachType: target.attachType, ...(target.flags ? { flags: target.flags } : {}) },
+      { subject: label },
+    );
+    return new KernelLink(fd, target, label);
+  } finally {
+    fs.closeSync(cgroupFd);
   }
 }
