@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { AttachType, BpfError, ClosedError, InvalidArgumentError, LinkType, MapType, NotSupportedError, ProgramType } from '@bpfkit/core';
+import { AttachType, BpfError, CgroupVerdict, ClosedError, InvalidArgumentError, LinkType, MapType, NotSupportedError, ProgramType } from '@bpfkit/core';
 import { encodeInstructions } from '@bpfkit/elf';
 import type { InstructionFields } from '@bpfkit/elf';
 import { closeFd, mapCreate, mapLookupElem, mountPrivateBpffs, mounts } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { expect, it } from 'vitest';
-import { attachProgram, openPinnedLink } from './link.js';
+import { attachProgram, listLinks, openPinnedLink } from './link.js';
 import { loadKernelProgram } from './program.js';
 
 const LE = os.endianness() === 'LE';
@@ -130,6 +130,15 @@ raw.it('raw: refuses an unknown tracepoint with the kernel’s answer, a closed 
   expect(() => attachProgram(c.prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' })).toThrow(InvalidArgumentError);
 });
 
+raw.it('raw: listLinks finds the link with its program, and not after it closes', () => {
+  using c = counter();
+  const link = attachProgram(c.prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
+  const { id } = link.info();
+  expect(listLinks().find((l) => l.id === id)).toMatchObject({ kind: 'raw_tracepoint', progId: c.prog.info().id });
+  link.close();
+  expect(listLinks().some((l) => l.id === id)).toBe(false);
+});
+
 raw.it('raw: openPinnedLink refuses a pin that is not a link', () => {
   using c = counter();
   using fsys = mountPrivateBpffs();
@@ -177,7 +186,7 @@ function sendFromCgroup(cgroup: string): void {
     fs.mkdirSync(dir);
     try {
       // cgroup_skb programs return 1 to let the packet go.
-      using c = counter(ProgramType.CGROUP_SKB, 1);
+      using c = counter(ProgramType.CGROUP_SKB, CgroupVerdict.ALLOW);
       const link = attachProgram(c.prog, { kind: 'cgroup', path: dir, attachType: AttachType.CGROUP_INET_EGRESS });
       try {
         expect(link.info()).toMatchObject({ type: LinkType.CGROUP, progId: c.prog.info().id });
@@ -196,7 +205,7 @@ function sendFromCgroup(cgroup: string): void {
 );
 
 cgroupGate.it('cgroup: refuses a path that is not a cgroup directory, naming it', () => {
-  using c = counter(ProgramType.CGROUP_SKB, 1);
+  using c = counter(ProgramType.CGROUP_SKB, CgroupVerdict.ALLOW);
   expect(() => attachProgram(c.prog, { kind: 'cgroup', path: '/nonexistent/bpfkit', attachType: AttachType.CGROUP_INET_EGRESS })).toThrow(
     /cgroup target: path: expected a cgroup v2 directory this process can open, got the string "\/nonexistent\/bpfkit \(ENOENT\)"/,
   );

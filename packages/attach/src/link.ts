@@ -21,6 +21,7 @@ import {
   PerfType,
   perfEventOpen,
   rawTracepointOpen,
+  readEachById,
 } from '@bpfkit/syscalls';
 import { tracepointId } from './tracefs.js';
 import type { BpfLinkInfo } from '@bpfkit/syscalls';
@@ -115,6 +116,17 @@ export function openPinnedLink(path: string, target: AttachTarget): KernelLink {
     throw new InvalidArgumentError(`pinned link '${path}'`, 'a pinned BPF link', `a pinned ${kind ?? 'object'}`);
   }
   return new KernelLink(fd, target, `link '${path}'`);
+}
+
+/**
+ * Every link on the system (walks BPF_LINK_GET_NEXT_ID; links that go away
+ * meanwhile are skipped): type, id, program id and what each is attached to.
+ *
+ * @example
+ * for (const l of listLinks()) console.log(l.id, l.kind, l.progId);
+ */
+export function listLinks(): BpfLinkInfo[] {
+  return readEachById('link', (fd, id) => linkInfoByFd(fd, undefined, { subject: `link id ${id}` }));
 }
 
 /**

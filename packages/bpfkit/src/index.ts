@@ -85,6 +85,10 @@ export {
   ProgramFlags,
   AttachFlags,
   UpdateFlags,
+  XdpAction,
+  TcAction,
+  SocketFilter,
+  CgroupVerdict,
   parseKernelRelease,
   kernelReleaseAtLeast,
   kernelVersionCode,
@@ -173,6 +177,7 @@ export {
   RunStats,
   KernelLink,
   attachProgram,
+  listLinks,
   openPinnedLink,
 } from '@bpfkit/attach';
 export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';

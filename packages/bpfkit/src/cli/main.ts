@@ -5,6 +5,7 @@ import { formatFeatures } from '../features/format.js';
 import { runMapCommand } from './map.js';
 import { runDisasm } from './disasm.js';
 import { runProgCommand } from './prog.js';
+import { runLinkCommand } from './link.js';
 import { runObjCommand } from './obj.js';
 import { FORMAT_NAMES } from './value-format.js';
 
@@ -73,6 +74,11 @@ const COMMANDS: Record<string, Command> = {
       '       bpfkit prog dump <id|pin> [--json]\n' +
       'run count and time are counted only while kernel.bpf_stats_enabled is 1',
     run: (args, io) => runProgCommand(args, io),
+  },
+  link: {
+    summary: 'list the BPF links of the system (what each program is attached to)',
+    usage: 'bpfkit link list [--json]',
+    run: (args, io) => runLinkCommand(args, io),
   },
   obj: {
     summary: 'inspect a BPF object file, or load it whole (and pin it)',

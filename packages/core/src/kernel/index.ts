@@ -7,3 +7,4 @@ export * from './helper.js';
 export * from './flags.js';
 export * from './map-rules.js';
 export * from './map-rule-check.js';
+export * from './verdicts.js';
