@@ -1,7 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { AttachType, BpfError, CgroupVerdict, ClosedError, InvalidArgumentError, LinkType, MapType, NotSupportedError, ProgramType } from '@bpfkit/core';
+import {
+  AttachType,
+  BpfError,
+  CgroupVerdict,
+  ClosedError,
+  InvalidArgumentError,
+  LinkType,
+  MapType,
+  NotSupportedError,
+  ProgramType,
+} from '@bpfkit/core';
 import { encodeInstructions } from '@bpfkit/elf';
 import type { InstructionFields } from '@bpfkit/elf';
 import { closeFd, mapCreate, mapLookupElem, mountPrivateBpffs, mounts } from '@bpfkit/syscalls';
