@@ -77,7 +77,8 @@ const raw = whenKernel('program:raw_tracepoint');
 
 raw.it('raw: a raw tracepoint link runs the program on sched_process_exec until detached', () => {
   using c = counter();
-  using link = attachProgram(c.prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
+  // program.attach(target) is attachProgram(program, target).
+  using link = c.prog.attach({ kind: 'raw_tracepoint', name: 'sched_process_exec' });
   exec();
   expect(c.read()).toBeGreaterThan(0n);
   const info = link.info();

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError, OwnedHandle, ProgramType, programTypeName, VerifierError } from '@bpfkit/core';
-import type { Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
+import type { AttachTarget, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
 import { capabilities, getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
+import { attachProgram } from './link.js';
+import type { KernelLink } from './link.js';
 import { kernelProgramInfo } from './program-info.js';
 
 /** How to load a program. */
@@ -120,6 +122,18 @@ export class KernelProgram extends OwnedHandle implements Program {
       data: dataOut.slice(0, Math.min(r.dataSizeOut, dataOut.byteLength)),
       ...(ctxOut ? { context: ctxOut.slice(0, Math.min(r.ctxSizeOut, ctxOut.byteLength)) } : {}),
     };
+  }
+
+  /**
+   * Attaches the program to a hook ({@link attachProgram}); closing the link
+   * returned detaches it.
+   *
+   * @example
+   * using link = prog.attach({ kind: 'raw_tracepoint', name: 'sched_process_exec' });
+   */
+  attach(target: AttachTarget): KernelLink {
+    this.assertOpen();
+    return attachProgram(this, target);
   }
 
   info(): ProgramInfo {

@@ -264,6 +264,8 @@ export interface Program extends Disposable {
   readonly fd: number;
   readonly closed: boolean;
   testRun(options?: TestRunOptions): TestRunResult;
+  /** Attaches the program to a hook; the link returned holds the attachment (closing it detaches). */
+  attach(target: AttachTarget): Link;
   info(): ProgramInfo;
   pin(path: string): void;
   unpin(): void;
