@@ -131,8 +131,8 @@ export function listLinks(): BpfLinkInfo[] {
 
 /**
  * Attaches a loaded program to a hook and returns the link that holds it.
- * Raw tracepoints, tracepoints and cgroups attach today; the other hooks
- * answer NotSupportedError naming the hook.
+ * Raw tracepoints, tracepoints, cgroups and uprobes (at a file offset)
+ * attach today; the other hooks answer NotSupportedError naming the hook.
  *
  * @example
  * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
@@ -152,11 +152,13 @@ export function attachProgram(program: Program, target: AttachTarget): KernelLin
       return attachTracepoint(program, target);
     case 'cgroup':
       return attachCgroup(program, target);
+    case 'uprobe':
+      return attachUprobe(program, target);
     default:
       throw new NotSupportedError(
         `attaching programs to '${target.kind}'`,
         undefined,
-        'it attaches raw tracepoints, tracepoints and cgroups so far; run other programs with testRun() meanwhile',
+        'it attaches raw tracepoints, tracepoints, cgroups and uprobes at a file offset so far; run other programs with testRun() meanwhile',
         'bpfkit',
       );
   }
@@ -204,5 +206,60 @@ function attachCgroup(program: Program, target: Extract<AttachTarget, { kind: 'c
     return new KernelLink(fd, target, label);
   } finally {
     fs.closeSync(cgroupFd);
+  }
+}
+
+/** The perf PMU of dynamic probes: its type number, and the config bit that makes a return probe. */
+function probePmu(name: 'kprobe' | 'uprobe'): { type: number; retprobeBit: number } {
+  const dir = `/sys/bus/event_source/devices/${name}`;
+  let type: string;
+  try {
+    type = fs.readFileSync(`${dir}/type`, 'utf8');
+  } catch {
+    const config = name === 'kprobe' ? 'CONFIG_KPROBES / CONFIG_KPROBE_EVENTS' : 'CONFIG_UPROBE_EVENTS';
+    throw new NotSupportedError(`${name}s through the ${name} PMU`, '4.17', `this kernel has no ${dir} (built without ${config})`);
+  }
+  // format/retprobe reads "config:<bit>" (bit 0 on every kernel so far).
+  const format = /config:(\d+)/.exec(fs.existsSync(`${dir}/format/retprobe`) ? fs.readFileSync(`${dir}/format/retprobe`, 'utf8') : '');
+  return { type: Number.parseInt(type.trim(), 10), retprobeBit: format ? Number(format[1]) : 0 };
+}
+
+/**
+ * A uprobe (or uretprobe with `ret`) at a file offset of `binary`: a
+ * uprobe PMU perf event (4.17) linked with BPF_LINK_CREATE (5.15), for one
+ * process (`pid`) or all (then on CPU 0, as the kernel requires one of them).
+ */
+function attachUprobe(program: Program, target: Extract<AttachTarget, { kind: 'uprobe' }>): KernelLink {
+  if (typeof target.binary !== 'string' || !target.binary.startsWith('/')) {
+    throw new InvalidArgumentError('uprobe target: binary', 'an absolute path to an executable or shared library', target.binary);
+  }
+  if (target.offset === undefined) {
+    throw new NotSupportedError('uprobes by symbol name', undefined, 'give the file offset of the function (offset) for now', 'bpfkit');
+  }
+  if (!Number.isInteger(target.offset) || target.offset < 0)
+    throw new InvalidArgumentError('uprobe target: offset', 'a file offset (a non-negative integer)', target.offset);
+  if (target.pid !== undefined && (!Number.isInteger(target.pid) || target.pid <= 0))
+    throw new InvalidArgumentError('uprobe target: pid', 'a process id', target.pid);
+  if (!fs.existsSync(target.binary)) throw new InvalidArgumentError('uprobe target: binary', 'an existing file', target.binary);
+  const where = `${target.binary}+0x${target.offset.toString(16)}`;
+  const label = `${target.ret ? 'uretprobe' : 'uprobe'} link '${where}' of program '${program.name}'`;
+  const pmu = probePmu('uprobe');
+  const perfFd = perfEventOpen(
+    {
+      type: pmu.type,
+      config: target.ret ? 1n << BigInt(pmu.retprobeBit) : 0n,
+      uprobePath: target.binary,
+      probeOffset: BigInt(target.offset),
+    },
+    target.pid ?? -1,
+    target.pid === undefined ? 0 : -1,
+    -1,
+    PERF_FLAG_FD_CLOEXEC,
+  );
+  try {
+    const fd = linkCreate({ progFd: program.fd, targetFd: perfFd, attachType: AttachType.PERF_EVENT }, { subject: label });
+    return new KernelLink(fd, target, label);
+  } finally {
+    native.close(perfFd);
   }
 }
