@@ -275,11 +275,28 @@ const uprobe = whenKernel('program:kprobe', 'uprobe-pmu', 'link:perf_event');
   },
 );
 
-uprobe.it('uprobe: refuses a relative path, a missing file and a symbol without an offset, saying what it wants', () => {
+uprobe.it('uprobe: on a libc function found by library name and symbol (exit, which /bin/true calls), until closed', () => {
   using c = counter(ProgramType.KPROBE);
-  expect(() => c.prog.attach({ kind: 'uprobe', binary: 'true', offset: 0 })).toThrow(
-    /expected an absolute path to an executable or shared library/,
+  {
+    using link = c.prog.attach({ kind: 'uprobe', binary: 'libc.so.6', symbol: 'exit' });
+    expect(link.info().progId).toBe(c.prog.info().id);
+    exec();
+    expect(c.read()).toBeGreaterThan(0n);
+  }
+  const after = c.read();
+  exec();
+  expect(c.read()).toBe(after);
+});
+
+uprobe.it('uprobe: refuses a relative path, a missing file or library, an unknown symbol and no place at all, saying what it wants', () => {
+  using c = counter(ProgramType.KPROBE);
+  expect(() => c.prog.attach({ kind: 'uprobe', binary: 'bin/true', offset: 0 })).toThrow(
+    /expected an absolute path, or a library name without a directory/,
   );
   expect(() => c.prog.attach({ kind: 'uprobe', binary: '/nonexistent/bpfkit', offset: 0 })).toThrow(/expected an existing file/);
-  expect(() => c.prog.attach({ kind: 'uprobe', binary: TRUE, symbol: 'main' })).toThrow(NotSupportedError);
+  expect(() => c.prog.attach({ kind: 'uprobe', binary: 'libbpfkit-none.so.1', offset: 0 })).toThrow(/expected a library in .*\/lib/);
+  expect(() => c.prog.attach({ kind: 'uprobe', binary: 'libc.so.6', symbol: 'bpfkit_no_such_function' })).toThrow(
+    /symbol: expected a function defined in .*libc\.so\.6 \(\.symtab or \.dynsym\), got the string "bpfkit_no_such_function"/,
+  );
+  expect(() => c.prog.attach({ kind: 'uprobe', binary: TRUE })).toThrow(/expected a symbol, an offset, or both/);
 });

@@ -23,6 +23,7 @@ import {
   rawTracepointOpen,
   readEachById,
 } from '@bpfkit/syscalls';
+import { elfFunctionSymbol } from '@bpfkit/elf';
 import { tracepointId } from './tracefs.js';
 import type { BpfLinkInfo } from '@bpfkit/syscalls';
 
@@ -131,8 +132,8 @@ export function listLinks(): BpfLinkInfo[] {
 
 /**
  * Attaches a loaded program to a hook and returns the link that holds it.
- * Raw tracepoints, tracepoints, cgroups and uprobes (at a file offset)
- * attach today; the other hooks answer NotSupportedError naming the hook.
+ * Raw tracepoints, tracepoints, cgroups and uprobes attach today; the
+ * other hooks answer NotSupportedError naming the hook.
  *
  * @example
  * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
@@ -158,7 +159,7 @@ export function attachProgram(program: Program, target: AttachTarget): KernelLin
       throw new NotSupportedError(
         `attaching programs to '${target.kind}'`,
         undefined,
-        'it attaches raw tracepoints, tracepoints, cgroups and uprobes at a file offset so far; run other programs with testRun() meanwhile',
+        'it attaches raw tracepoints, tracepoints, cgroups and uprobes so far; run other programs with testRun() meanwhile',
         'bpfkit',
       );
   }
@@ -225,32 +226,34 @@ function probePmu(name: 'kprobe' | 'uprobe'): { type: number; retprobeBit: numbe
 }
 
 /**
- * A uprobe (or uretprobe with `ret`) at a file offset of `binary`: a
- * uprobe PMU perf event (4.17) linked with BPF_LINK_CREATE (5.15), for one
- * process (`pid`) or all (then on CPU 0, as the kernel requires one of them).
+ * A uprobe (or uretprobe with `ret`) on `symbol` (from `.symtab` or
+ * `.dynsym`, PIE and shared objects mapped through their program headers)
+ * plus `offset`, or at a file offset: a uprobe PMU perf event (4.17) linked
+ * with BPF_LINK_CREATE (5.15), for one process (`pid`) or all (then on CPU
+ * 0, as the kernel requires one of them).
  */
 function attachUprobe(program: Program, target: Extract<AttachTarget, { kind: 'uprobe' }>): KernelLink {
-  if (typeof target.binary !== 'string' || !target.binary.startsWith('/')) {
-    throw new InvalidArgumentError('uprobe target: binary', 'an absolute path to an executable or shared library', target.binary);
-  }
-  if (target.offset === undefined) {
-    throw new NotSupportedError('uprobes by symbol name', undefined, 'give the file offset of the function (offset) for now', 'bpfkit');
-  }
-  if (!Number.isInteger(target.offset) || target.offset < 0)
+  const binary = resolveBinary(target.binary);
+  if (target.offset !== undefined && (!Number.isInteger(target.offset) || target.offset < 0)) {
     throw new InvalidArgumentError('uprobe target: offset', 'a file offset (a non-negative integer)', target.offset);
+  }
+  if (target.symbol === undefined && target.offset === undefined) {
+    throw new InvalidArgumentError('uprobe target', 'a symbol, an offset, or both (offset then counts from the symbol)', target);
+  }
   if (target.pid !== undefined && (!Number.isInteger(target.pid) || target.pid <= 0))
     throw new InvalidArgumentError('uprobe target: pid', 'a process id', target.pid);
-  if (!fs.existsSync(target.binary)) throw new InvalidArgumentError('uprobe target: binary', 'an existing file', target.binary);
-  const where = `${target.binary}+0x${target.offset.toString(16)}`;
+  let offset = target.offset ?? 0;
+  if (target.symbol !== undefined) {
+    const symbol = elfFunctionSymbol(new Uint8Array(fs.readFileSync(binary)), target.symbol);
+    if (!symbol)
+      throw new InvalidArgumentError('uprobe target: symbol', `a function defined in ${binary} (.symtab or .dynsym)`, target.symbol);
+    offset += symbol.fileOffset;
+  }
+  const where = `${binary}${target.symbol ? `:${target.symbol}` : ''}+0x${offset.toString(16)}`;
   const label = `${target.ret ? 'uretprobe' : 'uprobe'} link '${where}' of program '${program.name}'`;
   const pmu = probePmu('uprobe');
   const perfFd = perfEventOpen(
-    {
-      type: pmu.type,
-      config: target.ret ? 1n << BigInt(pmu.retprobeBit) : 0n,
-      uprobePath: target.binary,
-      probeOffset: BigInt(target.offset),
-    },
+    { type: pmu.type, config: target.ret ? 1n << BigInt(pmu.retprobeBit) : 0n, uprobePath: binary, probeOffset: BigInt(offset) },
     target.pid ?? -1,
     target.pid === undefined ? 0 : -1,
     -1,
@@ -262,4 +265,32 @@ function attachUprobe(program: Program, target: Extract<AttachTarget, { kind: 'u
   } finally {
     native.close(perfFd);
   }
+}
+
+/** Directories the dynamic loader searches by default, for this machine's architecture. */
+function libraryDirs(): string[] {
+  const triplet = process.arch === 'arm64' ? 'aarch64-linux-gnu' : process.arch === 'x64' ? 'x86_64-linux-gnu' : undefined;
+  const fromEnv = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d.startsWith('/'));
+  return [...fromEnv, ...(triplet ? [`/lib/${triplet}`, `/usr/lib/${triplet}`] : []), '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
+}
+
+/**
+ * An absolute path as given; a bare library name (`libc.so.6`) found where
+ * the dynamic loader looks without its cache: LD_LIBRARY_PATH, then the
+ * architecture's and the default library directories.
+ */
+function resolveBinary(binary: string): string {
+  if (typeof binary !== 'string' || !binary)
+    throw new InvalidArgumentError('uprobe target: binary', 'a path or a shared library name', binary);
+  if (binary.startsWith('/')) {
+    if (!fs.existsSync(binary)) throw new InvalidArgumentError('uprobe target: binary', 'an existing file', binary);
+    return binary;
+  }
+  if (binary.includes('/'))
+    throw new InvalidArgumentError('uprobe target: binary', 'an absolute path, or a library name without a directory', binary);
+  for (const dir of libraryDirs()) {
+    const candidate = `${dir}/${binary}`;
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  throw new InvalidArgumentError('uprobe target: binary', `a library in ${libraryDirs().join(', ')}`, binary);
 }

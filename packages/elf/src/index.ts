@@ -5,6 +5,8 @@ export type { Btf, BtfType } from './btf/parse.js';
 export { BtfBuilder } from './btf/build.js';
 export { parseElf, Elf, variableOffsets } from './elf/parse.js';
 export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation } from './elf/parse.js';
+export { elfFunctionSymbol } from './elf/symbol-offset.js';
+export type { ElfFunctionSymbol } from './elf/symbol-offset.js';
 export { sectionInfo, knownSections } from './programs/sections.js';
 export type { SectionInfo } from './programs/sections.js';
 export {
