@@ -31,7 +31,6 @@ export interface ElfFunctionSymbol {
  * (PIE and shared objects included).
  *
  * @example
- * import fs from 'node:fs';
  * const libc = new Uint8Array(fs.readFileSync('/lib/x86_64-linux-gnu/libc.so.6'));
  * elfFunctionSymbol(libc, 'getpid')?.fileOffset;
  */
