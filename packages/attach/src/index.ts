@@ -4,4 +4,5 @@ export { bootTimeMs, kernelProgramInfo, listPrograms, loadTimeToDate, openProgra
 export { programInstructions } from './xlated.js';
 export type { ProgramInstructions } from './xlated.js';
 export { enableRunStats, RunStats } from './stats.js';
-export { KernelLink, attachProgram, listLinks, openPinnedLink } from './link.js';
+export { KernelLink, listLinks, openPinnedLink } from './link.js';
+export { attachProgram } from './attach-program.js';

@@ -17,7 +17,8 @@ import type { InstructionFields } from '@bpfkit/elf';
 import { closeFd, mapCreate, mapLookupElem, mountPrivateBpffs, mounts } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { expect, it } from 'vitest';
-import { attachProgram, listLinks, openPinnedLink } from './link.js';
+import { attachProgram } from './attach-program.js';
+import { listLinks, openPinnedLink } from './link.js';
 import { loadKernelProgram } from './program.js';
 
 const LE = os.endianness() === 'LE';

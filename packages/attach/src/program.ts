@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError, OwnedHandle, ProgramType, programTypeName, VerifierError } from '@bpfkit/core';
 import type { AttachTarget, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
 import { capabilities, getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
-import { attachProgram } from './link.js';
+import { attachProgram } from './attach-program.js';
 import type { KernelLink } from './link.js';
 import { kernelProgramInfo } from './program-info.js';
 
