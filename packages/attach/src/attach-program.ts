@@ -49,19 +49,13 @@ export function attachProgram(program: Program, target: AttachTarget): KernelLin
 /**
  * A tracepoint: a PERF_TYPE_TRACEPOINT perf event (pid -1, CPU 0: the
  * program runs on every CPU all the same) with the program linked to it
- * (BPF_LINK_CREATE, attach type BPF_PERF_EVENT, 5.15). The link holds the
- * perf event, so the event's own fd is closed at once.
+ * ({@link linkPerfEvent}).
  */
 function attachTracepoint(program: Program, target: Extract<AttachTarget, { kind: 'tracepoint' }>): KernelLink {
   const label = `tracepoint link '${target.group}:${target.name}' of program '${program.name}'`;
   const id = tracepointId(target.group, target.name);
   const perfFd = perfEventOpen({ type: PerfType.PERF_TYPE_TRACEPOINT, config: id }, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-  try {
-    const fd = linkCreate({ progFd: program.fd, targetFd: perfFd, attachType: AttachType.PERF_EVENT }, { subject: label });
-    return new KernelLink(fd, target, label);
-  } finally {
-    native.close(perfFd);
-  }
+  return linkPerfEvent(program, perfFd, target, label);
 }
 
 /**
@@ -140,12 +134,7 @@ function attachUprobe(program: Program, target: Extract<AttachTarget, { kind: 'u
     -1,
     PERF_FLAG_FD_CLOEXEC,
   );
-  try {
-    const fd = linkCreate({ progFd: program.fd, targetFd: perfFd, attachType: AttachType.PERF_EVENT }, { subject: label });
-    return new KernelLink(fd, target, label);
-  } finally {
-    native.close(perfFd);
-  }
+  return linkPerfEvent(program, perfFd, target, label);
 }
 
 /** Directories the dynamic loader searches by default, for this machine's architecture. */
@@ -174,4 +163,18 @@ function resolveBinary(binary: string): string {
     if (fs.existsSync(candidate)) return candidate;
   }
   throw new InvalidArgumentError('uprobe target: binary', `a library in ${libraryDirs().join(', ')}`, binary);
+}
+
+/**
+ * Links `program` to the perf event `perfFd` (BPF_LINK_CREATE, attach type
+ * BPF_PERF_EVENT, 5.15) and closes `perfFd` whatever happens: the link holds
+ * the perf event itself (bpf_perf_link keeps a reference to its file).
+ */
+function linkPerfEvent(program: Program, perfFd: number, target: AttachTarget, label: string): KernelLink {
+  try {
+    const fd = linkCreate({ progFd: program.fd, targetFd: perfFd, attachType: AttachType.PERF_EVENT }, { subject: label });
+    return new KernelLink(fd, target, label);
+  } finally {
+    native.close(perfFd);
+  }
 }

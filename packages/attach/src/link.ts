@@ -1,15 +1,8 @@
-/**
- * Links: what attaching a program returns. A link holds the attachment for
- * as long as its file descriptor (or a pin) lives; closing the last one
- * detaches the program, so a link nobody holds is detached when collected.
- *
- * @module
- */
-import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError, OwnedHandle } from '@bpfkit/core';
 import type { AttachTarget, Link, Program } from '@bpfkit/core';
-import { bpfObjectKind, linkDetach, linkInfoByFd, linkUpdate, native, objGet, objPin, readEachById } from '@bpfkit/syscalls';
+import { bpfObjectKind, linkDetach, linkInfoByFd, linkUpdate, native, objGet, readEachById } from '@bpfkit/syscalls';
 import type { BpfLinkInfo } from '@bpfkit/syscalls';
+import { OwnPin } from './own-pin.js';
 
 /**
  * A BPF link on the kernel (`bpf_link`): detach, pin, update, info.
@@ -21,7 +14,7 @@ import type { BpfLinkInfo } from '@bpfkit/syscalls';
 export class KernelLink extends OwnedHandle implements Link {
   readonly fd: number;
   readonly target: AttachTarget;
-  #pinnedAt: string | undefined;
+  readonly #pin = new OwnPin();
 
   /** Takes ownership of `fd`, a link file descriptor. */
   constructor(fd: number, target: AttachTarget, label = `${target.kind} link`) {
@@ -57,10 +50,10 @@ export class KernelLink extends OwnedHandle implements Link {
       linkDetach(this.fd, { subject: this.label });
     } catch (err) {
       if (!(err instanceof BpfError) || err.errno !== Errno.EOPNOTSUPP) throw err;
-      if (this.#pinnedAt !== undefined) {
+      if (this.#pin.path !== undefined) {
         throw new InvalidArgumentError(
           `${this.label}: detach`,
-          `an unpinned link (this kind detaches only when its last reference goes; unpin '${this.#pinnedAt}' first)`,
+          `an unpinned link (this kind detaches only when its last reference goes; unpin '${this.#pin.path}' first)`,
           'a pinned link',
         );
       }
@@ -71,17 +64,13 @@ export class KernelLink extends OwnedHandle implements Link {
   /** Pins the link in bpffs so that it outlives this process. */
   pin(path: string): void {
     this.assertOpen();
-    if (typeof path !== 'string' || !path) throw new InvalidArgumentError(`${this.label}: pin path`, 'a path in bpffs', path);
-    objPin(path, this.fd, {}, { subject: this.label });
-    this.#pinnedAt = path;
+    this.#pin.pin(this.label, this.fd, path);
   }
 
   /** Removes the pin this handle made. */
   unpin(): void {
     this.assertOpen();
-    if (!this.#pinnedAt) throw new InvalidArgumentError(`${this.label}: unpin`, 'a link pinned by this handle', undefined);
-    fs.rmSync(this.#pinnedAt, { force: true });
-    this.#pinnedAt = undefined;
+    this.#pin.unpin(this.label, 'a link');
   }
 }
 

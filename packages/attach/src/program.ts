@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import { BpfError, Errno, InvalidArgumentError, OwnedHandle, ProgramType, programTypeName, VerifierError } from '@bpfkit/core';
 import type { AttachTarget, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
-import { capabilities, getFdById, kernelObjectName, native, objGet, objPin, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
+import { capabilities, getFdById, kernelObjectName, native, objGet, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
 import { attachProgram } from './attach-program.js';
 import type { KernelLink } from './link.js';
+import { OwnPin } from './own-pin.js';
 import { kernelProgramInfo } from './program-info.js';
 
 /** How to load a program. */
@@ -75,7 +75,7 @@ export class KernelProgram extends OwnedHandle implements Program {
   readonly fd: number;
   /** The verifier's log of a successful load, when it was loaded with `logAlways`. */
   readonly verifierLog: string | undefined;
-  #pinnedAt: string | undefined;
+  readonly #pin = new OwnPin();
 
   /** Takes ownership of `fd`. */
   constructor(fd: number, name: string, type: number, verifierLog?: string) {
@@ -143,16 +143,12 @@ export class KernelProgram extends OwnedHandle implements Program {
 
   pin(path: string): void {
     this.assertOpen();
-    if (typeof path !== 'string' || !path) throw new InvalidArgumentError(`${this.label}: pin path`, 'a path in bpffs', path);
-    objPin(path, this.fd, {}, { subject: this.label });
-    this.#pinnedAt = path;
+    this.#pin.pin(this.label, this.fd, path);
   }
 
   unpin(): void {
     this.assertOpen();
-    if (!this.#pinnedAt) throw new InvalidArgumentError(`${this.label}: unpin`, 'a program pinned by this handle', undefined);
-    fs.rmSync(this.#pinnedAt, { force: true });
-    this.#pinnedAt = undefined;
+    this.#pin.unpin(this.label, 'a program');
   }
 }
 
