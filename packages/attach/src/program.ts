@@ -1,8 +1,7 @@
 import { BpfError, Errno, InvalidArgumentError, OwnedHandle, ProgramType, programTypeName, VerifierError } from '@bpfkit/core';
-import type { AttachTarget, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
+import type { AttachTarget, Link, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
 import { capabilities, getFdById, kernelObjectName, native, objGet, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
 import { attachProgram } from './attach-program.js';
-import type { KernelLink } from './link.js';
 import { OwnPin } from './own-pin.js';
 import { kernelProgramInfo } from './program-info.js';
 
@@ -131,7 +130,7 @@ export class KernelProgram extends OwnedHandle implements Program {
    * @example
    * using link = prog.attach({ kind: 'raw_tracepoint', name: 'sched_process_exec' });
    */
-  attach(target: AttachTarget): KernelLink {
+  attach(target: AttachTarget): Link {
     this.assertOpen();
     return attachProgram(this, target);
   }

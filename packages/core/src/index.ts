@@ -2,6 +2,7 @@ export * from './errno.js';
 export * from './errors.js';
 export * from './disposable.js';
 export * from './interfaces.js';
+export * from './attach-target.js';
 export * from './features.js';
 export type { Codec } from './codecs/codec.js';
 export * from './map-base.js';

@@ -1,6 +1,7 @@
 import type { Collection, CollectionOptions } from './collection.js';
 import type { Codec } from './codecs/codec.js';
 import type { Features } from './features.js';
+import type { AttachTarget } from './attach-target.js';
 
 /** How `update` treats an existing or missing key (uapi `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`). */
 export type UpdateFlag = 'any' | 'noexist' | 'exist' | 'lock';
@@ -272,28 +273,27 @@ export interface Program extends Disposable {
   close(): void;
 }
 
-/** Where to attach a program: one discriminated union for every backend. */
-export type AttachTarget =
-  | { kind: 'xdp'; interface: string | number; mode?: 'native' | 'generic' | 'offload' }
-  | { kind: 'tc'; interface: string | number; direction: 'ingress' | 'egress'; priority?: number }
-  | { kind: 'tcx'; interface: string | number; direction: 'ingress' | 'egress' }
-  | { kind: 'kprobe'; symbol: string; offset?: number; ret?: boolean }
-  | { kind: 'uprobe'; binary: string; symbol?: string; offset?: number; pid?: number; ret?: boolean }
-  | { kind: 'tracepoint'; group: string; name: string }
-  | { kind: 'raw_tracepoint'; name: string }
-  | { kind: 'tracing'; target?: string }
-  | { kind: 'perf_event'; type: number; config: bigint; samplePeriod?: bigint; pid?: number; cpu?: number }
-  | { kind: 'cgroup'; path: string; attachType: number; flags?: number }
-  | { kind: 'socket'; fd: number }
-  | { kind: 'sk_lookup'; netns: string }
-  | { kind: 'netns'; path: string; attachType: number }
-  | { kind: 'iter' }
-  | { kind: 'lsm' };
+/**
+ * What a link says about itself. A kernel BPF link answers with the whole
+ * `struct bpf_link_info` (`id`, and per kind the interface, cgroup, symbol…);
+ * attachments that are not BPF links (netlink XDP, TC filters, socket
+ * options) have no `id` and give what they attached to.
+ */
+export interface LinkInfo {
+  /** `'xdp'`, `'tcx'`, `'perf_event'`, `'cgroup'`, `'tc'`, `'socket'`, … */
+  readonly kind: string;
+  /** The kernel's link id; undefined for attachments that are not BPF links. */
+  readonly id?: number;
+  /** The id of the attached program. */
+  readonly progId: number;
+}
 
 /** The result of an attach: detaching it removes the program from the hook. */
 export interface Link extends Disposable {
   readonly target: AttachTarget;
   readonly closed: boolean;
+  /** What the link is: kind, id, program and what it is attached to. */
+  info(): LinkInfo;
   /** Replaces the attached program atomically where the kernel allows it. */
   update(program: Program): void;
   pin(path: string): void;

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/perf_event.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -21,6 +23,12 @@
 #endif
 #ifndef SO_DETACH_BPF
 #define SO_DETACH_BPF SO_DETACH_FILTER
+#endif
+#ifndef SO_ATTACH_REUSEPORT_EBPF
+#define SO_ATTACH_REUSEPORT_EBPF 52
+#endif
+#ifndef SO_DETACH_REUSEPORT_BPF
+#define SO_DETACH_REUSEPORT_BPF 68
 #endif
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -115,6 +123,14 @@ void InitConstants(Napi::Env env, Napi::Object exports, bool v8_hot_paths) {
   C(SO_DOMAIN);
   C(SO_TYPE);
   C(SO_PROTOCOL);
+  C(SO_REUSEPORT);
+  C(SO_REUSEADDR);
+  C(SO_ATTACH_REUSEPORT_EBPF);
+  C(SO_DETACH_REUSEPORT_BPF);
+  C(SOL_IP);
+  C(IPPROTO_UDP);
+  C(IPPROTO_TCP);
+  C(CLONE_NEWNET);
   C(MSG_DONTWAIT);
   C(MSG_PEEK);
   C(MSG_TRUNC);

@@ -1,6 +1,7 @@
 // close, perf_event_open, ioctl, netlink and socket calls, rlimits, mount.
 #include <linux/netlink.h>
 #include <linux/perf_event.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -219,6 +220,45 @@ Napi::Value Umount(const Napi::CallbackInfo& info) {
   return Result(info.Env(), umount2(target.c_str(), flags));
 }
 
+// setns(fd, nstype): moves the calling thread (the JavaScript thread) into the
+// namespace of fd. Network namespaces may be entered by one thread of a
+// multithreaded process (setns(2)); sockets made meanwhile stay in it.
+Napi::Value SetNs(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2, "setns");
+  int fd = RequireInt32(info[0], "setns: fd");
+  int nstype = RequireInt32(info[1], "setns: nstype");
+  return Result(info.Env(), setns(fd, nstype));
+}
+
+// socket(domain, type, protocol): SOCK_CLOEXEC is always added.
+Napi::Value Socket(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 3, "socket");
+  int domain = RequireInt32(info[0], "socket: domain");
+  int type = RequireInt32(info[1], "socket: type");
+  int protocol = RequireInt32(info[2], "socket: protocol");
+  return Result(info.Env(), socket(domain, type | SOCK_CLOEXEC, protocol));
+}
+
+// bind(fd, sockaddr bytes)
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2, "bind");
+  int fd = RequireInt32(info[0], "bind: fd");
+  size_t len = 0;
+  void* addr = RequireBytes(info[1], "bind: address", &len);
+  return Result(info.Env(), bind(fd, static_cast<sockaddr*>(addr), static_cast<socklen_t>(len)));
+}
+
+// getsockname(fd, buffer): the address length, or -errno.
+Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 2, "getsockname");
+  int fd = RequireInt32(info[0], "getsockname: fd");
+  size_t len = 0;
+  void* addr = RequireBytes(info[1], "getsockname: buffer", &len);
+  socklen_t addr_len = static_cast<socklen_t>(len);
+  if (getsockname(fd, static_cast<sockaddr*>(addr), &addr_len) < 0) return Result(info.Env(), -1);
+  return Result(info.Env(), static_cast<long>(addr_len));
+}
+
 }  // namespace
 
 void InitSys(Napi::Env env, Napi::Object exports) {
@@ -234,6 +274,10 @@ void InitSys(Napi::Env env, Napi::Object exports) {
   exports.Set("setrlimit", Napi::Function::New(env, SetRlimit, "setrlimit"));
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
+  exports.Set("setns", Napi::Function::New(env, SetNs, "setns"));
+  exports.Set("socket", Napi::Function::New(env, Socket, "socket"));
+  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
+  exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
 }
 
 }  // namespace bpfkit

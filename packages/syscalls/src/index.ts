@@ -18,6 +18,7 @@ export * from './bpffs.js';
 export * from './cpus.js';
 export * from './capabilities.js';
 export * from './object-kind.js';
+export * from './netns.js';
 export {
   probeFeature,
   probeFeatures,

@@ -155,6 +155,14 @@ export interface NativeAddon {
   mount(source: string, target: string, fstype: string, flags: number, data: string | null): number;
   /** umount2(2). Returns 0 or -errno. */
   umount(target: string, flags: number): number;
+  /** setns(2): moves the JavaScript thread into the namespace of `fd` (`nstype` CLONE_NEWNET, or 0 for any). Returns 0 or -errno. */
+  setns(fd: number, nstype: number): number;
+  /** socket(2) with SOCK_CLOEXEC added. Returns the fd or -errno. */
+  socket(domain: number, type: number, protocol: number): number;
+  /** bind(2) to `address`, a `struct sockaddr_*` in bytes. Returns 0 or -errno. */
+  bind(fd: number, address: Uint8Array): number;
+  /** getsockname(2) into `buffer`. Returns the address length or -errno. */
+  getsockname(fd: number, buffer: Uint8Array): number;
   /**
    * Numbers the TypeScript side needs that differ per architecture or C
    * library, from the headers the addon was compiled against: `NR_bpf`,
@@ -219,6 +227,10 @@ const FUNCTIONS = [
   'setrlimit',
   'mount',
   'umount',
+  'setns',
+  'socket',
+  'bind',
+  'getsockname',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 function loadAddon(): NativeAddon {

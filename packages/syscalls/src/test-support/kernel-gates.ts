@@ -32,6 +32,8 @@ export interface Gate {
   describe(name: string, body: () => void): void;
   /** `it` that runs, skips with the reason in its title, or fails with the probe's disagreement. */
   it(name: string, body: TestFunction): void;
+  /** This gate, also skipping for `reason` when it is defined (a missing tool, a fixture that cannot run). */
+  unless(reason: string | undefined): Gate;
 }
 
 /** Where a gate gets its answers; tests of the gates give their own. */
@@ -46,7 +48,7 @@ const KERNEL: GateSources = { access: bpfAccess, support: (feature) => kernelFea
  * The gate for tests that need bpf() (when `privileged`) and `needs`: the first
  * missing piece decides, a probe that disagrees with the kernel over a skip.
  */
-export function gate(privileged: boolean, needs: readonly KernelFeature[], sources: GateSources = KERNEL): Gate {
+export function gate(privileged: boolean, needs: readonly KernelFeature[], sources: GateSources = KERNEL, extra?: string): Gate {
   let skip: string | undefined;
   let broken: string | undefined;
   const access = sources.access();
@@ -57,6 +59,7 @@ export function gate(privileged: boolean, needs: readonly KernelFeature[], sourc
     if (support.state === 'probe-disagrees') broken = support.reason;
     else if (support.state !== 'supported') skip = support.reason;
   }
+  if (skip === undefined && broken === undefined && extra !== undefined) skip = extra;
   const title = (name: string) => (skip === undefined ? name : `${name} — skipped: ${skip}`);
   const fail = () => {
     throw new Error(broken);
@@ -71,6 +74,9 @@ export function gate(privileged: boolean, needs: readonly KernelFeature[], sourc
     it(name, body) {
       if (broken !== undefined) it(name, fail);
       else it.skipIf(skip !== undefined)(title(name), body);
+    },
+    unless(reason) {
+      return reason === undefined ? this : gate(privileged, needs, sources, extra ?? reason);
     },
   };
 }
