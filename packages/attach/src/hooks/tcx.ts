@@ -1,12 +1,59 @@
 /**
- * tcx links (6.6) with their ordering.
+ * tcx (6.6): TC programs as links in an ordered list per interface and
+ * direction, without a qdisc.
  *
  * @module
  */
-import type { Link, Program, TcxTarget } from '@bpfkit/core';
-import { notBuiltYet } from './not-built.js';
+import { AttachFlags, AttachType, InvalidArgumentError, ProgramType } from '@bpfkit/core';
+import type { Link, Program, TcxAnchor, TcxTarget } from '@bpfkit/core';
+import { inNetns, linkCreate } from '@bpfkit/syscalls';
+import { KernelLink } from '../link.js';
+import { interfaceState } from '../netlink/interfaces.js';
+import { RtnlSocket } from '../netlink/socket.js';
 
-/** Attaches `program` to a tcx hook. */
-export function attachTcx(_program: Program, target: TcxTarget): Link {
-  return notBuiltYet(target.kind);
+/** BPF_F_BEFORE/AFTER plus the anchor: a program fd, a link fd (BPF_F_LINK) or none ('all': first or last). */
+function ordering(target: TcxTarget): { flags: number; relativeFd?: number } {
+  if (target.before !== undefined && target.after !== undefined)
+    throw new InvalidArgumentError('tcx target', 'either before or after, not both', target);
+  const side = target.before !== undefined ? 'before' : target.after !== undefined ? 'after' : undefined;
+  if (side === undefined) return { flags: 0 };
+  const anchor = (target.before ?? target.after) as TcxAnchor | 'all';
+  const flag = side === 'before' ? AttachFlags.BEFORE : AttachFlags.AFTER;
+  if (anchor === 'all') return { flags: flag };
+  if (anchor === null || typeof anchor !== 'object' || anchor.closed || typeof anchor.fd !== 'number' || anchor.fd < 0)
+    throw new InvalidArgumentError(`tcx target: ${side}`, "an open program or link of this hook, or 'all'", anchor);
+  const isProgram = 'testRun' in anchor;
+  return { flags: flag | (isProgram ? 0 : AttachFlags.LINK), relativeFd: anchor.fd };
+}
+
+/** Attaches a SCHED_CLS program through a tcx link, ordered by `before`/`after`. */
+export function attachTcx(program: Program, target: TcxTarget): Link {
+  if (program.type !== ProgramType.SCHED_CLS)
+    throw new InvalidArgumentError('tcx target: program', 'a TC classifier (ProgramType.SCHED_CLS)', program.name);
+  if (target.direction !== 'ingress' && target.direction !== 'egress')
+    throw new InvalidArgumentError('tcx target: direction', "'ingress' or 'egress'", target.direction);
+  if (target.expectedRevision !== undefined && typeof target.expectedRevision !== 'bigint')
+    throw new InvalidArgumentError('tcx target: expectedRevision', 'a bigint revision from a query', target.expectedRevision);
+  const { flags, relativeFd } = ordering(target);
+  return inNetns(target.netns, () => {
+    const state = (() => {
+      using rtnl = RtnlSocket.open();
+      return interfaceState(rtnl, target.interface, 'tcx target: interface');
+    })();
+    const label = `tcx link '${state.name}' ${target.direction} of program '${program.name}'`;
+    const fd = linkCreate(
+      {
+        progFd: program.fd,
+        targetIfindex: state.ifindex,
+        attachType: target.direction === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS,
+        flags,
+        tcx: {
+          ...(relativeFd !== undefined ? { relativeFd } : {}),
+          ...(target.expectedRevision !== undefined ? { expectedRevision: target.expectedRevision } : {}),
+        },
+      },
+      { subject: label },
+    );
+    return new KernelLink(fd, target, label);
+  });
 }
