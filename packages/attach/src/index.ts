@@ -6,3 +6,6 @@ export type { ProgramInstructions } from './xlated.js';
 export { enableRunStats, RunStats } from './stats.js';
 export { KernelLink, listLinks, openPinnedLink } from './link.js';
 export { attachProgram } from './attach-program.js';
+export { queryTcx } from './hooks/tcx.js';
+export type { TcxHookState } from './hooks/tcx.js';
+export { XdpFlags } from './hooks/xdp.js';

@@ -4,6 +4,7 @@ import { networkFixtureUnavailable, vethPair, whenKernel } from '@bpfkit/syscall
 import type { VethPair } from '@bpfkit/syscalls/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachProgram } from '../attach-program.js';
+import { queryTcx } from './tcx.js';
 import { loadKernelProgram } from '../program.js';
 import { counters, packetProgram, ticketProgram } from '../test-support/packet-programs.js';
 import { sendUdp } from '../test-support/traffic.js';
@@ -170,6 +171,17 @@ tcx.describe('tcx on a veth pair in test namespaces', () => {
       sendUdp(net, 'a', net.b.address, PORT, 1);
       const order = () => [1, 2, 3].sort((x, y) => Number(tickets.read(x) - tickets.read(y)));
       expect(order()).toEqual([3, 1, 2]);
+      // The kernel lists them in the same order, with their links and the hook's revision.
+      const state = queryTcx({ interface: net.b.name, direction: 'ingress', netns: net.b.netns });
+      expect(state.programs).toEqual([third, first, second].map((p) => p.info().id));
+      expect(state.links).toEqual([links[2], links[0], links[1]].map((l) => l?.info().id));
+      // An attach that expects a stale revision is refused (ESTALE); the current one goes through.
+      using count = counters();
+      using extra = udpCounter(count.fd, TCX_NEXT, 'tcx_extra');
+      expect(() => attachProgram(extra, { ...where, expectedRevision: state.revision - 1n })).toThrow(
+        expect.objectContaining({ code: 'ESTALE' }),
+      );
+      attachProgram(extra, { ...where, expectedRevision: state.revision }).close();
       // Move c after b: detach it and attach after b's link.
       links.pop()?.close();
       links.push(attachProgram(third, { ...where, after: links[1] as Link & { fd: number } }));

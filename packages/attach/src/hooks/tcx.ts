@@ -6,7 +6,7 @@
  */
 import { AttachFlags, AttachType, InvalidArgumentError, ProgramType } from '@bpfkit/core';
 import type { Link, Program, TcxAnchor, TcxTarget } from '@bpfkit/core';
-import { inNetns, linkCreate } from '@bpfkit/syscalls';
+import { inNetns, linkCreate, progQuery } from '@bpfkit/syscalls';
 import { KernelLink } from '../link.js';
 import { interfaceState } from '../netlink/interfaces.js';
 import { RtnlSocket } from '../netlink/socket.js';
@@ -55,5 +55,43 @@ export function attachTcx(program: Program, target: TcxTarget): Link {
       { subject: label },
     );
     return new KernelLink(fd, target, label);
+  });
+}
+
+/** What is attached to one tcx hook, in the order it runs. */
+export interface TcxHookState {
+  /** Program ids, first to run first. */
+  programs: number[];
+  /** The link id of each program (0 for one attached without a link). */
+  links: number[];
+  /** The hook's revision: pass it as `expectedRevision` to attach only if nothing changed meanwhile. */
+  revision: bigint;
+}
+
+/**
+ * Lists the programs of an interface's tcx hook (BPF_PROG_QUERY, 6.6).
+ *
+ * @example
+ * const { programs, revision } = queryTcx({ interface: 'eth1', direction: 'ingress' });
+ */
+export function queryTcx(where: { interface: TcxTarget['interface']; direction: 'ingress' | 'egress'; netns?: string }): TcxHookState {
+  if (where.direction !== 'ingress' && where.direction !== 'egress')
+    throw new InvalidArgumentError('tcx query: direction', "'ingress' or 'egress'", where.direction);
+  return inNetns(where.netns, () => {
+    const state = (() => {
+      using rtnl = RtnlSocket.open();
+      return interfaceState(rtnl, where.interface, 'tcx query: interface');
+    })();
+    const attachType = where.direction === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS;
+    const subject = `query tcx ${where.direction} of '${state.name}'`;
+    // Ask for the count first, then for that many ids (the hook may grow meanwhile: ask again).
+    for (let capacity = 64; ; capacity *= 4) {
+      const progIds = new Uint8Array(capacity * 4);
+      const linkIds = new Uint8Array(capacity * 4);
+      const r = progQuery({ targetIfindex: state.ifindex, attachType, progIds, linkIds, progCnt: capacity }, { subject });
+      if (r.progCnt > capacity) continue;
+      const ids = (b: Uint8Array) => Array.from(new Uint32Array(b.buffer, 0, r.progCnt));
+      return { programs: ids(progIds), links: ids(linkIds), revision: r.revision };
+    }
   });
 }
