@@ -4,7 +4,8 @@ export { bootTimeMs, kernelProgramInfo, listPrograms, loadTimeToDate, openProgra
 export { programInstructions } from './xlated.js';
 export type { ProgramInstructions } from './xlated.js';
 export { enableRunStats, RunStats } from './stats.js';
-export { KernelLink, listLinks, openPinnedLink } from './link.js';
+export { KernelLink, linkDetails, listLinks, openPinnedLink } from './link.js';
+export type { LinkDetails } from './link.js';
 export { attachProgram } from './attach-program.js';
 export { queryTcx } from './hooks/tcx.js';
 export type { TcxHookState } from './hooks/tcx.js';

@@ -102,3 +102,74 @@ export function openPinnedLink(path: string, target: AttachTarget): KernelLink {
 export function listLinks(): BpfLinkInfo[] {
   return readEachById('link', (fd, id) => linkInfoByFd(fd, undefined, { subject: `link id ${id}` }));
 }
+
+/**
+ * A link's `struct bpf_link_info` with the string the kernel gives only
+ * into a buffer of the caller's: the tracepoint (raw or perf), the kernel
+ * function of a kprobe, the file of a uprobe or uprobe_multi link, the
+ * target of an iterator (`task`, `bpf_map_elem`, …).
+ */
+export type LinkDetails = BpfLinkInfo & {
+  /** The tracepoint, function, file or iterator target; absent for other kinds (and when the kernel withholds it). */
+  readonly targetName?: string;
+};
+
+/** A buffer for a name (tracepoint, kernel function), and one for a path (PATH_MAX). */
+const NAME_BUFFER = 512;
+const PATH_BUFFER = 4096;
+
+/**
+ * The details of a link: its info, then its target's name in a second
+ * query (a kernel too old to report a name just leaves it out).
+ *
+ * @example
+ * const d = linkDetails(linkFd);
+ * if (d.kind === 'raw_tracepoint') console.log(d.targetName); // 'sched_switch'
+ */
+export function linkDetails(fd: number, subject = `link fd ${fd}`): LinkDetails {
+  const info = linkInfoByFd(fd, undefined, { subject });
+  const buf = (size: number) => new Uint8Array(size);
+  let name: Uint8Array;
+  let req: Parameters<typeof linkInfoByFd>[1];
+  switch (info.kind) {
+    case 'raw_tracepoint':
+      name = buf(NAME_BUFFER);
+      req = { rawTracepoint: { tpName: name } };
+      break;
+    case 'iter':
+      name = buf(NAME_BUFFER);
+      req = { iter: { targetName: name } };
+      break;
+    case 'uprobe_multi':
+      name = buf(PATH_BUFFER);
+      req = { uprobeMulti: { path: name } };
+      break;
+    case 'perf_event': {
+      const pe = info.perfEvent;
+      if (pe.kind === 'tracepoint') {
+        name = buf(NAME_BUFFER);
+        req = { perfEvent: { tracepoint: { tpName: name } } };
+      } else if (pe.kind === 'kprobe') {
+        name = buf(NAME_BUFFER);
+        req = { perfEvent: { kprobe: { funcName: name } } };
+      } else if (pe.kind === 'uprobe') {
+        name = buf(PATH_BUFFER);
+        req = { perfEvent: { uprobe: { fileName: name } } };
+      } else return info;
+      break;
+    }
+    default:
+      return info;
+  }
+  let full: BpfLinkInfo;
+  try {
+    full = linkInfoByFd(fd, req, { subject });
+  } catch (err) {
+    // EINVAL/ENOSPC: a kernel that cannot report this name (or not into these buffers); the info stands without it.
+    if (err instanceof BpfError && (err.errno === Errno.EINVAL || err.errno === Errno.ENOSPC)) return info;
+    throw err;
+  }
+  const end = name.indexOf(0);
+  const targetName = new TextDecoder().decode(name.subarray(0, end < 0 ? name.length : end));
+  return targetName ? { ...full, targetName } : full;
+}

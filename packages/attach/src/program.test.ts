@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BpfError, InvalidArgumentError, ClosedError, ProgramType, VerifierError } from '@bpfkit/core';
 import { mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
+import { listLinks } from './link.js';
 import { loadKernelProgram, openPinnedProgram, openProgramById } from './program.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 
@@ -140,3 +141,38 @@ whenKernel().describe('programs on the kernel', () => {
     expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
   });
 });
+
+const RET_0 = insns([0xb7, 0, 0, 0], [0x95, 0, 0, 0]); // r0 = 0; exit
+
+whenKernel('program:raw_tracepoint').it(
+  'raw: closeLinks() closes the links attach() made, not a pinned one; close() of the program detaches nothing',
+  () => {
+    using fsys = mountPrivateBpffs();
+    const pin = path.join(fsys.dir, 'kept');
+    const live = (id: number) => listLinks().some((l) => l.id === id);
+    using prog = loadKernelProgram({ name: 'links_owner', type: ProgramType.RAW_TRACEPOINT, instructions: RET_0, license: 'GPL' });
+    try {
+      const a = prog.attach({ kind: 'raw_tracepoint', name: 'sched_switch' });
+      const b = prog.attach({ kind: 'raw_tracepoint', name: 'sched_process_exec' });
+      const pinned = prog.attach({ kind: 'raw_tracepoint', name: 'sched_process_fork' });
+      pinned.pin(pin);
+      // Closed by its user already: nothing left to do for it.
+      const gone = prog.attach({ kind: 'raw_tracepoint', name: 'sched_process_exit' });
+      gone.close();
+      const [idA, idB, idPinned] = [a.info().id!, b.info().id!, pinned.info().id!];
+      // Links keep their program in the kernel: closing the program's handle leaves them attached.
+      prog.close();
+      expect([a.closed, live(idA), live(idB)]).toEqual([false, true, true]);
+      prog.closeLinks();
+      expect([a.closed, b.closed, pinned.closed]).toEqual([true, true, true]);
+      expect([live(idA), live(idB)]).toEqual([false, false]);
+      // The pin holds the pinned one, attached, until it is removed.
+      expect(live(idPinned)).toBe(true);
+      fs.rmSync(pin);
+      expect(live(idPinned)).toBe(false);
+      prog.closeLinks(); // nothing left: a no-op
+    } finally {
+      fs.rmSync(pin, { force: true });
+    }
+  },
+);

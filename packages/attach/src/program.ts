@@ -60,7 +60,10 @@ const MAX_LOG_SIZE = 0x3fffffff;
 
 /**
  * A program loaded into the kernel. Closing it unloads it unless it is
- * pinned or attached.
+ * pinned or attached: a link holds its program in the kernel, so closing
+ * the program's handle after attaching it is normal and leaves the links
+ * working. Links are closed by their own handles, or all at once by
+ * {@link KernelProgram.closeLinks} (what closing a collection does).
  *
  * @example
  * import { assemble } from '@bpfkit/elf';
@@ -75,6 +78,11 @@ export class KernelProgram extends OwnedHandle implements Program {
   /** The verifier's log of a successful load, when it was loaded with `logAlways`. */
   readonly verifierLog: string | undefined;
   readonly #pin = new OwnPin();
+  /**
+   * The links {@link attach} returned, held weakly: a link nobody
+   * references is still garbage-collected (and closed by its finalizer).
+   */
+  readonly #links = new Set<WeakRef<Link>>();
 
   /** Takes ownership of `fd`. */
   constructor(fd: number, name: string, type: number, verifierLog?: string) {
@@ -132,7 +140,43 @@ export class KernelProgram extends OwnedHandle implements Program {
    */
   attach(target: AttachTarget): Link {
     this.assertOpen();
-    return attachProgram(this, target);
+    const link = attachProgram(this, target);
+    // Forget links already closed or collected, so a program attached and detached in a loop keeps a small set.
+    for (const ref of this.#links) {
+      const l = ref.deref();
+      if (l === undefined || l.closed) this.#links.delete(ref);
+    }
+    this.#links.add(new WeakRef(link));
+    return link;
+  }
+
+  /**
+   * Closes every link that {@link attach} returned and that is still
+   * open, detaching the program from those hooks. A link pinned in bpffs
+   * stays attached (its pin holds it; only unpinning detaches it), and
+   * links made by {@link attachProgram} directly are not tracked.
+   * `close()` of the program does not do this: a program's handle may be
+   * closed while its links keep it attached. Closing a collection calls
+   * this for each of its programs. Works on a closed program too.
+   *
+   * @example
+   * declare const prog: KernelProgram;
+   * const link = prog.attach({ kind: 'raw_tracepoint', name: 'sched_switch' });
+   * prog.closeLinks();
+   * link.closed; // true
+   */
+  closeLinks(): void {
+    const errors: unknown[] = [];
+    for (const ref of this.#links) {
+      try {
+        ref.deref()?.close();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    this.#links.clear();
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${this.label}: closing its links`);
   }
 
   info(): ProgramInfo {

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, MapMismatchError, MapType, NotSupportedError, VerifierError } from '@bpfkit/core';
+import type { Link, Program } from '@bpfkit/core';
 import { parseKernelConfig, readObject } from '@bpfkit/elf';
 import { createKernelMap } from '@bpfkit/maps';
+import { enableRunStats, listLinks, openProgramById } from '@bpfkit/attach';
 import { kernelFeatureSupport, mountPrivateBpffs } from '@bpfkit/syscalls';
 import { expect, it } from 'vitest';
 import { loadCollection } from './collection.js';
@@ -368,3 +370,78 @@ whenKernel('kernel-btf', 'map:struct_ops').describe('struct_ops through loadColl
     expect(fds()).toBe(before);
   });
 });
+
+const openatTracepoint = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'].some((t) =>
+  fs.existsSync(`${t}/events/syscalls/sys_enter_openat`),
+);
+
+whenKernel('program:tracepoint', 'link:perf_event')
+  .unless(openatTracepoint ? undefined : 'no syscalls:sys_*_openat tracepoints in tracefs (CONFIG_FTRACE_SYSCALLS)')
+  .it("tracepoint: closing a collection detaches the links its programs' attach() made; a pinned one stays until unpinned", () => {
+    using _stats = enableRunStats();
+    using fsys = mountPrivateBpffs();
+    const pin = path.join(fsys.dir, 'openat_link');
+    const enter = { kind: 'tracepoint', group: 'syscalls', name: 'sys_enter_openat' } as const;
+    const openat = () => fs.closeSync(fs.openSync('/proc/self/stat', 'r'));
+    /**
+     * The program no longer runs: ten openat calls of this thread would run it ten times if it were attached;
+     * a run that another CPU began before the detach may still finish and count, so a few are allowed.
+     */
+    const expectStopped = (runs: () => bigint) => {
+      const before = runs();
+      for (let i = 0; i < 10; i++) openat();
+      expect(runs() - before).toBeLessThan(10n);
+    };
+    const live = (linkId: number) => listLinks().some((l) => l.id === linkId);
+    /** Loads the object, attaches through `attach`, and returns a second handle on the program to count its runs after the collection is gone. */
+    const scenario = (attach: (prog: Program) => void) => {
+      const coll = loadCollection(object, { ignorePinning: true });
+      try {
+        const prog = coll.programs.trace_openat!;
+        const watch = openProgramById(prog.info().id);
+        attach(prog);
+        return { coll, watch, runs: () => watch.info().runCount };
+      } catch (err) {
+        coll.close();
+        throw err;
+      }
+    };
+    try {
+      // A link nobody pinned: gone with the collection, and the program stops running.
+      let link!: Link;
+      {
+        const s = scenario((prog) => {
+          link = prog.attach(enter);
+        });
+        using _watch = s.watch;
+        const id = link.info().id!;
+        const before = s.runs();
+        openat();
+        expect(s.runs()).toBeGreaterThan(before);
+        s.coll.close();
+        expect([link.closed, s.coll.programs.trace_openat!.closed]).toEqual([true, true]);
+        expect(live(id)).toBe(false);
+        expectStopped(s.runs);
+      }
+      // A pinned link: its handle closes with the collection, the pin keeps it attached until removed.
+      {
+        let pinned!: Link;
+        const s = scenario((prog) => {
+          pinned = prog.attach(enter);
+          pinned.pin(pin);
+        });
+        using _watch = s.watch;
+        const id = pinned.info().id!;
+        s.coll.close();
+        expect([pinned.closed, live(id)]).toEqual([true, true]);
+        const before = s.runs();
+        openat();
+        expect(s.runs()).toBeGreaterThan(before);
+        fs.rmSync(pin);
+        expect(live(id)).toBe(false);
+        expectStopped(s.runs);
+      }
+    } finally {
+      fs.rmSync(pin, { force: true });
+    }
+  });

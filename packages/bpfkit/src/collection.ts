@@ -5,7 +5,7 @@ import type { Btf, CoreCandidateCache, ObjectSpec } from '@bpfkit/elf';
 import { createKernelMap, openOrCreateMap } from '@bpfkit/maps';
 import type { KernelMapOptions } from '@bpfkit/maps';
 import { loadKernelProgram } from '@bpfkit/attach';
-import type { LoadProgramOptions } from '@bpfkit/attach';
+import type { KernelProgram, LoadProgramOptions } from '@bpfkit/attach';
 import { native, possibleCpus } from '@bpfkit/syscalls';
 import { openModuleBtf } from './kernel/kernel-btf.js';
 import { kernelTypes, readFileFor, runningKernelExterns } from './loader/environment.js';
@@ -30,6 +30,9 @@ export type LoadCollectionOptions = CollectionOptions;
  * loads every program with func and line info, fills prog arrays and
  * map-in-maps initialised in the object, and returns a disposable
  * {@link Collection}. On any failure everything created is closed again.
+ * Closing the collection first closes the links its programs' `attach()`
+ * returned (detaching them; links pinned in bpffs stay attached through
+ * their pins), then its programs and maps.
  *
  * @example
  * using coll = loadCollection(fs.readFileSync('prog.bpf.o'));
@@ -68,7 +71,14 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       const loaded = loadObjectBtf(spec.elf, spec.btf, spec.externs);
       if ('fd' in loaded) {
         btf = { fd: loaded.fd, btf: spec.btf };
-        owned.push({ close: () => native.close(loaded.fd) });
+        let open = true;
+        // Idempotent like the map and program handles: a collection may be closed twice (close(), then `using`).
+        owned.push({
+          close: () => {
+            if (open) native.close(loaded.fd);
+            open = false;
+          },
+        });
       } else {
         warnings.push(loaded.warning);
       }
@@ -96,6 +106,7 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
       return fd;
     };
     const programs: Record<string, Program> = {};
+    const kernelPrograms: KernelProgram[] = [];
     Object.assign(maps, createStructOpsMaps(structOps, btf, moduleBtfFd, owned));
     for (const [name, p] of Object.entries(wanted)) {
       // Programs only `?`-section (optional) struct_ops maps use are not loaded, as libbpf leaves them out.
@@ -130,7 +141,7 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
         ...(ops ? { attachBtfId: ops.attachBtfId, attachBtfObjFd: ops.attachBtfObjFd } : {}),
         ...(fdArray.length ? { fdArray: [0, ...fdArray] } : {}),
       };
-      let prog: Program;
+      let prog: KernelProgram;
       try {
         prog = loadKernelProgram(
           { ...relocated, instructions, ...(ops ? { expectedAttachType: ops.expectedAttachType } : {}) },
@@ -140,17 +151,50 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
         throw explainCoreFailure(err, relocated.coreReport);
       }
       owned.push(prog);
+      kernelPrograms.push(prog);
       programs[name] = prog;
     }
     fillInitialValues(spec.initialValues, maps, programs);
     warnings.push(...fillStructOpsMaps(structOps, maps, programs));
-    return new Collection(maps, programs, owned, warnings, plan.variables);
+    // Closing the collection detaches first what its programs' attach() made, then closes programs and maps;
+    // a link that fails to close does not keep the rest open: its error is thrown once everything is closed.
+    let failed: { err: unknown } | undefined;
+    const closeLinks = {
+      close() {
+        try {
+          closeAllLinks(kernelPrograms);
+        } catch (err) {
+          failed = { err };
+        }
+      },
+    };
+    const reportFailure = {
+      close() {
+        const f = failed;
+        failed = undefined;
+        if (f) throw f.err;
+      },
+    };
+    return new Collection(maps, programs, [closeLinks, ...owned, reportFailure], warnings, plan.variables);
   } catch (err) {
     for (const o of owned.reverse()) o.close();
     throw err;
   } finally {
     for (const fd of moduleFds.values()) native.close(fd);
   }
+}
+
+/** Closes the links of every program, then throws the first failure (after trying them all). */
+function closeAllLinks(programs: readonly KernelProgram[]): void {
+  let failure: { err: unknown } | undefined;
+  for (const p of programs) {
+    try {
+      p.closeLinks();
+    } catch (err) {
+      failure ??= { err };
+    }
+  }
+  if (failure) throw failure.err;
 }
 
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ObjectSpec['programs'] {

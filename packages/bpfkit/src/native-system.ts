@@ -18,7 +18,7 @@ import type {
 } from '@bpfkit/core';
 import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
 import { possibleCpus } from '@bpfkit/syscalls';
-import { attachProgram, loadKernelProgram } from '@bpfkit/attach';
+import { attachProgram, KernelProgram, loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from '@bpfkit/syscalls';
 import { raiseMemlockIfNeeded } from './rlimit.js';
@@ -95,7 +95,24 @@ export class NativeSystem implements System {
     });
   }
 
+  /**
+   * Attaches a kernel program to a hook ({@link attachProgram}); a program
+   * of this system's (a {@link KernelProgram}) records the link, so that
+   * closing its collection detaches it. A program of another backend (the
+   * mock's have no kernel fd) is refused.
+   *
+   * @example
+   * using link = system.attach(prog, { kind: 'raw_tracepoint', name: 'sched_switch' });
+   */
   attach(program: Program, target: AttachTarget): Link {
+    if (program instanceof KernelProgram) return program.attach(target);
+    if (program !== null && typeof program === 'object' && typeof program.fd === 'number' && program.fd < 0 && !program.closed) {
+      throw new InvalidArgumentError(
+        `attach: program '${String(program.name)}'`,
+        'a kernel file descriptor (a program loaded by this system, or opened by id or pin; a mock program attaches only on the mock system)',
+        program.fd,
+      );
+    }
     return attachProgram(program, target);
   }
 

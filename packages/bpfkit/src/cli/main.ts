@@ -8,11 +8,18 @@ import { runProgCommand } from './prog.js';
 import { runLinkCommand } from './link.js';
 import { runObjCommand } from './obj.js';
 import { FORMAT_NAMES } from './value-format.js';
+import { ATTACH_TARGET_SYNTAX } from './attach-target-parse.js';
 
 /** Where the CLI writes. */
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
+  /**
+   * Settles (with the signal's name) when the user interrupts a command
+   * that runs until then, such as `prog attach` without `--pin`. Default:
+   * the process receiving SIGINT (Ctrl-C) or SIGTERM.
+   */
+  interrupted?: Promise<string>;
 }
 
 interface Command {
@@ -67,17 +74,30 @@ const COMMANDS: Record<string, Command> = {
     run: (args, io) => runMapCommand(args, io),
   },
   prog: {
-    summary: 'list, show and dump the translated code of loaded programs (by id or pin path)',
+    summary: 'list, show, dump the translated code of, and attach loaded programs (by id or pin path)',
     usage:
       'bpfkit prog list [--json]\n' +
       '       bpfkit prog show <id|pin> [--json]\n' +
       '       bpfkit prog dump <id|pin> [--json]\n' +
-      'run count and time are counted only while kernel.bpf_stats_enabled is 1',
+      '       bpfkit prog attach <id|pin> <target> [--pin <path>] [--json]\n' +
+      'run count and time are counted only while kernel.bpf_stats_enabled is 1\n' +
+      'attach without --pin stays attached until Ctrl-C or SIGTERM; with --pin the pinned link stays after bpfkit exits\n' +
+      '(an iterator pinned so is run by reading its pin: cat <path>)\n' +
+      `targets:\n${Object.values(ATTACH_TARGET_SYNTAX)
+        .map((t) => `  ${t}`)
+        .join('\n')}`,
     run: (args, io) => runProgCommand(args, io),
   },
   link: {
-    summary: 'list the BPF links of the system (what each program is attached to)',
-    usage: 'bpfkit link list [--json]',
+    summary: 'list, show, pin, unpin and detach BPF links (what each program is attached to)',
+    usage:
+      'bpfkit link list [--json]\n' +
+      '       bpfkit link show <id|pin> [--json]\n' +
+      '       bpfkit link pin <id|pin> <path>\n' +
+      '       bpfkit link unpin <pin>\n' +
+      '       bpfkit link detach <id|pin>\n' +
+      'detach works in place for cgroup, netns, xdp, tcx, netkit, netfilter, sockmap and struct_ops links;\n' +
+      'the others (tracepoints, kprobes, uprobes, tracing, iterators) detach when their last pin and handle go',
     run: (args, io) => runLinkCommand(args, io),
   },
   obj: {

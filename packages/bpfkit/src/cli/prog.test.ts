@@ -61,7 +61,10 @@ describe('bpfkit prog (no kernel)', () => {
 
   it('explains bad subcommands and references with exit code 1', async () => {
     const bad = await cli('prog', 'frobnicate');
-    expect([bad.code, bad.err]).toEqual([1, 'bpfkit prog: prog command: expected one of list, show, dump, got the string "frobnicate"']);
+    expect([bad.code, bad.err]).toEqual([
+      1,
+      'bpfkit prog: prog command: expected one of list, show, dump, attach, got the string "frobnicate"',
+    ]);
     expect((await cli('prog', 'show')).err).toMatch(/program: expected a program id or a pin path, got undefined/);
     const name = await cli('prog', 'dump', 'count_packets');
     expect(name.code).toBe(1);

@@ -7,7 +7,9 @@ import type { Instruction } from '@bpfkit/elf';
 import { openMapById } from '@bpfkit/maps';
 import { HOST_LITTLE_ENDIAN } from '@bpfkit/syscalls';
 import { textTable } from '../features/format.js';
+import { interruption } from './interrupt.js';
 import type { CliIo, ParsedArgs } from './main.js';
+import { parseAttachTarget } from './attach-target-parse.js';
 
 const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
@@ -80,13 +82,58 @@ function showLines(i: ProgramInfo, boot: number | undefined): string {
 }
 
 /**
- * `bpfkit prog list|show|dump`: the kernel's programs, by id or pin path.
+ * `bpfkit prog attach <id|pin> <target> [--pin <path>]`: attaches a
+ * loaded program to the hook that the compact target names
+ * ({@link parseAttachTarget}). With `--pin` the link is pinned and bpfkit
+ * exits, leaving it attached; without, it stays attached until the user
+ * interrupts (Ctrl-C, SIGTERM), then detaches and exits 0.
+ */
+async function attachCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const [, ref, text, ...extra] = args.positional;
+  if (extra.length)
+    throw new InvalidArgumentError('prog attach', 'a program and a target (quote a target with spaces)', args.positional.join(' '));
+  // The target first: a typo is reported before anything is opened.
+  if (text === undefined)
+    throw new InvalidArgumentError(
+      'prog attach: target',
+      'a target such as raw_tracepoint:sched_switch (bpfkit prog --help lists them)',
+      text,
+    );
+  const target = parseAttachTarget(text);
+  const pin = args.options.pin;
+  using prog = openProgram(need(ref));
+  const progInfo = prog.info();
+  using link = prog.attach(target);
+  const info = link.info();
+  const what = info.id !== undefined ? `link ${info.id}` : `a ${info.kind} attachment (not a BPF link)`;
+  const program = `program ${progInfo.id} (${progInfo.name || 'no name'})`;
+  const asJson = args.flags.has('json');
+  const report = () => io.out(json({ program: progInfo.id, link: info.id ?? null, kind: info.kind, target, pinned: pin ?? null }));
+  if (pin !== undefined) {
+    link.pin(pin);
+    if (asJson) report();
+    else io.out(`attached ${program} to ${text}: ${what}, pinned at ${pin} (it stays attached until unpinned: bpfkit link unpin ${pin})`);
+    // Pinned, the link stays attached when this handle closes.
+    return 0;
+  }
+  // Listening before saying so: whoever reads the line may signal at once.
+  const interrupted = interruption(io);
+  if (asJson) report();
+  else io.out(`attached ${program} to ${text}: ${what}; detaching on Ctrl-C or SIGTERM`);
+  const signal = await interrupted;
+  link.close();
+  if (!asJson) io.out(`${signal}: detached ${what}`);
+  return 0;
+}
+
+/**
+ * `bpfkit prog list|show|dump|attach`: the kernel's programs, by id or pin path.
  *
  * @example
  * import { parseArgs } from './main.js';
  * runProgCommand(parseArgs(['dump', '42']), io);
  */
-export function runProgCommand(args: ParsedArgs, io: CliIo): number {
+export function runProgCommand(args: ParsedArgs, io: CliIo): number | Promise<number> {
   const [sub, ref] = args.positional;
   const asJson = args.flags.has('json');
   const boot = bootMs();
@@ -140,8 +187,10 @@ export function runProgCommand(args: ParsedArgs, io: CliIo): number {
       }
       return 0;
     }
+    case 'attach':
+      return attachCommand(args, io);
     default:
-      throw new InvalidArgumentError('prog command', 'one of list, show, dump', sub);
+      throw new InvalidArgumentError('prog command', 'one of list, show, dump, attach', sub);
   }
 }
 
