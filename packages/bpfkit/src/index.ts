@@ -181,6 +181,7 @@ export {
   openPinnedLink,
 } from '@bpfkit/attach';
 export type { LoadProgramOptions, ProgramInstructions } from '@bpfkit/attach';
+export { socketFd } from './socket-fd.js';
 
 // What this kernel and process can do.
 export {

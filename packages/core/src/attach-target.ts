@@ -295,6 +295,16 @@ export interface SockmapTarget {
   kind: 'sockmap';
   map: Map<unknown, unknown>;
   attachType: number;
+  /**
+   * `'link'`: a sockmap link (6.10), detached with it; `'attach'`:
+   * BPF_PROG_ATTACH to the map, detached with BPF_PROG_DETACH. Default: a
+   * link where the kernel has sockmap links.
+   *
+   * @example
+   * declare const sockmap: Map;
+   * const legacy: SockmapTarget = { kind: 'sockmap', map: sockmap, attachType: AttachType.SK_SKB_VERDICT, method: 'attach' };
+   */
+  method?: 'link' | 'attach';
 }
 
 /**
@@ -334,6 +344,14 @@ export interface NetfilterTarget {
   priority: number;
   /** Reassemble fragments before the program sees them (BPF_F_NETFILTER_IP_DEFRAG, 6.6). */
   defrag?: boolean;
+  /**
+   * The network namespace whose hook it is (`/run/netns/<name>`,
+   * `/proc/<pid>/ns/net`); default this thread's.
+   *
+   * @example
+   * const target: NetfilterTarget = { kind: 'netfilter', family: 'ipv6', hook: 'pre_routing', priority: 10, netns: '/run/netns/blue' };
+   */
+  netns?: string;
 }
 
 /**

@@ -13,3 +13,4 @@ export * from './link.js';
 export * from './btf.js';
 export * from './misc.js';
 export * from './perf.js';
+export * from './socket.js';
