@@ -10,3 +10,8 @@ export { attachProgram } from './attach-program.js';
 export { queryTcx } from './hooks/tcx.js';
 export type { TcxHookState } from './hooks/tcx.js';
 export { XdpFlags } from './hooks/xdp.js';
+export { IterLink } from './iter-link.js';
+export { attachStructOps, StructOpsLink } from './struct-ops.js';
+export type { StructOpsMap } from './struct-ops.js';
+export { PerfEventLinks } from './hooks/perf-event.js';
+export type { PerfEventLinksInfo } from './hooks/perf-event.js';

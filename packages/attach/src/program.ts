@@ -77,6 +77,13 @@ export class KernelProgram extends OwnedHandle implements Program {
   readonly fd: number;
   /** The verifier's log of a successful load, when it was loaded with `logAlways`. */
   readonly verifierLog: string | undefined;
+  /**
+   * The `expected_attach_type` it was loaded with (`AttachType.TRACE_FENTRY`,
+   * …; 0 when none was given), which tracing, LSM and iterator links must
+   * repeat; undefined for a program opened by id or pin, whose attach type
+   * `bpf_prog_info` does not report.
+   */
+  readonly expectedAttachType: number | undefined;
   readonly #pin = new OwnPin();
   /**
    * The links {@link attach} returned, held weakly: a link nobody
@@ -85,12 +92,13 @@ export class KernelProgram extends OwnedHandle implements Program {
   readonly #links = new Set<WeakRef<Link>>();
 
   /** Takes ownership of `fd`. */
-  constructor(fd: number, name: string, type: number, verifierLog?: string) {
+  constructor(fd: number, name: string, type: number, verifierLog?: string, expectedAttachType?: number) {
     super(`program '${name}'`, () => native.close(fd));
     this.fd = fd;
     this.name = name;
     this.type = type;
     this.verifierLog = verifierLog;
+    this.expectedAttachType = expectedAttachType;
   }
 
   /**
@@ -279,7 +287,7 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
   let firstError: BpfError | undefined;
   if (!options.logAlways || options.logLevel === 0) {
     try {
-      return new KernelProgram(progLoad(fields, undefined, ctx), spec.name, spec.type);
+      return new KernelProgram(progLoad(fields, undefined, ctx), spec.name, spec.type, undefined, fields.expectedAttachType);
     } catch (err) {
       const level = options.logLevel ?? 1;
       // The verifier explains EINVAL, EACCES, ENOENT (unknown BTF ids), E2BIG, EFAULT, ENOTSUPP…; EPERM and ENOMEM it never sees.
@@ -297,7 +305,7 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
       // Loaded (with logAlways, or a transient failure the first time): keep it, and its log when asked for.
       const end = buffer.indexOf(0);
       const log = options.logAlways ? new TextDecoder().decode(buffer.subarray(0, end < 0 ? buffer.length : end)) : undefined;
-      return new KernelProgram(fd, spec.name, spec.type, log);
+      return new KernelProgram(fd, spec.name, spec.type, log, fields.expectedAttachType);
     } catch (err) {
       if (err instanceof VerifierError && err.truncated && size < MAX_LOG_SIZE) continue;
       if (err instanceof VerifierError && err.program !== spec.name) {

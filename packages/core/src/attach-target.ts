@@ -365,7 +365,7 @@ export interface IterTarget {
   kind: 'iter';
   /** For `iter/bpf_map_elem` and `iter/bpf_sk_storage_map`. */
   map?: Map<unknown, unknown>;
-  /** For `iter/cgroup`: the cgroup and the walk order. */
+  /** For `iter/cgroup` (6.1): the cgroup and the walk order (default `'descendants_pre'`: the cgroup, then its descendants, parents first). */
   cgroup?: { path: string; order?: 'self' | 'descendants_pre' | 'descendants_post' | 'ancestors_up' };
   /** For `iter/task`, `iter/task_file`, `iter/task_vma`: one process (`pid`) or thread (`tid`). */
   task?: { pid?: number; tid?: number };
