@@ -20,7 +20,8 @@ const THREAD_NETNS = '/proc/thread-self/ns/net';
  * would run other code in the wrong namespace. Without `path`, `fn` just runs.
  *
  * @example
- * const ifindex = inNetns('/run/netns/blue', () => interfaceIndex('veth0'));
+ * import fs from 'node:fs';
+ * const devices = inNetns('/run/netns/blue', () => fs.readFileSync('/proc/thread-self/net/dev', 'utf8'));
  */
 export function inNetns<T>(path: string | undefined, fn: () => T): T {
   if (path === undefined) return fn();

@@ -16,6 +16,7 @@ const RECV_BUFFER = 256 * 1024;
  * is opened (it stays bound to that namespace).
  *
  * @example
+ * import { ifinfomsg, Nl } from './message.js';
  * using rtnl = RtnlSocket.open();
  * const links = rtnl.request(Nl.RTM_GETLINK, Nl.NLM_F_DUMP, ifinfomsg(0));
  */
