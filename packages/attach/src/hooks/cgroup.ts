@@ -4,7 +4,7 @@
  * @module
  */
 import fs from 'node:fs';
-import { AttachFlags, attachTypeName, InvalidArgumentError } from '@bpfkit/core';
+import { AttachFlags, attachTypeName, BpfError, Errno, InvalidArgumentError } from '@bpfkit/core';
 import type { CgroupTarget, Link, Program } from '@bpfkit/core';
 import { linkCreate, progAttach, progQuery } from '@bpfkit/syscalls';
 import { KernelLink } from '../link.js';
@@ -124,14 +124,22 @@ export function attachCgroupProgram(program: Program, target: CgroupTarget): Pro
 
 /** The ids of the programs attached to the cgroup hook (BPF_PROG_QUERY, without the inherited ones). */
 function attachedIds(state: ProgAttachState): number[] {
-  const { progCnt } = progQuery({ targetFd: state.targetFd, attachType: state.attachType });
-  if (progCnt === 0) return [];
-  const ids = new Uint8Array(progCnt * 4);
-  const { progCnt: n } = progQuery({ targetFd: state.targetFd, attachType: state.attachType, progIds: ids });
-  const view = new DataView(ids.buffer);
-  const out: number[] = [];
-  for (let i = 0; i < Math.min(n, progCnt); i++) out.push(view.getUint32(i * 4, HOST_LE));
-  return out;
+  // Room for a few more than there are: a program attached between the two calls makes the second ENOSPC; then ask again.
+  for (let attempt = 0; ; attempt++) {
+    const { progCnt } = progQuery({ targetFd: state.targetFd, attachType: state.attachType });
+    if (progCnt === 0) return [];
+    const ids = new Uint8Array((progCnt + 8) * 4);
+    try {
+      const { progCnt: n } = progQuery({ targetFd: state.targetFd, attachType: state.attachType, progIds: ids });
+      const view = new DataView(ids.buffer);
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push(view.getUint32(i * 4, HOST_LE));
+      return out;
+    } catch (err) {
+      if (attempt < 3 && err instanceof BpfError && err.errno === Errno.ENOSPC) continue;
+      throw err;
+    }
+  }
 }
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
