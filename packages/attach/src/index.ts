@@ -14,4 +14,7 @@ export { IterLink } from './iter-link.js';
 export { attachStructOps, StructOpsLink } from './struct-ops.js';
 export type { StructOpsMap } from './struct-ops.js';
 export { PerfEventLinks } from './hooks/perf-event.js';
+export { KprobeEventLink } from './hooks/kprobe-events.js';
+export type { KprobeEvent } from './hooks/kprobe-events.js';
+export { PerfEventAttachment } from './hooks/perf-link.js';
 export type { PerfEventLinksInfo } from './hooks/perf-event.js';

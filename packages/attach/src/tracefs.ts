@@ -58,3 +58,33 @@ export function tracepointId(group: string, name: string): number {
   }
   return Number.parseInt(text.trim(), 10);
 }
+
+/**
+ * The kernel functions ftrace can hook (`available_filter_functions`, one
+ * per line, `name` or `name [module]`): what kprobe_multi links attach to.
+ * Names can repeat (static functions of the same name in several files).
+ *
+ * @throws BpfError when the file cannot be read (EPERM under lockdown)
+ * @example
+ * availableFilterFunctions().some((f) => f.name === 'do_unlinkat'); // true
+ */
+export function availableFilterFunctions(): { name: string; module?: string }[] {
+  const file = `${tracefsDir()}/available_filter_functions`;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new BpfError(Math.abs(e.errno ?? 0) || 2, {
+      syscall: 'open',
+      subject: file,
+      hint: e.code === 'ENOENT' ? 'this kernel is built without CONFIG_FUNCTION_TRACER / CONFIG_DYNAMIC_FTRACE' : undefined,
+    });
+  }
+  const out: { name: string; module?: string }[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)(?:\s+\[(\S+)\])?/.exec(line);
+    if (m) out.push(m[2] ? { name: m[1]!, module: m[2] } : { name: m[1]! });
+  }
+  return out;
+}

@@ -210,6 +210,8 @@ export {
   attachStructOps,
   StructOpsLink,
   PerfEventLinks,
+  KprobeEventLink,
+  PerfEventAttachment,
 } from '@bpfkit/attach';
 export type {
   LoadProgramOptions,
@@ -218,6 +220,7 @@ export type {
   TcxHookState,
   StructOpsMap,
   PerfEventLinksInfo,
+  KprobeEvent,
 } from '@bpfkit/attach';
 export { inNetns } from '@bpfkit/syscalls';
 export { socketFd } from './socket-fd.js';

@@ -4,21 +4,22 @@
  * @module
  */
 import { InvalidArgumentError } from '@bpfkit/core';
-import type { Program, RawTracepointTarget, TracepointTarget } from '@bpfkit/core';
+import type { Link, Program, RawTracepointTarget, TracepointTarget } from '@bpfkit/core';
 import { PERF_FLAG_FD_CLOEXEC, PerfType, perfEventOpen, rawTracepointOpen } from '@bpfkit/syscalls';
 import { KernelLink } from '../link.js';
 import { tracepointId } from '../tracefs.js';
-import { linkPerfEvent } from './perf-link.js';
+import { attachPerfEventFd } from './perf-link.js';
 
 /**
  * A tracepoint: a PERF_TYPE_TRACEPOINT perf event (pid -1, CPU 0: the
- * program runs on every CPU all the same) with the program linked to it.
+ * program runs on every CPU all the same) with the program linked to it
+ * (or, before perf event links, set on it by ioctl).
  */
-export function attachTracepoint(program: Program, target: TracepointTarget): KernelLink {
+export function attachTracepoint(program: Program, target: TracepointTarget): Link {
   const label = `tracepoint link '${target.group}:${target.name}' of program '${program.name}'`;
   const id = tracepointId(target.group, target.name);
   const perfFd = perfEventOpen({ type: PerfType.PERF_TYPE_TRACEPOINT, config: id }, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-  return linkPerfEvent(program, perfFd, target, label, target.cookie);
+  return attachPerfEventFd(program, perfFd, target, label, target.cookie);
 }
 
 /** A raw tracepoint (BPF_RAW_TRACEPOINT_OPEN, 4.17); writable ones the same way. */

@@ -36,9 +36,9 @@ export interface LinkCreateKprobeMulti {
   /** `kprobe_multi.cnt`: number of symbols / addresses / cookies; defaults to `addrs.byteLength / 8`. */
   cnt?: number;
   /**
-   * `kprobe_multi.syms`: `const char **` symbol names. The array holds
-   * pointers, so it can only be given as a raw address (bigint); pass
-   * `addrs` (from /proc/kallsyms) instead.
+   * `kprobe_multi.syms`: `const char **` symbol names: a buffer made by
+   * `cStringArray(names)` (the pointers and the strings in one buffer), or
+   * a raw address; give `cnt` with it.
    */
   syms?: Pointer;
   /** `kprobe_multi.addrs`: `__u64[]` function addresses. */

@@ -7,7 +7,7 @@
 import { BpfError, NotSupportedError } from '@bpfkit/core';
 import { native } from '../native.js';
 import { bpfCommandName, type BpfCommand } from '../commands.js';
-import { HOST_LITTLE_ENDIAN, type EncodedAttr, type EncodedStruct } from '../attr/layout.js';
+import { HOST_LITTLE_ENDIAN, cString, type EncodedAttr, type EncodedStruct } from '../attr/layout.js';
 
 /** What a caller can add to the error of a failed call. */
 export interface BpfCallContext {
@@ -80,4 +80,42 @@ export function resolveNestedPointers(struct: EncodedStruct): void {
     }
     dst.setBigUint64(struct.ptrOffsets[i]!, address, HOST_LITTLE_ENDIAN);
   }
+}
+
+/**
+ * A `const char *[]` the kernel can read (kprobe_multi `syms`): one buffer
+ * holding `strings.length` pointers followed by the NUL-terminated strings
+ * they point to, so the strings live exactly as long as the array does.
+ * The array's own address is learned the way {@link resolveNestedPointers}
+ * learns one; pass the buffer as the pointer field and keep it referenced
+ * until the call returns.
+ *
+ * @example
+ * const syms = cStringArray(['do_unlinkat', 'do_rmdir']);
+ * linkCreate({ progFd, attachType: AttachType.TRACE_KPROBE_MULTI, kprobeMulti: { syms, cnt: 2 } });
+ */
+export function cStringArray(strings: readonly string[]): Uint8Array {
+  const encoded = strings.map((s) => cString(s));
+  const head = 8 * encoded.length;
+  const buf = new Uint8Array(Math.max(8, head + encoded.reduce((n, b) => n + b.byteLength, 0)));
+  const at: number[] = [];
+  let offset = head;
+  for (const b of encoded) {
+    buf.set(b, offset);
+    at.push(offset);
+    offset += b.byteLength;
+  }
+  const scratch = new Uint8Array(8);
+  native.bpf(NO_COMMAND, scratch, [0], [buf]);
+  const base = new DataView(scratch.buffer).getBigUint64(0, HOST_LITTLE_ENDIAN);
+  if (base === 0n) {
+    throw new NotSupportedError(
+      'arrays of string pointers',
+      undefined,
+      'the native addon did not report buffer addresses (native.bpf must patch attr in place)',
+    );
+  }
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (const [i, o] of at.entries()) view.setBigUint64(8 * i, base + BigInt(o), HOST_LITTLE_ENDIAN);
+  return buf;
 }
