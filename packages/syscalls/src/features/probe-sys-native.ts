@@ -1,5 +1,7 @@
-import { BpfError, VerifierError } from '@bpfkit/core';
-import { btfLoad, closeFd, mapCreate, mapLookupBatch, objPin, progLoad, progStreamRead } from '../sys/index.js';
+import { AttachType, BpfError, ProgramType, VerifierError } from '@bpfkit/core';
+import { cStringArray } from '../sys/call.js';
+import { btfLoad, closeFd, linkCreate, mapCreate, mapLookupBatch, objPin, progLoad, progStreamRead } from '../sys/index.js';
+import { RETURN_ZERO } from './probe-sys.js';
 import type { ProbeSys } from './probe-sys.js';
 
 /** Runs `f`, turning a BpfError into `-errno`. */
@@ -87,6 +89,28 @@ export function nativeProbeSys(): ProbeSys {
       }
     },
     readStreamOfBadFd: () => errnoOf(() => progStreamRead(BAD_FD, 1, new Uint8Array(8))),
+    kprobeMultiOnMissingFunction() {
+      const prog = errnoOf(() =>
+        progLoad({
+          progType: ProgramType.KPROBE,
+          insns: RETURN_ZERO,
+          insnCnt: RETURN_ZERO.byteLength / 8,
+          license: 'GPL',
+          expectedAttachType: AttachType.TRACE_KPROBE_MULTI,
+        }),
+      );
+      if (prog < 0) return prog;
+      try {
+        const syms = cStringArray(['bpfkit_probe_no_such_function']);
+        return errnoOf(() => {
+          const link = linkCreate({ progFd: prog, attachType: AttachType.TRACE_KPROBE_MULTI, kprobeMulti: { cnt: 1, syms } });
+          closeFd(link);
+          return 0;
+        });
+      } finally {
+        closeFd(prog);
+      }
+    },
     close: (fd) => closeFd(fd),
   };
 }

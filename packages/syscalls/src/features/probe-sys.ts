@@ -20,6 +20,12 @@ export interface ProbeSys {
   pinRelativeToBadDirectory(): number;
   /** BPF_PROG_STREAM_READ_BY_FD on a bad program fd: -errno. */
   readStreamOfBadFd(): number;
+  /**
+   * A kprobe_multi link (BPF_TRACE_KPROBE_MULTI) of an empty kprobe program
+   * on a function no kernel has: -errno (ESRCH where such links work).
+   * Optional: probe systems of tests may leave it out.
+   */
+  kprobeMultiOnMissingFunction?(): number;
   close(fd: number): void;
 }
 

@@ -12,7 +12,7 @@ import {
   probeProgramType,
 } from './probe.js';
 import type { ProbeMapAttr, ProbeSys } from './probe-sys.js';
-import { whenKernel } from '@bpfkit/syscalls/testing';
+import { whenFeature, whenKernel } from '@bpfkit/syscalls/testing';
 
 /** A kernel that knows only hash maps, socket filters and one helper. */
 function fakeSys(): ProbeSys & { open: number } {
@@ -116,6 +116,14 @@ describe('feature probes (logic)', () => {
     expect(probeFeature('pin-path-fd', sys)).toEqual({ has: true });
     expect(probeFeature('program-streams', sys)).toEqual({ has: false });
     expect(sys.open).toBe(0);
+  });
+
+  whenFeature('kernel-btf').it('asks a kprobe_multi link for real: the link type alone says nothing of CONFIG_FPROBE', () => {
+    const sys = fakeSys();
+    sys.kprobeMultiOnMissingFunction = () => -Errno.EOPNOTSUPP;
+    expect(probeFeature('link:kprobe_multi', sys)).toEqual({ has: false, restriction: expect.stringMatching(/without CONFIG_FPROBE/) });
+    sys.kprobeMultiOnMissingFunction = () => -Errno.ESRCH;
+    expect(probeFeature('link:kprobe_multi', sys)).toEqual({ has: true });
   });
 
   it('answers what needs no bpf() for an unprivileged process, and says why the rest is unknown', () => {

@@ -3,6 +3,7 @@ import { parseBtf, BtfBuilder, BtfKind } from '@bpfkit/elf';
 import {
   AttachType,
   Errno,
+  errnoName,
   Helper,
   kernelVersionCode,
   MapFlags,
@@ -326,6 +327,20 @@ export function probeFeature(feature: string, sys?: ProbeSys): FeatureAnswer {
     case 'link': {
       const btf = hasKernelBtf() ? fs.readFileSync('/sys/kernel/btf/vmlinux') : undefined;
       answer = { has: probeLinkTypes(btf, kernelVersion())[name] === true };
+      // The link type is in every 5.18+ kernel's enum, but the links work only with
+      // CONFIG_FPROBE (kernel/trace/bpf_trace.c answers EOPNOTSUPP without it): ask.
+      if (answer.has && name === 'kprobe_multi' && (sys !== undefined || bpfAccess().available)) {
+        const errno = -(kernelSys().kprobeMultiOnMissingFunction?.() ?? -Errno.ESRCH);
+        if (errno !== Errno.ESRCH && errno !== 0) {
+          answer = {
+            has: false,
+            restriction:
+              errno === Errno.EOPNOTSUPP
+                ? 'kprobe_multi links answer EOPNOTSUPP: this kernel is built without CONFIG_FPROBE'
+                : `a kprobe_multi link on a missing function answers ${errnoName(errno)} instead of ESRCH`,
+          };
+        }
+      }
       break;
     }
     case 'kernel-btf':
