@@ -2,7 +2,7 @@ import { InvalidArgumentError, ProgramType } from '@bpfkit/core';
 import type { Program } from '@bpfkit/core';
 import { listLinks } from '@bpfkit/attach';
 import { whenKernel } from '@bpfkit/syscalls/testing';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { NativeSystem } from './native-system.js';
 
 const RET_0 = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 0; exit
@@ -20,7 +20,8 @@ raw.it('raw: system.attach returns the link of attachProgram, which the program 
   expect(listLinks().some((l) => l.id === info.id)).toBe(false);
 });
 
-it('system.attach refuses a program without a kernel fd (a mock program), saying so, before any call', () => {
+// A NativeSystem needs bpf(): unprivileged, its constructor refuses first.
+whenKernel().it('system.attach refuses a program without a kernel fd (a mock program), saying so, before any call', () => {
   using system = new NativeSystem();
   // What a program of the mock backend looks like to the kernel system: no file descriptor.
   const mocked: Program = {
