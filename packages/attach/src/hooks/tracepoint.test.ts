@@ -106,3 +106,37 @@ whenKernel('program:raw_tracepoint').it('raw: sched_process_exec fires for a chi
     expect(commOf(mapFd, spawnTrue())).toBeUndefined();
   });
 });
+
+whenKernel('program:raw_tracepoint_writable', 'program:xdp').it(
+  'raw: a writable raw tracepoint changes what the kernel returns (bpf_test_finish sets the errno of BPF_PROG_TEST_RUN)',
+  () => {
+    // bpf_test_finish(int *err) fires as BPF_PROG_TEST_RUN ends and the kernel returns *err:
+    // args[0] is the writable buffer (4 bytes, the tracepoint's writable size).
+    using writer = loadKernelProgram({
+      name: 'raw_w_err',
+      type: ProgramType.RAW_TRACEPOINT_WRITABLE,
+      license: 'GPL',
+      instructions: assemble([
+        I(0x79, { dst: 1, src: 1, offset: 0 }), // r1 = args[0] (int *err)
+        I(0x62, { dst: 1, offset: 0, imm: -7 }), // *err = -E2BIG
+        I(0xb7, { dst: 0, imm: 0 }),
+        I(0x95),
+      ]),
+    });
+    using xdp = loadKernelProgram({
+      name: 'xdp_pass',
+      type: ProgramType.XDP,
+      license: 'GPL',
+      instructions: assemble([I(0xb7, { dst: 0, imm: 2 }), I(0x95)]),
+    });
+    const run = () => xdp.testRun({ data: new Uint8Array(64) });
+    expect(run().returnValue).toBe(2);
+    const link = attachProgram(writer, { kind: 'raw_tracepoint', name: 'bpf_test_finish' });
+    try {
+      expect(run).toThrow(expect.objectContaining({ code: 'E2BIG' }));
+    } finally {
+      link.close();
+    }
+    expect(run().returnValue).toBe(2);
+  },
+);
