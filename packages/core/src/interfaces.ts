@@ -302,15 +302,93 @@ export interface Link extends Disposable {
   close(): void;
 }
 
-/** Counters of an {@link EventReader}. */
+/** Counters of an {@link EventReader}, all since it was opened. */
 export interface EventReaderStats {
+  /** Records delivered to the user. */
   received: number;
-  lost: number;
+  /** Bytes of those records (payload only). */
   bytes: number;
+  /**
+   * Records the kernel could not write because the buffer was full: the
+   * sum of PERF_RECORD_LOST counts for perf event arrays. A ring buffer's
+   * kernel side does not count its failures (bpf_ringbuf_reserve just
+   * returns NULL), so this stays 0 there: count them in the program.
+   */
+  lost: number;
+  /** Ring buffer records the program discarded (bpf_ringbuf_discard), skipped. */
+  discarded: number;
+  /** Times the reader was woken by the kernel. */
+  wakeups: number;
+  /**
+   * Records bpfkit itself dropped because a consumer fell behind a bounded
+   * queue (batch forwarding with `maxQueued`): backpressure made visible.
+   */
+  dropped: number;
 }
 
 /**
- * Events from a ring buffer or perf event array.
+ * Where a record came from: the CPU (perf event arrays), and the map, when
+ * one reader serves several.
+ */
+export interface EventSource {
+  /** The CPU whose ring held the record (perf event arrays); undefined for ring buffers. */
+  cpu?: number;
+  /** The name of the map the record came from. */
+  map: string;
+}
+
+/** Options of {@link EventReader.subscribe}. */
+export interface SubscribeOptions {
+  /** Stops the subscription when aborted. */
+  signal?: AbortSignal;
+  /** Perf event arrays: called with each PERF_RECORD_LOST (records lost on one CPU). */
+  onLost?: (lost: number, source: EventSource) => void;
+  /** A failure of the reader (an error of poll, a record that cannot be decoded). Without it, such errors are thrown out of the event loop. */
+  onError?: (error: Error) => void;
+}
+
+/** Options of {@link EventReader.batches}. */
+export interface BatchForwardOptions {
+  /** Largest batch handed over at once. Default 64. */
+  size?: number;
+  /** A partial batch is handed over after this many milliseconds. Default 1000. */
+  flushIntervalMs?: number;
+  /**
+   * Most records held for a consumer that is still busy with earlier
+   * batches; past it, new records are dropped and counted in
+   * `stats().dropped`. Default 65536.
+   */
+  maxQueued?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link System.openRingBuffer}. */
+export interface RingBufferOptions<T = Uint8Array> {
+  /** Decodes each record (a struct codec, or one built from the object's BTF); default the raw bytes. */
+  codec?: Codec<T>;
+}
+
+/** Options of {@link System.openPerfEventArray}. */
+export interface PerfEventArrayOptions<T = Uint8Array> {
+  codec?: Codec<T>;
+  /** Data pages of each CPU's ring, a power of two. Default 64 (256 KiB with 4 KiB pages). */
+  pagesPerCpu?: number;
+  /** Wake the reader every N records (`wakeup_events`)… Default 1. */
+  wakeupEvents?: number;
+  /** …or once N bytes are waiting (`wakeup_watermark`), instead. */
+  wakeupBytes?: number;
+  /** Overwritable rings (`write_backward`): the kernel overwrites the oldest records, the reader reads the newest when paused. */
+  overwritable?: boolean;
+}
+
+/**
+ * Events from a ring buffer or perf event array, decoded to `T` (raw bytes
+ * by default).
+ *
+ * With the raw bytes, a record handed to a callback is a zero-copy view of
+ * the kernel's buffer, valid only until the callback returns: copy it
+ * (`record.slice()`) to keep it. Records from `readAvailable`, async
+ * iteration and batches are copies.
  *
  * @example
  * using collection = system.loadCollection('prog.bpf.o');
@@ -318,10 +396,27 @@ export interface EventReaderStats {
  * for await (const event of reader) console.log(event);
  */
 export interface EventReader<T = Uint8Array> extends AsyncIterable<T>, Disposable {
-  /** Calls `callback` for every event until the returned function is called. */
-  subscribe(callback: (event: T) => void): () => void;
-  /** Reads what is ready without waiting. */
-  readAvailable(): T[];
+  /**
+   * Calls `callback` for every record as it arrives, woken by the event
+   * loop, until the returned function is called, the signal aborts or the
+   * reader closes.
+   */
+  subscribe(callback: (event: T, source: EventSource) => void, options?: SubscribeOptions): () => void;
+  /** Consumes what is ready now, without waiting, handing each record to `callback`; returns how many. */
+  consume(callback: (event: T, source: EventSource) => void, max?: number): number;
+  /** Reads what is ready now, without waiting (copies). */
+  readAvailable(max?: number): T[];
+  /**
+   * Waits until records are ready or `timeoutMs` passes (forever without
+   * it), then consumes them as `consume` does; resolves how many. Rejects
+   * with an AbortError when `signal` aborts.
+   */
+  poll(callback: (event: T, source: EventSource) => void, timeoutMs?: number, signal?: AbortSignal): Promise<number>;
+  /** Arrays of records, at most `size` each, a partial one after `flushIntervalMs`. */
+  batches(options?: BatchForwardOptions): AsyncIterable<T[]>;
+  /** Whether a waiting reader keeps the process alive (like Node's handles): `unref()` lets it exit. */
+  ref(): this;
+  unref(): this;
   stats(): EventReaderStats;
   readonly closed: boolean;
   close(): void;
@@ -372,8 +467,18 @@ export interface System extends Disposable {
    */
   loadCollection(object: string | Uint8Array | CollectionSpec, options?: CollectionOptions): Collection;
   attach(program: Program, target: AttachTarget): Link;
-  openRingBuffer(map: Map<unknown, unknown>): EventReader;
-  openPerfEventArray(map: Map<unknown, unknown>): EventReader;
+  /**
+   * Reads a BPF_MAP_TYPE_RINGBUF map, or several (one reader over all of
+   * them, like libbpf's `ring_buffer__add`).
+   */
+  openRingBuffer(map: Map<unknown, unknown> | readonly Map<unknown, unknown>[]): EventReader;
+  openRingBuffer<T>(
+    map: Map<unknown, unknown> | readonly Map<unknown, unknown>[],
+    options: RingBufferOptions<T> & { codec: Codec<T> },
+  ): EventReader<T>;
+  /** Reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY map: one BPF-output perf event and ring per CPU. */
+  openPerfEventArray(map: Map<unknown, unknown>, options?: PerfEventArrayOptions): EventReader;
+  openPerfEventArray<T>(map: Map<unknown, unknown>, options: PerfEventArrayOptions<T> & { codec: Codec<T> }): EventReader<T>;
   /** What this backend supports, probed once and cached. */
   features(): Features;
   close(): void;
