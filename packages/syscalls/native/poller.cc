@@ -10,7 +10,8 @@
 //   callback closure that references its own Poller does not keep it alive.
 //   Keep a reference to the Poller for as long as you want callbacks.
 // - stop() and close() make the handle inactive at once: the event loop is
-//   not kept alive by a stopped or closed Poller.
+//   not kept alive by a stopped or closed Poller. unref() lets a started
+//   Poller leave the loop free to exit (uv_unref); ref() undoes it.
 // - Errors (from uv_poll_init, a closed fd at start(), libuv's poll errors)
 //   reach the callback as (status = -errno, events = 0), asynchronously.
 #include <fcntl.h>
@@ -65,6 +66,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
                            InstanceMethod<&Poller::Start>("start"),
                            InstanceMethod<&Poller::Stop>("stop"),
                            InstanceMethod<&Poller::Close>("close"),
+                           InstanceMethod<&Poller::Ref>("ref"),
+                           InstanceMethod<&Poller::Unref>("unref"),
                        });
   }
 
@@ -131,6 +134,27 @@ class Poller : public Napi::ObjectWrap<Poller> {
       uv_timer_stop(&state_->timer);
     }
     return info.Env().Undefined();
+  }
+
+  // ref()/unref(): whether an active Poller keeps the event loop alive (uv_ref/uv_unref on its handles).
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    SetRef(true);
+    return info.This();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    SetRef(false);
+    return info.This();
+  }
+
+  void SetRef(bool ref) {
+    if (closed_) return;
+    auto apply = [ref](uv_handle_t* handle) {
+      if (ref) uv_ref(handle);
+      else uv_unref(handle);
+    };
+    if (state_->poll_initialized) apply(reinterpret_cast<uv_handle_t*>(&state_->poll));
+    apply(reinterpret_cast<uv_handle_t*>(&state_->timer));
   }
 
   // close(): stop for good and release the callback. Idempotent.

@@ -519,6 +519,22 @@ whenKernel().describe('native addon against the kernel', () => {
     expect(timed.output).toMatch(/closed after \d+/);
   });
 
+  it('an unref()ed started Poller lets the process exit; ref() keeps it alive again', () => {
+    const common = `
+      const fd = addon.netlinkOpen(0);
+      const p = new addon.Poller(fd, addon.constants.POLLIN, () => { console.log('fired'); });
+    `;
+    // started but unref'd: the process exits on its own (spawnSync's timeout would kill it otherwise)
+    const unrefd = runChild(`${common} p.start(); if (p.unref() !== p) process.exit(3); globalThis.keep = p;`);
+    expect(unrefd.signal, unrefd.output).toBeNull();
+    expect(unrefd.status, unrefd.output).toBe(0);
+    // unref then ref: the loop is held until close()
+    const refd = runChild(`${common} p.start(); p.unref(); p.ref(); const t0 = Date.now();
+      setTimeout(() => { p.close(); p.ref(); p.unref(); console.log('held', Date.now() - t0 >= 200); }, 250);`);
+    expect(refd.status, refd.output).toBe(0);
+    expect(refd.output).toContain('held true');
+  });
+
   it('hot-path buffer addresses stay right across garbage collections, munmap and detached buffers', () => {
     const r = runChild(
       `

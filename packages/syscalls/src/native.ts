@@ -49,6 +49,10 @@ export interface Poller {
    * the event loop). The Poller does not close the fd.
    */
   close(): void;
+  /** Lets a started Poller keep the event loop alive again (the default; `uv_ref`). Returns the Poller. */
+  ref(): Poller;
+  /** A started Poller no longer keeps the event loop alive (`uv_unref`): the process may exit while it waits. Returns the Poller. */
+  unref(): Poller;
 }
 
 /** Constructor of {@link Poller}. */
