@@ -1,6 +1,6 @@
 import { Collection, createCollectionMaps, fillInitialValues, InvalidArgumentError, NotSupportedError, ProgramType } from '@bpfkit/core';
-import type { CollectionOptions, Program } from '@bpfkit/core';
-import { planCollection, readObject } from '@bpfkit/elf';
+import type { Codec, CollectionOptions, Program } from '@bpfkit/core';
+import { btfCodec, planCollection, readObject } from '@bpfkit/elf';
 import type { Btf, CoreCandidateCache, ObjectSpec } from '@bpfkit/elf';
 import { createKernelMap, openOrCreateMap } from '@bpfkit/maps';
 import type { KernelMapOptions } from '@bpfkit/maps';
@@ -175,7 +175,7 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
         if (f) throw f.err;
       },
     };
-    return new Collection(maps, programs, [closeLinks, ...owned, reportFailure], warnings, plan.variables);
+    return new Collection(maps, programs, [closeLinks, ...owned, reportFailure], warnings, plan.variables, typeCodecOf(spec.btf));
   } catch (err) {
     for (const o of owned.reverse()) o.close();
     throw err;
@@ -216,4 +216,17 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
 /** Tracing, LSM and iterator programs are verified against the BTF of what they attach to. */
 function attachNeedsBtf(p: ObjectSpec['programs'][string]): boolean {
   return p.type === ProgramType.TRACING || p.type === ProgramType.LSM;
+}
+
+/** The object's types by name, as codecs (Collection.codec); none without BTF. */
+export function typeCodecOf(btf: Btf | undefined): ((type: string) => Codec<unknown> | undefined) | undefined {
+  if (!btf) return undefined;
+  return (type) => {
+    try {
+      return btfCodec(btf, type) as Codec<unknown>;
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) return undefined;
+      throw err;
+    }
+  };
 }

@@ -1,3 +1,4 @@
+import type { Codec } from './codecs/codec.js';
 import { InvalidArgumentError } from './errors.js';
 import type { Map, MapSpec, Program } from './interfaces.js';
 import { mapDifferences, MapMismatchError } from './map-compat.js';
@@ -139,6 +140,7 @@ function encodeGlobal(name: string, value: GlobalValue, size: number, int: { sig
  */
 export class Collection implements Disposable {
   readonly #owned: readonly { close(): void }[];
+  readonly #typeCodec: ((type: string) => Codec<unknown> | undefined) | undefined;
   /** The object's global variables by name, read and written through their section's map. */
   readonly variables: Record<string, CollectionVariable>;
 
@@ -149,13 +151,41 @@ export class Collection implements Disposable {
     /** What the loader did differently from what the object asked, e.g. BTF it could not load. */
     readonly warnings: readonly string[] = [],
     variables: readonly GlobalVariableLayout[] = [],
+    /** Builds a codec for a type of the object's BTF by name; undefined when it has none of that name. */
+    typeCodec?: (type: string) => Codec<unknown> | undefined,
   ) {
     this.#owned = owned;
+    this.#typeCodec = typeCodec;
     this.variables = {};
     for (const v of variables) {
       const map = maps[v.section];
       if (map) this.variables[v.name] = new CollectionVariable(v, map);
     }
+  }
+
+  /**
+   * A codec for a type of the object's BTF, by name (`'struct event'`,
+   * `'event'`, a typedef): ring buffer records and map values decoded into
+   * objects by member name without writing offsets by hand (integers up to
+   * 32 bits as numbers, 64-bit ones and pointers as bigints, `char` arrays
+   * as strings, bitfields and anonymous members as C lays them out).
+   *
+   * @example
+   * using coll = system.loadCollection('events.bpf.o');
+   * using reader = system.openRingBuffer(coll.maps.events, { codec: coll.codec<{ pid: number; comm: string }>('struct event') });
+   * for await (const e of reader) console.log(e.pid, e.comm);
+   */
+  codec<T = Record<string, unknown>>(type: string): Codec<T> {
+    if (typeof type !== 'string' || !type) throw new InvalidArgumentError('codec: type', "a type name of the object's BTF", type);
+    const codec = this.#typeCodec?.(type);
+    if (!codec) {
+      throw new InvalidArgumentError(
+        'codec: type',
+        this.#typeCodec ? "a type the object's BTF defines" : 'an object with BTF (compile with -g)',
+        type,
+      );
+    }
+    return codec as Codec<T>;
   }
 
   close(): void {

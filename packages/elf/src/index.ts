@@ -3,6 +3,8 @@ export { BtfKind, BTF_MAGIC } from './btf/kinds.js';
 export { parseBtf } from './btf/parse.js';
 export type { Btf, BtfType } from './btf/parse.js';
 export { BtfBuilder } from './btf/build.js';
+export { btfCodec } from './btf/codec.js';
+export type { BtfValue } from './btf/codec.js';
 export { parseElf, Elf, variableOffsets } from './elf/parse.js';
 export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation } from './elf/parse.js';
 export { elfFunctionSymbol } from './elf/symbol-offset.js';

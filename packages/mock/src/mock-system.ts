@@ -35,7 +35,7 @@ import type {
   ProgramSpec,
   System,
 } from '@bpfkit/core';
-import { planCollection, readObject } from '@bpfkit/elf';
+import { btfCodec, planCollection, readObject } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
 import { checkMockMapSpec, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
 import { MockMapStore } from './map-store.js';
@@ -315,7 +315,18 @@ export class MockSystem implements System {
       const warnings = Object.keys(object_.structOps).map(
         (name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`,
       );
-      return new Collection(maps, {}, owned, warnings, plan.variables);
+      const btf = object_.btf;
+      const typeCodec = btf
+        ? (type: string) => {
+            try {
+              return btfCodec(btf, type) as Codec<unknown>;
+            } catch (err) {
+              if (err instanceof InvalidArgumentError) return undefined;
+              throw err;
+            }
+          }
+        : undefined;
+      return new Collection(maps, {}, owned, warnings, plan.variables, typeCodec);
     } catch (err) {
       for (const o of owned.reverse()) o.close();
       throw err;
