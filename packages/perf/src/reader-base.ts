@@ -1,0 +1,509 @@
+import { BpfError, ClosedError, InvalidArgumentError } from '@bpfkit/core';
+import type { BatchForwardOptions, Codec, EventReader, EventReaderStats, EventSource, SubscribeOptions } from '@bpfkit/core';
+import { native } from '@bpfkit/syscalls';
+import type { Poller } from '@bpfkit/syscalls';
+
+/**
+ * Readers whose Pollers are started. A Poller does not keep itself (or its reader) alive, and a reader
+ * waited on by a suspended async function (poll, async iteration, batches) is reachable only through the
+ * Poller's callback: without this set a garbage collection could collect both and the wait would never end.
+ */
+const armed = new Set<EventReaderBase<unknown>>();
+
+/** Records one wake-up hands to subscribers at most before the event loop gets a turn. */
+const MAX_PER_WAKEUP = 65_536;
+
+/** Records a readAvailable() call of async iteration takes at once. */
+const ITERATION_CHUNK = 256;
+
+/** Hands a raw record (a view valid only during the call) with its source to the reader's machinery. */
+export type RawRecordCallback = (record: Uint8Array, source: EventSource) => void;
+
+interface Subscriber<T> {
+  deliver: (event: T, source: EventSource) => void;
+  /** Wants copies of raw records (batches) rather than views. */
+  copy: boolean;
+  onError: ((error: Error) => void) | undefined;
+  onLost: ((lost: number, source: EventSource) => void) | undefined;
+  onClose: (() => void) | undefined;
+}
+
+interface Waiter {
+  wake(): void;
+  fail(error: Error): void;
+}
+
+type WaitOutcome = 'ready' | 'timeout' | 'closed';
+
+const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/**
+ * The machinery of an {@link EventReader} shared by the ring buffer and
+ * perf event array readers: subscribe, consume, readAvailable, poll,
+ * async iteration, batches, ref/unref, stats and codec decoding, built on
+ * two primitives a subclass provides:
+ *
+ * - {@link EventReaderBase.consumeReady}: hand up to `max` ready records
+ *   to a callback (views valid only during the call), release their space
+ *   to the kernel (also when the callback throws), return how many.
+ * - {@link EventReaderBase.readinessFds} / {@link EventReaderBase.hasReady}:
+ *   the fds whose POLLIN says records may be ready (one `native.Poller`
+ *   each, started only while someone waits), and a cheap check of the
+ *   shared pages used after arming and after a capped drain, so a wake-up
+ *   consumed before epoll saw the fd is never lost.
+ *
+ * A subclass counts `discarded` in {@link EventReaderBase.counters} and
+ * reports lost records with {@link EventReaderBase.reportLost}; it frees
+ * its mappings in {@link EventReaderBase.release}, which runs after every
+ * Poller is closed.
+ *
+ * @example
+ * import type { EventSource } from '@bpfkit/core';
+ * import { EventReaderBase } from '@bpfkit/perf';
+ * import type { RawRecordCallback } from '@bpfkit/perf';
+ * class ArrayReader extends EventReaderBase {
+ *   readonly items: Uint8Array[] = [];
+ *   constructor() { super('array reader'); }
+ *   protected consumeReady(callback: RawRecordCallback, max: number): number {
+ *     const source: EventSource = { map: 'array' };
+ *     let n = 0;
+ *     while (n < max && this.items.length > 0) { callback(this.items.shift()!, source); n++; }
+ *     return n;
+ *   }
+ *   protected readinessFds(): readonly number[] { return []; }
+ *   protected hasReady(): boolean { return this.items.length > 0; }
+ *   protected release(): void {}
+ * }
+ */
+export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> {
+  /** The counters `stats()` copies; subclasses add `discarded` (and `lost` through reportLost). */
+  protected readonly counters: EventReaderStats = { received: 0, bytes: 0, lost: 0, discarded: 0, wakeups: 0, dropped: 0 };
+  readonly #label: string;
+  readonly #codec: Codec<T> | undefined;
+  #closed = false;
+  #refed = true;
+  #pollers: Poller[] | undefined;
+  #armed = false;
+  #repumpScheduled = false;
+  readonly #subscribers = new Set<Subscriber<T>>();
+  readonly #waiters = new Set<Waiter>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  protected constructor(label: string, codec?: Codec<T>) {
+    this.#label = label;
+    this.#codec = codec;
+  }
+
+  /** Hands up to `max` ready records to `callback`, releasing their space; returns how many were handed over. */
+  protected abstract consumeReady(callback: RawRecordCallback, max: number): number;
+  /** The fds to watch for POLLIN. Called once, when a wait first arms the reader. */
+  protected abstract readinessFds(): readonly number[];
+  /** Whether a record is ready to consume now (read from the shared pages, no system call). */
+  protected abstract hasReady(): boolean;
+  /** Frees the kernel resources (mappings, fds). Runs once, from close(), after every Poller is closed. */
+  protected abstract release(): void;
+
+  /** A human name used in error messages. */
+  protected get label(): string {
+    return this.#label;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throws {@link ClosedError} once the reader is closed. */
+  protected assertOpen(): void {
+    if (this.#closed) throw new ClosedError(this.#label);
+  }
+
+  /** Counts `lost` records and tells subscribers that asked (`onLost`). Call it from consumeReady. */
+  protected reportLost(lost: number, source: EventSource): void {
+    this.counters.lost += lost;
+    for (const s of this.#subscribers) s.onLost?.(lost, source);
+  }
+
+  #convert(record: Uint8Array, copy: boolean): T {
+    if (this.#codec !== undefined) return this.#codec.decode(record, 0);
+    return (copy ? record.slice() : record) as unknown as T;
+  }
+
+  #consume(callback: (event: T, source: EventSource) => void, max: number, copy: boolean): number {
+    const counters = this.counters;
+    return this.consumeReady((record, source) => {
+      counters.received++;
+      counters.bytes += record.byteLength;
+      callback(this.#convert(record, copy), source);
+    }, max);
+  }
+
+  static #checkMax(max: number): number {
+    if (max === Number.POSITIVE_INFINITY) return max;
+    if (!Number.isInteger(max) || max < 0) throw new InvalidArgumentError('max', 'a non-negative integer', max);
+    return max;
+  }
+
+  consume(callback: (event: T, source: EventSource) => void, max = Number.POSITIVE_INFINITY): number {
+    this.assertOpen();
+    return this.#consume(callback, EventReaderBase.#checkMax(max), false);
+  }
+
+  readAvailable(max = Number.POSITIVE_INFINITY): T[] {
+    this.assertOpen();
+    const out: T[] = [];
+    this.#consume((event) => out.push(event), EventReaderBase.#checkMax(max), true);
+    return out;
+  }
+
+  subscribe(callback: (event: T, source: EventSource) => void, options: SubscribeOptions = {}): () => void {
+    this.assertOpen();
+    const { signal } = options;
+    if (signal?.aborted) return () => {};
+    const subscriber: Subscriber<T> = {
+      deliver: callback,
+      copy: false,
+      onError: options.onError,
+      onLost: options.onLost,
+      onClose: undefined,
+    };
+    const onAbort = () => unsubscribe();
+    const unsubscribe = () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (this.#subscribers.delete(subscriber)) this.#updateArming();
+    };
+    subscriber.onClose = () => signal?.removeEventListener('abort', onAbort);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#subscribers.add(subscriber);
+    this.#updateArming();
+    return unsubscribe;
+  }
+
+  async poll(callback: (event: T, source: EventSource) => void, timeoutMs?: number, signal?: AbortSignal): Promise<number> {
+    this.assertOpen();
+    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
+      throw new InvalidArgumentError('timeoutMs', 'a non-negative number of milliseconds (or undefined: wait forever)', timeoutMs);
+    }
+    signal?.throwIfAborted();
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    for (;;) {
+      const n = this.#consume(callback, Number.POSITIVE_INFINITY, false);
+      if (n > 0) return n;
+      const remaining = deadline === undefined ? undefined : deadline - Date.now();
+      if (remaining !== undefined && remaining <= 0) return 0;
+      const outcome = await this.#wait(remaining, signal);
+      if (outcome === 'closed') return 0;
+      if (outcome === 'timeout') return this.#closed ? 0 : this.#consume(callback, Number.POSITIVE_INFINITY, false);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    while (!this.#closed) {
+      const chunk: T[] = [];
+      this.#consume((event) => chunk.push(event), ITERATION_CHUNK, true);
+      if (chunk.length > 0) {
+        for (const event of chunk) yield event;
+        continue;
+      }
+      if ((await this.#wait(undefined, undefined)) === 'closed') return;
+    }
+  }
+
+  batches(options: BatchForwardOptions = {}): AsyncIterable<T[]> {
+    const size = options.size ?? 64;
+    const flushIntervalMs = options.flushIntervalMs ?? 1000;
+    const maxQueued = options.maxQueued ?? 65_536;
+    if (!Number.isInteger(size) || size < 1) throw new InvalidArgumentError('size', 'a positive integer', size);
+    if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 0) {
+      throw new InvalidArgumentError('flushIntervalMs', 'a non-negative number of milliseconds', flushIntervalMs);
+    }
+    if (!Number.isInteger(maxQueued) || maxQueued < size) {
+      throw new InvalidArgumentError('maxQueued', `an integer of at least the batch size (${size})`, maxQueued);
+    }
+    this.assertOpen();
+    return { [Symbol.asyncIterator]: () => this.#batches(size, flushIntervalMs, maxQueued, options.signal) };
+  }
+
+  async *#batches(
+    size: number,
+    flushIntervalMs: number,
+    maxQueued: number,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<T[], void, undefined> {
+    if (this.#closed || signal?.aborted) return;
+    let queue: T[] = [];
+    let oldest = 0; // when the oldest queued record arrived
+    let failure: Error | undefined;
+    let notify: (() => void) | undefined;
+    let ended = false;
+    const wake = () => {
+      const resolve = notify;
+      notify = undefined;
+      resolve?.();
+    };
+    const subscriber: Subscriber<T> = {
+      deliver: (event) => {
+        if (queue.length >= maxQueued) {
+          this.counters.dropped++;
+          return;
+        }
+        if (queue.length === 0) {
+          oldest = Date.now();
+          queue.push(event);
+          wake(); // arm the flush timer
+          return;
+        }
+        queue.push(event);
+        if (queue.length === size) wake();
+      },
+      copy: true,
+      onError: (error) => {
+        failure ??= error;
+        wake();
+      },
+      onLost: undefined,
+      onClose: () => {
+        ended = true;
+        wake();
+      },
+    };
+    const onAbort = () => {
+      ended = true;
+      wake();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#subscribers.add(subscriber);
+    this.#updateArming();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const take = (n: number): T[] => {
+      if (n >= queue.length) {
+        const all = queue;
+        queue = [];
+        return all;
+      }
+      const batch = queue.slice(0, n);
+      queue = queue.slice(n);
+      oldest = Date.now();
+      return batch;
+    };
+    try {
+      for (;;) {
+        if (failure !== undefined) throw failure;
+        if (queue.length >= size) {
+          yield take(size);
+          continue;
+        }
+        if (ended) {
+          while (queue.length > 0) yield take(size);
+          return;
+        }
+        let waitMs: number | undefined;
+        if (queue.length > 0) {
+          waitMs = oldest + flushIntervalMs - Date.now();
+          if (waitMs <= 0) {
+            yield take(size);
+            continue;
+          }
+        }
+        await new Promise<void>((resolve) => {
+          notify = resolve;
+          if (waitMs !== undefined) timer = this.#setTimer(wake, waitMs);
+        });
+        if (timer !== undefined) this.#clearTimer(timer);
+        timer = undefined;
+      }
+    } finally {
+      if (timer !== undefined) this.#clearTimer(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (this.#subscribers.delete(subscriber)) this.#updateArming();
+    }
+  }
+
+  #setTimer(callback: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      callback();
+    }, ms);
+    if (!this.#refed) timer.unref();
+    this.#timers.add(timer);
+    return timer;
+  }
+
+  #clearTimer(timer: ReturnType<typeof setTimeout>): void {
+    clearTimeout(timer);
+    this.#timers.delete(timer);
+  }
+
+  /** Waits for readiness, the timeout, close or abort (which rejects with the signal's reason). */
+  #wait(timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<WaitOutcome> {
+    if (this.#closed) return Promise.resolve('closed');
+    return new Promise<WaitOutcome>((resolve, reject) => {
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (settle: () => void) => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) this.#clearTimer(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (this.#waiters.delete(waiter)) this.#updateArming();
+        settle();
+      };
+      const waiter: Waiter = {
+        wake: () => finish(() => resolve(this.#closed ? 'closed' : 'ready')),
+        fail: (error) => finish(() => reject(error)),
+      };
+      const onAbort = () => finish(() => reject(signal?.reason ?? new DOMException('The operation was aborted', 'AbortError')));
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) timer = this.#setTimer(() => finish(() => resolve('timeout')), timeoutMs);
+      this.#waiters.add(waiter);
+      this.#updateArming();
+    });
+  }
+
+  /** Starts the Pollers while someone waits, stops them when nobody does. */
+  #updateArming(): void {
+    const want = !this.#closed && (this.#subscribers.size > 0 || this.#waiters.size > 0);
+    if (want === this.#armed) return;
+    if (!want) {
+      this.#armed = false;
+      for (const p of this.#pollers ?? []) p.stop();
+      armed.delete(this as EventReaderBase<unknown>);
+      return;
+    }
+    if (this.#pollers === undefined) {
+      const { POLLIN } = native.constants as Readonly<Record<'POLLIN', number>>;
+      const onReady = (status: number) => this.#onReady(status);
+      this.#pollers = this.readinessFds().map((fd) => {
+        const poller = new native.Poller(fd, POLLIN, onReady);
+        if (!this.#refed) poller.unref();
+        return poller;
+      });
+    }
+    this.#armed = true;
+    armed.add(this as EventReaderBase<unknown>);
+    for (const p of this.#pollers) p.start();
+    // A wake-up that came before epoll registered the fd may have been consumed by the registration
+    // (perf_poll reports one only once): look at the pages once more after it.
+    this.#scheduleRepump();
+  }
+
+  #scheduleRepump(): void {
+    if (this.#repumpScheduled) return;
+    this.#repumpScheduled = true;
+    const immediate = setImmediate(() => {
+      this.#repumpScheduled = false;
+      if (this.#armed && !this.#closed && this.hasReady()) this.#pump();
+    });
+    if (!this.#refed) immediate.unref();
+  }
+
+  #onReady(status: number): void {
+    if (this.#closed || !this.#armed) return;
+    if (status < 0) {
+      this.#fail(new BpfError(-status, { syscall: 'poll', subject: this.#label }));
+      return;
+    }
+    this.counters.wakeups++;
+    this.#pump();
+  }
+
+  #fail(error: Error): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w.fail(error);
+    let unhandled = false;
+    for (const s of this.#subscribers) {
+      if (s.onError) s.onError(error);
+      else unhandled = true;
+    }
+    this.#subscribers.clear();
+    this.#updateArming();
+    if (unhandled) throw error;
+  }
+
+  /** Drains ready records to the subscribers, then wakes the one-shot waiters. */
+  #pump(): void {
+    if (this.#subscribers.size > 0) {
+      const subscribers = [...this.#subscribers];
+      const codec = this.#codec;
+      const counters = this.counters;
+      const n = this.consumeReady((record, source) => {
+        counters.received++;
+        counters.bytes += record.byteLength;
+        let value: T | undefined;
+        let failure: Error | undefined;
+        if (codec !== undefined) {
+          try {
+            value = codec.decode(record, 0);
+          } catch (e) {
+            failure = toError(e);
+          }
+        }
+        for (const s of subscribers) {
+          if (!this.#subscribers.has(s)) continue;
+          if (failure !== undefined) {
+            if (s.onError === undefined) throw failure;
+            s.onError(failure);
+          } else s.deliver(codec !== undefined ? (value as T) : this.#convert(record, s.copy), source);
+        }
+      }, MAX_PER_WAKEUP);
+      // More may be ready (a capped drain, or a notification reported only once): look again next turn.
+      if (n >= MAX_PER_WAKEUP || this.hasReady()) this.#scheduleRepump();
+    }
+    if (this.#waiters.size > 0) {
+      const waiters = [...this.#waiters];
+      this.#waiters.clear();
+      for (const w of waiters) w.wake();
+    }
+    this.#updateArming();
+  }
+
+  ref(): this {
+    this.#refed = true;
+    for (const p of this.#pollers ?? []) p.ref();
+    for (const t of this.#timers) t.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#refed = false;
+    for (const p of this.#pollers ?? []) p.unref();
+    for (const t of this.#timers) t.unref();
+    return this;
+  }
+
+  stats(): EventReaderStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Stops every wait (pending polls resolve with 0, iteration and batches
+   * end, subscriptions stop), closes the Pollers, then frees the buffers.
+   * Safe to call more than once.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#armed = false;
+    armed.delete(this as EventReaderBase<unknown>);
+    for (const p of this.#pollers ?? []) p.close(); // stop watching before the fds are closed
+    this.#pollers = undefined;
+    try {
+      this.release();
+    } finally {
+      const waiters = [...this.#waiters];
+      this.#waiters.clear();
+      for (const w of waiters) w.wake();
+      const subscribers = [...this.#subscribers];
+      this.#subscribers.clear();
+      for (const s of subscribers) s.onClose?.();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
