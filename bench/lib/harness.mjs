@@ -23,18 +23,43 @@ export function measure(fn, { iterations = 1_000_000, rounds = 7 } = {}) {
   return samples[Math.floor(samples.length / 2)];
 }
 
-/** Compiles bench/c/<name>.c with the system compiler (once per source change) and returns the binary path. */
-export function compileC(name) {
+/**
+ * Compiles bench/c/<name>.c with the system compiler (once per source change) and returns the binary path.
+ * `flags` go after the source (libraries: `['-lbpf']`); a change of flags rebuilds too.
+ */
+export function compileC(name, { flags = [] } = {}) {
   const src = path.join(benchDir, 'c', `${name}.c`);
   const outDir = path.join(benchDir, '.bin');
   fs.mkdirSync(outDir, { recursive: true });
   const bin = path.join(outDir, name);
+  const stamp = `${bin}.flags`;
   const newest = Math.max(fs.statSync(src).mtimeMs, fs.statSync(path.join(benchDir, 'c', 'bench.h')).mtimeMs);
-  if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newest) {
+  const sameFlags = flags.length === 0 ? !fs.existsSync(stamp) : fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === flags.join(' ');
+  if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < newest || !sameFlags) {
     const cc = process.env.CC ?? 'cc';
-    execFileSync(cc, ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
+    execFileSync(cc, ['-O2', '-Wall', '-o', bin, src, ...flags], { stdio: 'inherit' });
+    if (flags.length) fs.writeFileSync(stamp, flags.join(' '));
+    else fs.rmSync(stamp, { force: true });
   }
   return bin;
+}
+
+/**
+ * Makes sure a Debian package is installed (`apt-get install -y`, after one
+ * `apt-get update`), for a C baseline's headers and libraries: `present()`
+ * says whether it is there already.
+ */
+export function ensureDebianPackage(pkg, present) {
+  if (present()) return;
+  console.log(`bench: installing ${pkg} (apt-get)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { stdio: 'inherit', env });
+  } catch {
+    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { stdio: 'inherit', env });
+  }
+  if (!present()) throw new Error(`bench: ${pkg} was installed but is still missing what the baseline needs`);
 }
 
 /** Runs a C baseline; it prints lines `op ns_per_op`. Returns { op: ns }. */
@@ -48,16 +73,28 @@ export function runC(bin, args = []) {
   return result;
 }
 
-/** Prints the table and writes bench/results/<suite>.json. */
-export function report(suite, rows) {
+/**
+ * Prints the table and writes bench/results/<suite>.json.
+ *
+ * A row: `{ op, bpfkit, baselines: { name: value } }`, and optionally `unit`
+ * (default `options.unit`, else ns/op), `ratio`/`ratio_min`/`ratio_max` (a
+ * ratio baseline / bpfkit taken per round by the suite: the table shows the
+ * median and range instead of the ratio of the medians) and `lost`/`records`
+ * (end-to-end rows), copied to the JSON as they are.
+ */
+export function report(suite, rows, options = {}) {
+  const unit = options.unit ?? 'ns/op';
   const baselineNames = [...new Set(rows.flatMap((r) => Object.keys(r.baselines)))];
-  const header = ['op', 'bpfkit ns/op', ...baselineNames.flatMap((b) => [`${b} ns/op`, `ratio vs ${b}`])];
+  const header = ['op', `bpfkit ${unit}`, ...baselineNames.flatMap((b) => [`${b} ${unit}`, `ratio vs ${b}`])];
+  const num = (x, u) => (u === 'records/s' ? `${(x / 1e6).toFixed(2)}M rec/s` : x.toFixed(1));
+  const ratioCell = (r, b) =>
+    r.ratio !== undefined && baselineNames.length === 1
+      ? `${r.ratio.toFixed(2)}x [${r.ratio_min.toFixed(2)}–${r.ratio_max.toFixed(2)}]`
+      : `${(r.baselines[b] / r.bpfkit).toFixed(2)}x`;
   const lines = rows.map((r) => [
-    r.op,
-    r.bpfkit.toFixed(1),
-    ...baselineNames.flatMap((b) =>
-      r.baselines[b] === undefined ? ['-', '-'] : [r.baselines[b].toFixed(1), `${(r.baselines[b] / r.bpfkit).toFixed(2)}x`],
-    ),
+    r.lost === undefined ? r.op : `${r.op}, lost ${r.lost}`,
+    num(r.bpfkit, r.unit ?? unit),
+    ...baselineNames.flatMap((b) => (r.baselines[b] === undefined ? ['-', '-'] : [num(r.baselines[b], r.unit ?? unit), ratioCell(r, b)])),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
@@ -72,9 +109,12 @@ export function report(suite, rows) {
     kernel: os.release(),
     rows: rows.map((r) => ({
       op: r.op,
-      unit: 'ns/op',
+      unit: r.unit ?? unit,
       bpfkit: round(r.bpfkit),
       baselines: Object.fromEntries(Object.entries(r.baselines).map(([k, v]) => [k, round(v)])),
+      ...(r.ratio === undefined ? {} : { ratio: round3(r.ratio), ratio_min: round3(r.ratio_min), ratio_max: round3(r.ratio_max) }),
+      ...(r.lost === undefined ? {} : { lost: r.lost }),
+      ...(r.records === undefined ? {} : { records: r.records }),
     })),
   };
   const file = path.join(benchDir, 'results', `${suite}.json`);
@@ -83,4 +123,6 @@ export function report(suite, rows) {
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
 }
 
-const round = (x) => Math.round(x * 10) / 10;
+const round3 = (x) => Math.round(x * 1000) / 1000;
+/** One decimal; two below 10 (a few ns per record). */
+const round = (x) => (Math.abs(x) < 10 ? Math.round(x * 100) / 100 : Math.round(x * 10) / 10);
