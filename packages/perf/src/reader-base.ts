@@ -85,6 +85,9 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
   #pollers: Poller[] | undefined;
   #armed = false;
   #repumpScheduled = false;
+  /** consumeReady calls in progress (a callback may close the reader: release() waits for them). */
+  #consuming = 0;
+  #released = false;
   readonly #subscribers = new Set<Subscriber<T>>();
   readonly #waiters = new Set<Waiter>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -100,7 +103,11 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
   protected abstract readinessFds(): readonly number[];
   /** Whether a record is ready to consume now (read from the shared pages, no system call). */
   protected abstract hasReady(): boolean;
-  /** Frees the kernel resources (mappings, fds). Runs once, from close(), after every Poller is closed. */
+  /**
+   * Frees the kernel resources (mappings, fds). Runs once, after every
+   * Poller is closed: from close(), or when the consumeReady whose callback
+   * called close() returns. consumeReady should stop early once `closed`.
+   */
   protected abstract release(): void;
 
   /** A human name used in error messages. */
@@ -130,11 +137,27 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
 
   #consume(callback: (event: T, source: EventSource) => void, max: number, copy: boolean): number {
     const counters = this.counters;
-    return this.consumeReady((record, source) => {
+    return this.#run((record, source) => {
       counters.received++;
       counters.bytes += record.byteLength;
       callback(this.#convert(record, copy), source);
     }, max);
+  }
+
+  /** consumeReady, with release() deferred until it returns when a callback closes the reader. */
+  #run(callback: RawRecordCallback, max: number): number {
+    this.#consuming++;
+    try {
+      return this.consumeReady(callback, max);
+    } finally {
+      if (--this.#consuming === 0 && this.#closed) this.#release();
+    }
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.release();
   }
 
   static #checkMax(max: number): number {
@@ -430,7 +453,7 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
       const subscribers = [...this.#subscribers];
       const codec = this.#codec;
       const counters = this.counters;
-      const n = this.consumeReady((record, source) => {
+      const n = this.#run((record, source) => {
         counters.received++;
         counters.bytes += record.byteLength;
         let value: T | undefined;
@@ -492,7 +515,7 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     for (const p of this.#pollers ?? []) p.close(); // stop watching before the fds are closed
     this.#pollers = undefined;
     try {
-      this.release();
+      if (this.#consuming === 0) this.#release(); // else when the consumeReady in progress returns
     } finally {
       const waiters = [...this.#waiters];
       this.#waiters.clear();

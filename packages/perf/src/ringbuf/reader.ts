@@ -1,0 +1,222 @@
+/**
+ * The reader of BPF_MAP_TYPE_RINGBUF maps.
+ *
+ * @module
+ */
+import { InvalidArgumentError, MapType } from '@bpfkit/core';
+import type { EventSource, RingBufferOptions } from '@bpfkit/core';
+import { native } from '@bpfkit/syscalls';
+import { EventReaderBase } from '../reader-base.js';
+import type { RawRecordCallback } from '../reader-base.js';
+import {
+  BPF_RINGBUF_BUSY_BIT,
+  BPF_RINGBUF_DISCARD_BIT,
+  loadPosition,
+  mapRing,
+  openRingMap,
+  PositionWriter,
+  RINGBUF_LEN_MASK,
+  sys,
+} from './shared.js';
+import type { OpenedRingMap, RingBufferMapRef } from './shared.js';
+
+/** Releases the mappings and fds of rings; also run for a reader dropped without close(). */
+function releaseRings(resources: { mappings: ArrayBuffer[]; fds: number[] }): void {
+  for (const m of resources.mappings.splice(0)) native.munmap(m);
+  for (const fd of resources.fds.splice(0)) native.close(fd);
+}
+
+const finalizer = new FinalizationRegistry<{ mappings: ArrayBuffer[]; fds: number[] }>((resources) => {
+  try {
+    releaseRings(resources);
+  } catch {
+    // a finalizer never throws
+  }
+});
+
+/** One mapped ring: the consumer page we write, the producer page and the data area (mapped twice) we read. */
+class Ring {
+  readonly fd: number;
+  readonly source: EventSource;
+  readonly #consumer: PositionWriter;
+  readonly #producer: Uint32Array;
+  readonly #headers: Uint32Array;
+  readonly #buffer: ArrayBuffer;
+  readonly #dataOffset: number;
+  readonly #mask: number;
+  #pos: number;
+
+  constructor(opened: OpenedRingMap, consumerPage: ArrayBuffer, producerMapping: ArrayBuffer, page: number) {
+    this.fd = opened.fd;
+    this.source = Object.freeze({ map: opened.name });
+    this.#consumer = new PositionWriter(consumerPage);
+    this.#producer = new Uint32Array(producerMapping, 0, 2);
+    this.#headers = new Uint32Array(producerMapping, page, (2 * opened.size) / 4);
+    this.#buffer = producerMapping;
+    this.#dataOffset = page;
+    this.#mask = opened.size - 1;
+    this.#pos = this.#consumer.initial();
+  }
+
+  /** Whether a committed (or discarded) record waits at the consumer position. */
+  ready(): boolean {
+    if (this.#pos >= loadPosition(this.#producer)) return false;
+    const header = Atomics.load(this.#headers, ((this.#pos >>> 0) & this.#mask) >>> 2);
+    return (header & BPF_RINGBUF_BUSY_BIT) === 0;
+  }
+
+  /** Bytes between the consumer and producer positions. */
+  pending(): number {
+    return loadPosition(this.#producer) - this.#pos;
+  }
+
+  consume(callback: RawRecordCallback, max: number, onDiscard: () => void, closed: () => boolean): number {
+    let n = 0;
+    let pos = this.#pos;
+    const headers = this.#headers;
+    const mask = this.#mask;
+    const consumer = this.#consumer;
+    try {
+      outer: for (;;) {
+        const producer = loadPosition(this.#producer); // acquire: records before it are reserved
+        if (pos >= producer) break;
+        while (pos < producer) {
+          if (n >= max) break outer;
+          const offset = (pos >>> 0) & mask;
+          const header = Atomics.load(headers, offset >>> 2); // acquire: the record is complete once not busy
+          if ((header & BPF_RINGBUF_BUSY_BIT) !== 0) break outer; // still being written: its commit wakes us
+          const length = header & RINGBUF_LEN_MASK;
+          const next = pos + ((length + 15) & ~7); // header + record, 8-byte aligned
+          if ((header & BPF_RINGBUF_DISCARD_BIT) !== 0) {
+            pos = next;
+            this.#pos = pos;
+            consumer.store(pos);
+            onDiscard();
+            continue;
+          }
+          // The data area is mapped twice in a row: a record that wraps is contiguous here.
+          const record = new Uint8Array(this.#buffer, this.#dataOffset + offset + 8, length);
+          pos = next;
+          n++;
+          callback(record, this.source);
+          this.#pos = pos;
+          consumer.store(pos); // release: the kernel may reuse the space
+          if (closed()) break outer; // the callback closed the reader
+        }
+      }
+    } finally {
+      if (this.#pos !== pos) {
+        // the callback threw: the record counts as consumed
+        this.#pos = pos;
+        consumer.store(pos);
+      }
+    }
+    return n;
+  }
+}
+
+/**
+ * Reads one or more BPF_MAP_TYPE_RINGBUF maps (like libbpf's
+ * `ring_buffer__add`): the consumer page is mapped read-write, the
+ * producer page and data area read-only, the data area twice so a record
+ * that wraps is contiguous. Positions and headers are read with acquire
+ * and the consumer position written with release ordering (`Atomics`);
+ * busy records are waited for, discarded ones skipped and counted. Wake-ups
+ * come from the event loop (a `native.Poller` per map, started only while
+ * someone waits). Each record's {@link EventSource} names its map.
+ *
+ * The full {@link EventReader} contract: see {@link EventReaderBase}.
+ * `stats().lost` stays 0: the kernel does not count failed reservations.
+ *
+ * @example
+ * declare const mapFd: number;
+ * using reader = RingBufferReader.open({ fd: mapFd, name: 'events' });
+ * reader.subscribe((record, source) => console.log(source.map, record.byteLength));
+ */
+export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
+  readonly #rings: Ring[];
+  readonly #resources: { mappings: ArrayBuffer[]; fds: number[] };
+  #next = 0;
+  readonly #onDiscard = () => {
+    this.counters.discarded++;
+  };
+  readonly #closed = () => this.closed;
+
+  private constructor(rings: Ring[], resources: { mappings: ArrayBuffer[]; fds: number[] }, options: RingBufferOptions<T>) {
+    super(`ring buffer reader of ${rings.map((r) => `'${r.source.map}'`).join(', ')}`, options.codec);
+    this.#rings = rings;
+    this.#resources = resources;
+    finalizer.register(this, resources, this);
+  }
+
+  /**
+   * Maps one ring buffer map, or several (an fd, or `{ fd, name }`).
+   * Refuses a map of another type with an InvalidArgumentError.
+   *
+   * @example
+   * import { u64 } from '@bpfkit/core';
+   * declare const a: number, b: number;
+   * using reader = RingBufferReader.open([{ fd: a, name: 'a' }, { fd: b, name: 'b' }], { codec: u64 });
+   * const n = await reader.poll((value, source) => console.log(source.map, value), 100);
+   */
+  static open<T = Uint8Array>(
+    maps: number | RingBufferMapRef | readonly (number | RingBufferMapRef)[],
+    options: RingBufferOptions<T> = {},
+  ): RingBufferReader<T> {
+    const list = Array.isArray(maps) ? (maps as readonly (number | RingBufferMapRef)[]) : [maps as number | RingBufferMapRef];
+    if (list.length === 0) throw new InvalidArgumentError('maps', 'at least one ring buffer map', list);
+    const resources = { mappings: [] as ArrayBuffer[], fds: [] as number[] };
+    const rings: Ring[] = [];
+    try {
+      const { PAGE_SIZE, PROT_READ, PROT_WRITE } = sys();
+      for (const ref of list) {
+        const opened = openRingMap(ref, MapType.RINGBUF, 'BPF_MAP_TYPE_RINGBUF');
+        if (opened.owned) resources.fds.push(opened.fd);
+        const consumer = mapRing(opened.fd, PAGE_SIZE, PROT_READ | PROT_WRITE, 0, opened.name, 'consumer page');
+        resources.mappings.push(consumer);
+        const producer = mapRing(opened.fd, PAGE_SIZE + 2 * opened.size, PROT_READ, PAGE_SIZE, opened.name, 'producer page and data');
+        resources.mappings.push(producer);
+        rings.push(new Ring(opened, consumer, producer, PAGE_SIZE));
+      }
+    } catch (e) {
+      releaseRings(resources);
+      throw e;
+    }
+    return new RingBufferReader<T>(rings, resources, options);
+  }
+
+  /** Bytes written by the kernel and not consumed yet, over all rings. */
+  pending(): number {
+    this.assertOpen();
+    let sum = 0;
+    for (const r of this.#rings) sum += r.pending();
+    return sum;
+  }
+
+  protected consumeReady(callback: RawRecordCallback, max: number): number {
+    const rings = this.#rings;
+    if (rings.length === 1) return rings[0]!.consume(callback, max, this.#onDiscard, this.#closed);
+    // Round robin over the rings so that a busy one does not starve the others.
+    let n = 0;
+    const start = this.#next;
+    this.#next = (start + 1) % rings.length;
+    for (let i = 0; i < rings.length && n < max && !this.closed; i++) {
+      n += rings[(start + i) % rings.length]!.consume(callback, max - n, this.#onDiscard, this.#closed);
+    }
+    return n;
+  }
+
+  protected readinessFds(): readonly number[] {
+    return this.#rings.map((r) => r.fd);
+  }
+
+  protected hasReady(): boolean {
+    for (const r of this.#rings) if (r.ready()) return true;
+    return false;
+  }
+
+  protected release(): void {
+    finalizer.unregister(this);
+    releaseRings(this.#resources);
+  }
+}
