@@ -1,6 +1,7 @@
-import { InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
+import { InvalidArgumentError, MapType, mapTypeName, NotSupportedError } from '@bpfkit/core';
 import type {
   AttachTarget,
+  Codec,
   Collection,
   CollectionOptions,
   CollectionSpec,
@@ -12,12 +13,14 @@ import type {
   MapInfo,
   MapSpec,
   OpenOrCreateOptions,
+  PerfEventArrayOptions,
   Program,
   ProgramSpec,
   System,
 } from '@bpfkit/core';
 import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
 import { possibleCpus } from '@bpfkit/syscalls';
+import { PerfEventArrayReader } from '@bpfkit/perf';
 import { attachProgram, KernelProgram, loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from '@bpfkit/syscalls';
@@ -125,13 +128,36 @@ export class NativeSystem implements System {
     );
   }
 
-  openPerfEventArray(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError(
-      'reading perf event arrays',
-      undefined,
-      'it creates perf event array maps but cannot read their events yet',
-      'bpfkit',
-    );
+  /**
+   * Reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY ({@link PerfEventArrayReader}):
+   * one BPF-output perf event and ring per online CPU, stored in the map.
+   *
+   * @throws InvalidArgumentError for a map of another type or backend, or one with fewer entries than possible CPUs
+   * @example
+   * using coll = system.loadCollection('prog.bpf.o');
+   * using reader = system.openPerfEventArray(coll.maps.events, { pagesPerCpu: 16 });
+   * for await (const record of reader) console.log(record.byteLength);
+   */
+  openPerfEventArray(map: Map<unknown, unknown>, options?: PerfEventArrayOptions): EventReader;
+  openPerfEventArray<T>(map: Map<unknown, unknown>, options: PerfEventArrayOptions<T> & { codec: Codec<T> }): EventReader<T>;
+  openPerfEventArray<T>(map: Map<unknown, unknown>, options: PerfEventArrayOptions<T> = {}): EventReader<T> | EventReader {
+    if (map.type !== MapType.PERF_EVENT_ARRAY) {
+      throw new InvalidArgumentError(
+        `openPerfEventArray: map '${map.name}'`,
+        `a perf_event_array map (BPF_MAP_TYPE_PERF_EVENT_ARRAY), not ${mapTypeName(map.type)}`,
+        map.type,
+      );
+    }
+    if (map.closed || typeof map.fd !== 'number' || map.fd < 0) {
+      throw new InvalidArgumentError(
+        `openPerfEventArray: map '${map.name}'`,
+        'an open kernel map (a mock map is read by the mock system)',
+        map.fd,
+      );
+    }
+    return options.codec !== undefined
+      ? PerfEventArrayReader.open({ fd: map.fd, name: map.name }, options as PerfEventArrayOptions<T> & { codec: Codec<T> })
+      : PerfEventArrayReader.open({ fd: map.fd, name: map.name }, options as PerfEventArrayOptions);
   }
 
   features(): Features {

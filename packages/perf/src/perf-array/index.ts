@@ -1,0 +1,2 @@
+export { PerfEventArrayReader } from './reader.js';
+export type { PerfEventArrayMap, PerfEventArrayStats } from './reader.js';
