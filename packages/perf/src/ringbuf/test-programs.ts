@@ -297,7 +297,7 @@ function minimalFuncBtf(): Uint8Array {
   v.setUint32(12, typeLen, LE);
   v.setUint32(16, typeLen, LE);
   v.setUint32(20, strBytes.length, LE);
-  words.forEach((w, i) => v.setUint32(24 + i * 4, w, LE));
+  for (const [i, w] of words.entries()) v.setUint32(24 + i * 4, w, LE);
   out.set(strBytes, 24 + typeLen);
   return out;
 }
