@@ -1,4 +1,4 @@
-import { InvalidArgumentError, MapType, mapTypeName, NotSupportedError } from '@bpfkit/core';
+import { InvalidArgumentError, MapType, mapTypeName } from '@bpfkit/core';
 import type {
   AttachTarget,
   Codec,
@@ -16,11 +16,12 @@ import type {
   PerfEventArrayOptions,
   Program,
   ProgramSpec,
+  RingBufferOptions,
   System,
 } from '@bpfkit/core';
-import { createKernelMap, createPerCpuKernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
+import { createKernelMap, createPerCpuKernelMap, KernelMap, listMaps, openMapById, openOrCreateMap, openPinnedMap } from '@bpfkit/maps';
 import { possibleCpus } from '@bpfkit/syscalls';
-import { PerfEventArrayReader } from '@bpfkit/perf';
+import { PerfEventArrayReader, RingBufferReader } from '@bpfkit/perf';
 import { attachProgram, KernelProgram, loadKernelProgram } from '@bpfkit/attach';
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from '@bpfkit/syscalls';
@@ -119,12 +120,46 @@ export class NativeSystem implements System {
     return attachProgram(program, target);
   }
 
-  openRingBuffer(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError(
-      'reading ring buffer maps',
-      undefined,
-      'it creates ring buffer maps but cannot read their events yet',
-      'bpfkit',
+  /**
+   * Reads one BPF_MAP_TYPE_RINGBUF map, or several through one reader
+   * ({@link RingBufferReader}); each record's source names its map.
+   *
+   * @throws InvalidArgumentError for a map of another type or backend, or a closed one
+   * @example
+   * using coll = system.loadCollection('prog.bpf.o');
+   * using reader = system.openRingBuffer(coll.maps.events);
+   * for await (const record of reader) console.log(record.byteLength);
+   */
+  openRingBuffer(map: Map<unknown, unknown> | readonly Map<unknown, unknown>[]): EventReader;
+  openRingBuffer<T>(
+    map: Map<unknown, unknown> | readonly Map<unknown, unknown>[],
+    options: RingBufferOptions<T> & { codec: Codec<T> },
+  ): EventReader<T>;
+  openRingBuffer<T>(
+    map: Map<unknown, unknown> | readonly Map<unknown, unknown>[],
+    options: RingBufferOptions<T> = {},
+  ): EventReader<T> | EventReader {
+    const maps: readonly Map<unknown, unknown>[] = Array.isArray(map) ? map : [map as Map<unknown, unknown>];
+    if (maps.length === 0) throw new InvalidArgumentError('openRingBuffer: maps', 'at least one ring buffer map', maps);
+    for (const m of maps) {
+      if (m.type !== MapType.RINGBUF) {
+        throw new InvalidArgumentError(
+          `openRingBuffer: map '${m.name}'`,
+          `a ringbuf map (BPF_MAP_TYPE_RINGBUF), not ${mapTypeName(m.type)}`,
+          m.type,
+        );
+      }
+      if (!(m instanceof KernelMap) || m.closed || m.fd < 0) {
+        throw new InvalidArgumentError(
+          `openRingBuffer: map '${m.name}'`,
+          'an open kernel map (a mock map is read by the mock system)',
+          m.closed ? 'a closed map' : m,
+        );
+      }
+    }
+    return RingBufferReader.open(
+      maps.map((m) => ({ fd: m.fd, name: m.name })),
+      options,
     );
   }
 
