@@ -137,6 +137,15 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
 
   #consume(callback: (event: T, source: EventSource) => void, max: number, copy: boolean): number {
     const counters = this.counters;
+    if (this.#codec === undefined && !copy) {
+      // Raw views: the hot path, nothing to convert.
+      const raw = callback as unknown as RawRecordCallback;
+      return this.#run((record, source) => {
+        counters.received++;
+        counters.bytes += record.byteLength;
+        raw(record, source);
+      }, max);
+    }
     return this.#run((record, source) => {
       counters.received++;
       counters.bytes += record.byteLength;
