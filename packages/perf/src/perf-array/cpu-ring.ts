@@ -18,6 +18,7 @@ import {
   PerfType,
   perfEventOpen,
 } from '@bpfkit/syscalls';
+import type { EventSource } from '@bpfkit/core';
 import type { PerfEventAttrFields } from '@bpfkit/syscalls';
 
 /** Constants of the addon, read on first use (importing must work without the addon). */
@@ -35,7 +36,7 @@ export interface RingSink {
   /** Set when the reader closed during a read: the ring stops handing out records. */
   stop: boolean;
   /** A PERF_RECORD_SAMPLE's raw data: a view of the ring (or of a scratch copy), valid only during the call. */
-  sample(raw: Uint8Array, ring: CpuRing): void;
+  sample: (raw: Uint8Array, source: EventSource) => void;
   /** A PERF_RECORD_LOST: `lost` records the kernel could not write on this CPU. */
   lost(lost: number, ring: CpuRing): void;
 }
@@ -58,14 +59,21 @@ export class CpuRing {
   readonly cpu: number;
   readonly fd: number;
   readonly overwritable: boolean;
-  /** Index of this ring in its reader. */
-  slot = 0;
+  /** What records of this ring are tagged with (set by the reader). */
+  source: EventSource;
   /** PERF_RECORD_LOST counts of this CPU. */
   lost = 0;
   #mapping: ArrayBuffer | undefined;
   readonly #meta: BigUint64Array;
   readonly #data: Uint8Array;
   readonly #view: DataView;
+  /** The mapping itself, for views of records (`new Uint8Array(buffer, …)`). */
+  readonly #buffer: ArrayBuffer;
+  /** Where the data area starts in the mapping. */
+  readonly #base: number;
+  /** Host-endian word views of the data area (records are 8-byte aligned; the kernel writes host-endian). */
+  readonly #u32: Uint32Array;
+  readonly #u16: Uint16Array;
   readonly #size: number;
   readonly #mask: number;
   /** Backward rings: data_head when last read (the kernel starts at 0 and counts down). */
@@ -83,6 +91,11 @@ export class CpuRing {
     this.#meta = new BigUint64Array(mapping, 0, page / 8);
     this.#data = new Uint8Array(mapping, page);
     this.#view = new DataView(mapping, page);
+    this.#buffer = mapping;
+    this.#base = page;
+    this.#u32 = new Uint32Array(mapping, page);
+    this.#u16 = new Uint16Array(mapping, page);
+    this.source = { cpu, map: '' };
     this.#size = this.#data.byteLength;
     this.#mask = this.#size - 1;
   }
@@ -168,14 +181,14 @@ export class CpuRing {
       if (pos + size <= this.#size) {
         rawSize = this.#view.getUint32(pos + 8, HOST_LITTLE_ENDIAN);
         if (RAW_OFFSET + rawSize > size) return false;
-        raw = this.#data.subarray(pos + RAW_OFFSET, pos + RAW_OFFSET + rawSize);
+        raw = new Uint8Array(this.#buffer, this.#base + pos + RAW_OFFSET, rawSize);
       } else {
         const v = this.#stitch(pos, size); // split by the ring's end: a copy, reused for the next split record
         rawSize = v.getUint32(8, HOST_LITTLE_ENDIAN);
         if (RAW_OFFSET + rawSize > size) return false;
         raw = this.#scratch!.subarray(RAW_OFFSET, RAW_OFFSET + rawSize);
       }
-      sink.sample(raw, this);
+      sink.sample(raw, this.source);
       return true;
     }
     if (type === PERF_RECORD_LOST) {
@@ -204,14 +217,29 @@ export class CpuRing {
     let pos = Number(BigInt.asUintN(32, tail)) & this.#mask;
     let done = 0;
     let count = 0;
+    const u32 = this.#u32;
+    const u16 = this.#u16;
+    const buffer = this.#buffer;
+    const base = this.#base;
+    const end = this.#size;
+    const mask = this.#mask;
+    const source = this.source;
+    const sample = sink.sample;
     try {
       while (done < avail && count < max && !sink.stop) {
-        const type = this.#view.getUint32(pos, HOST_LITTLE_ENDIAN); // 8-byte aligned: a header never wraps
-        const size = this.#view.getUint16(pos + 6, HOST_LITTLE_ENDIAN);
+        const type = u32[pos >>> 2]!; // 8-byte aligned: a header never wraps
+        const size = u16[(pos + 6) >>> 1]!;
         if (size < 8 || size > avail - done) break; // torn or corrupt: stop here
-        done += size; // consumed even if the sink throws: a poisoned record is not handed out again
-        if (this.#deliver(pos, type, size, sink)) count++;
-        pos = (pos + size) & this.#mask;
+        done += size; // consumed even if the callback throws: a poisoned record is not handed out again
+        if (type === PERF_RECORD_SAMPLE && pos + size <= end && size >= RAW_OFFSET) {
+          // the common case, inline: a sample in one piece
+          const rawSize = u32[(pos + 8) >>> 2]!;
+          if (RAW_OFFSET + rawSize <= size) {
+            sample(new Uint8Array(buffer, base + pos + RAW_OFFSET, rawSize), source);
+            count++;
+          }
+        } else if (this.#deliver(pos, type, size, sink)) count++;
+        pos = (pos + size) & mask;
       }
     } finally {
       Atomics.store(this.#meta, TAIL, tail + BigInt(done)); // release: the kernel may reuse the space

@@ -5,7 +5,7 @@
  * @module
  */
 import { InvalidArgumentError, MapType, mapTypeName } from '@bpfkit/core';
-import type { Codec, EventReaderStats, EventSource, PerfEventArrayOptions } from '@bpfkit/core';
+import type { Codec, EventReaderStats, PerfEventArrayOptions } from '@bpfkit/core';
 import { closeFd, getFdById, mapDeleteElem, mapInfoByFd, mapUpdateElem, onlineCpus, possibleCpus } from '@bpfkit/syscalls';
 import { EventReaderBase } from '../reader-base.js';
 import type { RawRecordCallback } from '../reader-base.js';
@@ -94,13 +94,11 @@ export class PerfEventArrayReader<T = Uint8Array> extends EventReaderBase<T> {
   readonly overwritable: boolean;
   readonly #mapFd: number;
   readonly #rings: CpuRing[];
-  readonly #sources: EventSource[];
   readonly #lostPerCpu: number[];
   readonly #token = {};
   #paused = false;
   #next = 0;
   #sink: RingSink;
-  #callback: RawRecordCallback | undefined;
 
   private constructor(
     label: string,
@@ -118,18 +116,14 @@ export class PerfEventArrayReader<T = Uint8Array> extends EventReaderBase<T> {
     this.cpus = Object.freeze(rings.map((r) => r.cpu));
     this.offlineCpus = Object.freeze(offline);
     this.overwritable = overwritable;
-    this.#sources = rings.map((r) => Object.freeze({ cpu: r.cpu, map: mapName }));
+    for (const r of rings) r.source = Object.freeze({ cpu: r.cpu, map: mapName });
     this.#lostPerCpu = new Array<number>(possible).fill(0);
-    const sources = this.#sources;
-    rings.forEach((ring, i) => {
-      ring.slot = i;
-    });
     this.#sink = {
       stop: false,
-      sample: (raw, ring) => this.#callback!(raw, sources[ring.slot]!),
+      sample: () => {}, // the callback of the consumeReady in progress
       lost: (n, ring) => {
         this.#lostPerCpu[ring.cpu] = (this.#lostPerCpu[ring.cpu] ?? 0) + n;
-        this.reportLost(n, sources[ring.slot]!);
+        this.reportLost(n, ring.source);
       },
     };
     finalizer.register(this, { mapFd, rings }, this.#token);
@@ -266,7 +260,9 @@ export class PerfEventArrayReader<T = Uint8Array> extends EventReaderBase<T> {
     const rings = this.#rings;
     const n = rings.length;
     if (n === 0 || max <= 0 || this.closed) return 0;
-    this.#callback = callback;
+    const sink = this.#sink;
+    const previous = sink.sample;
+    sink.sample = callback;
     let count = 0;
     try {
       // Start where the last capped read stopped, so one busy CPU cannot starve the others.
@@ -288,7 +284,7 @@ export class PerfEventArrayReader<T = Uint8Array> extends EventReaderBase<T> {
         if (count >= max) this.#next = (first + i + 1) % n;
       }
     } finally {
-      this.#callback = undefined;
+      sink.sample = previous; // a callback may consume again (nested): restore the outer one
     }
     return count;
   }
