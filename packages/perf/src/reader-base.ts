@@ -13,9 +13,6 @@ const armed = new Set<EventReaderBase<unknown>>();
 /** Records one wake-up hands to subscribers at most before the event loop gets a turn. */
 const MAX_PER_WAKEUP = 65_536;
 
-/** Records a readAvailable() call of async iteration takes at once. */
-const ITERATION_CHUNK = 256;
-
 /** Hands a raw record (a view valid only during the call) with its source to the reader's machinery. */
 export type RawRecordCallback = (record: Uint8Array, source: EventSource) => void;
 
@@ -228,12 +225,23 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     }
   }
 
+  /**
+   * Copies of the records as they come. Each record is consumed when it is
+   * yielded, so breaking out of the loop loses none: the next reader call
+   * starts at the record after the last one yielded.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    let event: T | undefined;
+    let got = false;
+    const take = (e: T) => {
+      event = e;
+      got = true;
+    };
     while (!this.#closed) {
-      const chunk: T[] = [];
-      this.#consume((event) => chunk.push(event), ITERATION_CHUNK, true);
-      if (chunk.length > 0) {
-        for (const event of chunk) yield event;
+      got = false;
+      this.#consume(take, 1, true);
+      if (got) {
+        yield event as T;
         continue;
       }
       if ((await this.#wait(undefined, undefined)) === 'closed') return;

@@ -184,6 +184,13 @@ whenKernel('map:ringbuf').describe('RingBufferReader on the kernel', () => {
     }
     expect(got.map(seqOf)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for (const [i, r] of got.entries()) expectPayload(r, i, 24);
+    // breaking out consumes nothing past the last record yielded
+    for (let i = 10; i < 15; i++) emitter.emit(payloadOf(i, 24));
+    for await (const record of reader) {
+      expect(seqOf(record)).toBe(10);
+      break;
+    }
+    expect(reader.readAvailable().map(seqOf)).toEqual([11, 12, 13, 14]);
     setTimeout(() => reader.close(), 20);
     const after: Uint8Array[] = [];
     for await (const record of reader) after.push(record);
