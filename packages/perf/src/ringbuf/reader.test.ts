@@ -224,21 +224,20 @@ whenKernel('map:ringbuf').describe('RingBufferReader on the kernel', () => {
     await done;
 
     // a consumer that sleeps: records past maxQueued are dropped and counted
+    const sizes: number[] = [];
     const slow = (async () => {
-      const sizes: number[] = [];
       for await (const batch of reader.batches({ size: 2, flushIntervalMs: 10, maxQueued: 4 })) {
         sizes.push(batch.length);
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 150));
         if (sizes.reduce((a, b) => a + b, 0) >= 6) break;
       }
-      return sizes;
     })();
     await new Promise((r) => setTimeout(r, 10));
     emitter.emit(payloadOf(100, 8));
     emitter.emit(payloadOf(101, 8));
-    await new Promise((r) => setTimeout(r, 20)); // the first batch is taken; the consumer sleeps
+    await waitFor(() => sizes.length === 1); // the first batch is taken; the consumer sleeps
     for (let i = 0; i < 10; i++) emitter.emit(payloadOf(102 + i, 8));
-    const sizes = await slow;
+    await slow;
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(6);
     expect(reader.stats().dropped).toBe(6); // 10 arrived while 4 fit in the queue
     closeFd(ringFd);
