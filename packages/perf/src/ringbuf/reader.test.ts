@@ -102,6 +102,30 @@ whenKernel('map:ringbuf').describe('RingBufferReader on the kernel', () => {
     closeFd(ringFd);
   });
 
+  it('consumeInPlace hands the data area with offsets, wrapped records contiguous, and counts like consume', () => {
+    const ringFd = createRing(4096);
+    using emitter = new RecordEmitter(ringFd);
+    using reader = RingBufferReader.open(ringFd);
+    let seq = 0;
+    let bytes = 0;
+    for (let round = 0; round < 20; round++) {
+      const sizes = [300 + round, 1000 - round * 3, 17, 900];
+      for (const size of sizes) emitter.emit(payloadOf(seq + sizes.indexOf(size), size));
+      emitter.discard();
+      let i = 0;
+      const n = reader.consumeInPlace((data, offset, length) => {
+        expectPayload(data.subarray(offset, offset + length), seq + i, sizes[i]!);
+        i++;
+      });
+      expect(n).toBe(sizes.length);
+      seq += sizes.length;
+      bytes += sizes.reduce((a, b) => a + b, 0);
+    }
+    expect(reader.stats()).toMatchObject({ received: seq, bytes, discarded: 20 });
+    expect(reader.consumeInPlace(() => {}, 0)).toBe(0);
+    closeFd(ringFd);
+  });
+
   it('decodes with a codec; a decoding error goes to onError', async () => {
     const ringFd = createRing(8192);
     using emitter = new RecordEmitter(ringFd);

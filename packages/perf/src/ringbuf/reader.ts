@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidArgumentError, MapType } from '@bpfkit/core';
-import type { EventSource, RingBufferOptions } from '@bpfkit/core';
+import type { EventReaderStats, EventSource, RingBufferOptions } from '@bpfkit/core';
 import { native } from '@bpfkit/syscalls';
 import { EventReaderBase } from '../reader-base.js';
 import type { RawRecordCallback } from '../reader-base.js';
@@ -43,6 +43,7 @@ class Ring {
   readonly #headers: Uint32Array;
   readonly #buffer: ArrayBuffer;
   readonly #dataOffset: number;
+  readonly #data: Uint8Array;
   readonly #mask: number;
   #pos: number;
 
@@ -54,6 +55,7 @@ class Ring {
     this.#headers = new Uint32Array(producerMapping, page, (2 * opened.size) / 4);
     this.#buffer = producerMapping;
     this.#dataOffset = page;
+    this.#data = new Uint8Array(producerMapping, page, 2 * opened.size);
     this.#mask = opened.size - 1;
     this.#pos = this.#consumer.initial();
   }
@@ -115,7 +117,59 @@ class Ring {
     }
     return n;
   }
+
+  /** Like consume, without a view per record: hands the data area with each record's offset and length. */
+  consumeInPlace(callback: InPlaceRecordCallback, max: number, counters: EventReaderStats, closed: () => boolean): number {
+    let n = 0;
+    let bytes = 0;
+    let pos = this.#pos;
+    const headers = this.#headers;
+    const mask = this.#mask;
+    const consumer = this.#consumer;
+    const data = this.#data;
+    try {
+      outer: for (;;) {
+        const producer = loadPosition(this.#producer);
+        if (pos >= producer) break;
+        while (pos < producer) {
+          if (n >= max) break outer;
+          const offset = (pos >>> 0) & mask;
+          const header = Atomics.load(headers, offset >>> 2);
+          if ((header & BPF_RINGBUF_BUSY_BIT) !== 0) break outer;
+          const length = header & RINGBUF_LEN_MASK;
+          pos += (length + 15) & ~7;
+          if ((header & BPF_RINGBUF_DISCARD_BIT) !== 0) {
+            counters.discarded++;
+            continue;
+          }
+          n++;
+          bytes += length;
+          callback(data, offset + 8, length, this.source);
+          if ((n & 63) === 0) {
+            this.#pos = pos;
+            consumer.store(pos);
+          }
+          if (closed()) break outer;
+        }
+      }
+    } finally {
+      counters.received += n;
+      counters.bytes += bytes;
+      if (this.#pos !== pos) {
+        this.#pos = pos;
+        consumer.store(pos);
+      }
+    }
+    return n;
+  }
 }
+
+/**
+ * Hands a record in place: `data` is the ring's data area (mapped twice in
+ * a row, so a record that wraps is contiguous), the record is
+ * `data[offset, offset + length)`. Valid only during the call.
+ */
+export type InPlaceRecordCallback = (data: Uint8Array, offset: number, length: number, source: EventSource) => void;
 
 /**
  * Reads one or more BPF_MAP_TYPE_RINGBUF maps (like libbpf's
@@ -193,6 +247,30 @@ export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
     let sum = 0;
     for (const r of this.#rings) sum += r.pending();
     return sum;
+  }
+
+  /**
+   * The fastest way to drain: like `consume`, but without allocating a view
+   * per record (and without the codec): `callback` gets the ring's data
+   * area, the record's offset and its length, valid only during the call.
+   * Counts in `stats()` like `consume`.
+   *
+   * @example
+   * declare const reader: RingBufferReader;
+   * let sum = 0;
+   * reader.consumeInPlace((data, offset, length) => { sum += data[offset]! + length; });
+   */
+  consumeInPlace(callback: InPlaceRecordCallback, max = Number.POSITIVE_INFINITY): number {
+    this.assertOpen();
+    if (max !== Number.POSITIVE_INFINITY && (!Number.isInteger(max) || max < 0)) {
+      throw new InvalidArgumentError('max', 'a non-negative integer', max);
+    }
+    const rings = this.#rings;
+    let n = 0;
+    for (let i = 0; i < rings.length && n < max && !this.closed; i++) {
+      n += rings[i]!.consumeInPlace(callback, max - n, this.counters, this.#closed);
+    }
+    return n;
   }
 
   protected consumeReady(callback: RawRecordCallback, max: number): number {
