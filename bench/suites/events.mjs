@@ -73,8 +73,13 @@ export async function run() {
   if (ONLY.has('e2e')) rows.push(await endToEndRow(system, bin, notes));
   system.close();
 
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  const took = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
-    `\n${COUNT} records of ${RECORD} bytes a round, ${ROUNDS} rounds each (bpfkit and libbpf interleaved, pinned to CPU ${CPU}); ratio = libbpf / bpfkit per round, median [min–max]; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `\n${COUNT} records of ${RECORD} bytes a round, ${ROUNDS} rounds each (bpfkit and libbpf interleaved, pinned to CPU ${CPU}); ratio = libbpf / bpfkit per round, median [min–max]; ${took} s; load average ${load} on ${os.cpus().length} CPUs`,
   );
   report('events', rows.filter(Boolean), { unit: 'ns/record' });
   for (const note of notes) console.log(`note: ${note}`);
