@@ -6,6 +6,7 @@ import { runMapCommand } from './map.js';
 import { runDisasm } from './disasm.js';
 import { runProgCommand } from './prog.js';
 import { runLinkCommand } from './link.js';
+import { runEventsCommand } from './events.js';
 import { runObjCommand } from './obj.js';
 import { FORMAT_NAMES } from './value-format.js';
 import { ATTACH_TARGET_SYNTAX } from './attach-target-parse.js';
@@ -36,7 +37,7 @@ export interface ParsedArgs {
 }
 
 /** Options that take a value; everything else starting with `--` is a boolean flag. */
-const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag', 'pin', 'kconfig', 'kernel-btf']);
+const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag', 'pin', 'kconfig', 'kernel-btf', 'count', 'btf-type', 'btf']);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const parsed: ParsedArgs = { positional: [], flags: new Set(), options: {} };
@@ -87,6 +88,14 @@ const COMMANDS: Record<string, Command> = {
         .map((t) => `  ${t}`)
         .join('\n')}`,
     run: (args, io) => runProgCommand(args, io),
+  },
+  events: {
+    summary: 'print the records of a ring buffer or perf event array as they arrive (hex, or decoded by a BTF type)',
+    usage:
+      'bpfkit events <map id|pin> [--btf-type <struct name> [--btf <file.o>]] [--count N] [--json]\n' +
+      'runs until Ctrl-C or SIGTERM, or until --count records; --btf-type decodes with the BTF of the map,\n' +
+      'of a loaded program that uses it, or of the object given with --btf',
+    run: runEventsCommand,
   },
   link: {
     summary: 'list, show, pin, unpin and detach BPF links (what each program is attached to)',
