@@ -229,6 +229,8 @@ export type {
 } from '@bpfkit/attach';
 export { inNetns } from '@bpfkit/syscalls';
 export { socketFd } from './socket-fd.js';
+export { RingBufferReader, UserRingBuffer, PerfEventArrayReader, PerfRing } from '@bpfkit/perf';
+export type { PerfEventArrayStats, InPlaceRecordCallback } from '@bpfkit/perf';
 
 // What this kernel and process can do.
 export {
