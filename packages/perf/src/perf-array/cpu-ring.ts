@@ -20,6 +20,7 @@ import {
 } from '@bpfkit/syscalls';
 import type { EventSource } from '@bpfkit/core';
 import type { PerfEventAttrFields } from '@bpfkit/syscalls';
+import type { InPlaceRecordCallback } from '../ringbuf/reader.js';
 
 /** Constants of the addon, read on first use (importing must work without the addon). */
 const sys = () => native.constants as Readonly<Record<'PAGE_SIZE' | 'PROT_READ' | 'PROT_WRITE' | 'MAP_SHARED', number>>;
@@ -242,7 +243,61 @@ export class CpuRing {
         pos = (pos + size) & mask;
       }
     } finally {
-      Atomics.store(this.#meta, TAIL, tail + BigInt(done)); // release: the kernel may reuse the space
+      // release: the kernel may reuse the space (unless a callback closed the reader and the ring is unmapped)
+      if (this.#mapping !== undefined) Atomics.store(this.#meta, TAIL, tail + BigInt(done));
+    }
+    return count;
+  }
+
+  /** Bytes of the samples the last {@link CpuRing.consumeInPlace} handed out. */
+  inPlaceBytes = 0;
+
+  /**
+   * {@link CpuRing.consume} without a view per record: each sample's raw
+   * data is handed to `visit` as (the data area, offset, length), or (the
+   * scratch buffer, 12, length) when the ring's end splits it.
+   */
+  consumeInPlace(sink: RingSink, visit: InPlaceRecordCallback, max: number): number {
+    const head = Atomics.load(this.#meta, HEAD);
+    const tail = this.#meta[TAIL]!;
+    const avail = Number(head - tail);
+    this.inPlaceBytes = 0;
+    if (avail === 0) return 0;
+    let pos = Number(BigInt.asUintN(32, tail)) & this.#mask;
+    let done = 0;
+    let count = 0;
+    let bytes = 0;
+    const u32 = this.#u32;
+    const u16 = this.#u16;
+    const data = this.#data;
+    const end = this.#size;
+    const mask = this.#mask;
+    const source = this.source;
+    try {
+      while (done < avail && count < max && !sink.stop) {
+        const type = u32[pos >>> 2]!;
+        const size = u16[(pos + 6) >>> 1]!;
+        if (size < 8 || size > avail - done) break;
+        done += size;
+        if (type === PERF_RECORD_SAMPLE && size >= RAW_OFFSET) {
+          let rawSize: number;
+          if (pos + size <= end) {
+            rawSize = u32[(pos + 8) >>> 2]!;
+            if (RAW_OFFSET + rawSize <= size) visit(data, pos + RAW_OFFSET, rawSize, source);
+          } else {
+            rawSize = this.#stitch(pos, size).getUint32(8, HOST_LITTLE_ENDIAN);
+            if (RAW_OFFSET + rawSize <= size) visit(this.#scratch!, RAW_OFFSET, rawSize, source);
+          }
+          if (RAW_OFFSET + rawSize <= size) {
+            count++;
+            bytes += rawSize;
+          }
+        } else this.#deliver(pos, type, size, sink);
+        pos = (pos + size) & mask;
+      }
+    } finally {
+      this.inPlaceBytes = bytes;
+      if (this.#mapping !== undefined) Atomics.store(this.#meta, TAIL, tail + BigInt(done));
     }
     return count;
   }

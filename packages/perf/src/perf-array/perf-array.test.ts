@@ -156,6 +156,29 @@ whenKernel('map:perf_event_array', 'program:raw_tracepoint').describe('perf even
     expect(reader.stats().lost).toBe(0);
   });
 
+  it('consumeInPlace hands out (data, offset, length) without a view per record, split records from the scratch buffer', () => {
+    using reader = PerfEventArrayReader.open({ fd: mapFd }, { pagesPerCpu: 1 });
+    const cpu = reader.cpus[0]!;
+    let seq = 0;
+    const got: Uint8Array[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 30; i++) expect(emit(100, seq++, cpu)).toBe(0);
+      reader.consumeInPlace((data, offset, length, source) => {
+        expect(source.cpu).toBe(cpu);
+        buffers.add(data.buffer);
+        got.push(data.slice(offset, offset + length));
+      });
+    }
+    expect(got.length).toBe(seq);
+    got.forEach((rec, i) => {
+      expect(rec.byteLength).toBe(padded(100));
+      expect(rec.subarray(0, 100)).toEqual(expected(100, i));
+    });
+    expect(buffers.size).toBe(2); // the mapping, and the scratch buffer of the split records
+    expect(reader.stats()).toMatchObject({ received: seq, bytes: seq * padded(100), lost: 0 });
+  });
+
   it('counts exactly the records a full one-page ring lost (sent - received == lost), per CPU and through onLost', async () => {
     using reader = PerfEventArrayReader.open({ fd: mapFd }, { pagesPerCpu: 1 });
     const cpu = reader.cpus.at(-1)!;
