@@ -261,6 +261,35 @@ whenKernel('map:perf_event_array', 'program:raw_tracepoint').describe('perf even
     expect(reader.stats().wakeups).toBeGreaterThanOrEqual(2);
   });
 
+  for (const [what, options] of [
+    ['every 3 records (wakeupEvents)', { wakeupEvents: 3 }],
+    ['past 256 bytes (wakeupBytes)', { wakeupBytes: 256 }],
+  ] as const) {
+    it(`wakes a subscriber ${what}, not before`, async () => {
+      using reader = PerfEventArrayReader.open({ fd: mapFd }, { pagesPerCpu: 2, ...options });
+      const cpu = reader.cpus[0]!;
+      const seen: number[] = [];
+      let woken: () => void = () => {};
+      const third = new Promise<void>((resolve) => {
+        woken = resolve;
+      });
+      reader.subscribe((rec) => {
+        seen.push(seqOf(rec));
+        if (seen.length === 3) woken();
+      });
+      await new Promise((r) => setTimeout(r, 10)); // armed
+      emit(100, 0, cpu); // 112-byte records
+      emit(100, 1, cpu);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(seen).toEqual([]);
+      expect(reader.stats().wakeups).toBe(0);
+      emit(100, 2, cpu);
+      await third;
+      expect(seen).toEqual([0, 1, 2]);
+      expect(reader.stats().wakeups).toBe(1);
+    });
+  }
+
   it('async iteration yields copies; a subscriber closing the reader from its callback stops the read there', async () => {
     const reader = PerfEventArrayReader.open({ fd: mapFd }, { pagesPerCpu: 2 });
     const cpu = reader.cpus[0]!;
