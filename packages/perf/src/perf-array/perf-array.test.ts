@@ -16,7 +16,7 @@ import {
 } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PerfEventArrayReader } from './reader.js';
+import { PerfEventArrayReader, planCpus } from './reader.js';
 
 const I = (opcode: number, f: Partial<InstructionFields> = {}): InstructionFields => ({ opcode, dst: 0, src: 0, offset: 0, imm: 0, ...f });
 
@@ -74,6 +74,12 @@ const padded = (size: number) => Math.ceil((size + 4) / 8) * 8 - 4;
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
 describe('perf event array reader arguments', () => {
+  it('opens events for the online CPUs among the possible ones and lists the offline ones', () => {
+    expect(planCpus(4, [0, 1, 3])).toEqual({ read: [0, 1, 3], offline: [2] });
+    expect(planCpus(2, [0, 1, 2])).toEqual({ read: [0, 1], offline: [] });
+    expect(planCpus(3, [])).toEqual({ read: [], offline: [0, 1, 2] });
+  });
+
   it('refuses a page count that is not a power of two, and both wake-up kinds at once', () => {
     expect(() => PerfEventArrayReader.open({ fd: -1 }, { pagesPerCpu: 3 })).toThrow(InvalidArgumentError);
     expect(() => PerfEventArrayReader.open({ fd: -1 }, { wakeupEvents: 1, wakeupBytes: 64 })).toThrow(/one of them/);

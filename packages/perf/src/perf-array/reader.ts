@@ -46,6 +46,22 @@ function releaseAll(mapFd: number, rings: readonly CpuRing[]): void {
   }
 }
 
+/**
+ * Which CPUs a reader opens an event for: the possible CPUs that are online
+ * (`read`), and the others (`offline`), both ascending. Online CPUs beyond
+ * the possible count are ignored.
+ *
+ * @example
+ * planCpus(4, [0, 1, 3]); // { read: [0, 1, 3], offline: [2] }
+ */
+export function planCpus(possible: number, online: readonly number[]): { read: number[]; offline: number[] } {
+  const up = new Set(online);
+  const read: number[] = [];
+  const offline: number[] = [];
+  for (let cpu = 0; cpu < possible; cpu++) (up.has(cpu) ? read : offline).push(cpu);
+  return { read, offline };
+}
+
 const finalizer = new FinalizationRegistry<{ mapFd: number; rings: CpuRing[] }>((held) => releaseAll(held.mapFd, held.rings));
 
 /**
@@ -180,16 +196,13 @@ export class PerfEventArrayReader<T = Uint8Array> extends EventReaderBase<T> {
         info.maxEntries,
       );
     }
-    const online = new Set(onlineCpus());
-    const offline: number[] = [];
-    for (let cpu = 0; cpu < possible; cpu++) if (!online.has(cpu)) offline.push(cpu);
+    const { read, offline } = planCpus(possible, onlineCpus());
     // An fd of our own: the caller may close theirs, and the map entries must be removed through a valid one.
     const mapFd = getFdById('map', info.id);
     const rings: CpuRing[] = [];
     const overwritable = options.overwritable ?? false;
     try {
-      for (let cpu = 0; cpu < possible; cpu++) {
-        if (!online.has(cpu)) continue;
+      for (const cpu of read) {
         const ring = CpuRing.open(cpu, {
           pages,
           overwritable,
