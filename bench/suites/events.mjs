@@ -247,7 +247,7 @@ function drainRow(system, bin, kind, notes) {
     // record, the data area with each record's offset and length.
     const onInPlace = (data, offset, length) => {
       seen++;
-      if (length !== RECORD || data[offset] !== 0x5a) bad++;
+      if (length < RECORD || data[offset] !== 0x5a) bad++;
     };
     const inPlace = typeof reader.consumeInPlace === 'function';
     const round = (how) => {
