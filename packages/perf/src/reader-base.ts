@@ -466,7 +466,29 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
 
   /** Drains ready records to the subscribers, then wakes the one-shot waiters. */
   #pump(): void {
-    if (this.#subscribers.size > 0) {
+    if (this.#subscribers.size === 1 && this.#codec === undefined) {
+      // The common case, kept lean: one subscriber of raw views (no codec, no copy, one set lookup per drain).
+      const [only] = this.#subscribers as Set<Subscriber<T>>;
+      const s = only as Subscriber<T>;
+      const counters = this.counters;
+      const deliver = s.deliver as unknown as RawRecordCallback;
+      const subscribers = this.#subscribers;
+      const n = this.#run(
+        s.copy
+          ? (record, source) => {
+              counters.received++;
+              counters.bytes += record.byteLength;
+              if (subscribers.has(s)) deliver(record.slice(), source);
+            }
+          : (record, source) => {
+              counters.received++;
+              counters.bytes += record.byteLength;
+              if (subscribers.has(s)) deliver(record, source);
+            },
+        MAX_PER_WAKEUP,
+      );
+      if (n >= MAX_PER_WAKEUP || this.hasReady()) this.#scheduleRepump();
+    } else if (this.#subscribers.size > 0) {
       const subscribers = [...this.#subscribers];
       const codec = this.#codec;
       const counters = this.counters;
