@@ -3,6 +3,8 @@
 //
 //   events ringbuf <count> <rounds>   ring_buffer__consume on a RINGBUF map
 //   events perfbuf <count> <rounds>   perf_buffer__consume on a PERF_EVENT_ARRAY
+//   events serve ringbuf|perfbuf <count>  the same, one round per line read
+//                                     on stdin (see serve())
 //   events produce <seconds> <repeat> the end-to-end producer: runs the
 //                                     program whose fd is 3 (inherited) with
 //                                     BPF_PROG_TEST_RUN, `repeat` runs a call,
@@ -198,11 +200,37 @@ static int produce(double seconds, unsigned repeat) {
   return 0;
 }
 
+/*
+ * `events serve ringbuf|perfbuf <count>`: sets up and warms up as above, then
+ * runs one timed round for each line read on stdin, printing its result, until
+ * end of file. The benchmark interleaves its rounds with bpfkit's this way
+ * without starting a process per round (a fork write-protects the whole
+ * parent's memory, which the next allocations in node then pay for).
+ */
+static int serve(int argc, char **argv) {
+  int ring = argc > 2 && strcmp(argv[2], "ringbuf") == 0;
+  if (!ring && (argc < 3 || strcmp(argv[2], "perfbuf") != 0)) die("serve: unknown mode", EINVAL);
+  long count = argc > 3 ? atol(argv[3]) : 100000;
+  libbpf_set_print(NULL);
+  setup(ring);
+  round_ns(ring, count);
+  round_ns(ring, count);
+  printf("ready\n");
+  fflush(stdout);
+  char line[64];
+  while (fgets(line, sizeof(line), stdin)) {
+    printf("%s %.3f\n", argv[2], round_ns(ring, count));
+    fflush(stdout);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events produce <seconds> <repeat>\n");
+    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events serve ringbuf|perfbuf <count> | events produce <seconds> <repeat>\n");
     return 2;
   }
+  if (strcmp(argv[1], "serve") == 0) return serve(argc, argv);
   if (strcmp(argv[1], "produce") == 0) return produce(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000);
   int ring = strcmp(argv[1], "ringbuf") == 0;
   if (!ring && strcmp(argv[1], "perfbuf") != 0) die("unknown mode", EINVAL);

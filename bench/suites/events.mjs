@@ -7,8 +7,9 @@
 // per record. bpfkit consumes with `reader.consume(cb)` (the reader from
 // `system.openRingBuffer(map)` / `system.openPerfEventArray(map)`); the C
 // baseline (bench/c/events.c) with libbpf's `ring_buffer__consume` /
-// `perf_buffer__consume`, each invocation one timed round after two untimed
-// ones (which map in the pages the consumer reads, past the wrap-around);
+// `perf_buffer__consume`, in one process serving the rounds (`events serve`:
+// no fork between bpfkit's rounds), timed after two untimed ones (which map
+// in the pages the consumer reads, past the wrap-around);
 // bpfkit's reader is opened once and warmed up by five untimed rounds (the
 // pages, and the JIT). Rounds alternate (bpfkit,
 // libbpf, bpfkit, …); the ratio libbpf / bpfkit is taken per pair of rounds
@@ -65,8 +66,8 @@ export async function run() {
   const notes = [];
   const restoreAffinity = pinTo(CPU, notes);
   try {
-    if (ONLY.has('ringbuf')) rows.push(...drainRow(system, bin, 'ringbuf', notes));
-    if (ONLY.has('perfbuf')) rows.push(...drainRow(system, bin, 'perfbuf', notes));
+    if (ONLY.has('ringbuf')) rows.push(...(await drainRow(system, bin, 'ringbuf', notes)));
+    if (ONLY.has('perfbuf')) rows.push(...(await drainRow(system, bin, 'perfbuf', notes)));
   } finally {
     restoreAffinity();
   }
@@ -228,10 +229,13 @@ function standInRingReader(fd) {
 
 // ---------------------------------------------------------- drain rows ---
 
-function drainRow(system, bin, kind, notes) {
+async function drainRow(system, bin, kind, notes) {
   const prod = producer(system, kind, kind === 'ringbuf' ? BPF_RB_NO_WAKEUP : 0);
   let reader;
+  let libbpf;
   try {
+    // libbpf's side first: its process starts (a fork) before bpfkit warms up.
+    libbpf = await startLibbpf(bin, kind);
     reader = openReader(system, kind, prod.map, notes);
     if (!reader) {
       notes.push(`${kind} row left out: this build of bpfkit cannot read perf event arrays yet`);
@@ -273,7 +277,7 @@ function drainRow(system, bin, kind, notes) {
     const lib = [];
     for (let r = 0; r < ROUNDS; r++) {
       kit.push(round('consume'));
-      lib.push(runLibbpf(bin, kind));
+      lib.push(await libbpf.round());
       if (inPlace) kitInPlace.push(round('inPlace'));
     }
     const name = kind === 'ringbuf' ? 'ring buffer' : 'perf buffer';
@@ -281,6 +285,7 @@ function drainRow(system, bin, kind, notes) {
     if (inPlace) rows.push(row(`${name} drain, consumeInPlace(cb) (no view per record)`, kitInPlace, lib));
     return rows;
   } finally {
+    libbpf?.close();
     reader?.close();
     prod.close();
   }
@@ -300,11 +305,58 @@ function row(op, kit, lib) {
   };
 }
 
-function runLibbpf(bin, kind) {
-  const out = execFileSync(bin, [kind, COUNT, 1], { encoding: 'utf8' });
-  const [op, ns] = out.trim().split(/\s+/);
-  if (op !== kind || !Number.isFinite(Number(ns))) throw new Error(`bench events: unexpected output of ${bin}: ${out}`);
-  return Number(ns);
+/**
+ * The C baseline as one process serving rounds (`events serve`): a line on
+ * its stdin runs a timed round, it answers `<kind> <ns per record>`. One
+ * process for all rounds, because a fork between bpfkit's rounds would
+ * write-protect node's memory and the next drain's allocations would pay
+ * the page faults (about 20 ns a record here).
+ */
+async function startLibbpf(bin, kind) {
+  const child = spawn(bin, ['serve', kind, COUNT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = [];
+  const waiting = [];
+  let buffered = '';
+  let ended;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    buffered += d;
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      const w = waiting.shift();
+      if (w) w.resolve(line);
+      else lines.push(line);
+    }
+  });
+  child.on('error', (err) => {
+    ended = err;
+    for (const w of waiting.splice(0)) w.reject(err);
+  });
+  child.on('exit', (code) => {
+    ended = new Error(`bench events: ${bin} serve ${kind} exited with ${code}`);
+    for (const w of waiting.splice(0)) w.reject(ended);
+  });
+  const next = () =>
+    lines.length
+      ? Promise.resolve(lines.shift())
+      : ended
+        ? Promise.reject(ended)
+        : new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  const ready = await next();
+  if (ready !== 'ready') throw new Error(`bench events: unexpected output of ${bin}: ${ready}`);
+  return {
+    async round() {
+      child.stdin.write('r\n');
+      const line = await next();
+      const [op, ns] = line.trim().split(/\s+/);
+      if (op !== kind || !Number.isFinite(Number(ns))) throw new Error(`bench events: unexpected output of ${bin}: ${line}`);
+      return Number(ns);
+    },
+    close() {
+      child.stdin.end();
+    },
+  };
 }
 
 const median = (xs) => {
