@@ -5,17 +5,17 @@
 // BPF_RB_NO_WAKEUP into an 8 MiB ring buffer, or bpf_perf_event_output into
 // the current CPU's 8 MiB perf ring), then the consumer drains it, timed: ns
 // per record. bpfkit consumes with `reader.consume(cb)` (the reader from
-// `system.openRingBuffer(map)` / `system.openPerfEventArray(map)`); the C
-// baseline (bench/c/events.c) with libbpf's `ring_buffer__consume` /
+// `system.openRingBuffer(map)` / `system.openPerfEventArray(map)`), and in a
+// second row with the readers' `consumeInPlace(cb)` (no view per record);
+// the C baseline (bench/c/events.c) with libbpf's `ring_buffer__consume` /
 // `perf_buffer__consume`, in one process serving the rounds (`events serve`:
 // no fork between bpfkit's rounds), timed after two untimed ones (which map
-// in the pages the consumer reads, past the wrap-around);
-// bpfkit's reader is opened once and warmed up by five untimed rounds (the
-// pages, and the JIT). Rounds alternate (bpfkit,
-// libbpf, bpfkit, …); the ratio libbpf / bpfkit is taken per pair of rounds
-// and the row reports its median and range. Both sides run pinned to one CPU
-// (producer and consumer alike), so the records land in one perf ring whose
-// pages are mapped in.
+// in the pages the consumer reads, past the wrap-around). bpfkit's reader is
+// opened once and warmed up by five untimed rounds (the pages, and the JIT).
+// Rounds alternate (bpfkit, libbpf, bpfkit, …); the ratio libbpf / bpfkit is
+// taken per pair of rounds and the row reports its median and range. Both
+// sides run pinned to one CPU (producer and consumer alike), so the records
+// land in one perf ring whose pages are mapped in.
 //
 // End-to-end row: the same producer without BPF_RB_NO_WAKEUP, run by a child
 // process (bench/c/events.c `produce`, the program's fd inherited as fd 3)
@@ -29,7 +29,7 @@
 // (comma list of ringbuf,perfbuf,e2e).
 import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
-import { MapType, NotSupportedError, ProgramType, u32, u64 } from '@bpfkit/core';
+import { MapType, ProgramType, u32, u64 } from '@bpfkit/core';
 import { bpfAccess, native, possibleCpus, progLoad, progTestRun } from '@bpfkit/syscalls';
 import { NativeSystem } from 'bpfkit';
 import { compileC, ensureDebianPackage, report } from '../lib/harness.mjs';
@@ -66,8 +66,8 @@ export async function run() {
   const notes = [];
   const restoreAffinity = pinTo(CPU, notes);
   try {
-    if (ONLY.has('ringbuf')) rows.push(...(await drainRow(system, bin, 'ringbuf', notes)));
-    if (ONLY.has('perfbuf')) rows.push(...(await drainRow(system, bin, 'perfbuf', notes)));
+    if (ONLY.has('ringbuf')) rows.push(...(await drainRow(system, bin, 'ringbuf')));
+    if (ONLY.has('perfbuf')) rows.push(...(await drainRow(system, bin, 'perfbuf')));
   } finally {
     restoreAffinity();
   }
@@ -175,72 +175,21 @@ function producer(system, kind, rbFlags) {
 
 // ---------------------------------------------------------- the readers ---
 
-/** bpfkit's reader of the map, or a stand-in speaking the protocol (while the readers are not in). */
-function openReader(system, kind, map, notes) {
-  try {
-    return kind === 'ringbuf' ? system.openRingBuffer(map) : system.openPerfEventArray(map, { pagesPerCpu: PERF_PAGES });
-  } catch (err) {
-    if (!(err instanceof NotSupportedError)) throw err;
-    if (kind !== 'ringbuf') return undefined;
-    notes.push("ring buffer row measured with the bench's stand-in consumer: this build of bpfkit cannot read ring buffers yet");
-    return standInRingReader(map.fd);
-  }
-}
-
-/** A minimal ring buffer consumer (consume only) over the addon's mmap. */
-function standInRingReader(fd) {
-  const page = native.constants.PAGE_SIZE;
-  const { PROT_READ, PROT_WRITE, MAP_SHARED } = native.constants;
-  const cons = native.mmap(fd, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
-  if (typeof cons === 'number') throw new Error(`mmap consumer page: errno ${-cons}`);
-  const prod = native.mmap(fd, page + 2 * RING_BYTES, PROT_READ, MAP_SHARED, page);
-  if (typeof prod === 'number') throw new Error(`mmap producer pages: errno ${-prod}`);
-  const consPos = new BigUint64Array(cons, 0, 1);
-  const prodPos = new BigUint64Array(prod, 0, 1);
-  const hdr = new Int32Array(prod, page);
-  const data = new Uint8Array(prod, page);
-  const mask = RING_BYTES - 1;
-  const source = { map: undefined };
-  return {
-    consume(cb) {
-      let c = Number(Atomics.load(consPos, 0));
-      const p = Number(Atomics.load(prodPos, 0));
-      let n = 0;
-      while (c < p) {
-        const off = c & mask;
-        const h = Atomics.load(hdr, off >> 2);
-        if (h < 0) break; // busy
-        const len = h & 0x3fffffff;
-        if ((h & 0x40000000) === 0) {
-          cb(data.subarray(off + 8, off + 8 + len), source);
-          n++;
-        }
-        c += (len + 8 + 7) & ~7;
-      }
-      Atomics.store(consPos, 0, BigInt(c));
-      return n;
-    },
-    close() {
-      native.munmap(prod);
-      native.munmap(cons);
-    },
-  };
+/** bpfkit's reader of the map, through the public API. */
+function openReader(system, kind, map) {
+  return kind === 'ringbuf' ? system.openRingBuffer(map) : system.openPerfEventArray(map, { pagesPerCpu: PERF_PAGES });
 }
 
 // ---------------------------------------------------------- drain rows ---
 
-async function drainRow(system, bin, kind, notes) {
+async function drainRow(system, bin, kind) {
   const prod = producer(system, kind, kind === 'ringbuf' ? BPF_RB_NO_WAKEUP : 0);
   let reader;
   let libbpf;
   try {
     // libbpf's side first: its process starts (a fork) before bpfkit warms up.
     libbpf = await startLibbpf(bin, kind);
-    reader = openReader(system, kind, prod.map, notes);
-    if (!reader) {
-      notes.push(`${kind} row left out: this build of bpfkit cannot read perf event arrays yet`);
-      return [];
-    }
+    reader = openReader(system, kind, prod.map);
     let seen = 0;
     let bad = 0;
     const onRecord = (record) => {
@@ -370,21 +319,14 @@ async function endToEndRow(system, bin, notes) {
   const prod = producer(system, 'ringbuf', 0);
   let reader;
   try {
-    reader = openReader(system, 'ringbuf', prod.map, notes);
+    reader = openReader(system, 'ringbuf', prod.map);
     let received = 0;
     let bad = 0;
     const onRecord = (record) => {
       received++;
       if (record.length !== RECORD || record[0] !== 0x5a) bad++;
     };
-    let unsubscribe;
-    let timer;
-    if (typeof reader.subscribe === 'function') unsubscribe = reader.subscribe(onRecord);
-    else {
-      // the stand-in has no wake-ups: drain on a short timer
-      timer = setInterval(() => reader.consume(onRecord), 1);
-      notes.push('end-to-end row consumed by the stand-in on a 1 ms timer (no subscribe yet)');
-    }
+    const unsubscribe = reader.subscribe(onRecord);
     const start = process.hrtime.bigint();
     const child = spawn(bin, ['produce', E2E_SECONDS, E2E_REPEAT], { stdio: ['ignore', 'pipe', 'inherit', prod.progFd] });
     let out = '';
@@ -397,8 +339,7 @@ async function endToEndRow(system, bin, notes) {
     });
     reader.consume(onRecord); // what is left
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    unsubscribe?.();
-    if (timer) clearInterval(timer);
+    unsubscribe();
     if (code !== 0) throw new Error(`bench events: the producer exited with ${code}`);
     const runs = Number(/runs (\d+)/.exec(out)?.[1] ?? Number.NaN);
     const lost = Number(prod.lost());
