@@ -199,7 +199,7 @@ function encodeAt(btf: Btf, id: number, view: DataView, offset: number, value: u
       if (!Array.isArray(value) || value.length > elements)
         throw new InvalidArgumentError(path, `an array of at most ${elements} elements`, value);
       const step = sizeOf(btf, type);
-      value.forEach((v, i) => encodeAt(btf, type, view, offset + i * step, v, `${path}[${i}]`));
+      for (let i = 0; i < value.length; i++) encodeAt(btf, type, view, offset + i * step, value[i], `${path}[${i}]`);
       return;
     }
     case BtfKind.STRUCT:

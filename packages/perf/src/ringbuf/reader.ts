@@ -181,7 +181,7 @@ export type InPlaceRecordCallback = (data: Uint8Array, offset: number, length: n
  * come from the event loop (a `native.Poller` per map, started only while
  * someone waits). Each record's {@link EventSource} names its map.
  *
- * The full {@link EventReader} contract: see {@link EventReaderBase}.
+ * The full `EventReader` contract of `@bpfkit/core`: see {@link EventReaderBase}.
  * `stats().lost` stays 0: the kernel does not count failed reservations.
  *
  * @example

@@ -63,7 +63,7 @@ export class PositionWriter {
 export interface RingBufferMapRef {
   /** An fd of the map. The reader opens its own fd of the map (by id) when it may, so this one can be closed later. */
   readonly fd: number;
-  /** Name in {@link EventSource.map}; default the kernel's name of the map. */
+  /** Name in `EventSource.map`; default the kernel's name of the map. */
   readonly name?: string;
 }
 
