@@ -75,6 +75,8 @@ const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
 export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> {
   /** The counters `stats()` copies; subclasses add `discarded` (and `lost` through reportLost). */
   protected readonly counters: EventReaderStats = { received: 0, bytes: 0, lost: 0, discarded: 0, wakeups: 0, dropped: 0 };
+  /** Set by close(): a drain loop reads it after each callback (a property load, cheaper than a call per record). */
+  protected readonly closedFlag: { closed: boolean } = { closed: false };
   readonly #label: string;
   readonly #codec: Codec<T> | undefined;
   #closed = false;
@@ -549,6 +551,7 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.closedFlag.closed = true;
     this.#armed = false;
     armed.delete(this as EventReaderBase<unknown>);
     for (const p of this.#pollers ?? []) p.close(); // stop watching before the fds are closed

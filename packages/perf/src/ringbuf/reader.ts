@@ -119,7 +119,7 @@ class Ring {
   }
 
   /** Like consume, without a view per record: hands the data area with each record's offset and length. */
-  consumeInPlace(callback: InPlaceRecordCallback, max: number, counters: EventReaderStats, closed: () => boolean): number {
+  consumeInPlace(callback: InPlaceRecordCallback, max: number, counters: EventReaderStats, closed: { closed: boolean }): number {
     let n = 0;
     let bytes = 0;
     let pos = this.#pos;
@@ -127,6 +127,7 @@ class Ring {
     const mask = this.#mask;
     const consumer = this.#consumer;
     const data = this.#data;
+    const source = this.source;
     try {
       outer: for (;;) {
         const producer = loadPosition(this.#producer);
@@ -144,12 +145,12 @@ class Ring {
           }
           n++;
           bytes += length;
-          callback(data, offset + 8, length, this.source);
+          callback(data, offset + 8, length, source);
           if ((n & 63) === 0) {
             this.#pos = pos;
             consumer.store(pos);
           }
-          if (closed()) break outer;
+          if (closed.closed) break outer;
         }
       }
     } finally {
@@ -268,7 +269,7 @@ export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
     const rings = this.#rings;
     let n = 0;
     for (let i = 0; i < rings.length && n < max && !this.closed; i++) {
-      n += rings[i]!.consumeInPlace(callback, max - n, this.counters, this.#closed);
+      n += rings[i]!.consumeInPlace(callback, max - n, this.counters, this.closedFlag);
     }
     return n;
   }
