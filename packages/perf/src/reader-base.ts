@@ -1,4 +1,4 @@
-import { BpfError, ClosedError, InvalidArgumentError } from '@bpfkit/core';
+import { BpfError, ClosedError, InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
 import type { BatchForwardOptions, Codec, EventReader, EventReaderStats, EventSource, SubscribeOptions } from '@bpfkit/core';
 import { native } from '@bpfkit/syscalls';
 import type { Poller } from '@bpfkit/syscalls';
@@ -16,8 +16,13 @@ const MAX_PER_WAKEUP = 65_536;
 /** Hands a raw record (a view valid only during the call) with its source to the reader's machinery. */
 export type RawRecordCallback = (record: Uint8Array, source: EventSource) => void;
 
+/** A record in place: `data[offset, offset + length)` of the mapped buffer, valid only during the call. */
+export type InPlaceCallback = (data: Uint8Array, offset: number, length: number, source: EventSource) => void;
+
 interface Subscriber<T> {
   deliver: (event: T, source: EventSource) => void;
+  /** Set for subscribeInPlace: records handed in place, never as views. */
+  inPlace?: InPlaceCallback;
   /** Wants copies of raw records (batches) rather than views. */
   copy: boolean;
   onError: ((error: Error) => void) | undefined;
@@ -98,6 +103,12 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
 
   /** Hands up to `max` ready records to `callback`, releasing their space; returns how many were handed over. */
   protected abstract consumeReady(callback: RawRecordCallback, max: number): number;
+  /**
+   * Like consumeReady, handing records in place (no view each) and counting
+   * them in `counters` itself; readers that can serve subscribeInPlace
+   * implement it.
+   */
+  protected consumeInPlaceReady?(callback: InPlaceCallback, max: number): number;
   /** The fds to watch for POLLIN. Called once, when a wait first arms the reader. */
   protected abstract readinessFds(): readonly number[];
   /** Whether a record is ready to consume now (read from the shared pages, no system call). */
@@ -162,6 +173,16 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     }
   }
 
+  /** consumeInPlaceReady, with release() deferred like #run. */
+  #runInPlace(callback: InPlaceCallback, max: number): number {
+    this.#consuming++;
+    try {
+      return this.consumeInPlaceReady?.(callback, max) ?? 0;
+    } finally {
+      if (--this.#consuming === 0 && this.#closed) this.#release();
+    }
+  }
+
   #release(): void {
     if (this.#released) return;
     this.#released = true;
@@ -192,6 +213,43 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     if (signal?.aborted) return () => {};
     const subscriber: Subscriber<T> = {
       deliver: callback,
+      copy: false,
+      onError: options.onError,
+      onLost: options.onLost,
+      onClose: undefined,
+    };
+    const onAbort = () => unsubscribe();
+    const unsubscribe = () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (this.#subscribers.delete(subscriber)) this.#updateArming();
+    };
+    subscriber.onClose = () => signal?.removeEventListener('abort', onAbort);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#subscribers.add(subscriber);
+    this.#updateArming();
+    return unsubscribe;
+  }
+
+  /**
+   * Like {@link EventReaderBase.subscribe}, with each record handed in place
+   * (`data[offset, offset + length)` of the mapped buffer, valid only during
+   * the call) instead of a view: no allocation per record, for readers that
+   * must keep up with a fast producer. Raw bytes only (no codec).
+   *
+   * @example
+   * declare const reader: EventReaderBase<Uint8Array>;
+   * let bytes = 0;
+   * const stop = reader.subscribeInPlace((data, offset, length) => { bytes += length; });
+   */
+  subscribeInPlace(callback: InPlaceCallback, options: SubscribeOptions = {}): () => void {
+    this.assertOpen();
+    if (this.consumeInPlaceReady === undefined)
+      throw new NotSupportedError('subscribeInPlace on this reader', undefined, 'it hands records only as views; use subscribe', 'bpfkit');
+    const { signal } = options;
+    if (signal?.aborted) return () => {};
+    const subscriber: Subscriber<T> = {
+      deliver: () => {},
+      inPlace: callback,
       copy: false,
       onError: options.onError,
       onLost: options.onLost,
@@ -468,7 +526,11 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
 
   /** Drains ready records to the subscribers, then wakes the one-shot waiters. */
   #pump(): void {
-    if (this.#subscribers.size === 1 && this.#codec === undefined) {
+    const [first] = this.#subscribers;
+    if (this.#subscribers.size === 1 && first?.inPlace !== undefined && this.consumeInPlaceReady !== undefined) {
+      const n = this.#runInPlace(first.inPlace, MAX_PER_WAKEUP);
+      if (n >= MAX_PER_WAKEUP || this.hasReady()) this.#scheduleRepump();
+    } else if (this.#subscribers.size === 1 && this.#codec === undefined && first?.inPlace === undefined) {
       // The common case, kept lean: one subscriber of raw views (no codec, no copy, one set lookup per drain).
       const [only] = this.#subscribers as Set<Subscriber<T>>;
       const s = only as Subscriber<T>;
@@ -511,7 +573,8 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
           if (failure !== undefined) {
             if (s.onError === undefined) throw failure;
             s.onError(failure);
-          } else s.deliver(codec !== undefined ? (value as T) : this.#convert(record, s.copy), source);
+          } else if (s.inPlace !== undefined) s.inPlace(record, 0, record.byteLength, source);
+          else s.deliver(codec !== undefined ? (value as T) : this.#convert(record, s.copy), source);
         }
       }, MAX_PER_WAKEUP);
       // More may be ready (a capped drain, or a notification reported only once): look again next turn.

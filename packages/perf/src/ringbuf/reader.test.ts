@@ -166,6 +166,29 @@ whenKernel('map:ringbuf').describe('RingBufferReader on the kernel', () => {
     closeFd(ringFd);
   });
 
+  it('subscribeInPlace hands records in place, woken by the event loop, counted like subscribe; unsubscribe stops it', async () => {
+    const ringFd = createRing(16384);
+    using emitter = new RecordEmitter(ringFd);
+    using reader = RingBufferReader.open(ringFd);
+    const seen: number[] = [];
+    const unsubscribe = reader.subscribeInPlace((data, offset, length) => {
+      seen.push(seqOf(data.subarray(offset, offset + length)));
+      expect(length).toBe(12);
+    });
+    for (let i = 0; i < 5; i++) emitter.emit(payloadOf(i, 12));
+    await waitFor(() => seen.length === 5);
+    setTimeout(() => emitter.emit(payloadOf(5, 12)), 20);
+    await waitFor(() => seen.length === 6);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(reader.stats()).toMatchObject({ received: 6, bytes: 72 });
+    unsubscribe();
+    emitter.emit(payloadOf(6, 12));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(seen.length).toBe(6);
+    expect(reader.readAvailable().map(seqOf)).toEqual([6]);
+    closeFd(ringFd);
+  });
+
   it('poll resolves 0 after the timeout, the count when records come, and rejects on abort', async () => {
     const ringFd = createRing(8192);
     using emitter = new RecordEmitter(ringFd);

@@ -274,6 +274,15 @@ export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
     return n;
   }
 
+  protected override consumeInPlaceReady(callback: InPlaceRecordCallback, max: number): number {
+    const rings = this.#rings;
+    let n = 0;
+    for (let i = 0; i < rings.length && n < max && !this.closedFlag.closed; i++) {
+      n += rings[i]!.consumeInPlace(callback, max - n, this.counters, this.closedFlag);
+    }
+    return n;
+  }
+
   protected consumeReady(callback: RawRecordCallback, max: number): number {
     const rings = this.#rings;
     if (rings.length === 1) return rings[0]!.consume(callback, max, this.#onDiscard, this.#closed);
