@@ -4,7 +4,7 @@ export { bootTimeMs, kernelProgramInfo, listPrograms, loadTimeToDate, openProgra
 export { programInstructions } from './xlated.js';
 export type { ProgramInstructions } from './xlated.js';
 export { enableRunStats, RunStats } from './stats.js';
-export { KernelLink, linkDetails, listLinks, openPinnedLink } from './link.js';
+export { BpfLinkHandle, KernelLink, linkDetails, listLinks, openPinnedLink } from './link.js';
 export type { LinkDetails } from './link.js';
 export { attachProgram } from './attach-program.js';
 export { queryTcx } from './hooks/tcx.js';

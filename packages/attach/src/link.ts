@@ -5,22 +5,23 @@ import type { BpfLinkInfo } from '@bpfkit/syscalls';
 import { OwnPin } from './own-pin.js';
 
 /**
- * A BPF link on the kernel (`bpf_link`): detach, pin, update, info.
+ * What every handle of a kernel BPF link shares, whatever it links: its
+ * fd, `info()`, in-place detach where the kernel has it, pin and unpin.
+ * {@link KernelLink} (a program on a hook) and `StructOpsLink` (a
+ * struct_ops map) build on it.
  *
  * @example
- * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
- * link.info().progId; // the id of `prog`
+ * declare const link: BpfLinkHandle;
+ * link.info().id;
  */
-export class KernelLink extends OwnedHandle implements Link {
+export abstract class BpfLinkHandle extends OwnedHandle {
   readonly fd: number;
-  readonly target: AttachTarget;
   readonly #pin = new OwnPin();
 
   /** Takes ownership of `fd`, a link file descriptor. */
-  constructor(fd: number, target: AttachTarget, label = `${target.kind} link`) {
+  constructor(fd: number, label: string) {
     super(label, () => native.close(fd));
     this.fd = fd;
-    this.target = target;
   }
 
   /** The kernel's `struct bpf_link_info`: type, id, program id and what the link is attached to. */
@@ -29,20 +30,13 @@ export class KernelLink extends OwnedHandle implements Link {
     return linkInfoByFd(this.fd, undefined, { subject: this.label });
   }
 
-  /** Replaces the attached program in place (BPF_LINK_UPDATE), where the link type allows it. */
-  update(program: Program): void {
-    this.assertOpen();
-    if (program.closed || program.fd < 0) throw new InvalidArgumentError(`${this.label}: update`, 'an open kernel program', program.name);
-    linkUpdate({ linkFd: this.fd, newProgFd: program.fd }, { subject: this.label });
-  }
-
   /**
-   * Detaches the program now. Links the kernel can detach in place
-   * (BPF_LINK_DETACH, 5.9: cgroup, netns, xdp, tcx, netfilter, …) stay open
-   * and pinned but inert; the others (raw tracepoint, tracing, perf event,
-   * iterator links answer EOPNOTSUPP) detach when their last reference
-   * goes, so this closes the handle — unless this handle pinned the link,
-   * which then must be unpinned first.
+   * Detaches now. Links the kernel can detach in place (BPF_LINK_DETACH,
+   * 5.9: cgroup, netns, xdp, tcx, netfilter, …) stay open and pinned but
+   * inert; the others (raw tracepoint, tracing, perf event, iterator links
+   * answer EOPNOTSUPP) detach when their last reference goes, so this
+   * closes the handle — unless this handle pinned the link, which then
+   * must be unpinned first.
    */
   detach(): void {
     this.assertOpen();
@@ -53,12 +47,17 @@ export class KernelLink extends OwnedHandle implements Link {
       if (this.#pin.path !== undefined) {
         throw new InvalidArgumentError(
           `${this.label}: detach`,
-          `an unpinned link (this kind detaches only when its last reference goes; unpin '${this.#pin.path}' first)`,
+          `an unpinned link (${this.lastReferenceNote}; unpin '${this.#pin.path}' first)`,
           'a pinned link',
         );
       }
       this.close();
     }
+  }
+
+  /** How this kind of link goes away when it cannot detach in place, for the refusal to detach a pinned one. */
+  protected get lastReferenceNote(): string {
+    return 'this kind detaches only when its last reference goes';
   }
 
   /** Pins the link in bpffs so that it outlives this process. */
@@ -71,6 +70,31 @@ export class KernelLink extends OwnedHandle implements Link {
   unpin(): void {
     this.assertOpen();
     this.#pin.unpin(this.label, 'a link');
+  }
+}
+
+/**
+ * A BPF link on the kernel (`bpf_link`) holding a program on a hook:
+ * detach, pin, update, info.
+ *
+ * @example
+ * using link = attachProgram(prog, { kind: 'raw_tracepoint', name: 'sched_process_exec' });
+ * link.info().progId; // the id of `prog`
+ */
+export class KernelLink extends BpfLinkHandle implements Link {
+  readonly target: AttachTarget;
+
+  /** Takes ownership of `fd`, a link file descriptor. */
+  constructor(fd: number, target: AttachTarget, label = `${target.kind} link`) {
+    super(fd, label);
+    this.target = target;
+  }
+
+  /** Replaces the attached program in place (BPF_LINK_UPDATE), where the link type allows it. */
+  update(program: Program): void {
+    this.assertOpen();
+    if (program.closed || program.fd < 0) throw new InvalidArgumentError(`${this.label}: update`, 'an open kernel program', program.name);
+    linkUpdate({ linkFd: this.fd, newProgFd: program.fd }, { subject: this.label });
   }
 }
 

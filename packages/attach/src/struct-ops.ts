@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { AttachFlags, AttachType, BpfError, Errno, InvalidArgumentError, MapFlags, MapType, mapTypeName, OwnedHandle } from '@bpfkit/core';
+import { AttachFlags, AttachType, BpfError, Errno, InvalidArgumentError, MapFlags, MapType, mapTypeName } from '@bpfkit/core';
 import type { Map } from '@bpfkit/core';
-import { linkCreate, linkDetach, linkInfoByFd, linkUpdate, native } from '@bpfkit/syscalls';
-import type { BpfLinkInfo } from '@bpfkit/syscalls';
-import { OwnPin } from './own-pin.js';
+import { linkCreate, linkUpdate } from '@bpfkit/syscalls';
+import { BpfLinkHandle } from './link.js';
 
 /** What a struct_ops link needs of a map: any kernel {@link Map} has it. */
 export type StructOpsMap = Pick<Map<unknown, unknown>, 'name' | 'type' | 'flags' | 'fd' | 'closed'>;
@@ -54,27 +53,18 @@ function structOpsHint(err: unknown, map: StructOpsMap, subject: string): unknow
  * using link = attachStructOps(ccMap);   // e.g. a tcp_congestion_ops map from SEC(".struct_ops.link")
  * link.update(newCcMap);                 // swap in another map of the same type, atomically
  */
-export class StructOpsLink extends OwnedHandle {
-  readonly fd: number;
-  readonly #pin = new OwnPin();
+export class StructOpsLink extends BpfLinkHandle {
   #map: StructOpsMap;
 
   /** Takes ownership of `fd`, a struct_ops link registering `map`. */
   constructor(fd: number, map: StructOpsMap, label = `struct_ops link of map '${map.name}'`) {
-    super(label, () => native.close(fd));
-    this.fd = fd;
+    super(fd, label);
     this.#map = map;
   }
 
   /** The map whose ops are registered (the last one given to {@link update}). */
   get map(): StructOpsMap {
     return this.#map;
-  }
-
-  /** The kernel's `struct bpf_link_info` (kind `'struct_ops'`, the map's id; `progId` is 0). */
-  info(): BpfLinkInfo {
-    this.assertOpen();
-    return linkInfoByFd(this.fd, undefined, { subject: this.label });
   }
 
   /**
@@ -103,39 +93,8 @@ export class StructOpsLink extends OwnedHandle {
     this.#map = map;
   }
 
-  /**
-   * Unregisters the ops now. Kernels with BPF_LINK_DETACH for struct_ops
-   * links (6.9) keep this handle open but inert; older ones answer
-   * EOPNOTSUPP, and then the handle is closed (its pin, if this handle
-   * made one, must be removed first).
-   */
-  detach(): void {
-    this.assertOpen();
-    try {
-      linkDetach(this.fd, { subject: this.label });
-    } catch (err) {
-      if (!(err instanceof BpfError) || err.errno !== Errno.EOPNOTSUPP) throw err;
-      if (this.#pin.path !== undefined) {
-        throw new InvalidArgumentError(
-          `${this.label}: detach`,
-          `an unpinned link (this kernel detaches struct_ops links only when their last reference goes; unpin '${this.#pin.path}' first)`,
-          'a pinned link',
-        );
-      }
-      this.close();
-    }
-  }
-
-  /** Pins the link in bpffs, so the ops stay registered after this process. */
-  pin(path: string): void {
-    this.assertOpen();
-    this.#pin.pin(this.label, this.fd, path);
-  }
-
-  /** Removes the pin this handle made. */
-  unpin(): void {
-    this.assertOpen();
-    this.#pin.unpin(this.label, 'a link');
+  protected override get lastReferenceNote(): string {
+    return 'this kernel detaches struct_ops links only when their last reference goes';
   }
 }
 

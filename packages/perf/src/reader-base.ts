@@ -209,10 +209,15 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
 
   subscribe(callback: (event: T, source: EventSource) => void, options: SubscribeOptions = {}): () => void {
     this.assertOpen();
+    return this.#addSubscriber({ deliver: callback }, options);
+  }
+
+  /** Adds a subscriber until its unsubscribe, the signal's abort or close; arms the reader. */
+  #addSubscriber(how: Pick<Subscriber<T>, 'deliver' | 'inPlace'>, options: SubscribeOptions): () => void {
     const { signal } = options;
     if (signal?.aborted) return () => {};
     const subscriber: Subscriber<T> = {
-      deliver: callback,
+      ...how,
       copy: false,
       onError: options.onError,
       onLost: options.onLost,
@@ -245,26 +250,7 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     this.assertOpen();
     if (this.consumeInPlaceReady === undefined)
       throw new NotSupportedError('subscribeInPlace on this reader', undefined, 'it hands records only as views; use subscribe', 'bpfkit');
-    const { signal } = options;
-    if (signal?.aborted) return () => {};
-    const subscriber: Subscriber<T> = {
-      deliver: () => {},
-      inPlace: callback,
-      copy: false,
-      onError: options.onError,
-      onLost: options.onLost,
-      onClose: undefined,
-    };
-    const onAbort = () => unsubscribe();
-    const unsubscribe = () => {
-      signal?.removeEventListener('abort', onAbort);
-      if (this.#subscribers.delete(subscriber)) this.#updateArming();
-    };
-    subscriber.onClose = () => signal?.removeEventListener('abort', onAbort);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    this.#subscribers.add(subscriber);
-    this.#updateArming();
-    return unsubscribe;
+    return this.#addSubscriber({ deliver: () => {}, inPlace: callback }, options);
   }
 
   async poll(callback: (event: T, source: EventSource) => void, timeoutMs?: number, signal?: AbortSignal): Promise<number> {

@@ -10,7 +10,8 @@ import type { Link, LinkInfo, Program, TcTarget } from '@bpfkit/core';
 import { inNetns } from '@bpfkit/syscalls';
 import { interfaceState } from '../netlink/interfaces.js';
 import { decodeAttrs, Nl, readTcmsg, readU32, stringAttr, tcmsg, u32Attr } from '../netlink/message.js';
-import { RtnlSocket } from '../netlink/socket.js';
+import { withRtnl } from '../netlink/socket.js';
+import type { RtnlSocket } from '../netlink/socket.js';
 
 /** Handles and attributes of <linux/pkt_sched.h> and <linux/pkt_cls.h>. */
 const Tc = {
@@ -53,11 +54,6 @@ interface FilterPlace {
  */
 const createdQdiscs = new Map<string, number>();
 const qdiscKey = (p: { netnsIno: number; ifindex: number }) => `${p.netnsIno}:${p.ifindex}`;
-
-function withRtnl<T>(fn: (rtnl: RtnlSocket) => T): T {
-  using rtnl = RtnlSocket.open();
-  return fn(rtnl);
-}
 
 /**
  * Attaches a SCHED_CLS program as a direct-action cls_bpf filter on the

@@ -9,7 +9,7 @@ import type { Link, Program, TcxAnchor, TcxTarget } from '@bpfkit/core';
 import { inNetns, linkCreate, progQuery } from '@bpfkit/syscalls';
 import { KernelLink } from '../link.js';
 import { interfaceState } from '../netlink/interfaces.js';
-import { RtnlSocket } from '../netlink/socket.js';
+import { withRtnl } from '../netlink/socket.js';
 
 /** BPF_F_BEFORE/AFTER plus the anchor: a program fd, a link fd (BPF_F_LINK) or none ('all': first or last). */
 function ordering(target: TcxTarget): { flags: number; relativeFd?: number } {
@@ -36,10 +36,7 @@ export function attachTcx(program: Program, target: TcxTarget): Link {
     throw new InvalidArgumentError('tcx target: expectedRevision', 'a bigint revision from a query', target.expectedRevision);
   const { flags, relativeFd } = ordering(target);
   return inNetns(target.netns, () => {
-    const state = (() => {
-      using rtnl = RtnlSocket.open();
-      return interfaceState(rtnl, target.interface, 'tcx target: interface');
-    })();
+    const state = withRtnl((rtnl) => interfaceState(rtnl, target.interface, 'tcx target: interface'));
     const label = `tcx link '${state.name}' ${target.direction} of program '${program.name}'`;
     const fd = linkCreate(
       {
@@ -78,10 +75,7 @@ export function queryTcx(where: { interface: TcxTarget['interface']; direction: 
   if (where.direction !== 'ingress' && where.direction !== 'egress')
     throw new InvalidArgumentError('tcx query: direction', "'ingress' or 'egress'", where.direction);
   return inNetns(where.netns, () => {
-    const state = (() => {
-      using rtnl = RtnlSocket.open();
-      return interfaceState(rtnl, where.interface, 'tcx query: interface');
-    })();
+    const state = withRtnl((rtnl) => interfaceState(rtnl, where.interface, 'tcx query: interface'));
     const attachType = where.direction === 'ingress' ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS;
     const subject = `query tcx ${where.direction} of '${state.name}'`;
     // Ask for the count first, then for that many ids (the hook may grow meanwhile: ask again).

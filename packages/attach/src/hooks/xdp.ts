@@ -6,11 +6,13 @@
  */
 import { AttachType, BpfError, Errno, InvalidArgumentError, NotSupportedError, OwnedHandle, ProgramType } from '@bpfkit/core';
 import type { Link, LinkInfo, Program, XdpTarget } from '@bpfkit/core';
-import { closeFd, getFdById, inNetns, linkCreate, probeFeature } from '@bpfkit/syscalls';
+import { inNetns, linkCreate, probeFeature } from '@bpfkit/syscalls';
 import { KernelLink } from '../link.js';
 import { Ifla, interfaceState } from '../netlink/interfaces.js';
 import { ifinfomsg, Nl, s32Attr, u32Attr } from '../netlink/message.js';
-import { RtnlSocket } from '../netlink/socket.js';
+import { withRtnl } from '../netlink/socket.js';
+import type { RtnlSocket } from '../netlink/socket.js';
+import { withProgramFd } from './attachment.js';
 
 /** XDP_FLAGS_* of <linux/if_link.h>. */
 export const XdpFlags = {
@@ -73,11 +75,6 @@ export function attachXdp(program: Program, target: XdpTarget): Link {
   });
 }
 
-function withRtnl<T>(fn: (rtnl: RtnlSocket) => T): T {
-  using rtnl = RtnlSocket.open();
-  return fn(rtnl);
-}
-
 /** RTM_SETLINK with IFLA_XDP { FD, FLAGS, EXPECTED_FD }: attaches (`progFd`) or detaches (-1). */
 function setXdp(rtnl: RtnlSocket, ifindex: number, progFd: number, flags: number, expectedFd: number | undefined, subject: string): void {
   const nested = [s32Attr(Ifla.XDP_FD, progFd), u32Attr(Ifla.XDP_FLAGS, flags)];
@@ -133,7 +130,7 @@ class NetlinkXdpAttachment extends OwnedHandle implements Link {
       throw new InvalidArgumentError(`${this.label}: update`, 'an open XDP program', program.name);
     const s = this.#state;
     inNetns(s.netns, () =>
-      withOwnProgramFd(s.progId, (currentFd) =>
+      withProgramFd(s.progId, (currentFd) =>
         withRtnl((rtnl) => setXdp(rtnl, s.ifindex, program.fd, s.modeFlags | XdpFlags.REPLACE, currentFd, this.label)),
       ),
     );
@@ -157,26 +154,10 @@ class NetlinkXdpAttachment extends OwnedHandle implements Link {
   }
 }
 
-/** Runs `fn` with a fresh fd of the program `progId`, or not at all when the program is gone. */
-function withOwnProgramFd(progId: number, fn: (fd: number) => void): void {
-  let fd: number;
-  try {
-    fd = getFdById('prog', progId);
-  } catch (err) {
-    if (err instanceof BpfError && err.errno === Errno.ENOENT) return; // nothing of ours is attached any more
-    throw err;
-  }
-  try {
-    fn(fd);
-  } finally {
-    closeFd(fd);
-  }
-}
-
 function detachNetlinkXdp(s: { progId: number; ifindex: number; modeFlags: number; netns: string | undefined }, label: string): void {
   try {
     inNetns(s.netns, () =>
-      withOwnProgramFd(s.progId, (ownFd) =>
+      withProgramFd(s.progId, (ownFd) =>
         withRtnl((rtnl) => {
           try {
             setXdp(rtnl, s.ifindex, -1, s.modeFlags | XdpFlags.REPLACE, ownFd, `detach ${label}`);

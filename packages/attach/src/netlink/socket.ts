@@ -87,6 +87,12 @@ export class RtnlSocket implements Disposable {
   }
 }
 
+/** Runs `fn` with an rtnetlink socket of the thread's current namespace, closed after. */
+export function withRtnl<T>(fn: (rtnl: RtnlSocket) => T): T {
+  using rtnl = RtnlSocket.open();
+  return fn(rtnl);
+}
+
 /** Whether `err` is a netlink refusal with `errno`. */
 export const isErrno = (err: unknown, errno: number): boolean => err instanceof BpfError && err.errno === errno;
 export { Errno };

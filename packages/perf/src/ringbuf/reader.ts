@@ -266,12 +266,7 @@ export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
     if (max !== Number.POSITIVE_INFINITY && (!Number.isInteger(max) || max < 0)) {
       throw new InvalidArgumentError('max', 'a non-negative integer', max);
     }
-    const rings = this.#rings;
-    let n = 0;
-    for (let i = 0; i < rings.length && n < max && !this.closed; i++) {
-      n += rings[i]!.consumeInPlace(callback, max - n, this.counters, this.closedFlag);
-    }
-    return n;
+    return this.consumeInPlaceReady(callback, max);
   }
 
   protected override consumeInPlaceReady(callback: InPlaceRecordCallback, max: number): number {
