@@ -7,17 +7,17 @@ import { whenKernel } from '@bpfkit/syscalls/testing';
 import { expect } from 'vitest';
 import { attachProgram } from '../attach-program.js';
 import { loadKernelProgram } from '../program.js';
-import { assemble } from '../test-support/packet-programs.js';
+import { assemble, I } from '../test-support/packet-programs.js';
+import type { Item } from '../test-support/packet-programs.js';
 import { tracefsDir } from '../tracefs.js';
 
 const LE = os.endianness() === 'LE';
-const I = (opcode: number, f: Record<string, number> = {}) => ({ opcode, dst: 0, src: 0, offset: 0, imm: 0, ...f });
 
 /**
  * Records every exec in a hash map: the new program's pid (read by `loadPid`
  * into r1) → the task's comm (bpf_get_current_comm, after exec renamed it).
  */
-function execRecorder(mapFd: number, loadPid: ReturnType<typeof I>) {
+function execRecorder(mapFd: number, loadPid: Item) {
   return assemble([
     I(0xbf, { dst: 6, src: 1 }), // r6 = ctx
     loadPid, // r1 = pid

@@ -8,7 +8,7 @@ import { attachProgram } from '../attach-program.js';
 import { interfaceState } from '../netlink/interfaces.js';
 import { RtnlSocket } from '../netlink/socket.js';
 import { loadKernelProgram } from '../program.js';
-import { assemble, counters, packetProgram } from '../test-support/packet-programs.js';
+import { assemble, counters, I, packetProgram } from '../test-support/packet-programs.js';
 
 const ICMP = 1;
 
@@ -153,15 +153,6 @@ gate.describe('xdp on a veth pair in test namespaces', () => {
 
 /** Counts ICMP in `countFd` and redirects it through slot 0 of `devmapFd`; the rest passes. */
 function redirectProgram(devmapFd: number, countFd: number): Uint8Array {
-  const I = (opcode: number, f: Record<string, number> = {}, jumpTo?: string) => ({
-    opcode,
-    dst: 0,
-    src: 0,
-    offset: 0,
-    imm: 0,
-    ...f,
-    ...(jumpTo ? { jumpTo } : {}),
-  });
   return assemble([
     I(0xbf, { dst: 6, src: 1 }),
     I(0x61, { dst: 2, src: 6, offset: 4 }),

@@ -12,8 +12,10 @@ const LE = os.endianness() === 'LE';
 /** A 16-bit big-endian field of the packet as a u16 load reads it on this machine. */
 export const wire16 = (v: number) => (LE ? ((v & 0xff) << 8) | (v >> 8) : v);
 
-type Item = InstructionFields & { jumpTo?: string };
-const I = (opcode: number, f: Partial<InstructionFields> = {}, jumpTo?: string): Item => ({
+/** An instruction, with the label a jump goes to. */
+export type Item = InstructionFields & { jumpTo?: string };
+/** One instruction: opcode and the fields that are not zero; `jumpTo` names a label of {@link assemble}. */
+export const I = (opcode: number, f: Partial<InstructionFields> = {}, jumpTo?: string): Item => ({
   opcode,
   dst: 0,
   src: 0,
@@ -127,8 +129,8 @@ export function ticketProgram(mapFd: number, slot: number, verdict: number): Uin
 }
 
 /** An array map of u64 counters with `slots` slots, read by slot; closed on dispose. */
-export function counters(slots = 1) {
-  const fd = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: slots, mapName: 'counters' });
+export function counters(slots = 1, mapName = 'counters') {
+  const fd = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: slots, mapName });
   const key = new Uint8Array(4);
   const value = new Uint8Array(8);
   return {

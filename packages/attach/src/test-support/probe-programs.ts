@@ -4,25 +4,11 @@
  * for one process (so that other processes calling the same kernel
  * function cannot disturb an exact count). Test-only.
  */
-import os from 'node:os';
-import { MapType, ProgramType } from '@bpfkit/core';
-import type { InstructionFields } from '@bpfkit/elf';
-import { closeFd, mapCreate, mapLookupElem } from '@bpfkit/syscalls';
+import { ProgramType } from '@bpfkit/core';
 import { loadKernelProgram } from '../program.js';
 import type { KernelProgram } from '../program.js';
-import { assemble } from './packet-programs.js';
-
-const LE = os.endianness() === 'LE';
-type Item = InstructionFields & { jumpTo?: string };
-const I = (opcode: number, f: Partial<InstructionFields> = {}, jumpTo?: string): Item => ({
-  opcode,
-  dst: 0,
-  src: 0,
-  offset: 0,
-  imm: 0,
-  ...f,
-  ...(jumpTo ? { jumpTo } : {}),
-});
+import { assemble, counters, I } from './packet-programs.js';
+import type { Item } from './packet-programs.js';
 
 const BPF_FUNC_map_lookup_elem = 1;
 const BPF_FUNC_get_current_pid_tgid = 14;
@@ -51,7 +37,8 @@ export interface ProbeCounter extends Disposable {
 /** Loads a counting kprobe program (see {@link ProbeCounterOptions}) and its array map; dispose closes both. */
 export function probeCounter(options: ProbeCounterOptions = {}): ProbeCounter {
   const slots = options.slots ?? 4;
-  const map = mapCreate({ mapType: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: slots, mapName: 'probe_hits' });
+  const hits = counters(slots, 'probe_hits');
+  const map = hits.fd;
   const items: (Item | string)[] = [I(0xbf, { dst: 6, src: 1 })]; // r6 = ctx
   if (options.tgid !== undefined) {
     items.push(
@@ -93,21 +80,15 @@ export function probeCounter(options: ProbeCounterOptions = {}): ProbeCounter {
       ...(options.expectedAttachType !== undefined ? { expectedAttachType: options.expectedAttachType } : {}),
     });
   } catch (err) {
-    closeFd(map);
+    hits[Symbol.dispose]();
     throw err;
   }
-  const key = new Uint8Array(4);
-  const value = new Uint8Array(8);
   return {
     prog,
-    read(slot = 0): bigint {
-      new DataView(key.buffer).setUint32(0, slot, LE);
-      mapLookupElem(map, key, value);
-      return new DataView(value.buffer).getBigUint64(0, LE);
-    },
+    read: (slot = 0) => hits.read(slot),
     [Symbol.dispose]() {
       prog.close();
-      closeFd(map);
+      hits[Symbol.dispose]();
     },
   };
 }

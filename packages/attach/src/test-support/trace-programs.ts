@@ -6,20 +6,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { BtfKind, parseBtf } from '@bpfkit/elf';
-import type { Btf, BtfType, InstructionFields } from '@bpfkit/elf';
+import type { Btf, BtfType } from '@bpfkit/elf';
 import { native } from '@bpfkit/syscalls';
-import { assemble, countInto } from './packet-programs.js';
+import { assemble, countInto, I } from './packet-programs.js';
+import type { Item } from './packet-programs.js';
 
-type Item = InstructionFields & { jumpTo?: string };
-export const I = (opcode: number, f: Partial<InstructionFields> = {}, jumpTo?: string): Item => ({
-  opcode,
-  dst: 0,
-  src: 0,
-  offset: 0,
-  imm: 0,
-  ...f,
-  ...(jumpTo ? { jumpTo } : {}),
-});
+export { I };
 
 let vmlinux: Btf | undefined;
 
