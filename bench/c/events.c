@@ -5,10 +5,17 @@
 //   events perfbuf <count> <rounds>   perf_buffer__consume on a PERF_EVENT_ARRAY
 //   events serve ringbuf|perfbuf <count>  the same, one round per line read
 //                                     on stdin (see serve())
-//   events produce <seconds> <repeat> the end-to-end producer: runs the
-//                                     program whose fd is 3 (inherited) with
-//                                     BPF_PROG_TEST_RUN, `repeat` runs a call,
-//                                     for `seconds`; prints "runs <n>"
+//   events produce <seconds> <repeat> [cpu]  the end-to-end producer: runs
+//                                     the program whose fd is 3 (inherited)
+//                                     with BPF_PROG_TEST_RUN, `repeat` runs a
+//                                     call, for `seconds` (pinned to `cpu`);
+//                                     prints "runs <n>"
+//   events e2e <seconds> <repeat> <producer cpu> <consumer cpu>
+//                                     the end-to-end baseline: the same
+//                                     producer in a child process, libbpf's
+//                                     ring_buffer__poll consuming; prints
+//                                     "received <n> lost <n> runs <n> seconds <s>"
+//                                     (a cpu of -1: not pinned)
 //
 // A round: a SOCKET_FILTER program (hand-assembled below) is run `count`
 // times with BPF_PROG_TEST_RUN's repeat; each run writes one 64-byte record
@@ -18,13 +25,16 @@
 // made once; an untimed first round maps in the pages the consumer reads
 // (twice, past the wrap-around; else page faults dominate). Prints "<mode> <ns per record>" per round.
 // The JavaScript side (bench/suites/events.mjs) assembles the same program.
+#define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "bench.h"
 
@@ -188,15 +198,86 @@ static double round_ns(int ring, long count) {
   return ns / count;
 }
 
-/* The end-to-end producer: test runs of fd 3 for `seconds`. */
-static int produce(double seconds, unsigned repeat) {
+/* Pins the calling thread to `cpu` (-1: leaves it). */
+static void pin(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set)) die("sched_setaffinity", errno);
+}
+
+/* The end-to-end producer: test runs of `fd` for `seconds`; returns the runs. */
+static long produce_runs(int fd, double seconds, unsigned repeat) {
   double end = now_ns() + seconds * 1e9;
   long runs = 0;
   while (now_ns() < end) {
-    test_run(3, repeat);
+    test_run(fd, repeat);
     runs += repeat;
   }
-  printf("runs %ld\n", runs);
+  return runs;
+}
+
+static int produce(double seconds, unsigned repeat, int cpu) {
+  pin(cpu);
+  printf("runs %ld\n", produce_runs(3, seconds, repeat));
+  return 0;
+}
+
+static int on_e2e_record(void *ctx, void *data, size_t size) {
+  (void)ctx;
+  if (size != RECORD || ((unsigned char *)data)[0] != 0x5a) {
+    fprintf(stderr, "events: bad ring record (%zu bytes)\n", size);
+    exit(1);
+  }
+  seen++;
+  return 0;
+}
+
+/*
+ * The end-to-end baseline: the producer of `produce` in a child process (a
+ * fork: it inherits the program), libbpf's ring_buffer__poll in this one
+ * until the child exits, then a last consume. The child's run count comes
+ * back through a pipe.
+ */
+static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_cpu) {
+  libbpf_set_print(NULL);
+  pin(consumer_cpu);
+  lost_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_lost", 4, 8, 1, NULL);
+  if (lost_fd < 0) die("create lost map", lost_fd);
+  map_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_rb", 0, 0, RING_BYTES, NULL);
+  if (map_fd < 0) die("create ringbuf", map_fd);
+  prog_fd = load_producer(1, map_fd, lost_fd, 0);
+  rb = ring_buffer__new(map_fd, on_e2e_record, NULL, NULL);
+  if (!rb) die("ring_buffer__new", errno);
+  int fds[2];
+  if (pipe(fds)) die("pipe", errno);
+  double start = now_ns();
+  pid_t child = fork();
+  if (child < 0) die("fork", errno);
+  if (child == 0) {
+    close(fds[0]);
+    pin(producer_cpu);
+    long runs = produce_runs(prog_fd, seconds, repeat);
+    if (write(fds[1], &runs, sizeof(runs)) != sizeof(runs)) _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  int status = 0;
+  seen = 0;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    int err = ring_buffer__poll(rb, 100);
+    if (err < 0 && err != -EINTR) die("ring_buffer__poll", err);
+  }
+  ring_buffer__consume(rb);
+  double took = (now_ns() - start) / 1e9;
+  long runs = -1;
+  if (read(fds[0], &runs, sizeof(runs)) != sizeof(runs) || !WIFEXITED(status) || WEXITSTATUS(status)) die("producer failed", EIO);
+  printf("received %ld lost %llu runs %ld seconds %.3f\n", seen, (unsigned long long)lost_count(lost_fd), runs, took);
+  ring_buffer__free(rb);
+  close(prog_fd);
+  close(map_fd);
+  close(lost_fd);
   return 0;
 }
 
@@ -227,11 +308,14 @@ static int serve(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events serve ringbuf|perfbuf <count> | events produce <seconds> <repeat>\n");
+    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events serve ringbuf|perfbuf <count> | events produce <seconds> <repeat> [cpu] | events e2e <seconds> <repeat> <producer cpu> <consumer cpu>\n");
     return 2;
   }
   if (strcmp(argv[1], "serve") == 0) return serve(argc, argv);
-  if (strcmp(argv[1], "produce") == 0) return produce(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000);
+  if (strcmp(argv[1], "produce") == 0)
+    return produce(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1);
+  if (strcmp(argv[1], "e2e") == 0)
+    return e2e(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1, argc > 5 ? atoi(argv[5]) : -1);
   int ring = strcmp(argv[1], "ringbuf") == 0;
   if (!ring && strcmp(argv[1], "perfbuf") != 0) die("unknown mode", EINVAL);
   long count = argc > 2 ? atol(argv[2]) : 100000;

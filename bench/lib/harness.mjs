@@ -79,8 +79,10 @@ export function runC(bin, args = []) {
  * A row: `{ op, bpfkit, baselines: { name: value } }`, and optionally `unit`
  * (default `options.unit`, else ns/op), `ratio`/`ratio_min`/`ratio_max` (a
  * ratio baseline / bpfkit taken per round by the suite: the table shows the
- * median and range instead of the ratio of the medians) and `lost`/`records`
- * (end-to-end rows), copied to the JSON as they are.
+ * median and range instead of the ratio of the medians; for a records/s
+ * row the suite takes bpfkit / baseline, so above 1 still means bpfkit is
+ * faster) and `lost`/`records`/`baselines_lost` (end-to-end rows), copied
+ * to the JSON as they are.
  */
 export function report(suite, rows, options = {}) {
   const unit = options.unit ?? 'ns/op';
@@ -90,9 +92,13 @@ export function report(suite, rows, options = {}) {
   const ratioCell = (r, b) =>
     r.ratio !== undefined && baselineNames.length === 1
       ? `${r.ratio.toFixed(2)}x [${r.ratio_min.toFixed(2)}–${r.ratio_max.toFixed(2)}]`
-      : `${(r.baselines[b] / r.bpfkit).toFixed(2)}x`;
+      : `${((r.unit ?? unit) === 'records/s' ? r.bpfkit / r.baselines[b] : r.baselines[b] / r.bpfkit).toFixed(2)}x`;
   const lines = rows.map((r) => [
-    r.lost === undefined ? r.op : `${r.op}, lost ${r.lost}`,
+    r.lost === undefined
+      ? r.op
+      : `${r.op}, lost ${r.lost}${Object.entries(r.baselines_lost ?? {})
+          .map(([b, n]) => ` (${b} lost ${n})`)
+          .join('')}`,
     num(r.bpfkit, r.unit ?? unit),
     ...baselineNames.flatMap((b) => (r.baselines[b] === undefined ? ['-', '-'] : [num(r.baselines[b], r.unit ?? unit), ratioCell(r, b)])),
   ]);
@@ -115,6 +121,7 @@ export function report(suite, rows, options = {}) {
       ...(r.ratio === undefined ? {} : { ratio: round3(r.ratio), ratio_min: round3(r.ratio_min), ratio_max: round3(r.ratio_max) }),
       ...(r.lost === undefined ? {} : { lost: r.lost }),
       ...(r.records === undefined ? {} : { records: r.records }),
+      ...(r.baselines_lost === undefined ? {} : { baselines_lost: r.baselines_lost }),
     })),
   };
   const file = path.join(benchDir, 'results', `${suite}.json`);

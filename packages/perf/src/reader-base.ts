@@ -28,6 +28,8 @@ interface Subscriber<T> {
   onError: ((error: Error) => void) | undefined;
   onLost: ((lost: number, source: EventSource) => void) | undefined;
   onClose: (() => void) | undefined;
+  /** The delivery of raw records to this subscriber when it is the only one (made at its first drain). */
+  raw?: RawRecordCallback;
 }
 
 interface Waiter {
@@ -93,6 +95,8 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
   #consuming = 0;
   #released = false;
   readonly #subscribers = new Set<Subscriber<T>>();
+  /** The subscriber when there is exactly one (kept by #updateArming, which runs after every change of the set). */
+  #sole: Subscriber<T> | undefined;
   readonly #waiters = new Set<Waiter>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -113,6 +117,15 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
   protected abstract readinessFds(): readonly number[];
   /** Whether a record is ready to consume now (read from the shared pages, no system call). */
   protected abstract hasReady(): boolean;
+  /**
+   * Whether the readiness fds report POLLIN for as long as records wait
+   * (a ring buffer's poll looks at its positions), so that a drain that
+   * leaves records behind needs no second look of its own: the event loop
+   * calls back on its next turn. False (perf events report a wake-up once).
+   */
+  protected get levelTriggered(): boolean {
+    return false;
+  }
   /**
    * Frees the kernel resources (mappings, fds). Runs once, after every
    * Poller is closed: from close(), or when the consumeReady whose callback
@@ -163,24 +176,47 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     }, max);
   }
 
-  /** consumeReady, with release() deferred until it returns when a callback closes the reader. */
+  /** consumeReady, inside beginDrain/endDrain. */
   #run(callback: RawRecordCallback, max: number): number {
-    this.#consuming++;
+    this.beginDrain();
     try {
       return this.consumeReady(callback, max);
     } finally {
-      if (--this.#consuming === 0 && this.#closed) this.#release();
+      this.endDrain();
     }
   }
 
-  /** consumeInPlaceReady, with release() deferred like #run. */
+  /** consumeInPlaceReady, inside beginDrain/endDrain. */
   #runInPlace(callback: InPlaceCallback, max: number): number {
-    this.#consuming++;
+    this.beginDrain();
     try {
       return this.consumeInPlaceReady?.(callback, max) ?? 0;
     } finally {
-      if (--this.#consuming === 0 && this.#closed) this.#release();
+      this.endDrain();
     }
+  }
+
+  /**
+   * Starts a drain (pair it with {@link EventReaderBase.endDrain} in a
+   * `finally`). Refuses a drain started from inside a callback of this
+   * reader: the records being delivered are released to the kernel only
+   * when the outer drain returns, so a nested one would hand them out again.
+   */
+  protected beginDrain(): void {
+    if (this.#consuming > 0) {
+      throw new NotSupportedError(
+        `reading the ${this.#label} from inside one of its own callbacks`,
+        undefined,
+        'the records being delivered are released only when the callback returns; collect what you need and read again after it',
+        'bpfkit',
+      );
+    }
+    this.#consuming++;
+  }
+
+  /** Ends a drain; runs the release() a callback's close() deferred. */
+  protected endDrain(): void {
+    if (--this.#consuming === 0 && this.#closed) this.#release();
   }
 
   #release(): void {
@@ -226,12 +262,12 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     const onAbort = () => unsubscribe();
     const unsubscribe = () => {
       signal?.removeEventListener('abort', onAbort);
-      if (this.#subscribers.delete(subscriber)) this.#updateArming();
+      if (this.#subscribers.delete(subscriber)) this.#subscribersChanged();
     };
     subscriber.onClose = () => signal?.removeEventListener('abort', onAbort);
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#subscribers.add(subscriber);
-    this.#updateArming();
+    this.#subscribersChanged();
     return unsubscribe;
   }
 
@@ -358,7 +394,7 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#subscribers.add(subscriber);
-    this.#updateArming();
+    this.#subscribersChanged();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const take = (n: number): T[] => {
       if (n >= queue.length) {
@@ -400,7 +436,7 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
     } finally {
       if (timer !== undefined) this.#clearTimer(timer);
       signal?.removeEventListener('abort', onAbort);
-      if (this.#subscribers.delete(subscriber)) this.#updateArming();
+      if (this.#subscribers.delete(subscriber)) this.#subscribersChanged();
     }
   }
 
@@ -450,6 +486,12 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
   }
 
   /** Starts the Pollers while someone waits, stops them when nobody does. */
+  /** After every change of the subscriber set: keeps #sole, arms or disarms. */
+  #subscribersChanged(): void {
+    this.#sole = this.#subscribers.size === 1 ? this.#subscribers.values().next().value : undefined;
+    this.#updateArming();
+  }
+
   #updateArming(): void {
     const want = !this.#closed && (this.#subscribers.size > 0 || this.#waiters.size > 0);
     if (want === this.#armed) return;
@@ -506,72 +548,79 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
       else unhandled = true;
     }
     this.#subscribers.clear();
-    this.#updateArming();
+    this.#subscribersChanged();
     if (unhandled) throw error;
   }
 
   /** Drains ready records to the subscribers, then wakes the one-shot waiters. */
   #pump(): void {
-    const [first] = this.#subscribers;
-    if (this.#subscribers.size === 1 && first?.inPlace !== undefined && this.consumeInPlaceReady !== undefined) {
-      const n = this.#runInPlace(first.inPlace, MAX_PER_WAKEUP);
-      if (n >= MAX_PER_WAKEUP || this.hasReady()) this.#scheduleRepump();
-    } else if (this.#subscribers.size === 1 && this.#codec === undefined && first?.inPlace === undefined) {
-      // The common case, kept lean: one subscriber of raw views (no codec, no copy, one set lookup per drain).
-      const [only] = this.#subscribers as Set<Subscriber<T>>;
-      const s = only as Subscriber<T>;
-      const counters = this.counters;
-      const deliver = s.deliver as unknown as RawRecordCallback;
-      const subscribers = this.#subscribers;
-      const n = this.#run(
-        s.copy
-          ? (record, source) => {
-              counters.received++;
-              counters.bytes += record.byteLength;
-              if (subscribers.has(s)) deliver(record.slice(), source);
-            }
-          : (record, source) => {
-              counters.received++;
-              counters.bytes += record.byteLength;
-              if (subscribers.has(s)) deliver(record, source);
-            },
-        MAX_PER_WAKEUP,
-      );
-      if (n >= MAX_PER_WAKEUP || this.hasReady()) this.#scheduleRepump();
-    } else if (this.#subscribers.size > 0) {
-      const subscribers = [...this.#subscribers];
-      const codec = this.#codec;
-      const counters = this.counters;
-      const n = this.#run((record, source) => {
-        counters.received++;
-        counters.bytes += record.byteLength;
-        let value: T | undefined;
-        let failure: Error | undefined;
-        if (codec !== undefined) {
-          try {
-            value = codec.decode(record, 0);
-          } catch (e) {
-            failure = toError(e);
-          }
-        }
-        for (const s of subscribers) {
-          if (!this.#subscribers.has(s)) continue;
-          if (failure !== undefined) {
-            if (s.onError === undefined) throw failure;
-            s.onError(failure);
-          } else if (s.inPlace !== undefined) s.inPlace(record, 0, record.byteLength, source);
-          else s.deliver(codec !== undefined ? (value as T) : this.#convert(record, s.copy), source);
-        }
-      }, MAX_PER_WAKEUP);
-      // More may be ready (a capped drain, or a notification reported only once): look again next turn.
-      if (n >= MAX_PER_WAKEUP || this.hasReady()) this.#scheduleRepump();
-    }
+    const n = this.#deliver();
+    // More may be ready: a capped drain, or records committed during this one. A level-triggered fd (a
+    // ring buffer's poll reports data for as long as there is some) makes the event loop call back
+    // again by itself; other readers (perf's poll reports a wake-up only once) look again next turn.
+    if (!this.levelTriggered && (n >= MAX_PER_WAKEUP || this.hasReady())) this.#scheduleRepump();
     if (this.#waiters.size > 0) {
       const waiters = [...this.#waiters];
       this.#waiters.clear();
       for (const w of waiters) w.wake();
     }
     this.#updateArming();
+  }
+
+  /** Counts each record and hands it (or a copy) to `s` while it is subscribed. */
+  #rawDelivery(s: Subscriber<T>): RawRecordCallback {
+    const counters = this.counters;
+    const subscribers = this.#subscribers;
+    const deliver = s.deliver as unknown as RawRecordCallback;
+    return s.copy
+      ? (record, source) => {
+          counters.received++;
+          counters.bytes += record.byteLength;
+          if (subscribers.has(s)) deliver(record.slice(), source);
+        }
+      : (record, source) => {
+          counters.received++;
+          counters.bytes += record.byteLength;
+          if (subscribers.has(s)) deliver(record, source);
+        };
+  }
+
+  /** Hands what is ready to the subscribers; returns the records drained. Allocates nothing in the common cases. */
+  #deliver(): number {
+    const sole = this.#sole;
+    if (sole !== undefined && sole.inPlace !== undefined && this.consumeInPlaceReady !== undefined) {
+      return this.#runInPlace(sole.inPlace, MAX_PER_WAKEUP);
+    }
+    if (sole !== undefined && this.#codec === undefined && sole.inPlace === undefined) {
+      // The common case, kept lean: one subscriber of raw views (no codec, no copy).
+      sole.raw ??= this.#rawDelivery(sole);
+      return this.#run(sole.raw, MAX_PER_WAKEUP);
+    }
+    if (this.#subscribers.size === 0) return 0;
+    const subscribers = [...this.#subscribers];
+    const codec = this.#codec;
+    const counters = this.counters;
+    return this.#run((record, source) => {
+      counters.received++;
+      counters.bytes += record.byteLength;
+      let value: T | undefined;
+      let failure: Error | undefined;
+      if (codec !== undefined) {
+        try {
+          value = codec.decode(record, 0);
+        } catch (e) {
+          failure = toError(e);
+        }
+      }
+      for (const s of subscribers) {
+        if (!this.#subscribers.has(s)) continue;
+        if (failure !== undefined) {
+          if (s.onError === undefined) throw failure;
+          s.onError(failure);
+        } else if (s.inPlace !== undefined) s.inPlace(record, 0, record.byteLength, source);
+        else s.deliver(codec !== undefined ? (value as T) : this.#convert(record, s.copy), source);
+      }
+    }, MAX_PER_WAKEUP);
   }
 
   ref(): this {
@@ -613,6 +662,7 @@ export abstract class EventReaderBase<T = Uint8Array> implements EventReader<T> 
       for (const w of waiters) w.wake();
       const subscribers = [...this.#subscribers];
       this.#subscribers.clear();
+      this.#sole = undefined;
       for (const s of subscribers) s.onClose?.();
     }
   }

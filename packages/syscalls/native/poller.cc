@@ -38,8 +38,6 @@ struct AddonData {
   Napi::ObjectReference keys;
 };
 
-const char kCallbackKey[] = "callback";
-
 int ToUvEvents(int poll_events) {
   int events = 0;
   if (poll_events & POLLIN) events |= UV_READABLE;
@@ -107,9 +105,11 @@ class Poller : public Napi::ObjectWrap<Poller> {
   }
 
  private:
+  // The symbol is element 0 of the per-environment keys object: an element read, not a property lookup
+  // by name (which would intern the name's string on every call: a cost on every wake-up).
   static Napi::Symbol CallbackKey(Napi::Env env) {
     AddonData* data = env.GetInstanceData<AddonData>();
-    return data->keys.Value().Get(kCallbackKey).As<Napi::Symbol>();
+    return data->keys.Value().Get(uint32_t{0}).As<Napi::Symbol>();
   }
 
   // start(): begin (or resume) polling.
@@ -259,7 +259,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
 
 void InitPoller(Napi::Env env, Napi::Object exports) {
   Napi::Object keys = Napi::Object::New(env);
-  keys.Set(kCallbackKey, Napi::Symbol::New(env, "bpfkit.Poller.callback"));
+  keys.Set(uint32_t{0}, Napi::Symbol::New(env, "bpfkit.Poller.callback"));
   env.SetInstanceData<AddonData>(new AddonData{Napi::Persistent(keys)});
   exports.Set("Poller", Poller::Define(env));
 }

@@ -290,6 +290,7 @@ export class PerfEventArrayReader<T = Uint8Array> extends EventReaderBase<T> {
     let count = 0;
     let bytes = 0;
     const first = this.#next % Math.max(n, 1);
+    this.beginDrain();
     try {
       for (let i = 0; i < n && count < max && !sink.stop; i++) {
         const ring = rings[(first + i) % n]!;
@@ -311,6 +312,7 @@ export class PerfEventArrayReader<T = Uint8Array> extends EventReaderBase<T> {
     } finally {
       this.counters.received += count;
       this.counters.bytes += bytes;
+      this.endDrain();
     }
     return count;
   }

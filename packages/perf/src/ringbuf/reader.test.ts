@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClosedError, InvalidArgumentError, struct, u32 } from '@bpfkit/core';
+import { ClosedError, InvalidArgumentError, NotSupportedError, struct, u32 } from '@bpfkit/core';
 import type { EventSource } from '@bpfkit/core';
 import { closeFd, mapCreate } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { describe, expect, it } from 'vitest';
 import { RingBufferReader } from './reader.js';
-import { createRing, payloadOf, RecordEmitter } from './test-programs.js';
+import { BigRecordEmitter, createRing, payloadOf, RecordEmitter } from './test-programs.js';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const seqOf = (r: Uint8Array) => new DataView(r.buffer, r.byteOffset, r.byteLength).getUint32(0, true);
@@ -126,6 +126,73 @@ whenKernel('map:ringbuf').describe('RingBufferReader on the kernel', () => {
     closeFd(ringFd);
   });
 
+  it('keeps reading once the position passes 2^31 and 2^32 bytes (the u64 position in halves)', () => {
+    // 1 MiB records through a 32 MiB ring: 31 fit at a time (a full ring is one byte short of its size).
+    const ringSize = 32 << 20;
+    const recordSize = (1 << 20) - 8;
+    const ringFd = createRing(ringSize);
+    using emitter = new BigRecordEmitter(ringFd, recordSize);
+    using reader = RingBufferReader.open(ringFd);
+    closeFd(ringFd);
+    const perFill = Math.floor((ringSize - 1) / (1 << 20));
+    const target = 2 ** 32 + 64 * 2 ** 20; // past 4 GiB, by a few fills
+    let passed = 0;
+    let records = 0;
+    let bad = 0;
+    let round = 0;
+    const onView = (r: Uint8Array) => {
+      records++;
+      if (r.byteLength !== recordSize || r[0] !== BigRecordEmitter.MARK) bad++;
+    };
+    const inPlace = (data: Uint8Array, offset: number, length: number) => {
+      records++;
+      if (length !== recordSize || data[offset] !== BigRecordEmitter.MARK) bad++;
+    };
+    while (passed < target) {
+      emitter.emit(perFill);
+      const before = records;
+      // Both drains, by turns, so that each crosses the boundaries somewhere.
+      const n = round++ % 2 === 0 ? reader.consumeInPlace(inPlace) : reader.consume(onView);
+      expect(n).toBe(perFill); // the kernel had room for every record: it saw each position we released
+      expect(records - before).toBe(perFill);
+      passed += perFill << 20;
+    }
+    expect(bad).toBe(0);
+    expect(reader.pending()).toBe(0);
+    expect(reader.stats()).toMatchObject({ received: records, bytes: records * recordSize });
+  });
+
+  it('refuses a read from inside one of its own callbacks, which would hand the same records out again', () => {
+    const ringFd = createRing(8192);
+    using emitter = new RecordEmitter(ringFd);
+    using reader = RingBufferReader.open(ringFd);
+    closeFd(ringFd);
+    emitter.emit(payloadOf(0, 8));
+    emitter.emit(payloadOf(1, 8));
+    const nested: unknown[] = [];
+    const seen: number[] = [];
+    reader.consume((record) => {
+      seen.push(seqOf(record));
+      try {
+        reader.consume(() => {});
+      } catch (e) {
+        nested.push(e);
+      }
+      try {
+        reader.consumeInPlace(() => {});
+      } catch (e) {
+        nested.push(e);
+      }
+    });
+    expect(seen).toEqual([0, 1]);
+    expect(nested).toHaveLength(4);
+    for (const e of nested) {
+      expect(e).toBeInstanceOf(NotSupportedError);
+      expect((e as Error).message).toMatch(/from inside one of its own callbacks.*released only when the callback returns/);
+    }
+    expect(reader.readAvailable()).toEqual([]);
+  });
+
   it('decodes with a codec; a decoding error goes to onError', async () => {
     const ringFd = createRing(8192);
     using emitter = new RecordEmitter(ringFd);
@@ -187,6 +254,32 @@ whenKernel('map:ringbuf').describe('RingBufferReader on the kernel', () => {
     expect(seen.length).toBe(6);
     expect(reader.readAvailable().map(seqOf)).toEqual([6]);
     closeFd(ringFd);
+  });
+
+  it('a subscription drains more records than one wake-up hands out, with no further wake-up', async () => {
+    // 70 000 records: past the 65 536 a wake-up delivers. The ring's poll keeps reporting POLLIN while
+    // records wait, so the rest comes on the next turn of the event loop, not at the next commit.
+    const ringFd = createRing(2 << 20);
+    using emitter = new RecordEmitter(ringFd);
+    using reader = RingBufferReader.open(ringFd);
+    closeFd(ringFd);
+    const total = 70_000;
+    emitter.emit(payloadOf(0, 8), total);
+    for (const how of ['inPlace', 'views'] as const) {
+      let seen = 0;
+      const unsubscribe =
+        how === 'inPlace'
+          ? reader.subscribeInPlace(() => {
+              seen++;
+            })
+          : reader.subscribe(() => {
+              seen++;
+            });
+      await waitFor(() => seen === total);
+      unsubscribe();
+      if (how === 'inPlace') emitter.emit(payloadOf(0, 8), total);
+    }
+    expect(reader.stats().received).toBe(2 * total);
   });
 
   it('poll resolves 0 after the timeout, the count when records come, and rejects on abort', async () => {

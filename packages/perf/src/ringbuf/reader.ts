@@ -11,12 +11,13 @@ import type { RawRecordCallback } from '../reader-base.js';
 import {
   BPF_RINGBUF_BUSY_BIT,
   BPF_RINGBUF_DISCARD_BIT,
-  loadPosition,
+  bytesAhead,
+  ConsumerPosition,
   mapRing,
   openRingMap,
-  PositionWriter,
   RINGBUF_LEN_MASK,
   sys,
+  TSO,
 } from './shared.js';
 import type { OpenedRingMap, RingBufferMapRef } from './shared.js';
 
@@ -38,82 +39,91 @@ const finalizer = new FinalizationRegistry<{ mappings: ArrayBuffer[]; fds: numbe
 class Ring {
   readonly fd: number;
   readonly source: EventSource;
-  readonly #consumer: PositionWriter;
-  readonly #producer: Uint32Array;
-  readonly #headers: Uint32Array;
+  readonly #consumer: ConsumerPosition;
+  /** The producer position's halves (we read the low one only: it is never 2^32 or more ahead of us). */
+  readonly #producer: Int32Array;
+  /** The data area as int32s (a header read is then a small integer, whatever its busy bit). */
+  readonly #headers: Int32Array;
   readonly #buffer: ArrayBuffer;
   readonly #dataOffset: number;
   readonly #data: Uint8Array;
   readonly #mask: number;
-  #pos: number;
 
   constructor(opened: OpenedRingMap, consumerPage: ArrayBuffer, producerMapping: ArrayBuffer, page: number) {
     this.fd = opened.fd;
     this.source = Object.freeze({ map: opened.name });
-    this.#consumer = new PositionWriter(consumerPage);
-    this.#producer = new Uint32Array(producerMapping, 0, 2);
-    this.#headers = new Uint32Array(producerMapping, page, (2 * opened.size) / 4);
+    this.#consumer = new ConsumerPosition(consumerPage);
+    this.#producer = new Int32Array(producerMapping, 0, 2);
+    this.#headers = new Int32Array(producerMapping, page, (2 * opened.size) / 4);
     this.#buffer = producerMapping;
     this.#dataOffset = page;
     this.#data = new Uint8Array(producerMapping, page, 2 * opened.size);
     this.#mask = opened.size - 1;
-    this.#pos = this.#consumer.initial();
   }
 
   /** Whether a committed (or discarded) record waits at the consumer position. */
   ready(): boolean {
-    if (this.#pos >= loadPosition(this.#producer)) return false;
-    const header = Atomics.load(this.#headers, ((this.#pos >>> 0) & this.#mask) >>> 2);
+    const lo = this.#consumer.lo;
+    if (bytesAhead(this.#producer, lo) === 0) return false;
+    const header = Atomics.load(this.#headers, (lo & this.#mask) >>> 2);
     return (header & BPF_RINGBUF_BUSY_BIT) === 0;
   }
 
   /** Bytes between the consumer and producer positions. */
   pending(): number {
-    return loadPosition(this.#producer) - this.#pos;
+    return bytesAhead(this.#producer, this.#consumer.lo);
   }
+
+  // The two drains below are one loop written twice (a record as a view, or in place): a shared loop
+  // with the delivery passed in would cost a call per record that V8 does not inline.
+  // They work on the offset in the data area and on the bytes consumed so far (small integers): the
+  // u64 position passes 2^31 after 2 GiB of records, and a loop on doubles would allocate.
 
   consume(callback: RawRecordCallback, max: number, onDiscard: () => void, closed: () => boolean): number {
     let n = 0;
-    let pos = this.#pos;
+    let done = 0;
+    const consumer = this.#consumer;
+    let lo = consumer.lo;
+    let offset = lo & this.#mask;
     const headers = this.#headers;
     const mask = this.#mask;
-    const consumer = this.#consumer;
     try {
       outer: for (;;) {
-        const producer = loadPosition(this.#producer); // acquire: records before it are reserved
-        if (pos >= producer) break;
-        while (pos < producer) {
+        if (done >= 0x4000_0000) {
+          // A drain that a fast producer keeps fed: move the position on before it is 2^32 behind.
+          consumer.advance(done);
+          lo = consumer.lo;
+          done = 0;
+        }
+        const available = bytesAhead(this.#producer, lo) - done; // acquire: records before it are reserved
+        if (available <= 0) break;
+        // At most 1 GiB a pass, so that `end` stays a small integer (a ring holds at most 2 GiB).
+        const end = done + (available > 0x4000_0000 ? 0x4000_0000 : available);
+        while (done < end) {
           if (n >= max) break outer;
-          const offset = (pos >>> 0) & mask;
-          const header = Atomics.load(headers, offset >>> 2); // acquire: the record is complete once not busy
+          const header = TSO ? headers[offset >>> 2]! : Atomics.load(headers, offset >>> 2);
           if ((header & BPF_RINGBUF_BUSY_BIT) !== 0) break outer; // still being written: its commit wakes us
           const length = header & RINGBUF_LEN_MASK;
-          const next = pos + ((length + 15) & ~7); // header + record, 8-byte aligned
+          const step = (length + 15) & ~7; // header + record, 8-byte aligned
+          const at = offset + 8;
+          done += step;
+          offset = (offset + step) & mask;
           if ((header & BPF_RINGBUF_DISCARD_BIT) !== 0) {
-            pos = next;
             onDiscard();
             continue;
           }
           // The data area is mapped twice in a row: a record that wraps is contiguous here.
-          const record = new Uint8Array(this.#buffer, this.#dataOffset + offset + 8, length);
-          pos = next;
+          const record = new Uint8Array(this.#buffer, this.#dataOffset + at, length);
           n++;
           callback(record, this.source);
-          // Release the space to the kernel every 64 records (and at the end): the store is the
-          // costliest step of the loop after the view's allocation.
-          if ((n & 63) === 0) {
-            this.#pos = pos;
-            consumer.store(pos); // release: the kernel may reuse the space
-          }
+          // Release the space to the kernel every 64 records (and at the end).
+          if ((n & 63) === 0) consumer.publish(done);
           if (closed()) break outer; // the callback closed the reader
         }
       }
     } finally {
       // Also when the callback threw: its record counts as consumed.
-      if (this.#pos !== pos) {
-        this.#pos = pos;
-        consumer.store(pos);
-      }
+      if (done !== 0) consumer.advance(done);
     }
     return n;
   }
@@ -122,44 +132,49 @@ class Ring {
   consumeInPlace(callback: InPlaceRecordCallback, max: number, counters: EventReaderStats, closed: { closed: boolean }): number {
     let n = 0;
     let bytes = 0;
-    let pos = this.#pos;
+    let done = 0;
+    const consumer = this.#consumer;
+    let lo = consumer.lo;
+    let offset = lo & this.#mask;
     const headers = this.#headers;
     const mask = this.#mask;
-    const consumer = this.#consumer;
     const data = this.#data;
     const source = this.source;
     try {
       outer: for (;;) {
-        const producer = loadPosition(this.#producer);
-        if (pos >= producer) break;
-        while (pos < producer) {
+        if (done >= 0x4000_0000) {
+          consumer.advance(done);
+          lo = consumer.lo;
+          done = 0;
+        }
+        const available = bytesAhead(this.#producer, lo) - done;
+        if (available <= 0) break;
+        const end = done + (available > 0x4000_0000 ? 0x4000_0000 : available);
+        while (done < end) {
           if (n >= max) break outer;
-          const offset = (pos >>> 0) & mask;
-          const header = Atomics.load(headers, offset >>> 2);
+          // Acquire: the record is complete once not busy (see TSO).
+          const header = TSO ? headers[offset >>> 2]! : Atomics.load(headers, offset >>> 2);
           if ((header & BPF_RINGBUF_BUSY_BIT) !== 0) break outer;
           const length = header & RINGBUF_LEN_MASK;
-          pos += (length + 15) & ~7;
+          const step = (length + 15) & ~7;
+          const at = offset + 8;
+          done += step;
+          offset = (offset + step) & mask;
           if ((header & BPF_RINGBUF_DISCARD_BIT) !== 0) {
             counters.discarded++;
             continue;
           }
           n++;
           bytes += length;
-          callback(data, offset + 8, length, source);
-          if ((n & 63) === 0) {
-            this.#pos = pos;
-            consumer.store(pos);
-          }
+          callback(data, at, length, source);
+          if ((n & 63) === 0) consumer.publish(done);
           if (closed.closed) break outer;
         }
       }
     } finally {
       counters.received += n;
       counters.bytes += bytes;
-      if (this.#pos !== pos) {
-        this.#pos = pos;
-        consumer.store(pos);
-      }
+      if (done !== 0) consumer.advance(done);
     }
     return n;
   }
@@ -266,7 +281,12 @@ export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
     if (max !== Number.POSITIVE_INFINITY && (!Number.isInteger(max) || max < 0)) {
       throw new InvalidArgumentError('max', 'a non-negative integer', max);
     }
-    return this.consumeInPlaceReady(callback, max);
+    this.beginDrain();
+    try {
+      return this.consumeInPlaceReady(callback, max);
+    } finally {
+      this.endDrain();
+    }
   }
 
   protected override consumeInPlaceReady(callback: InPlaceRecordCallback, max: number): number {
@@ -289,6 +309,11 @@ export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
       n += rings[(start + i) % rings.length]!.consume(callback, max - n, this.#onDiscard, this.#closed);
     }
     return n;
+  }
+
+  /** ringbuf_map_poll_kern reports EPOLLIN while the producer is ahead of the consumer. */
+  protected override get levelTriggered(): boolean {
+    return true;
   }
 
   protected readinessFds(): readonly number[] {

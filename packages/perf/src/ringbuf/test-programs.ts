@@ -138,6 +138,46 @@ export class RecordEmitter implements Disposable {
   }
 }
 
+/**
+ * A program that, per run, reserves a record of `size` bytes with
+ * bpf_ringbuf_reserve, writes `MARK` in its first 8 bytes (the rest is
+ * whatever the ring held) and submits it: pushes gigabytes through a ring
+ * in a few hundred test runs.
+ */
+export class BigRecordEmitter implements Disposable {
+  static readonly MARK = 0x5a;
+  readonly progFd: number;
+  readonly #packet = new Uint8Array(64);
+
+  constructor(ringFd: number, size: number) {
+    const insns = assemble([
+      I(0x18, { dst: 1, src: 1, imm: ringFd }),
+      I(0xb7, { dst: 2, imm: size }),
+      I(0xb7, { dst: 3, imm: 0 }),
+      I(0x85, { imm: 131 }), // bpf_ringbuf_reserve
+      I(0x15, { dst: 0 }, 'out'),
+      I(0xb7, { dst: 1, imm: BigRecordEmitter.MARK }),
+      I(0x7b, { dst: 0, src: 1, offset: 0 }),
+      I(0xbf, { dst: 1, src: 0 }),
+      I(0xb7, { dst: 2, imm: 0 }),
+      I(0x85, { imm: 132 }), // bpf_ringbuf_submit
+      'out',
+      I(0xb7, { dst: 0, imm: 0 }),
+      I(0x95),
+    ]);
+    this.progFd = progLoad({ progType: 1, insns, license: 'GPL', progName: 'rb_big' }, new Uint8Array(65536));
+  }
+
+  /** Emits `repeat` records. */
+  emit(repeat: number): void {
+    progTestRun({ progFd: this.progFd, dataIn: this.#packet, repeat });
+  }
+
+  [Symbol.dispose](): void {
+    closeFd(this.progFd);
+  }
+}
+
 /** The payload of record `seq`: `size` bytes, seq in the first 4 (when they fit), then a pattern. */
 export function payloadOf(seq: number, size: number): Uint8Array {
   const p = new Uint8Array(size);
