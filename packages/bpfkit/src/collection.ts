@@ -38,29 +38,30 @@ export type LoadCollectionOptions = CollectionOptions;
  * using coll = loadCollection(fs.readFileSync('prog.bpf.o'));
  */
 export function loadCollection(object: string | Uint8Array | ObjectSpec, options: LoadCollectionOptions = {}): Collection {
-  const spec =
+  const given =
     typeof object === 'string'
       ? readObject(readFileFor('object', 'a readable BPF object file', object))
       : object instanceof Uint8Array
         ? readObject(object)
         : object;
-  if (typeof spec !== 'object' || spec === null || !('programs' in spec) || !('elf' in spec)) {
+  if (typeof given !== 'object' || given === null || !('programs' in given) || !('elf' in given) || !('withConstants' in given)) {
     throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
   }
   // The kernel reads instructions and BTF in its own byte order.
-  if (!spec.littleEndian)
+  if (!given.littleEndian)
     throw new InvalidArgumentError(
       'object',
       "an object compiled for this machine's byte order (-target bpfel)",
       'a big-endian (bpfeb) object',
     );
-  spec.rewriteConstants(options.constants ?? {});
+  // A spec is a value: this load gets exactly the constants it was given (the caller's spec is untouched).
+  const spec = given.withConstants(options.constants ?? {});
   const wanted = selectPrograms(spec, options.programs);
   const kernel = kernelTypes(options.kernelBtf);
   const env = runningKernelExterns(kernel, options.kconfig);
 
   const owned: { close(): void }[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = [...spec.warnings];
   const moduleFds = new globalThis.Map<string, number>();
   const coreCache: CoreCandidateCache = new globalThis.Map();
   try {

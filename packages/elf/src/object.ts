@@ -43,13 +43,31 @@ export interface ObjectSpec {
   externs: ObjectExterns;
   license: string;
   /**
-   * Sets `const volatile` globals before load.
+   * What the reader left out, and why: code in a section of no known
+   * program type, a program that could not be linked (the others still
+   * load). Loaders pass these on in `Collection.warnings`.
+   */
+  warnings: string[];
+  /**
+   * Sets `const volatile` globals of this spec in place (every later load
+   * of it sees them). Loaders use {@link ObjectSpec.withConstants} instead,
+   * so that each load gets exactly the constants it was given.
    *
    * @example
    * const spec = readObject(fs.readFileSync('prog.bpf.o'));
    * spec.rewriteConstants({ target_pid: 1234 });
    */
   rewriteConstants(values: Record<string, ConstantValue>): void;
+  /**
+   * A copy of this spec whose global data holds `values` (and the object's
+   * own initial values elsewhere); this spec is left as it is.
+   *
+   * @example
+   * const spec = readObject(fs.readFileSync('prog.bpf.o'));
+   * const udp = spec.withConstants({ drop_protocol: 17 });
+   * const plain = spec.withConstants({}); // .rodata as compiled
+   */
+  withConstants(values: Record<string, ConstantValue>): ObjectSpec;
 }
 
 /**
@@ -68,7 +86,8 @@ export function readObject(bytes: Uint8Array): ObjectSpec {
   const extSection = elf.section('.BTF.ext');
   const btfExt = btf && extSection ? parseBtfExt(elf.data(extSection), btf) : undefined;
   const maps = { ...mapsFromLegacySection(elf), ...(btf ? mapsFromBtf(btf) : {}) };
-  const programs = programsFromElf(elf, btf, btfExt);
+  const warnings: string[] = [];
+  const programs = programsFromElf(elf, btf, btfExt, warnings);
   const names = new Set(Object.keys(programs));
   for (const name of Object.keys(maps)) {
     if (names.has(name)) throw new ParseError('ELF', `'${name}' names both a map and a program`);
@@ -76,7 +95,7 @@ export function readObject(bytes: Uint8Array): ObjectSpec {
   const globals = globalData(elf, btf);
   const licenseSection = elf.section('license');
   const license = licenseSection ? new TextDecoder().decode(elf.data(licenseSection)).replace(/\0.*$/s, '') : '';
-  return {
+  return withMethods({
     elf,
     littleEndian: elf.littleEndian,
     btf,
@@ -88,10 +107,28 @@ export function readObject(bytes: Uint8Array): ObjectSpec {
     structOps: structOpsFromElf(elf, btf),
     externs: externsFromObject(elf, btf),
     license,
-    rewriteConstants(values) {
-      if (Object.keys(values).length === 0) return;
-      if (!btf) throw new InvalidArgumentError('constants', 'an object with BTF (compile with -g) to find its globals', values);
-      rewriteConstants(globals, values, btf, elf.littleEndian);
+    warnings,
+  });
+}
+
+/** The spec of `parts`, with constants methods bound to its own globals. */
+function withMethods(parts: Omit<ObjectSpec, 'rewriteConstants' | 'withConstants'>): ObjectSpec {
+  const rewrite = (values: Record<string, ConstantValue>) => {
+    if (Object.keys(values).length === 0) return;
+    if (!parts.btf) throw new InvalidArgumentError('constants', 'an object with BTF (compile with -g) to find its globals', values);
+    rewriteConstants(parts.globals, values, parts.btf, parts.elf.littleEndian);
+  };
+  return {
+    ...parts,
+    rewriteConstants: rewrite,
+    withConstants(values) {
+      const copy = withMethods({
+        ...parts,
+        globals: Object.fromEntries(Object.entries(parts.globals).map(([k, g]) => [k, { ...g, contents: g.contents.slice() }])),
+        warnings: [...parts.warnings],
+      });
+      copy.rewriteConstants(values);
+      return copy;
     },
   };
 }

@@ -286,7 +286,8 @@ export class MockSystem implements System {
     if (typeof spec !== 'object' || spec === null || !('elf' in spec) || !('rewriteConstants' in spec)) {
       throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
     }
-    const object_ = spec as ObjectSpec;
+    // A spec is a value: this load gets exactly the constants it was given.
+    const object_ = (spec as ObjectSpec).withConstants(options.constants ?? {});
     const programs = options.programs ?? Object.keys(object_.programs);
     if (programs.length > 0) {
       throw new NotSupportedError(
@@ -296,7 +297,6 @@ export class MockSystem implements System {
         'the mock backend',
       );
     }
-    object_.rewriteConstants(options.constants ?? {});
     const plan = planCollection(object_, { withBtf: false, possibleCpus: this.possibleCpus });
     const owned: { close(): void }[] = [];
     try {
@@ -312,9 +312,12 @@ export class MockSystem implements System {
       );
       fillInitialValues(object_.initialValues, maps, {});
       // struct_ops maps need the kernel's struct types and programs: say they were left out.
-      const warnings = Object.keys(object_.structOps).map(
-        (name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`,
-      );
+      const warnings = [
+        ...object_.warnings,
+        ...Object.keys(object_.structOps).map(
+          (name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`,
+        ),
+      ];
       const btf = object_.btf;
       const typeCodec = btf
         ? (type: string) => {

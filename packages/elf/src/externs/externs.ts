@@ -144,9 +144,18 @@ export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExtern
     });
     return placeholder;
   };
+  // Global functions of restricted visibility (STV_HIDDEN, STV_INTERNAL: `__hidden`, as libbpf's
+  // usdt.bpf.h declares bpf_usdt_arg) are marked static, as libbpf does: the verifier then checks
+  // them in their caller's context instead of on their own with only their BTF argument types.
+  const restricted = new Set(
+    elf.symbols
+      .filter((s) => s.type === Elf.STT_FUNC && s.bind !== Elf.STB_LOCAL && (s.visibility === 1 || s.visibility === 2))
+      .map((s) => s.name),
+  );
   for (const t of types) {
     if (t.kind === BtfKind.VAR && t.linkage === 2) t.linkage = 1;
     if (t.kind === BtfKind.FUNC && t.vlen === 2) t.vlen = 1;
+    if (t.kind === BtfKind.FUNC && t.vlen === 1 && restricted.has(t.name)) t.vlen = 0; // BTF_FUNC_STATIC
   }
   for (const t of types.slice()) {
     if (t.kind !== BtfKind.DATASEC) continue;

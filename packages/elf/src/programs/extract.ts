@@ -112,7 +112,7 @@ interface Func {
  * const btf = parseBtf(elf.data(elf.section('.BTF')!));
  * programsFromElf(elf, btf).count_packets.funcInfo; // [{ insnOff: 0, typeId: 7 }, { insnOff: 21, typeId: 9 }]
  */
-export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<string, ElfProgramSpec> {
+export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt, warnings?: string[]): Record<string, ElfProgramSpec> {
   const le = elf.littleEndian;
   if (!ext && btf) {
     const extSection = elf.section('.BTF.ext');
@@ -133,6 +133,7 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
       funcs.set(`${s.index}:${start}`, { section: s, symbol: sym, start, slots });
     }
   }
+  const codeSections = new Set(code.map((s) => s.index));
   const mapSections = new Set(elf.sections.filter((s) => s.name === '.maps' || s.name === 'maps').map((s) => s.index));
   const dataSections = new Map(elf.sections.filter((s) => /^\.(data|rodata|bss)(\..+)?$/.test(s.name)).map((s) => [s.index, s.name]));
   const relocs = new Map<number, Map<number, ElfRelocation>>();
@@ -146,9 +147,31 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
   };
 
   const out: Record<string, ElfProgramSpec> = {};
+  if (warnings) {
+    // Code bpfkit cannot type is never dropped silently.
+    for (const s of code) {
+      if (s.name === '.text' || sectionInfo(s.name)) continue;
+      const names = [...funcs.values()].filter((f) => f.section === s && f.symbol.bind === Elf.STB_GLOBAL).map((f) => `'${f.symbol.name}'`);
+      warnings.push(
+        `section '${s.name}' holds code of no program type bpfkit knows${names.length ? ` (${names.join(', ')})` : ''}: not loaded; name the section as libbpf does (e.g. SEC("xdp"), SEC("tc"), SEC("socket"))`,
+      );
+    }
+  }
   for (const f of funcs.values()) {
     const info = sectionInfo(f.section.name);
     if (!info || f.symbol.bind !== Elf.STB_GLOBAL) continue;
+    try {
+      out[f.symbol.name] = linkProgram(f, info);
+    } catch (e) {
+      // One program that cannot be linked leaves the others loadable: the caller that collects
+      // warnings gets this one named there (and the program left out), else the error.
+      if (!(e instanceof ParseError) || !warnings) throw e;
+      warnings.push(`program '${f.symbol.name}' (section '${f.section.name}') is left out: ${e.message}`);
+    }
+  }
+  return out;
+
+  function linkProgram(f: Func, info: NonNullable<ReturnType<typeof sectionInfo>>): ElfProgramSpec {
     const pieces: Func[] = [f];
     const placed = new Map<string, number>([[`${f.section.index}:${f.start}`, 0]]);
     let total = f.slots;
@@ -185,6 +208,33 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
           } else if (sym.section === Elf.SHN_UNDEF) {
             // The addend (a field of an extern struct, a byte of a kconfig string) is in imm.
             references.push({ index: base + i, kind: 'extern', target: sym.name, offset: imm });
+          } else if (codeSections.has(sym.section)) {
+            // The address of a function (a callback for bpf_loop, bpf_for_each_map_elem,
+            // bpf_timer_set_callback, bpf_find_vma, bpf_user_ringbuf_drain…): a BPF_PSEUDO_FUNC
+            // load of the subprogram, appended to the program like a called one. imm becomes the
+            // offset from the next instruction to the function (the verifier's `insn_idx + imm + 1`).
+            const byteOffset = Number(sym.value) + imm; // against .text's section symbol the offset is the addend
+            if (byteOffset % INSN !== 0)
+              throw new ParseError(
+                'ELF',
+                `program '${f.symbol.name}': instruction ${i} of '${piece.symbol.name}' takes the address of byte ${byteOffset} of section '${elf.sections[sym.section]?.name}', which is not an instruction boundary`,
+              );
+            const key = `${sym.section}:${byteOffset / INSN}`;
+            const callee = funcs.get(key);
+            if (!callee)
+              throw new ParseError(
+                'ELF',
+                `program '${f.symbol.name}': instruction ${i} of '${piece.symbol.name}' takes the address of instruction ${byteOffset / INSN} of section '${elf.sections[sym.section]?.name}', where no function starts`,
+              );
+            if (!placed.has(key)) {
+              placed.set(key, total);
+              total += callee.slots;
+              pieces.push(callee);
+            }
+            setSrc(i, PseudoSrc.FUNC);
+            view.setInt32(i * INSN + 4, placed.get(key)! - (base + i + 1), le);
+            i++;
+            continue;
           } else {
             throw new ParseError(
               'ELF',
@@ -241,7 +291,7 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
       instructions.set(b, at);
       at += b.length;
     }
-    out[f.symbol.name] = {
+    return {
       name: f.symbol.name,
       type: info.programType,
       ...(info.expectedAttachType !== undefined ? { expectedAttachType: info.expectedAttachType } : {}),
@@ -258,7 +308,6 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt): Record<s
       ),
     };
   }
-  return out;
 }
 
 type ExtInfo = Pick<ElfProgramSpec, 'funcInfo' | 'lineInfo' | 'coreRelocations'>;

@@ -32,7 +32,7 @@ const A = AttachType;
 /**
  * Section names as libbpf's loader recognises them (facts of its section
  * table as of libbpf 1.6 / Linux 6.18), most specific first: the first
- * entry that matches wins.
+ * entry that matches wins; then goebpf's own names.
  */
 const DEFS: readonly SectionDef[] = [
   { name: 'socket', type: P.SOCKET_FILTER, shape: 'optional-target' },
@@ -138,6 +138,10 @@ const DEFS: readonly SectionDef[] = [
   { name: 'struct_ops', type: P.STRUCT_OPS, shape: 'optional-target' },
   { name: 'sk_lookup', type: P.SK_LOOKUP, attach: A.SK_LOOKUP, shape: 'exact' },
   { name: 'netfilter', type: P.NETFILTER, attach: A.NETFILTER, shape: 'exact' },
+  // goebpf's names (its loader takes what precedes a '/'), which libbpf does not know.
+  { name: 'socket_filter', type: P.SOCKET_FILTER, shape: 'optional-target' },
+  { name: 'tc_cls', type: P.SCHED_CLS, shape: 'optional-target' },
+  { name: 'tc_act', type: P.SCHED_ACT, shape: 'optional-target' },
 ];
 
 /**
