@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from '@bpfkit/core';
 import { StructLayout, ptr, u32, type EncodedAttr, type Pointer } from './layout.js';
 
 /** The `bpf_attr.test` member of `BPF_PROG_TEST_RUN` (4.12). */
@@ -27,7 +28,7 @@ export interface ProgTestRunAttr {
   ctxSizeIn?: number;
   /** `test.ctx_size_out`: in: capacity of ctx_out (defaults to its length); out: bytes written (5.2). */
   ctxSizeOut?: number;
-  /** `test.ctx_in`: the program context, e.g. `struct __sk_buff` (5.2). */
+  /** `test.ctx_in`: the program context, e.g. `struct __sk_buff` (5.2); a syscall program's run writes its context back here. */
   ctxIn?: Pointer;
   /** `test.ctx_out`: receives the context after the run (5.2). */
   ctxOut?: Pointer;
@@ -63,16 +64,29 @@ export const progTestRunLayout = new StructLayout<ProgTestRunAttr>('bpf_attr (BP
  * out are taken from the buffers. Read the results afterwards with
  * `progTestRunLayout.read(attr, 'retval')` etc.
  *
+ * A size given next to a buffer may not exceed that buffer: the kernel
+ * would read past an input buffer, or write past an output buffer, of this
+ * process. A size with no buffer (`dataSizeOut` with `dataOut: null`) is
+ * passed as given: the kernel takes `data_size_out` as a hint then.
+ *
+ * @throws InvalidArgumentError when a size exceeds its buffer
  * @example
  * encodeProgTestRunAttr({ progFd, dataIn: new Uint8Array(64), repeat: 1 });
  */
 export function encodeProgTestRunAttr(fields: ProgTestRunAttr): EncodedAttr {
-  const len = (p: Pointer | undefined): number | undefined => (p instanceof Uint8Array ? p.byteLength : undefined);
+  const size = (p: Pointer | undefined, given: number | undefined, name: keyof ProgTestRunAttr, buffer: string): number | undefined => {
+    if (!(p instanceof Uint8Array)) return given;
+    if (given === undefined) return p.byteLength;
+    if (Number.isInteger(given) && given >= 0 && given > p.byteLength) {
+      throw new InvalidArgumentError(`test.${String(name)}`, `at most the ${p.byteLength} bytes of ${buffer}`, given);
+    }
+    return given;
+  };
   return progTestRunLayout.encodeAttr({
     ...fields,
-    dataSizeIn: fields.dataSizeIn ?? len(fields.dataIn),
-    dataSizeOut: fields.dataSizeOut ?? len(fields.dataOut),
-    ctxSizeIn: fields.ctxSizeIn ?? len(fields.ctxIn),
-    ctxSizeOut: fields.ctxSizeOut ?? len(fields.ctxOut),
+    dataSizeIn: size(fields.dataIn, fields.dataSizeIn, 'dataSizeIn', 'dataIn'),
+    dataSizeOut: size(fields.dataOut, fields.dataSizeOut, 'dataSizeOut', 'dataOut'),
+    ctxSizeIn: size(fields.ctxIn, fields.ctxSizeIn, 'ctxSizeIn', 'ctxIn'),
+    ctxSizeOut: size(fields.ctxOut, fields.ctxSizeOut, 'ctxSizeOut', 'ctxOut'),
   });
 }

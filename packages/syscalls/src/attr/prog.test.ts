@@ -189,6 +189,38 @@ describe('BPF_PROG_TEST_RUN attr', () => {
     const a = encodeProgTestRunAttr({ progFd: 1, dataIn: buf(64), dataSizeIn: 14 }).attr;
     expect(rd32(a, 8)).toBe(14);
   });
+
+  it('refuses a size larger than its buffer: the kernel would read or write past it', () => {
+    expect(() => encodeProgTestRunAttr({ progFd: 1, dataIn: buf(14), dataSizeIn: 15 })).toThrow(
+      /test.dataSizeIn: expected at most the 14 bytes of dataIn, got the number 15/,
+    );
+    expect(() => encodeProgTestRunAttr({ progFd: 1, dataOut: buf(64), dataSizeOut: 4096 })).toThrow(InvalidArgumentError);
+    expect(() => encodeProgTestRunAttr({ progFd: 1, ctxIn: buf(8), ctxSizeIn: 16 })).toThrow(/ctxSizeIn/);
+    expect(() => encodeProgTestRunAttr({ progFd: 1, ctxOut: buf(8), ctxSizeOut: 192 })).toThrow(/ctxSizeOut/);
+    // A size without a buffer is passed as given (data_size_out alone is a hint to the kernel).
+    expect(rd32(encodeProgTestRunAttr({ progFd: 1, dataOut: null, dataSizeOut: 100 }).attr, 12)).toBe(100);
+  });
+
+  it('a context-only run (syscall, raw tracepoint) has null data pointers and zero data sizes', () => {
+    const ctx = buf(16, 7);
+    const enc = encodeProgTestRunAttr({ progFd: 3, ctxIn: ctx });
+    const a = enc.attr;
+    expect([rd32(a, 8), rd32(a, 12)]).toEqual([0, 0]);
+    // Null pointers: zero in the attr, no buffer for the addon to patch in.
+    expect([rd64(a, 16), rd64(a, 24), rd64(a, 56)]).toEqual([0n, 0n, 0n]);
+    expect(enc.ptrOffsets).toEqual([48]);
+    expect(rd32(a, 40)).toBe(16);
+    expect(ptrAt(enc, 48)).toBe(ctx);
+    expect(rd32(a, 44)).toBe(0);
+    expect([rd32(a, 32), rd32(a, 64), rd32(a, 68), rd32(a, 72)]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('XDP live frames: flags 2 at 64, batch_size at 72; ON_CPU: flags 1, cpu at 68', () => {
+    const live = encodeProgTestRunAttr({ progFd: 3, dataIn: buf(64), repeat: 128, flags: 1 << 1, batchSize: 16 }).attr;
+    expect([rd32(live, 32), rd32(live, 64), rd32(live, 72)]).toEqual([128, 2, 16]);
+    const onCpu = encodeProgTestRunAttr({ progFd: 3, ctxIn: buf(8), flags: 1 << 0, cpu: 1 }).attr;
+    expect([rd32(onCpu, 64), rd32(onCpu, 68)]).toEqual([1, 1]);
+  });
 });
 
 describe('BPF_PROG_BIND_MAP and BPF_PROG_STREAM_READ_BY_FD attrs', () => {

@@ -6,7 +6,7 @@
  */
 import { Errno, VerifierError } from '@bpfkit/core';
 import { BpfCommand } from '../commands.js';
-import { readCString } from '../attr/layout.js';
+import { HOST_LITTLE_ENDIAN, readCString } from '../attr/layout.js';
 import { encodeProgLoadAttr, progLoadLayout, type ProgLoadAttr } from '../attr/prog-load.js';
 import {
   encodeProgAttachAttr,
@@ -126,29 +126,84 @@ export function progQuery(fields: ProgQueryAttr, ctx?: BpfCallContext): ProgQuer
 export interface ProgTestRunResult {
   /** The program's return value. */
   retval: number;
-  /** Average duration of one run, in ns. */
+  /** Average duration of one run, in ns (0 for program types the kernel does not time). */
   duration: number;
-  /** Bytes written to `dataOut`. */
+  /** The size of the data the run left: what the kernel wrote to `dataOut` (0 for types without data out). */
   dataSizeOut: number;
-  /** Bytes written to `ctxOut`. */
+  /** The size of the context the run left: what the kernel wrote to `ctxOut`. */
   ctxSizeOut: number;
+  /** How many times EINTR interrupted the run and it was started again (0 almost always). */
+  interrupted: number;
 }
 
 /**
+ * How many EINTRs in a row {@link progTestRun} retries before it gives up:
+ * a signal arriving every time means the run is longer than the gap between
+ * signals.
+ */
+export const PROG_TEST_RUN_MAX_INTERRUPTIONS = 100;
+
+/**
  * BPF_PROG_TEST_RUN: runs a program on the given input without attaching it.
+ *
+ * EINTR is retried. The kernel answers EINTR when a signal is pending
+ * between two runs of a repeated test run (Node's own threads send some);
+ * it then copies no result out (not even the return value), so the whole
+ * call is made again, and the program may run more often than `repeat`
+ * (side effects such as map updates count those runs too). Kernels before
+ * 5.12 could answer EINTR with `repeat` 1 after the single run; that is
+ * retried the same way (cilium/ebpf instead counts it a success, without a
+ * return value). After {@link PROG_TEST_RUN_MAX_INTERRUPTIONS} EINTRs in a
+ * row the BpfError (EINTR) is thrown.
+ *
+ * ENOSPC (the output is larger than `dataOut` or `ctxOut`) throws a
+ * BpfError whose hint gives the size the kernel needed.
  *
  * @example
  * const { retval } = progTestRun({ progFd, dataIn: new Uint8Array(64), repeat: 1 });
  */
 export function progTestRun(fields: ProgTestRunAttr, ctx?: BpfCallContext): ProgTestRunResult {
   const enc = encodeProgTestRunAttr(fields);
-  callBpf(BpfCommand.BPF_PROG_TEST_RUN, enc, ctx);
+  // The kernel overwrites data_size_out and ctx_size_out: keep the capacities to restore them for a retry.
+  const dataCapacity = progTestRunLayout.read(enc.attr, 'dataSizeOut');
+  const ctxCapacity = progTestRunLayout.read(enc.attr, 'ctxSizeOut');
+  let interrupted = 0;
+  for (;;) {
+    const r = tryBpf(BpfCommand.BPF_PROG_TEST_RUN, enc);
+    if (r >= 0) break;
+    const errno = -r;
+    if (errno === Errno.EINTR && interrupted < PROG_TEST_RUN_MAX_INTERRUPTIONS) {
+      interrupted++;
+      const view = new DataView(enc.attr.buffer, enc.attr.byteOffset, enc.attr.byteLength);
+      view.setUint32(progTestRunLayout.offsetOf('dataSizeOut'), dataCapacity, HOST_LITTLE_ENDIAN);
+      view.setUint32(progTestRunLayout.offsetOf('ctxSizeOut'), ctxCapacity, HOST_LITTLE_ENDIAN);
+      continue;
+    }
+    throw bpfError(BpfCommand.BPF_PROG_TEST_RUN, errno, {
+      ...ctx,
+      hint: testRunHint(errno, enc.attr, dataCapacity, ctxCapacity, interrupted) ?? ctx?.hint,
+    });
+  }
   return {
     retval: progTestRunLayout.read(enc.attr, 'retval'),
     duration: progTestRunLayout.read(enc.attr, 'duration'),
     dataSizeOut: progTestRunLayout.read(enc.attr, 'dataSizeOut'),
     ctxSizeOut: progTestRunLayout.read(enc.attr, 'ctxSizeOut'),
+    interrupted,
   };
+}
+
+/** What a failed test run's errno means, from what the kernel left in the attr. */
+function testRunHint(errno: number, attr: Uint8Array, dataCapacity: number, ctxCapacity: number, interrupted: number): string | undefined {
+  if (errno === Errno.EINTR) {
+    return `signals interrupted the run ${interrupted + 1} times in a row; a smaller repeat finishes between them`;
+  }
+  if (errno !== Errno.ENOSPC) return undefined;
+  const dataSize = progTestRunLayout.read(attr, 'dataSizeOut');
+  if (dataSize > dataCapacity) return `the run left ${dataSize} bytes of data, more than the ${dataCapacity}-byte data_out buffer`;
+  const ctxSize = progTestRunLayout.read(attr, 'ctxSizeOut');
+  if (ctxSize > ctxCapacity) return `the run left a ${ctxSize}-byte context, more than the ${ctxCapacity}-byte ctx_out buffer`;
+  return 'an output buffer is smaller than what the run left';
 }
 
 /**

@@ -142,7 +142,54 @@ describe('wrappers', () => {
       wr32(attr, 12, 3);
       return 0;
     };
-    expect(progTestRun({ progFd: 1, dataIn: new Uint8Array(14) })).toEqual({ retval: 42, duration: 100, dataSizeOut: 3, ctxSizeOut: 0 });
+    expect(progTestRun({ progFd: 1, dataIn: new Uint8Array(14) })).toEqual({
+      retval: 42,
+      duration: 100,
+      dataSizeOut: 3,
+      ctxSizeOut: 0,
+      interrupted: 0,
+    });
+  });
+
+  it('progTestRun runs again after EINTR with the output capacities restored, and gives up after 100 in a row', () => {
+    let n = 0;
+    fake.state.impl = ({ attr }) => {
+      // Whatever an interrupted call left in data_size_out / ctx_size_out, the retry passes the capacities again.
+      expect(rd32(attr, 12)).toBe(64);
+      expect(rd32(attr, 44)).toBe(8);
+      wr32(attr, 12, 0);
+      wr32(attr, 44, 0);
+      if (++n < 3) return -Errno.EINTR;
+      wr32(attr, 4, 7);
+      wr32(attr, 12, 20);
+      return 0;
+    };
+    const r = progTestRun({ progFd: 1, dataIn: new Uint8Array(20), dataOut: new Uint8Array(64), ctxOut: new Uint8Array(8), repeat: 1000 });
+    expect(r).toMatchObject({ retval: 7, dataSizeOut: 20, interrupted: 2 });
+    expect(fake.state.calls).toHaveLength(3);
+    fake.state.calls = [];
+    fake.state.impl = () => -Errno.EINTR;
+    expect(() => progTestRun({ progFd: 1, dataIn: new Uint8Array(20), repeat: 1000 })).toThrow(
+      /BPF_PROG_TEST_RUN.*EINTR.*interrupted the run 101 times in a row/,
+    );
+    expect(fake.state.calls).toHaveLength(101);
+  });
+
+  it('progTestRun says how much output the kernel needed on ENOSPC', () => {
+    fake.state.impl = ({ attr }) => {
+      wr32(attr, 12, 4160);
+      return -Errno.ENOSPC;
+    };
+    expect(() => progTestRun({ progFd: 1, dataIn: new Uint8Array(64), dataOut: new Uint8Array(128) })).toThrow(
+      /ENOSPC.*the run left 4160 bytes of data, more than the 128-byte data_out buffer/,
+    );
+    fake.state.impl = ({ attr }) => {
+      wr32(attr, 44, 192);
+      return -Errno.ENOSPC;
+    };
+    expect(() => progTestRun({ progFd: 1, dataIn: new Uint8Array(64), ctxIn: new Uint8Array(4), ctxOut: new Uint8Array(4) })).toThrow(
+      /a 192-byte context, more than the 4-byte ctx_out buffer/,
+    );
   });
 
   it('batch lookups report done on ENOENT with the partial count; writes name the processed count', () => {
