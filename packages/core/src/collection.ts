@@ -18,7 +18,7 @@ export interface CollectionOptions {
    * and pinned.
    */
   pinPath?: string;
-  /** Create maps that ask to be pinned by name without pinning them (no `pinPath` needed). */
+  /** Create maps that ask to be pinned (by name, or at a path of their own) without pinning them (no `pinPath` needed). */
   ignorePinning?: boolean;
   /** Load only these programs (by function name); the others are left out. Default: all. `[]`: maps and globals only. */
   programs?: readonly string[];
@@ -202,6 +202,8 @@ export interface CollectionMapPlan {
   name: string;
   spec: MapSpec;
   pinByName: boolean;
+  /** A path the object asks the map to be pinned at (goebpf's `persistent_path`): reused when a compatible map is pinned there. */
+  pinAt?: string;
 }
 
 /** One global data section (or `.kconfig`) a collection creates as a single-entry array. */
@@ -252,7 +254,7 @@ export function createCollectionMaps(
       );
     }
   }
-  for (const { name, spec, pinByName } of maps) {
+  for (const { name, spec, pinByName, pinAt } of maps) {
     const replacement = options.mapReplacements?.[name];
     if (replacement) {
       const differences = mapDifferences(replacement.info(), spec);
@@ -261,7 +263,9 @@ export function createCollectionMaps(
       continue;
     }
     let map: Map;
-    if (pinByName && !options.ignorePinning) {
+    if (pinAt !== undefined && !options.ignorePinning) {
+      map = factory.openOrCreate(spec, pinAt);
+    } else if (pinByName && !options.ignorePinning) {
       if (!options.pinPath) {
         throw new InvalidArgumentError(
           `map '${name}' (pinning: by name)`,

@@ -24,7 +24,7 @@ export interface PlanOptions {
 }
 
 function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec {
-  const { btfKeyTypeId, btfValueTypeId, innerMap, valuesSlots: _slots, pinning: _pinning, name: _name, ...rest } = m;
+  const { btfKeyTypeId, btfValueTypeId, innerMap, valuesSlots: _slots, pinning: _pinning, name: _name, persistentPath: _path, ...rest } = m;
   const out: MapSpec = { ...rest, name };
   // The kernel takes key/value BTF only together with a value type, and not for every map type
   // (fd holders and keyless maps: their map_check_btf refuses it).
@@ -33,7 +33,14 @@ function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec 
     out.btfValueTypeId = btfValueTypeId;
   }
   if (innerMap) out.innerMap = mapSpecFor(innerMap.name ?? `${name}.inner`, innerMap as BtfMapSpec, options);
-  if (m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0) out.maxEntries = options.possibleCpus;
+  if (m.type === MapType.PERF_EVENT_ARRAY) {
+    // Left to the loader (goebpf's perf maps declare 0 for all three; libbpf fills them alike).
+    if (m.maxEntries === 0) out.maxEntries = options.possibleCpus;
+    if (m.keySize === 0) out.keySize = 4;
+    if (m.valueSize === 0) out.valueSize = 4;
+  }
+  // The kernel creates LPM tries only with BPF_F_NO_PREALLOC; goebpf adds it for objects that leave it out.
+  if (m.type === MapType.LPM_TRIE) out.flags = (m.flags ?? 0) | MapFlags.NO_PREALLOC;
   return out;
 }
 
@@ -54,6 +61,7 @@ export function planCollection(spec: ObjectSpec, options: PlanOptions): Collecti
     name,
     spec: mapSpecFor(name, m, options),
     pinByName: m.pinning === 'by-name',
+    ...(m.persistentPath !== undefined ? { pinAt: m.persistentPath } : {}),
   }));
   const sections = Object.values(spec.globals).map((g) => ({
     section: g.section,

@@ -399,6 +399,13 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
   if (pinDir !== undefined) checkBpffsDir(pinDir);
   // Read once: a failure can still list every program, and each retry loads the same spec.
   const spec = readObjectSpec(bytes);
+  const warnings = [...spec.warnings];
+  if (Object.keys(spec.programs).length === 0) {
+    // Never a silent success: an object whose code bpfkit cannot type loads nothing.
+    for (const w of warnings) io.err(`bpfkit obj load: warning: ${w}`);
+    io.err('bpfkit obj load: the object holds no program bpfkit can load');
+    return 1;
+  }
   const results: ProgramResult[] = Object.values(spec.programs).map((s) => ({
     name: s.name,
     type: programTypeName(s.type),
@@ -439,9 +446,10 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
         message: f.error.message,
         ...(args.flags.has('verbose') && f.error instanceof VerifierError ? { log: f.error.log } : {}),
       }));
-      io.out(json({ programs: results, maps, ...(errors.length ? { errors } : {}) }));
+      io.out(json({ programs: results, maps, ...(errors.length ? { errors } : {}), ...(warnings.length ? { warnings } : {}) }));
     } else {
       printLoad(results, maps, io);
+      for (const w of warnings) io.err(`bpfkit obj load: warning: ${w}`);
     }
     for (const f of failures) {
       io.err(`bpfkit obj load: ${f.error.message}`);
@@ -451,6 +459,7 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
     return failures.length ? 1 : 0;
   };
   if (!coll) return report([]);
+  for (const w of coll.warnings) if (!warnings.includes(w)) warnings.push(w);
   try {
     for (const r of results) {
       const prog = coll.programs[r.name];

@@ -34,7 +34,10 @@ describe('reading callbacks', () => {
       const target = at + view.getInt32(at * 8 + 4, true) + 1;
       expect(target, name).toBeGreaterThan(at);
       expect(target, name).toBeLessThan(instructions.length / 8);
-      expect(spec.programs[name]!.funcInfo.map((f) => f.insnOff), name).toContain(target);
+      expect(
+        spec.programs[name]!.funcInfo.map((f) => f.insnOff),
+        name,
+      ).toContain(target);
     }
   });
 

@@ -10,6 +10,8 @@ export interface BtfMapSpec extends MapSpec {
   btfValueTypeId?: number;
   /** For `__array(values, …)` of map-in-maps and prog arrays: the slots the object initialises (filled from relocations). */
   valuesSlots?: number;
+  /** goebpf's `persistent_path`: the bpffs path to pin the map at, or to reuse the map pinned there. */
+  persistentPath?: string;
 }
 
 const MODIFIERS: ReadonlySet<number> = new Set([BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG]);
