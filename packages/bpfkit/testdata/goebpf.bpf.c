@@ -4,7 +4,8 @@
 // goebpf's struct bpf_map_def, whose two pointer fields give a map-in-map
 // the template of its inner map and a map a persistent path (pinned there,
 // or reused when a compatible map is pinned there); a perf event array
-// declared with key/value size and max_entries 0 (the loader fills them in);
+// declared with key/value size and max_entries 0 and a prog array without
+// key/value sizes (the loader fills them in);
 // an LPM trie without BPF_F_NO_PREALLOC (the loader adds it); programs in
 // goebpf's sections xdp, socket_filter, tc_cls and tc_act.
 #include <linux/bpf.h>
@@ -50,6 +51,12 @@ BPF_MAP_DEF(counters) = {
 
 BPF_MAP_DEF(perf_events) = {
     .map_type = BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+};
+
+// goebpf leaves key and value sizes of fd holders to the loader too.
+BPF_MAP_DEF(jump_table) = {
+    .map_type = BPF_MAP_TYPE_PROG_ARRAY,
+    .max_entries = 2,
 };
 
 struct lpm_key {

@@ -23,6 +23,15 @@ export interface PlanOptions {
   kconfig?: Uint8Array;
 }
 
+const U32_KEYED: ReadonlySet<number> = new Set([
+  MapType.ARRAY,
+  MapType.PERCPU_ARRAY,
+  MapType.ARRAY_OF_MAPS,
+  MapType.PROG_ARRAY,
+  MapType.PERF_EVENT_ARRAY,
+]);
+const FD_VALUED: ReadonlySet<number> = new Set([MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY]);
+
 function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec {
   const { btfKeyTypeId, btfValueTypeId, innerMap, valuesSlots: _slots, pinning: _pinning, name: _name, persistentPath: _path, ...rest } = m;
   const out: MapSpec = { ...rest, name };
@@ -33,12 +42,11 @@ function mapSpecFor(name: string, m: BtfMapSpec, options: PlanOptions): MapSpec 
     out.btfValueTypeId = btfValueTypeId;
   }
   if (innerMap) out.innerMap = mapSpecFor(innerMap.name ?? `${name}.inner`, innerMap as BtfMapSpec, options);
-  if (m.type === MapType.PERF_EVENT_ARRAY) {
-    // Left to the loader (goebpf's perf maps declare 0 for all three; libbpf fills them alike).
-    if (m.maxEntries === 0) out.maxEntries = options.possibleCpus;
-    if (m.keySize === 0) out.keySize = 4;
-    if (m.valueSize === 0) out.valueSize = 4;
-  }
+  // Sizes left to the loader (0), as goebpf and libbpf fill them: arrays are keyed by a u32, fd
+  // holders store a u32 (an fd), a perf event array has a slot per possible CPU.
+  if (m.keySize === 0 && U32_KEYED.has(m.type)) out.keySize = 4;
+  if (m.valueSize === 0 && FD_VALUED.has(m.type)) out.valueSize = 4;
+  if (m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0) out.maxEntries = options.possibleCpus;
   // The kernel creates LPM tries only with BPF_F_NO_PREALLOC; goebpf adds it for objects that leave it out.
   if (m.type === MapType.LPM_TRIE) out.flags = (m.flags ?? 0) | MapFlags.NO_PREALLOC;
   return out;

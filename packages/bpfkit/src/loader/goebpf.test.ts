@@ -86,6 +86,7 @@ whenKernel('program:xdp', 'map:lpm_trie', 'map:array_of_maps').describe("goebpf'
       using coll = loadCollection(bytes);
       expect(coll.warnings).toEqual([]);
       expect(coll.maps.perf_events!.info()).toMatchObject({ keySize: 4, valueSize: 4, maxEntries: possibleCpus() });
+      expect(coll.maps.jump_table!.info()).toMatchObject({ type: MapType.PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 });
       expect(coll.maps.blocklist!.info().flags & MapFlags.NO_PREALLOC).toBe(MapFlags.NO_PREALLOC);
       // The outer map takes maps shaped like its template.
       using inner = createKernelMap({ name: 'inner', type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 });
