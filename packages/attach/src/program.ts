@@ -1,6 +1,20 @@
-import { BpfError, Errno, InvalidArgumentError, OwnedHandle, ProgramType, programTypeName, VerifierError } from '@bpfkit/core';
+import {
+  AttachType,
+  BpfError,
+  Errno,
+  InvalidArgumentError,
+  NotSupportedError,
+  OwnedHandle,
+  ProgramType,
+  programTypeName,
+  TestRunFlag,
+  testRunRule,
+  testRunUnsupported,
+  VerifierError,
+} from '@bpfkit/core';
 import type { AttachTarget, Link, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
 import { capabilities, getFdById, kernelObjectName, native, objGet, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
+import type { ProgTestRunAttr } from '@bpfkit/syscalls';
 import { attachProgram } from './attach-program.js';
 import { OwnPin } from './own-pin.js';
 import { kernelProgramInfo } from './program-info.js';
@@ -102,40 +116,74 @@ export class KernelProgram extends OwnedHandle implements Program {
   }
 
   /**
-   * Runs the program once or `repeat` times on `data` (BPF_PROG_TEST_RUN),
-   * without attaching it.
+   * Runs the program without attaching it (BPF_PROG_TEST_RUN), as the
+   * kernel's runner for its type allows ({@link testRunRule} has the table):
+   * packet programs (socket_filter, sched_cls/act, cgroup_skb, lwt_*, xdp,
+   * flow_dissector, netfilter) on `data`; syscall, raw tracepoint and
+   * sk_lookup programs on a `context` and no data; fentry/fexit/fmod_ret on
+   * the kernel's own test functions, with nothing.
    *
+   * - `data` and `context` of the result are exactly what the kernel wrote
+   *   (`dataSizeOut`, `ctx_size_out` bytes). The data-out buffer holds the
+   *   data plus 4096 bytes unless `dataOutSize` says otherwise; a program
+   *   that grows the packet past it fails with BpfError ENOSPC naming the
+   *   size it left.
+   * - A syscall program's context comes back as it left it (the kernel
+   *   writes it over the context in; the caller's array is not touched).
+   * - `repeat` and `duration` (mean ns per run) for the types that repeat;
+   *   `cpu` (implies `TestRunFlag.RUN_ON_CPU`) for raw tracepoints;
+   *   `TestRunFlag.XDP_LIVE_FRAMES` and `batchSize` for XDP (frames the
+   *   program passes go up the stack of the current network namespace's
+   *   loopback, or of the `xdp_md.ingress_ifindex` device; XDP_TX and
+   *   XDP_REDIRECT send them: no data or context comes back, and the
+   *   return value is 0).
+   * - An EINTR (a signal during a repeated run; the kernel then returns no
+   *   result) is retried, so the program may run more than `repeat` times.
+   *
+   * @throws InvalidArgumentError for what the type does not take (`data`
+   *   for a syscall program, `repeat` for a raw tracepoint, a flag…), saying so
+   * @throws NotSupportedError naming the type when the kernel cannot test-run it
+   * @throws BpfError for the kernel's refusals (EINVAL, ENOSPC, ENXIO for an offline CPU…)
    * @example
-   * const { returnValue, data } = prog.testRun({ data: packet, repeat: 100 });
+   * const { returnValue, data, dataSizeOut } = prog.testRun({ data: packet, repeat: 100 });
    */
   testRun(options: TestRunOptions = {}): TestRunResult {
     this.assertOpen();
-    const dataIn = options.data ?? new Uint8Array(0);
-    // Programs may grow packets (xdp_adjust_head/tail): leave headroom for the output.
-    const dataOut = new Uint8Array(options.dataOutSize ?? dataIn.byteLength + 256);
-    const ctxOut = options.context || options.contextOutSize ? new Uint8Array(options.contextOutSize ?? options.context!.byteLength) : null;
-    const r = progTestRun(
-      {
-        progFd: this.fd,
-        dataIn: dataIn.byteLength ? dataIn : null,
-        dataSizeIn: dataIn.byteLength,
-        dataOut: dataOut.byteLength ? dataOut : null,
-        dataSizeOut: dataOut.byteLength,
-        ctxIn: options.context ?? null,
-        ctxSizeIn: options.context?.byteLength ?? 0,
-        ctxOut,
-        ctxSizeOut: ctxOut?.byteLength ?? 0,
-        repeat: options.repeat ?? 0,
-        flags: options.flags ?? 0,
-        cpu: options.cpu ?? 0,
-      },
-      { subject: this.label, hint: undefined },
-    );
+    const typeName = programTypeName(this.type);
+    if (testRunUnsupported(this.type) || (this.type === ProgramType.TRACING && !fentryLike(this.expectedAttachType))) {
+      throw new NotSupportedError(
+        `BPF_PROG_TEST_RUN of ${typeName} programs`,
+        undefined,
+        this.type === ProgramType.TRACING
+          ? 'the kernel test-runs only fentry, fexit and fmod_ret tracing programs'
+          : `the kernel has no test runner for ${typeName} programs; attach it to run it`,
+      );
+    }
+    const fields = testRunFields(this.type, typeName, options);
+    const ctxIn = fields.ctxIn instanceof Uint8Array ? fields.ctxIn : null;
+    const dataOut = fields.dataOut instanceof Uint8Array ? fields.dataOut : null;
+    const ctxOut = fields.ctxOut instanceof Uint8Array ? fields.ctxOut : null;
+    let r: ReturnType<typeof progTestRun>;
+    try {
+      r = progTestRun({ progFd: this.fd, ...fields }, { subject: this.label });
+    } catch (err) {
+      if (err instanceof BpfError && err.errno === Errno.ENOTSUPP) {
+        throw new NotSupportedError(`BPF_PROG_TEST_RUN of ${typeName} programs`, undefined, 'the kernel answered ENOTSUPP');
+      }
+      throw err;
+    }
+    const context =
+      this.type === ProgramType.SYSCALL
+        ? (ctxIn ?? undefined) // the run's copy, written back by the kernel
+        : ctxOut
+          ? ctxOut.slice(0, Math.min(r.ctxSizeOut, ctxOut.byteLength))
+          : undefined;
     return {
       returnValue: r.retval,
       duration: r.duration,
-      data: dataOut.slice(0, Math.min(r.dataSizeOut, dataOut.byteLength)),
-      ...(ctxOut ? { context: ctxOut.slice(0, Math.min(r.ctxSizeOut, ctxOut.byteLength)) } : {}),
+      data: dataOut ? dataOut.slice(0, Math.min(r.dataSizeOut, dataOut.byteLength)) : new Uint8Array(0),
+      dataSizeOut: r.dataSizeOut,
+      ...(context ? { context } : {}),
     };
   }
 
@@ -216,6 +264,121 @@ function checkSpec(spec: ProgramSpec): void {
     throw new InvalidArgumentError(`program '${spec.name}': type`, 'a program type number (ProgramType)', spec.type);
   if (typeof spec.license !== 'string')
     throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
+}
+
+/** Room the default data-out buffer leaves after the data, for a program that grows the packet. */
+export const TEST_RUN_DATA_HEADROOM = 4096;
+
+/** The default context-out capacity: the kernel writes its whole context struct (`struct __sk_buff` is 192 bytes). */
+const CONTEXT_OUT_DEFAULT = 256;
+
+/** Whether a tracing program's attach type is one the kernel test-runs (undefined: opened by id, not known: let the kernel say). */
+function fentryLike(attachType: number | undefined): boolean {
+  return (
+    attachType === undefined ||
+    attachType === AttachType.TRACE_FENTRY ||
+    attachType === AttachType.TRACE_FEXIT ||
+    attachType === AttachType.MODIFY_RETURN
+  );
+}
+
+function checkCount(name: string, v: unknown, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new InvalidArgumentError(`testRun ${name}`, `an integer from 0 to ${max}`, v);
+  }
+  return v;
+}
+
+function checkBytes(name: string, v: unknown): Uint8Array | undefined {
+  if (v === undefined) return undefined;
+  if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`testRun ${name}`, 'a Uint8Array', v);
+  return v;
+}
+
+/**
+ * The BPF_PROG_TEST_RUN fields for a program of `type`, checked against
+ * the kernel's rules for it (types without a rule, newer than the table,
+ * get what was asked for).
+ */
+function testRunFields(type: number, typeName: string, options: TestRunOptions): Omit<ProgTestRunAttr, 'progFd'> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('testRun options', 'an object', options);
+  const data = checkBytes('data', options.data);
+  const context = checkBytes('context', options.context);
+  const dataOutSize = checkCount('dataOutSize', options.dataOutSize, 0xffffffff);
+  const contextOutSize = checkCount('contextOutSize', options.contextOutSize, 0xffffffff);
+  const repeat = checkCount('repeat', options.repeat, 0xffffffff) ?? 0;
+  const cpu = checkCount('cpu', options.cpu, 0xffffffff);
+  const batchSize = checkCount('batchSize', options.batchSize, 0xffffffff);
+  let flags = checkCount('flags', options.flags, 0xffffffff) ?? 0;
+  if (cpu !== undefined) flags |= TestRunFlag.RUN_ON_CPU;
+  const rule = testRunRule(type);
+  const who = `${typeName} programs`;
+  if (rule) {
+    if (data && rule.data === 'none') {
+      throw new InvalidArgumentError(
+        'testRun data',
+        `no data: ${who} take ${rule.context === 'none' ? 'no input' : `a context (${rule.contextType})`} and no data`,
+        data,
+      );
+    }
+    if (rule.data === 'required' && (data?.byteLength ?? 0) < rule.minDataSize) {
+      throw new InvalidArgumentError('testRun data', `a packet of at least ${rule.minDataSize} bytes for ${who}`, data);
+    }
+    if (context && rule.context === 'none') throw new InvalidArgumentError('testRun context', `no context: ${who} take none`, context);
+    if (!context && rule.context === 'required') {
+      throw new InvalidArgumentError('testRun context', `a context (${rule.contextType}) for ${who}`, context);
+    }
+    if (repeat > 1 && !rule.repeat) {
+      throw new InvalidArgumentError('testRun repeat', `0 or 1: ${who} run once per test run (the kernel takes no repeat)`, repeat);
+    }
+    if (cpu !== undefined && !rule.cpu) {
+      throw new InvalidArgumentError('testRun cpu', `no cpu: only raw_tracepoint programs run on a chosen CPU`, cpu);
+    }
+    const unknown = flags & ~rule.flags;
+    if (unknown !== 0) {
+      throw new InvalidArgumentError('testRun flags', `${flagNames(rule.flags)} for ${who}`, flags);
+    }
+  }
+  const live = (flags & TestRunFlag.XDP_LIVE_FRAMES) !== 0;
+  if (batchSize !== undefined && !live) {
+    throw new InvalidArgumentError('testRun batchSize', 'no batchSize without TestRunFlag.XDP_LIVE_FRAMES (XDP programs)', batchSize);
+  }
+  const dataOutKind = rule?.dataOut ?? (data ? 'packet' : 'none');
+  const dataOutCapacity = live || dataOutKind === 'none' ? 0 : (dataOutSize ?? (data?.byteLength ?? 0) + TEST_RUN_DATA_HEADROOM);
+  if (dataOutSize && (live || dataOutKind === 'none')) {
+    throw new InvalidArgumentError('testRun dataOutSize', `0: ${live ? 'XDP live frames give' : `${who} give`} no data back`, dataOutSize);
+  }
+  const contextOutKind = rule?.contextOut ?? (context || contextOutSize ? 'copy' : 'none');
+  let contextOutCapacity = 0;
+  if (contextOutKind === 'copy' && !live) {
+    contextOutCapacity = contextOutSize ?? (context ? Math.max(CONTEXT_OUT_DEFAULT, context.byteLength) : 0);
+  } else if (contextOutSize && contextOutKind === 'none') {
+    throw new InvalidArgumentError('testRun contextOutSize', `0: ${who} give no context back`, contextOutSize);
+  }
+  return {
+    dataIn: data?.byteLength ? data : null,
+    dataSizeIn: data?.byteLength ?? 0,
+    dataOut: dataOutCapacity ? new Uint8Array(dataOutCapacity) : null,
+    dataSizeOut: dataOutCapacity,
+    // A syscall program's run writes the context back into ctx_in: give the kernel a copy, never the caller's array.
+    ctxIn: context?.byteLength ? context.slice() : null,
+    ctxSizeIn: context?.byteLength ?? 0,
+    ctxOut: contextOutCapacity ? new Uint8Array(contextOutCapacity) : null,
+    ctxSizeOut: contextOutCapacity,
+    // The once-only runners refuse any repeat, 1 included.
+    repeat: rule && !rule.repeat ? 0 : repeat,
+    flags,
+    cpu: cpu ?? 0,
+    batchSize: batchSize ?? 0,
+  };
+}
+
+function flagNames(accepted: number): string {
+  const names = Object.entries(TestRunFlag)
+    .filter(([, bit]) => (accepted & bit) !== 0)
+    .map(([name]) => `TestRunFlag.${name}`);
+  return names.length ? `no flags but ${names.join(', ')}` : 'no flags';
 }
 
 /** Program types that read kernel memory through BTF (fentry/fexit/tp_btf/iter, LSM, freplace): what lockdown forbids. */

@@ -29,7 +29,7 @@ whenKernel().it('system.attach refuses a program without a kernel fd (a mock pro
     type: ProgramType.RAW_TRACEPOINT,
     fd: -1,
     closed: false,
-    testRun: () => ({ returnValue: 0, duration: 0, data: new Uint8Array(0) }),
+    testRun: () => ({ returnValue: 0, duration: 0, data: new Uint8Array(0), dataSizeOut: 0 }),
     attach: () => {
       throw new Error('not reached');
     },

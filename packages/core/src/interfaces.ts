@@ -200,23 +200,62 @@ export interface CollectionSpec {
   programs: Record<string, ProgramSpec>;
 }
 
-/** Options and results of `BPF_PROG_TEST_RUN`. */
+/**
+ * Input of a test run (`BPF_PROG_TEST_RUN`). What each program type takes
+ * is in the table of `testRunRule`: packet programs (skb, xdp,
+ * flow_dissector, netfilter) take `data`; syscall, raw tracepoint and
+ * sk_lookup programs take a `context` and no data.
+ *
+ * @example
+ * const options: TestRunOptions = { data: packet, repeat: 100 };
+ */
 export interface TestRunOptions {
+  /** The packet (types that take data; refused for the others). */
   data?: Uint8Array;
-  /** Size of the output data buffer; defaults to the input size plus headroom. */
+  /**
+   * Capacity of the data-out buffer, for types that give data back.
+   * Default: the data's length plus 4096 bytes, room for a program that
+   * grows the packet (`bpf_xdp_adjust_head`/`_tail`, `bpf_skb_change_tail`);
+   * a run that leaves more throws BpfError ENOSPC saying how much. 0: no
+   * data back (`dataSizeOut` still says its size).
+   */
   dataOutSize?: number;
+  /** The program's context (`struct __sk_buff`, `struct xdp_md`, a syscall program's struct, raw tracepoint args…). */
   context?: Uint8Array;
+  /**
+   * Capacity of the context-out buffer, for types that copy a context back.
+   * Default, when a context is given: 256 bytes or the context's length if
+   * longer (the kernel writes its whole struct). 0: no context back. A
+   * syscall program's context always comes back (the kernel rewrites the
+   * context in), whatever this says.
+   */
   contextOutSize?: number;
+  /** Run this many times (types that repeat; 0 and 1 run once). `duration` is the mean. */
   repeat?: number;
+  /** `TestRunFlag`s: `XDP_LIVE_FRAMES`, `SKB_CHECKSUM_COMPLETE`; `RUN_ON_CPU` is implied by `cpu`. */
   flags?: number;
+  /** Run on this CPU (raw tracepoint programs; sets `TestRunFlag.RUN_ON_CPU`). */
   cpu?: number;
+  /** Frames per batch with `TestRunFlag.XDP_LIVE_FRAMES` (1-256; the kernel's default 64). */
+  batchSize?: number;
 }
 
+/**
+ * Output of a test run: what the kernel returned, exactly.
+ *
+ * @example
+ * const { returnValue, data, dataSizeOut } = prog.testRun({ data: packet });
+ */
 export interface TestRunResult {
+  /** The program's return value (0 for XDP live frames, which report no verdict). */
   returnValue: number;
-  /** Mean time per run in nanoseconds, as the kernel measured it. */
+  /** Mean time per run in nanoseconds, as the kernel measured it (0 for types it does not time). */
   duration: number;
+  /** The data the run left (the packet as the program changed it; flow keys for flow_dissector), `dataSizeOut` bytes; empty when none came back. */
   data: Uint8Array;
+  /** The size of the data the run left (the kernel's `data_size_out`): a program that grows or shrinks the packet changes it. */
+  dataSizeOut: number;
+  /** The context after the run, as many bytes as the kernel wrote (for a syscall program: its context as it left it). */
   context?: Uint8Array;
 }
 

@@ -8,3 +8,4 @@ export * from './flags.js';
 export * from './map-rules.js';
 export * from './map-rule-check.js';
 export * from './verdicts.js';
+export * from './test-run.js';
