@@ -147,12 +147,13 @@ export const PROG_TEST_RUN_MAX_INTERRUPTIONS = 100;
  * BPF_PROG_TEST_RUN: runs a program on the given input without attaching it.
  *
  * EINTR is retried. The kernel answers EINTR when a signal is pending
- * between two runs of a repeated test run (Node's own threads send some);
+ * between two runs of a repeated test run (seen under Node 22);
  * it then copies no result out (not even the return value), so the whole
  * call is made again, and the program may run more often than `repeat`
- * (side effects such as map updates count those runs too). Kernels before
- * 5.12 could answer EINTR with `repeat` 1 after the single run; that is
- * retried the same way (cilium/ebpf instead counts it a success, without a
+ * (side effects such as map updates count those runs too). Older kernels
+ * (before the shared test timer of commit 607b9cc92bd7) checked for signals
+ * before counting runs, so could answer EINTR with `repeat` 1 after the
+ * single run; that is retried the same way (cilium/ebpf instead counts it a success, without a
  * return value). After {@link PROG_TEST_RUN_MAX_INTERRUPTIONS} EINTRs in a
  * row the BpfError (EINTR) is thrown.
  *
