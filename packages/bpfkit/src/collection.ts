@@ -1,6 +1,6 @@
 import { Collection, createCollectionMaps, fillInitialValues, InvalidArgumentError, NotSupportedError, ProgramType } from '@bpfkit/core';
 import type { Codec, CollectionOptions, Program } from '@bpfkit/core';
-import { btfCodec, planCollection, readObject } from '@bpfkit/elf';
+import { btfCodec, mapBtfTypes, planCollection, readObject } from '@bpfkit/elf';
 import type { Btf, CoreCandidateCache, ObjectSpec } from '@bpfkit/elf';
 import { createKernelMap, openOrCreateMap } from '@bpfkit/maps';
 import type { KernelMapOptions } from '@bpfkit/maps';
@@ -176,7 +176,10 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
         if (f) throw f.err;
       },
     };
-    return new Collection(maps, programs, [closeLinks, ...owned, reportFailure], warnings, plan.variables, typeCodecOf(spec.btf));
+    return new Collection(maps, programs, [closeLinks, ...owned, reportFailure], warnings, plan.variables, typeCodecOf(spec.btf), {
+      mapTypes: mapBtfTypes(spec),
+      structOps: Object.keys(spec.structOps),
+    });
   } catch (err) {
     for (const o of owned.reverse()) o.close();
     throw err;

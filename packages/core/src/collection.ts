@@ -1,6 +1,7 @@
 import type { Codec } from './codecs/codec.js';
 import { InvalidArgumentError } from './errors.js';
-import type { Map, MapSpec, Program } from './interfaces.js';
+import type { Map, MapCodecs, MapSpec, Program } from './interfaces.js';
+import { MapBase } from './map-base.js';
 import { mapDifferences, MapMismatchError } from './map-compat.js';
 
 /** A value for a global variable: an integer (number or bigint) or boolean for integer types, or raw bytes of the exact size. */
@@ -144,6 +145,14 @@ export class Collection implements Disposable {
   /** The object's global variables by name, read and written through their section's map. */
   readonly variables: Record<string, CollectionVariable>;
 
+  /**
+   * What each entry of {@link Collection.maps} is: a map the object declared
+   * (`'map'`), a global data section (`'global-data'`: `.bss`, `.data*`,
+   * `.rodata*`), the `.kconfig` values (`'kconfig'`), or a struct_ops map.
+   */
+  readonly mapKinds: Readonly<Record<string, CollectionMapKind>>;
+  readonly #mapTypes: Readonly<Record<string, CollectionMapTypes>>;
+
   constructor(
     readonly maps: Record<string, Map>,
     readonly programs: Record<string, Program>,
@@ -153,9 +162,19 @@ export class Collection implements Disposable {
     variables: readonly GlobalVariableLayout[] = [],
     /** Builds a codec for a type of the object's BTF by name; undefined when it has none of that name. */
     typeCodec?: (type: string) => Codec<unknown> | undefined,
+    /** The object's BTF key and value types of its maps, and which maps are struct_ops maps. */
+    described: { mapTypes?: Readonly<Record<string, CollectionMapTypes>>; structOps?: readonly string[] } = {},
   ) {
     this.#owned = owned;
     this.#typeCodec = typeCodec;
+    this.#mapTypes = described.mapTypes ?? {};
+    const structOps = new Set(described.structOps ?? []);
+    this.mapKinds = Object.fromEntries(
+      Object.keys(maps).map((name): [string, CollectionMapKind] => [
+        name,
+        name === '.kconfig' ? 'kconfig' : GLOBAL_DATA.test(name) ? 'global-data' : structOps.has(name) ? 'struct_ops' : 'map',
+      ]),
+    );
     this.variables = {};
     for (const v of variables) {
       const map = maps[v.section];
@@ -188,6 +207,62 @@ export class Collection implements Disposable {
     return codec as Codec<T>;
   }
 
+  /**
+   * One of the collection's maps seen through codecs, checked against the
+   * map (key and value sizes, as aya's `check_kv_size` does) and, where the
+   * object declares the map's key or value with a struct or union type in
+   * its BTF, against that type: a codec named `struct x` (as
+   * {@link Collection.codec} names them) must be for that struct. The view
+   * shares the map (the collection still owns it). Per-CPU maps: see
+   * {@link Collection.typedPerCpuMap}.
+   *
+   * @example
+   * import { u64 } from '@bpfkit/core';
+   * using coll = system.loadCollection('flows.bpf.o');
+   * const flows = coll.typedMap('flows', { key: coll.codec('struct flow'), value: u64 });
+   * for (const [flow, packets] of flows) console.log(flow, packets);
+   */
+  typedMap<K, V>(name: string, codecs: MapCodecs<K, V>): Map<K, V> {
+    return this.#base(name, codecs).withCodecs(codecs);
+  }
+
+  /**
+   * {@link Collection.typedMap} for per-CPU maps: `codecs.value` is one
+   * CPU's value, and values come as arrays with one value per possible CPU.
+   *
+   * @example
+   * import { u32, u64 } from '@bpfkit/core';
+   * using coll = system.loadCollection('counters.bpf.o');
+   * const perCpu = coll.typedPerCpuMap('packets', { key: u32, value: u64 });
+   * const total = (perCpu.lookup(0) ?? []).reduce((a, b) => a + b, 0n);
+   */
+  typedPerCpuMap<K, V>(name: string, codecs: MapCodecs<K, V>): Map<K, V[]> {
+    return this.#base(name, codecs).withPerCpuCodecs(codecs);
+  }
+
+  #base(name: string, codecs: MapCodecs<unknown, unknown>): MapBase<unknown, unknown> {
+    const map = Object.hasOwn(this.maps, name) ? this.maps[name] : undefined;
+    if (!map) throw new InvalidArgumentError('typedMap: name', `one of the collection's maps (${Object.keys(this.maps).join(', ')})`, name);
+    if (!(map instanceof MapBase)) throw new InvalidArgumentError('typedMap: map', 'a map of a bpfkit backend', name);
+    const types = this.#mapTypes[name];
+    if (typeof codecs === 'object' && codecs !== null) {
+      for (const part of ['key', 'value'] as const) {
+        const declared = types?.[part];
+        const codec = codecs[part] as Codec<unknown> | undefined;
+        if (!declared || !codec || typeof codec.name !== 'string') continue;
+        const aggregate = /^(struct|union) /.test(codec.name);
+        if (aggregate && /^(struct|union) /.test(declared.name) && codec.name !== declared.name) {
+          throw new InvalidArgumentError(
+            `map '${name}': ${part} codec`,
+            `a codec of ${declared.name} (the object's BTF type of the map's ${part})`,
+            codec.name,
+          );
+        }
+      }
+    }
+    return map;
+  }
+
   close(): void {
     for (const o of this.#owned) o.close();
   }
@@ -196,6 +271,17 @@ export class Collection implements Disposable {
     this.close();
   }
 }
+
+/** What an entry of `Collection.maps` is: see {@link Collection.mapKinds}. */
+export type CollectionMapKind = 'map' | 'global-data' | 'kconfig' | 'struct_ops';
+
+/** A map's key and value types as the object's BTF declares them (`'struct flow'`, `'__u64'`) and their sizes. */
+export interface CollectionMapTypes {
+  key?: { name: string; size: number };
+  value?: { name: string; size: number };
+}
+
+const GLOBAL_DATA = /^\.(data|rodata|bss)(\..+)?$/;
 
 /** One map a collection creates: its spec, and whether the object asks to pin it by name. */
 export interface CollectionMapPlan {

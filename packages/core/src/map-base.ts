@@ -1,10 +1,13 @@
 import type { Codec } from './codecs/codec.js';
-import { BpfError, describeValue, InvalidArgumentError } from './errors.js';
+import { BpfError, ClosedError, describeValue, InvalidArgumentError } from './errors.js';
 import { Errno } from './errno.js';
 import { OwnedHandle } from './disposable.js';
 import { UpdateFlags } from './kernel/flags.js';
 import { MapType } from './kernel/map-type.js';
-import type { BatchOptions, BatchStats, IterationStats, Map, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
+import type { BatchOptions, BatchStats, IterationStats, Map, MapCodecs, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
+import { perCpu, perCpuSlotSize } from './codecs/per-cpu.js';
+import { isPerCpuMapType } from './map-kinds.js';
+import { mapTypeName } from './kernel/map-type.js';
 
 /** Update flag numbers of uapi `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`. */
 export const UPDATE_FLAG_BITS: Readonly<Record<UpdateFlag, number>> = {
@@ -539,5 +542,97 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   info(): MapInfo {
     this.assertOpen();
     return this.#ops.info();
+  }
+
+  /**
+   * A view of this map through other codecs, sharing the map: closing the
+   * view leaves the map open, and once the map is closed the view throws
+   * ClosedError. The codecs must match the map's key and value sizes. Not
+   * for per-CPU map types: see {@link MapBase.withPerCpuCodecs}.
+   *
+   * @example
+   * import { u32, u64 } from '@bpfkit/core';
+   * declare const raw: MapBase;
+   * using counts = raw.withCodecs({ key: u32, value: u64 });
+   * counts.lookup(1); // 10n
+   */
+  withCodecs<K2, V2>(codecs: MapCodecs<K2, V2>): Map<K2, V2> {
+    if (isPerCpuMapType(this.type)) {
+      throw new InvalidArgumentError(
+        `${this.label}: withCodecs`,
+        'a map that is not per-CPU (a per-CPU map has a value per CPU: use withPerCpuCodecs)',
+        mapTypeName(this.type),
+      );
+    }
+    return this.#view(MapBase.#checkCodecs(this.label, codecs), codecs.value);
+  }
+
+  /**
+   * {@link MapBase.withCodecs} for per-CPU map types: `codecs.value` is one
+   * CPU's value, and the view's values are arrays with one value per
+   * possible CPU (the kernel's flat layout, each slot rounded up to 8 bytes).
+   *
+   * @example
+   * import { u32, u64 } from '@bpfkit/core';
+   * declare const raw: MapBase;
+   * using perCpuCounts = raw.withPerCpuCodecs({ key: u32, value: u64 });
+   * perCpuCounts.lookup(0); // [3n, 0n, 1n, …] one per possible CPU
+   */
+  withPerCpuCodecs<K2, V2>(codecs: MapCodecs<K2, V2>): Map<K2, V2[]> {
+    if (!isPerCpuMapType(this.type)) {
+      throw new InvalidArgumentError(
+        `${this.label}: withPerCpuCodecs`,
+        'a per-CPU map (percpu_hash, percpu_array, lru_percpu_hash)',
+        mapTypeName(this.type),
+      );
+    }
+    const checked = MapBase.#checkCodecs(this.label, codecs);
+    const cpus = this.#valueBytes / perCpuSlotSize(this.valueSize);
+    return this.#view(checked, perCpu(codecs.value, cpus));
+  }
+
+  static #checkCodecs<K2, V2>(label: string, codecs: MapCodecs<K2, V2>): MapCodecs<K2, V2> {
+    if (typeof codecs !== 'object' || codecs === null || typeof codecs.key !== 'object' || typeof codecs.value !== 'object') {
+      throw new InvalidArgumentError(`${label}: codecs`, '{ key, value } codecs', codecs);
+    }
+    return codecs;
+  }
+
+  #view<K2, V2>(codecs: MapCodecs<K2, unknown>, value: Codec<V2>): Map<K2, V2> {
+    this.assertOpen();
+    const parent = this as MapBase<unknown, unknown>;
+    const label = this.label;
+    // Every operation of the view checks the map first: its fd may be closed (and reused) after the map is.
+    const ops = this.#ops as unknown as Record<string, unknown>;
+    const guarded: Record<string, unknown> = {};
+    for (let proto: object | null = ops; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        const f = ops[name];
+        if (name === 'constructor' || typeof f !== 'function' || name in guarded) continue;
+        guarded[name] = (...args: unknown[]) => {
+          if (parent.closed) throw new ClosedError(label);
+          return (f as (...a: unknown[]) => unknown).apply(ops, args);
+        };
+      }
+    }
+    guarded.release = () => {}; // the view owns nothing
+    const spec: MapSpec = {
+      name: this.name,
+      type: this.type,
+      keySize: this.keySize,
+      valueSize: this.valueSize,
+      maxEntries: this.maxEntries,
+      flags: this.flags,
+    };
+    return new MapView<K2, V2>(spec, guarded as unknown as RawMapOps, { key: codecs.key, value }, this.#valueBytes, this.fd);
+  }
+}
+
+/** A map seen through other codecs ({@link MapBase.withCodecs}): shares the map, owns nothing. */
+class MapView<K, V> extends MapBase<K, V> {
+  readonly fd: number;
+  constructor(spec: MapSpec, ops: RawMapOps, codecs: { key: Codec<K>; value: Codec<V> }, valueBytes: number, fd: number) {
+    super(spec, ops, codecs, valueBytes);
+    this.fd = fd;
   }
 }

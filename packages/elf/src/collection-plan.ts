@@ -1,5 +1,5 @@
 import { MapFlags, MapType, mapTypeRules } from '@bpfkit/core';
-import type { CollectionGlobalPlan, CollectionMapPlan, GlobalVariableLayout, MapSpec } from '@bpfkit/core';
+import type { CollectionGlobalPlan, CollectionMapPlan, CollectionMapTypes, GlobalVariableLayout, MapSpec } from '@bpfkit/core';
 import { BtfKind } from './btf/kinds.js';
 import { KCONFIG_SECTION } from './externs/externs.js';
 import { btfSizeOf, skipModifiers } from './maps/btf-maps.js';
@@ -109,4 +109,35 @@ export function planCollection(spec: ObjectSpec, options: PlanOptions): Collecti
     }
   }
   return { maps, globals, variables };
+}
+
+/**
+ * The key and value types the object's BTF declares for each of its maps
+ * (`__type(key, struct flow)`): struct and union types by their C name
+ * (`'struct flow'`), others by the name they were written with (a typedef
+ * such as `'__u64'`), with their sizes. Maps without BTF types are left out.
+ *
+ * @example
+ * mapBtfTypes(readObject(fs.readFileSync('flows.bpf.o'))).flows;
+ * // { key: { name: 'struct flow', size: 12 }, value: { name: '__u64', size: 8 } }
+ */
+export function mapBtfTypes(spec: ObjectSpec): Record<string, CollectionMapTypes> {
+  const btf = spec.btf;
+  const out: Record<string, CollectionMapTypes> = {};
+  if (!btf) return out;
+  const describe = (id: number | undefined) => {
+    if (!id) return undefined;
+    const written = btf.types[id];
+    if (!written) return undefined;
+    const t = skipModifiers(btf, id);
+    const aggregate = t.kind === BtfKind.STRUCT ? 'struct' : t.kind === BtfKind.UNION ? 'union' : undefined;
+    const name = aggregate && t.name ? `${aggregate} ${t.name}` : written.name || t.name;
+    return name ? { name, size: btfSizeOf(btf, id) } : undefined;
+  };
+  for (const [name, m] of Object.entries(spec.maps)) {
+    const key = describe(m.btfKeyTypeId);
+    const value = describe(m.btfValueTypeId);
+    if (key || value) out[name] = { ...(key ? { key } : {}), ...(value ? { value } : {}) };
+  }
+  return out;
 }

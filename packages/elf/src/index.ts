@@ -59,7 +59,7 @@ export { explainPoisonedCall } from './co-re/poison.js';
 export type { PoisonedCallExplanation } from './co-re/poison.js';
 export { readObject } from './object.js';
 export type { ObjectSpec } from './object.js';
-export { planCollection } from './collection-plan.js';
+export { mapBtfTypes, planCollection } from './collection-plan.js';
 export type { CollectionPlan, PlanOptions } from './collection-plan.js';
 export { structOpsFromElf, structOpsUses, isStructOpsSection } from './maps/struct-ops.js';
 export type { StructOpsMapSpec, StructOpsFunction, StructOpsUse } from './maps/struct-ops.js';

@@ -35,7 +35,7 @@ import type {
   ProgramSpec,
   System,
 } from '@bpfkit/core';
-import { btfCodec, planCollection, readObject } from '@bpfkit/elf';
+import { btfCodec, mapBtfTypes, planCollection, readObject } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
 import { checkMockMapSpec, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
 import { MockMapStore } from './map-store.js';
@@ -329,7 +329,7 @@ export class MockSystem implements System {
             }
           }
         : undefined;
-      return new Collection(maps, {}, owned, warnings, plan.variables, typeCodec);
+      return new Collection(maps, {}, owned, warnings, plan.variables, typeCodec, { mapTypes: mapBtfTypes(object_) });
     } catch (err) {
       for (const o of owned.reverse()) o.close();
       throw err;
