@@ -380,3 +380,45 @@ whenKernel('program:xdp').it('a signal during a repeated run: the kernel answers
     process.off('SIGUSR2', onSignal);
   }
 });
+
+whenKernel('program:flow_dissector').it('testRun: a flow dissector’s data out is the struct bpf_flow_keys it filled', () => {
+  using prog = loadKernelProgram({
+    name: 'dissect',
+    type: ProgramType.FLOW_DISSECTOR,
+    instructions: assemble([I(0xb7), I(0x95)]), // BPF_OK, keys as the kernel set them up
+    license: 'GPL',
+    expectedAttachType: 17, // BPF_FLOW_DISSECTOR
+  });
+  const r = prog.testRun({ data: packet(64), repeat: 5 });
+  expect(r.returnValue).toBe(0);
+  // struct bpf_flow_keys is 56 bytes: nhoff at 0, thoff at 2, n_proto (the frame’s EtherType, bytes 12-13) at 10.
+  expect(r.dataSizeOut).toBe(56);
+  expect(r.data.byteLength).toBe(56);
+  const keys = new DataView(r.data.buffer);
+  expect(keys.getUint16(0, LE)).toBe(14);
+  expect([r.data[10], r.data[11]]).toEqual([13, 14]);
+  expect(() => prog.testRun({ data: packet(64), flags: TestRunFlag.SKB_CHECKSUM_COMPLETE })).toThrow(
+    /testRun flags: expected no flags for flow_dissector programs/,
+  );
+});
+
+whenKernel('program:netfilter').it('testRun: a netfilter program takes a packet and gives back only its verdict', () => {
+  using prog = loadKernelProgram({
+    name: 'nf_accept',
+    type: ProgramType.NETFILTER,
+    instructions: assemble([I(0xb7, { imm: 1 }), I(0x95)]), // NF_ACCEPT
+    license: 'GPL',
+    expectedAttachType: 45, // BPF_NETFILTER
+  });
+  const ipv4 = new Uint8Array(20);
+  ipv4[0] = 0x45;
+  const r = prog.testRun({ data: ipv4, repeat: 3 });
+  expect(r.returnValue).toBe(1);
+  expect(r.dataSizeOut).toBe(0);
+  expect(r.data).toEqual(new Uint8Array(0));
+  expect(r.context).toBeUndefined();
+  expect(() => prog.testRun({ data: new Uint8Array(19) })).toThrow(/a packet of at least 20 bytes for netfilter programs/);
+  expect(() => prog.testRun({ data: ipv4, dataOutSize: 64 })).toThrow(
+    /testRun dataOutSize: expected 0: netfilter programs give no data back/,
+  );
+});
