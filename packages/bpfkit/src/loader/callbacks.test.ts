@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readObject } from '@bpfkit/elf';
+import { parseElf, readObject } from '@bpfkit/elf';
 import { UserRingBuffer } from '@bpfkit/perf';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { describe, expect, it } from 'vitest';
@@ -41,6 +41,21 @@ describe('reading callbacks', () => {
     }
   });
 
+  it('leaves out only the program it cannot link, with a warning, and reads the others', () => {
+    // Point the callback address of 'loops' at byte 3 of .text: not an instruction boundary.
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const elf = parseElf(bytes);
+    const xdp = elf.section('xdp')!;
+    const at = Number(xdp.offset) + 5 * 8 + 4; // loops: instruction 5 is `r2 = <add_index> ll`
+    expect(bytes[Number(xdp.offset) + 5 * 8]).toBe(0x18);
+    new DataView(bytes.buffer).setInt32(at, 3, true);
+    const spec = readObject(bytes);
+    expect(Object.keys(spec.programs).sort()).toEqual(['drain', 'find_vma', 'for_each', 'hidden_global', 'plain', 'timer']);
+    expect(spec.warnings).toEqual([
+      "program 'loops' (section 'xdp') is left out: ELF: program 'loops': instruction 5 of 'loops' takes the address of byte 3 of section '.text', which is not an instruction boundary",
+    ]);
+  });
+
   it('takes each load its own constants and leaves the spec as it was', () => {
     // callbacks.bpf.o has no constants: the copy is a new spec all the same.
     const spec = readObject(bytes());
@@ -77,6 +92,17 @@ whenKernel('program:xdp', 'map:user_ringbuf').describe('callbacks on the kernel'
 
     coll.programs.plain!.testRun({ data: packet });
     expect(result(RESULT.plain)).toBe(1n);
+  });
+
+  it("loads the other programs of an object one of whose programs cannot be linked, and says so in the collection's warnings", () => {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    const xdp = parseElf(bytes).section('xdp')!;
+    new DataView(bytes.buffer).setInt32(Number(xdp.offset) + 5 * 8 + 4, 3, true);
+    using coll = loadCollection(bytes);
+    expect(coll.warnings).toEqual([expect.stringMatching(/^program 'loops' \(section 'xdp'\) is left out: /)]);
+    expect(coll.programs.loops).toBeUndefined();
+    coll.programs.plain!.testRun({ data: packet });
+    expect(u64(coll.maps.results!.lookup(key(RESULT.plain)) as Uint8Array)).toBe(1n);
   });
 
   it('loads a hidden global function checked in its caller context, as libbpf marks it static', () => {
