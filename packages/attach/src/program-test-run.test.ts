@@ -14,7 +14,7 @@ import {
 import { closeFd, inNetns, onlineCpus, progLoad, progTestRun } from '@bpfkit/syscalls';
 import { networkFixtureUnavailable, vethPair, whenKernel } from '@bpfkit/syscalls/testing';
 import { describe, expect, it } from 'vitest';
-import { loadKernelProgram } from './program.js';
+import { KernelProgram, loadKernelProgram } from './program.js';
 import { assemble, counters, countInto, I } from './test-support/packet-programs.js';
 
 const LE = os.endianness() === 'LE';
@@ -421,4 +421,30 @@ whenKernel('program:netfilter').it('testRun: a netfilter program takes a packet 
   expect(() => prog.testRun({ data: ipv4, dataOutSize: 64 })).toThrow(
     /testRun dataOutSize: expected 0: netfilter programs give no data back/,
   );
+});
+
+describe('testRun refusals before any call (no kernel: a program object over no fd)', () => {
+  const fake = (type: number, expectedAttachType?: number) => new KernelProgram(-1, 'fake', type, undefined, expectedAttachType);
+
+  it('says which types the kernel cannot test-run, and what each type does not take', () => {
+    using kprobe = fake(ProgramType.KPROBE);
+    expect(() => kprobe.testRun()).toThrow(/BPF_PROG_TEST_RUN of kprobe programs is not supported/);
+    using tpBtf = fake(ProgramType.TRACING, 23); // BPF_TRACE_RAW_TP
+    expect(() => tpBtf.testRun()).toThrow(/only fentry, fexit and fmod_ret tracing programs/);
+    using syscall = fake(ProgramType.SYSCALL);
+    expect(() => syscall.testRun({ data: packet(14) })).toThrow(/syscall programs take a context .* and no data/);
+    expect(() => syscall.testRun({ context: new Uint8Array(8), contextOutSize: 0, dataOutSize: 64 })).toThrow(
+      /dataOutSize: expected 0: syscall programs give no data back/,
+    );
+    using xdp = fake(ProgramType.XDP);
+    expect(() => xdp.testRun({ data: packet(64), flags: TestRunFlag.XDP_LIVE_FRAMES, dataOutSize: 100 })).toThrow(
+      /XDP live frames give no data back/,
+    );
+    expect(() => xdp.testRun({ data: packet(64), flags: TestRunFlag.XDP_LIVE_FRAMES, contextOutSize: 24 })).toThrow(
+      /XDP live frames give no context back/,
+    );
+    expect(() => xdp.testRun({ data: packet(64), flags: 1 << 5 })).toThrow(InvalidArgumentError);
+    using tracing = fake(ProgramType.TRACING, 24); // fentry
+    expect(() => tracing.testRun({ context: new Uint8Array(8) })).toThrow(/no context: tracing programs take none/);
+  });
 });

@@ -351,6 +351,9 @@ function testRunFields(type: number, typeName: string, options: TestRunOptions):
   }
   const contextOutKind = rule?.contextOut ?? (context || contextOutSize ? 'copy' : 'none');
   let contextOutCapacity = 0;
+  if (live && contextOutSize) {
+    throw new InvalidArgumentError('testRun contextOutSize', '0: XDP live frames give no context back', contextOutSize);
+  }
   if (contextOutKind === 'copy' && !live) {
     contextOutCapacity = contextOutSize ?? (context ? Math.max(CONTEXT_OUT_DEFAULT, context.byteLength) : 0);
   } else if (contextOutSize && contextOutKind === 'none') {
