@@ -164,13 +164,13 @@ static int lost_fd, map_fd, prog_fd;
 static struct ring_buffer *rb;
 static struct perf_buffer *pb;
 
-static void setup(int ring) {
+static void setup(int ring, int rb_flags) {
   lost_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_lost", 4, 8, 1, NULL);
   if (lost_fd < 0) die("create lost map", lost_fd);
   if (ring) {
     map_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_rb", 0, 0, RING_BYTES, NULL);
     if (map_fd < 0) die("create ringbuf", map_fd);
-    prog_fd = load_producer(1, map_fd, lost_fd, BPF_RB_NO_WAKEUP);
+    prog_fd = load_producer(1, map_fd, lost_fd, rb_flags);
     rb = ring_buffer__new(map_fd, on_ring_record, NULL, NULL);
     if (!rb) die("ring_buffer__new", errno);
   } else {
@@ -224,16 +224,6 @@ static int produce(double seconds, unsigned repeat, int cpu) {
   return 0;
 }
 
-static int on_e2e_record(void *ctx, void *data, size_t size) {
-  (void)ctx;
-  if (size != RECORD || ((unsigned char *)data)[0] != 0x5a) {
-    fprintf(stderr, "events: bad ring record (%zu bytes)\n", size);
-    exit(1);
-  }
-  seen++;
-  return 0;
-}
-
 /*
  * The end-to-end baseline: the producer of `produce` in a child process (a
  * fork: it inherits the program), libbpf's ring_buffer__poll in this one
@@ -243,13 +233,7 @@ static int on_e2e_record(void *ctx, void *data, size_t size) {
 static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_cpu) {
   libbpf_set_print(NULL);
   pin(consumer_cpu);
-  lost_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_lost", 4, 8, 1, NULL);
-  if (lost_fd < 0) die("create lost map", lost_fd);
-  map_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_rb", 0, 0, RING_BYTES, NULL);
-  if (map_fd < 0) die("create ringbuf", map_fd);
-  prog_fd = load_producer(1, map_fd, lost_fd, 0);
-  rb = ring_buffer__new(map_fd, on_e2e_record, NULL, NULL);
-  if (!rb) die("ring_buffer__new", errno);
+  setup(1, 0); /* the producer wakes the consumer: no BPF_RB_NO_WAKEUP */
   int fds[2];
   if (pipe(fds)) die("pipe", errno);
   double start = now_ns();
@@ -293,7 +277,7 @@ static int serve(int argc, char **argv) {
   if (!ring && (argc < 3 || strcmp(argv[2], "perfbuf") != 0)) die("serve: unknown mode", EINVAL);
   long count = argc > 3 ? atol(argv[3]) : 100000;
   libbpf_set_print(NULL);
-  setup(ring);
+  setup(ring, BPF_RB_NO_WAKEUP);
   round_ns(ring, count);
   round_ns(ring, count);
   printf("ready\n");
@@ -321,7 +305,7 @@ int main(int argc, char **argv) {
   long count = argc > 2 ? atol(argv[2]) : 100000;
   int rounds = argc > 3 ? atoi(argv[3]) : 1;
   libbpf_set_print(NULL);
-  setup(ring);
+  setup(ring, BPF_RB_NO_WAKEUP);
   round_ns(ring, count); /* warm-up, untimed: twice, so both mappings of the */
   round_ns(ring, count); /* ring buffer's data (the wrap-around) are mapped in */
   for (int r = 0; r < rounds; r++) printf("%s %.3f\n", argv[1], round_ns(ring, count));
