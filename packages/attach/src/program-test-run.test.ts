@@ -259,6 +259,8 @@ whenKernel('program:socket_filter').it('testRun: an skb program’s __sk_buff co
   expect(new DataView(r.context!.buffer).getUint32(48, LE)).toBe(78);
   expect(r.dataSizeOut).toBe(64);
   expect(r.duration).toBeGreaterThanOrEqual(0);
+  // SKB_CHECKSUM_COMPLETE: the kernel checksums the skb before the run and checks it after (the program changed nothing).
+  expect(prog.testRun({ data: packet(64), flags: TestRunFlag.SKB_CHECKSUM_COMPLETE, repeat: 3 }).returnValue).toBe(0);
 });
 
 whenKernel('program:tracepoint').it('testRun of a type the kernel cannot test-run: NotSupportedError naming the type', () => {
