@@ -1,11 +1,8 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, MapType, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
-import { encodeBtf } from './btf/encode.js';
-import { resolveCoreRelocations } from './co-re/resolve.js';
-import { ParseError } from './errors.js';
-import { objectBtfForKernel } from './externs/externs.js';
 import { readObject } from './object.js';
+import { exercise, mutate, rngFrom, seedOf, withoutBtf } from './test-support/mutate.js';
 
 const testdata = new URL('../testdata/', import.meta.url);
 const bytesOf = (file: string) => new Uint8Array(fs.readFileSync(new URL(file, testdata)));
@@ -61,42 +58,60 @@ describe('readObject', () => {
 });
 
 describe('hostile objects', () => {
-  it('random mutations of every testdata object give typed errors or a result, never anything else', () => {
-    const bases = OBJECTS.map((n) => bytesOf(`${n}.bpf.o`));
-    const target = readObject(bytesOf('core.bpf.o')).btf!;
-    let seed = 11;
-    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  // The seeds of `pnpm fuzz` in this package: every testdata object, in both byte orders, and each
+  // one with BTF also stripped of it (legacy objects as clang builds them without -g); the goebpf
+  // seed has none of its own.
+  const seeds = fs
+    .readdirSync(testdata)
+    .filter((f) => f.endsWith('.o'))
+    .sort()
+    .flatMap((f) => {
+      const bytes = bytesOf(f);
+      const stripped = withoutBtf(bytes);
+      return [seedOf(f, bytes), ...(stripped ? [seedOf(`${f} without BTF`, stripped)] : [])];
+    });
+  const target = readObject(bytesOf('core.bpf.o')).btf!;
+
+  it('strips BTF from the seeds that have it, leaving objects the reader still reads', () => {
+    const stripped = seeds.filter((s) => s.name.endsWith('without BTF'));
+    expect(stripped.length).toBeGreaterThanOrEqual(10);
+    const legacy = readObject(seeds.find((s) => s.name === 'legacy.bpf.o without BTF')!.bytes);
+    expect(legacy.btf).toBeUndefined();
+    expect(legacy.maps.legacy_counts).toMatchObject({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 });
+    expect(Object.keys(legacy.programs)).toEqual(['count_legacy']);
+    const goebpf = readObject(bytesOf('goebpf_seed.bpf.o'));
+    expect(goebpf.btf).toBeUndefined();
+    expect(Object.keys(goebpf.programs).sort()).toEqual(['seed_socket', 'seed_tc', 'seed_xdp']);
+    expect(Object.keys(goebpf.maps).sort()).toEqual(['seed_counts', 'seed_inner', 'seed_jumps', 'seed_outer']);
+  });
+
+  it('random mutations of every seed, with and without BTF, give typed errors or a result within a second', () => {
+    // A bounded slice of `pnpm fuzz`: the same mutators and checks, inputs from a fixed seed.
     const started = performance.now();
-    let rounds = 0;
-    const outcomes = { ok: 0, parse: 0, argument: 0 };
-    for (; rounds < 2500 && performance.now() - started < 20_000; rounds++) {
-      const base = bases[rounds % bases.length]!;
-      const b = base.slice();
-      for (let k = 0; k < 1 + Math.floor(rand() * 6); k++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+    const outcomes = new Map<string, number>();
+    const withoutBtfOk = new Set<string>();
+    let inputs = 0;
+    for (; inputs < 20_000 && performance.now() - started < 6_000; inputs++) {
+      const seed = seeds[inputs % seeds.length]!;
+      const bytes = mutate(seed, rngFrom(0x5eed + inputs * 7919));
+      const t0 = performance.now();
+      let outcome: string;
       try {
-        const spec = readObject(b);
-        if (spec.btf) encodeBtf(objectBtfForKernel(spec.elf, spec.btf, spec.externs), true, { strings: spec.btf.strings });
-        for (const p of Object.values(spec.programs)) {
-          if (spec.btf && p.coreRelocations.length) {
-            resolveCoreRelocations({
-              instructions: p.instructions,
-              relocations: p.coreRelocations,
-              localBtf: spec.btf,
-              targetBtf: target,
-              programName: p.name,
-            });
-          }
-        }
-        outcomes.ok++;
+        outcome = exercise(bytes, target);
       } catch (err) {
-        if (err instanceof ParseError) outcomes.parse++;
-        else if (err instanceof InvalidArgumentError) outcomes.argument++;
-        else throw err;
+        // Name the input in the failure: `pnpm fuzz` saves such inputs; here the seed and index reproduce it.
+        throw new Error(`input ${inputs} from ${seed.name}: ${err instanceof Error ? err.stack : String(err)}`);
       }
+      const ms = performance.now() - t0;
+      if (ms > 1000) throw new Error(`input ${inputs} from ${seed.name} took ${ms.toFixed(0)} ms`);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      if (outcome === 'ok' && (seed.name.endsWith('without BTF') || seed.name.startsWith('goebpf'))) withoutBtfOk.add(seed.name);
     }
-    expect(rounds).toBeGreaterThan(200);
-    // Both kinds of outcome happen: the mutations reach the parsers' checks and some objects survive them.
-    expect(outcomes.ok).toBeGreaterThan(0);
-    expect(outcomes.parse).toBeGreaterThan(0);
+    expect(inputs).toBeGreaterThan(2000);
+    // Both kinds of outcome happen: the mutations reach the parsers' checks and some objects survive them,
+    // objects without BTF among them (so the mutations reach the program linker of those too).
+    expect(outcomes.get('ok')).toBeGreaterThan(0);
+    expect(outcomes.get('ParseError ELF')).toBeGreaterThan(0);
+    expect(withoutBtfOk.size).toBeGreaterThanOrEqual(4);
   });
 });

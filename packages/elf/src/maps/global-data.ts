@@ -3,6 +3,7 @@ import { BtfKind } from '../btf/kinds.js';
 import type { Btf } from '../btf/parse.js';
 import { Elf, variableOffsets } from '../elf/parse.js';
 import type { ElfFile } from '../elf/parse.js';
+import { ParseError } from '../errors.js';
 import { btfSizeOf, skipModifiers } from './btf-maps.js';
 
 /** One global variable of a data section, from the BTF DATASEC. */
@@ -33,6 +34,13 @@ export interface GlobalDataSpec {
 const GLOBAL_SECTION = /^\.(data|rodata|bss)(\..+)?$/;
 
 /**
+ * The largest global data section read: an array map's value may not exceed
+ * KMALLOC_MAX_SIZE (4 MiB with 4 KiB pages, 32 MiB with 16 KiB pages), and a
+ * `.bss` of a corrupt object may claim up to 2 GiB, which every load would copy.
+ */
+const MAX_GLOBAL_SECTION = 32 << 20;
+
+/**
  * The global data sections of an object as array-map specs with their
  * initial contents and, when the object has BTF, the variables they hold.
  *
@@ -45,6 +53,11 @@ export function globalData(elf: ElfFile, btf?: Btf): Record<string, GlobalDataSp
   for (const s of elf.sections) {
     if (!GLOBAL_SECTION.test(s.name) || (s.flags & BigInt(Elf.SHF_ALLOC)) === 0n || (s.flags & BigInt(Elf.SHF_EXECINSTR)) !== 0n) continue;
     if (s.size === 0) continue;
+    if (s.size > MAX_GLOBAL_SECTION)
+      throw new ParseError(
+        'ELF',
+        `global data section '${s.name}' of ${s.size} bytes: at most ${MAX_GLOBAL_SECTION} fit an array map value (the kernel's KMALLOC_MAX_SIZE)`,
+      );
     const readOnly = s.name.startsWith('.rodata');
     const contents = new Uint8Array(s.size);
     contents.set(elf.data(s));

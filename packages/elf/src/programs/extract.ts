@@ -128,8 +128,13 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt, warnings?
       if (sym.section !== s.index || sym.type !== Elf.STT_FUNC) continue;
       const start = Number(sym.value) / INSN;
       const slots = Number(sym.size) / INSN || s.size / INSN - start;
-      if (!Number.isInteger(start) || start + slots > s.size / INSN)
-        throw new ParseError('ELF', `function '${sym.name}' lies outside section '${s.name}'`);
+      // Whole instructions inside the section, at least one: a symbol of a corrupt object may start
+      // past the end (a negative length), mid-instruction, or hold a fraction of one.
+      if (!Number.isInteger(start) || !Number.isInteger(slots) || slots < 1 || start + slots > s.size / INSN)
+        throw new ParseError(
+          'ELF',
+          `function '${sym.name}' (${sym.size} bytes at byte ${sym.value}) is not whole instructions inside section '${s.name}' of ${s.size} bytes`,
+        );
       funcs.set(`${s.index}:${start}`, { section: s, symbol: sym, start, slots });
     }
   }
