@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, MapType, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
+import { Elf } from './elf/parse.js';
+import type { ElfFile } from './elf/parse.js';
+import { ParseError } from './errors.js';
 import { readObject } from './object.js';
 import { exercise, mutate, rngFrom, seedOf, withoutBtf } from './test-support/mutate.js';
 
@@ -83,6 +86,45 @@ describe('hostile objects', () => {
     expect(goebpf.btf).toBeUndefined();
     expect(Object.keys(goebpf.programs).sort()).toEqual(['seed_socket', 'seed_tc', 'seed_xdp']);
     expect(Object.keys(goebpf.maps).sort()).toEqual(['seed_counts', 'seed_inner', 'seed_jumps', 'seed_outer']);
+  });
+
+  /** A copy of `file` with u64 fields of symbols or section headers set, in the object's byte order. */
+  type Place = (elf: ElfFile, bytes: Uint8Array) => number;
+  const patched = (file: string, ...edits: [Place, bigint][]) => {
+    const bytes = bytesOf(file);
+    const elf = readObject(bytes).elf;
+    for (const [where, value] of edits) new DataView(bytes.buffer).setBigUint64(where(elf, bytes), value, elf.littleEndian);
+    return bytes;
+  };
+  const symbolField =
+    (name: string, field: number): Place =>
+    (elf) =>
+      elf.sections.find((s) => s.type === Elf.SHT_SYMTAB)!.offset + elf.symbols.find((x) => x.name === name)!.index * 24 + field;
+  const sectionField =
+    (name: string, field: number): Place =>
+    (elf, bytes) =>
+      Number(new DataView(bytes.buffer).getBigUint64(40, elf.littleEndian)) + elf.section(name)!.index * 64 + field;
+
+  for (const [file, program] of [
+    ['legacy.bpf.o', 'count_legacy'],
+    ['goebpf_seed.bpf.eb.o', 'seed_tc'],
+  ] as const) {
+    it(`refuses a function of a fraction of an instruction, or past its section's end, with a ParseError (${file})`, () => {
+      const refused = /function '\w+' \(\d+ bytes at byte \d+\) is not whole instructions inside section/;
+      // st_size 12: one and a half instructions (the linker read past its DataView).
+      expect(() => readObject(patched(file, [symbolField(program, 16), 12n]))).toThrow(refused);
+      // st_value past the end, st_size 0: the length up to the end was negative (a RangeError of new Uint8Array).
+      const past = patched(file, [symbolField(program, 8), 1n << 20n], [symbolField(program, 16), 0n]);
+      expect(() => readObject(past)).toThrow(refused);
+      expect(() => readObject(past)).toThrow(ParseError);
+    });
+  }
+
+  it('refuses a global data section larger than an array map value can be', () => {
+    expect(readObject(patched('basics.bpf.o', [sectionField('.bss', 32), 32n << 20n])).globals['.bss']!.valueSize).toBe(32 << 20);
+    // 2 GiB of .bss takes no bytes of the file, but every load would copy it.
+    const huge = patched('basics.bpf.o', [sectionField('.bss', 32), 0x7fff_0000n]);
+    expect(() => readObject(huge)).toThrow(/global data section '.bss' of 2147418112 bytes: at most 33554432/);
   });
 
   it('random mutations of every seed, with and without BTF, give typed errors or a result within a second', () => {
