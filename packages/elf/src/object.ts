@@ -111,24 +111,30 @@ export function readObject(bytes: Uint8Array): ObjectSpec {
   });
 }
 
-/** The spec of `parts`, with constants methods bound to its own globals. */
+/**
+ * The spec of `parts` with its constants methods. The methods act on the
+ * spec they are called on (`{ ...spec, programs }` keeps working: its
+ * copies carry its programs), or on this one when called detached.
+ */
 function withMethods(parts: Omit<ObjectSpec, 'rewriteConstants' | 'withConstants'>): ObjectSpec {
-  const rewrite = (values: Record<string, ConstantValue>) => {
-    if (Object.keys(values).length === 0) return;
-    if (!parts.btf) throw new InvalidArgumentError('constants', 'an object with BTF (compile with -g) to find its globals', values);
-    rewriteConstants(parts.globals, values, parts.btf, parts.elf.littleEndian);
-  };
-  return {
+  const spec: ObjectSpec = {
     ...parts,
-    rewriteConstants: rewrite,
-    withConstants(values) {
+    rewriteConstants(this: ObjectSpec | undefined, values: Record<string, ConstantValue>) {
+      const self = this ?? spec;
+      if (Object.keys(values).length === 0) return;
+      if (!self.btf) throw new InvalidArgumentError('constants', 'an object with BTF (compile with -g) to find its globals', values);
+      rewriteConstants(self.globals, values, self.btf, self.elf.littleEndian);
+    },
+    withConstants(this: ObjectSpec | undefined, values: Record<string, ConstantValue>) {
+      const { rewriteConstants: _r, withConstants: _w, ...self } = this ?? spec;
       const copy = withMethods({
-        ...parts,
-        globals: Object.fromEntries(Object.entries(parts.globals).map(([k, g]) => [k, { ...g, contents: g.contents.slice() }])),
-        warnings: [...parts.warnings],
+        ...self,
+        globals: Object.fromEntries(Object.entries(self.globals).map(([k, g]) => [k, { ...g, contents: g.contents.slice() }])),
+        warnings: [...self.warnings],
       });
       copy.rewriteConstants(values);
       return copy;
     },
   };
+  return spec;
 }

@@ -116,7 +116,7 @@ whenKernel('program:xdp', 'map:user_ringbuf').describe('callbacks on the kernel'
     // The first mapping of this process: the raw tracepoint's first argument.
     const start = BigInt(`0x${fs.readFileSync('/proc/self/maps', 'utf8').split('-')[0]}`);
     const context = new Uint8Array(new BigUint64Array([start]).buffer);
-    coll.programs.find_vma!.testRun({ context, dataOutSize: 0, contextOutSize: 0 });
+    coll.programs.find_vma!.testRun({ context });
     expect(u64(coll.maps.results!.lookup(key(RESULT.findVma)) as Uint8Array)).toBe(1n);
   });
 });
