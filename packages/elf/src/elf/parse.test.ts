@@ -98,6 +98,22 @@ describe('ELF', () => {
     expect(() => parseElf(truncated)).toThrow(ParseError);
   });
 
+  it('refuses a symbol table or relocations of a fraction of a record (read past the end of the file before)', () => {
+    const shdr = (b: Uint8Array, i: number) => Number(new DataView(b.buffer).getBigUint64(40, true)) + i * 64;
+    // The symbol table (3 symbols) one byte longer, moved to the last 73 bytes of the file: its
+    // fourth "symbol" would be read from beyond the file.
+    const symbols = buildObject();
+    const sv = new DataView(symbols.buffer);
+    sv.setBigUint64(shdr(symbols, 3) + 24, BigInt(symbols.length - 73), true);
+    sv.setBigUint64(shdr(symbols, 3) + 32, 73n, true);
+    expect(() => parseElf(symbols)).toThrow(/symbol table of 73 bytes is not a whole number of 24-byte symbols/);
+    const relocations = buildObject(false);
+    const rv = new DataView(relocations.buffer);
+    rv.setBigUint64(Number(rv.getBigUint64(40, false)) + 2 * 64 + 24, BigInt(relocations.length - 20), false);
+    rv.setBigUint64(Number(rv.getBigUint64(40, false)) + 2 * 64 + 32, 20n, false);
+    expect(() => parseElf(relocations)).toThrow(/'.rel.text': 20 bytes is not a whole number of 16-byte relocations/);
+  });
+
   it('survives random corruption with ParseError only', () => {
     const base = buildObject();
     let seed = 12345;

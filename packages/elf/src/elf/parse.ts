@@ -165,6 +165,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   const symtab = sections.find((s) => s.type === Elf.SHT_SYMTAB);
   if (symtab) {
     if (symtab.entsize !== SYM_SIZE) fail(`symbol size ${symtab.entsize}, expected ${SYM_SIZE}`);
+    // A fraction of a symbol at the end would be read from past the table (and maybe the file).
+    if (symtab.size % SYM_SIZE !== 0) fail(`symbol table of ${symtab.size} bytes is not a whole number of ${SYM_SIZE}-byte symbols`);
     const strtab = sections[symtab.link];
     if (!strtab) fail(`symbol table links to missing string table ${symtab.link}`);
     for (let i = 0; i < symtab.size / SYM_SIZE; i++) {
@@ -188,6 +190,7 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     if (s.type === Elf.SHT_RELA) fail(`section '${s.name}': RELA relocations are not used by BPF objects`);
     if (s.type !== Elf.SHT_REL) continue;
     if (s.entsize !== 16) fail(`section '${s.name}': relocation size ${s.entsize}, expected 16`);
+    if (s.size % 16 !== 0) fail(`section '${s.name}': ${s.size} bytes is not a whole number of 16-byte relocations`);
     const list: ElfRelocation[] = [];
     for (let i = 0; i < s.size / 16; i++) {
       const at = s.offset + i * 16;
