@@ -113,7 +113,7 @@ mount -t bpf bpf "$BPFFS" || die "mount -t bpf on $BPFFS failed"
 cleanup() { rm -rf "${BPFFS:?}"/* 2>/dev/null; umount "$BPFFS" 2>/dev/null; }
 trap cleanup EXIT
 
-declare -A BUILT BT BK BOTH
+declare -A BUILT BT BK BOTH SAME
 MISCOUNT=0
 TABLE=$WORK/table.tsv
 : >"$TABLE"
@@ -121,7 +121,7 @@ printf '%-12s %-28s %-9s %-8s %-8s %s\n' set object build bpftool bpfkit first-e
 
 run_set() { # set-name src-dir builder
   local set=$1 dir=$2 builder=$3 src name obj log how bt bk note
-  BUILT[$set]=0 BT[$set]=0 BK[$set]=0 BOTH[$set]=0
+  BUILT[$set]=0 BT[$set]=0 BK[$set]=0 BOTH[$set]=0 SAME[$set]=0
   mkdir -p "$WORK/obj/$set" "$WORK/logs/$set"
   for src in "$dir"/*.bpf.c; do
     name=$(basename "$src" .bpf.c)
@@ -147,16 +147,28 @@ run_set() { # set-name src-dir builder
     if timeout "$TIMEOUT" "$BPFTOOL" prog loadall "$obj" "$BPFFS/$name" >"$log.bpftool" 2>&1; then bt=ok; else bt=FAIL; fi
     # bpftool pins one file per program it loaded; bpfkit prints one 'loaded' row per program.
     nbt=$(find "$BPFFS/$name" -mindepth 1 2>/dev/null | wc -l)
+    # The kernel's tag of each program hashes its instructions as loaded (map fds zeroed):
+    # equal sorted tag lists mean both loaders handed the kernel the same code.
+    tbt=$(find "$BPFFS/$name" -mindepth 1 -type f 2>/dev/null | while read -r pin; do
+      "$BPFTOOL" prog show pinned "$pin" | grep -oE 'tag [0-9a-f]{16}' | cut -d' ' -f2; done | sort | tr '\n' ' ')
     rm -rf "${BPFFS:?}/$name"
     if timeout "$TIMEOUT" node "$BPFKIT_CLI" obj load "$obj" >"$log.bpfkit" 2>&1; then bk=ok; else bk=FAIL; fi
     nbk=$(grep -cE '[[:space:]]loaded$' "$log.bpfkit")
+    tbk=$(grep -E '[[:space:]]loaded$' "$log.bpfkit" | grep -oE '\b[0-9a-f]{16}\b' | sort | tr '\n' ' ')
 
     [ $bt = ok ] && BT[$set]=$((BT[$set] + 1))
     [ $bk = ok ] && BK[$set]=$((BK[$set] + 1))
     note=
     if [ $bt = ok ] && [ $bk = ok ]; then
       BOTH[$set]=$((BOTH[$set] + 1))
-      [ "$nbt" = "$nbk" ] || { note="programs loaded: bpftool $nbt, bpfkit $nbk"; MISCOUNT=$((MISCOUNT + 1)); }
+      if [ "$nbt" != "$nbk" ]; then
+        note="programs loaded: bpftool $nbt, bpfkit $nbk"
+        MISCOUNT=$((MISCOUNT + 1))
+      elif [ "$tbt" = "$tbk" ]; then
+        SAME[$set]=$((SAME[$set] + 1))
+      else
+        note="same programs, different code (tags: bpftool $(printf '%s' "$tbt" | wc -w) vs bpfkit $(printf '%s' "$tbk" | wc -w), common $(comm -12 <(tr ' ' '\n' <<<"$tbt" | sed '/^$/d') <(tr ' ' '\n' <<<"$tbk" | sed '/^$/d') | wc -l))"
+      fi
     elif [ $bt = ok ]; then
       note="bpfkit: $(first_error "$log.bpfkit")"
     elif [ $bk = ok ]; then
@@ -178,7 +190,7 @@ echo
 status=0
 for s in "${SETS[@]}"; do
   only_bt=$((BT[$s] - BOTH[$s]))
-  echo "$s: built ${BUILT[$s]}, bpftool loads ${BT[$s]}, bpfkit loads ${BK[$s]}, both ${BOTH[$s]}, bpftool only $only_bt, bpfkit only $((BK[$s] - BOTH[$s]))"
+  echo "$s: built ${BUILT[$s]}, bpftool loads ${BT[$s]}, bpfkit loads ${BK[$s]}, both ${BOTH[$s]} (the same code: ${SAME[$s]}), bpftool only $only_bt, bpfkit only $((BK[$s] - BOTH[$s]))"
   [ $only_bt -eq 0 ] || status=1
 done
 [ $MISCOUNT -eq 0 ] || { echo "objects both load but with different program counts: $MISCOUNT"; status=1; }
