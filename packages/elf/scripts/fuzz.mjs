@@ -124,9 +124,10 @@ if (isMainThread) {
     execArgv: ['--enable-source-maps'],
   });
   const started = performance.now();
-  let last = { inputs: 0, outcomes: {}, slowest: { ms: 0 } };
+  let last = { inputs: 0, seconds: 0, outcomes: {}, slowest: { ms: 0 } };
   const report = (final) => {
-    const secs = (performance.now() - started) / 1000;
+    // The rate over the worker's own time (its start-up, compiling and reading the seeds, left out).
+    const secs = last.seconds || (performance.now() - started) / 1000;
     const kinds = Object.entries(last.outcomes)
       .sort((a, b) => b[1] - a[1])
       .map(([k, n]) => `${k}: ${n}`)
@@ -142,7 +143,7 @@ if (isMainThread) {
     if (msg.type === 'stats') last = msg;
     else if (msg.type === 'fail') {
       failed = true;
-      const kind = msg.why.split('\n').slice(0, 2).join(' ').replace(/\d+/g, 'N');
+      const kind = msg.kind ?? msg.why;
       if (kinds.has(kind)) return;
       kinds.add(kind);
       console.error(`fuzz: input ${msg.index} (from ${msg.seed}): ${msg.why}`);
@@ -161,8 +162,7 @@ if (isMainThread) {
       failed = true;
       console.error(`fuzz: input ${i} has not returned in ${HANG_MS / 1000} s`);
       save(i, `no return in ${HANG_MS / 1000} s`);
-      report(true);
-      worker.terminate().then(() => process.exit(1));
+      worker.terminate(); // its exit reports and ends the run
     }
   }, 250);
   const ticker = setInterval(() => report(false), 30_000);
@@ -184,8 +184,9 @@ if (isMainThread) {
   // Resolve CO-RE relocations against the BTF of the object that has the most of them.
   const { readObject } = await import(pathToFileURL(path.join(out, 'object.js')).href);
   const target = readObject(new Uint8Array(fs.readFileSync(path.join(elfDir, 'testdata', 'core.bpf.o')))).btf;
-  const stats = { type: 'stats', inputs: 0, outcomes: {}, slowest: { ms: 0 } };
-  const end = performance.now() + seconds * 1000;
+  const stats = { type: 'stats', inputs: 0, seconds: 0, outcomes: {}, slowest: { ms: 0 } };
+  const begun = performance.now();
+  const end = begun + seconds * 1000;
   let posted = performance.now();
   for (let i = 0; i < maxInputs; i++) {
     if ((i & 255) === 0 && performance.now() >= end) break;
@@ -194,19 +195,28 @@ if (isMainThread) {
     Atomics.store(progress, 1, 1);
     const t0 = performance.now();
     let outcome;
+    let thrown;
     try {
       outcome = m.exercise(bytes, target);
     } catch (err) {
-      parentPort.postMessage({ type: 'fail', index: i, seed: seed.name, why: `untyped error: ${err?.stack ?? err}` });
-      outcome = `untyped ${err?.name ?? typeof err}`;
+      thrown = err;
+      // The kind of failure: the error and the first place in the package's sources it came from.
+      const where = String(err?.stack ?? '')
+        .split('\n')
+        .find((line) => line.includes('/src/'))
+        ?.match(/([\w.-]+\.[jt]s:\d+)/)?.[1];
+      outcome = `untyped ${err?.name ?? typeof err}: ${String(err?.message ?? err).replace(/\d+/g, 'N')}${where ? ` at ${where}` : ''}`;
     }
     const ms = performance.now() - t0;
+    if (outcome.startsWith('untyped'))
+      parentPort.postMessage({ type: 'fail', index: i, seed: seed.name, kind: outcome, why: `untyped error: ${thrown?.stack ?? thrown}` });
     Atomics.store(progress, 1, 0);
     if (ms > stats.slowest.ms) stats.slowest = { ms, index: i, seed: seed.name };
     if (ms > SLOW_MS)
       parentPort.postMessage({ type: 'fail', index: i, seed: seed.name, why: `a call of ${ms.toFixed(0)} ms (over ${SLOW_MS})` });
     stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
     stats.inputs = i + 1;
+    stats.seconds = (performance.now() - begun) / 1000;
     if (performance.now() - posted > 500) {
       parentPort.postMessage(stats);
       posted = performance.now();
