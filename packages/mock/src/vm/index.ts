@@ -1,0 +1,25 @@
+// The mock's BPF virtual machine: programs translated into JavaScript, run
+// against a memory of separate regions, with helpers the caller supplies.
+export {
+  compileProgram,
+  DEFAULT_BUDGET,
+  MAX_CALL_FRAMES,
+  VM_STACK_SIZE,
+  VmProgram,
+  type VmHelper,
+  type VmHelperEnv,
+  type VmLddwRef,
+  type VmProgramSpec,
+  type VmRunArgs,
+  type VmRunOptions,
+} from './compile.js';
+export {
+  CODE_HI,
+  VmFault,
+  VmMemory,
+  type VmFaultKind,
+  type VmLoadHook,
+  type VmRegion,
+  type VmRegionOptions,
+  type VmStoreHook,
+} from './memory.js';

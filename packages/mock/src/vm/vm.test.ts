@@ -1,0 +1,601 @@
+import { NotSupportedError, VerifierError } from '@bpfkit/core';
+import { assemble } from '@bpfkit/elf';
+import { describe, expect, it } from 'vitest';
+import { compileProgram, type VmHelper, type VmLddwRef, VmFault, VmMemory, type VmProgramSpec } from './index.js';
+
+const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+
+function compile(asm: string, extra: Partial<VmProgramSpec> = {}) {
+  return compileProgram({ name: 'prog', instructions: assemble(asm), ...extra });
+}
+
+function run(asm: string, args: { r1?: bigint; r2?: bigint } = {}, extra: Partial<VmProgramSpec> = {}): bigint {
+  return compile(asm, extra).run(new VmMemory(), args);
+}
+
+function fault(fn: () => unknown): VmFault {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof VmFault) return err;
+    throw err;
+  }
+  throw new Error('expected a VmFault, nothing was thrown');
+}
+
+function refused(fn: () => unknown): VerifierError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof VerifierError) return err;
+    throw err;
+  }
+  throw new Error('expected a VerifierError, nothing was thrown');
+}
+
+describe('VM memory faults', () => {
+  it('an out-of-bounds read of test memory names the program, the instruction and the address', () => {
+    const memory = new VmMemory();
+    const region = memory.map(new Uint8Array(8), { name: 'test memory' });
+    const program = compile('mov %r0, 0\nldxw %r0, [%r1+4]\nldxw %r0, [%r1+6]\nexit');
+    const f = fault(() => program.run(memory, { r1: memory.pointer(region) }));
+    expect(f.kind).toBe('read');
+    expect(f.program).toBe('prog');
+    expect(f.instruction).toBe(2);
+    expect(f.address).toBe(memory.pointer(region, 6));
+    expect(f.size).toBe(4);
+    expect(f.message).toContain("program 'prog': instruction 2: read of 4 bytes at 0x");
+    expect(f.message).toContain('outside test memory');
+    // The memory stays usable: a run within bounds afterwards works.
+    expect(compile('ldxw %r0, [%r1+4]\nexit').run(memory, { r1: memory.pointer(region) })).toBe(0n);
+  });
+
+  it('a negative offset below a region faults instead of reaching another region', () => {
+    const memory = new VmMemory();
+    memory.map(new Uint8Array(16), { name: 'first' });
+    const second = memory.map(new Uint8Array(16), { name: 'second' });
+    const f = fault(() => compile('ldxb %r0, [%r1-1]\nexit').run(memory, { r1: memory.pointer(second) }));
+    expect(f.kind).toBe('read');
+    expect(f.address).toBe(memory.pointer(second) - 1n);
+  });
+
+  it('writes past the stack, above or below its 512 bytes, fault before writing', () => {
+    const above = fault(() => run('stdw [%r10+0], 1\nmov %r0, 0\nexit'));
+    expect(above.kind).toBe('write');
+    expect(above.instruction).toBe(0);
+    expect(above.message).toContain('outside stack of frame 0');
+    const below = fault(() => run('mov %r0, 0\nstxb [%r10-513], %r0\nexit'));
+    expect(below.instruction).toBe(1);
+    expect(run('mov %r0, 7\nstxdw [%r10-512], %r0\nldxdw %r0, [%r10-512]\nexit')).toBe(7n);
+  });
+
+  it('a pointer into nothing faults', () => {
+    const f = fault(() => run('mov %r1, 0x1234\nldxb %r0, [%r1+0]\nexit'));
+    expect(f.kind).toBe('read');
+    expect(f.address).toBe(0x1234n);
+    expect(f.message).toContain('no memory region there');
+    const unmapped = new VmMemory();
+    unmapped.stack(0); // mapped before the unmapping below, so it does not take the freed id
+    const gone = unmapped.map(new Uint8Array(8), { name: 'gone' });
+    const ptr = unmapped.pointer(gone);
+    unmapped.unmap(gone);
+    expect(fault(() => compile('ldxb %r0, [%r1+0]\nexit').run(unmapped, { r1: ptr })).message).toContain('no memory region there');
+  });
+
+  it('writes to read-only regions fault and leave the bytes alone', () => {
+    const memory = new VmMemory();
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    const region = memory.map(bytes, { name: 'context', writable: false });
+    const f = fault(() => compile('stw [%r1+0], 9\nmov %r0, 0\nexit').run(memory, { r1: memory.pointer(region) }));
+    expect(f.kind).toBe('write');
+    expect(f.message).toContain('context is read-only');
+    expect([...bytes]).toEqual([1, 2, 3, 4]);
+    expect(compile('ldxb %r0, [%r1+3]\nexit').run(memory, { r1: memory.pointer(region) })).toBe(4n);
+  });
+
+  it('a region window (start, end) bounds accesses, and may move', () => {
+    const memory = new VmMemory();
+    const packet = memory.map(new Uint8Array(32), { name: 'packet', start: 8, end: 16 });
+    const program = compile('ldxb %r0, [%r1+0]\nexit');
+    expect(program.run(memory, { r1: memory.pointer(packet, 8) })).toBe(0n);
+    expect(fault(() => program.run(memory, { r1: memory.pointer(packet, 7) })).kind).toBe('read');
+    expect(fault(() => program.run(memory, { r1: memory.pointer(packet, 16) })).kind).toBe('read');
+    packet.start = 4;
+    expect(program.run(memory, { r1: memory.pointer(packet, 7) })).toBe(0n);
+  });
+
+  it('atomics check bounds too', () => {
+    const f = fault(() => run('mov %r0, 1\nlock add [%r10+0], %r0\nexit'));
+    expect(f.kind).toBe('write');
+    expect(f.instruction).toBe(1);
+  });
+});
+
+describe('VM budget', () => {
+  it('stops an endless loop with a clear error', () => {
+    const f = fault(() => run('mov %r0, 0\nloop:\nadd %r0, 1\nja loop\nexit'));
+    expect(f.kind).toBe('budget');
+    expect(f.message).toContain('instruction budget exhausted');
+  });
+
+  it('counts instructions exactly and honours the budget option', () => {
+    // 2 + 10 iterations of 2 + exit = 23 instructions.
+    const program = compile('mov %r0, 0\nmov %r1, 10\nloop:\nsub %r1, 1\njne %r1, 0, loop\nexit');
+    const memory = new VmMemory();
+    expect(program.run(memory, {}, { budget: 23 })).toBe(0n);
+    expect(program.lastInstructions).toBe(23);
+    expect(fault(() => program.run(memory, {}, { budget: 22 })).kind).toBe('budget');
+    expect(() => program.run(memory, {}, { budget: 0 })).toThrow(/budget: expected a positive safe integer/);
+  });
+});
+
+describe('VM arithmetic', () => {
+  it('division and modulo by zero follow RFC 9669', () => {
+    expect(run('lddw %r0, 0x123456789\nmov %r1, 0\ndiv %r0, %r1\nexit')).toBe(0n);
+    expect(run('lddw %r0, 0x123456789\nmov %r1, 0\nmod %r0, %r1\nexit')).toBe(0x123456789n);
+    expect(run('lddw %r0, 0x123456789\nmov %r1, 0\ndiv32 %r0, %r1\nexit')).toBe(0n);
+    // 32-bit modulo by zero keeps the low half, zero-extended.
+    expect(run('lddw %r0, 0x123456789\nmov %r1, 0\nmod32 %r0, %r1\nexit')).toBe(0x23456789n);
+    expect(run('lddw %r0, 0x123456789\nmov %r1, 0\nsdiv %r0, %r1\nexit')).toBe(0n);
+    expect(run('lddw %r0, -5\nmov %r1, 0\nsmod %r0, %r1\nexit')).toBe(U64(-5n));
+  });
+
+  it('signed division overflows as the kernel does', () => {
+    expect(run('lddw %r0, 0x8000000000000000\nsdiv %r0, -1\nexit')).toBe(0x8000000000000000n);
+    expect(run('lddw %r0, 0x8000000000000000\nsmod %r0, -1\nexit')).toBe(0n);
+    expect(run('mov32 %r0, 0x80000000\nsdiv32 %r0, -1\nexit')).toBe(0x80000000n);
+    expect(run('mov32 %r0, 0x80000000\nsmod32 %r0, -1\nexit')).toBe(0n);
+    expect(run('mov %r0, -7\nsmod %r0, 2\nexit')).toBe(U64(-1n));
+    expect(run('mov %r0, -7\nsdiv %r0, 2\nexit')).toBe(U64(-3n));
+  });
+
+  it('shift amounts are masked and 32-bit results zero-extend', () => {
+    expect(run('mov %r0, 1\nmov %r1, 65\nlsh %r0, %r1\nexit')).toBe(2n);
+    expect(run('mov %r0, 1\nmov %r1, 33\nlsh32 %r0, %r1\nexit')).toBe(2n);
+    expect(run('mov %r0, -1\nadd32 %r0, 0\nexit')).toBe(0xffffffffn);
+    expect(run('mov %r0, -1\narsh %r0, 63\nexit')).toBe(U64(-1n));
+  });
+});
+
+// A reference interpreter in BigInt, straight from RFC 9669, for the ALU and
+// conditional jumps; random programs must leave the same registers on both.
+function reference(bytes: Uint8Array, regs: bigint[]): bigint[] {
+  const r = regs.slice();
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const s32 = (v: bigint): bigint => BigInt.asIntN(32, v);
+  const u32 = (v: bigint): bigint => BigInt.asUintN(32, v);
+  const s64 = (v: bigint): bigint => BigInt.asIntN(64, v);
+  const bswap = (v: bigint, bits: number): bigint => {
+    let out = 0n;
+    for (let k = 0; k < bits / 8; k++) out = (out << 8n) | ((v >> BigInt(8 * k)) & 0xffn);
+    return out;
+  };
+  for (let pc = 0; pc < bytes.length / 8; pc++) {
+    const op = bytes[pc * 8] as number;
+    const dst = (bytes[pc * 8 + 1] as number) & 0xf;
+    const src = (bytes[pc * 8 + 1] as number) >> 4;
+    const off = dv.getInt16(pc * 8 + 2, true);
+    const imm = BigInt(dv.getInt32(pc * 8 + 4, true));
+    const cls = op & 7;
+    const code = op & 0xf0;
+    const x = (op & 8) !== 0;
+    if (op === 0x18) {
+      r[dst] = u32(imm) | (BigInt(dv.getUint32(pc * 8 + 12, true)) << 32n);
+      pc++;
+      continue;
+    }
+    if (cls === 7 || cls === 4) {
+      const wide = cls === 7;
+      const a = wide ? (r[dst] as bigint) : u32(r[dst] as bigint);
+      const b = x ? (wide ? (r[src] as bigint) : u32(r[src] as bigint)) : wide ? U64(imm) : u32(imm);
+      const sa = wide ? s64(a) : s32(a);
+      const sb = wide ? s64(b) : s32(b);
+      const bits = wide ? 64n : 32n;
+      let v: bigint;
+      switch (code) {
+        case 0x00:
+          v = a + b;
+          break;
+        case 0x10:
+          v = a - b;
+          break;
+        case 0x20:
+          v = a * b;
+          break;
+        case 0x30:
+          v = b === 0n ? 0n : off === 1 ? sa / sb : a / b;
+          break;
+        case 0x90:
+          v = b === 0n ? a : off === 1 ? sa % sb : a % b;
+          break;
+        case 0x40:
+          v = a | b;
+          break;
+        case 0x50:
+          v = a & b;
+          break;
+        case 0xa0:
+          v = a ^ b;
+          break;
+        case 0x60:
+          v = a << (b & (bits - 1n));
+          break;
+        case 0x70:
+          v = a >> (b & (bits - 1n));
+          break;
+        case 0xc0:
+          v = sa >> (b & (bits - 1n));
+          break;
+        case 0x80:
+          v = -a;
+          break;
+        case 0xb0:
+          v = off === 0 ? b : BigInt.asIntN(off, b);
+          break;
+        case 0xd0: {
+          const n = Number(imm);
+          if (cls === 7 || x) v = bswap(r[dst] as bigint, n);
+          else v = BigInt.asUintN(n, r[dst] as bigint);
+          break;
+        }
+        default:
+          throw new Error(`reference: op ${op.toString(16)}`);
+      }
+      // Byte swaps and conversions keep their own width (imm), whatever the class.
+      r[dst] = code === 0xd0 ? v : wide ? U64(v) : u32(v);
+      continue;
+    }
+    if (cls === 5 || cls === 6) {
+      if (op === 0x95) break;
+      const wide = cls === 5;
+      const a = wide ? (r[dst] as bigint) : u32(r[dst] as bigint);
+      const b = x ? (wide ? (r[src] as bigint) : u32(r[src] as bigint)) : wide ? U64(imm) : u32(imm);
+      const sa = wide ? s64(a) : s32(a);
+      const sb = wide ? s64(b) : s32(b);
+      const taken = {
+        16: a === b,
+        80: a !== b,
+        32: a > b,
+        48: a >= b,
+        160: a < b,
+        176: a <= b,
+        96: sa > sb,
+        112: sa >= sb,
+        192: sa < sb,
+        208: sa <= sb,
+        64: (a & b) !== 0n,
+      }[code];
+      if (taken === undefined) throw new Error(`reference: op ${op.toString(16)}`);
+      if (taken) pc += off;
+      continue;
+    }
+    throw new Error(`reference: op ${op.toString(16)}`);
+  }
+  return r;
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function insn(op: number, dst: number, src: number, off: number, imm: number | bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  const dv = new DataView(b.buffer);
+  b[0] = op;
+  b[1] = dst | (src << 4);
+  dv.setInt16(2, off, true);
+  dv.setInt32(4, Number(BigInt.asIntN(32, BigInt(imm))), true);
+  return b;
+}
+
+describe('VM against a BigInt reference interpreter', () => {
+  it('random ALU and ALU64 programs with conditional jumps leave the same registers', () => {
+    const random = rng(21);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const r64 = (): bigint => (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));
+    const values = (): bigint =>
+      pick([
+        0n,
+        1n,
+        2n,
+        3n,
+        31n,
+        32n,
+        63n,
+        64n,
+        0x7fffffffn,
+        0x80000000n,
+        0xffffffffn,
+        0x100000000n,
+        2n ** 63n,
+        2n ** 63n - 1n,
+        2n ** 64n - 1n,
+        U64(-7n),
+        r64(),
+        r64() >> 32n,
+        r64() >> 60n,
+      ]);
+    const imms = (): number =>
+      pick([
+        0,
+        1,
+        -1,
+        2,
+        7,
+        31,
+        32,
+        33,
+        63,
+        64,
+        -2147483648,
+        2147483647,
+        Math.floor(random() * 2 ** 32) | 0,
+        Math.floor(random() * 100) - 50,
+      ]);
+    const codes = [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0, 0xd0];
+    const jumps = [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0];
+    let checked = 0;
+    for (let p = 0; p < 2000; p++) {
+      const body: Uint8Array[] = [];
+      const init: bigint[] = [];
+      for (let k = 0; k < 10; k++) {
+        const v = values();
+        init.push(v);
+        const lo = insn(0x18, k, 0, 0, v & 0xffffffffn);
+        const hi = insn(0, 0, 0, 0, v >> 32n);
+        body.push(lo, hi);
+      }
+      const aluOp = (): Uint8Array => {
+        const wide = random() < 0.6;
+        const code = pick(codes);
+        let x = random() < 0.5 ? 8 : 0;
+        let off = 0;
+        let imm = imms();
+        if (code === 0x30 || code === 0x90) off = random() < 0.5 ? 1 : 0;
+        if (code === 0x80) {
+          x = 0;
+          imm = 0;
+        }
+        if (code === 0xb0 && x === 8) off = pick(wide ? [0, 8, 16, 32] : [0, 8, 16]);
+        if (code === 0xd0) {
+          imm = pick([16, 32, 64]);
+          x = wide ? 0 : x;
+        }
+        const src = x === 8 || (code === 0xd0 && !wide) ? Math.floor(random() * 10) : 0;
+        return insn(code | x | (wide ? 7 : 4), Math.floor(random() * 10), code === 0xd0 ? 0 : src, off, code === 0xd0 || x === 0 ? imm : 0);
+      };
+      for (let k = 0; k < 40; k++) {
+        if (random() < 0.25) {
+          const x = random() < 0.5 ? 8 : 0;
+          body.push(
+            insn(
+              pick(jumps) | x | (random() < 0.5 ? 5 : 6),
+              Math.floor(random() * 10),
+              x ? Math.floor(random() * 10) : 0,
+              1,
+              x ? 0 : imms(),
+            ),
+          );
+        }
+        body.push(aluOp());
+      }
+      const bodyBytes = new Uint8Array(body.length * 8);
+      for (const [k, b] of body.entries()) bodyBytes.set(b, k * 8);
+      const want = reference(bodyBytes, new Array<bigint>(10).fill(0n));
+      const tail: Uint8Array[] = [];
+      for (let k = 0; k < 10; k++) tail.push(insn(0x7b, 10, k, -8 * (k + 1), 0));
+      tail.push(insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0));
+      const all = new Uint8Array(bodyBytes.length + tail.length * 8);
+      all.set(bodyBytes);
+      for (const [k, b] of tail.entries()) all.set(b, bodyBytes.length + k * 8);
+      const memory = new VmMemory();
+      compileProgram({ name: `random ${p}`, instructions: all }).run(memory);
+      const stack = memory.stack(0).view;
+      const got = Array.from({ length: 10 }, (_, k) => stack.getBigUint64(512 - 8 * (k + 1), true));
+      expect({ program: p, regs: got }).toEqual({ program: p, regs: want });
+      checked++;
+    }
+    expect(checked).toBe(2000);
+  });
+});
+
+describe('VM calls', () => {
+  it('bpf-to-bpf calls get their own stack frames and keep r6-r9', () => {
+    const asm = `
+      mov %r6, 6
+      stdw [%r10-8], 11
+      mov %r1, %r10
+      add %r1, -8
+      call local f
+      ldxdw %r2, [%r10-8]
+      add %r0, %r2
+      add %r0, %r6
+      exit
+    f:
+      stdw [%r10-8], 100
+      ldxdw %r0, [%r1+0]
+      ldxdw %r3, [%r10-8]
+      add %r0, %r3
+      mov %r6, 0
+      exit`;
+    // callee: 11 (caller's slot through r1) + 100 (its own slot); caller adds 11 and 6.
+    expect(run(asm)).toBe(128n);
+  });
+
+  it('refuses call chains deeper than 8 frames at load', () => {
+    const chain = (frames: number): string => {
+      const lines = [];
+      for (let k = 0; k < frames - 1; k++) lines.push(`f${k}:`, `call local f${k + 1}`, 'exit');
+      lines.push(`f${frames - 1}:`, 'mov %r0, 8', 'exit');
+      return lines.join('\n');
+    };
+    expect(run(chain(8))).toBe(8n);
+    const err = refused(() => compile(chain(9)));
+    expect(err.message).toContain('the call stack of 9 frames is too deep');
+    expect(err.code).toBe('E2BIG');
+  });
+
+  it('refuses recursion', () => {
+    expect(refused(() => compile('call local f\nexit\nf:\ncall local f\nexit')).message).toContain('recursive call');
+  });
+
+  it('helpers get five u64 arguments and the memory, and their result lands in r0', () => {
+    const seen: bigint[] = [];
+    const helpers = new Map<number, VmHelper>([
+      [
+        1,
+        (r1, r2, r3, r4, r5, env) => {
+          seen.push(r1, r2, r3, r4, r5);
+          const key = env.memory.view(r1, 4);
+          env.memory.view(r1, 4, true).set([9, 9, 9, 9]);
+          return BigInt(key.length) + BigInt(env.instruction) * 1000n;
+        },
+      ],
+      [2, () => -1],
+    ]);
+    const asm = `
+      stw [%r10-4], 1
+      mov %r1, %r10
+      add %r1, -4
+      lddw %r2, 0x123456789abcdef0
+      mov %r3, -1
+      mov %r4, 4
+      mov %r5, 5
+      call 1
+      ldxw %r6, [%r10-4]
+      add %r0, %r6
+      exit`;
+    const memory = new VmMemory();
+    expect(compile(asm, { helpers }).run(memory)).toBe(8004n + 0x09090909n);
+    expect(seen.slice(1)).toEqual([0x123456789abcdef0n, U64(-1n), 4n, 5n]);
+    expect(memory.resolve(seen[0] as bigint)).toEqual({ region: memory.stack(0), offset: 508 });
+    expect(run('call 2\nexit', {}, { helpers })).toBe(U64(-1n));
+  });
+
+  it('a helper reading outside memory raises a fault naming the call instruction', () => {
+    const helpers = new Map<number, VmHelper>([[1, (r1, _r2, _r3, _r4, _r5, env) => env.memory.view(r1, 8)[0] ?? 0]]);
+    const f = fault(() => run('mov %r1, %r10\ncall 1\nexit', {}, { helpers }));
+    expect(f.kind).toBe('read');
+    expect(f.instruction).toBe(1);
+    expect(f.message).toContain('read of 8 bytes');
+  });
+
+  it('callbacks (lddw func) run through the helper environment, within the call depth', () => {
+    // A bpf_loop-like helper: calls the callback r1 times with (index, ctx) until it returns 1.
+    const helpers = new Map<number, VmHelper>([
+      [
+        181,
+        (n, fn, ctx, _r4, _r5, env) => {
+          let i = 0n;
+          for (; i < n; i++) if (env.callback(fn, i, ctx) === 1n) return i + 1n;
+          return i;
+        },
+      ],
+    ]);
+    const asm = `
+      stdw [%r10-8], 0
+      mov %r1, 10
+      lddw %r2, func cb
+      mov %r3, %r10
+      add %r3, -8
+      mov %r4, 0
+      call 181
+      ldxdw %r1, [%r10-8]
+      lsh %r0, 32
+      or %r0, %r1
+      exit
+    cb:
+      ldxdw %r3, [%r2+0]
+      add %r3, %r1
+      stxdw [%r2+0], %r3
+      mov %r0, 0
+      exit`;
+    expect(run(asm, {}, { helpers })).toBe((10n << 32n) | 45n);
+    const deep = new Map<number, VmHelper>([[7, (fn, _r2, _r3, _r4, _r5, env) => env.callback(fn, fn)]]);
+    const f = fault(() => run('lddw %r1, func cb\ncall 7\nexit\ncb:\ncall 7\nexit', {}, { helpers: deep }));
+    expect(f.kind).toBe('call-depth');
+    expect(f.message).toContain('the call stack of 9 frames is too deep');
+    expect(fault(() => run('mov %r1, 12\ncall 7\nexit', {}, { helpers: deep })).kind).toBe('callback');
+  });
+
+  it('map references resolve through the caller', () => {
+    const refs: VmLddwRef[] = [];
+    const resolveLddw = (ref: VmLddwRef): bigint => {
+      refs.push(ref);
+      return ref.kind === 'map_fd' ? 0xabcn : 0x1000n + BigInt(ref.nextImm);
+    };
+    expect(run('lddw %r1, map_fd 3\nlddw %r0, map_value 4 16\nadd %r0, %r1\nexit', {}, { resolveLddw })).toBe(0xabcn + 0x1010n);
+    expect(refs).toEqual([
+      { kind: 'map_fd', imm: 3, nextImm: 0, instruction: 0 },
+      { kind: 'map_value', imm: 4, nextImm: 16, instruction: 2 },
+    ]);
+    expect(() => compile('lddw %r1, map_fd 3\nmov %r0, 0\nexit')).toThrow(NotSupportedError);
+  });
+
+  it('a region load hook answers context fields that hold pointers', () => {
+    const memory = new VmMemory();
+    const packet = memory.map(new Uint8Array([0xaa, 0xbb]), { name: 'packet' });
+    const ctx = memory.map(new Uint8Array(8), {
+      name: 'xdp_md',
+      writable: false,
+      load: (offset) => (offset === 0 ? memory.pointer(packet) : offset === 4 ? memory.pointer(packet, 2) : undefined),
+    });
+    const program = compile(`
+      ldxw %r2, [%r1+0]
+      ldxw %r3, [%r1+4]
+      mov %r4, %r2
+      add %r4, 2
+      mov %r0, 0
+      jgt %r4, %r3, out
+      ldxb %r0, [%r2+1]
+    out:
+      exit`);
+    expect(program.run(memory, { r1: memory.pointer(ctx) })).toBe(0xbbn);
+  });
+});
+
+describe('VM load-time checks', () => {
+  it('refuses unknown opcodes', () => {
+    const bytes = new Uint8Array([0xff, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+    const err = refused(() => compileProgram({ name: 'bad', instructions: bytes }));
+    expect(err.message).toContain('unknown opcode ff');
+    expect(err.program).toBe('bad');
+    expect(err.instruction).toBe(0);
+  });
+
+  it('refuses jumps out of range and falling off the end', () => {
+    expect(refused(() => compile('ja +5\nexit')).message).toContain('jump out of range from insn 0 to 6');
+    expect(refused(() => compile('mov %r0, 0\njeq %r0, 0, -3\nexit')).message).toContain('jump out of range');
+    expect(refused(() => compile('mov %r0, 0')).message).toContain('last insn is not an exit or jmp');
+    expect(refused(() => compile('mov %r0, 0\nexit\nf:\nmov %r0, 1\ncall local f')).message).toContain('last insn is not an exit or jmp');
+  });
+
+  it('refuses jumps into the middle of lddw and writes to r10', () => {
+    const bytes = assemble('ja +1\nlddw %r0, 1\nexit');
+    expect(refused(() => compileProgram({ name: 'p', instructions: bytes })).message).toContain('jump into the middle of ldimm64');
+    expect(refused(() => compile('mov %r10, 0\nexit')).message).toContain('frame pointer is read only');
+  });
+
+  it('refuses helpers the program type may not call, and names unimplemented ones', () => {
+    const helpers = new Map<number, VmHelper>([[1, () => 0]]);
+    const err = refused(() =>
+      compile('call 6\nexit', {
+        helpers,
+        helperAllowed: (id) => id === 1,
+        helperName: (id) => (id === 6 ? 'bpf_trace_printk' : undefined),
+      }),
+    );
+    expect(err.message).toContain('unknown func bpf_trace_printk#6');
+    expect(() => compile('call 2\nexit', { helpers, helperAllowed: () => true, helperName: () => 'bpf_map_update_elem' })).toThrow(
+      /helper bpf_map_update_elem#2 is not supported by the mock backend: program 'prog' calls it/,
+    );
+    expect(refused(() => compile('callx %r1\nexit')).message).toContain('unknown opcode 8d');
+  });
+});
