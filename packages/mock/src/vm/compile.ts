@@ -6,11 +6,14 @@
 // Every block charges its instruction count to the run's budget on entry.
 import { disassemble } from '@bpfkit/elf';
 import { Errno, InvalidArgumentError, NotSupportedError, VerifierError } from '@bpfkit/core';
-import { CODE_HI, STACK_SIZE, state, VmFault, type VmMemory } from './memory.js';
+import { CODE_HI, STACK_SIZE, state, VmFault, type VmMemory, type VmTailTarget } from './memory.js';
 import * as rt from './runtime.js';
 
 /** Most frames of bpf-to-bpf calls (and callbacks) alive at once, as the kernel's MAX_CALL_FRAMES. */
 export const MAX_CALL_FRAMES = 8;
+
+/** Most tail calls in one run, as the kernel's MAX_TAIL_CALL_CNT. */
+export const MAX_TAIL_CALLS = 33;
 
 /** Instructions a run may execute unless told otherwise. */
 export const DEFAULT_BUDGET = 1_000_000;
@@ -31,6 +34,15 @@ export interface VmHelperEnv {
    * and returns its r0: what `bpf_loop` and `bpf_for_each_map_elem` do.
    */
   callback(fn: bigint, ...args: bigint[]): bigint;
+  /**
+   * From the tail-call helper only (see {@link VmProgramSpec.tailCallHelper}):
+   * when the helper returns, `target` replaces the running program (the
+   * current frame ends; `target` starts with r1 = the helper's r1 and a fresh
+   * stack, and its r0 is what the frame returns). `false`, with nothing
+   * done, once a run has taken 33 tail calls (the kernel's limit): the helper
+   * then fails as `bpf_tail_call` does and the program goes on.
+   */
+  tailCall(target: VmProgram): boolean;
 }
 
 /**
@@ -75,6 +87,11 @@ export interface VmProgramSpec {
    * the kernel refuses it, and so does the VM by default.
    */
   allowCallx?: boolean | undefined;
+  /**
+   * The helper that may replace the running program through
+   * {@link VmHelperEnv.tailCall} (default 12, `bpf_tail_call`).
+   */
+  tailCallHelper?: number | undefined;
 }
 
 /** Options of one run. */
@@ -412,7 +429,8 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
     if (depth > MAX_CALL_FRAMES) fail(starts[k] as number, `the call stack of ${depth} frames is too deep !`, Errno.E2BIG);
   }
 
-  return new VmProgram(name, n, generate(d, shapes, lddwValue, starts, helpers, spec.allowCallx === true, n), helpers);
+  const tailId = spec.tailCallHelper ?? 12;
+  return new VmProgram(name, n, generate(d, shapes, lddwValue, starts, helpers, spec.allowCallx === true, n, tailId), helpers, tailId);
 }
 
 function hexConst(v: number): string {
@@ -428,12 +446,13 @@ function generate(
   helpers: ReadonlyMap<number, VmHelper>,
   callx: boolean,
   n: number,
+  tailId: number,
 ): string {
   const out: string[] = [];
   const helperIds = [...helpers.keys()];
   out.push('"use strict";');
   out.push(
-    'const {S, ld1, ld2, ld4, ld8, st1, st2, st4, st8, atomic, mulhu, udiv64, umod64, sdiv64, smod64, shl64, shr64, sar64, bswap32, budgetFault, depthFault, stackFor, callHelper, callHelperById} = RT;',
+    'const {S, ld1, ld2, ld4, ld8, st1, st2, st4, st8, atomic, mulhu, udiv64, umod64, sdiv64, smod64, shl64, shr64, sar64, bswap32, budgetFault, depthFault, stackFor, callHelper, callHelperById, tailCall} = RT;',
   );
   helperIds.forEach((_id, k) => {
     out.push(`const HF${k} = HF[${k}];`);
@@ -473,7 +492,7 @@ function generate(
         }
         out.push(`if ((S.n -= ${count}) < 0) throw budgetFault(${i});`);
       }
-      out.push(emit(d, i, shapes[i] as Shape, lddwValue[i], helperIndex, callx));
+      out.push(emit(d, i, shapes[i] as Shape, lddwValue[i], helperIndex, callx, tailId));
       if ((shapes[i] as Shape).wide) i++;
     }
     if (needSwitch) out.push('}', '}');
@@ -490,6 +509,7 @@ function emit(
   lddw: { lo: number; hi: number } | undefined,
   helperIndex: Map<number, number>,
   callx: boolean,
+  tailId: number,
 ): string {
   const op = d.op[i] as number;
   const cls = op & 7;
@@ -617,7 +637,8 @@ function emit(
         if (src === 1) {
           return `if (d >= ${MAX_CALL_FRAMES - 1}) throw depthFault(${i}, d + 1); l0 = F${shape.entry}(d + 1, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5); h0 = S.h;`;
         }
-        return `l0 = callHelper(HF${helperIndex.get(imm)}, ${imm}, ${i}, d, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5); h0 = S.h;`;
+        const call = `l0 = callHelper(HF${helperIndex.get(imm)}, ${imm}, ${i}, d, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5); h0 = S.h;`;
+        return imm === tailId ? `${call} if (S.tail !== null) return tailCall(d, l1, h1);` : call;
       }
       if (cls === JMP32) {
         const b = x ? `l${src}` : hexConst(imm);
@@ -729,7 +750,18 @@ class HelperEnv implements VmHelperEnv {
     readonly instruction: number,
     readonly depth: number,
     private readonly entries: Readonly<Record<number, SubprogFn>>,
+    private readonly mayTailCall: boolean,
   ) {}
+
+  tailCall(target: VmProgram): boolean {
+    if (!this.mayTailCall) {
+      throw new VmFault('tail-call', this.program, this.instruction, 'tailCall() is for the tail-call helper only');
+    }
+    if (!(target instanceof VmProgram)) throw new InvalidArgumentError('target', 'a VmProgram', target);
+    if (state.tails >= MAX_TAIL_CALLS) return false;
+    state.tail = target;
+    return true;
+  }
 
   callback(fn: bigint, ...args: bigint[]): bigint {
     const v = BigInt.asUintN(64, fn);
@@ -762,13 +794,14 @@ class HelperEnv implements VmHelperEnv {
  * const program = compileProgram({ name: 'double', instructions: assemble('mov %r0, %r1\nlsh %r0, 1\nexit') });
  * program.run(new VmMemory(), { r1: 21n }); // 42n
  */
-export class VmProgram {
+export class VmProgram implements VmTailTarget {
   /** The generated JavaScript (for debugging). */
   readonly source: string;
   /** Instructions executed by the last run (those charged to its budget). */
   lastInstructions = 0;
   private readonly entries: Readonly<Record<number, SubprogFn>>;
   private readonly main: SubprogFn;
+  private readonly tailId: number;
   private memory: VmMemory | null = null;
 
   /** @internal Use {@link compileProgram}. */
@@ -777,8 +810,10 @@ export class VmProgram {
     readonly instructionCount: number,
     source: string,
     helpers: ReadonlyMap<number, VmHelper>,
+    tailId = 12,
   ) {
     this.source = source;
+    this.tailId = tailId;
     const helperFns = [...helpers.values()];
     const runtime = {
       S: state,
@@ -790,6 +825,17 @@ export class VmProgram {
         return r;
       },
       callHelper: (fn: VmHelper, id: number, pc: number, depth: number, ...a: number[]): number => this.callHelper(fn, id, pc, depth, a),
+      tailCall: (depth: number, l1: number, h1: number): number => {
+        const target = state.tail as VmTailTarget;
+        state.tail = null;
+        state.tails++;
+        const saved = state.program;
+        try {
+          return target.enterTail(depth, l1, h1);
+        } finally {
+          state.program = saved;
+        }
+      },
       callHelperById: (id: number, pc: number, depth: number, ...a: number[]): number => {
         const fn = helpers.get(id);
         if (fn === undefined) throw new VmFault('helper', state.program, pc, `callx to helper #${id}, which the program may not call`);
@@ -802,7 +848,7 @@ export class VmProgram {
   }
 
   private callHelper(fn: VmHelper, id: number, pc: number, depth: number, a: number[]): number {
-    const env = new HelperEnv(this.memory as VmMemory, this.name, pc, depth, this.entries);
+    const env = new HelperEnv(this.memory as VmMemory, this.name, pc, depth, this.entries, id === this.tailId);
     state.pc = pc;
     const r = fn(
       rt.big(a[0] as number, a[1] as number),
@@ -813,6 +859,18 @@ export class VmProgram {
       env,
     );
     return rt.splitResult(r, pc, `helper #${id}`);
+  }
+
+  /** @internal The entry of a tail call (see {@link VmHelperEnv.tailCall}), in the running memory. */
+  enterTail(depth: number, l1: number, h1: number): number {
+    const saved = this.memory;
+    this.memory = state.mem;
+    state.program = this.name;
+    try {
+      return this.main(depth, l1, h1, 0, 0, 0, 0, 0, 0, 0, 0);
+    } finally {
+      this.memory = saved;
+    }
   }
 
   /**
@@ -834,8 +892,11 @@ export class VmProgram {
     const savedMemory = this.memory;
     this.memory = memory;
     state.rg = memory.regions;
+    state.mem = memory;
     state.program = this.name;
     state.n = budget;
+    state.tail = null;
+    state.tails = 0;
     const r = (v: bigint | undefined): [number, number] => {
       const u = v ?? 0n;
       return [Number(BigInt.asIntN(32, u)), Number(BigInt.asIntN(32, u >> 32n))];

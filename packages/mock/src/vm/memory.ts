@@ -119,14 +119,26 @@ export interface VmState {
   n: number;
   /** The region table of the running memory. */
   rg: (VmRegion | undefined)[];
+  /** The running memory. */
+  mem: VmMemory | null;
   /** The running program. */
   program: string;
   /** The instruction a helper was called from (for faults raised through {@link VmMemory} by helpers). */
   pc: number;
+  /** A tail call a helper asked for, taken when the helper returns. */
+  tail: VmTailTarget | null;
+  /** Tail calls taken in this run (at most 33, as the kernel's MAX_TAIL_CALL_CNT). */
+  tails: number;
+}
+
+/** What a tail call enters (a {@link VmProgram}). */
+export interface VmTailTarget {
+  /** @internal Runs the program's main function in frame `depth` with r1 = l1:h1; returns r0's low half, the high half in `state.h`. */
+  enterTail(depth: number, l1: number, h1: number): number;
 }
 
 /** The one state object the runtime and generated code share. */
-export const state: VmState = { h: 0, n: 0, rg: [], program: '', pc: 0 };
+export const state: VmState = { h: 0, n: 0, rg: [], mem: null, program: '', pc: 0, tail: null, tails: 0 };
 
 function hex(v: bigint): string {
   return `0x${v.toString(16)}`;

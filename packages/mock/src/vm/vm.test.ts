@@ -1,7 +1,7 @@
 import { NotSupportedError, VerifierError } from '@bpfkit/core';
 import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
-import { compileProgram, type VmHelper, type VmLddwRef, VmFault, VmMemory, type VmProgramSpec } from './index.js';
+import { compileProgram, type VmHelper, type VmLddwRef, VmFault, VmMemory, type VmProgram, type VmProgramSpec } from './index.js';
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
@@ -558,6 +558,45 @@ describe('VM calls', () => {
     out:
       exit`);
     expect(program.run(memory, { r1: memory.pointer(ctx) })).toBe(0xbbn);
+  });
+});
+
+describe('VM tail calls', () => {
+  it('a tail call replaces the frame, and a run takes at most 33', () => {
+    // The program counts its runs in the context, then tail-calls itself; when the
+    // tail call fails (the 34th), it returns the count plus 1000.
+    const programs: VmProgram[] = [];
+    const helpers = new Map<number, VmHelper>([
+      [
+        12,
+        (_ctx, _map, index, _r4, _r5, env) => {
+          const target = programs[Number(index)];
+          return target !== undefined && env.tailCall(target) ? 0 : -2;
+        },
+      ],
+    ]);
+    const self = compile(
+      'mov %r6, %r1\nldxw %r2, [%r1+0]\nadd %r2, 1\nstxw [%r1+0], %r2\nmov %r2, 0\nmov %r3, 0\ncall 12\nldxw %r0, [%r6+0]\nadd %r0, 1000\nexit',
+      { helpers },
+    );
+    programs.push(self);
+    const memory = new VmMemory();
+    const ctx = memory.map(new Uint8Array(4), { name: 'ctx' });
+    expect(self.run(memory, { r1: memory.pointer(ctx) })).toBe(1034n);
+    // Another run starts counting again.
+    ctx.bytes.fill(0);
+    expect(self.run(memory, { r1: memory.pointer(ctx) })).toBe(1034n);
+    // A tail call from a subprogram returns to the subprogram's caller; a missing target fails the helper.
+    const other = compile('mov %r0, %r1\nexit');
+    programs[1] = other;
+    const caller = compile('call local f\nadd %r0, 1\nexit\nf:\nmov %r3, %r1\nmov %r1, 40\ncall 12\nmov %r0, 7\nexit', { helpers });
+    expect(caller.run(memory, { r1: 1n })).toBe(41n);
+    expect(caller.run(memory, { r1: 5n })).toBe(8n);
+  });
+
+  it('only the tail-call helper may tail-call', () => {
+    const helpers = new Map<number, VmHelper>([[1, (_a, _b, _c, _d, _e, env) => (env.tailCall(compile('mov %r0, 0\nexit')) ? 1 : 0)]]);
+    expect(fault(() => run('call 1\nexit', {}, { helpers })).kind).toBe('tail-call');
   });
 });
 
