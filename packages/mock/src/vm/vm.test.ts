@@ -159,8 +159,25 @@ describe('VM arithmetic', () => {
 
 // A reference interpreter in BigInt, straight from RFC 9669, for the ALU and
 // conditional jumps; random programs must leave the same registers on both.
-function reference(bytes: Uint8Array, regs: bigint[]): bigint[] {
+function reference(bytes: Uint8Array, regs: bigint[], stack = new Uint8Array(512)): bigint[] {
   const r = regs.slice();
+  // Memory operations address the stack through r10 only.
+  const sv = new DataView(stack.buffer, stack.byteOffset, stack.byteLength);
+  const load = (off: number, size: number): bigint =>
+    size === 1
+      ? BigInt(sv.getUint8(512 + off))
+      : size === 2
+        ? BigInt(sv.getUint16(512 + off, true))
+        : size === 4
+          ? BigInt(sv.getUint32(512 + off, true))
+          : sv.getBigUint64(512 + off, true);
+  const store = (off: number, size: number, v: bigint): void => {
+    if (size === 1) sv.setUint8(512 + off, Number(v & 0xffn));
+    else if (size === 2) sv.setUint16(512 + off, Number(v & 0xffffn), true);
+    else if (size === 4) sv.setUint32(512 + off, Number(v & 0xffffffffn), true);
+    else sv.setBigUint64(512 + off, BigInt.asUintN(64, v), true);
+  };
+  const SIZES = [4, 2, 1, 8];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const s32 = (v: bigint): bigint => BigInt.asIntN(32, v);
   const u32 = (v: bigint): bigint => BigInt.asUintN(32, v);
@@ -269,6 +286,38 @@ function reference(bytes: Uint8Array, regs: bigint[]): bigint[] {
       if (taken) pc += off;
       continue;
     }
+    const size = SIZES[(op >> 3) & 3] as number;
+    const mode = op & 0xe0;
+    if (cls === 1) {
+      if (src !== 10) throw new Error('reference: loads from r10 only');
+      const v = load(off, size);
+      r[dst] = mode === 0x80 ? U64(BigInt.asIntN(size * 8, v)) : v;
+      continue;
+    }
+    if (cls === 2 || cls === 3) {
+      if (dst !== 10) throw new Error('reference: stores through r10 only');
+      const v = cls === 2 ? U64(imm) : (r[src] as bigint);
+      if (mode === 0x60) {
+        store(off, size, v);
+        continue;
+      }
+      const old = load(off, size);
+      const bits = BigInt(size * 8);
+      const k = Number(imm);
+      const mask = (w: bigint): bigint => BigInt.asUintN(Number(bits), w);
+      let next = old;
+      if ((k & ~1) === 0x00) next = mask(old + v);
+      else if ((k & ~1) === 0x40) next = mask(old | v);
+      else if ((k & ~1) === 0x50) next = mask(old & v);
+      else if ((k & ~1) === 0xa0) next = mask(old ^ v);
+      else if (k === 0xe1) next = mask(v);
+      else if (k === 0xf1) next = mask(r[0] as bigint) === old ? mask(v) : old;
+      else throw new Error(`reference: atomic ${k}`);
+      store(off, size, next);
+      if (k === 0xf1) r[0] = old;
+      else if ((k & 1) !== 0) r[src] = old;
+      continue;
+    }
     throw new Error(`reference: op ${op.toString(16)}`);
   }
   return r;
@@ -296,7 +345,7 @@ function insn(op: number, dst: number, src: number, off: number, imm: number | b
 }
 
 describe('VM against a BigInt reference interpreter', () => {
-  it('random ALU and ALU64 programs with conditional jumps leave the same registers', () => {
+  it('random programs (ALU, ALU64, conditional jumps, loads, stores, atomics on the stack) leave the same registers and stack', () => {
     const random = rng(21);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
     const r64 = (): bigint => (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));
@@ -371,7 +420,34 @@ describe('VM against a BigInt reference interpreter', () => {
         const src = x === 8 || (code === 0xd0 && !wide) ? Math.floor(random() * 10) : 0;
         return insn(code | x | (wide ? 7 : 4), Math.floor(random() * 10), code === 0xd0 ? 0 : src, off, code === 0xd0 || x === 0 ? imm : 0);
       };
+      const memOp = (): Uint8Array => {
+        const sizeBits = pick([0x00, 0x08, 0x10, 0x18]);
+        const size = ({ 0: 4, 8: 2, 16: 1, 24: 8 } as Record<number, number>)[sizeBits] as number;
+        const off = -100 - size - Math.floor(random() * 100);
+        const reg = Math.floor(random() * 10);
+        switch (Math.floor(random() * 5)) {
+          case 0:
+            return insn(0x61 | sizeBits, reg, 10, off, 0); // ldx
+          case 1:
+            return insn(sizeBits === 0x18 ? 0x79 : 0x81 | sizeBits, reg, 10, off, 0); // ldxs (or ldxdw)
+          case 2:
+            return insn(0x62 | sizeBits, 10, 0, off, imms()); // st
+          case 3:
+            return insn(0x63 | sizeBits, 10, reg, off, 0); // stx
+          default: {
+            const wide = random() < 0.5;
+            return insn(
+              wide ? 0xdb : 0xc3,
+              10,
+              reg,
+              -100 - (wide ? 8 : 4) - Math.floor(random() * 100),
+              pick([0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1]),
+            );
+          }
+        }
+      };
       for (let k = 0; k < 40; k++) {
+        if (random() < 0.2) body.push(memOp());
         if (random() < 0.25) {
           const x = random() < 0.5 ? 8 : 0;
           body.push(
@@ -388,7 +464,8 @@ describe('VM against a BigInt reference interpreter', () => {
       }
       const bodyBytes = new Uint8Array(body.length * 8);
       for (const [k, b] of body.entries()) bodyBytes.set(b, k * 8);
-      const want = reference(bodyBytes, new Array<bigint>(10).fill(0n));
+      const wantStack = new Uint8Array(512);
+      const want = reference(bodyBytes, new Array<bigint>(10).fill(0n), wantStack);
       const tail: Uint8Array[] = [];
       for (let k = 0; k < 10; k++) tail.push(insn(0x7b, 10, k, -8 * (k + 1), 0));
       tail.push(insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0));
@@ -400,6 +477,10 @@ describe('VM against a BigInt reference interpreter', () => {
       const stack = memory.stack(0).view;
       const got = Array.from({ length: 10 }, (_, k) => stack.getBigUint64(512 - 8 * (k + 1), true));
       expect({ program: p, regs: got }).toEqual({ program: p, regs: want });
+      expect({ program: p, stack: [...memory.stack(0).bytes.subarray(300, 412)] }).toEqual({
+        program: p,
+        stack: [...wantStack.subarray(300, 412)],
+      });
       checked++;
     }
     expect(checked).toBe(2000);
