@@ -120,6 +120,19 @@ describe('hostile objects', () => {
     });
   }
 
+  it("keeps a program named '__proto__' as a program", () => {
+    const bytes = bytesOf('legacy.bpf.o');
+    const text = new TextDecoder('latin1').decode(bytes);
+    // Every copy of the name (the symbol's, BTF's): same length, NUL-padded.
+    for (let at = text.indexOf('count_legacy\0'); at >= 0; at = text.indexOf('count_legacy\0', at + 1)) {
+      bytes.set(new TextEncoder().encode('__proto__\0\0\0'), at);
+    }
+    const spec = readObject(bytes);
+    expect(Object.keys(spec.programs)).toEqual(['__proto__']);
+    expect(Object.hasOwn(spec.programs, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(spec.programs)).toBe(Object.prototype);
+  });
+
   it('refuses a global data section larger than an array map value can be', () => {
     expect(readObject(patched('basics.bpf.o', [sectionField('.bss', 32), 32n << 20n])).globals['.bss']!.valueSize).toBe(32 << 20);
     // 2 GiB of .bss takes no bytes of the file, but every load would copy it.

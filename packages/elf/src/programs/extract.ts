@@ -166,7 +166,8 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt, warnings?
     const info = sectionInfo(f.section.name);
     if (!info || f.symbol.bind !== Elf.STB_GLOBAL) continue;
     try {
-      out[f.symbol.name] = linkProgram(f, info);
+      // defineProperty: a program named '__proto__' is a program, not the record's prototype.
+      Object.defineProperty(out, f.symbol.name, { value: linkProgram(f, info), enumerable: true, writable: true, configurable: true });
     } catch (e) {
       // One program that cannot be linked leaves the others loadable: the caller that collects
       // warnings gets this one named there (and the program left out), else the error.
