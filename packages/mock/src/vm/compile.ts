@@ -888,7 +888,7 @@ export class VmProgram implements VmTailTarget {
   run(memory: VmMemory, args: VmRunArgs = {}, options: VmRunOptions = {}): bigint {
     const budget = options.budget ?? DEFAULT_BUDGET;
     if (!(Number.isSafeInteger(budget) && budget > 0)) throw new InvalidArgumentError('budget', 'a positive safe integer', budget);
-    const saved = { ...state };
+    const { rg, mem, program, n, tail, tails, pc, h } = state;
     const savedMemory = this.memory;
     this.memory = memory;
     state.rg = memory.regions;
@@ -897,24 +897,46 @@ export class VmProgram implements VmTailTarget {
     state.n = budget;
     state.tail = null;
     state.tails = 0;
-    const r = (v: bigint | undefined): [number, number] => {
-      const u = v ?? 0n;
-      return [Number(BigInt.asIntN(32, u)), Number(BigInt.asIntN(32, u >> 32n))];
-    };
-    const [l1, h1] = r(args.r1);
-    const [l2, h2] = r(args.r2);
-    const [l3, h3] = r(args.r3);
-    const [l4, h4] = r(args.r4);
-    const [l5, h5] = r(args.r5);
+    const a = args;
     try {
-      const lo = this.main(0, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5);
+      const lo = this.main(
+        0,
+        lowHalf(a.r1),
+        highHalf(a.r1),
+        lowHalf(a.r2),
+        highHalf(a.r2),
+        lowHalf(a.r3),
+        highHalf(a.r3),
+        lowHalf(a.r4),
+        highHalf(a.r4),
+        lowHalf(a.r5),
+        highHalf(a.r5),
+      );
       return rt.big(lo, state.h);
     } finally {
       this.lastInstructions = budget - state.n;
       this.memory = savedMemory;
-      Object.assign(state, saved);
+      state.rg = rg;
+      state.mem = mem;
+      state.program = program;
+      state.n = n;
+      state.tail = tail;
+      state.tails = tails;
+      state.pc = pc;
+      state.h = h;
     }
   }
+}
+
+function lowHalf(v: bigint | undefined): number {
+  if (v === undefined) return 0;
+  if (v >= 0n && v <= 0xffffffffn) return Number(v) | 0;
+  return Number(BigInt.asIntN(32, v));
+}
+
+function highHalf(v: bigint | undefined): number {
+  if (v === undefined || (v >= 0n && v <= 0xffffffffn)) return 0;
+  return Number(BigInt.asIntN(32, v >> 32n));
 }
 
 /** Stack size of each frame (bytes). */

@@ -19,6 +19,7 @@ export {
   VmMemory,
   type VmFaultKind,
   type VmLoadHook,
+  type VmPointer,
   type VmRegion,
   type VmRegionOptions,
   type VmStoreHook,

@@ -61,13 +61,19 @@ export class VmFault extends Error {
   }
 }
 
+/** A pointer as a region and an offset in it: what a {@link VmLoadHook} may return instead of a bigint (faster). */
+export interface VmPointer {
+  readonly region: VmRegion;
+  readonly offset: number;
+}
+
 /**
  * Reads of a region that are not plain memory (a context whose fields the
  * kernel would rewrite, such as `xdp_md.data` read as 4 bytes but holding a
- * 64-bit pointer): return the 64-bit value the load gives, or `undefined` for
- * the bytes in memory.
+ * 64-bit pointer): return the 64-bit value the load gives (a bigint, a safe
+ * integer, or a {@link VmPointer}), or `undefined` for the bytes in memory.
  */
-export type VmLoadHook = (offset: number, size: 1 | 2 | 4 | 8) => bigint | number | undefined;
+export type VmLoadHook = (offset: number, size: 1 | 2 | 4 | 8) => bigint | number | VmPointer | undefined;
 
 /** Writes of a region that are not plain memory: return `true` when handled, `false` for a write to memory. */
 export type VmStoreHook = (offset: number, size: 1 | 2 | 4 | 8, value: bigint) => boolean;

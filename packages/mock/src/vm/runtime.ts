@@ -167,7 +167,12 @@ function region(h: number, a: number, n: number, pc: number, write: boolean): Vm
 
 function hooked(r: VmRegion, a: number, n: 1 | 2 | 4 | 8, pc: number): number | undefined {
   const v = (r.load as NonNullable<VmRegion['load']>)(a, n);
-  return v === undefined ? undefined : splitResult(v, pc, `the load hook of ${r.name}`);
+  if (v === undefined) return undefined;
+  if (typeof v === 'object' && v !== null) {
+    state.h = v.region.hi;
+    return v.offset | 0;
+  }
+  return splitResult(v, pc, `the load hook of ${r.name}`);
 }
 
 /** Loads a byte at `l:h + off` (zero-extended). */

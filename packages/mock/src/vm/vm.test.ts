@@ -639,6 +639,15 @@ describe('VM calls', () => {
     out:
       exit`);
     expect(program.run(memory, { r1: memory.pointer(ctx) })).toBe(0xbbn);
+    // The same with the hook answering { region, offset } (no bigint), and the packet's end moved.
+    const fast = memory.map(new Uint8Array(8), {
+      name: 'xdp_md',
+      load: (offset) =>
+        offset === 0 ? { region: packet, offset: packet.start } : offset === 4 ? { region: packet, offset: packet.end } : undefined,
+    });
+    expect(program.run(memory, { r1: memory.pointer(fast) })).toBe(0xbbn);
+    packet.end = 1;
+    expect(program.run(memory, { r1: memory.pointer(fast) })).toBe(0n);
   });
 });
 
