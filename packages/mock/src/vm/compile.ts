@@ -6,7 +6,7 @@
 // Every block charges its instruction count to the run's budget on entry.
 import { disassemble } from '@bpfkit/elf';
 import { Errno, InvalidArgumentError, NotSupportedError, VerifierError } from '@bpfkit/core';
-import { CODE_HI, STACK_SIZE, state, VmFault, type VmMemory, type VmTailTarget } from './memory.js';
+import { CODE_HI, STACK_SIZE, state, VmFault, type VmMemory, type VmRegion, type VmTailTarget } from './memory.js';
 import * as rt from './runtime.js';
 
 /** Most frames of bpf-to-bpf calls (and callbacks) alive at once, as the kernel's MAX_CALL_FRAMES. */
@@ -88,10 +88,27 @@ export interface VmProgramSpec {
    */
   allowCallx?: boolean | undefined;
   /**
+   * The packet of a context, for the legacy packet loads (`BPF_LD | BPF_ABS`
+   * and `BPF_IND`, which read the packet of the context in r6 in network
+   * byte order, and end the program with r0 = 0 when out of bounds). Without
+   * it, a program using them is refused with a {@link NotSupportedError}.
+   */
+  legacyPacket?: ((ctx: bigint) => VmLegacyPacket | undefined) | undefined;
+  /**
    * The helper that may replace the running program through
    * {@link VmHelperEnv.tailCall} (default 12, `bpf_tail_call`).
    */
   tailCallHelper?: number | undefined;
+}
+
+/** The linear bytes of a context's packet, for legacy packet loads. */
+export interface VmLegacyPacket {
+  /** The region holding them. */
+  region: VmRegion;
+  /** Where they start in it. */
+  offset: number;
+  /** How many there are. */
+  length: number;
 }
 
 /** Options of one run. */
@@ -210,6 +227,7 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
   const shapes: Shape[] = [];
   const lddwValue: ({ lo: number; hi: number } | undefined)[] = [];
   const entries = new Set<number>([0]);
+  const legacy: number[] = [];
   for (let i = 0; i < n; i++) {
     const op = d.op[i] as number;
     const cls = op & 7;
@@ -297,13 +315,19 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
       }
       case LD: {
         if (op !== 0x18) {
-          if ((op & 0xe0) === 0x20 || (op & 0xe0) === 0x40) {
-            throw new NotSupportedError(
-              'legacy packet access (BPF_ABS/BPF_IND)',
-              undefined,
-              `program '${name}' uses it (instruction ${i})`,
-              'the mock backend',
-            );
+          const mode = op & 0xe0;
+          if ((mode === 0x20 || mode === 0x40) && (op & 0x18) !== 0x18) {
+            if (spec.legacyPacket === undefined) {
+              throw new NotSupportedError(
+                'legacy packet access (BPF_ABS/BPF_IND)',
+                undefined,
+                `program '${name}' uses it (instruction ${i}) and no legacyPacket was given`,
+                'the mock backend',
+              );
+            }
+            if (dst !== 0 || off !== 0 || (mode === 0x20 && src !== 0)) fail(i, 'BPF_LD_[ABS|IND] uses reserved fields');
+            legacy.push(i);
+            break;
           }
           fail(i, `unknown opcode ${op.toString(16).padStart(2, '0')}`);
         }
@@ -372,6 +396,8 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
 
   // Subprograms, jumps into lddw halves, and each subprogram's end.
   const starts = [...entries].sort((a, b) => a - b);
+  if (legacy.length > 0 && starts.length > 1)
+    fail(legacy[0] as number, 'BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls');
   const isSecondHalf = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (shapes[i]?.wide) isSecondHalf[i + 1] = 1;
   const subOf = new Int32Array(n);
@@ -430,7 +456,14 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
   }
 
   const tailId = spec.tailCallHelper ?? 12;
-  return new VmProgram(name, n, generate(d, shapes, lddwValue, starts, helpers, spec.allowCallx === true, n, tailId), helpers, tailId);
+  return new VmProgram(
+    name,
+    n,
+    generate(d, shapes, lddwValue, starts, helpers, spec.allowCallx === true, n, tailId),
+    helpers,
+    tailId,
+    spec.legacyPacket,
+  );
 }
 
 function hexConst(v: number): string {
@@ -452,7 +485,7 @@ function generate(
   const helperIds = [...helpers.keys()];
   out.push('"use strict";');
   out.push(
-    'const {S, ld1, ld2, ld4, ld8, st1, st2, st4, st8, atomic, mulhu, udiv64, umod64, sdiv64, smod64, shl64, shr64, sar64, bswap32, budgetFault, depthFault, stackFor, callHelper, callHelperById, tailCall} = RT;',
+    'const {S, ld1, ld2, ld4, ld8, st1, st2, st4, st8, atomic, mulhu, udiv64, umod64, sdiv64, smod64, shl64, shr64, sar64, bswap32, budgetFault, depthFault, stackFor, callHelper, callHelperById, tailCall, ldabs} = RT;',
   );
   helperIds.forEach((_id, k) => {
     out.push(`const HF${k} = HF[${k}];`);
@@ -703,6 +736,11 @@ function emit(
       break;
     }
     case LD: {
+      if (op !== 0x18) {
+        const size = SIZE_BYTES[(op >> 3) & 3] as number;
+        const x = (op & 0xe0) === 0x40 ? `l${src}` : '0';
+        return `t0 = ldabs(${size}, l6, h6, ${x}, ${imm}, ${i}); if (S.h === -1) { S.h = 0; return 0; } l0 = t0; h0 = 0;`;
+      }
       const v = lddw as { lo: number; hi: number };
       return `${L} = ${hexConst(v.lo)}; ${H} = ${hexConst(v.hi)};`;
     }
@@ -811,6 +849,7 @@ export class VmProgram implements VmTailTarget {
     source: string,
     helpers: ReadonlyMap<number, VmHelper>,
     tailId = 12,
+    legacyPacket?: (ctx: bigint) => VmLegacyPacket | undefined,
   ) {
     this.source = source;
     this.tailId = tailId;
@@ -825,6 +864,21 @@ export class VmProgram implements VmTailTarget {
         return r;
       },
       callHelper: (fn: VmHelper, id: number, pc: number, depth: number, ...a: number[]): number => this.callHelper(fn, id, pc, depth, a),
+      ldabs: (size: 1 | 2 | 4, l6: number, h6: number, x: number, imm: number, pc: number): number => {
+        const p = legacyPacket?.(rt.big(l6, h6));
+        if (p === undefined) throw new VmFault('read', state.program, pc, 'legacy packet load: r6 is not a context with a packet');
+        const off = (x + imm) | 0;
+        // Out of the packet (negative offsets included: the kernel's SKF_* ancillary areas are not modelled): the program ends with 0.
+        if (off < 0 || off + size > p.length) {
+          state.h = -1;
+          return 0;
+        }
+        const dv = p.region.view;
+        const a = p.offset + off;
+        if (a < p.region.start || a + size > p.region.end) throw rt.memoryFaultAt(p.region, a, size, pc);
+        state.h = 0;
+        return size === 1 ? (dv.getUint8(a) as number) : size === 2 ? dv.getUint16(a, false) : dv.getInt32(a, false);
+      },
       tailCall: (depth: number, l1: number, h1: number): number => {
         const target = state.tail as VmTailTarget;
         state.tail = null;

@@ -157,6 +157,11 @@ export function bswap32(v: number): number {
   return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
 }
 
+/** The fault for an access of `n` bytes at offset `a` of `r`. */
+export function memoryFaultAt(r: VmRegion, a: number, n: number, pc: number): VmFault {
+  return memoryFault(false, r.hi, a, n, pc);
+}
+
 function region(h: number, a: number, n: number, pc: number, write: boolean): VmRegion {
   const r = state.rg[h & 0xffff];
   if (r === undefined || r.hi !== h || a < r.start || a + n > r.end || (write && !r.writable)) {

@@ -690,6 +690,54 @@ describe('VM tail calls', () => {
   });
 });
 
+describe('VM legacy packet loads', () => {
+  it('BPF_ABS and BPF_IND read the packet of r6 in network byte order, and end the program with 0 out of bounds', () => {
+    const memory = new VmMemory();
+    const bytes = new Uint8Array(40);
+    bytes.set([0x08, 0x00], 12);
+    bytes.set([0x45, 0x00, 0x12, 0x34], 14);
+    const packet = memory.map(bytes, { name: 'packet' });
+    const ctx = memory.map(new Uint8Array(8), { name: '__sk_buff' });
+    const legacyPacket = (c: bigint) => (c === memory.pointer(ctx) ? { region: packet, offset: 0, length: bytes.length } : undefined);
+    const program = compile(
+      `
+      mov %r6, %r1
+      ldabsh 12
+      jne %r0, 0x800, drop
+      mov %r7, 4
+      ldindw %r7, 10
+      mov %r8, %r0
+      ldabsb 14
+      lsh %r8, 8
+      or %r0, %r8
+      exit
+    drop:
+      mov %r0, 77
+      exit`,
+      { legacyPacket },
+    );
+    expect(program.run(memory, { r1: memory.pointer(ctx) })).toBe(0x4500123445n);
+    bytes[12] = 0x86;
+    expect(program.run(memory, { r1: memory.pointer(ctx) })).toBe(77n);
+    // Out of bounds: the program ends, r0 = 0.
+    expect(
+      compile('mov %r6, %r1\nmov %r0, 5\nldabsw 38\nmov %r0, 9\nexit', { legacyPacket }).run(memory, { r1: memory.pointer(ctx) }),
+    ).toBe(0n);
+    expect(
+      compile('mov %r6, %r1\nmov %r7, -20\nldindb %r7, 2\nmov %r0, 9\nexit', { legacyPacket }).run(memory, { r1: memory.pointer(ctx) }),
+    ).toBe(0n);
+    expect(fault(() => compile('ldabsb 0\nexit', { legacyPacket }).run(memory, { r1: 1n })).message).toContain(
+      'r6 is not a context with a packet',
+    );
+    expect(() => compile('mov %r6, %r1\nldabsb 0\nexit')).toThrow(
+      /legacy packet access \(BPF_ABS\/BPF_IND\) is not supported by the mock backend/,
+    );
+    expect(refused(() => compile('ldabsb 0\ncall local f\nexit\nf:\nmov %r0, 0\nexit', { legacyPacket })).message).toContain(
+      'cannot be mixed with bpf-to-bpf calls',
+    );
+  });
+});
+
 describe('VM load-time checks', () => {
   it('refuses unknown opcodes', () => {
     const bytes = new Uint8Array([0xff, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
