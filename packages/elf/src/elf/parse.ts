@@ -102,11 +102,17 @@ export function variableOffsets(elf: ElfFile, sectionIndex: number): Map<string,
  * const elf = parseElf(fs.readFileSync('prog.bpf.o'));
  * elf.section('.maps');
  */
-export function parseElf(bytes: Uint8Array): ElfFile {
+export function parseElf(input: Uint8Array): ElfFile {
   const fail = (message: string, offset?: number): never => {
     throw new ParseError('ELF', message, offset);
   };
-  if (!(bytes instanceof Uint8Array)) fail('expected the object as a Uint8Array');
+  if (!(input instanceof Uint8Array)) fail('expected the object as a Uint8Array');
+  // A plain Uint8Array over the same memory: section data is handed out as subarrays of it, and a
+  // subclass's slice() may be a view instead of a copy (Node's Buffer, what fs.readFileSync
+  // returns), so a reader that copies section bytes to patch them (the program linker does) would
+  // write into the caller's bytes and into what the next program of the object is linked from.
+  const bytes =
+    Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.byteLength < EHDR_SIZE) fail(`file of ${bytes.byteLength} bytes is shorter than the 64-byte ELF header`);
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) fail('not an ELF file (bad magic)', 0);
   if (bytes[4] !== 2) fail(`ELF class ${bytes[4]} is not 64-bit (BPF objects are ELF64)`, 4);
