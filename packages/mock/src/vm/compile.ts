@@ -455,6 +455,51 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
     if (depth > MAX_CALL_FRAMES) fail(starts[k] as number, `the call stack of ${depth} frames is too deep !`, Errno.E2BIG);
   }
 
+  // The stack: accesses through r10 at constant offsets stay in the frame's
+  // 512 bytes, and the frames of a call chain (each rounded up to 32 bytes,
+  // as the kernel counts them) fit in 512 together. Pointers derived from
+  // r10 and moved around are bounds-checked when they are used.
+  const stackDepth = new Int32Array(starts.length);
+  for (let i = 0; i < n; i++) {
+    const op = d.op[i] as number;
+    const cls = op & 7;
+    const k = subOf[i] as number;
+    if (op === 0x18) {
+      i++;
+      continue;
+    }
+    if (cls === LDX || cls === ST || cls === STX) {
+      const base = cls === LDX ? (d.src[i] as number) : (d.dst[i] as number);
+      if (base !== 10) continue;
+      const off = d.off[i] as number;
+      const size = SIZE_BYTES[(op >> 3) & 3] as number;
+      if (off < -STACK_SIZE || off + size > 0) {
+        const load = cls === LDX || (cls === STX && (op & 0xe0) === 0xc0 && d.imm[i] === 0x100);
+        fail(i, `invalid ${load ? 'read from' : 'write to'} stack R10 off=${off} size=${size}`, Errno.EACCES);
+      }
+      stackDepth[k] = Math.max(stackDepth[k] as number, -off);
+    } else if (op === 0xbf && d.src[i] === 10 && i + 1 < n && d.op[i + 1] === 0x07 && d.dst[i + 1] === d.dst[i]) {
+      // mov rX, r10; add rX, -N: a pointer to the stack, usually for a helper.
+      const imm = d.imm[i + 1] as number;
+      if (imm < 0 && imm >= -STACK_SIZE) stackDepth[k] = Math.max(stackDepth[k] as number, -imm);
+    }
+  }
+  const frameSize = (k: number): number => Math.ceil(Math.max(stackDepth[k] as number, 1) / 32) * 32;
+  const chainMemo: ({ size: number; calls: number } | undefined)[] = [];
+  const chainOf = (k: number): { size: number; calls: number } => {
+    const memo = chainMemo[k];
+    if (memo !== undefined) return memo;
+    let best = { size: frameSize(k), calls: 1 };
+    for (const c of callees[k] ?? []) {
+      const sub = chainOf(c);
+      if (frameSize(k) + sub.size > best.size) best = { size: frameSize(k) + sub.size, calls: sub.calls + 1 };
+    }
+    chainMemo[k] = best;
+    return best;
+  };
+  const chain = chainOf(0);
+  if (chain.size > STACK_SIZE) fail(0, `combined stack size of ${chain.calls} calls is ${chain.size}. Too large`, Errno.EACCES);
+
   const tailId = spec.tailCallHelper ?? 12;
   return new VmProgram(
     name,

@@ -59,14 +59,22 @@ describe('VM memory faults', () => {
     expect(f.address).toBe(memory.pointer(second) - 1n);
   });
 
-  it('writes past the stack, above or below its 512 bytes, fault before writing', () => {
-    const above = fault(() => run('stdw [%r10+0], 1\nmov %r0, 0\nexit'));
+  it('writes past the stack, above or below its 512 bytes, fault before writing (through a pointer derived from r10)', () => {
+    const above = fault(() => run('mov %r1, %r10\nstdw [%r1+0], 1\nmov %r0, 0\nexit'));
     expect(above.kind).toBe('write');
-    expect(above.instruction).toBe(0);
+    expect(above.instruction).toBe(1);
     expect(above.message).toContain('outside stack of frame 0');
-    const below = fault(() => run('mov %r0, 0\nstxb [%r10-513], %r0\nexit'));
-    expect(below.instruction).toBe(1);
+    const below = fault(() => run('mov %r0, 0\nmov %r1, %r10\nadd %r1, -513\nstxb [%r1+0], %r0\nexit'));
+    expect(below.instruction).toBe(3);
     expect(run('mov %r0, 7\nstxdw [%r10-512], %r0\nldxdw %r0, [%r10-512]\nexit')).toBe(7n);
+  });
+
+  it('refuses constant r10 accesses outside the frame, and call chains over 512 bytes of stack, at load', () => {
+    expect(refused(() => compile('stdw [%r10+0], 1\nmov %r0, 0\nexit')).message).toContain('invalid write to stack R10 off=0 size=8');
+    expect(refused(() => compile('ldxb %r0, [%r10-513]\nexit')).message).toContain('invalid read from stack R10 off=-513 size=1');
+    const err = refused(() => compile('stdw [%r10-300], 1\ncall local f\nexit\nf:\nstdw [%r10-256], 1\nmov %r0, 0\nexit'));
+    expect(err.message).toContain('combined stack size of 2 calls is 576. Too large');
+    expect(run('stdw [%r10-256], 1\ncall local f\nexit\nf:\nmov %r1, %r10\nadd %r1, -256\nstdw [%r1+0], 1\nmov %r0, 3\nexit')).toBe(3n);
   });
 
   it('a pointer into nothing faults', () => {
@@ -105,9 +113,9 @@ describe('VM memory faults', () => {
   });
 
   it('atomics check bounds too', () => {
-    const f = fault(() => run('mov %r0, 1\nlock add [%r10+0], %r0\nexit'));
+    const f = fault(() => run('mov %r0, 1\nmov %r1, %r10\nlock add [%r1+0], %r0\nexit'));
     expect(f.kind).toBe('write');
-    expect(f.instruction).toBe(1);
+    expect(f.instruction).toBe(2);
   });
 });
 
