@@ -1,8 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../errors.js';
 import type { ElfFile } from '../elf/parse.js';
 import { Elf } from '../elf/parse.js';
 import { mapsFromLegacySection } from './legacy-maps.js';
+import { readObject } from '../object.js';
 
 /** An ElfFile stand-in with one `maps` section and symbols into it. */
 function fakeElf(data: Uint8Array, symbols: { name: string; value: number; size: number }[], littleEndian = true): ElfFile {
@@ -73,5 +76,35 @@ describe('legacy maps section', () => {
     expect(() => mapsFromLegacySection(fakeElf(extended, [{ name: 'ext', value: 0, size: 28 }]))).toThrow(
       /map 'ext' sets fields beyond struct bpf_map_def/,
     );
+  });
+});
+
+describe("goebpf's layout, with hostile names", () => {
+  const seed = () => new Uint8Array(fs.readFileSync(path.resolve(import.meta.dirname, '../../testdata/goebpf_seed.bpf.o')));
+  /** Every NUL-terminated copy of `from` becomes `to` (no longer), NUL-padded. */
+  const rename = (bytes: Uint8Array, from: string, to: string) => {
+    const text = new TextDecoder('latin1').decode(bytes);
+    for (let at = text.indexOf(`${from}\0`); at >= 0; at = text.indexOf(`${from}\0`, at + 1)) {
+      bytes.set(new TextEncoder().encode(to.padEnd(from.length, '\0')), at);
+    }
+    return bytes;
+  };
+
+  it("reads the inner map template and persistent paths; a map named '__proto__' is a map", () => {
+    const spec = readObject(rename(seed(), 'seed_jumps', '__proto__'));
+    expect(spec.maps.seed_outer!.innerMap).toMatchObject({ name: 'seed_inner', keySize: 4, valueSize: 4, maxEntries: 8 });
+    expect(spec.maps.seed_counts!.persistentPath).toBe('/sys/fs/bpf/seed_counts');
+    expect(Object.hasOwn(spec.maps, '__proto__')).toBe(true);
+    // (the path held the name too)
+    expect(Object.getOwnPropertyDescriptor(spec.maps, '__proto__')!.value).toMatchObject({
+      type: 3,
+      persistentPath: '/sys/fs/bpf/__proto__',
+    });
+    expect(Object.getPrototypeOf(spec.maps)).toBe(Object.prototype);
+  });
+
+  it("takes an inner map template named '__proto__' as the map it is", () => {
+    const spec = readObject(rename(seed(), 'seed_inner', '__proto__'));
+    expect(spec.maps.seed_outer!.innerMap).toMatchObject({ name: '__proto__', type: 1, keySize: 4, valueSize: 4, maxEntries: 8 });
   });
 });

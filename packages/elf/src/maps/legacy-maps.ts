@@ -60,13 +60,19 @@ export function mapsFromLegacySection(elf: ElfFile, sectionName = 'maps'): Recor
         );
     }
     const u32 = (k: number) => view.getUint32(offset + 4 * k, elf.littleEndian);
-    out[sym.name] = { name: sym.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4) };
+    // defineProperty: a map named '__proto__' is a map, not the record's prototype.
+    Object.defineProperty(out, sym.name, {
+      value: { name: sym.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4) },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     if (goebpf) pointers.set(sym.name, goebpf);
   }
   for (const [name, p] of pointers) {
-    const map = out[name]!;
+    const map = ownMap(out, name)!;
     if (p.inner !== undefined) {
-      const template = out[p.inner];
+      const template = ownMap(out, p.inner); // an own entry: not Object.prototype's toString
       if (!template || p.inner === name)
         throw new ParseError(
           'ELF',
@@ -78,6 +84,11 @@ export function mapsFromLegacySection(elf: ElfFile, sectionName = 'maps'): Recor
     if (p.persistentPath !== undefined) map.persistentPath = p.persistentPath;
   }
   return out;
+}
+
+/** The entry named `name` of a record filled with defineProperty (read the same way: `__proto__` too). */
+function ownMap(maps: Record<string, BtfMapSpec>, name: string): BtfMapSpec | undefined {
+  return Object.getOwnPropertyDescriptor(maps, name)?.value as BtfMapSpec | undefined;
 }
 
 /** goebpf's inner_map_def and persistent_path of the definition at `offset`, from the section's relocations. */
