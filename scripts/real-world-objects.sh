@@ -122,6 +122,7 @@ printf '%-12s %-28s %-9s %-8s %-8s %s\n' set object build bpftool bpfkit first-e
 run_set() { # set-name src-dir builder
   local set=$1 dir=$2 builder=$3 src name obj log how bt bk note
   BUILT[$set]=0 BT[$set]=0 BK[$set]=0 BOTH[$set]=0 SAME[$set]=0
+  PP_OBJ[$set]=0 PP_SAME[$set]=0 PP_LB[$set]=0 PP_BK[$set]=0
   mkdir -p "$WORK/obj/$set" "$WORK/logs/$set"
   for src in "$dir"/*.bpf.c; do
     name=$(basename "$src" .bpf.c)
@@ -176,10 +177,39 @@ run_set() { # set-name src-dir builder
     else
       note="bpftool: $(first_error "$log.bpftool") | bpfkit: $(first_error "$log.bpfkit")"
     fi
+    [ -n "$PER_PROGRAM" ] && per_program "$set" "$name" "$obj" "$log"
     [ $how = vendored ] && name="$name(vendored)"
     printf '%-12s %-28s %-9s %-8s %-8s %s\n' "$set" "$name" ok $bt $bk "$note"
     printf '%s\t%s\tok\t%s\t%s\t%s\n' "$set" "$name" $bt $bk "$note" >>"$TABLE"
   done
+}
+
+# Per program, as each tool's user space would load it (scripts/real-world-objects/*): run-time
+# map sizes given, programs the kernel refuses or whose target is missing left out, the rest loaded.
+LIBBPF_LOAD=$WORK/libbpf-load
+PER_PROGRAM=1
+"${CC:-cc}" -O2 -o "$LIBBPF_LOAD" "$REPO/scripts/real-world-objects/libbpf-load.c" -lbpf 2>"$WORK/logs/libbpf-load.build" ||
+  { PER_PROGRAM=; echo "(no per-program check: libbpf-load does not build, see $WORK/logs/libbpf-load.build)"; }
+declare -A PP_SAME PP_OBJ PP_LB PP_BK
+PP_TABLE=$WORK/per-program.tsv
+: >"$PP_TABLE"
+per_program() { # set name obj log
+  local set=$1 name=$2 obj=$3 log=$4 lb bk
+  PP_OBJ[$set]=$((PP_OBJ[$set] + 1))
+  timeout "$TIMEOUT" "$LIBBPF_LOAD" "$obj" >"$log.libbpf-load" 2>&1
+  timeout "$TIMEOUT" node "$REPO/scripts/real-world-objects/bpfkit-load.mjs" "$obj" >"$log.bpfkit-load" 2>&1
+  # What each loaded (name and tag) and which programs each left out (without the reasons' wording).
+  lb=$(sed -E 's/^(skipped [^:]*):.*/\1/' "$log.libbpf-load" | sort)
+  bk=$(sed -E 's/^(skipped [^:]*):.*/\1/' "$log.bpfkit-load" | sort)
+  PP_LB[$set]=$((PP_LB[$set] + $(grep -c '^loaded ' "$log.libbpf-load")))
+  PP_BK[$set]=$((PP_BK[$set] + $(grep -c '^loaded ' "$log.bpfkit-load")))
+  if [ "$lb" = "$bk" ]; then
+    PP_SAME[$set]=$((PP_SAME[$set] + 1))
+  else
+    diff <(echo "$lb") <(echo "$bk") | grep -E '^[<>]' | sed -e 's/^</libbpf:/' -e 's/^>/bpfkit:/' | tr '\n' ';' |
+      sed "s/^/$set\t$name\t/" >>"$PP_TABLE"
+    echo >>"$PP_TABLE"
+  fi
 }
 
 SETS=()
@@ -193,6 +223,18 @@ for s in "${SETS[@]}"; do
   echo "$s: built ${BUILT[$s]}, bpftool loads ${BT[$s]}, bpfkit loads ${BK[$s]}, both ${BOTH[$s]} (the same code: ${SAME[$s]}), bpftool only $only_bt, bpfkit only $((BK[$s] - BOTH[$s]))"
   [ $only_bt -eq 0 ] || status=1
 done
+if [ -n "$PER_PROGRAM" ]; then
+  echo
+  echo "per program (as the tools' user space loads them: run-time map sizes set, refused programs left out):"
+  for s in "${SETS[@]}"; do
+    echo "$s: objects ${PP_OBJ[$s]}, the same programs loaded with the same tags and the same left out: ${PP_SAME[$s]}; programs loaded: libbpf ${PP_LB[$s]}, bpfkit ${PP_BK[$s]}"
+    [ "${PP_SAME[$s]}" = "${PP_OBJ[$s]}" ] || status=1
+  done
+  if [ -s "$PP_TABLE" ]; then
+    echo "differences (set, object, what differs):"
+    cat "$PP_TABLE"
+  fi
+fi
 [ $MISCOUNT -eq 0 ] || { echo "objects both load but with different program counts: $MISCOUNT"; status=1; }
 echo "table: $TABLE; logs: $WORK/logs"
 exit $status
