@@ -95,6 +95,12 @@ export interface VmProgramSpec {
    */
   legacyPacket?: ((ctx: bigint) => VmLegacyPacket | undefined) | undefined;
   /**
+   * Most instructions translated into one JavaScript function (default 300:
+   * V8 stops optimizing much larger functions, so a longer subprogram becomes
+   * several functions handing registers over). Small values are for tests.
+   */
+  functionSize?: number | undefined;
+  /**
    * The helper that may replace the running program through
    * {@link VmHelperEnv.tailCall} (default 12, `bpf_tail_call`).
    */
@@ -501,14 +507,35 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
   if (chain.size > STACK_SIZE) fail(0, `combined stack size of ${chain.calls} calls is ${chain.size}. Too large`, Errno.EACCES);
 
   const tailId = spec.tailCallHelper ?? 12;
+  const functionSize = spec.functionSize ?? DEFAULT_FUNCTION_SIZE;
+  if (!(Number.isSafeInteger(functionSize) && functionSize >= 1)) {
+    throw new InvalidArgumentError('functionSize', 'a positive integer', functionSize);
+  }
   return new VmProgram(
     name,
     n,
-    generate(d, shapes, lddwValue, starts, helpers, spec.allowCallx === true, n, tailId),
+    generate(d, shapes, lddwValue, starts, helpers, spec.allowCallx === true, n, tailId, functionSize),
     helpers,
     tailId,
     spec.legacyPacket,
   );
+}
+
+/** Most instructions in one generated function (V8 stops optimizing functions much larger). */
+const DEFAULT_FUNCTION_SIZE = 300;
+
+/** How the code of one function ends a block: a jump, or leaving with r0. */
+interface EmitMode {
+  /** Whether the function dispatches on `pc` (jumps need it). */
+  switched: boolean;
+  /** The statement(s) for control going to instruction `t`. */
+  jump(t: number): string;
+  /** The statement(s) for the frame returning r0 = lo:hi. */
+  ret(lo: string, hi: string): string;
+}
+
+function isSecondHalfOf(shapes: Shape[], i: number): boolean {
+  return i > 0 && (shapes[i - 1] as Shape).wide;
 }
 
 function hexConst(v: number): string {
@@ -525,6 +552,7 @@ function generate(
   callx: boolean,
   n: number,
   tailId: number,
+  chunk: number,
 ): string {
   const out: string[] = [];
   const helperIds = [...helpers.keys()];
@@ -552,29 +580,75 @@ function generate(
       if (sh.target !== -1 || sh.terminal) leaders.add(i + 1);
       if (sh.wide) i++;
     }
-    let needSwitch = false;
-    for (let i = s; i < e; i++) if ((shapes[i] as Shape).target !== -1) needSwitch = true;
-    out.push(`function F${s}(d, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5) {`);
-    out.push('const SR = stackFor(d); const l10 = 512, h10 = SR.hi;');
-    out.push('let l0 = 0, h0 = 0, l6 = 0, h6 = 0, l7 = 0, h7 = 0, l8 = 0, h8 = 0, l9 = 0, h9 = 0, t0 = 0, t1 = 0;');
-    if (needSwitch) out.push(`let pc = ${s};`, 'for (;;) {', 'switch (pc) {');
-    for (let i = s; i < e; i++) {
-      if (leaders.has(i)) {
-        if (needSwitch && labels.has(i)) out.push(`case ${i}:`);
-        // Instructions in this block: up to the next leader.
-        let j = i;
-        let count = 0;
-        while (j < e && (j === i || !leaders.has(j))) {
-          count++;
-          j += (shapes[j] as Shape).wide ? 2 : 1;
-        }
-        out.push(`if ((S.n -= ${count}) < 0) throw budgetFault(${i});`);
+    // Chunks: V8 optimizes functions up to a size, so a long subprogram is
+    // cut into functions of at most CHUNK instructions, which hand the
+    // registers over in an Int32Array when control passes between them.
+    const chunkStarts = [s];
+    for (let i = s, since = 0; i < e; i++, since++) {
+      if (since >= chunk && !isSecondHalfOf(shapes, i)) {
+        chunkStarts.push(i);
+        labels.add(i);
+        leaders.add(i);
+        since = 0;
       }
-      out.push(emit(d, i, shapes[i] as Shape, lddwValue[i], helperIndex, callx, tailId));
-      if ((shapes[i] as Shape).wide) i++;
     }
-    if (needSwitch) out.push('}', '}');
-    out.push('}');
+    const body = (from: number, to: number, mode: EmitMode): void => {
+      for (let i = from; i < to; i++) {
+        if (leaders.has(i)) {
+          if (mode.switched && labels.has(i)) out.push(`case ${i}:`);
+          // Instructions in this block: up to the next leader.
+          let j = i;
+          let count = 0;
+          while (j < e && (j === i || !leaders.has(j))) {
+            count++;
+            j += (shapes[j] as Shape).wide ? 2 : 1;
+          }
+          out.push(`if ((S.n -= ${count}) < 0) throw budgetFault(${i});`);
+        }
+        out.push(emit(d, i, shapes[i] as Shape, lddwValue[i], helperIndex, callx, tailId, mode));
+        if ((shapes[i] as Shape).wide) i++;
+      }
+    };
+    if (chunkStarts.length === 1) {
+      let switched = false;
+      for (let i = s; i < e; i++) if ((shapes[i] as Shape).target !== -1) switched = true;
+      out.push(`function F${s}(d, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5) {`);
+      out.push('const SR = stackFor(d); const l10 = 512, h10 = SR.hi;');
+      out.push('let l0 = 0, h0 = 0, l6 = 0, h6 = 0, l7 = 0, h7 = 0, l8 = 0, h8 = 0, l9 = 0, h9 = 0, t0 = 0, t1 = 0;');
+      if (switched) out.push(`let pc = ${s};`, 'for (;;) {', 'switch (pc) {');
+      body(s, e, { switched, jump: (t) => `pc = ${t}; continue;`, ret: (lo, hi) => `{ S.h = ${hi}; return ${lo}; }` });
+      if (switched) out.push('}', '}');
+      out.push('}');
+      continue;
+    }
+    const spill = Array.from({ length: 10 }, (_, r) => `R[${2 * r}] = l${r}; R[${2 * r + 1}] = h${r};`).join(' ');
+    for (let c = 0; c < chunkStarts.length; c++) {
+      const from = chunkStarts[c] as number;
+      const to = chunkStarts[c + 1] ?? e;
+      out.push(`function F${s}_${c}(d, R, pc) {`);
+      out.push(
+        `let ${Array.from({ length: 10 }, (_, r) => `l${r} = R[${2 * r}], h${r} = R[${2 * r + 1}]`).join(', ')}, t0 = 0, t1 = 0;`,
+        'const l10 = 512, h10 = R[21];',
+        'for (;;) {',
+        'switch (pc) {',
+      );
+      body(from, to, {
+        switched: true,
+        jump: (t) => (t >= from && t < to ? `pc = ${t}; continue;` : `{ ${spill} return ${t}; }`),
+        ret: (lo, hi) => `{ R[0] = ${lo}; R[1] = ${hi}; return -1; }`,
+      });
+      // Falling off the chunk's end: into the next one.
+      if (to < e) out.push(`${spill} return ${to};`);
+      out.push('}', '}', '}');
+    }
+    out.push(`function F${s}(d, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5) {`);
+    out.push('const R = new Int32Array(22); R[21] = stackFor(d).hi;');
+    out.push('R[2] = l1; R[3] = h1; R[4] = l2; R[5] = h2; R[6] = l3; R[7] = h3; R[8] = l4; R[9] = h4; R[10] = l5; R[11] = h5;');
+    out.push(`let pc = ${s};`, 'for (;;) {');
+    for (let c = chunkStarts.length - 1; c >= 0; c--) {
+      out.push(`${c === chunkStarts.length - 1 ? '' : 'else '}if (pc >= ${chunkStarts[c]}) pc = F${s}_${c}(d, R, pc);`);
+    }
+    out.push('if (pc < 0) { S.h = R[1]; return R[0]; }', '}', '}');
   }
   out.push(`return { ${starts.map((s) => `${s}: F${s}`).join(', ')} };`);
   return out.join('\n');
@@ -588,6 +662,7 @@ function emit(
   helperIndex: Map<number, number>,
   callx: boolean,
   tailId: number,
+  mode: EmitMode,
 ): string {
   const op = d.op[i] as number;
   const cls = op & 7;
@@ -603,7 +678,7 @@ function emit(
   const bh = x ? `h${src}` : hexConst(imm >> 31);
   const blu = x ? `(l${src} >>> 0)` : `${imm >>> 0}`;
   const bhu = x ? `(h${src} >>> 0)` : `${(imm >> 31) >>> 0}`;
-  const jump = (cond: string): string => `if (${cond}) { pc = ${shape.target}; continue; }`;
+  const jump = (cond: string): string => `if (${cond}) { ${mode.jump(shape.target)} }`;
 
   switch (cls) {
     case ALU64: {
@@ -705,8 +780,8 @@ function emit(
     case JMP:
     case JMP32: {
       const code = op & 0xf0;
-      if (code === 0x00) return `pc = ${shape.target}; continue;`;
-      if (code === 0x90) return `S.h = h0; return l0;`;
+      if (code === 0x00) return mode.jump(shape.target);
+      if (code === 0x90) return mode.ret('l0', 'h0');
       if (code === 0x80) {
         if (x) {
           if (!callx) break;
@@ -716,7 +791,7 @@ function emit(
           return `if (d >= ${MAX_CALL_FRAMES - 1}) throw depthFault(${i}, d + 1); l0 = F${shape.entry}(d + 1, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5); h0 = S.h;`;
         }
         const call = `l0 = callHelper(HF${helperIndex.get(imm)}, ${imm}, ${i}, d, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5); h0 = S.h;`;
-        return imm === tailId ? `${call} if (S.tail !== null) return tailCall(d, l1, h1);` : call;
+        return imm === tailId ? `${call} if (S.tail !== null) { t0 = tailCall(d, l1, h1); ${mode.ret('t0', 'S.h')} }` : call;
       }
       if (cls === JMP32) {
         const b = x ? `l${src}` : hexConst(imm);
@@ -784,7 +859,7 @@ function emit(
       if (op !== 0x18) {
         const size = SIZE_BYTES[(op >> 3) & 3] as number;
         const x = (op & 0xe0) === 0x40 ? `l${src}` : '0';
-        return `t0 = ldabs(${size}, l6, h6, ${x}, ${imm}, ${i}); if (S.h === -1) { S.h = 0; return 0; } l0 = t0; h0 = 0;`;
+        return `t0 = ldabs(${size}, l6, h6, ${x}, ${imm}, ${i}); if (S.h === -1) ${mode.ret('0', '0')} l0 = t0; h0 = 0;`;
       }
       const v = lddw as { lo: number; hi: number };
       return `${L} = ${hexConst(v.lo)}; ${H} = ${hexConst(v.hi)};`;

@@ -480,15 +480,19 @@ describe('VM against a BigInt reference interpreter', () => {
       const all = new Uint8Array(bodyBytes.length + tail.length * 8);
       all.set(bodyBytes);
       for (const [k, b] of tail.entries()) all.set(b, bodyBytes.length + k * 8);
-      const memory = new VmMemory();
-      compileProgram({ name: `random ${p}`, instructions: all }).run(memory);
-      const stack = memory.stack(0).view;
-      const got = Array.from({ length: 10 }, (_, k) => stack.getBigUint64(512 - 8 * (k + 1), true));
-      expect({ program: p, regs: got }).toEqual({ program: p, regs: want });
-      expect({ program: p, stack: [...memory.stack(0).bytes.subarray(300, 412)] }).toEqual({
-        program: p,
-        stack: [...wantStack.subarray(300, 412)],
-      });
+      // Once as one function, once cut into functions of a few instructions (registers handed over).
+      for (const functionSize of [undefined, 1 + (p % 9)]) {
+        const memory = new VmMemory();
+        compileProgram({ name: `random ${p}`, instructions: all, functionSize }).run(memory);
+        const stack = memory.stack(0).view;
+        const got = Array.from({ length: 10 }, (_, k) => stack.getBigUint64(512 - 8 * (k + 1), true));
+        expect({ program: p, functionSize, regs: got }).toEqual({ program: p, functionSize, regs: want });
+        expect({ program: p, functionSize, stack: [...memory.stack(0).bytes.subarray(300, 412)] }).toEqual({
+          program: p,
+          functionSize,
+          stack: [...wantStack.subarray(300, 412)],
+        });
+      }
       checked++;
     }
     expect(checked).toBe(2000);
