@@ -983,7 +983,22 @@ export class VmProgram implements VmTailTarget {
         r.bytes.fill(0);
         return r;
       },
-      callHelper: (fn: VmHelper, id: number, pc: number, depth: number, ...a: number[]): number => this.callHelper(fn, id, pc, depth, a),
+      callHelper: (
+        fn: VmHelper,
+        id: number,
+        pc: number,
+        depth: number,
+        l1: number,
+        h1: number,
+        l2: number,
+        h2: number,
+        l3: number,
+        h3: number,
+        l4: number,
+        h4: number,
+        l5: number,
+        h5: number,
+      ): number => this.callHelper(fn, id, pc, depth, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5),
       ldabs: (size: 1 | 2 | 4, l6: number, h6: number, x: number, imm: number, pc: number): number => {
         const p = legacyPacket?.(rt.big(l6, h6));
         if (p === undefined) throw new VmFault('read', state.program, pc, 'legacy packet load: r6 is not a context with a packet');
@@ -1010,10 +1025,24 @@ export class VmProgram implements VmTailTarget {
           state.program = saved;
         }
       },
-      callHelperById: (id: number, pc: number, depth: number, ...a: number[]): number => {
+      callHelperById: (
+        id: number,
+        pc: number,
+        depth: number,
+        l1: number,
+        h1: number,
+        l2: number,
+        h2: number,
+        l3: number,
+        h3: number,
+        l4: number,
+        h4: number,
+        l5: number,
+        h5: number,
+      ): number => {
         const fn = helpers.get(id);
         if (fn === undefined) throw new VmFault('helper', state.program, pc, `callx to helper #${id}, which the program may not call`);
-        return this.callHelper(fn, id, pc, depth, a);
+        return this.callHelper(fn, id, pc, depth, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5);
       },
     };
     const factory = new Function('RT', 'HF', source) as (rt: unknown, hf: VmHelper[]) => Record<number, SubprogFn>;
@@ -1021,17 +1050,25 @@ export class VmProgram implements VmTailTarget {
     this.main = this.entries[0] as SubprogFn;
   }
 
-  private callHelper(fn: VmHelper, id: number, pc: number, depth: number, a: number[]): number {
+  private callHelper(
+    fn: VmHelper,
+    id: number,
+    pc: number,
+    depth: number,
+    l1: number,
+    h1: number,
+    l2: number,
+    h2: number,
+    l3: number,
+    h3: number,
+    l4: number,
+    h4: number,
+    l5: number,
+    h5: number,
+  ): number {
     const env = new HelperEnv(this.memory as VmMemory, this.name, pc, depth, this.entries, id === this.tailId);
     state.pc = pc;
-    const r = fn(
-      rt.big(a[0] as number, a[1] as number),
-      rt.big(a[2] as number, a[3] as number),
-      rt.big(a[4] as number, a[5] as number),
-      rt.big(a[6] as number, a[7] as number),
-      rt.big(a[8] as number, a[9] as number),
-      env,
-    );
+    const r = fn(rt.big(l1, h1), rt.big(l2, h2), rt.big(l3, h3), rt.big(l4, h4), rt.big(l5, h5), env);
     return rt.splitResult(r, pc, `helper #${id}`);
   }
 
