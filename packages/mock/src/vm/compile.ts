@@ -43,6 +43,12 @@ export interface VmHelperEnv {
    * then fails as `bpf_tail_call` does and the program goes on.
    */
   tailCall(target: VmProgram): boolean;
+  /**
+   * A {@link VmFault} naming the program and the call instruction, for a
+   * helper to throw when its arguments make no sense (what the verifier
+   * would have refused): `throw env.fault('R1 is not a map')`.
+   */
+  fault(message: string): VmFault;
 }
 
 /**
@@ -910,6 +916,10 @@ class HelperEnv implements VmHelperEnv {
     private readonly entries: Readonly<Record<number, SubprogFn>>,
     private readonly mayTailCall: boolean,
   ) {}
+
+  fault(message: string): VmFault {
+    return new VmFault('helper', this.program, this.instruction, message);
+  }
 
   tailCall(target: VmProgram): boolean {
     if (!this.mayTailCall) {

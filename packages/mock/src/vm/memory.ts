@@ -292,6 +292,24 @@ export class VmMemory {
   }
 
   /**
+   * The NUL-terminated string at `address`, at most `max` bytes read (without
+   * the NUL), decoded as UTF-8; faults like {@link VmMemory.view} when it runs
+   * out of its region before a NUL or `max` bytes.
+   *
+   * @example
+   * declare const memory: VmMemory, fmt: bigint;
+   * const format = memory.cString(fmt, 256); // what bpf_trace_printk was given
+   */
+  cString(address: bigint, max: number): string {
+    const at = this.resolve(address);
+    const room = at === undefined ? 0 : Math.max(0, Math.min(max, at.region.end - at.offset));
+    const bytes = this.view(address, room === 0 ? 1 : room);
+    const nul = bytes.indexOf(0);
+    if (nul < 0 && room < max) this.view(address, room + 1); // faults: the string runs past its region
+    return new TextDecoder().decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+  }
+
+  /**
    * The stack region of call depth `depth` (0 = the program's frame), created on first use.
    *
    * @example

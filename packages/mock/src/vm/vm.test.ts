@@ -663,6 +663,44 @@ describe('VM calls', () => {
   });
 });
 
+describe('VM instructions beyond the conformance suite', () => {
+  it('load-acquire and store-release act as loads and stores', () => {
+    expect(run('lddw %r1, 0x1122334455667788\nstore_reldw [%r10-8], %r1\nload_acqdw %r0, [%r10-8]\nexit')).toBe(0x1122334455667788n);
+    expect(run('mov %r1, -1\nstore_relb [%r10-8], %r1\nload_acqw %r0, [%r10-8]\nexit')).toBe(0xffn);
+    expect(run('mov %r1, 0x1234\nstore_relh [%r10-2], %r1\nload_acqh %r0, [%r10-2]\nexit')).toBe(0x1234n);
+  });
+
+  it('helpers read strings and raise faults naming the call', () => {
+    const seen: string[] = [];
+    const helpers = new Map<number, VmHelper>([
+      [
+        6,
+        (fmt, size, _r3, _r4, _r5, env) => {
+          seen.push(env.memory.cString(fmt, Number(size)));
+          return 0;
+        },
+      ],
+      [
+        1,
+        (_r1, _r2, _r3, _r4, _r5, env) => {
+          throw env.fault('R1 is not a map');
+        },
+      ],
+    ]);
+    expect(run('stdw [%r10-8], 0\nstw [%r10-8], 0x216968\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall 6\nexit', {}, { helpers })).toBe(0n);
+    expect(seen).toEqual(['hi!']);
+    // No NUL before the region's end: a fault, not a read past it.
+    const memory = new VmMemory();
+    const r = memory.map(new TextEncoder().encode('abc'), { name: 'str' });
+    expect(() => memory.cString(memory.pointer(r), 16)).toThrow(VmFault);
+    expect(memory.cString(memory.pointer(r), 2)).toBe('ab');
+    const f = fault(() => run('mov %r0, 0\ncall 1\nexit', {}, { helpers }));
+    expect(f.kind).toBe('helper');
+    expect(f.instruction).toBe(1);
+    expect(f.message).toBe("program 'prog': instruction 1: R1 is not a map");
+  });
+});
+
 describe('VM tail calls', () => {
   it('a tail call replaces the frame, and a run takes at most 33', () => {
     // The program counts its runs in the context, then tail-calls itself; when the
