@@ -1,3 +1,5 @@
+import { InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
+
 // The virtual machine's address space: separate regions (each frame's stack,
 // the context, the packet, map values, memory a test provides), each at its
 // own base in a 64-bit address space. The high 32 bits of a pointer select
@@ -206,14 +208,19 @@ export class VmMemory {
    * const ctx = memory.map(new Uint8Array(24), { name: 'context', writable: false });
    */
   map(bytes: Uint8Array, options: VmRegionOptions): VmRegion {
-    const id = this.free.pop() ?? this.regions.length;
-    if (id > MAX_REGION_ID) throw new RangeError(`VmMemory: more than ${MAX_REGION_ID} regions mapped at once`);
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes', 'a Uint8Array', bytes);
     const start = options.start ?? 0;
     const end = options.end ?? bytes.length;
     if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= bytes.length)) {
-      throw new RangeError(
-        `VmMemory: region '${options.name}': start ${start} and end ${end} must satisfy 0 <= start <= end <= ${bytes.length}`,
+      throw new InvalidArgumentError(
+        `region '${options.name}' start and end`,
+        `0 <= start <= end <= ${bytes.length}`,
+        `start ${start}, end ${end}`,
       );
+    }
+    const id = this.free.pop() ?? this.regions.length;
+    if (id > MAX_REGION_ID) {
+      throw new NotSupportedError(`more than ${MAX_REGION_ID} memory regions mapped at once`, undefined, undefined, 'the mock backend');
     }
     const region: VmRegion = {
       id,

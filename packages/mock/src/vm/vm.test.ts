@@ -1,7 +1,16 @@
-import { NotSupportedError, VerifierError } from '@bpfkit/core';
+import { InvalidArgumentError, NotSupportedError, VerifierError } from '@bpfkit/core';
 import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
-import { compileProgram, type VmHelper, type VmLddwRef, VmFault, VmMemory, type VmProgram, type VmProgramSpec } from './index.js';
+import {
+  compileProgram,
+  type VmHelper,
+  type VmLddwRef,
+  VmFault,
+  VmMemory,
+  type VmProgram,
+  type VmProgramSpec,
+  type VmRegion,
+} from './index.js';
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
@@ -110,6 +119,17 @@ describe('VM memory faults', () => {
     expect(fault(() => program.run(memory, { r1: memory.pointer(packet, 16) })).kind).toBe('read');
     packet.start = 4;
     expect(program.run(memory, { r1: memory.pointer(packet, 7) })).toBe(0n);
+  });
+
+  it('mapping checks its arguments and the number of regions', () => {
+    const memory = new VmMemory();
+    expect(() => memory.map(new Uint8Array(4), { name: 'r', start: 2, end: 5 })).toThrow(InvalidArgumentError);
+    expect(() => memory.map([1, 2] as unknown as Uint8Array, { name: 'r' })).toThrow(/bytes: expected a Uint8Array/);
+    const bytes = new Uint8Array(1);
+    for (let k = 1; k <= 0xfffe; k++) memory.map(bytes, { name: `r${k}` });
+    expect(() => memory.map(bytes, { name: 'one too many' })).toThrow(/more than 65534 memory regions/);
+    memory.unmap(memory.regions[7] as VmRegion);
+    expect(memory.map(bytes, { name: 'reused' }).id).toBe(7);
   });
 
   it('atomics check bounds too', () => {
