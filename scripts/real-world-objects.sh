@@ -18,7 +18,9 @@
 # Other knobs: WORK (scratch dir, default a fresh mktemp -d), CLANG (default clang-19 or clang),
 #   LLVM_STRIP, BPFTOOL, BPFKIT_CLI (default <repo>/packages/bpfkit/dist/cli.js),
 #   ONLY=<regex> (object names to run), TIMEOUT (seconds per load, default 120),
-#   SET=bcc|bootstrap|all (default all).
+#   SET=bcc|bootstrap|all (default all), LIBBPF_LOAD_FLAGS (the libbpf the per-program check
+#   links, default -lbpf). BPFTOOL serves all three uses (vmlinux.h, `gen object`, `prog loadall`):
+#   a bpftool older than 7.4 writes no kfunc prototypes into vmlinux.h, which sigsnoop needs.
 #
 # Output: a table `set object build bpftool bpfkit first-error`, then the counts; the full
 # logs of every build and load stay in $WORK/logs.
@@ -58,7 +60,8 @@ fi
 [ -n "${LIBBPF_SRC:-}" ] || { LIBBPF_SRC=$WORK/src/libbpf; clone https://github.com/libbpf/libbpf "$LIBBPF_SRC"; }
 
 # This kernel's types, as both Makefiles expect them (<arch>/vmlinux.h, or -I the dir).
-"$BPFTOOL" btf dump file /sys/kernel/btf/vmlinux format c >"$WORK/vmlinux/vmlinux.h" || die "bpftool btf dump failed"
+"$BPFTOOL" btf dump file /sys/kernel/btf/vmlinux format c >"$WORK/vmlinux/vmlinux.h" 2>"$WORK/logs/vmlinux.log" ||
+  die "bpftool btf dump failed: $(cat "$WORK/logs/vmlinux.log")"
 
 # The vendored headers: what `make install_headers` puts in $(OUTPUT)/bpf/ for both Makefiles.
 VENDORED=
@@ -102,6 +105,7 @@ build_bootstrap() {
 first_error() { # a log file: the first line that says what failed
   local line
   line=$(grep -m1 -E '^bpfkit obj load:' "$1" | sed 's/^bpfkit obj load: //')
+  [ -n "$line" ] || line=$(grep -m1 -E "^libbpf: (map|prog) '[^']+': .*(fail|invalid)" "$1")
   [ -n "$line" ] || line=$(grep -m1 -E '^Error:|error:|[Ee]rror|failed|invalid|refused|EPERM|EINVAL|not supported' "$1")
   [ -n "$line" ] || line=$(grep -m1 -v '^\s*$' "$1")
   printf '%s' "${line:0:200}" | tr '\t' ' '
@@ -188,7 +192,10 @@ run_set() { # set-name src-dir builder
 # map sizes given, programs the kernel refuses or whose target is missing left out, the rest loaded.
 LIBBPF_LOAD=$WORK/libbpf-load
 PER_PROGRAM=1
-"${CC:-cc}" -O2 -o "$LIBBPF_LOAD" "$REPO/scripts/real-world-objects/libbpf-load.c" -lbpf 2>"$WORK/logs/libbpf-load.build" ||
+# LIBBPF_LOAD_FLAGS picks the libbpf it links (default the system's -lbpf; e.g. a newer build:
+# '-I<libbpf>/include <libbpf>/libbpf.a -lelf -lz').
+# shellcheck disable=SC2086
+"${CC:-cc}" -O2 -o "$LIBBPF_LOAD" "$REPO/scripts/real-world-objects/libbpf-load.c" ${LIBBPF_LOAD_FLAGS:--lbpf} 2>"$WORK/logs/libbpf-load.build" ||
   { PER_PROGRAM=; echo "(no per-program check: libbpf-load does not build, see $WORK/logs/libbpf-load.build)"; }
 declare -A PP_SAME PP_OBJ PP_LB PP_BK
 PP_TABLE=$WORK/per-program.tsv
