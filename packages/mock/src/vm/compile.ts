@@ -5,7 +5,7 @@
 // `switch (pc)` inside a loop, and straight-line code runs without dispatch.
 // Every block charges its instruction count to the run's budget on entry.
 import { disassemble } from '@bpfkit/elf';
-import { Errno, InvalidArgumentError, NotSupportedError, VerifierError } from '@bpfkit/core';
+import { Errno, helperName, InvalidArgumentError, NotSupportedError, VerifierError } from '@bpfkit/core';
 import { CODE_HI, STACK_SIZE, state, VmFault, type VmMemory, type VmRegion, type VmTailTarget } from './memory.js';
 import * as rt from './runtime.js';
 
@@ -83,7 +83,7 @@ export interface VmProgramSpec {
    * load otherwise, "unknown func"). Default: the helpers given.
    */
   helperAllowed?: ((id: number) => boolean) | undefined;
-  /** A helper's name for messages (`bpf_map_lookup_elem`), when known. */
+  /** A helper's name for messages (default: `bpf_` and the kernel's name from core's helper table, e.g. `bpf_map_lookup_elem`). */
   helperName?: ((id: number) => string | undefined) | undefined;
   /** The 64-bit value of a `lddw` with a map or BTF reference; without it such a program is refused. */
   resolveLddw?: ((ref: VmLddwRef) => bigint) | undefined;
@@ -231,7 +231,10 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
   const d = decode(bytes);
   const helpers = spec.helpers ?? new Map<number, VmHelper>();
   const allowed = spec.helperAllowed ?? ((id: number) => helpers.has(id));
-  const helperLabel = (id: number): string => `${spec.helperName?.(id) ?? 'unknown'}#${id}`;
+  const helperLabel = (id: number): string => {
+    const known = helperName(id);
+    return `${spec.helperName?.(id) ?? (known.startsWith('unknown') ? 'unknown' : `bpf_${known}`)}#${id}`;
+  };
   const fail = (pc: number, message: string, errno?: number): never => refuse(name, bytes, pc, message, errno);
   const checkTarget = (pc: number, t: number): number => (t < 0 || t >= n ? fail(pc, `jump out of range from insn ${pc} to ${t}`) : t);
 

@@ -844,5 +844,7 @@ describe('VM load-time checks', () => {
       /helper bpf_map_update_elem#2 is not supported by the mock backend: program 'prog' calls it/,
     );
     expect(refused(() => compile('callx %r1\nexit')).message).toContain('unknown opcode 8d');
+    expect(refused(() => compile('call 130\nexit', { helpers })).message).toContain('unknown func bpf_ringbuf_output#130');
+    expect(refused(() => compile('call 99999\nexit', { helpers })).message).toContain('invalid func unknown#99999');
   });
 });
