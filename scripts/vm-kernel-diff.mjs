@@ -5,7 +5,8 @@
 // 2^64-1, random), runs 40 random ALU/ALU64 operations (every opcode,
 // immediate and register operands, signed division and modulo, movsx, byte
 // swaps), conditional jumps (JMP and JMP32, every condition) and aligned
-// loads, sign-extending loads, stores and atomics on its stack, then writes
+// loads, sign-extending loads, stores and atomics on its stack, in half of
+// them a bpf-to-bpf call (a callee computing on its arguments), then writes
 // r0-r9 and that stack area into the packet. The kernel runs it through
 // BPF_PROG_TEST_RUN, the VM through VmProgram.run with the packet mapped;
 // return values and output packets must be identical. Exits 1 on a
@@ -82,7 +83,7 @@ const CODES = [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0,
 const JUMPS = [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0];
 const ATOMICS = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
 
-function aluOp() {
+function aluOp(regs = 10) {
   const wide = random() < 0.6;
   const code = pick(CODES);
   let x = random() < 0.5 ? 8 : 0;
@@ -102,8 +103,8 @@ function aluOp() {
     imm = pick([16, 32, 64]);
     x = wide ? 0 : x;
   }
-  const src = x === 8 && code !== 0xd0 ? Math.floor(random() * 10) : 0;
-  return insn(code | x | (wide ? 7 : 4), Math.floor(random() * 10), src, off, code === 0xd0 || x === 0 ? imm : 0);
+  const src = x === 8 && code !== 0xd0 ? Math.floor(random() * regs) : 0;
+  return insn(code | x | (wide ? 7 : 4), Math.floor(random() * regs), src, off, code === 0xd0 || x === 0 ? imm : 0);
 }
 
 // Stack operations stay in [r10-200, r10-96), which the prologue zeroes, at aligned offsets.
@@ -147,6 +148,19 @@ function program() {
     }
     p.push(aluOp());
   }
+  // Sometimes a bpf-to-bpf call: the callee computes on r0-r5 (its arguments)
+  // and returns r0; r6-r9 must survive; r1-r5 are set again after it (the
+  // verifier forbids reading them).
+  let callAt = -1;
+  if (random() < 0.5) {
+    callAt = p.length;
+    p.push(insn(0x85, 0, 1, 0, 0)); // patched below
+    for (let k = 1; k <= 5; k++) {
+      const v = values();
+      p.push(insn(0x18, k, 0, 0, v & 0xffffffffn), insn(0, 0, 0, 0, v >> 32n));
+    }
+    for (let k = 0; k < 5; k++) p.push(aluOp());
+  }
   // Epilogue: r0-r9 to the stack, then registers and the stack area to the packet.
   for (let k = 0; k < 10; k++) p.push(insn(0x7b, 10, k, -24 - 8 * k, 0));
   p.push(insn(0x79, 6, 10, -8, 0), insn(0x79, 7, 10, -16, 0), insn(0xbf, 8, 6, 0, 0), insn(0x07, 8, 0, 0, 192));
@@ -154,6 +168,21 @@ function program() {
   for (let k = 0; k < 10; k++) copies.push(insn(0x79, 2, 10, -24 - 8 * k, 0), insn(0x7b, 6, 2, 8 * k, 0));
   for (let k = 0; k < 14; k++) copies.push(insn(0x79, 2, 10, -208 + 8 * k, 0), insn(0x7b, 6, 2, 80 + 8 * k, 0));
   p.push(insn(0x2d, 8, 7, copies.length, 0), ...copies, insn(0xb7, 0, 0, 0, 2), insn(0x95, 0, 0, 0, 0));
+  if (callAt >= 0) {
+    const sub = p.length;
+    p[callAt] = insn(0x85, 0, 1, 0, sub - callAt - 1);
+    p.push(insn(0xbf, 0, 1, 0, 0)); // r0 = r1
+    for (let k = 0; k < 12; k++) {
+      if (random() < 0.25) {
+        const x = random() < 0.5 ? 8 : 0;
+        p.push(
+          insn(pick(JUMPS) | x | (random() < 0.5 ? 5 : 6), Math.floor(random() * 6), x ? Math.floor(random() * 6) : 0, 1, x ? 0 : imms()),
+        );
+      }
+      p.push(aluOp(6));
+    }
+    p.push(insn(0x95, 0, 0, 0, 0));
+  }
   const bytes = new Uint8Array(p.length * 8);
   for (const [i, b] of p.entries()) bytes.set(b, i * 8);
   return bytes;
