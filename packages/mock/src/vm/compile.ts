@@ -1110,6 +1110,28 @@ export class VmProgram implements VmTailTarget {
    * program.run(new VmMemory(), { r2: 64n }, { budget: 100 }); // 64n
    */
   run(memory: VmMemory, args: VmRunArgs = {}, options: VmRunOptions = {}): bigint {
+    return this.runAt(this.main, memory, args, options);
+  }
+
+  /**
+   * Runs one of the program's callbacks (the function pointer a program
+   * handed a helper, from `lddw rX, func`) on its own, in a run of its own:
+   * what a timer firing after the program ended does (`bpf_timer_set_callback`).
+   *
+   * @example
+   * import { VmMemory } from './memory.js';
+   * declare const program: VmProgram, timerCallback: bigint;
+   * program.runFunction(new VmMemory(), timerCallback, { r1: 0n });
+   */
+  runFunction(memory: VmMemory, fn: bigint, args: VmRunArgs = {}, options: VmRunOptions = {}): bigint {
+    const v = BigInt.asUintN(64, fn);
+    const isCode = (Number(v >> 32n) | 0) === CODE_HI;
+    const f = isCode ? this.entries[Number(v & 0xffffffffn)] : undefined;
+    if (f === undefined) throw new InvalidArgumentError('fn', `a function pointer of program '${this.name}'`, `0x${v.toString(16)}`);
+    return this.runAt(f, memory, args, options);
+  }
+
+  private runAt(entry: SubprogFn, memory: VmMemory, args: VmRunArgs, options: VmRunOptions): bigint {
     const budget = options.budget ?? DEFAULT_BUDGET;
     if (!(Number.isSafeInteger(budget) && budget > 0)) throw new InvalidArgumentError('budget', 'a positive safe integer', budget);
     const { rg, mem, program, n, tail, tails, pc, h } = state;
@@ -1123,7 +1145,7 @@ export class VmProgram implements VmTailTarget {
     state.tails = 0;
     const a = args;
     try {
-      const lo = this.main(
+      const lo = entry(
         0,
         lowHalf(a.r1),
         highHalf(a.r1),

@@ -638,6 +638,24 @@ describe('VM calls', () => {
     expect(fault(() => run('mov %r1, 12\ncall 7\nexit', {}, { helpers: deep })).kind).toBe('callback');
   });
 
+  it('a callback runs on its own later (a timer firing after the program)', () => {
+    let saved = 0n;
+    const helpers = new Map<number, VmHelper>([
+      [
+        170, // bpf_timer_set_callback
+        (_timer, fn) => {
+          saved = fn;
+          return 0;
+        },
+      ],
+    ]);
+    const program = compile('lddw %r2, func cb\ncall 170\nmov %r0, 0\nexit\ncb:\nmov %r0, %r1\nadd %r0, 1\nexit', { helpers });
+    const memory = new VmMemory();
+    expect(program.run(memory)).toBe(0n);
+    expect(program.runFunction(memory, saved, { r1: 41n })).toBe(42n);
+    expect(() => program.runFunction(memory, 5n)).toThrow(/fn: expected a function pointer of program 'prog'/);
+  });
+
   it('map references resolve through the caller', () => {
     const refs: VmLddwRef[] = [];
     const resolveLddw = (ref: VmLddwRef): bigint => {
