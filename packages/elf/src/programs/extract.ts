@@ -189,7 +189,8 @@ export function programsFromElf(elf: ElfFile, btf?: Btf, ext?: BtfExt, warnings?
       const piece = pieces[p]!;
       const base = placed.get(`${piece.section.index}:${piece.start}`)!;
       if (ext && placeExtInfo(ext, piece, base, f.symbol.name, extInfo)) described.push(piece.symbol.name);
-      const insns = elf.data(piece.section).slice(piece.start * INSN, (piece.start + piece.slots) * INSN);
+      // A copy (subarray, then copied): linking rewrites call offsets, and the section is shared by every program.
+      const insns = new Uint8Array(elf.data(piece.section).subarray(piece.start * INSN, (piece.start + piece.slots) * INSN));
       const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
       const srcOf = (i: number) => (le ? insns[i * INSN + 1]! >> 4 : insns[i * INSN + 1]! & 0xf);
       const setSrc = (i: number, src: number) => {
