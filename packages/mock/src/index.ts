@@ -10,3 +10,7 @@ export { LpmTrieStore } from './stores/lpm-trie.js';
 export { QueueStackStore } from './stores/queue-stack.js';
 export { BloomFilterStore } from './stores/bloom-filter.js';
 export { jhash, jhash2 } from './stores/jhash.js';
+export { MockProgram, MockProgramObject, loadMockProgram, type MockProgramHost } from './mock-program.js';
+export { defaultEnvironment, MockRuntime, type MockEnvironment } from './helpers/runtime.js';
+export { MOCK_PROGRAM_TYPES, mockHelperAllowed, mockHelpers } from './helpers/table.js';
+export type { MockValueRef } from './map-store.js';

@@ -40,6 +40,18 @@ export function writeU32(bytes: Uint8Array, value: number, offset = 0): void {
 }
 
 /**
+ * A map value in place: `bytes` (a stable array, the same for every lookup of
+ * the element) holds it from `offset`.
+ *
+ * @example
+ * const ref: MockValueRef = { bytes: new Uint8Array(16), offset: 8 };
+ */
+export interface MockValueRef {
+  bytes: Uint8Array;
+  offset: number;
+}
+
+/**
  * One mock map: the kernel object behind every descriptor, pin and
  * map-in-map slot that refers to it (the mock's `struct bpf_map`). It holds
  * the elements and implements each map type's element operations with the
@@ -173,6 +185,17 @@ export abstract class MockMapStore implements MockObject {
     }
     if (copied > 0 && prev) outBatch.set(prev);
     return { count: copied, done };
+  }
+
+  /**
+   * The value of `key` in place, for a program on the mock (what
+   * `bpf_map_lookup_elem` returns a pointer to): the stable array holding it
+   * and where it starts (per-CPU maps: the slot of `cpu`). `undefined` when
+   * the key is absent; `null` when this map type keeps no value a program
+   * could point into (the helper then works on a copy).
+   */
+  valueRef(_key: Uint8Array, _cpu = 0): MockValueRef | undefined | null {
+    return null;
   }
 
   /** The memory of an mmapable array; other maps have none. */

@@ -16,7 +16,9 @@ import {
   NotSupportedError,
   parseKernelRelease,
   perCpu,
+  programTypeFromName,
   programTypeNames,
+  MapType,
 } from '@bpfkit/core';
 import type {
   AttachTarget,
@@ -41,6 +43,11 @@ import { checkMockMapSpec, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.j
 import { MockMapStore } from './map-store.js';
 import { MockKernel, type MockFileMode } from './mock-kernel.js';
 import { createMockMapStore, MockMap, MockMapFile } from './mock-map.js';
+import { defaultEnvironment, MockRuntime, type MockEnvironment } from './helpers/runtime.js';
+import { MOCK_PROGRAM_TYPES, mockHelpers } from './helpers/table.js';
+import { loadMockProgram, type MockProgram } from './mock-program.js';
+import type { VmHelper } from './vm/index.js';
+import { loadMockCollectionPrograms } from './collection-programs.js';
 
 /**
  * Options of a {@link MockSystem}.
@@ -55,6 +62,11 @@ export interface MockSystemOptions {
    * by it. Default 4.
    */
   possibleCpus?: number;
+  /**
+   * What helpers of programs on the mock answer (clock, CPU, pid, uid, comm,
+   * randomness); change it later on {@link MockSystem.environment}.
+   */
+  environment?: Partial<MockEnvironment>;
 }
 
 /** The spec an opened map reports: what the kernel says about it. */
@@ -93,6 +105,9 @@ export class MockSystem implements System {
   readonly kernel: MockKernel;
   readonly possibleCpus: number;
   #features: Features | undefined;
+  /** What programs on this system share: their memory, environment and output. */
+  readonly runtime: MockRuntime;
+  readonly #helpers: ReadonlyMap<number, VmHelper>;
 
   constructor(options: MockSystemOptions = {}) {
     const cpus = options.possibleCpus ?? 4;
@@ -100,6 +115,52 @@ export class MockSystem implements System {
       throw new InvalidArgumentError('MockSystem possibleCpus', 'an integer from 1 to 8192', cpus);
     this.possibleCpus = cpus;
     this.kernel = new MockKernel(cpus);
+    this.runtime = new MockRuntime({ ...defaultEnvironment(), ...options.environment });
+    this.#helpers = mockHelpers(this.runtime);
+  }
+
+  /**
+   * What the helpers of programs on this system answer: the clock, the CPU
+   * they run on, the current pid/tgid, uid/gid and comm, randomness.
+   * Change its fields between runs.
+   *
+   * @example
+   * using system = new MockSystem();
+   * system.environment.pid = 42;
+   * system.environment.clock = () => 1_000_000n;
+   */
+  get environment(): MockEnvironment {
+    return this.runtime.environment;
+  }
+
+  /**
+   * The lines programs on this system printed with `bpf_trace_printk`, in order.
+   *
+   * @example
+   * using system = new MockSystem();
+   * system.traceLog.length; // 0
+   */
+  get traceLog(): string[] {
+    return this.runtime.traceLog;
+  }
+
+  /**
+   * Takes the records programs wrote into a ring buffer
+   * (`bpf_ringbuf_output`, reserve and submit) or perf event array
+   * (`bpf_perf_event_output`) of this system, oldest first; they leave the
+   * buffer (freeing its room).
+   *
+   * @example
+   * using system = new MockSystem();
+   * using events = system.createMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
+   * system.takeRecords(events); // []
+   */
+  takeRecords(map: Map<unknown, unknown>): Uint8Array[] {
+    const store = map instanceof MockMap ? map.store : undefined;
+    if (!store || (store.type !== MapType.RINGBUF && store.type !== MapType.PERF_EVENT_ARRAY)) {
+      throw new InvalidArgumentError('takeRecords map', 'a ring buffer or perf event array of this mock system', map);
+    }
+    return this.runtime.takeRecords(store);
   }
 
   /**
@@ -273,8 +334,11 @@ export class MockSystem implements System {
    * Creates an object's maps and global data in memory, as the kernel
    * backend would (same specs, pins by name under `pinPath`, replacements
    * checked, `.rodata` frozen, map-in-maps initialised, variables by name),
-   * so user code around an object can be tested without a kernel. Programs
-   * need an interpreter the mock does not have yet: pass `programs: []`.
+   * so user code around an object can be tested without a kernel. The
+   * programs (all, or `options.programs`) are loaded on the mock's VM against
+   * those maps and can be test-run; one needing CO-RE relocations, kfuncs or
+   * kconfig/ksym externs is a NotSupportedError naming it (leave it out with
+   * `options.programs`).
    *
    * @example
    * using coll = system.loadCollection('counter.bpf.o', { programs: [], constants: { target_pid: 7 } });
@@ -289,19 +353,21 @@ export class MockSystem implements System {
     // A spec is a value: this load gets exactly the constants it was given.
     const object_ = (spec as ObjectSpec).withConstants(options.constants ?? {});
     const programs = options.programs ?? Object.keys(object_.programs);
-    if (programs.length > 0) {
-      throw new NotSupportedError(
-        `loading program '${programs[0]}'`,
-        undefined,
-        "it has no BPF interpreter yet; pass programs: [] to get the object's maps and globals",
-        'the mock backend',
-      );
+    for (const name of programs) {
+      if (!object_.programs[name]) {
+        throw new InvalidArgumentError('programs', `names of programs in the object (${Object.keys(object_.programs).join(', ')})`, name);
+      }
     }
     const plan = planCollection(object_, { withBtf: false, possibleCpus: this.possibleCpus });
+    // A map of a type the mock does not implement is left out (with a warning) when no program loaded uses it.
+    const used = new Set<string>(Object.keys(options.mapReplacements ?? {}));
+    for (const name of programs) for (const r of object_.programs[name]?.references ?? []) used.add(r.target);
+    const leftOut = plan.maps.filter((m) => !MOCK_MAP_TYPES.has(m.spec.type) && !used.has(m.name));
+    const mapPlans = plan.maps.filter((m) => !leftOut.includes(m));
     const owned: { close(): void }[] = [];
     try {
       const maps = createCollectionMaps(
-        plan.maps,
+        mapPlans,
         plan.globals,
         options,
         {
@@ -310,10 +376,15 @@ export class MockSystem implements System {
         },
         owned,
       );
-      fillInitialValues(object_.initialValues, maps, {});
+      const loaded = loadMockCollectionPrograms(object_, programs, maps, (p) => this.loadProgram(p), owned);
+      fillInitialValues(object_.initialValues, maps, loaded);
       // struct_ops maps need the kernel's struct types and programs: say they were left out.
       const warnings = [
         ...object_.warnings,
+        ...leftOut.map(
+          (m) =>
+            `map '${m.name}' is not created on the mock backend: it does not implement ${mapTypeName(m.spec.type)} maps, and no program loaded uses it`,
+        ),
         ...Object.keys(object_.structOps).map(
           (name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`,
         ),
@@ -329,20 +400,28 @@ export class MockSystem implements System {
             }
           }
         : undefined;
-      return new Collection(maps, {}, owned, warnings, plan.variables, typeCodec, { mapTypes: mapBtfTypes(object_) });
+      return new Collection(maps, loaded, owned, warnings, plan.variables, typeCodec, { mapTypes: mapBtfTypes(object_) });
     } catch (err) {
       for (const o of owned.reverse()) o.close();
       throw err;
     }
   }
 
-  loadProgram(spec: ProgramSpec): Program {
-    throw new NotSupportedError(
-      `loading program '${spec.name}'`,
-      undefined,
-      'it has no BPF interpreter yet; load programs on the kernel backend',
-      'the mock backend',
-    );
+  /**
+   * Loads a program on the mock (BPF_PROG_LOAD): map references in its
+   * instructions are fds of this system's maps. It runs on the mock's VM
+   * with `testRun`; helpers answer from {@link environment}. Program types
+   * and helpers the mock does not implement are a NotSupportedError naming
+   * them; what the kernel's verifier refuses structurally, a VerifierError.
+   *
+   * @example
+   * import { assemble } from '@bpfkit/elf';
+   * using system = new MockSystem();
+   * using prog = system.loadProgram({ name: 'pass', type: ProgramType.XDP, license: 'GPL', instructions: assemble('mov %r0, 2\nexit') });
+   * prog.testRun({ data: new Uint8Array(64) }).returnValue; // 2
+   */
+  loadProgram(spec: ProgramSpec): MockProgram {
+    return loadMockProgram({ kernel: this.kernel, runtime: this.runtime, helpers: this.#helpers }, spec);
   }
 
   attach(_program: Program, target: AttachTarget): Link {
@@ -380,7 +459,9 @@ export class MockSystem implements System {
       btf: false,
       bpffs: '/sys/fs/bpf',
       mapTypes: Object.fromEntries(mapTypeNames.filter((n) => n !== 'unspec').map((n) => [n, MOCK_MAP_TYPES.has(mapTypeFromName(n)!)])),
-      programTypes: Object.fromEntries(programTypeNames.filter((n) => n !== 'unspec').map((n) => [n, false])),
+      programTypes: Object.fromEntries(
+        programTypeNames.filter((n) => n !== 'unspec').map((n) => [n, MOCK_PROGRAM_TYPES.has(programTypeFromName(n) ?? -1)]),
+      ),
       mapTypeRestrictions: {},
       programTypeRestrictions: {},
       linkTypes: {},

@@ -93,10 +93,19 @@ describe('struct_ops on the mock backend', () => {
 });
 
 describe('programs on the mock backend', () => {
-  it('are refused with the way to load the rest', () => {
+  it("are loaded on the mock's VM and test-run: basics.bpf.o's count_packets counts in its maps and globals", () => {
     const mock = BACKENDS.find((b) => b.name === 'mock')!;
     using system = mock.open();
-    expect(() => system.loadCollection(basics)).toThrow(NotSupportedError);
-    expect(() => system.loadCollection(basics)).toThrow(/pass programs: \[\]/);
+    using coll = system.loadCollection(basics, { ignorePinning: true, constants: { target_pid: 7 } });
+    expect(Object.keys(coll.programs).sort()).toEqual(['count_packets', 'trace_openat']);
+    // add_one(XDP_PASS - 1 + delta + 1) with delta -1 as compiled: XDP_PASS.
+    expect(coll.programs.count_packets!.testRun({ data: new Uint8Array(64), repeat: 3 }).returnValue).toBe(2);
+    expect(coll.variables.packets!.get()).toBe(3n);
+    // The flow keyed by target_pid: inserted by the first run, incremented by the others.
+    const key = new Uint8Array(coll.maps.flows!.info().keySize);
+    key[0] = 7;
+    expect(new DataView((coll.maps.flows!.lookup(key) as Uint8Array).buffer).getBigUint64(0, true)).toBe(3n);
+    // Tracepoint programs have no test runner, on the kernel either.
+    expect(() => coll.programs.trace_openat!.testRun()).toThrow(NotSupportedError);
   });
 });

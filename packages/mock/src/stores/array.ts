@@ -1,7 +1,7 @@
 import { Errno, MapFlags, MapType, perCpuSlotSize, UpdateFlags } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import type { MockMapMeta } from '../map-spec.js';
-import { MockMapStore, readU32, writeU32, type BatchSupport } from '../map-store.js';
+import { MockMapStore, readU32, writeU32, type BatchSupport, type MockValueRef } from '../map-store.js';
 import type { MockKernel, MockObject } from '../mock-kernel.js';
 import { checkInnerMap } from './inner.js';
 
@@ -109,6 +109,19 @@ export class ArrayStore extends MockMapStore {
     if (i === this.maxEntries - 1) return false;
     writeU32(next, i + 1);
     return true;
+  }
+
+  override valueRef(key: Uint8Array, cpu = 0): MockValueRef | undefined | null {
+    if (this.#slots) return null;
+    const i = readU32(key);
+    if (i >= this.maxEntries) return undefined;
+    const slot = this.type === MapType.PERCPU_ARRAY ? cpu * perCpuSlotSize(this.meta.valueSize) : 0;
+    return { bytes: this.#data!, offset: i * this.#stride + slot };
+  }
+
+  /** The object in slot `index` of a program array or array of maps (undefined when empty or for other arrays). */
+  slot(index: number): MockObject | undefined {
+    return this.#slots?.get(index);
   }
 
   override memory(): Uint8Array {

@@ -1,7 +1,7 @@
-import { Errno, MapFlags, MapType, UpdateFlags } from '@bpfkit/core';
+import { Errno, MapFlags, MapType, perCpuSlotSize, UpdateFlags } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import type { MockMapMeta } from '../map-spec.js';
-import { MockMapStore, readU32, writeU32, type BatchSupport, type LookupBatchResult } from '../map-store.js';
+import { MockMapStore, readU32, writeU32, type BatchSupport, type LookupBatchResult, type MockValueRef } from '../map-store.js';
 import type { MockKernel, MockObject } from '../mock-kernel.js';
 import { checkInnerMap } from './inner.js';
 import { LruLists, type LruNode } from './lru.js';
@@ -94,6 +94,19 @@ export class HashStore extends MockMapStore {
     if (!e) return false;
     this.#copyOut(e, value);
     return true;
+  }
+
+  override valueRef(key: Uint8Array, cpu = 0): MockValueRef | undefined | null {
+    if (this.type === MapType.HASH_OF_MAPS) return null;
+    const e = this.#entries.get(keyString(key));
+    if (!e?.value) return undefined;
+    const percpu = this.type === MapType.PERCPU_HASH || this.type === MapType.LRU_PERCPU_HASH;
+    return { bytes: e.value, offset: percpu ? cpu * perCpuSlotSize(this.meta.valueSize) : 0 };
+  }
+
+  /** The inner map of a hash of maps at `key` (undefined when absent or for other hashes). */
+  innerAt(key: Uint8Array): MockObject | undefined {
+    return this.#entries.get(keyString(key))?.inner ?? undefined;
   }
 
   #checkFlags(e: Entry | undefined, flags: number): void {

@@ -1,0 +1,274 @@
+// What programs on one MockSystem share: the VM memory (global data, map
+// values, packets and contexts are regions of it, so a tail call lands in the
+// same address space), the environment helpers answer from (clock, CPU, pid,
+// comm, randomness), and what programs leave for the test to read
+// (trace_printk lines, ring buffer and perf event records).
+import { MapType } from '@bpfkit/core';
+import { VmMemory, type VmRegion } from '../vm/index.js';
+import type { MockMapStore } from '../map-store.js';
+
+/**
+ * What the helpers of programs on the mock answer: change it on
+ * {@link MockSystem.environment} between runs.
+ *
+ * @example
+ * const env: MockEnvironment = { ...defaultEnvironment(), pid: 42, comm: 'nginx', clock: () => 1_000n };
+ */
+export interface MockEnvironment {
+  /** `bpf_ktime_get_ns`, `_boot_ns`, `_coarse_ns`: nanoseconds (default: the process's monotonic clock). */
+  clock: () => bigint;
+  /** `bpf_get_smp_processor_id` and the slot per-CPU maps give programs (default 0). */
+  cpu: number;
+  /** `bpf_get_current_pid_tgid`: the thread id (low half; default: this process's pid). */
+  pid: number;
+  /** The process id (high half; default: this process's pid). */
+  tgid: number;
+  /** `bpf_get_current_uid_gid` (default 0, 0). */
+  uid: number;
+  gid: number;
+  /** `bpf_get_current_comm` (default `'node'`). */
+  comm: string;
+  /** `bpf_get_prandom_u32`: an unsigned 32-bit number (default Math.random). */
+  random: () => number;
+}
+
+/**
+ * The environment a new {@link MockSystem} starts with.
+ *
+ * @example
+ * defaultEnvironment().cpu; // 0
+ */
+export function defaultEnvironment(): MockEnvironment {
+  return {
+    clock: () => process.hrtime.bigint(),
+    cpu: 0,
+    pid: process.pid,
+    tgid: process.pid,
+    uid: 0,
+    gid: 0,
+    comm: 'node',
+    random: () => Math.floor(Math.random() * 0x100000000),
+  };
+}
+
+/** The high half of the value an `lddw` of a map fd gives a program: no memory region has it, so dereferencing it faults. */
+const MAP_HANDLE_HI = 0x6d61_7000n;
+
+/** The packet of a running program's context, as its helpers change it. */
+export interface PacketState {
+  kind: 'xdp' | 'skb';
+  /** The region of the packet buffer (`start`..`end` are the accessible bytes). */
+  region: VmRegion;
+  /** Where the packet data starts in the buffer (data_meta = data: metadata is not modelled). */
+  data: number;
+  /** Where it ends. */
+  end: number;
+  /** Bytes the head may not move below (XDP: the `struct xdp_frame` at the buffer start). */
+  headMin: number;
+  /** Where the tail may grow to. */
+  tailMax: number;
+  /** Fewest bytes the packet may have (an Ethernet header). */
+  minLength: number;
+}
+
+/** A ring buffer's records and positions. */
+interface RingState {
+  records: Uint8Array[];
+  /** Bytes taken by unread and reserved records (8-byte header plus the rounded payload each). */
+  used: number;
+  producer: bigint;
+  consumer: bigint;
+}
+
+/**
+ * The state programs of one mock system share (see the file comment). One
+ * test run at a time: {@link beginRun}/{@link endRun} bracket it, and the
+ * regions mapped during a run (map values looked up, reserved records,
+ * scratch) are unmapped at its end.
+ */
+export class MockRuntime {
+  readonly memory = new VmMemory();
+  environment: MockEnvironment;
+  /** Lines programs printed with `bpf_trace_printk`, in order. */
+  readonly traceLog: string[] = [];
+  readonly #maps = new globalThis.Map<number, MockMapStore>();
+  readonly #permanent = new globalThis.Map<Uint8Array, globalThis.Map<number, VmRegion>>();
+  #run = new globalThis.Map<Uint8Array, globalThis.Map<number, VmRegion>>();
+  #runRegions: VmRegion[] = [];
+  readonly #packets = new globalThis.Map<number, PacketState>();
+  readonly #rings = new WeakMap<MockMapStore, RingState>();
+  readonly #perf = new WeakMap<MockMapStore, { cpu: number; data: Uint8Array }[]>();
+  readonly #reserved = new globalThis.Map<number, { store: MockMapStore; region: VmRegion; size: number }>();
+
+  constructor(environment: MockEnvironment) {
+    this.environment = environment;
+  }
+
+  /** The value an `lddw` of `store`'s fd gives a program. */
+  mapHandle(store: MockMapStore): bigint {
+    this.#maps.set(store.id, store);
+    return (MAP_HANDLE_HI << 32n) | BigInt(store.id);
+  }
+
+  /** The map a helper argument names, or undefined. */
+  mapAt(handle: bigint): MockMapStore | undefined {
+    if (handle >> 32n !== MAP_HANDLE_HI) return undefined;
+    const store = this.#maps.get(Number(handle & 0xffffffffn));
+    return store?.dead ? undefined : store;
+  }
+
+  /**
+   * A pointer to `size` bytes of `bytes` from `offset` (a map value in place):
+   * `permanent` regions (global data an `lddw` points into) stay mapped for
+   * the system's life, the others until the run ends. The same bytes give the
+   * same pointer within a run.
+   */
+  pointerInto(bytes: Uint8Array, offset: number, size: number, name: string, writable: boolean, permanent = false): bigint {
+    const table = permanent ? this.#permanent : this.#run;
+    let byOffset = table.get(bytes);
+    if (!byOffset) {
+      byOffset = new globalThis.Map();
+      table.set(bytes, byOffset);
+    }
+    let region = byOffset.get(offset);
+    if (!region) {
+      region = this.memory.map(bytes, { name, writable, start: offset, end: offset + size });
+      byOffset.set(offset, region);
+      if (!permanent) this.#runRegions.push(region);
+    }
+    return this.memory.pointer(region, offset);
+  }
+
+  /** Maps `bytes` until the run ends and returns its address. */
+  scratch(bytes: Uint8Array, name: string, writable = true): { region: VmRegion; pointer: bigint } {
+    const region = this.memory.map(bytes, { name, writable });
+    this.#runRegions.push(region);
+    return { region, pointer: this.memory.pointer(region) };
+  }
+
+  /** Records the packet a context region leads to (until the run ends). */
+  setPacket(context: VmRegion, packet: PacketState): void {
+    this.#packets.set(context.id, packet);
+  }
+
+  /** The packet of the context `ctx` points to, or undefined. */
+  packetOf(ctx: bigint): PacketState | undefined {
+    const at = this.memory.resolve(ctx);
+    return at ? this.#packets.get(at.region.id) : undefined;
+  }
+
+  /** Starts a test run. */
+  beginRun(): void {
+    this.#run = new globalThis.Map();
+  }
+
+  /** Ends a test run: unmaps what it mapped; records reserved and neither submitted nor discarded are dropped. */
+  endRun(): void {
+    for (const r of this.#runRegions) this.memory.unmap(r);
+    this.#runRegions = [];
+    this.#run = new globalThis.Map();
+    this.#packets.clear();
+    for (const [id, r] of this.#reserved) {
+      this.#ring(r.store).used -= recordBytes(r.size);
+      this.#reserved.delete(id);
+    }
+  }
+
+  #ring(store: MockMapStore): RingState {
+    let ring = this.#rings.get(store);
+    if (!ring) {
+      ring = { records: [], used: 0, producer: 0n, consumer: 0n };
+      this.#rings.set(store, ring);
+    }
+    return ring;
+  }
+
+  /** bpf_ringbuf_output: false when the buffer has no room. */
+  ringOutput(store: MockMapStore, data: Uint8Array): boolean {
+    const ring = this.#ring(store);
+    const bytes = recordBytes(data.length);
+    if (ring.used + bytes > store.maxEntries) return false;
+    ring.used += bytes;
+    ring.producer += BigInt(bytes);
+    ring.records.push(data.slice());
+    return true;
+  }
+
+  /** bpf_ringbuf_reserve: the record's address, or 0 when there is no room. */
+  ringReserve(store: MockMapStore, size: number): bigint {
+    const ring = this.#ring(store);
+    const bytes = recordBytes(size);
+    if (size > 0xfffffff || ring.used + bytes > store.maxEntries) return 0n;
+    ring.used += bytes;
+    const { region, pointer } = this.scratch(new Uint8Array(size), `ring buffer record of '${store.name}'`);
+    this.#reserved.set(region.id, { store, region, size });
+    return pointer;
+  }
+
+  /** bpf_ringbuf_submit / bpf_ringbuf_discard of a reserved record; false when `pointer` is none. */
+  ringCommit(pointer: bigint, submit: boolean): boolean {
+    const at = this.memory.resolve(pointer);
+    const r = at && at.offset === 0 ? this.#reserved.get(at.region.id) : undefined;
+    if (!r || !at) return false;
+    this.#reserved.delete(at.region.id);
+    const ring = this.#ring(r.store);
+    if (submit) {
+      ring.records.push(at.region.bytes.slice());
+      ring.producer += BigInt(recordBytes(r.size));
+    } else {
+      ring.used -= recordBytes(r.size);
+    }
+    this.memory.unmap(at.region);
+    return true;
+  }
+
+  /** bpf_ringbuf_query. */
+  ringQuery(store: MockMapStore, flags: number): bigint {
+    const ring = this.#ring(store);
+    switch (flags) {
+      case 0:
+        return ring.producer - ring.consumer;
+      case 1:
+        return BigInt(store.maxEntries);
+      case 2:
+        return ring.consumer;
+      case 3:
+        return ring.producer;
+      default:
+        return 0n;
+    }
+  }
+
+  /** bpf_perf_event_output into a perf event array's record queue. */
+  perfOutput(store: MockMapStore, cpu: number, data: Uint8Array): void {
+    let queue = this.#perf.get(store);
+    if (!queue) {
+      queue = [];
+      this.#perf.set(store, queue);
+    }
+    queue.push({ cpu, data: data.slice() });
+  }
+
+  /** Takes the records programs wrote into a ring buffer or perf event array, oldest first. */
+  takeRecords(store: MockMapStore): Uint8Array[] {
+    if (store.type === MapType.PERF_EVENT_ARRAY) {
+      const queue = this.#perf.get(store) ?? [];
+      this.#perf.delete(store);
+      return queue.map((r) => r.data);
+    }
+    const ring = this.#ring(store);
+    const records = ring.records;
+    ring.records = [];
+    for (const r of records) {
+      const bytes = recordBytes(r.length);
+      ring.used -= bytes;
+      ring.consumer += BigInt(bytes);
+    }
+    return records;
+  }
+}
+
+/** Bytes a ring buffer record takes: an 8-byte header and the payload rounded up to 8. */
+function recordBytes(size: number): number {
+  return 8 + Math.ceil(size / 8) * 8;
+}
