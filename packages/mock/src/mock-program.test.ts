@@ -256,6 +256,80 @@ describe('programs on the mock backend', () => {
     expect(system.takeRecords(events)).toEqual([]);
   });
 
+  it('bpf_perf_event_output queues records; queues push and pop; skb_load_bytes and skb_store_bytes reach the packet', () => {
+    using system = new MockSystem({ environment: { cpu: 1 } });
+    using perf = system.createMap({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 });
+    using queue = system.createMap({ type: MapType.QUEUE, keySize: 0, valueSize: 4, maxEntries: 4 });
+    using prog = xdp(
+      system,
+      'perf',
+      `stdw [%r10-8], 0x0201
+      ${ldMap(2, perf.fd)}
+      lddw %r3, 0xffffffff
+      mov %r4, %r10
+      add %r4, -8
+      mov %r5, 2
+      call ${Helper.perf_event_output}
+      stw [%r10-4], 11
+      ${ldMap(1, queue.fd)}
+      mov %r2, %r10
+      add %r2, -4
+      mov %r3, 0
+      call ${Helper.map_push_elem}
+      stw [%r10-4], 22
+      ${ldMap(1, queue.fd)}
+      mov %r2, %r10
+      add %r2, -4
+      mov %r3, 0
+      call ${Helper.map_push_elem}
+      ${ldMap(1, queue.fd)}
+      mov %r2, %r10
+      add %r2, -4
+      call ${Helper.map_pop_elem}
+      ldxw %r0, [%r10-4]
+      exit`,
+    );
+    expect(prog.testRun({ data: packet(64) }).returnValue).toBe(11);
+    expect(system.takeRecords(perf).map((r) => [...r])).toEqual([[1, 2]]);
+    expect(queue.pop()).toEqual(new Uint8Array([22, 0, 0, 0]));
+    expect(queue.pop()).toBeUndefined();
+
+    // TC: read the EtherType with skb_load_bytes, write it over the first two bytes, return it.
+    using tc = system.loadProgram({
+      name: 'tc',
+      type: ProgramType.SCHED_CLS,
+      license: 'GPL',
+      instructions: assemble(`mov %r6, %r1
+      mov %r2, 12
+      mov %r3, %r10
+      add %r3, -8
+      mov %r4, 2
+      call ${Helper.skb_load_bytes}
+      mov %r1, %r6
+      mov %r2, 0
+      mov %r3, %r10
+      add %r3, -8
+      mov %r4, 2
+      mov %r5, 0
+      call ${Helper.skb_store_bytes}
+      ldxh %r0, [%r10-8]
+      exit`),
+    });
+    const p = packet(64);
+    p[12] = 0x86;
+    p[13] = 0xdd;
+    const r = tc.testRun({ data: p });
+    expect(r.returnValue).toBe(0xdd86);
+    expect([...r.data.subarray(0, 2)]).toEqual([0x86, 0xdd]);
+    // A map helper given something that is not a map: a fault naming the program.
+    using bad = xdp(
+      system,
+      'bad',
+      `mov %r1, 0\nmov %r2, %r10\nadd %r2, -8\nstdw [%r10-8], 0\ncall ${Helper.map_lookup_elem}\nmov %r0, 0\nexit`,
+    );
+    expect(() => bad.testRun({ data: packet(64) })).toThrow(/program 'bad': instruction 4: bpf_map_lookup_elem: 0x0 is not a map/);
+  });
+
   it('answers the environment: clock, pid, comm, trace_printk', () => {
     using system = new MockSystem({ environment: { clock: () => 123n, pid: 7, tgid: 9, comm: 'tester' } });
     const fmt = Array.from(new TextEncoder().encode('t=%llu\0\0'));

@@ -428,7 +428,7 @@ export class MockSystem implements System {
     throw new NotSupportedError(
       `attaching programs to '${target.kind}'`,
       undefined,
-      'it runs no programs, so it has no hooks to attach them to',
+      'it has no hooks to attach programs to yet; run a program with testRun()',
       'the mock backend',
     );
   }
@@ -437,7 +437,7 @@ export class MockSystem implements System {
     throw new NotSupportedError(
       'reading ring buffer maps',
       undefined,
-      'it runs no programs, so nothing writes events into them',
+      'it has no event reader yet; takeRecords(map) gives the records programs wrote',
       'the mock backend',
     );
   }
@@ -446,7 +446,7 @@ export class MockSystem implements System {
     throw new NotSupportedError(
       'reading perf event arrays',
       undefined,
-      'it runs no programs, so nothing writes events into them',
+      'it has no event reader yet; takeRecords(map) gives the records programs wrote',
       'the mock backend',
     );
   }

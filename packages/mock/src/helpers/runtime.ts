@@ -198,7 +198,7 @@ export class MockRuntime {
   ringReserve(store: MockMapStore, size: number): bigint {
     const ring = this.#ring(store);
     const bytes = recordBytes(size);
-    if (size > 0xfffffff || ring.used + bytes > store.maxEntries) return 0n;
+    if (size < 0 || size > 0xfffffff || ring.used + bytes > store.maxEntries) return 0n;
     ring.used += bytes;
     const { region, pointer } = this.scratch(new Uint8Array(size), `ring buffer record of '${store.name}'`);
     this.#reserved.set(region.id, { store, region, size });

@@ -3,7 +3,7 @@
 // negative errnos in r0, a map lookup returns a pointer into the map's value
 // (so the program's writes land in the map).
 import { BpfError, Errno, Helper, helperName, MapType, ProgramType } from '@bpfkit/core';
-import type { VmHelper, VmHelperEnv, VmProgram } from '../vm/index.js';
+import { VmFault, type VmHelper, type VmHelperEnv, type VmProgram } from '../vm/index.js';
 import type { MockMapStore } from '../map-store.js';
 import type { MockObject } from '../mock-kernel.js';
 import type { MockRuntime } from './runtime.js';
@@ -127,7 +127,8 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
   const m = runtime.memory;
   const map = (handle: bigint, env: VmHelperEnv, what: string): MockMapStore => {
     const store = runtime.mapAt(handle);
-    if (!store) throw new BpfError(Errno.EINVAL, { syscall: 'bpf', subject: `program '${env.program}'`, hint: `${what}: r1 is no map` });
+    if (!store)
+      throw new VmFault('helper', env.program, env.instruction, `${what}: 0x${handle.toString(16)} is not a map of this mock system`);
     return store;
   };
   const keyOf = (store: MockMapStore, p: bigint): Uint8Array => m.view(p, store.keySize).slice();
