@@ -1,13 +1,8 @@
 #!/usr/bin/env node
 // `node scripts/vm-kernel-diff.mjs [seed] [count]`: the mock's BPF virtual
 // machine (packages/mock/src/vm) against the kernel, on seeded random
-// programs. Each program (XDP) sets r0-r9 to edge values (0, ±1, 2^31, 2^63,
-// 2^64-1, random), runs 40 random ALU/ALU64 operations (every opcode,
-// immediate and register operands, signed division and modulo, movsx, byte
-// swaps), conditional jumps (JMP and JMP32, every condition) and aligned
-// loads, sign-extending loads, stores and atomics on its stack, in half of
-// them a bpf-to-bpf call (a callee computing on its arguments), then writes
-// r0-r9 and that stack area into the packet. The kernel runs it through
+// programs (packages/mock/src/vm/random-programs.ts, which the test suite's
+// differential test runs 300 of). The kernel runs each through
 // BPF_PROG_TEST_RUN, the VM through VmProgram.run with the packet mapped;
 // return values and output packets must be identical. Exits 1 on a
 // difference (printing the first ones), 2 when bpf() is not usable.
@@ -16,13 +11,12 @@
 // `pnpm --filter @bpfkit/mock --filter @bpfkit/syscalls --filter @bpfkit/elf build`.
 // SHOW=1 prints the disassembly of differing programs.
 import { disassemble } from '../packages/elf/dist/index.js';
-import { compileProgram, VmMemory } from '../packages/mock/dist/vm/index.js';
+import { RANDOM_PROGRAM_PACKET as PACKET, randomProgram, runRandomProgram } from '../packages/mock/dist/vm/random-programs.js';
 import { bpfAccess, native, progLoad, progTestRun } from '../packages/syscalls/dist/index.js';
 
 const SEED = Number(process.argv[2] ?? 1);
 const COUNT = Number(process.argv[3] ?? 500);
 const XDP = 6;
-const PACKET = 256;
 
 const access = bpfAccess();
 if (!access.available) {
@@ -30,169 +24,12 @@ if (!access.available) {
   process.exit(2);
 }
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function insn(op, dst, src, off, imm) {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  b[0] = op;
-  b[1] = dst | (src << 4);
-  dv.setInt16(2, off, true);
-  dv.setInt32(4, Number(BigInt.asIntN(32, BigInt(imm))), true);
-  return b;
-}
-
-const random = rng(SEED);
-const pick = (xs) => xs[Math.floor(random() * xs.length)];
-const r64 = () => (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));
-const U64 = (v) => BigInt.asUintN(64, v);
-const values = () =>
-  pick([
-    0n,
-    1n,
-    2n,
-    3n,
-    31n,
-    32n,
-    63n,
-    64n,
-    0x7fffffffn,
-    0x80000000n,
-    0xffffffffn,
-    0x100000000n,
-    2n ** 63n,
-    2n ** 63n - 1n,
-    2n ** 64n - 1n,
-    U64(-7n),
-    r64(),
-    r64() >> 32n,
-    r64() >> 60n,
-  ]);
-const imms = () =>
-  pick([0, 1, -1, 2, 7, 31, 32, 33, 63, 64, -2147483648, 2147483647, Math.floor(random() * 2 ** 32) | 0, Math.floor(random() * 100) - 50]);
-const CODES = [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0, 0xd0];
-const JUMPS = [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0];
-const ATOMICS = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
-
-function aluOp(regs = 10) {
-  const wide = random() < 0.6;
-  const code = pick(CODES);
-  let x = random() < 0.5 ? 8 : 0;
-  let off = 0;
-  let imm = imms();
-  if (code === 0x30 || code === 0x90) {
-    off = random() < 0.5 ? 1 : 0;
-    if (!x && imm === 0) imm = 3; // the verifier refuses a constant division by zero
-  }
-  if ((code === 0x60 || code === 0x70 || code === 0xc0) && !x) imm = Math.floor(random() * (wide ? 64 : 32));
-  if (code === 0x80) {
-    x = 0;
-    imm = 0;
-  }
-  if (code === 0xb0 && x === 8) off = pick(wide ? [0, 8, 16, 32] : [0, 8, 16]);
-  if (code === 0xd0) {
-    imm = pick([16, 32, 64]);
-    x = wide ? 0 : x;
-  }
-  const src = x === 8 && code !== 0xd0 ? Math.floor(random() * regs) : 0;
-  return insn(code | x | (wide ? 7 : 4), Math.floor(random() * regs), src, off, code === 0xd0 || x === 0 ? imm : 0);
-}
-
-// Stack operations stay in [r10-200, r10-96), which the prologue zeroes, at aligned offsets.
-function memOp() {
-  const sizeBits = pick([0x00, 0x08, 0x10, 0x18]);
-  const size = { 0: 4, 8: 2, 16: 1, 24: 8 }[sizeBits];
-  const off = -104 - size * Math.floor(random() * (96 / size));
-  const reg = Math.floor(random() * 10);
-  switch (Math.floor(random() * 5)) {
-    case 0:
-      return insn(0x61 | sizeBits, reg, 10, off, 0);
-    case 1:
-      return insn(sizeBits === 0x18 ? 0x79 : 0x81 | sizeBits, reg, 10, off, 0);
-    case 2:
-      return insn(0x62 | sizeBits, 10, 0, off, imms());
-    case 3:
-      return insn(0x63 | sizeBits, 10, reg, off, 0);
-    default: {
-      const wide = random() < 0.5;
-      return insn(wide ? 0xdb : 0xc3, 10, reg, -104 - (wide ? 8 : 4) * Math.floor(random() * (wide ? 12 : 24)), pick(ATOMICS));
-    }
-  }
-}
-
-function program() {
-  const p = [];
-  // r6/r7 = data/data_end, kept on the stack while the body runs.
-  p.push(insn(0x61, 6, 1, 0, 0), insn(0x61, 7, 1, 4, 0), insn(0x7b, 10, 6, -8, 0), insn(0x7b, 10, 7, -16, 0));
-  for (let off = -208; off < -96; off += 8) p.push(insn(0x7a, 10, 0, off, 0));
-  for (let k = 0; k < 10; k++) {
-    const v = values();
-    p.push(insn(0x18, k, 0, 0, v & 0xffffffffn), insn(0, 0, 0, 0, v >> 32n));
-  }
-  for (let k = 0; k < 40; k++) {
-    if (random() < 0.2) p.push(memOp());
-    if (random() < 0.25) {
-      const x = random() < 0.5 ? 8 : 0;
-      p.push(
-        insn(pick(JUMPS) | x | (random() < 0.5 ? 5 : 6), Math.floor(random() * 10), x ? Math.floor(random() * 10) : 0, 1, x ? 0 : imms()),
-      );
-    }
-    p.push(aluOp());
-  }
-  // Sometimes a bpf-to-bpf call: the callee computes on r0-r5 (its arguments)
-  // and returns r0; r6-r9 must survive; r1-r5 are set again after it (the
-  // verifier forbids reading them).
-  let callAt = -1;
-  if (random() < 0.5) {
-    callAt = p.length;
-    p.push(insn(0x85, 0, 1, 0, 0)); // patched below
-    for (let k = 1; k <= 5; k++) {
-      const v = values();
-      p.push(insn(0x18, k, 0, 0, v & 0xffffffffn), insn(0, 0, 0, 0, v >> 32n));
-    }
-    for (let k = 0; k < 5; k++) p.push(aluOp());
-  }
-  // Epilogue: r0-r9 to the stack, then registers and the stack area to the packet.
-  for (let k = 0; k < 10; k++) p.push(insn(0x7b, 10, k, -24 - 8 * k, 0));
-  p.push(insn(0x79, 6, 10, -8, 0), insn(0x79, 7, 10, -16, 0), insn(0xbf, 8, 6, 0, 0), insn(0x07, 8, 0, 0, 192));
-  const copies = [];
-  for (let k = 0; k < 10; k++) copies.push(insn(0x79, 2, 10, -24 - 8 * k, 0), insn(0x7b, 6, 2, 8 * k, 0));
-  for (let k = 0; k < 14; k++) copies.push(insn(0x79, 2, 10, -208 + 8 * k, 0), insn(0x7b, 6, 2, 80 + 8 * k, 0));
-  p.push(insn(0x2d, 8, 7, copies.length, 0), ...copies, insn(0xb7, 0, 0, 0, 2), insn(0x95, 0, 0, 0, 0));
-  if (callAt >= 0) {
-    const sub = p.length;
-    p[callAt] = insn(0x85, 0, 1, 0, sub - callAt - 1);
-    p.push(insn(0xbf, 0, 1, 0, 0)); // r0 = r1
-    for (let k = 0; k < 12; k++) {
-      if (random() < 0.25) {
-        const x = random() < 0.5 ? 8 : 0;
-        p.push(
-          insn(pick(JUMPS) | x | (random() < 0.5 ? 5 : 6), Math.floor(random() * 6), x ? Math.floor(random() * 6) : 0, 1, x ? 0 : imms()),
-        );
-      }
-      p.push(aluOp(6));
-    }
-    p.push(insn(0x95, 0, 0, 0, 0));
-  }
-  const bytes = new Uint8Array(p.length * 8);
-  for (const [i, b] of p.entries()) bytes.set(b, i * 8);
-  return bytes;
-}
-
 let ran = 0;
 let rejected = 0;
 let differences = 0;
 for (let n = 0; n < COUNT; n++) {
-  const bytes = program();
+  // Seeds of one run follow each other; the test suite runs seeds 1-300.
+  const bytes = randomProgram(SEED * 1_000_003 + n);
   let fd;
   try {
     fd = progLoad({ progType: XDP, insns: bytes, license: 'GPL', progName: 'vm_diff' }, new Uint8Array(1 << 20));
@@ -208,15 +45,7 @@ for (let n = 0; n < COUNT; n++) {
   } finally {
     native.close(fd);
   }
-  const memory = new VmMemory();
-  const vmOut = new Uint8Array(PACKET);
-  const packet = memory.map(vmOut, { name: 'packet' });
-  const ctx = memory.map(new Uint8Array(24), {
-    name: 'xdp_md',
-    writable: false,
-    load: (o) => (o === 0 ? { region: packet, offset: 0 } : o === 4 ? { region: packet, offset: PACKET } : undefined),
-  });
-  const vm = compileProgram({ name: `vm_diff ${n}`, instructions: bytes }).run(memory, { r1: memory.pointer(ctx) });
+  const { returnValue: vm, packet: vmOut } = runRandomProgram(bytes, `vm_diff ${n}`);
   ran++;
   if (BigInt(kernel.retval) === vm && Buffer.compare(Buffer.from(kernelOut), Buffer.from(vmOut)) === 0) continue;
   differences++;

@@ -1,0 +1,2 @@
+// `@bpfkit/mock/testing`: what the test suites of other packages share with the mock's own.
+export { RANDOM_PROGRAM_PACKET, randomProgram, runRandomProgram } from '../vm/random-programs.js';
