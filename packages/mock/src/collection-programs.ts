@@ -21,7 +21,7 @@ const BPF_PSEUDO_MAP_VALUE = 2;
 export function linkMockReferences(spec: ElfProgramSpec, maps: Record<string, Map>): Uint8Array {
   if (spec.coreRelocations.length > 0) {
     throw new NotSupportedError(
-      'CO-RE relocations',
+      'resolving CO-RE relocations',
       undefined,
       `program '${spec.name}' needs ${spec.coreRelocations.length} (against the kernel's BTF, which the mock has none of); load it on the kernel backend or leave it out with options.programs`,
       'the mock backend',
@@ -44,7 +44,7 @@ export function linkMockReferences(spec: ElfProgramSpec, maps: Record<string, Ma
       continue;
     }
     throw new NotSupportedError(
-      r.kind === 'kfunc' ? `kfunc calls` : 'kconfig and ksym externs',
+      r.kind === 'kfunc' ? 'calling kfuncs' : 'reading kconfig and ksym externs',
       undefined,
       `program '${spec.name}' uses '${r.target}' (instruction ${i}); load it on the kernel backend or leave it out with options.programs`,
       'the mock backend',

@@ -166,6 +166,20 @@ describe('programs on the mock backend', () => {
     expect(shrink.testRun({ data: packet(64) }).returnValue).toBe(-22 >>> 0);
   });
 
+  it('an xdp_md context in: data_end must be the packet length; the context out says where the packet ends', () => {
+    using system = new MockSystem();
+    using prog = xdp(system, 'ctx', `mov %r2, 8\ncall ${Helper.xdp_adjust_tail}\nmov %r0, 2\nexit`);
+    const ctx = new Uint8Array(24);
+    new DataView(ctx.buffer).setUint32(4, 64, true);
+    new DataView(ctx.buffer).setUint32(16, 3, true); // rx_queue_index
+    const r = prog.testRun({ data: packet(64), context: ctx });
+    const out = new DataView(r.context!.buffer, r.context!.byteOffset);
+    expect(r.context!.byteLength).toBe(24);
+    expect([out.getUint32(0, true), out.getUint32(4, true), out.getUint32(16, true)]).toEqual([0, 72, 3]);
+    new DataView(ctx.buffer).setUint32(4, 60, true);
+    expect(() => prog.testRun({ data: packet(64), context: ctx })).toThrow(BpfError);
+  });
+
   it('reading past data_end is a fault naming the program', () => {
     using system = new MockSystem();
     using prog = xdp(system, 'overread', 'ldxw %r2, [%r1+0]\nldxb %r0, [%r2+64]\nexit');
@@ -433,6 +447,10 @@ describe('collections on the mock backend', () => {
     expect(result(1)).toBe(10n);
     coll.programs.plain!.testRun({ data: packet(64) });
     expect(result(6)).toBe(1n);
+    using hidden = system.loadCollection(file, { programs: ['hidden_global'] });
+    hidden.programs.hidden_global!.testRun({ data: packet(64) });
+    const v = hidden.maps.results!.lookup(key(5)) as Uint8Array;
+    expect(new DataView(v.buffer, v.byteOffset).getBigUint64(0, true)).toBe(42n);
     // The timer program needs helpers the mock does not implement yet: refused naming the helper and the program.
     expect(() => system.loadCollection(file, { programs: ['timer'] })).toThrow(/helper bpf_timer_init#169.*program 'timer'/);
   });

@@ -405,6 +405,15 @@ export class MockProgram implements Program {
         const ctx = new Uint8Array(XDP_CTX_SIZE);
         if (context) ctx.set(context.subarray(0, XDP_CTX_SIZE));
         const view = new DataView(ctx.buffer);
+        if (context && view.getUint32(4, true) !== packet.length) {
+          // The kernel's xdp_convert_md_to_buff: data_end must be the packet's length.
+          throw new BpfError(Errno.EINVAL, {
+            syscall: 'bpf',
+            command: 'BPF_PROG_TEST_RUN',
+            subject: `program '${this.name}' (mock)`,
+            hint: `the xdp_md context's data_end (${view.getUint32(4, true)}) must be the packet's length (${packet.length})`,
+          });
+        }
         if (context && (view.getUint32(0, true) !== 0 || view.getUint32(8, true) !== 0 || view.getUint32(20, true) !== 0)) {
           throw new NotSupportedError(
             'an xdp_md context with metadata or an egress interface',
