@@ -11,6 +11,8 @@ import {
   testRunRule,
   testRunUnsupported,
   ClosedError,
+  ProgramFlags,
+  VerifierError,
 } from '@bpfkit/core';
 import type { AttachTarget, Link, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
 import { compileProgram, type VmLddwRef, type VmLegacyPacket, type VmProgram, type VmRegion } from './vm/index.js';
@@ -129,6 +131,9 @@ export function loadMockProgram(host: MockProgramHost, spec: ProgramSpec): MockP
       `program '${name}': the mock runs xdp, socket_filter, sched_cls, sched_act, raw_tracepoint, syscall, kprobe and tracepoint programs`,
       'the mock backend',
     );
+  }
+  if (type === ProgramType.SYSCALL && ((spec.flags ?? 0) & ProgramFlags.SLEEPABLE) === 0) {
+    throw new VerifierError(name, Errno.EINVAL, 'Syscall programs can only be sleepable\n');
   }
   const maps: MockMapStore[] = [];
   const useMap = (fd: number, ref: VmLddwRef): MockMapStore => {
