@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Helper, MapType, ProgramFlags, ProgramType, u32, u64 } from '@bpfkit/core';
 import type { System } from '@bpfkit/core';
 import { assemble } from '@bpfkit/elf';
@@ -22,6 +23,11 @@ function withMaps(asm: string): Uint8Array {
   }
   return insns;
 }
+
+const testdata = path.resolve(import.meta.dirname, '../../testdata');
+const elfTestdata = path.resolve(import.meta.dirname, '../../../elf/testdata');
+const u64At = (b: unknown) => new DataView((b as Uint8Array).buffer, (b as Uint8Array).byteOffset).getBigUint64(0, true);
+const key = (i: number) => new Uint8Array(new Uint32Array([i]).buffer);
 
 const mapRef = (reg: number, fd: number) => `lddw %r${reg}, ${0x4d000000 + fd}`;
 
@@ -139,6 +145,34 @@ for (const backend of BACKENDS) {
         const r = tc.testRun({ data: ip(64) });
         expect(r.data[0]).toBe(0xab);
         expect(Buffer.from(r.data.subarray(1)).equals(Buffer.from(ip(64).subarray(1)))).toBe(true);
+      });
+
+      it("objects' programs: packets.bpf.o grows and shrinks, callbacks.bpf.o loops, tailcalls.bpf.o dispatches", () => {
+        using system = backend.open();
+        using packets = system.loadCollection(path.join(testdata, 'packets.bpf.o'));
+        const sizes = Object.fromEntries(
+          ['xdp_grow', 'xdp_shrink', 'xdp_push_head', 'tc_grow', 'tc_shrink'].map((n) => {
+            const r = packets.programs[n]!.testRun({ data: ip(64) });
+            return [n, [r.returnValue, r.dataSizeOut]];
+          }),
+        );
+        expect(sizes).toEqual({ xdp_grow: [2, 80], xdp_shrink: [2, 48], xdp_push_head: [2, 72], tc_grow: [0, 74], tc_shrink: [0, 54] });
+
+        using callbacks = system.loadCollection(path.join(testdata, 'callbacks.bpf.o'), { programs: ['loops', 'for_each', 'plain'] });
+        for (let i = 0; i < 4; i++) callbacks.maps.values!.update(key(i), new Uint8Array(new BigUint64Array([BigInt(i + 1)]).buffer));
+        for (const n of ['loops', 'for_each', 'plain']) callbacks.programs[n]!.testRun({ data: ip(64) });
+        expect([0, 1, 6].map((slot) => u64At(callbacks.maps.results!.lookup(key(slot))))).toEqual([45n, 10n, 1n]);
+
+        const verdicts = [0, 1, 2].map((slot) => {
+          using tail = system.loadCollection(path.join(elfTestdata, 'tailcalls.bpf.o'), { constants: { slot } });
+          const verdict = tail.programs.dispatch!.testRun({ data: ip(64) }).returnValue;
+          return [verdict, u64At(tail.maps.answers!.lookup(key(0)))];
+        });
+        expect(verdicts).toEqual([
+          [2, 1n],
+          [0, 1n],
+          [1, 1n],
+        ]);
       });
 
       it('raw tracepoint and syscall programs take a context; a syscall program writes it back', () => {
