@@ -483,6 +483,26 @@ describe('collections on the mock backend', () => {
     expect(Buffer.from(tcShrunk.data).equals(Buffer.from(input.subarray(0, 54)))).toBe(true);
   });
 
+  it('unloading programs frees the memory regions of their global data', () => {
+    using system = new MockSystem();
+    const mapped = () => system.runtime.memory.regions.filter((r) => r !== undefined).length;
+    // The stacks of the frames are the machine's own, mapped on first use.
+    using warm = system.loadProgram({
+      name: 'warm',
+      type: ProgramType.XDP,
+      license: 'GPL',
+      instructions: assemble('stw [%r10-4], 0\nmov %r0, 2\nexit'),
+    });
+    warm.testRun({ data: packet(64) });
+    const before = mapped();
+    for (let i = 0; i < 3; i++) {
+      using coll = system.loadCollection(path.join(testdata, 'typed.bpf.o'));
+      coll.programs.count!.testRun({ data: packet(60) });
+      expect(mapped()).toBeGreaterThan(before);
+    }
+    expect(mapped()).toBe(before);
+  });
+
   it('fills program arrays and map-in-maps the object initialises: tailcalls.bpf.o dispatches by its constant', () => {
     using system = new MockSystem();
     const file = path.resolve(testdata, '../../elf/testdata/tailcalls.bpf.o');

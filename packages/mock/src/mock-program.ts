@@ -69,6 +69,10 @@ export class MockProgramObject implements MockTailTarget {
     readonly vm: VmProgram,
     readonly maps: readonly MockMapStore[],
     readonly instructions: Uint8Array,
+    /** Releases what the program holds (its maps, its global data regions). */
+    private readonly unload: () => void = () => {
+      for (const m of maps) m.release();
+    },
   ) {
     this.id = kernel.nextId('program');
   }
@@ -81,7 +85,7 @@ export class MockProgramObject implements MockTailTarget {
   release(): void {
     if (this.#dead || --this.#refs > 0) return;
     this.#dead = true;
-    for (const m of this.maps) m.release();
+    this.unload();
   }
 }
 
@@ -136,6 +140,12 @@ export function loadMockProgram(host: MockProgramHost, spec: ProgramSpec): MockP
     throw new VerifierError(name, Errno.EINVAL, 'Syscall programs can only be sleepable\n');
   }
   const maps: MockMapStore[] = [];
+  /** The global data regions this program's lddw point into (released when it is unloaded). */
+  const globals: bigint[] = [];
+  const release = (): void => {
+    for (const g of globals) runtime.releasePointer(g);
+    for (const m of maps) m.release();
+  };
   const useMap = (fd: number, ref: VmLddwRef): MockMapStore => {
     const object = kernel.resolveFd(fd, 'BPF_PROG_LOAD', 'map', `program '${name}' (mock), instruction ${ref.instruction}`);
     const store = object as MockMapStore;
@@ -166,6 +176,7 @@ export function loadMockProgram(host: MockProgramHost, spec: ProgramSpec): MockP
         );
       }
       const base = runtime.pointerInto(value.bytes, value.offset, size, `value of map '${store.name}'`, writableByProgram(store), true);
+      globals.push(base);
       return base + BigInt(ref.nextImm);
     }
     throw new NotSupportedError(
@@ -188,10 +199,10 @@ export function loadMockProgram(host: MockProgramHost, spec: ProgramSpec): MockP
       ...(skb ? { legacyPacket: (ctx: bigint) => legacyPacket(runtime, ctx) } : {}),
     });
   } catch (err) {
-    for (const m of maps) m.release();
+    release();
     throw err;
   }
-  const object = new MockProgramObject(kernel, name, type, vm, maps, spec.instructions.slice());
+  const object = new MockProgramObject(kernel, name, type, vm, maps, spec.instructions.slice(), release);
   return new MockProgram(kernel, runtime, object, spec.expectedAttachType);
 }
 

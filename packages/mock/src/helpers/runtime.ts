@@ -93,6 +93,8 @@ export class MockRuntime {
   readonly traceLog: string[] = [];
   readonly #maps = new globalThis.Map<number, MockMapStore>();
   readonly #permanent = new globalThis.Map<Uint8Array, globalThis.Map<number, VmRegion>>();
+  /** How many programs use each permanent region. */
+  readonly #holders = new globalThis.Map<VmRegion, number>();
   #run = new globalThis.Map<Uint8Array, globalThis.Map<number, VmRegion>>();
   #runRegions: VmRegion[] = [];
   readonly #packets = new globalThis.Map<number, PacketState>();
@@ -136,7 +138,23 @@ export class MockRuntime {
       byOffset.set(offset, region);
       if (!permanent) this.#runRegions.push(region);
     }
+    if (permanent) this.#holders.set(region, (this.#holders.get(region) ?? 0) + 1);
     return this.memory.pointer(region, offset);
+  }
+
+  /** Drops one hold of a permanent region (a program unloaded): the last unmaps it. */
+  releasePointer(pointer: bigint): void {
+    const at = this.memory.resolve(pointer);
+    if (!at) return;
+    const held = this.#holders.get(at.region);
+    if (held === undefined) return;
+    if (held > 1) {
+      this.#holders.set(at.region, held - 1);
+      return;
+    }
+    this.#holders.delete(at.region);
+    this.#permanent.get(at.region.bytes)?.delete(at.region.start);
+    this.memory.unmap(at.region);
   }
 
   /** Maps `bytes` until the run ends and returns its address. */
