@@ -11,6 +11,7 @@ import {
   testRunRule,
   testRunUnsupported,
   ClosedError,
+  Helper,
   ProgramFlags,
   VerifierError,
 } from '@bpfkit/core';
@@ -21,6 +22,19 @@ import type { MockKernel } from './mock-kernel.js';
 import { MOCK_PROGRAM_TYPES, mockHelperAllowed, type MockTailTarget, writableByProgram } from './helpers/table.js';
 import type { MockRuntime, PacketState } from './helpers/runtime.js';
 import type { VmHelper } from './vm/index.js';
+
+/** Licenses the kernel counts as GPL-compatible (license_is_gpl_compatible). */
+const GPL_COMPATIBLE: ReadonlySet<string> = new Set([
+  'GPL',
+  'GPL v2',
+  'GPL and additional rights',
+  'Dual BSD/GPL',
+  'Dual MIT/GPL',
+  'Dual MPL/GPL',
+]);
+
+/** Helpers the mock implements that the kernel gives GPL-compatible programs only. */
+const GPL_ONLY: ReadonlySet<number> = new Set([Helper.trace_printk, Helper.perf_event_output]);
 
 /** Room before an XDP packet, as the kernel's XDP_PACKET_HEADROOM. */
 export const XDP_HEADROOM = 256;
@@ -138,6 +152,26 @@ export function loadMockProgram(host: MockProgramHost, spec: ProgramSpec): MockP
   }
   if (type === ProgramType.SYSCALL && ((spec.flags ?? 0) & ProgramFlags.SLEEPABLE) === 0) {
     throw new VerifierError(name, Errno.EINVAL, 'Syscall programs can only be sleepable\n');
+  }
+  const gpl = GPL_COMPATIBLE.has(spec.license);
+  if (!gpl) {
+    const insns = spec.instructions;
+    const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+    for (let i = 0; i < insns.length / 8; i++) {
+      const op = insns[i * 8];
+      if (op === 0x18) {
+        i++;
+        continue;
+      }
+      if (op === 0x85 && (insns[i * 8 + 1] as number) >> 4 === 0 && GPL_ONLY.has(view.getInt32(i * 8 + 4, true))) {
+        const id = view.getInt32(i * 8 + 4, true);
+        throw new VerifierError(
+          name,
+          Errno.EINVAL,
+          `${i}: (85) call bpf_${helperName(id)}#${id}\ncannot call GPL-restricted function from non-GPL compatible program\n`,
+        );
+      }
+    }
   }
   const maps: MockMapStore[] = [];
   /** The global data regions this program's lddw point into (released when it is unloaded). */

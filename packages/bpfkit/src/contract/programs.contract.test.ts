@@ -175,6 +175,16 @@ for (const backend of BACKENDS) {
         ]);
       });
 
+      it('a program whose license is not GPL-compatible may not call a GPL-only helper', () => {
+        using system = backend.open();
+        const printk = assemble(`stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall ${Helper.trace_printk}\nmov %r0, 0\nexit`);
+        expect(() =>
+          system.loadProgram({ name: 'prop', type: ProgramType.RAW_TRACEPOINT, license: 'Proprietary', instructions: printk }),
+        ).toThrow(/cannot call GPL-restricted function from non-GPL compatible program/);
+        using dual = system.loadProgram({ name: 'dual', type: ProgramType.RAW_TRACEPOINT, license: 'Dual MIT/GPL', instructions: printk });
+        expect(dual.testRun().returnValue).toBe(0);
+      });
+
       it('raw tracepoint and syscall programs take a context; a syscall program writes it back', () => {
         using system = backend.open();
         using tp = load(system, 'tp', ProgramType.RAW_TRACEPOINT, 'ldxdw %r0, [%r1+8]\nexit');
