@@ -175,6 +175,63 @@ for (const backend of BACKENDS) {
         ]);
       });
 
+      it("map helpers answer the kernel's errors: EEXIST, EINVAL, E2BIG, ENOENT", () => {
+        using system = backend.open();
+        using array = system.createMap({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2 });
+        using hash = system.createMap({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1 });
+        using queue = system.createMap({ type: MapType.QUEUE, keySize: 0, valueSize: 8, maxEntries: 1 });
+        const run = (asm: string) => {
+          using p = load(system, 'op', ProgramType.RAW_TRACEPOINT, asm);
+          return p.testRun().returnValue | 0;
+        };
+        const update = (fd: number, k: number, flags: number) =>
+          run(
+            `stw [%r10-4], ${k}\nstdw [%r10-16], 7\n${mapRef(1, fd)}\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, ${flags}\ncall ${Helper.map_update_elem}\nexit`,
+          );
+        const remove = (fd: number, k: number) =>
+          run(`stw [%r10-4], ${k}\n${mapRef(1, fd)}\nmov %r2, %r10\nadd %r2, -4\ncall ${Helper.map_delete_elem}\nexit`);
+        const lookup = (fd: number, k: number) =>
+          run(
+            `stw [%r10-4], ${k}\n${mapRef(1, fd)}\nmov %r2, %r10\nadd %r2, -4\ncall ${Helper.map_lookup_elem}\njeq %r0, 0, +1\nmov %r0, 1\nexit`,
+          );
+        const push = (flags: number) =>
+          run(
+            `stdw [%r10-16], 7\n${mapRef(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\nmov %r3, ${flags}\ncall ${Helper.map_push_elem}\nexit`,
+          );
+        const pop = () => run(`${mapRef(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\ncall ${Helper.map_pop_elem}\nexit`);
+        expect({
+          arrayNoexist: update(array.fd, 0, 1),
+          arrayPastEnd: update(array.fd, 5, 0),
+          arrayDelete: remove(array.fd, 0),
+          arrayLookupPastEnd: lookup(array.fd, 2),
+          hashInsert: update(hash.fd, 1, 0),
+          hashFull: update(hash.fd, 2, 0),
+          hashNoexist: update(hash.fd, 1, 1),
+          hashExistAbsent: update(hash.fd, 3, 2),
+          hashDeleteAbsent: remove(hash.fd, 3),
+          hashLookup: lookup(hash.fd, 1),
+          popEmpty: pop(),
+          push: push(0),
+          pushFull: push(0),
+          pushOverwrite: push(2),
+        }).toEqual({
+          arrayNoexist: -17,
+          arrayPastEnd: -7,
+          arrayDelete: -22,
+          arrayLookupPastEnd: 0,
+          hashInsert: 0,
+          hashFull: -7,
+          hashNoexist: -17,
+          hashExistAbsent: -2,
+          hashDeleteAbsent: -2,
+          hashLookup: 1,
+          popEmpty: -2,
+          push: 0,
+          pushFull: -7,
+          pushOverwrite: 0,
+        });
+      });
+
       it('a program whose license is not GPL-compatible may not call a GPL-only helper', () => {
         using system = backend.open();
         const printk = assemble(`stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\ncall ${Helper.trace_printk}\nmov %r0, 0\nexit`);
