@@ -157,6 +157,8 @@ for (const backend of BACKENDS) {
           }),
         );
         expect(sizes).toEqual({ xdp_grow: [2, 80], xdp_shrink: [2, 48], xdp_push_head: [2, 72], tc_grow: [0, 74], tc_shrink: [0, 54] });
+        // Repeated runs share one packet: each run pushes the head again.
+        expect(packets.programs.xdp_push_head!.testRun({ data: ip(64), repeat: 3 }).dataSizeOut).toBe(88);
 
         using callbacks = system.loadCollection(path.join(testdata, 'callbacks.bpf.o'), { programs: ['loops', 'for_each', 'plain'] });
         for (let i = 0; i < 4; i++) callbacks.maps.values!.update(key(i), new Uint8Array(new BigUint64Array([BigInt(i + 1)]).buffer));
