@@ -111,7 +111,7 @@ export interface Map<K = Uint8Array, V = Uint8Array> extends Disposable, Iterabl
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly flags: number;
-  /** The kernel file descriptor (on the mock: a descriptor of its own fd table, which program arrays take). */
+  /** The kernel file descriptor (on the mock: a descriptor of its own fd table). */
   readonly fd: number;
   readonly closed: boolean;
   /** The value, or `undefined` when the key is absent. */
