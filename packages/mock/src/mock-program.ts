@@ -519,6 +519,8 @@ export class MockProgram implements Program {
         ctx[16] = packet[12] ?? 0;
         ctx[17] = packet[13] ?? 0;
         view.setUint32(40, 1, true);
+        // wire_len: the length the skb had when the run started, unless the context gives one.
+        if (view.getUint32(160, true) === 0) view.setUint32(160, p.end - p.data, true);
         const ctxRegion = runtime.scratch(ctx, 'context (struct __sk_buff)').region;
         ctxRegion.load = (offset, size) => {
           if (offset === 0 && size === 4) return p.end - p.data;

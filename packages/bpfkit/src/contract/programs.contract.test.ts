@@ -127,6 +127,25 @@ for (const backend of BACKENDS) {
         expect(Buffer.from(t.data).equals(Buffer.from(ip(64)))).toBe(true);
       });
 
+      it('a TC program writes mark, priority and cb of __sk_buff; the context out has them', () => {
+        using system = backend.open();
+        using tc = load(
+          system,
+          'marks',
+          ProgramType.SCHED_CLS,
+          'stw [%r1+8], 0x1234\nstw [%r1+32], 6\nstw [%r1+48], 5\nstw [%r1+64], 9\nmov %r0, 0\nexit',
+        );
+        const r = tc.testRun({ data: ip(64), context: new Uint8Array(192) });
+        const out = new DataView(r.context!.buffer, r.context!.byteOffset, r.context!.byteLength);
+        const u32s = Array.from({ length: 48 }, (_, i) => out.getUint32(i * 4, true));
+        const nonzero = Object.fromEntries(u32s.flatMap((v, i) => (v ? [[i * 4, v]] : [])));
+        expect([r.context!.byteLength, nonzero]).toEqual([192, { 8: 0x1234, 32: 6, 40: 1, 48: 5, 64: 9, 160: 64 }]);
+        // A socket filter's skb starts past the link-layer header: its wire_len is 50.
+        using sf = load(system, 'wire', ProgramType.SOCKET_FILTER, 'mov %r0, 0\nexit');
+        const w = sf.testRun({ data: ip(64), context: new Uint8Array(192) }).context!;
+        expect(new DataView(w.buffer, w.byteOffset).getUint32(160, true)).toBe(50);
+      });
+
       it('a TC program reads packet pointers from __sk_buff and writes the packet', () => {
         using system = backend.open();
         using tc = load(
