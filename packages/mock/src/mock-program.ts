@@ -519,6 +519,7 @@ export class MockProgram implements Program {
         ctx[16] = packet[12] ?? 0;
         ctx[17] = packet[13] ?? 0;
         view.setUint32(40, 1, true);
+        view.setUint32(4, packetType(packet), true);
         // wire_len: the length the skb had when the run started, unless the context gives one.
         if (view.getUint32(160, true) === 0) view.setUint32(160, p.end - p.data, true);
         const ctxRegion = runtime.scratch(ctx, 'context (struct __sk_buff)').region;
@@ -658,6 +659,18 @@ export class MockProgram implements Program {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * The `pkt_type` eth_type_trans gives a frame on the loopback device, whose
+ * address and broadcast address are all zeros: PACKET_HOST 0 for that
+ * address, PACKET_MULTICAST 2 for a group address (ff:ff:ff:ff:ff:ff
+ * included: it is not the device's broadcast address), PACKET_OTHERHOST 3.
+ */
+function packetType(packet: Uint8Array): number {
+  const dest = packet.subarray(0, 6);
+  if (dest.every((b) => b === 0)) return 0;
+  return ((dest[0] ?? 0) & 1) !== 0 ? 2 : 3;
 }
 
 /** The kernel's program tag: the first 8 bytes of the SHA-1 of the instructions, map fds of `lddw` zeroed. */

@@ -146,6 +146,30 @@ for (const backend of BACKENDS) {
         expect(new DataView(w.buffer, w.byteOffset).getUint32(160, true)).toBe(50);
       });
 
+      it('__sk_buff fields a program reads: len, pkt_type (other host, broadcast, multicast, host), protocol, ifindex', () => {
+        using system = backend.open();
+        const field = (type: number, offset: number, data: Uint8Array) => {
+          using p = load(system, 'field', type, `ldxw %r0, [%r1+${offset}]\nexit`);
+          return p.testRun({ data }).returnValue;
+        };
+        const broadcast = ip(64).fill(0xff, 0, 6);
+        const multicast = ip(64);
+        multicast[0] = 0x01;
+        const host = ip(64).fill(0, 0, 6);
+        expect(
+          [ProgramType.SCHED_CLS, ProgramType.SOCKET_FILTER].map((t) => [
+            field(t, 0, ip(64)),
+            [ip(64), broadcast, multicast, host].map((d) => field(t, 4, d)),
+            field(t, 16, ip(64)),
+            field(t, 40, ip(64)),
+          ]),
+        ).toEqual([
+          // The loopback's broadcast address is all zeros: ff:ff:ff:ff:ff:ff is multicast there.
+          [64, [3, 2, 2, 0], 8, 1],
+          [50, [3, 2, 2, 0], 8, 1],
+        ]);
+      });
+
       it('a TC program reads packet pointers from __sk_buff and writes the packet', () => {
         using system = backend.open();
         using tc = load(
