@@ -477,6 +477,8 @@ export class MockProgram implements Program {
           if (size !== 4) return undefined;
           if (offset === 0 || offset === 8) return { region, offset: p.data };
           if (offset === 4) return { region, offset: p.end };
+          // The receive queue of the run is the loopback's unless the context names a device.
+          if (offset === 12) return view.getUint32(12, true) || 1;
           return undefined;
         };
         runtime.setPacket(ctxRegion, p);

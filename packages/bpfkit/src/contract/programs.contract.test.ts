@@ -111,6 +111,15 @@ for (const backend of BACKENDS) {
         expect([...r.data.subarray(64)]).toEqual(new Array(16).fill(0));
       });
 
+      it('xdp_md fields: ingress_ifindex is the loopback, rx_queue_index 0', () => {
+        using system = backend.open();
+        const field = (offset: number) => {
+          using p = load(system, 'xfield', ProgramType.XDP, `ldxw %r0, [%r1+${offset}]\nexit`);
+          return p.testRun({ data: ip(64) }).returnValue;
+        };
+        expect([field(12), field(16)]).toEqual([1, 0]);
+      });
+
       it('a socket filter sees the packet from the network header, a TC program from the link layer', () => {
         using system = backend.open();
         // r0 = len | protocol << 16
