@@ -252,6 +252,19 @@ for (const backend of BACKENDS) {
           run(
             `stdw [%r10-16], 7\n${mapRef(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\nmov %r3, ${flags}\ncall ${Helper.map_push_elem}\nexit`,
           );
+        using bloom = system.createMap({ type: MapType.BLOOM_FILTER, keySize: 0, valueSize: 8, maxEntries: 16, mapExtra: 3n });
+        const bloomOp = (helper: number, v: number) =>
+          run(`stdw [%r10-16], ${v}\n${mapRef(1, bloom.fd)}\nmov %r2, %r10\nadd %r2, -16\nmov %r3, 0\ncall ${helper}\nexit`);
+        expect([bloomOp(Helper.map_peek_elem, 5), bloomOp(Helper.map_push_elem, 5), bloomOp(Helper.map_peek_elem, 5)]).toEqual([-2, 0, 0]);
+        // An LPM trie's value in place: the program's write lands in the map.
+        using trie = system.createMap({ type: MapType.LPM_TRIE, keySize: 8, valueSize: 8, maxEntries: 4, flags: 1 });
+        trie.update(Uint8Array.of(16, 0, 0, 0, 10, 1, 0, 0), new Uint8Array(8));
+        expect(
+          run(
+            `stw [%r10-8], 32\nstw [%r10-4], 0x0403010a\n${mapRef(1, trie.fd)}\nmov %r2, %r10\nadd %r2, -8\ncall ${Helper.map_lookup_elem}\njeq %r0, 0, +2\nstdw [%r0+0], 77\nmov %r0, 1\nexit`,
+          ),
+        ).toBe(1);
+        expect(u64At(trie.lookup(Uint8Array.of(16, 0, 0, 0, 10, 1, 0, 0)))).toBe(77n);
         const pop = () => run(`${mapRef(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\ncall ${Helper.map_pop_elem}\nexit`);
         expect({
           arrayNoexist: update(array.fd, 0, 1),

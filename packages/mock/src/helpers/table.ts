@@ -201,6 +201,15 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
     (del: boolean): VmHelper =>
     (r1, r2, _r3, _r4, _r5, env) => {
       const store = map(r1, env, del ? 'bpf_map_pop_elem' : 'bpf_map_peek_elem');
+      if (store.type === MapType.BLOOM_FILTER) {
+        // A bloom filter's peek checks the value the program gives (0: maybe present).
+        if (del) return neg(Errno.EOPNOTSUPP);
+        let present = false;
+        const r = mapCall(() => {
+          present = store.lookupElem(null, m.view(r2, valueSize(store)).slice());
+        });
+        return r !== 0 ? r : present ? 0 : neg(Errno.ENOENT);
+      }
       const out = m.view(r2, valueSize(store), true);
       const value = new Uint8Array(store.valueBytes);
       let found = false;

@@ -1,7 +1,7 @@
 import { Errno, UpdateFlags } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
 import type { MockMapMeta } from '../map-spec.js';
-import { MockMapStore, readU32, writeU32, type BatchSupport } from '../map-store.js';
+import { MockMapStore, readU32, writeU32, type BatchSupport, type MockValueRef } from '../map-store.js';
 import type { MockKernel } from '../mock-kernel.js';
 
 /** A trie node. Intermediate nodes (no value) only join two subtrees and are never returned. */
@@ -86,8 +86,21 @@ export class LpmTrieStore extends MockMapStore {
   }
 
   lookupElem(key: Uint8Array, value: Uint8Array): boolean {
+    const found = this.#longest(key);
+    if (!found) return false;
+    value.set(found.value!);
+    return true;
+  }
+
+  override valueRef(key: Uint8Array): MockValueRef | undefined {
+    const found = this.#longest(key);
+    return found?.value ? { bytes: found.value, offset: 0 } : undefined;
+  }
+
+  /** The node of the longest stored prefix matching `key`. */
+  #longest(key: Uint8Array): TrieNode | null {
     const prefixlen = readU32(key);
-    if (prefixlen > this.#maxPrefix) return false;
+    if (prefixlen > this.#maxPrefix) return null;
     const data = key.subarray(4);
     let found: TrieNode | null = null;
     let node = this.#root;
@@ -101,9 +114,7 @@ export class LpmTrieStore extends MockMapStore {
       if (node.value) found = node;
       node = node.child[bitAt(data, node.prefixlen)];
     }
-    if (!found) return false;
-    value.set(found.value!);
-    return true;
+    return found;
   }
 
   /** Counts a new element: ENOENT for `exist`, ENOSPC when full. */
