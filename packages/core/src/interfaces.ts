@@ -501,8 +501,9 @@ export interface System extends Disposable {
   /**
    * Loads a clang-compiled BPF object: a path, its bytes, or the
    * `readObject()` of it (`@bpfkit/elf`). The kernel backend loads
-   * everything; the mock creates the object's maps and globals, and
-   * refuses programs until it has an interpreter (pass `programs: []`).
+   * everything; the mock creates the object's maps and globals and loads
+   * the programs on its VM (refusing, by name, those that need CO-RE,
+   * kfuncs or kernel externs: leave them out with `programs`).
    */
   loadCollection(object: string | Uint8Array | CollectionSpec, options?: CollectionOptions): Collection;
   attach(program: Program, target: AttachTarget): Link;
