@@ -10,8 +10,11 @@ describe('demo', () => {
     expect(text).toMatch(/backend: mock/);
     expect(text).toMatch(/entries\s+= 80=>1, 443=>4430/);
     expect(text).toMatch(/maps\s+= packets_by_protocol, \.rodata, \.bss/);
-    expect(text).toMatch(/program\s+= not loaded on the mock/);
-    expect(text).toMatch(/globals\s+= drop_protocol 17, bytes_seen 0, dropped 0/);
+    // The same program, run by the mock's VM: the kernel's verdicts and counts.
+    expect(text).toMatch(/program\s+= count_packets \(xdp\), id \d+, run by the mock's BPF virtual machine/);
+    expect(text).toMatch(/verdicts\s+= pass, pass, pass, drop, drop/);
+    expect(text).toMatch(/by protocol = tcp=>3, udp=>2/);
+    expect(text).toMatch(/globals\s+= drop_protocol 17, bytes_seen 320, dropped 2/);
   });
 
   whenKernel().it('runs on the kernel', async () => {

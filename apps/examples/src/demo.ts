@@ -2,8 +2,8 @@
  * The demo: what this kernel supports, a map round trip, then a clang-compiled
  * XDP program (bpf/packet_counter.bpf.c) loaded with a constant set, run on
  * test packets and its map and globals read back — on the kernel when the
- * process may use bpf(), on the in-memory mock otherwise (which creates the
- * object's maps and globals; it runs no programs).
+ * process may use bpf(), on the in-memory mock otherwise (which runs the same
+ * program in its BPF virtual machine).
  *
  *   pnpm demo            # auto
  *   pnpm demo --mock     # force the mock backend
@@ -41,18 +41,18 @@ export async function demo(backend: 'auto' | 'mock' | 'kernel', log: (line: stri
 
   log('\nloading bpf/packet_counter.bpf.o (drop_protocol = 17, UDP):');
   const object = fileURLToPath(new URL('../bpf/packet_counter.bpf.o', import.meta.url));
-  // The mock creates the object's maps and globals; running the program needs the kernel.
-  using coll = system.loadCollection(object, { constants: { drop_protocol: 17 }, ...(system.kind === 'mock' ? { programs: [] } : {}) });
+  // The same object on either backend: the mock runs the program in its BPF virtual machine.
+  using coll = system.loadCollection(object, { constants: { drop_protocol: 17 } });
   log(`  maps        = ${Object.keys(coll.maps).join(', ')}`);
-  const program = coll.programs.count_packets;
-  if (program) {
-    const info = program.info();
-    log(`  program     = count_packets (xdp), id ${info.id}, ${info.xlatedSize} bytes translated, ${info.jitedSize} jited`);
-    const verdicts = [TCP, TCP, TCP, UDP, UDP].map((proto) => program.testRun({ data: ipv4Packet(proto) }).returnValue);
-    log(`  verdicts    = ${verdicts.map((v) => XDP_ACTIONS[v] ?? v).join(', ')}`);
-  } else {
-    log('  program     = not loaded on the mock (no BPF interpreter yet)');
-  }
+  const program = coll.programs.count_packets!;
+  const progInfo = program.info();
+  log(
+    system.kind === 'mock'
+      ? `  program     = count_packets (xdp), id ${progInfo.id}, run by the mock's BPF virtual machine`
+      : `  program     = count_packets (xdp), id ${progInfo.id}, ${progInfo.xlatedSize} bytes translated, ${progInfo.jitedSize} jited`,
+  );
+  const verdicts = [TCP, TCP, TCP, UDP, UDP].map((proto) => program.testRun({ data: ipv4Packet(proto) }).returnValue);
+  log(`  verdicts    = ${verdicts.map((v) => XDP_ACTIONS[v] ?? v).join(', ')}`);
   const perProtocol = [...coll.maps.packets_by_protocol!.entries()]
     .map(
       ([k, v]) =>
