@@ -14,3 +14,30 @@ export { MockProgram, MockProgramObject, loadMockProgram, type MockProgramHost }
 export { defaultEnvironment, MockRuntime, type MockEnvironment } from './helpers/runtime.js';
 export { MOCK_PROGRAM_TYPES, mockHelperAllowed, mockHelpers } from './helpers/table.js';
 export type { MockValueRef } from './map-store.js';
+export type { PacketState } from './helpers/runtime.js';
+export type { MockTailTarget } from './helpers/table.js';
+// The BPF virtual machine the mock runs programs in.
+export {
+  compileProgram,
+  DEFAULT_BUDGET,
+  MAX_CALL_FRAMES,
+  MAX_TAIL_CALLS,
+  VM_STACK_SIZE,
+  VmFault,
+  VmMemory,
+  VmProgram,
+  type VmFaultKind,
+  type VmHelper,
+  type VmHelperEnv,
+  type VmLddwRef,
+  type VmLegacyPacket,
+  type VmLoadHook,
+  type VmRunArgs,
+  type VmStoreHook,
+  type VmTailTarget,
+  type VmPointer,
+  type VmProgramSpec,
+  type VmRegion,
+  type VmRegionOptions,
+  type VmRunOptions,
+} from './vm/index.js';

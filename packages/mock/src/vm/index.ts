@@ -25,4 +25,5 @@ export {
   type VmRegion,
   type VmRegionOptions,
   type VmStoreHook,
+  type VmTailTarget,
 } from './memory.js';
