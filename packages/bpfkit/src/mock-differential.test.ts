@@ -1,7 +1,7 @@
 import { progLoad, progTestRun, closeFd } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { RANDOM_PROGRAM_PACKET, randomProgram, runRandomProgram } from '@bpfkit/mock/testing';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 
 const XDP = 6;
 const PROGRAMS = 300;

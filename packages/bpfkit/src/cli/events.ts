@@ -21,7 +21,7 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
 function openMap(ref: string | undefined): Map {
   if (ref !== undefined && /^\d+$/.test(ref)) return openMapById(Number(ref));
-  if (ref !== undefined && ref.startsWith('/')) return openPinnedMap(ref);
+  if (ref?.startsWith('/')) return openPinnedMap(ref);
   throw new InvalidArgumentError('map', 'a map id (digits) or an absolute pin path', ref);
 }
 

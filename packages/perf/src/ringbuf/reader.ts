@@ -98,7 +98,7 @@ class Ring {
         const available = bytesAhead(this.#producer, lo) - done; // acquire: records before it are reserved
         if (available <= 0) break;
         // At most 1 GiB a pass, so that `end` stays a small integer (a ring holds at most 2 GiB).
-        const end = done + (available > 0x4000_0000 ? 0x4000_0000 : available);
+        const end = done + Math.min(available, 0x4000_0000);
         while (done < end) {
           if (n >= max) break outer;
           const header = TSO ? headers[offset >>> 2]! : Atomics.load(headers, offset >>> 2);
@@ -149,7 +149,7 @@ class Ring {
         }
         const available = bytesAhead(this.#producer, lo) - done;
         if (available <= 0) break;
-        const end = done + (available > 0x4000_0000 ? 0x4000_0000 : available);
+        const end = done + Math.min(available, 0x4000_0000);
         while (done < end) {
           if (n >= max) break outer;
           // Acquire: the record is complete once not busy (see TSO).
