@@ -11,3 +11,5 @@ export * from './codecs/index.js';
 export * from './map-compat.js';
 export * from './map-kinds.js';
 export * from './collection.js';
+export { EventReaderCore } from './event-reader-base.js';
+export type { EventWaker, WakeCallback, InPlaceCallback, RawRecordCallback } from './event-reader-base.js';

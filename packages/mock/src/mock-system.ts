@@ -33,6 +33,8 @@ import type {
   MapInfo,
   MapSpec,
   OpenOrCreateOptions,
+  PerfEventArrayOptions,
+  RingBufferOptions,
   Program,
   ProgramSpec,
   System,
@@ -41,6 +43,7 @@ import { btfCodec, mapBtfTypes, planCollection, readObject } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
 import { checkMockMapSpec, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
 import { MockMapStore } from './map-store.js';
+import { MockPerfEventArrayReader, MockRingBufferReader } from './event-readers.js';
 import { MockKernel, type MockFileMode } from './mock-kernel.js';
 import { createMockMapStore, MockMap, MockMapFile } from './mock-map.js';
 import { defaultEnvironment, MockRuntime, type MockEnvironment } from './helpers/runtime.js';
@@ -148,7 +151,8 @@ export class MockSystem implements System {
    * Takes the records programs wrote into a ring buffer
    * (`bpf_ringbuf_output`, reserve and submit) or perf event array
    * (`bpf_perf_event_output`) of this system, oldest first; they leave the
-   * buffer (freeing its room).
+   * buffer (freeing its room). {@link openRingBuffer} and
+   * {@link openPerfEventArray} read the same queues as event readers.
    *
    * @example
    * using system = new MockSystem();
@@ -433,22 +437,67 @@ export class MockSystem implements System {
     );
   }
 
-  openRingBuffer(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError(
-      'reading ring buffer maps',
-      undefined,
-      'it has no event reader yet; takeRecords(map) gives the records programs wrote',
-      'the mock backend',
-    );
+  /**
+   * Reads ring buffer maps of this system: the records programs write
+   * (`bpf_ringbuf_output`, reserve and submit) arrive through the same
+   * {@link EventReader} contract as on the kernel (subscribers are woken on
+   * the event-loop turn after a program writes; never during its run).
+   * `stats().lost` counts writes refused because the buffer was full.
+   *
+   * @example
+   * using system = new MockSystem();
+   * using events = system.createMap({ type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 });
+   * using reader = system.openRingBuffer(events);
+   * const stop = reader.subscribe((record) => console.log(record.byteLength));
+   */
+  openRingBuffer(map: Map<unknown, unknown> | readonly Map<unknown, unknown>[]): EventReader;
+  openRingBuffer<T>(
+    map: Map<unknown, unknown> | readonly Map<unknown, unknown>[],
+    options: RingBufferOptions<T> & { codec: Codec<T> },
+  ): EventReader<T>;
+  openRingBuffer<T>(
+    map: Map<unknown, unknown> | readonly Map<unknown, unknown>[],
+    options: RingBufferOptions<T> = {},
+  ): EventReader<T> | EventReader {
+    const maps: readonly Map<unknown, unknown>[] = Array.isArray(map) ? map : [map as Map<unknown, unknown>];
+    if (maps.length === 0) throw new InvalidArgumentError('openRingBuffer: maps', 'at least one ring buffer map', maps);
+    const stores = maps.map((m) => this.#eventStore('openRingBuffer', m, MapType.RINGBUF));
+    return new MockRingBufferReader<T>(this.runtime, stores, options.codec);
   }
 
-  openPerfEventArray(_map: Map<unknown, unknown>): EventReader {
-    throw new NotSupportedError(
-      'reading perf event arrays',
-      undefined,
-      'it has no event reader yet; takeRecords(map) gives the records programs wrote',
-      'the mock backend',
-    );
+  /**
+   * Reads a perf event array of this system: the records programs write
+   * with `bpf_perf_event_output`, each with its CPU, through the same
+   * {@link EventReader} contract as on the kernel. `pagesPerCpu` is
+   * checked like the kernel's (a power of two) and otherwise unused.
+   *
+   * @example
+   * using system = new MockSystem();
+   * using events = system.createMap({ type: MapType.PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+   * using reader = system.openPerfEventArray(events);
+   * reader.readAvailable(); // []
+   */
+  openPerfEventArray(map: Map<unknown, unknown>, options?: PerfEventArrayOptions): EventReader;
+  openPerfEventArray<T>(map: Map<unknown, unknown>, options: PerfEventArrayOptions<T> & { codec: Codec<T> }): EventReader<T>;
+  openPerfEventArray<T>(map: Map<unknown, unknown>, options: PerfEventArrayOptions<T> = {}): EventReader<T> | EventReader {
+    const store = this.#eventStore('openPerfEventArray', map, MapType.PERF_EVENT_ARRAY);
+    const pages = options.pagesPerCpu ?? 64;
+    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) {
+      throw new InvalidArgumentError('pagesPerCpu', 'a power of two (the kernel requires 2^n data pages per ring)', pages);
+    }
+    return new MockPerfEventArrayReader<T>(this.runtime, store, options.codec);
+  }
+
+  /** The store of an open map of this system of type `type`, or an InvalidArgumentError naming `what`. */
+  #eventStore(what: string, map: Map<unknown, unknown>, type: MapType): MockMapStore {
+    if (map.type !== type) {
+      throw new InvalidArgumentError(`${what}: map '${map.name}'`, `a ${mapTypeName(type)} map, not ${mapTypeName(map.type)}`, map.type);
+    }
+    const store = map instanceof MockMap && !map.closed ? map.store : undefined;
+    if (store === undefined || store.dead) {
+      throw new InvalidArgumentError(`${what}: map '${map.name}'`, 'an open map of this mock system', map.closed ? 'a closed map' : map);
+    }
+    return store;
   }
 
   /** What the mock implements: the map types it stores, batch operations, and no programs yet. */

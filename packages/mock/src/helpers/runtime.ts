@@ -78,6 +78,17 @@ interface RingState {
   used: number;
   producer: bigint;
   consumer: bigint;
+  /** Outputs and reservations refused for want of room since a reader last took the count. */
+  lost: number;
+  /** Reserved records the program discarded since a reader last took the count. */
+  discarded: number;
+}
+
+/** A record a program wrote, as a reader takes it. */
+export interface MockRecord {
+  data: Uint8Array;
+  /** The CPU a perf event array record was written on; undefined for ring buffers. */
+  cpu?: number;
 }
 
 /**
@@ -101,6 +112,7 @@ export class MockRuntime {
   readonly #rings = new WeakMap<MockMapStore, RingState>();
   readonly #perf = new WeakMap<MockMapStore, { cpu: number; data: Uint8Array }[]>();
   readonly #reserved = new globalThis.Map<number, { store: MockMapStore; region: VmRegion; size: number }>();
+  readonly #watchers = new globalThis.Map<MockMapStore, Set<() => void>>();
 
   constructor(environment: MockEnvironment) {
     this.environment = environment;
@@ -195,7 +207,7 @@ export class MockRuntime {
   #ring(store: MockMapStore): RingState {
     let ring = this.#rings.get(store);
     if (!ring) {
-      ring = { records: [], used: 0, producer: 0n, consumer: 0n };
+      ring = { records: [], used: 0, producer: 0n, consumer: 0n, lost: 0, discarded: 0 };
       this.#rings.set(store, ring);
     }
     return ring;
@@ -205,10 +217,15 @@ export class MockRuntime {
   ringOutput(store: MockMapStore, data: Uint8Array): boolean {
     const ring = this.#ring(store);
     const bytes = recordBytes(data.length);
-    if (ring.used + bytes > store.maxEntries) return false;
+    if (ring.used + bytes > store.maxEntries) {
+      ring.lost++;
+      this.#notify(store);
+      return false;
+    }
     ring.used += bytes;
     ring.producer += BigInt(bytes);
     ring.records.push(data.slice());
+    this.#notify(store);
     return true;
   }
 
@@ -216,7 +233,11 @@ export class MockRuntime {
   ringReserve(store: MockMapStore, size: number): bigint {
     const ring = this.#ring(store);
     const bytes = recordBytes(size);
-    if (size < 0 || size > 0xfffffff || ring.used + bytes > store.maxEntries) return 0n;
+    if (size < 0 || size > 0xfffffff || ring.used + bytes > store.maxEntries) {
+      ring.lost++;
+      this.#notify(store);
+      return 0n;
+    }
     ring.used += bytes;
     const { region, pointer } = this.scratch(new Uint8Array(size), `ring buffer record of '${store.name}'`);
     this.#reserved.set(region.id, { store, region, size });
@@ -235,8 +256,10 @@ export class MockRuntime {
       ring.producer += BigInt(recordBytes(r.size));
     } else {
       ring.used -= recordBytes(r.size);
+      ring.discarded++;
     }
     this.memory.unmap(at.region);
+    this.#notify(r.store);
     return true;
   }
 
@@ -265,6 +288,69 @@ export class MockRuntime {
       this.#perf.set(store, queue);
     }
     queue.push({ cpu, data: data.slice() });
+    this.#notify(store);
+  }
+
+  /**
+   * Calls `callback` (synchronously, from the helper) each time a program
+   * writes a record into `store` or is refused room; returns the function
+   * that stops it. Readers use it as their wake-up.
+   */
+  watchRecords(store: MockMapStore, callback: () => void): () => void {
+    let set = this.#watchers.get(store);
+    if (!set) {
+      set = new Set();
+      this.#watchers.set(store, set);
+    }
+    const watchers = set;
+    watchers.add(callback);
+    return () => {
+      watchers.delete(callback);
+      if (watchers.size === 0 && this.#watchers.get(store) === watchers) this.#watchers.delete(store);
+    };
+  }
+
+  /** How many record watchers are registered (all maps): a test's leak check. */
+  get watcherCount(): number {
+    let n = 0;
+    for (const set of this.#watchers.values()) n += set.size;
+    return n;
+  }
+
+  #notify(store: MockMapStore): void {
+    const set = this.#watchers.get(store);
+    if (set) for (const callback of [...set]) callback();
+  }
+
+  /** Whether a record written into `store` waits to be read. */
+  hasRecords(store: MockMapStore): boolean {
+    if (store.type === MapType.PERF_EVENT_ARRAY) return (this.#perf.get(store)?.length ?? 0) > 0;
+    return (this.#rings.get(store)?.records.length ?? 0) > 0;
+  }
+
+  /** Takes the oldest record written into `store` (freeing its room), or undefined. */
+  nextRecord(store: MockMapStore): MockRecord | undefined {
+    if (store.type === MapType.PERF_EVENT_ARRAY) {
+      const record = this.#perf.get(store)?.shift();
+      return record && { data: record.data, cpu: record.cpu };
+    }
+    const ring = this.#rings.get(store);
+    const data = ring?.records.shift();
+    if (!ring || !data) return undefined;
+    const bytes = recordBytes(data.length);
+    ring.used -= bytes;
+    ring.consumer += BigInt(bytes);
+    return { data };
+  }
+
+  /** Takes (and resets) the counts of a ring buffer's refused writes and discarded records. */
+  takeRingCounts(store: MockMapStore): { lost: number; discarded: number } {
+    const ring = this.#rings.get(store);
+    if (!ring) return { lost: 0, discarded: 0 };
+    const counts = { lost: ring.lost, discarded: ring.discarded };
+    ring.lost = 0;
+    ring.discarded = 0;
+    return counts;
   }
 
   /** Takes the records programs wrote into a ring buffer or perf event array, oldest first. */
