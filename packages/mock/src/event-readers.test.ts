@@ -1,31 +1,12 @@
 import { Helper, MapType, ProgramType, struct, u32 } from '@bpfkit/core';
-import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import type { MockRingBufferReader } from './event-readers.js';
 import { MockSystem } from './mock-system.js';
+import { ldMapFd, assembleWithMaps } from './test-support/index.js';
 
 // The mock's readers over the runtime's record queues: what only the mock shows (lost records of a full ring,
 // discarded ones, watchers removed on close, takeRecords beside a reader) and the parts of the EventReader
 // contract the contract suite does not reach (batches, in place, codecs, errors).
-
-const ldMap = (reg: number, fd: number) => {
-  return `lddw %r${reg}, ${0x4d000000 + fd}`;
-};
-
-function withMaps(asm: string): Uint8Array {
-  const insns = assemble(asm);
-  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
-  for (let i = 0; i + 16 <= insns.length; i += 8) {
-    if (insns[i] !== 0x18) continue;
-    const imm = view.getInt32(i + 4, true);
-    if ((imm & 0xff000000) === 0x4d000000) {
-      insns[i + 1] = ((insns[i + 1] as number) & 0x0f) | (1 << 4);
-      view.setInt32(i + 4, imm & 0xffffff, true);
-    }
-    i += 8;
-  }
-  return insns;
-}
 
 /** XDP writing the u32 at packet offset 0 into the ring buffer, then reserving and discarding 4 bytes. */
 function writer(system: MockSystem, fd: number) {
@@ -38,13 +19,13 @@ function writer(system: MockSystem, fd: number) {
     exit
     ldxw %r5, [%r2+0]
     stxw [%r10-4], %r5
-    ${ldMap(1, fd)}
+    ${ldMapFd(1, fd)}
     mov %r2, %r10
     add %r2, -4
     mov %r3, 4
     mov %r4, 0
     call ${Helper.ringbuf_output}
-    ${ldMap(1, fd)}
+    ${ldMapFd(1, fd)}
     mov %r2, 4
     mov %r3, 0
     call ${Helper.ringbuf_reserve}
@@ -54,7 +35,7 @@ function writer(system: MockSystem, fd: number) {
     call ${Helper.ringbuf_discard}
     mov %r0, 2
     exit`;
-  return system.loadProgram({ name: 'writer', type: ProgramType.XDP, license: 'GPL', instructions: withMaps(asm) });
+  return system.loadProgram({ name: 'writer', type: ProgramType.XDP, license: 'GPL', instructions: assembleWithMaps(asm) });
 }
 
 const packet = (n: number) => {
@@ -151,8 +132,8 @@ describe('MockSystem event readers', () => {
       name: 'perf',
       type: ProgramType.XDP,
       license: 'GPL',
-      instructions: withMaps(`stdw [%r10-8], 0x0201
-        ${ldMap(2, perf.fd)}
+      instructions: assembleWithMaps(`stdw [%r10-8], 0x0201
+        ${ldMapFd(2, perf.fd)}
         lddw %r3, 0xffffffff
         mov %r4, %r10
         add %r4, -8

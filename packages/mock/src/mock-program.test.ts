@@ -3,34 +3,16 @@ import { BpfError, Helper, InvalidArgumentError, MapType, NotSupportedError, Pro
 import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { MockSystem } from './mock-system.js';
+import { ldMapFd, markMapFds } from './test-support/index.js';
 
 const testdata = path.resolve(import.meta.dirname, '../../bpfkit/testdata');
 const XDP_DROP = 1;
 const XDP_PASS = 2;
 
 /** `lddw rN, map_fd fd` as the two instructions of a BPF_PSEUDO_MAP_FD load. */
-function ldMap(reg: number, fd: number): string {
-  // assemble has no map pseudo source; patched below by fixMaps.
-  return `lddw %r${reg}, ${0x4d000000 + fd}`;
-}
-
-/** Sets src_reg 1 (BPF_PSEUDO_MAP_FD) and the fd of every `lddw` made by ldMap. */
-function fixMaps(insns: Uint8Array): Uint8Array {
-  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
-  for (let i = 0; i + 16 <= insns.length; i += 8) {
-    if (insns[i] !== 0x18) continue;
-    const imm = view.getInt32(i + 4, true);
-    if ((imm & 0xff000000) === 0x4d000000) {
-      insns[i + 1] = ((insns[i + 1] as number) & 0x0f) | (1 << 4);
-      view.setInt32(i + 4, imm & 0xffffff, true);
-    }
-    i += 8;
-  }
-  return insns;
-}
 
 function xdp(system: MockSystem, name: string, asm: string) {
-  return system.loadProgram({ name, type: ProgramType.XDP, license: 'GPL', instructions: fixMaps(assemble(asm)) });
+  return system.loadProgram({ name, type: ProgramType.XDP, license: 'GPL', instructions: markMapFds(assemble(asm)) });
 }
 
 function packet(size: number, fill = 0): Uint8Array {
@@ -48,7 +30,7 @@ describe('programs on the mock backend', () => {
       `
       mov %r6, %r1
       stw [%r10-4], 0
-      ${ldMap(1, counts.fd)}
+      ${ldMapFd(1, counts.fd)}
       mov %r2, %r10
       add %r2, -4
       call 1
@@ -64,7 +46,7 @@ describe('programs on the mock backend', () => {
       ldxb %r4, [%r2+14]
       jne %r4, 0x45, +12
       stw [%r10-4], 1
-      ${ldMap(1, counts.fd)}
+      ${ldMapFd(1, counts.fd)}
       mov %r2, %r10
       add %r2, -4
       call 1
@@ -95,7 +77,7 @@ describe('programs on the mock backend', () => {
       system,
       'repeat',
       `stw [%r10-4], 0
-      ${ldMap(1, counts.fd)}
+      ${ldMapFd(1, counts.fd)}
       mov %r2, %r10
       add %r2, -4
       call 1
@@ -190,7 +172,7 @@ describe('programs on the mock backend', () => {
     using system = new MockSystem();
     using target = xdp(system, 'target', 'mov %r0, 1\nexit');
     using jumps = system.createMap({ type: MapType.PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 }, { key: u32, value: u32 });
-    using entry = xdp(system, 'entry', `${ldMap(2, jumps.fd)}\nmov %r3, 2\ncall 12\nmov %r0, 42\nexit`);
+    using entry = xdp(system, 'entry', `${ldMapFd(2, jumps.fd)}\nmov %r3, 2\ncall 12\nmov %r0, 42\nexit`);
     // An empty slot: the call fails and the program goes on.
     expect(entry.testRun({ data: packet(64) }).returnValue).toBe(42);
     jumps.update(2, target.fd);
@@ -204,7 +186,7 @@ describe('programs on the mock backend', () => {
     using system = new MockSystem();
     // sum of 0..9 into the stack through the callback's context pointer; loop returns the iterations.
     // No function-pointer syntax in the assembler: the lddw becomes a BPF_PSEUDO_FUNC (src 4) to instruction 12.
-    const insns = fixMaps(
+    const insns = markMapFds(
       assemble(`stdw [%r10-8], 0
       mov %r1, 10
       lddw %r2, 0
@@ -236,13 +218,13 @@ describe('programs on the mock backend', () => {
       'events',
       `mov %r6, %r1
       stdw [%r10-8], 0x1234
-      ${ldMap(1, events.fd)}
+      ${ldMapFd(1, events.fd)}
       mov %r2, %r10
       add %r2, -8
       mov %r3, 8
       mov %r4, 0
       call ${Helper.ringbuf_output}
-      ${ldMap(1, events.fd)}
+      ${ldMapFd(1, events.fd)}
       mov %r2, 4
       mov %r3, 0
       call ${Helper.ringbuf_reserve}
@@ -251,7 +233,7 @@ describe('programs on the mock backend', () => {
       mov %r1, %r0
       mov %r2, 0
       call ${Helper.ringbuf_submit}
-      ${ldMap(1, events.fd)}
+      ${ldMapFd(1, events.fd)}
       mov %r2, 4
       mov %r3, 0
       call ${Helper.ringbuf_reserve}
@@ -278,25 +260,25 @@ describe('programs on the mock backend', () => {
       system,
       'perf',
       `stdw [%r10-8], 0x0201
-      ${ldMap(2, perf.fd)}
+      ${ldMapFd(2, perf.fd)}
       lddw %r3, 0xffffffff
       mov %r4, %r10
       add %r4, -8
       mov %r5, 2
       call ${Helper.perf_event_output}
       stw [%r10-4], 11
-      ${ldMap(1, queue.fd)}
+      ${ldMapFd(1, queue.fd)}
       mov %r2, %r10
       add %r2, -4
       mov %r3, 0
       call ${Helper.map_push_elem}
       stw [%r10-4], 22
-      ${ldMap(1, queue.fd)}
+      ${ldMapFd(1, queue.fd)}
       mov %r2, %r10
       add %r2, -4
       mov %r3, 0
       call ${Helper.map_push_elem}
-      ${ldMap(1, queue.fd)}
+      ${ldMapFd(1, queue.fd)}
       mov %r2, %r10
       add %r2, -4
       call ${Helper.map_pop_elem}
@@ -384,7 +366,12 @@ describe('programs on the mock backend', () => {
     expect(() => prog.attach({ kind: 'xdp', interface: 1 })).toThrow(/mock backend/);
     expect(() => prog.testRun({ data: new Uint8Array(8) })).toThrow(InvalidArgumentError);
     expect(() =>
-      system.loadProgram({ name: 'bad', type: ProgramType.XDP, license: 'GPL', instructions: fixMaps(assemble(`${ldMap(1, 999)}\nexit`)) }),
+      system.loadProgram({
+        name: 'bad',
+        type: ProgramType.XDP,
+        license: 'GPL',
+        instructions: markMapFds(assemble(`${ldMapFd(1, 999)}\nexit`)),
+      }),
     ).toThrow(BpfError);
     using kp = system.loadProgram({ name: 'kp', type: ProgramType.KPROBE, license: 'GPL', instructions: insns });
     expect(() => kp.testRun()).toThrow(NotSupportedError);

@@ -2,30 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Helper, MapType, ProgramType } from '@bpfkit/core';
 import type { EventReader, EventSource, System } from '@bpfkit/core';
-import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './backends.js';
+import { assembleWithMaps, ldMapFd } from '@bpfkit/mock/testing';
 
 // Records a program writes (bpf_ringbuf_output, bpf_perf_event_output) reach the user through the same
 // EventReader on the kernel and on the mock: a hand-assembled XDP program run N times with testRun.
-
-/** Marks `lddw %rN, 0x4d0000FD` (FD < 2^24) as a BPF_PSEUDO_MAP_FD load of fd FD. */
-function withMaps(asm: string): Uint8Array {
-  const insns = assemble(asm);
-  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
-  for (let i = 0; i + 16 <= insns.length; i += 8) {
-    if (insns[i] !== 0x18) continue;
-    const imm = view.getInt32(i + 4, true);
-    if ((imm & 0xff000000) === 0x4d000000) {
-      insns[i + 1] = ((insns[i + 1] as number) & 0x0f) | (1 << 4);
-      view.setInt32(i + 4, imm & 0xffffff, true);
-    }
-    i += 8;
-  }
-  return insns;
-}
-
-const mapRef = (reg: number, fd: number) => `lddw %r${reg}, ${0x4d000000 + fd}`;
 
 /** The first 16 bytes of the packet, copied to the stack at r10-16 (XDP_DROP when shorter). */
 const copyHead = `ldxw %r2, [%r1+0]
@@ -43,7 +25,7 @@ const copyHead = `ldxw %r2, [%r1+0]
 /** XDP: bpf_ringbuf_output of the packet's first 16 bytes, then XDP_PASS. */
 function ringProgram(system: System, fd: number) {
   const asm = `${copyHead}
-  ${mapRef(1, fd)}
+  ${ldMapFd(1, fd)}
   mov %r2, %r10
   add %r2, -16
   mov %r3, 16
@@ -51,13 +33,13 @@ function ringProgram(system: System, fd: number) {
   call ${Helper.ringbuf_output}
   mov %r0, 2
   exit`;
-  return system.loadProgram({ name: 'ring_out', type: ProgramType.XDP, license: 'GPL', instructions: withMaps(asm) });
+  return system.loadProgram({ name: 'ring_out', type: ProgramType.XDP, license: 'GPL', instructions: assembleWithMaps(asm) });
 }
 
 /** XDP: bpf_perf_event_output (BPF_F_CURRENT_CPU) of the packet's first 12 bytes, then XDP_PASS. */
 function perfProgram(system: System, fd: number) {
   const asm = `${copyHead}
-  ${mapRef(2, fd)}
+  ${ldMapFd(2, fd)}
   lddw %r3, 0xffffffff
   mov %r4, %r10
   add %r4, -16
@@ -65,7 +47,7 @@ function perfProgram(system: System, fd: number) {
   call ${Helper.perf_event_output}
   mov %r0, 2
   exit`;
-  return system.loadProgram({ name: 'perf_out', type: ProgramType.XDP, license: 'GPL', instructions: withMaps(asm) });
+  return system.loadProgram({ name: 'perf_out', type: ProgramType.XDP, license: 'GPL', instructions: assembleWithMaps(asm) });
 }
 
 /** Packet `i`: 64 bytes, the first 16 are i, i+1, ... */

@@ -4,35 +4,18 @@ import type { System } from '@bpfkit/core';
 import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './backends.js';
+import { assembleWithMaps, ldMapFd } from '@bpfkit/mock/testing';
 
 // The same hand-assembled programs test-run on the kernel and on the mock's VM: same return values, packets out,
 // contexts out and map contents. Every program here passes the kernel's verifier.
-
-/** Marks `lddw %rN, 0x4d0000FD` (FD < 2^24) as a BPF_PSEUDO_MAP_FD load of fd FD. */
-function withMaps(asm: string): Uint8Array {
-  const insns = assemble(asm);
-  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
-  for (let i = 0; i + 16 <= insns.length; i += 8) {
-    if (insns[i] !== 0x18) continue;
-    const imm = view.getInt32(i + 4, true);
-    if ((imm & 0xff000000) === 0x4d000000) {
-      insns[i + 1] = ((insns[i + 1] as number) & 0x0f) | (1 << 4);
-      view.setInt32(i + 4, imm & 0xffffff, true);
-    }
-    i += 8;
-  }
-  return insns;
-}
 
 const testdata = path.resolve(import.meta.dirname, '../../testdata');
 const elfTestdata = path.resolve(import.meta.dirname, '../../../elf/testdata');
 const u64At = (b: unknown) => new DataView((b as Uint8Array).buffer, (b as Uint8Array).byteOffset).getBigUint64(0, true);
 const key = (i: number) => new Uint8Array(new Uint32Array([i]).buffer);
 
-const mapRef = (reg: number, fd: number) => `lddw %r${reg}, ${0x4d000000 + fd}`;
-
 function load(system: System, name: string, type: number, asm: string, flags?: number) {
-  return system.loadProgram({ name, type, license: 'GPL', instructions: withMaps(asm), ...(flags !== undefined ? { flags } : {}) });
+  return system.loadProgram({ name, type, license: 'GPL', instructions: assembleWithMaps(asm), ...(flags !== undefined ? { flags } : {}) });
 }
 
 const ip = (size: number) => {
@@ -54,7 +37,7 @@ for (const backend of BACKENDS) {
           'count',
           ProgramType.XDP,
           `stw [%r10-4], 0
-          ${mapRef(1, counts.fd)}
+          ${ldMapFd(1, counts.fd)}
           mov %r2, %r10
           add %r2, -4
           call ${Helper.map_lookup_elem}
@@ -240,32 +223,32 @@ for (const backend of BACKENDS) {
         };
         const update = (fd: number, k: number, flags: number) =>
           run(
-            `stw [%r10-4], ${k}\nstdw [%r10-16], 7\n${mapRef(1, fd)}\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, ${flags}\ncall ${Helper.map_update_elem}\nexit`,
+            `stw [%r10-4], ${k}\nstdw [%r10-16], 7\n${ldMapFd(1, fd)}\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, ${flags}\ncall ${Helper.map_update_elem}\nexit`,
           );
         const remove = (fd: number, k: number) =>
-          run(`stw [%r10-4], ${k}\n${mapRef(1, fd)}\nmov %r2, %r10\nadd %r2, -4\ncall ${Helper.map_delete_elem}\nexit`);
+          run(`stw [%r10-4], ${k}\n${ldMapFd(1, fd)}\nmov %r2, %r10\nadd %r2, -4\ncall ${Helper.map_delete_elem}\nexit`);
         const lookup = (fd: number, k: number) =>
           run(
-            `stw [%r10-4], ${k}\n${mapRef(1, fd)}\nmov %r2, %r10\nadd %r2, -4\ncall ${Helper.map_lookup_elem}\njeq %r0, 0, +1\nmov %r0, 1\nexit`,
+            `stw [%r10-4], ${k}\n${ldMapFd(1, fd)}\nmov %r2, %r10\nadd %r2, -4\ncall ${Helper.map_lookup_elem}\njeq %r0, 0, +1\nmov %r0, 1\nexit`,
           );
         const push = (flags: number) =>
           run(
-            `stdw [%r10-16], 7\n${mapRef(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\nmov %r3, ${flags}\ncall ${Helper.map_push_elem}\nexit`,
+            `stdw [%r10-16], 7\n${ldMapFd(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\nmov %r3, ${flags}\ncall ${Helper.map_push_elem}\nexit`,
           );
         using bloom = system.createMap({ type: MapType.BLOOM_FILTER, keySize: 0, valueSize: 8, maxEntries: 16, mapExtra: 3n });
         const bloomOp = (helper: number, v: number) =>
-          run(`stdw [%r10-16], ${v}\n${mapRef(1, bloom.fd)}\nmov %r2, %r10\nadd %r2, -16\nmov %r3, 0\ncall ${helper}\nexit`);
+          run(`stdw [%r10-16], ${v}\n${ldMapFd(1, bloom.fd)}\nmov %r2, %r10\nadd %r2, -16\nmov %r3, 0\ncall ${helper}\nexit`);
         expect([bloomOp(Helper.map_peek_elem, 5), bloomOp(Helper.map_push_elem, 5), bloomOp(Helper.map_peek_elem, 5)]).toEqual([-2, 0, 0]);
         // An LPM trie's value in place: the program's write lands in the map.
         using trie = system.createMap({ type: MapType.LPM_TRIE, keySize: 8, valueSize: 8, maxEntries: 4, flags: 1 });
         trie.update(Uint8Array.of(16, 0, 0, 0, 10, 1, 0, 0), new Uint8Array(8));
         expect(
           run(
-            `stw [%r10-8], 32\nstw [%r10-4], 0x0403010a\n${mapRef(1, trie.fd)}\nmov %r2, %r10\nadd %r2, -8\ncall ${Helper.map_lookup_elem}\njeq %r0, 0, +2\nstdw [%r0+0], 77\nmov %r0, 1\nexit`,
+            `stw [%r10-8], 32\nstw [%r10-4], 0x0403010a\n${ldMapFd(1, trie.fd)}\nmov %r2, %r10\nadd %r2, -8\ncall ${Helper.map_lookup_elem}\njeq %r0, 0, +2\nstdw [%r0+0], 77\nmov %r0, 1\nexit`,
           ),
         ).toBe(1);
         expect(u64At(trie.lookup(Uint8Array.of(16, 0, 0, 0, 10, 1, 0, 0)))).toBe(77n);
-        const pop = () => run(`${mapRef(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\ncall ${Helper.map_pop_elem}\nexit`);
+        const pop = () => run(`${ldMapFd(1, queue.fd)}\nmov %r2, %r10\nadd %r2, -16\ncall ${Helper.map_pop_elem}\nexit`);
         expect({
           arrayNoexist: update(array.fd, 0, 1),
           arrayPastEnd: update(array.fd, 5, 0),

@@ -4,40 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { assemble } from './assemble.js';
 import { disassemble } from './disasm.js';
 
+import { CONFORMANCE_DIR as DIR, conformanceRaw as rawBytes, conformanceSections as sections } from '../test-support/conformance.js';
+
 // The suite is vendored at the repository's root (vendor/bpf-conformance, with its license and origin).
-const DIR = path.resolve(import.meta.dirname, '../../../../vendor/bpf-conformance/tests');
 const files = fs
   .readdirSync(DIR)
   .filter((f) => f.endsWith('.data'))
   .sort();
-
-function sections(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let current: string | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^-- (.+?)\s*$/.exec(line);
-    if (m !== null) {
-      current = m[1] ?? '';
-      out.set(current, '');
-    } else if (current !== undefined) {
-      out.set(current, `${out.get(current) ?? ''}${line}\n`);
-    }
-  }
-  return out;
-}
-
-function rawBytes(raw: string): Uint8Array {
-  const words = raw
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .filter((l) => l !== '');
-  const out = new Uint8Array(words.length * 8);
-  const view = new DataView(out.buffer);
-  words.forEach((w, i) => {
-    view.setBigUint64(i * 8, BigInt(w), true);
-  });
-  return out;
-}
 
 describe('conformance suite', () => {
   it('finds all 313 test files', () => {

@@ -3,44 +3,17 @@ import path from 'node:path';
 import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { compileProgram, type VmHelper, VmMemory } from './index.js';
+import { CONFORMANCE_DIR as DIR, conformanceMem as memBytes, conformanceSections as sections } from '@bpfkit/elf/testing';
 
 // The eBPF conformance suite (bpf_conformance, vendored at the repository's
 // root): each program runs on the VM with `-- mem` as the memory r1 points to
 // (r2 its length) and must exit with `-- result` in r0, or fail with
 // `-- error` where a file has one.
-const DIR = path.resolve(import.meta.dirname, '../../../../vendor/bpf-conformance/tests');
 const files = fs
   .readdirSync(DIR)
   .filter((f) => f.endsWith('.data'))
   .sort();
 
-function sections(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let current: string | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^-- (.+?)\s*$/.exec(line);
-    if (m !== null) {
-      current = m[1] ?? '';
-      out.set(current, '');
-    } else if (current !== undefined) {
-      out.set(current, `${out.get(current) ?? ''}${line}\n`);
-    }
-  }
-  return out;
-}
-
-function memBytes(text: string): Uint8Array {
-  const hex = text
-    .split('\n')
-    .map((l) => l.replace(/#.*/, '').trim())
-    .join(' ')
-    .split(/\s+/)
-    .filter((w) => w !== '');
-  return Uint8Array.from(hex.map((h) => Number.parseInt(h, 16)));
-}
-
-// The suite's helper 5 (`call_unwind_fail`, `callx`) is the "unwind" helper of
-// the runtimes it was written for: it returns its first argument.
 const HELPERS = new Map<number, VmHelper>([[5, (r1) => r1]]);
 
 describe('bpf conformance suite on the VM', () => {
