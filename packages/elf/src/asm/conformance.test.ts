@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { assemble } from './assemble.js';
 import { disassemble } from './disasm.js';
 
-import { CONFORMANCE_DIR as DIR, conformanceRaw as rawBytes, conformanceSections as sections } from '../test-support/conformance.js';
+import { conformanceRaw as rawBytes, conformanceSections as sections } from '../test-support/conformance.js';
+
+const DIR = path.resolve(import.meta.dirname, '../../../../vendor/bpf-conformance/tests');
 
 // The suite is vendored at the repository's root (vendor/bpf-conformance, with its license and origin).
 const files = fs

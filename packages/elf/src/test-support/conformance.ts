@@ -1,19 +1,5 @@
 // The vendored eBPF conformance suite (vendor/bpf-conformance, bpf_conformance by Alan Jowett, MIT):
-// its programs and their sections, for the assembler's tests and the mock VM's.
-import fs from 'node:fs';
-import path from 'node:path';
-
-/** The suite's `tests` directory. */
-export const CONFORMANCE_DIR = path.resolve(import.meta.dirname, '../../../../vendor/bpf-conformance/tests');
-
-/** The suite's test programs, sorted: file name and sections (`asm`, `raw`, `mem`, `result`, `error`, …) by name. */
-export function conformancePrograms(): { file: string; sections: Map<string, string> }[] {
-  return fs
-    .readdirSync(CONFORMANCE_DIR)
-    .filter((f) => f.endsWith('.data'))
-    .sort()
-    .map((file) => ({ file, sections: conformanceSections(fs.readFileSync(path.join(CONFORMANCE_DIR, file), 'utf8')) }));
-}
+// reading its test files' sections, for the assembler's tests and the mock VM's (which read the files).
 
 /** The `-- name` sections of a test file, each with its text. */
 export function conformanceSections(text: string): Map<string, string> {

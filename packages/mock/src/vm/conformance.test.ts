@@ -3,7 +3,9 @@ import path from 'node:path';
 import { assemble } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { compileProgram, type VmHelper, VmMemory } from './index.js';
-import { CONFORMANCE_DIR as DIR, conformanceMem as memBytes, conformanceSections as sections } from '@bpfkit/elf/testing';
+import { conformanceMem as memBytes, conformanceSections as sections } from '@bpfkit/elf/testing';
+
+const DIR = path.resolve(import.meta.dirname, '../../../../vendor/bpf-conformance/tests');
 
 // The eBPF conformance suite (bpf_conformance, vendored at the repository's
 // root): each program runs on the VM with `-- mem` as the memory r1 points to
