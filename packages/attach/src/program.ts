@@ -1,5 +1,8 @@
 import {
   AttachType,
+  checkProgramSpec,
+  testRunBytes,
+  testRunCount,
   BpfError,
   Errno,
   InvalidArgumentError,
@@ -251,21 +254,6 @@ export class KernelProgram extends OwnedHandle implements Program {
   }
 }
 
-function checkSpec(spec: ProgramSpec): void {
-  if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('program spec', 'an object', spec);
-  if (!(spec.instructions instanceof Uint8Array) || spec.instructions.byteLength === 0 || spec.instructions.byteLength % 8 !== 0) {
-    throw new InvalidArgumentError(
-      `program '${spec.name}': instructions`,
-      'a non-empty Uint8Array whose length is a multiple of 8',
-      spec.instructions,
-    );
-  }
-  if (!Number.isInteger(spec.type) || spec.type <= 0)
-    throw new InvalidArgumentError(`program '${spec.name}': type`, 'a program type number (ProgramType)', spec.type);
-  if (typeof spec.license !== 'string')
-    throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
-}
-
 /** Room the default data-out buffer leaves after the data, for a program that grows the packet. */
 export const TEST_RUN_DATA_HEADROOM = 4096;
 
@@ -282,20 +270,6 @@ function fentryLike(attachType: number | undefined): boolean {
   );
 }
 
-function checkCount(name: string, v: unknown, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new InvalidArgumentError(`testRun ${name}`, `an integer from 0 to ${max}`, v);
-  }
-  return v;
-}
-
-function checkBytes(name: string, v: unknown): Uint8Array | undefined {
-  if (v === undefined) return undefined;
-  if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`testRun ${name}`, 'a Uint8Array', v);
-  return v;
-}
-
 /**
  * The BPF_PROG_TEST_RUN fields for a program of `type`, checked against
  * the kernel's rules for it (types without a rule, newer than the table,
@@ -303,14 +277,14 @@ function checkBytes(name: string, v: unknown): Uint8Array | undefined {
  */
 function testRunFields(type: number, typeName: string, options: TestRunOptions): Omit<ProgTestRunAttr, 'progFd'> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('testRun options', 'an object', options);
-  const data = checkBytes('data', options.data);
-  const context = checkBytes('context', options.context);
-  const dataOutSize = checkCount('dataOutSize', options.dataOutSize, 0xffffffff);
-  const contextOutSize = checkCount('contextOutSize', options.contextOutSize, 0xffffffff);
-  const repeat = checkCount('repeat', options.repeat, 0xffffffff) ?? 0;
-  const cpu = checkCount('cpu', options.cpu, 0xffffffff);
-  const batchSize = checkCount('batchSize', options.batchSize, 0xffffffff);
-  let flags = checkCount('flags', options.flags, 0xffffffff) ?? 0;
+  const data = testRunBytes('data', options.data);
+  const context = testRunBytes('context', options.context);
+  const dataOutSize = testRunCount('dataOutSize', options.dataOutSize, 0xffffffff);
+  const contextOutSize = testRunCount('contextOutSize', options.contextOutSize, 0xffffffff);
+  const repeat = testRunCount('repeat', options.repeat, 0xffffffff) ?? 0;
+  const cpu = testRunCount('cpu', options.cpu, 0xffffffff);
+  const batchSize = testRunCount('batchSize', options.batchSize, 0xffffffff);
+  let flags = testRunCount('flags', options.flags, 0xffffffff) ?? 0;
   if (cpu !== undefined) flags |= TestRunFlag.RUN_ON_CPU;
   const rule = testRunRule(type);
   const who = `${typeName} programs`;
@@ -437,7 +411,7 @@ function btfFields(options: LoadProgramOptions) {
  * using prog = loadKernelProgram({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions: insns, license: 'GPL' });
  */
 export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions = {}): KernelProgram {
-  checkSpec(spec);
+  checkProgramSpec(spec);
   const fields = {
     progType: spec.type,
     insns: spec.instructions,

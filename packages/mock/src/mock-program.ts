@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
   BpfError,
+  checkProgramSpec,
+  testRunBytes,
+  testRunCount,
   Errno,
   helperName,
   InvalidArgumentError,
@@ -110,21 +113,6 @@ export interface MockProgramHost {
   readonly helpers: ReadonlyMap<number, VmHelper>;
 }
 
-function checkSpec(spec: ProgramSpec): void {
-  if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('program spec', 'an object', spec);
-  if (!(spec.instructions instanceof Uint8Array) || spec.instructions.byteLength === 0 || spec.instructions.byteLength % 8 !== 0) {
-    throw new InvalidArgumentError(
-      `program '${spec.name}': instructions`,
-      'a non-empty Uint8Array whose length is a multiple of 8',
-      spec.instructions,
-    );
-  }
-  if (!Number.isInteger(spec.type) || spec.type <= 0)
-    throw new InvalidArgumentError(`program '${spec.name}': type`, 'a program type number (ProgramType)', spec.type);
-  if (typeof spec.license !== 'string')
-    throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
-}
-
 /**
  * Loads a program on the mock (BPF_PROG_LOAD): map references in the
  * instructions are fds of the mock's fd table; the instructions are checked
@@ -138,7 +126,7 @@ function checkSpec(spec: ProgramSpec): void {
  * using prog = loadMockProgram(host, spec);
  */
 export function loadMockProgram(host: MockProgramHost, spec: ProgramSpec): MockProgram {
-  checkSpec(spec);
+  checkProgramSpec(spec);
   const { kernel, runtime } = host;
   const name = spec.name;
   const type = spec.type;
@@ -245,20 +233,6 @@ function legacyPacket(runtime: MockRuntime, ctx: bigint): VmLegacyPacket | undef
   return p ? { region: p.region, offset: p.data, length: p.end - p.data } : undefined;
 }
 
-function checkCount(name: string, v: unknown, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new InvalidArgumentError(`testRun ${name}`, `an integer from 0 to ${max}`, v);
-  }
-  return v;
-}
-
-function checkBytes(name: string, v: unknown): Uint8Array | undefined {
-  if (v === undefined) return undefined;
-  if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`testRun ${name}`, 'a Uint8Array', v);
-  return v;
-}
-
 /** One run's input, prepared: the argument for r1 and what to read back afterwards. */
 interface Prepared {
   r1: bigint;
@@ -336,14 +310,14 @@ export class MockProgram implements Program {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('testRun options', 'an object', options);
     const rule = testRunRule(type);
     if (!rule) throw new NotSupportedError(`BPF_PROG_TEST_RUN of ${typeName} programs`, undefined, undefined, 'the mock backend');
-    const data = checkBytes('data', options.data);
-    const context = checkBytes('context', options.context);
-    const dataOutSize = checkCount('dataOutSize', options.dataOutSize, 0xffffffff);
-    const contextOutSize = checkCount('contextOutSize', options.contextOutSize, 0xffffffff);
-    const repeat = checkCount('repeat', options.repeat, 0xffffffff) ?? 0;
-    const cpu = checkCount('cpu', options.cpu, 0xffffffff);
-    checkCount('batchSize', options.batchSize, 0xffffffff);
-    let flags = checkCount('flags', options.flags, 0xffffffff) ?? 0;
+    const data = testRunBytes('data', options.data);
+    const context = testRunBytes('context', options.context);
+    const dataOutSize = testRunCount('dataOutSize', options.dataOutSize, 0xffffffff);
+    const contextOutSize = testRunCount('contextOutSize', options.contextOutSize, 0xffffffff);
+    const repeat = testRunCount('repeat', options.repeat, 0xffffffff) ?? 0;
+    const cpu = testRunCount('cpu', options.cpu, 0xffffffff);
+    testRunCount('batchSize', options.batchSize, 0xffffffff);
+    let flags = testRunCount('flags', options.flags, 0xffffffff) ?? 0;
     if (cpu !== undefined) flags |= TestRunFlag.RUN_ON_CPU;
     if (data && rule.data === 'none') {
       throw new InvalidArgumentError('testRun data', `no data: ${who} take a context (${rule.contextType}) and no data`, data);
