@@ -4,50 +4,15 @@
  */
 import os from 'node:os';
 import { MapType } from '@bpfkit/core';
-import { encodeInstructions } from '@bpfkit/elf';
-import type { InstructionFields } from '@bpfkit/elf';
+import { assembleItems as assemble, I, type Item } from '@bpfkit/elf/testing';
 import { closeFd, mapCreate, mapLookupElem } from '@bpfkit/syscalls';
 
 const LE = os.endianness() === 'LE';
 /** A 16-bit big-endian field of the packet as a u16 load reads it on this machine. */
 export const wire16 = (v: number) => (LE ? ((v & 0xff) << 8) | (v >> 8) : v);
 
-/** An instruction, with the label a jump goes to. */
-export type Item = InstructionFields & { jumpTo?: string };
-/** One instruction: opcode and the fields that are not zero; `jumpTo` names a label of {@link assemble}. */
-export const I = (opcode: number, f: Partial<InstructionFields> = {}, jumpTo?: string): Item => ({
-  opcode,
-  dst: 0,
-  src: 0,
-  offset: 0,
-  imm: 0,
-  ...f,
-  ...(jumpTo ? { jumpTo } : {}),
-});
-
-/** Assembles items and labels (strings); jumps name their label. ld_imm64 (0x18) takes two slots. */
-export function assemble(items: ReadonlyArray<Item | string>): Uint8Array {
-  const at = new Map<string, number>();
-  let slot = 0;
-  for (const it of items) {
-    if (typeof it === 'string') at.set(it, slot);
-    else slot += it.opcode === 0x18 ? 2 : 1;
-  }
-  const out: InstructionFields[] = [];
-  slot = 0;
-  for (const it of items) {
-    if (typeof it === 'string') continue;
-    const { jumpTo, ...fields } = it;
-    if (jumpTo !== undefined) {
-      const target = at.get(jumpTo);
-      if (target === undefined) throw new Error(`no label ${jumpTo}`);
-      fields.offset = target - slot - 1;
-    }
-    out.push(fields);
-    slot += it.opcode === 0x18 ? 2 : 1;
-  }
-  return encodeInstructions(out, LE);
-}
+// The shared hand assembler, under the names these tests use.
+export { assemble, I, type Item };
 
 /** `array[slot] += 1` (atomically) in the array map `mapFd`; clobbers r0-r5. */
 export const countInto = (mapFd: number, slot: number, done: string): Item[] => [

@@ -4,55 +4,10 @@
  * map says. Test-only.
  */
 import os from 'node:os';
-import { encodeInstructions } from '@bpfkit/elf';
-import type { InstructionFields } from '@bpfkit/elf';
+import { assembleItems as assemble, I } from '@bpfkit/elf/testing';
 import { btfLoad, closeFd, mapCreate, mapLookupElem, mapUpdateElem, progLoad, progTestRun } from '@bpfkit/syscalls';
 
 const LE = os.endianness() === 'LE';
-
-type Item = InstructionFields & { jumpTo?: string; funcTo?: string };
-const I = (opcode: number, f: Partial<InstructionFields> & { funcTo?: string } = {}, jumpTo?: string): Item => ({
-  opcode,
-  dst: 0,
-  src: 0,
-  offset: 0,
-  imm: 0,
-  ...f,
-  ...(jumpTo ? { jumpTo } : {}),
-});
-
-/**
- * Assembles items and labels (strings); jumps name their label (`jumpTo`),
- * a BPF_PSEUDO_FUNC ld_imm64 its subprogram (`funcTo`: imm = relative
- * instruction offset). ld_imm64 (0x18) takes two slots.
- */
-export function assemble(items: ReadonlyArray<Item | string>): Uint8Array {
-  const at = new Map<string, number>();
-  let slot = 0;
-  for (const it of items) {
-    if (typeof it === 'string') at.set(it, slot);
-    else slot += it.opcode === 0x18 ? 2 : 1;
-  }
-  const out: InstructionFields[] = [];
-  slot = 0;
-  for (const it of items) {
-    if (typeof it === 'string') continue;
-    const { jumpTo, funcTo, ...fields } = it;
-    if (jumpTo !== undefined) {
-      const target = at.get(jumpTo);
-      if (target === undefined) throw new Error(`no label ${jumpTo}`);
-      fields.offset = target - slot - 1;
-    }
-    if (funcTo !== undefined) {
-      const target = at.get(funcTo);
-      if (target === undefined) throw new Error(`no label ${funcTo}`);
-      fields.imm = target - slot - 1;
-    }
-    out.push(fields);
-    slot += it.opcode === 0x18 ? 2 : 1;
-  }
-  return encodeInstructions(out, LE);
-}
 
 /** Largest record the emitter writes. */
 export const MAX_RECORD = 4096;
