@@ -18,9 +18,11 @@ import { VmMemory } from './memory.js';
 /** The packet size the programs write their results into. */
 export const RANDOM_PROGRAM_PACKET = 256;
 
-type Rand = () => number;
+/** A seeded source of numbers in [0, 1). */
+export type Rand = () => number;
 
-function rng(seed: number): Rand {
+/** A deterministic generator (mulberry32) for `seed`. */
+export function seededRandom(seed: number): Rand {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -31,7 +33,8 @@ function rng(seed: number): Rand {
   };
 }
 
-function insn(op: number, dst: number, src: number, off: number, imm: number | bigint): Uint8Array {
+/** One `struct bpf_insn`, little-endian (imm taken modulo 2^32). */
+export function encodeInsn(op: number, dst: number, src: number, off: number, imm: number | bigint): Uint8Array {
   const b = new Uint8Array(8);
   const dv = new DataView(b.buffer);
   b[0] = op;
@@ -40,20 +43,40 @@ function insn(op: number, dst: number, src: number, off: number, imm: number | b
   dv.setInt32(4, Number(BigInt.asIntN(32, BigInt(imm))), true);
   return b;
 }
+const insn = encodeInsn;
 
 const CODES = [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0, 0xd0];
 const JUMPS = [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0];
 const ATOMICS = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
 
+/** Random values, immediates and instructions drawn from one generator. */
+export interface RandomOps {
+  pick<T>(xs: readonly T[]): T;
+  /** A 64-bit edge value (0, ±1, 2^31, 2^63, 2^64-1, …) or a random one. */
+  values(): bigint;
+  /** A 32-bit edge immediate or a random one. */
+  imms(): number;
+  /** An ALU or ALU64 instruction on registers below `regs`. */
+  aluOp(regs?: number): Uint8Array;
+  /** A load, sign-extending load, store or atomic on the stack. */
+  memOp(): Uint8Array;
+  /** A conditional jump over the next instruction (JMP or JMP32, immediate or register). */
+  jumpOp(regs?: number): Uint8Array;
+}
+
 /**
- * The random program of `seed` (little-endian instructions).
+ * The instruction mix of the random programs. `'kernel'`: what the
+ * verifier accepts (no constant division by zero, shift counts in range,
+ * aligned stack accesses in [r10-200, r10-96), which the program zeroes);
+ * `'reference'`: anything the ISA defines, for a reference interpreter
+ * (unaligned accesses below r10-100 included).
  *
  * @example
- * const insns = randomProgram(7);
- * runRandomProgram(insns).returnValue; // 2n (XDP_PASS), and the packet holds r0-r9
+ * const ops = randomOps(seededRandom(1), 'reference');
+ * const insns = [ops.aluOp(), ops.memOp(), ops.jumpOp()];
  */
-export function randomProgram(seed: number): Uint8Array {
-  const random = rng(seed);
+export function randomOps(random: Rand, target: 'kernel' | 'reference'): RandomOps {
+  const kernel = target === 'kernel';
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const r64 = () => (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));
   const U64 = (v: bigint) => BigInt.asUintN(64, v);
@@ -105,9 +128,10 @@ export function randomProgram(seed: number): Uint8Array {
     let imm = imms();
     if (code === 0x30 || code === 0x90) {
       off = random() < 0.5 ? 1 : 0;
-      if (!x && imm === 0) imm = 3; // the verifier refuses a constant division by zero
+      if (kernel && !x && imm === 0) imm = 3; // the verifier refuses a constant division by zero
     }
-    if ((code === 0x60 || code === 0x70 || code === 0xc0) && !x) imm = Math.floor(random() * (wide ? 64 : 32));
+    // The verifier refuses a constant shift out of range.
+    if (kernel && (code === 0x60 || code === 0x70 || code === 0xc0) && !x) imm = Math.floor(random() * (wide ? 64 : 32));
     if (code === 0x80) {
       x = 0;
       imm = 0;
@@ -117,31 +141,59 @@ export function randomProgram(seed: number): Uint8Array {
       imm = pick([16, 32, 64]);
       x = wide ? 0 : x;
     }
-    const src = x === 8 && code !== 0xd0 ? Math.floor(random() * regs) : 0;
-    return insn(code | x | (wide ? 7 : 4), Math.floor(random() * regs), src, off, code === 0xd0 || x === 0 ? imm : 0);
+    // (The reference mix draws a source register for a 32-bit byte swap too, unused: its sequence of draws.)
+    const drawSrc = kernel ? x === 8 && code !== 0xd0 : x === 8 || (code === 0xd0 && !wide);
+    const src = drawSrc ? Math.floor(random() * regs) : 0;
+    return insn(code | x | (wide ? 7 : 4), Math.floor(random() * regs), code === 0xd0 ? 0 : src, off, code === 0xd0 || x === 0 ? imm : 0);
   }
 
-  // Stack operations stay in [r10-200, r10-96), which the prologue zeroes, at aligned offsets.
   function memOp(): Uint8Array {
     const sizeBits = pick([0x00, 0x08, 0x10, 0x18]);
     const size = ({ 0: 4, 8: 2, 16: 1, 24: 8 } as Record<number, number>)[sizeBits]!;
-    const off = -104 - size * Math.floor(random() * (96 / size));
+    const off = kernel ? -104 - size * Math.floor(random() * (96 / size)) : -100 - size - Math.floor(random() * 100);
     const reg = Math.floor(random() * 10);
     switch (Math.floor(random() * 5)) {
       case 0:
-        return insn(0x61 | sizeBits, reg, 10, off, 0);
+        return insn(0x61 | sizeBits, reg, 10, off, 0); // ldx
       case 1:
-        return insn(sizeBits === 0x18 ? 0x79 : 0x81 | sizeBits, reg, 10, off, 0);
+        return insn(sizeBits === 0x18 ? 0x79 : 0x81 | sizeBits, reg, 10, off, 0); // ldxs (or ldxdw)
       case 2:
-        return insn(0x62 | sizeBits, 10, 0, off, imms());
+        return insn(0x62 | sizeBits, 10, 0, off, imms()); // st
       case 3:
-        return insn(0x63 | sizeBits, 10, reg, off, 0);
+        return insn(0x63 | sizeBits, 10, reg, off, 0); // stx
       default: {
         const wide = random() < 0.5;
-        return insn(wide ? 0xdb : 0xc3, 10, reg, -104 - (wide ? 8 : 4) * Math.floor(random() * (wide ? 12 : 24)), pick(ATOMICS));
+        const width = wide ? 8 : 4;
+        const at = kernel ? -104 - width * Math.floor(random() * (wide ? 12 : 24)) : -100 - width - Math.floor(random() * 100);
+        return insn(wide ? 0xdb : 0xc3, 10, reg, at, pick(ATOMICS));
       }
     }
   }
+
+  function jumpOp(regs = 10): Uint8Array {
+    const x = random() < 0.5 ? 8 : 0;
+    return insn(
+      pick(JUMPS) | x | (random() < 0.5 ? 5 : 6),
+      Math.floor(random() * regs),
+      x ? Math.floor(random() * regs) : 0,
+      1,
+      x ? 0 : imms(),
+    );
+  }
+
+  return { pick, values, imms, aluOp, memOp, jumpOp };
+}
+
+/**
+ * The random program of `seed` (little-endian instructions).
+ *
+ * @example
+ * const insns = randomProgram(7);
+ * runRandomProgram(insns).returnValue; // 2n (XDP_PASS), and the packet holds r0-r9
+ */
+export function randomProgram(seed: number): Uint8Array {
+  const random = seededRandom(seed);
+  const { values, aluOp, memOp, jumpOp } = randomOps(random, 'kernel');
 
   const p: Uint8Array[] = [];
   // r6/r7 = data/data_end, kept on the stack while the body runs.
@@ -153,12 +205,7 @@ export function randomProgram(seed: number): Uint8Array {
   }
   for (let k = 0; k < 40; k++) {
     if (random() < 0.2) p.push(memOp());
-    if (random() < 0.25) {
-      const x = random() < 0.5 ? 8 : 0;
-      p.push(
-        insn(pick(JUMPS) | x | (random() < 0.5 ? 5 : 6), Math.floor(random() * 10), x ? Math.floor(random() * 10) : 0, 1, x ? 0 : imms()),
-      );
-    }
+    if (random() < 0.25) p.push(jumpOp());
     p.push(aluOp());
   }
   // Sometimes a bpf-to-bpf call: the callee computes on r0-r5 (its arguments) and returns r0;
@@ -185,12 +232,7 @@ export function randomProgram(seed: number): Uint8Array {
     p[callAt] = insn(0x85, 0, 1, 0, sub - callAt - 1);
     p.push(insn(0xbf, 0, 1, 0, 0)); // r0 = r1
     for (let k = 0; k < 12; k++) {
-      if (random() < 0.25) {
-        const x = random() < 0.5 ? 8 : 0;
-        p.push(
-          insn(pick(JUMPS) | x | (random() < 0.5 ? 5 : 6), Math.floor(random() * 6), x ? Math.floor(random() * 6) : 0, 1, x ? 0 : imms()),
-        );
-      }
+      if (random() < 0.25) p.push(jumpOp(6));
       p.push(aluOp(6));
     }
     p.push(insn(0x95, 0, 0, 0, 0));

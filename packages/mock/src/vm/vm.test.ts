@@ -11,6 +11,7 @@ import {
   type VmProgramSpec,
   type VmRegion,
 } from './index.js';
+import { encodeInsn as insn, randomOps, seededRandom } from './random-programs.js';
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
@@ -351,73 +352,10 @@ function reference(bytes: Uint8Array, regs: bigint[], stack = new Uint8Array(512
   return r;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function insn(op: number, dst: number, src: number, off: number, imm: number | bigint): Uint8Array {
-  const b = new Uint8Array(8);
-  const dv = new DataView(b.buffer);
-  b[0] = op;
-  b[1] = dst | (src << 4);
-  dv.setInt16(2, off, true);
-  dv.setInt32(4, Number(BigInt.asIntN(32, BigInt(imm))), true);
-  return b;
-}
-
 describe('VM against a BigInt reference interpreter', () => {
   it('random programs (ALU, ALU64, conditional jumps, loads, stores, atomics on the stack) leave the same registers and stack', () => {
-    const random = rng(21);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
-    const r64 = (): bigint => (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32));
-    const values = (): bigint =>
-      pick([
-        0n,
-        1n,
-        2n,
-        3n,
-        31n,
-        32n,
-        63n,
-        64n,
-        0x7fffffffn,
-        0x80000000n,
-        0xffffffffn,
-        0x100000000n,
-        2n ** 63n,
-        2n ** 63n - 1n,
-        2n ** 64n - 1n,
-        U64(-7n),
-        r64(),
-        r64() >> 32n,
-        r64() >> 60n,
-      ]);
-    const imms = (): number =>
-      pick([
-        0,
-        1,
-        -1,
-        2,
-        7,
-        31,
-        32,
-        33,
-        63,
-        64,
-        -2147483648,
-        2147483647,
-        Math.floor(random() * 2 ** 32) | 0,
-        Math.floor(random() * 100) - 50,
-      ]);
-    const codes = [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0, 0xd0];
-    const jumps = [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0];
+    const random = seededRandom(21);
+    const { values, aluOp, memOp, jumpOp } = randomOps(random, 'reference');
     let checked = 0;
     for (let p = 0; p < 2000; p++) {
       const body: Uint8Array[] = [];
@@ -429,65 +367,9 @@ describe('VM against a BigInt reference interpreter', () => {
         const hi = insn(0, 0, 0, 0, v >> 32n);
         body.push(lo, hi);
       }
-      const aluOp = (): Uint8Array => {
-        const wide = random() < 0.6;
-        const code = pick(codes);
-        let x = random() < 0.5 ? 8 : 0;
-        let off = 0;
-        let imm = imms();
-        if (code === 0x30 || code === 0x90) off = random() < 0.5 ? 1 : 0;
-        if (code === 0x80) {
-          x = 0;
-          imm = 0;
-        }
-        if (code === 0xb0 && x === 8) off = pick(wide ? [0, 8, 16, 32] : [0, 8, 16]);
-        if (code === 0xd0) {
-          imm = pick([16, 32, 64]);
-          x = wide ? 0 : x;
-        }
-        const src = x === 8 || (code === 0xd0 && !wide) ? Math.floor(random() * 10) : 0;
-        return insn(code | x | (wide ? 7 : 4), Math.floor(random() * 10), code === 0xd0 ? 0 : src, off, code === 0xd0 || x === 0 ? imm : 0);
-      };
-      const memOp = (): Uint8Array => {
-        const sizeBits = pick([0x00, 0x08, 0x10, 0x18]);
-        const size = ({ 0: 4, 8: 2, 16: 1, 24: 8 } as Record<number, number>)[sizeBits] as number;
-        const off = -100 - size - Math.floor(random() * 100);
-        const reg = Math.floor(random() * 10);
-        switch (Math.floor(random() * 5)) {
-          case 0:
-            return insn(0x61 | sizeBits, reg, 10, off, 0); // ldx
-          case 1:
-            return insn(sizeBits === 0x18 ? 0x79 : 0x81 | sizeBits, reg, 10, off, 0); // ldxs (or ldxdw)
-          case 2:
-            return insn(0x62 | sizeBits, 10, 0, off, imms()); // st
-          case 3:
-            return insn(0x63 | sizeBits, 10, reg, off, 0); // stx
-          default: {
-            const wide = random() < 0.5;
-            return insn(
-              wide ? 0xdb : 0xc3,
-              10,
-              reg,
-              -100 - (wide ? 8 : 4) - Math.floor(random() * 100),
-              pick([0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1]),
-            );
-          }
-        }
-      };
       for (let k = 0; k < 40; k++) {
         if (random() < 0.2) body.push(memOp());
-        if (random() < 0.25) {
-          const x = random() < 0.5 ? 8 : 0;
-          body.push(
-            insn(
-              pick(jumps) | x | (random() < 0.5 ? 5 : 6),
-              Math.floor(random() * 10),
-              x ? Math.floor(random() * 10) : 0,
-              1,
-              x ? 0 : imms(),
-            ),
-          );
-        }
+        if (random() < 0.25) body.push(jumpOp());
         body.push(aluOp());
       }
       const bodyBytes = new Uint8Array(body.length * 8);
