@@ -1,8 +1,7 @@
 import {
   AttachType,
   checkProgramSpec,
-  testRunBytes,
-  testRunCount,
+  readTestRunOptions,
   BpfError,
   Errno,
   InvalidArgumentError,
@@ -276,16 +275,7 @@ function fentryLike(attachType: number | undefined): boolean {
  * get what was asked for).
  */
 function testRunFields(type: number, typeName: string, options: TestRunOptions): Omit<ProgTestRunAttr, 'progFd'> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('testRun options', 'an object', options);
-  const data = testRunBytes('data', options.data);
-  const context = testRunBytes('context', options.context);
-  const dataOutSize = testRunCount('dataOutSize', options.dataOutSize, 0xffffffff);
-  const contextOutSize = testRunCount('contextOutSize', options.contextOutSize, 0xffffffff);
-  const repeat = testRunCount('repeat', options.repeat, 0xffffffff) ?? 0;
-  const cpu = testRunCount('cpu', options.cpu, 0xffffffff);
-  const batchSize = testRunCount('batchSize', options.batchSize, 0xffffffff);
-  let flags = testRunCount('flags', options.flags, 0xffffffff) ?? 0;
-  if (cpu !== undefined) flags |= TestRunFlag.RUN_ON_CPU;
+  const { data, context, dataOutSize, contextOutSize, repeat, cpu, batchSize, flags } = readTestRunOptions(options);
   const rule = testRunRule(type);
   const who = `${typeName} programs`;
   if (rule) {

@@ -13,4 +13,4 @@ export * from './map-kinds.js';
 export * from './collection.js';
 export { EventReaderCore } from './event-reader-base.js';
 export type { EventWaker, WakeCallback, InPlaceCallback, RawRecordCallback } from './event-reader-base.js';
-export { checkProgramSpec, testRunBytes, testRunCount } from './program-checks.js';
+export { checkProgramSpec, readTestRunOptions, type TestRunInput } from './program-checks.js';

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
-import type { ProgramSpec } from './interfaces.js';
+import type { ProgramSpec, TestRunOptions } from './interfaces.js';
+import { TestRunFlag } from './kernel/test-run.js';
 
 /**
  * Checks a program spec before any backend loads it: non-empty
@@ -24,30 +25,54 @@ export function checkProgramSpec(spec: ProgramSpec): void {
     throw new InvalidArgumentError(`program '${spec.name}': license`, 'a string such as "GPL"', spec.license);
 }
 
+/** The options of a `testRun`, checked for their types (what a program type accepts is its backend's to check). */
+export interface TestRunInput {
+  data: Uint8Array | undefined;
+  context: Uint8Array | undefined;
+  dataOutSize: number | undefined;
+  contextOutSize: number | undefined;
+  /** 0 when not given. */
+  repeat: number;
+  cpu: number | undefined;
+  batchSize: number | undefined;
+  /** The flags given, with `TestRunFlag.RUN_ON_CPU` added when a `cpu` is. */
+  flags: number;
+}
+
 /**
- * A `testRun` count option (`repeat`, a size, a CPU): undefined, or an
- * integer from 0 to `max`; anything else is an InvalidArgumentError.
+ * Reads `testRun` options as both backends do: an object; `data` and
+ * `context` Uint8Arrays; sizes, `repeat`, `cpu`, `batchSize` and `flags`
+ * integers from 0 to 2^32 - 1; anything else is an InvalidArgumentError
+ * naming the option.
  *
  * @example
- * declare const options: { repeat?: number };
- * testRunCount('repeat', options.repeat, 0xffffffff);
+ * const input = readTestRunOptions({ data: new Uint8Array(64), repeat: 10 });
+ * input.repeat; // 10
  */
-export function testRunCount(name: string, v: unknown, max: number): number | undefined {
+export function readTestRunOptions(options: TestRunOptions): TestRunInput {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('testRun options', 'an object', options);
+  const cpu = count('cpu', options.cpu);
+  return {
+    data: bytes('data', options.data),
+    context: bytes('context', options.context),
+    dataOutSize: count('dataOutSize', options.dataOutSize),
+    contextOutSize: count('contextOutSize', options.contextOutSize),
+    repeat: count('repeat', options.repeat) ?? 0,
+    cpu,
+    batchSize: count('batchSize', options.batchSize),
+    flags: (count('flags', options.flags) ?? 0) | (cpu !== undefined ? TestRunFlag.RUN_ON_CPU : 0),
+  };
+}
+
+function count(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new InvalidArgumentError(`testRun ${name}`, `an integer from 0 to ${max}`, v);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new InvalidArgumentError(`testRun ${name}`, `an integer from 0 to ${0xffffffff}`, v);
   }
   return v;
 }
 
-/**
- * A `testRun` bytes option (`data`, `context`): undefined or a Uint8Array.
- *
- * @example
- * declare const options: { data?: Uint8Array };
- * testRunBytes('data', options.data);
- */
-export function testRunBytes(name: string, v: unknown): Uint8Array | undefined {
+function bytes(name: string, v: unknown): Uint8Array | undefined {
   if (v === undefined) return undefined;
   if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`testRun ${name}`, 'a Uint8Array', v);
   return v;

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   BpfError,
   checkProgramSpec,
-  testRunBytes,
-  testRunCount,
+  readTestRunOptions,
   Errno,
   helperName,
   InvalidArgumentError,
@@ -310,15 +309,7 @@ export class MockProgram implements Program {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('testRun options', 'an object', options);
     const rule = testRunRule(type);
     if (!rule) throw new NotSupportedError(`BPF_PROG_TEST_RUN of ${typeName} programs`, undefined, undefined, 'the mock backend');
-    const data = testRunBytes('data', options.data);
-    const context = testRunBytes('context', options.context);
-    const dataOutSize = testRunCount('dataOutSize', options.dataOutSize, 0xffffffff);
-    const contextOutSize = testRunCount('contextOutSize', options.contextOutSize, 0xffffffff);
-    const repeat = testRunCount('repeat', options.repeat, 0xffffffff) ?? 0;
-    const cpu = testRunCount('cpu', options.cpu, 0xffffffff);
-    testRunCount('batchSize', options.batchSize, 0xffffffff);
-    let flags = testRunCount('flags', options.flags, 0xffffffff) ?? 0;
-    if (cpu !== undefined) flags |= TestRunFlag.RUN_ON_CPU;
+    const { data, context, dataOutSize, contextOutSize, repeat, cpu, flags } = readTestRunOptions(options);
     if (data && rule.data === 'none') {
       throw new InvalidArgumentError('testRun data', `no data: ${who} take a context (${rule.contextType}) and no data`, data);
     }
