@@ -65,6 +65,45 @@ class RuntimeWaker implements EventWaker {
 }
 
 /**
+ * What both mock readers share: the record queues the runtime keeps for
+ * their maps, drained by `consumeReady` of each, and a waker that a
+ * program's write to one of them sets off.
+ *
+ * @example
+ * declare const reader: MockQueueReader<Uint8Array>;
+ * reader.stats().received;
+ */
+export abstract class MockQueueReader<T> extends EventReaderCore<T> {
+  protected readonly runtime: MockRuntime;
+  protected readonly stores: readonly MockMapStore[];
+
+  protected constructor(label: string, runtime: MockRuntime, stores: readonly MockMapStore[], codec: Codec<T> | undefined) {
+    super(label, codec);
+    this.runtime = runtime;
+    this.stores = [...stores];
+  }
+
+  protected override consumeInPlaceReady(callback: InPlaceCallback, max: number): number {
+    const counters = this.counters;
+    return this.consumeReady((record, source) => {
+      counters.received++;
+      counters.bytes += record.byteLength;
+      callback(record, 0, record.byteLength, source);
+    }, max);
+  }
+
+  protected createWakers(onReady: WakeCallback): readonly EventWaker[] {
+    return [new RuntimeWaker(this.runtime, this.stores, onReady)];
+  }
+
+  protected hasReady(): boolean {
+    return this.stores.some((s) => this.runtime.hasRecords(s));
+  }
+
+  protected release(): void {}
+}
+
+/**
  * Reads ring buffer maps of a {@link MockSystem} (what
  * `system.openRingBuffer(map | maps, { codec })` returns): the records the
  * programs wrote, oldest first, map by map. `lost` counts outputs and
@@ -80,22 +119,18 @@ class RuntimeWaker implements EventWaker {
  * using reader = system.openRingBuffer(events);
  * reader.readAvailable(); // [] until a program writes
  */
-export class MockRingBufferReader<T = Uint8Array> extends EventReaderCore<T> {
-  readonly #runtime: MockRuntime;
-  readonly #stores: readonly MockMapStore[];
+export class MockRingBufferReader<T = Uint8Array> extends MockQueueReader<T> {
   readonly #sources: readonly EventSource[];
 
   /** Reads `stores` (ring buffers of `runtime`'s system). */
   constructor(runtime: MockRuntime, stores: readonly MockMapStore[], codec?: Codec<T>) {
-    super(`ring buffer reader of ${stores.map((s) => `'${s.name}'`).join(', ')}`, codec);
-    this.#runtime = runtime;
-    this.#stores = [...stores];
+    super(`ring buffer reader of ${stores.map((s) => `'${s.name}'`).join(', ')}`, runtime, stores, codec);
     this.#sources = stores.map((s) => Object.freeze({ map: s.name }));
   }
 
   #takeCounts(): void {
-    for (let i = 0; i < this.#stores.length; i++) {
-      const { lost, discarded } = this.#runtime.takeRingCounts(this.#stores[i] as MockMapStore);
+    for (let i = 0; i < this.stores.length; i++) {
+      const { lost, discarded } = this.runtime.takeRingCounts(this.stores[i] as MockMapStore);
       this.counters.discarded += discarded;
       if (lost > 0) this.reportLost(lost, this.#sources[i] as EventSource);
     }
@@ -104,11 +139,11 @@ export class MockRingBufferReader<T = Uint8Array> extends EventReaderCore<T> {
   protected consumeReady(callback: RawRecordCallback, max: number): number {
     this.#takeCounts();
     let n = 0;
-    for (let i = 0; i < this.#stores.length; i++) {
-      const store = this.#stores[i] as MockMapStore;
+    for (let i = 0; i < this.stores.length; i++) {
+      const store = this.stores[i] as MockMapStore;
       const source = this.#sources[i] as EventSource;
       while (n < max && !this.closedFlag.closed) {
-        const record = this.#runtime.nextRecord(store);
+        const record = this.runtime.nextRecord(store);
         if (record === undefined) break;
         n++;
         callback(record.data, source);
@@ -116,25 +151,6 @@ export class MockRingBufferReader<T = Uint8Array> extends EventReaderCore<T> {
     }
     return n;
   }
-
-  protected override consumeInPlaceReady(callback: InPlaceCallback, max: number): number {
-    const counters = this.counters;
-    return this.consumeReady((record, source) => {
-      counters.received++;
-      counters.bytes += record.byteLength;
-      callback(record, 0, record.byteLength, source);
-    }, max);
-  }
-
-  protected createWakers(onReady: WakeCallback): readonly EventWaker[] {
-    return [new RuntimeWaker(this.#runtime, this.#stores, onReady)];
-  }
-
-  protected hasReady(): boolean {
-    return this.#stores.some((s) => this.#runtime.hasRecords(s));
-  }
-
-  protected release(): void {}
 }
 
 /**
@@ -150,15 +166,13 @@ export class MockRingBufferReader<T = Uint8Array> extends EventReaderCore<T> {
  * using reader = system.openPerfEventArray(events);
  * reader.stats().received; // 0
  */
-export class MockPerfEventArrayReader<T = Uint8Array> extends EventReaderCore<T> {
-  readonly #runtime: MockRuntime;
+export class MockPerfEventArrayReader<T = Uint8Array> extends MockQueueReader<T> {
   readonly #store: MockMapStore;
   readonly #sources = new globalThis.Map<number, EventSource>();
 
   /** Reads `store` (a perf event array of `runtime`'s system). */
   constructor(runtime: MockRuntime, store: MockMapStore, codec?: Codec<T>) {
-    super(`perf event array reader of '${store.name}'`, codec);
-    this.#runtime = runtime;
+    super(`perf event array reader of '${store.name}'`, runtime, [store], codec);
     this.#store = store;
   }
 
@@ -174,30 +188,11 @@ export class MockPerfEventArrayReader<T = Uint8Array> extends EventReaderCore<T>
   protected consumeReady(callback: RawRecordCallback, max: number): number {
     let n = 0;
     while (n < max && !this.closedFlag.closed) {
-      const record = this.#runtime.nextRecord(this.#store);
+      const record = this.runtime.nextRecord(this.#store);
       if (record === undefined) break;
       n++;
       callback(record.data, this.#source(record.cpu ?? 0));
     }
     return n;
   }
-
-  protected override consumeInPlaceReady(callback: InPlaceCallback, max: number): number {
-    const counters = this.counters;
-    return this.consumeReady((record, source) => {
-      counters.received++;
-      counters.bytes += record.byteLength;
-      callback(record, 0, record.byteLength, source);
-    }, max);
-  }
-
-  protected createWakers(onReady: WakeCallback): readonly EventWaker[] {
-    return [new RuntimeWaker(this.#runtime, [this.#store], onReady)];
-  }
-
-  protected hasReady(): boolean {
-    return this.#runtime.hasRecords(this.#store);
-  }
-
-  protected release(): void {}
 }

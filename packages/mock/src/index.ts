@@ -41,5 +41,5 @@ export {
   type VmRegionOptions,
   type VmRunOptions,
 } from './vm/index.js';
-export { MockRingBufferReader, MockPerfEventArrayReader } from './event-readers.js';
+export { MockPerfEventArrayReader, MockQueueReader, MockRingBufferReader } from './event-readers.js';
 export type { MockRecord } from './helpers/runtime.js';
