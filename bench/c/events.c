@@ -10,10 +10,12 @@
 //                                     with BPF_PROG_TEST_RUN, `repeat` runs a
 //                                     call, for `seconds` (pinned to `cpu`);
 //                                     prints "runs <n>"
-//   events e2e <seconds> <repeat> <producer cpu> <consumer cpu>
+//   events e2e <seconds> <repeat> <producer cpu> <consumer cpu> [rt priority]
 //                                     the end-to-end baseline: the same
 //                                     producer in a child process, libbpf's
-//                                     ring_buffer__poll consuming; prints
+//                                     ring_buffer__poll consuming (under
+//                                     SCHED_FIFO at that priority when it is
+//                                     above 0); prints
 //                                     "received <n> lost <n> runs <n> seconds <s>"
 //                                     (a cpu of -1: not pinned)
 //
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bench.h"
@@ -230,7 +233,14 @@ static int produce(double seconds, unsigned repeat, int cpu) {
  * until the child exits, then a last consume. The child's run count comes
  * back through a pipe.
  */
-static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_cpu) {
+/* Runs the calling thread under SCHED_FIFO at `priority` (0: leaves it). */
+static void realtime(int priority) {
+  if (priority <= 0) return;
+  struct sched_param param = {.sched_priority = priority};
+  if (sched_setscheduler(0, SCHED_FIFO, &param)) die("sched_setscheduler", errno);
+}
+
+static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_cpu, int rt_priority) {
   libbpf_set_print(NULL);
   pin(consumer_cpu);
   setup(1, 0); /* the producer wakes the consumer: no BPF_RB_NO_WAKEUP */
@@ -247,17 +257,23 @@ static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_c
     _exit(0);
   }
   close(fds[1]);
+  realtime(rt_priority); /* the consumer only: the child forked before */
   int status = 0;
   seen = 0;
+  long wakeups = 0;
   while (waitpid(child, &status, WNOHANG) == 0) {
     int err = ring_buffer__poll(rb, 100);
     if (err < 0 && err != -EINTR) die("ring_buffer__poll", err);
+    if (err > 0) wakeups++;
   }
   ring_buffer__consume(rb);
   double took = (now_ns() - start) / 1e9;
   long runs = -1;
   if (read(fds[0], &runs, sizeof(runs)) != sizeof(runs) || !WIFEXITED(status) || WEXITSTATUS(status)) die("producer failed", EIO);
-  printf("received %ld lost %llu runs %ld seconds %.3f\n", seen, (unsigned long long)lost_count(lost_fd), runs, took);
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  printf("received %ld lost %llu runs %ld seconds %.3f wakeups %ld cpu %.3f\n", seen, (unsigned long long)lost_count(lost_fd), runs, took, wakeups, cpu);
   ring_buffer__free(rb);
   close(prog_fd);
   close(map_fd);
@@ -292,14 +308,14 @@ static int serve(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events serve ringbuf|perfbuf <count> | events produce <seconds> <repeat> [cpu] | events e2e <seconds> <repeat> <producer cpu> <consumer cpu>\n");
+    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events serve ringbuf|perfbuf <count> | events produce <seconds> <repeat> [cpu] | events e2e <seconds> <repeat> <producer cpu> <consumer cpu> [rt priority]\n");
     return 2;
   }
   if (strcmp(argv[1], "serve") == 0) return serve(argc, argv);
   if (strcmp(argv[1], "produce") == 0)
     return produce(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1);
   if (strcmp(argv[1], "e2e") == 0)
-    return e2e(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1, argc > 5 ? atoi(argv[5]) : -1);
+    return e2e(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1, argc > 5 ? atoi(argv[5]) : -1, argc > 6 ? atoi(argv[6]) : 0);
   int ring = strcmp(argv[1], "ringbuf") == 0;
   if (!ring && strcmp(argv[1], "perfbuf") != 0) die("unknown mode", EINVAL);
   long count = argc > 2 ? atol(argv[2]) : 100000;

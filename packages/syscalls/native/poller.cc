@@ -78,6 +78,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (!info[2].IsFunction()) throw Napi::TypeError::New(env, "Poller: callback must be a function");
     info.This().As<Napi::Object>().DefineProperty(
         Napi::PropertyDescriptor::Value(CallbackKey(env), info[2], napi_configurable));
+    // A weak reference (count 0) to the same function: read on every wake-up instead of the property
+    // (a property lookup costs ~10% of a wake-up). The property is what keeps the function alive.
+    napi_create_reference(env, info[2], 0, &callback_ref_);
 
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
@@ -102,6 +105,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   ~Poller() override {
     Shutdown();
     DestroyAsyncContext();
+    DeleteCallbackRef();
   }
 
  private:
@@ -162,6 +166,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     if (!closed_) {
       Shutdown();
       if (!in_callback_) DestroyAsyncContext();  // else Deliver() destroys it after the callback returns
+      if (!in_callback_) DeleteCallbackRef();  // else Deliver() deletes it after the callback returns
       Napi::Object self = info.This().As<Napi::Object>();
       self.Delete(CallbackKey(info.Env()));
     }
@@ -183,6 +188,13 @@ class Poller : public Napi::ObjectWrap<Poller> {
     uv_close(reinterpret_cast<uv_handle_t*>(&state->timer), OnClose);
   }
 
+  void DeleteCallbackRef() {
+    if (callback_ref_ != nullptr) {
+      napi_delete_reference(env_, callback_ref_);
+      callback_ref_ = nullptr;
+    }
+  }
+
   void DestroyAsyncContext() {
     if (async_context_ != nullptr) {
       napi_async_destroy(env_, async_context_);
@@ -201,19 +213,21 @@ class Poller : public Napi::ObjectWrap<Poller> {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
     Napi::Object self = Value();  // empty if the object is already collected
-    if (!self.IsEmpty()) {
-      napi_value key = CallbackKey(Napi::Env(env));
-      napi_value callback;
+    if (!self.IsEmpty() && callback_ref_ != nullptr) {
+      napi_value callback = nullptr;
       napi_valuetype type = napi_undefined;
-      if (napi_get_property(env, self, key, &callback) == napi_ok && napi_typeof(env, callback, &type) == napi_ok &&
-          type == napi_function) {
+      if (napi_get_reference_value(env, callback_ref_, &callback) == napi_ok && callback != nullptr &&
+          napi_typeof(env, callback, &type) == napi_ok && type == napi_function) {
         napi_value argv[2];
         napi_create_int32(env, status, &argv[0]);
         napi_create_int32(env, events, &argv[1]);
         in_callback_ = true;
         napi_status s = napi_make_callback(env, async_context_, self, callback, 2, argv, nullptr);
         in_callback_ = false;
-        if (closed_) DestroyAsyncContext();  // close() was called from the callback
+        if (closed_) {  // close() was called from the callback
+          DestroyAsyncContext();
+          DeleteCallbackRef();
+        }
         if (s == napi_pending_exception) {
           napi_value error;
           if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
@@ -253,6 +267,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   bool closed_ = false;
   bool in_callback_ = false;
   napi_async_context async_context_ = nullptr;
+  napi_ref callback_ref_ = nullptr;
 };
 
 }  // namespace
