@@ -1,10 +1,7 @@
-import fs from 'node:fs';
 import {
   BpfError,
   checkMapSpec,
-  Collection,
-  createCollectionMaps,
-  fillInitialValues,
+  type Collection,
   Errno,
   InvalidArgumentError,
   isPerCpuMapType,
@@ -39,8 +36,6 @@ import type {
   ProgramSpec,
   System,
 } from '@bpfkit/core';
-import { btfCodec, mapBtfTypes, planCollection, readObject } from '@bpfkit/elf';
-import type { ObjectSpec } from '@bpfkit/elf';
 import { checkMockMapSpec, MOCK_MAP_TYPES, type MockMapMeta } from './map-spec.js';
 import { MockMapStore } from './map-store.js';
 import { MockPerfEventArrayReader, MockRingBufferReader } from './event-readers.js';
@@ -50,7 +45,7 @@ import { defaultEnvironment, MockRuntime, type MockEnvironment } from './helpers
 import { MOCK_PROGRAM_TYPES, mockHelpers } from './helpers/table.js';
 import { loadMockProgram, type MockProgram } from './mock-program.js';
 import type { VmHelper } from './vm/index.js';
-import { loadMockCollectionPrograms } from './collection-programs.js';
+import { loadMockCollection } from './mock-loader.js';
 
 /**
  * Options of a {@link MockSystem}.
@@ -349,66 +344,7 @@ export class MockSystem implements System {
    * coll.variables.target_pid.get(); // 7n
    */
   loadCollection(object: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Collection {
-    const spec =
-      typeof object === 'string' ? readObject(readObjectFile(object)) : object instanceof Uint8Array ? readObject(object) : object;
-    if (typeof spec !== 'object' || spec === null || !('elf' in spec) || !('rewriteConstants' in spec)) {
-      throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
-    }
-    // A spec is a value: this load gets exactly the constants it was given.
-    const object_ = (spec as ObjectSpec).withConstants(options.constants ?? {});
-    const programs = options.programs ?? Object.keys(object_.programs);
-    for (const name of programs) {
-      if (!object_.programs[name]) {
-        throw new InvalidArgumentError('programs', `names of programs in the object (${Object.keys(object_.programs).join(', ')})`, name);
-      }
-    }
-    const plan = planCollection(object_, { withBtf: false, possibleCpus: this.possibleCpus });
-    // A map of a type the mock does not implement is left out (with a warning) when no program loaded uses it.
-    const used = new Set<string>(Object.keys(options.mapReplacements ?? {}));
-    for (const name of programs) for (const r of object_.programs[name]?.references ?? []) used.add(r.target);
-    const leftOut = plan.maps.filter((m) => !MOCK_MAP_TYPES.has(m.spec.type) && !used.has(m.name));
-    const mapPlans = plan.maps.filter((m) => !leftOut.includes(m));
-    const owned: { close(): void }[] = [];
-    try {
-      const maps = createCollectionMaps(
-        mapPlans,
-        plan.globals,
-        options,
-        {
-          create: (s) => this.createMap(s),
-          openOrCreate: (s, pinPath) => this.openOrCreateMap(s, { pinPath }),
-        },
-        owned,
-      );
-      const loaded = loadMockCollectionPrograms(object_, programs, maps, (p) => this.loadProgram(p), owned);
-      fillInitialValues(object_.initialValues, maps, loaded);
-      // struct_ops maps need the kernel's struct types and programs: say they were left out.
-      const warnings = [
-        ...object_.warnings,
-        ...leftOut.map(
-          (m) =>
-            `map '${m.name}' is not created on the mock backend: it does not implement ${mapTypeName(m.spec.type)} maps, and no program loaded uses it`,
-        ),
-        ...Object.keys(object_.structOps).map(
-          (name) => `struct_ops map '${name}' is not created on the mock backend (it needs the kernel's struct and its programs)`,
-        ),
-      ];
-      const btf = object_.btf;
-      const typeCodec = btf
-        ? (type: string) => {
-            try {
-              return btfCodec(btf, type) as Codec<unknown>;
-            } catch (err) {
-              if (err instanceof InvalidArgumentError) return undefined;
-              throw err;
-            }
-          }
-        : undefined;
-      return new Collection(maps, loaded, owned, warnings, plan.variables, typeCodec, { mapTypes: mapBtfTypes(object_) });
-    } catch (err) {
-      for (const o of owned.reverse()) o.close();
-      throw err;
-    }
+    return loadMockCollection(this, object, options);
   }
 
   /**
@@ -540,14 +476,5 @@ export class MockSystem implements System {
 
   [Symbol.dispose](): void {
     this.close();
-  }
-}
-
-/** The bytes of an object file, or an InvalidArgumentError saying why not. */
-function readObjectFile(file: string): Uint8Array {
-  try {
-    return new Uint8Array(fs.readFileSync(file));
-  } catch (err) {
-    throw new InvalidArgumentError('object', `a readable BPF object file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
   }
 }
