@@ -43,3 +43,21 @@ export {
 } from './vm/index.js';
 export { MockPerfEventArrayReader, MockQueueReader, MockRingBufferReader } from './event-readers.js';
 export type { MockRecord } from './helpers/runtime.js';
+// Hooks: mock network interfaces, probes the test fires, links.
+export { MockHooks, mockHooks, type MockInterfaceOptions } from './hooks/hooks.js';
+export {
+  MockInterface,
+  type MockInjectOptions,
+  type MockInterfaceHooks,
+  type MockInterfaceNetwork,
+  type MockInterfaceStats,
+  type MockPacketResult,
+  type MockStageStats,
+  type MockTcVerdict,
+  type MockXdpVerdict,
+} from './hooks/interface.js';
+export { MockLink, type MockAttachment, type MockLinkHost } from './hooks/link.js';
+export { PROBE_KINDS, type MockFireContext, type MockFireResult, type ProbeTarget } from './hooks/probes.js';
+export { ptRegs, PT_REGS_SIZE, type PtRegsInit, type PtRegsRegister } from './hooks/pt-regs.js';
+export { redirectHelpers, takeRedirect, type MockRedirect } from './hooks/redirect.js';
+export { runTcChain, runXdp, type HookProgram, type SkbPlace, type StageRun } from './hooks/packet-run.js';

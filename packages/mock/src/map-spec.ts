@@ -47,6 +47,8 @@ export const MOCK_MAP_TYPES: ReadonlySet<number> = new Set<number>([
   MapType.BLOOM_FILTER,
   MapType.RINGBUF,
   MapType.PERF_EVENT_ARRAY,
+  MapType.DEVMAP,
+  MapType.DEVMAP_HASH,
 ]);
 
 /**
@@ -116,7 +118,7 @@ export function checkMockMapSpec(spec: MapSpec, cpus: number): MockMapMeta {
     throw new NotSupportedError(
       `map type '${mapTypeName(type)}' on the mock backend`,
       undefined,
-      'the mock implements hash, array, per-CPU hash/array, LRU hash, LPM trie, map-in-map, program array, queue, stack, bloom filter, ring buffer and perf event array maps; use the kernel backend for the others',
+      'the mock implements hash, array, per-CPU hash/array, LRU hash, LPM trie, map-in-map, program array, queue, stack, bloom filter, ring buffer, perf event array and devmap maps; use the kernel backend for the others',
     );
   }
   // The inner template is a map of its own, created before the outer one (its fd is an attribute of the creation).

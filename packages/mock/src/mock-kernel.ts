@@ -6,7 +6,7 @@ import { BpfError, Errno } from '@bpfkit/core';
  * @example
  * const kind: MockObjectKind = 'map';
  */
-export type MockObjectKind = 'map' | 'program';
+export type MockObjectKind = 'map' | 'program' | 'link';
 
 /**
  * An object of the mock kernel that file descriptors, pins and other
@@ -70,7 +70,7 @@ const FIRST_FD = 3;
 export class MockKernel {
   /** CPUs a per-CPU value has a slot for. */
   readonly possibleCpus: number;
-  readonly #lastId: Record<MockObjectKind, number> = { map: 0, program: 0 };
+  readonly #lastId: Record<MockObjectKind, number> = { map: 0, program: 0, link: 0 };
   #nextFd = FIRST_FD;
   readonly #files = new globalThis.Map<number, MockFile>();
   /** The virtual bpffs: path → pinned object. */
@@ -130,7 +130,7 @@ export class MockKernel {
         syscall: 'bpf',
         command,
         subject,
-        hint: `fd ${fd} is not a ${kind === 'map' ? 'map' : 'program'}`,
+        hint: `fd ${fd} is not a ${kind}`,
       });
     }
     return file.object;

@@ -31,11 +31,13 @@ export function createMockMapStore(kernel: MockKernel, spec: MapSpec): MockMapSt
     case MapType.LRU_HASH:
     case MapType.LRU_PERCPU_HASH:
     case MapType.HASH_OF_MAPS:
+    case MapType.DEVMAP_HASH:
       return new HashStore(kernel, spec, meta);
     case MapType.ARRAY:
     case MapType.PERCPU_ARRAY:
     case MapType.ARRAY_OF_MAPS:
     case MapType.PROG_ARRAY:
+    case MapType.DEVMAP:
       return new ArrayStore(kernel, spec, meta);
     case MapType.LPM_TRIE:
       return new LpmTrieStore(kernel, spec, meta);

@@ -363,7 +363,7 @@ describe('programs on the mock backend', () => {
     // A helper the program type may not call: the verifier's words.
     expect(() => xdp(system, 'skb', `call ${Helper.skb_load_bytes}\nexit`)).toThrow(VerifierError);
     using prog = xdp(system, 'p', 'mov %r0, 2\nexit');
-    expect(() => prog.attach({ kind: 'xdp', interface: 1 })).toThrow(/mock backend/);
+    expect(() => prog.attach({ kind: 'cgroup', path: '/sys/fs/cgroup', attachType: 0 })).toThrow(/mock backend/);
     expect(() => prog.testRun({ data: new Uint8Array(8) })).toThrow(InvalidArgumentError);
     expect(() =>
       system.loadProgram({

@@ -24,6 +24,7 @@ import type { MockKernel } from './mock-kernel.js';
 import { MOCK_PROGRAM_TYPES, mockHelperAllowed, type MockTailTarget, writableByProgram } from './helpers/table.js';
 import type { MockRuntime, PacketState } from './helpers/runtime.js';
 import type { VmHelper } from './vm/index.js';
+import { mockHooks } from './hooks/hooks.js';
 
 /** Licenses the kernel counts as GPL-compatible (license_is_gpl_compatible). */
 const GPL_COMPATIBLE: ReadonlySet<string> = new Set([
@@ -545,20 +546,45 @@ export class MockProgram implements Program {
   }
 
   /**
-   * Attaching needs hooks the mock does not have yet.
+   * Attaches the program to a hook of its mock system (see
+   * {@link MockSystem.attach}): XDP and TC programs to mock interfaces,
+   * probes to hooks the test fires. The program remembers the link for
+   * {@link closeLinks}.
    *
    * @example
-   * declare const prog: MockProgram;
-   * prog.attach({ kind: 'xdp', interface: 1 }); // throws NotSupportedError
+   * declare const system: MockSystem, prog: MockProgram;
+   * system.addInterface('eth0');
+   * using link = prog.attach({ kind: 'xdp', interface: 'eth0' });
    */
   attach(target: AttachTarget): Link {
     this.#assertOpen();
-    throw new NotSupportedError(
-      `attaching programs to '${target.kind}'`,
-      undefined,
-      `program '${this.name}' can be test-run (testRun) but the mock has no hooks to attach it to yet`,
-      'the mock backend',
-    );
+    const link = mockHooks(this.#kernel, this.#runtime).attach(this, target);
+    for (const ref of this.#links) {
+      const l = ref.deref();
+      if (l === undefined || l.closed) this.#links.delete(ref);
+    }
+    this.#links.add(new WeakRef(link));
+    return link;
+  }
+
+  /** The links {@link attach} returned (weakly held: a link nobody holds stays attached until the system closes). */
+  readonly #links = new Set<WeakRef<Link>>();
+
+  /**
+   * Closes every link {@link attach} returned that is still open,
+   * detaching the program from those hooks (a pinned link stays attached:
+   * its pin holds it). `close()` of the program does not do this. Works on
+   * a closed program too.
+   *
+   * @example
+   * declare const prog: MockProgram;
+   * const link = prog.attach({ kind: 'raw_tracepoint', name: 'sched_switch' });
+   * prog.closeLinks();
+   * link.closed; // true
+   */
+  closeLinks(): void {
+    for (const ref of this.#links) ref.deref()?.close();
+    this.#links.clear();
   }
 
   /**

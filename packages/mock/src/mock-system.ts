@@ -10,7 +10,6 @@ import {
   mapTypeFromName,
   mapTypeName,
   mapTypeNames,
-  NotSupportedError,
   parseKernelRelease,
   perCpu,
   programTypeFromName,
@@ -24,6 +23,7 @@ import type {
   CollectionSpec,
   EventReader,
   Features,
+  InterfaceRef,
   Link,
   Map,
   MapCodecs,
@@ -46,6 +46,9 @@ import { MOCK_PROGRAM_TYPES, mockHelpers } from './helpers/table.js';
 import { loadMockProgram, type MockProgram } from './mock-program.js';
 import type { VmHelper } from './vm/index.js';
 import { loadMockCollection } from './mock-loader.js';
+import { mockHooks, type MockHooks, type MockInterfaceOptions } from './hooks/hooks.js';
+import type { MockInterface } from './hooks/interface.js';
+import type { MockFireContext, MockFireResult, ProbeTarget } from './hooks/probes.js';
 
 /**
  * Options of a {@link MockSystem}.
@@ -364,13 +367,69 @@ export class MockSystem implements System {
     return loadMockProgram({ kernel: this.kernel, runtime: this.runtime, helpers: this.#helpers }, spec);
   }
 
-  attach(_program: Program, target: AttachTarget): Link {
-    throw new NotSupportedError(
-      `attaching programs to '${target.kind}'`,
-      undefined,
-      'it has no hooks to attach programs to yet; run a program with testRun()',
-      'the mock backend',
-    );
+  /**
+   * Attaches a program of this system to a hook: XDP and TC programs to
+   * its mock interfaces ({@link addInterface}), probes to hooks the test
+   * fires ({@link fire}). The returned link detaches on `close()`; closing
+   * the program does not. Wrong program types are refused as on the kernel;
+   * hooks the mock does not model (cgroup, sockmap, netfilter, lsm,
+   * tracing…) are a NotSupportedError.
+   *
+   * @example
+   * using system = new MockSystem();
+   * const eth0 = system.addInterface('eth0');
+   * using prog = system.loadProgram({ name: 'drop', type: ProgramType.XDP, license: 'GPL', instructions: assemble('mov %r0, 1\nexit') });
+   * using link = system.attach(prog, { kind: 'xdp', interface: 'eth0' });
+   * eth0.inject(new Uint8Array(64)).verdict; // 'drop'
+   */
+  attach(program: Program, target: AttachTarget): Link {
+    return this.#hooks().attach(program, target);
+  }
+
+  #hooks(): MockHooks {
+    return mockHooks(this.kernel, this.runtime);
+  }
+
+  /**
+   * Adds a mock network interface that XDP, tc and tcx programs attach to
+   * (by name or index) and tests drive packets through. `lo` (ifindex 1)
+   * exists from the start; others get the next free index unless given one.
+   *
+   * @example
+   * using system = new MockSystem();
+   * const eth0 = system.addInterface('eth0', { mtu: 9000 });
+   * eth0.ifindex; // 2
+   */
+  addInterface(name: string, options?: MockInterfaceOptions): MockInterface {
+    return this.#hooks().addInterface(name, options);
+  }
+
+  /**
+   * A mock interface by name or index (InvalidArgumentError when none has it).
+   *
+   * @example
+   * using system = new MockSystem();
+   * system.interface(1).name; // 'lo'
+   */
+  interface(ref: InterfaceRef): MockInterface {
+    return this.#hooks().interface(ref);
+  }
+
+  /**
+   * Fires a probe: runs every program attached to the hook `target` names,
+   * in attach order, with `context` (a tracepoint's record, a raw
+   * tracepoint's u64 arguments, a `struct pt_regs` from {@link ptRegs} or
+   * the registers to build it), and returns what each returned. A kprobe
+   * fired on a function also runs the kprobe_multi programs that cover it.
+   * Helpers answer from {@link environment} (pid, comm, clock, CPU).
+   *
+   * @example
+   * using system = new MockSystem();
+   * system.environment.pid = 42;
+   * system.fire({ kind: 'kprobe', symbol: 'do_unlinkat' }, ptRegs({ args: [-100n, 0x1000n] })); // [{ program, returnValue }]
+   */
+  fire(target: ProbeTarget, context: MockFireContext): MockFireResult[] {
+    return this.#hooks().fire(target, context);
   }
 
   /**
@@ -471,6 +530,7 @@ export class MockSystem implements System {
 
   /** Removes every pin of the virtual bpffs; maps still open stay usable until closed. */
   close(): void {
+    this.#hooks().closeAll();
     for (const path of [...this.kernel.pins.keys()]) this.kernel.unpin(path);
   }
 

@@ -181,6 +181,12 @@ export class MockRuntime {
     this.#packets.set(context.id, packet);
   }
 
+  /** The kind of packet the running program's context leads to (`'xdp'` or `'skb'`), or undefined outside a packet run. */
+  get packetKind(): 'xdp' | 'skb' | undefined {
+    for (const p of this.#packets.values()) return p.kind;
+    return undefined;
+  }
+
   /** The packet of the context `ctx` points to, or undefined. */
   packetOf(ctx: bigint): PacketState | undefined {
     const at = this.memory.resolve(ctx);

@@ -7,6 +7,7 @@ import { VmFault, type VmHelper, type VmHelperEnv, type VmProgram } from '../vm/
 import type { MockMapStore } from '../map-store.js';
 import type { MockObject } from '../mock-kernel.js';
 import type { MockRuntime } from './runtime.js';
+import { redirectAllowed, redirectHelpers } from '../hooks/redirect.js';
 
 /** A kernel object that can be tail-called: a program on the mock. */
 export interface MockTailTarget extends MockObject {
@@ -83,6 +84,8 @@ const BASE = new Set<number>([
 export function mockHelperAllowed(type: number, id: number): boolean {
   if (!IMPLEMENTED.has(id)) return id > 0 && !helperName(id).startsWith('unknown');
   if (BASE.has(id)) return true;
+  const redirect = redirectAllowed(type, id);
+  if (redirect !== undefined) return redirect;
   switch (id) {
     case Helper.get_current_pid_tgid:
     case Helper.get_current_uid_gid:
@@ -114,6 +117,8 @@ const IMPLEMENTED = new Set<number>([
   Helper.skb_load_bytes,
   Helper.skb_store_bytes,
   Helper.skb_change_tail,
+  Helper.redirect,
+  Helper.redirect_map,
 ]);
 
 /**
@@ -371,6 +376,7 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
     p.region.end = end;
     return 0;
   });
+  for (const [id, helper] of redirectHelpers(runtime)) h.set(id, helper);
   return h;
 }
 
