@@ -326,7 +326,7 @@ whenKernel('kernel-btf').describe('CO-RE on the kernel', () => {
   it('names the CO-RE relocation when the verifier reaches an access the kernel cannot satisfy', { timeout: 60_000 }, async () => {
     const { vmlinuxBtf } = await import('./kernel/kernel-btf.js');
     const { BtfKind, encodeBtf } = await import('@bpfkit/elf');
-    const { CoreRelocationError } = await import('./loader/core-relocations.js');
+    const { CoreRelocationError } = await import('@bpfkit/elf');
     // This kernel's BTF, except that task_struct.pid is called something else: as if the field were gone.
     const types = vmlinuxBtf().types.map((t) =>
       t.kind === BtfKind.STRUCT && t.name === 'task_struct'

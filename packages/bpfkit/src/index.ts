@@ -180,11 +180,11 @@ export { MockSystem } from '@bpfkit/mock';
 // Objects.
 export { loadCollection } from './collection.js';
 export type { LoadCollectionOptions } from './collection.js';
-export { CoreRelocationError } from './loader/core-relocations.js';
+export { CoreRelocationError } from '@bpfkit/elf';
 export { readObject, disassemble } from '@bpfkit/elf';
 export type { ObjectSpec, ConstantValue, ElfProgramSpec, BtfMapSpec, CoreRelocationReport } from '@bpfkit/elf';
 export { vmlinuxBtf, kernelBtfs } from './kernel/kernel-btf.js';
-export type { KernelBtf } from './kernel/kernel-btf.js';
+export type { KernelBtf } from '@bpfkit/elf';
 
 // Kernel-only handles: maps and programs by pin, id or listing.
 export {

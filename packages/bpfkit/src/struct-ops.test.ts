@@ -8,7 +8,7 @@ import { whenFeature, whenKernel } from '@bpfkit/syscalls/testing';
 import { expect, it } from 'vitest';
 import { kernelBtfs, vmlinuxBtf } from './kernel/kernel-btf.js';
 import { loadCollection } from './collection.js';
-import { prepareStructOps } from './loader/struct-ops.js';
+import { prepareStructOps } from '@bpfkit/elf';
 
 const file = path.resolve(import.meta.dirname, '../../elf/testdata/struct_ops.bpf.o');
 const fds = () => fs.readdirSync('/proc/self/fd').length;

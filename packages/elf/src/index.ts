@@ -63,3 +63,22 @@ export { mapBtfTypes, planCollection } from './collection-plan.js';
 export type { CollectionPlan, PlanOptions } from './collection-plan.js';
 export { structOpsFromElf, structOpsUses, isStructOpsSection } from './maps/struct-ops.js';
 export type { StructOpsMapSpec, StructOpsFunction, StructOpsUse } from './maps/struct-ops.js';
+export type { KernelBtf } from './loader/kernel-btf.js';
+export { resolveExterns } from './loader/resolve-externs.js';
+export type { ExternEnvironment, ResolvedExtern, ResolvedExterns } from './loader/resolve-externs.js';
+export { linkReferences, POISON_KFUNC_CALL_BASE } from './loader/link-references.js';
+export type { ReferenceTargets } from './loader/link-references.js';
+export { CoreRelocationError, explainCoreFailure, relocateCore } from './loader/core-relocations.js';
+export type { RelocatedProgram } from './loader/core-relocations.js';
+export { attachBtfName, resolveAttachBtf } from './loader/attach-btf.js';
+export type { AttachBtfTarget } from './loader/attach-btf.js';
+export {
+  fillStructOpsMaps,
+  findKernelStructOps,
+  prepareStructOps,
+  STRUCT_OPS_VALUE_PREFIX,
+  structOpsLoadExtras,
+} from './loader/struct-ops.js';
+export type { KernelStructOps, StructOpsMapPlan, StructOpsPlan, StructOpsProgramLoad } from './loader/struct-ops.js';
+export { loadCollectionWith, typeCodecOf } from './loader/load-collection.js';
+export type { LoadedBtf, LoaderPort, ProgramLoadExtras } from './loader/port.js';

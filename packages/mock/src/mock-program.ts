@@ -25,6 +25,7 @@ import { MOCK_PROGRAM_TYPES, mockHelperAllowed, type MockTailTarget, writableByP
 import type { MockRuntime, PacketState } from './helpers/runtime.js';
 import type { VmHelper } from './vm/index.js';
 import { mockHooks } from './hooks/hooks.js';
+import type { MockLink } from './hooks/link.js';
 
 /** Licenses the kernel counts as GPL-compatible (license_is_gpl_compatible). */
 const GPL_COMPATIBLE: ReadonlySet<string> = new Set([
@@ -556,7 +557,7 @@ export class MockProgram implements Program {
    * system.addInterface('eth0');
    * using link = prog.attach({ kind: 'xdp', interface: 'eth0' });
    */
-  attach(target: AttachTarget): Link {
+  attach(target: AttachTarget): MockLink {
     this.#assertOpen();
     const link = mockHooks(this.#kernel, this.#runtime).attach(this, target);
     for (const ref of this.#links) {
@@ -666,15 +667,22 @@ function packetType(packet: Uint8Array): number {
   return ((dest[0] ?? 0) & 1) !== 0 ? 2 : 3;
 }
 
-/** The kernel's program tag: the first 8 bytes of the SHA-1 of the instructions, map fds of `lddw` zeroed. */
+/**
+ * The kernel's program tag (bpf_prog_calc_tag): the first 8 bytes of the SHA-256 of the instructions as
+ * loaded (SHA-1 before Linux 6.18), both immediates of a map `lddw` zeroed (they hold an fd, or a map pointer
+ * and value offset).
+ */
 function programTag(instructions: Uint8Array): string {
   const insns = instructions.slice();
   for (let i = 0; i + 16 <= insns.length; i += 8) {
     if (insns[i] === 0x18) {
       const src = (insns[i + 1] as number) >> 4;
-      if (src === 1 || src === 2 || src === 5 || src === 6) insns.fill(0, i + 4, i + 8);
+      if (src === 1 || src === 2 || src === 5 || src === 6) {
+        insns.fill(0, i + 4, i + 8);
+        insns.fill(0, i + 12, i + 16);
+      }
       i += 8;
     }
   }
-  return createHash('sha1').update(insns).digest('hex').slice(0, 16);
+  return createHash('sha256').update(insns).digest('hex').slice(0, 16);
 }

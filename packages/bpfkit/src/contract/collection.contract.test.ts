@@ -86,9 +86,22 @@ describe('struct_ops on the mock backend', () => {
     using system = mock.open();
     using coll = system.loadCollection(path.join(testdata, 'struct_ops.bpf.o'), { programs: [] });
     expect(coll.warnings).toEqual([
-      "struct_ops map 'bpfkit_cc' is not created on the mock backend (it needs the kernel's struct and its programs)",
+      "struct_ops map 'bpfkit_cc' is not created on the mock backend: it has no struct_ops (a kernel subsystem runs them)",
     ]);
     expect(coll.maps.bpfkit_cc).toBeUndefined();
+  });
+
+  it('leave their programs out too when options.programs does not name them, and refuse them when it does', () => {
+    const mock = BACKENDS.find((b) => b.name === 'mock')!;
+    using system = mock.open();
+    const object = path.join(testdata, 'struct_ops.bpf.o');
+    using coll = system.loadCollection(object);
+    expect(Object.keys(coll.programs)).toEqual([]);
+    expect(coll.warnings.filter((w) => w.startsWith('struct_ops program')).length).toBeGreaterThan(0);
+    expect(coll.warnings).toContain("struct_ops program 'bpfkit_ssthresh' is not loaded on the mock backend (struct_ops map 'bpfkit_cc')");
+    expect(() => system.loadCollection(object, { programs: ['bpfkit_ssthresh'] })).toThrow(
+      "struct_ops program 'bpfkit_ssthresh' is not supported by the mock backend: leave it out of options.programs",
+    );
   });
 });
 

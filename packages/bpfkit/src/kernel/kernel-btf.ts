@@ -2,17 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NotSupportedError } from '@bpfkit/core';
 import { parseBtf } from '@bpfkit/elf';
-import type { Btf } from '@bpfkit/elf';
+import type { Btf, KernelBtf } from '@bpfkit/elf';
 import { btfInfoByFd, getFdById, getNextId, native } from '@bpfkit/syscalls';
 
 const BTF_DIR = '/sys/kernel/btf';
 
-/** One source of kernel types: vmlinux, or a module's split BTF on top of it. */
-export interface KernelBtf {
-  /** `vmlinux` or the module's name. */
-  name: string;
-  btf: Btf;
-}
+export type { KernelBtf } from '@bpfkit/elf';
 
 let vmlinux: Btf | undefined;
 let modules: KernelBtf[] | undefined;

@@ -2,7 +2,7 @@ import { AttachType, ProgramType } from '@bpfkit/core';
 import { BtfBuilder, BtfKind, parseBtf } from '@bpfkit/elf';
 import { describe, expect, it } from 'vitest';
 import { kernelBtfs } from '../kernel/kernel-btf.js';
-import { attachBtfName, resolveAttachBtf } from './attach-btf.js';
+import { attachBtfName, resolveAttachBtf } from '@bpfkit/elf';
 import { whenFeature } from '@bpfkit/syscalls/testing';
 
 const spec = (type: number, expectedAttachType: number | undefined, attachTo: string) => ({

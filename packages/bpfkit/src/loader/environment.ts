@@ -6,7 +6,7 @@ import { kernelBtfs } from '../kernel/kernel-btf.js';
 import type { KernelBtf } from '../kernel/kernel-btf.js';
 import { kernelConfig, kernelConfigSource, linuxKernelVersion } from '@bpfkit/syscalls';
 import { kallsymsAddresses } from '../kernel/kallsyms.js';
-import type { ExternEnvironment } from './resolve-externs.js';
+import type { ExternEnvironment } from '@bpfkit/elf';
 
 /**
  * The bytes of a file an option or argument names, or an

@@ -293,6 +293,8 @@ export function compileProgram(spec: VmProgramSpec): VmProgram {
             if (t < 0 || t >= n) fail(i, `call to invalid destination`);
             shape.entry = t;
             entries.add(t);
+          } else if (src === 0 && rt.isPoisonedCall(imm)) {
+            // Loads like on the kernel (refused only where reached): a runtime fault, see poisonFault.
           } else if (src === 0) {
             if (!allowed(imm)) fail(i, imm < 0 || imm > 0xffff ? `invalid func unknown#${imm}` : `unknown func ${helperLabel(imm)}`);
             if (!helpers.has(imm)) {
@@ -567,7 +569,7 @@ function generate(
   const helperIds = [...helpers.keys()];
   out.push('"use strict";');
   out.push(
-    'const {S, ld1, ld2, ld4, ld8, st1, st2, st4, st8, atomic, mulhu, udiv64, umod64, sdiv64, smod64, shl64, shr64, sar64, bswap32, budgetFault, depthFault, stackFor, callHelper, callHelperById, tailCall, ldabs} = RT;',
+    'const {S, ld1, ld2, ld4, ld8, st1, st2, st4, st8, atomic, mulhu, udiv64, umod64, sdiv64, smod64, shl64, shr64, sar64, bswap32, budgetFault, depthFault, poisonFault, stackFor, callHelper, callHelperById, tailCall, ldabs} = RT;',
   );
   helperIds.forEach((_id, k) => {
     out.push(`const HF${k} = HF[${k}];`);
@@ -799,6 +801,7 @@ function emit(
         if (src === 1) {
           return `if (d >= ${MAX_CALL_FRAMES - 1}) throw depthFault(${i}, d + 1); l0 = F${shape.entry}(d + 1, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5); h0 = S.h;`;
         }
+        if (src === 0 && rt.isPoisonedCall(imm)) return `throw poisonFault(${i}, ${imm});`;
         const call = `l0 = callHelper(HF${helperIndex.get(imm)}, ${imm}, ${i}, d, l1, h1, l2, h2, l3, h3, l4, h4, l5, h5); h0 = S.h;`;
         return imm === tailId ? `${call} if (S.tail !== null) { t0 = tailCall(d, l1, h1); ${mode.ret('t0', 'S.h')} }` : call;
       }

@@ -332,6 +332,31 @@ export function budgetFault(pc: number): VmFault {
   );
 }
 
+/**
+ * The fault for reaching a call libbpf's CO-RE (or bpfkit's loader) poisoned:
+ * a relocation that could not be resolved (`call 0xbad2310`), or a call to
+ * a `__weak` kfunc the kernel lacks (2002000000 + n). The kernel's verifier
+ * refuses such a call only on a path it explores, so a program keeps it in
+ * branches its constants rule out; the mock refuses it where it is reached.
+ */
+export function poisonFault(pc: number, imm: number): VmFault {
+  const what =
+    imm === POISONED_RELOCATION
+      ? 'a CO-RE relocation that could not be resolved against the kernel types (the kernel refuses it: invalid func unknown#195896080)'
+      : `a __weak kfunc the kernel types lack (the kernel refuses it: invalid func unknown#${imm})`;
+  return new VmFault('helper', state.program, pc, `reached the poisoned call of ${what}`);
+}
+
+/** `call 0xbad2310`: an instruction whose CO-RE relocation failed (libbpf's poison). */
+export const POISONED_RELOCATION = 0xbad2310;
+/** `call 2002000000 + n`: a call to the n-th extern, a `__weak` kfunc the kernel lacks (libbpf's poison). */
+export const POISONED_KFUNC_BASE = 2002000000;
+
+/** Whether `call imm` (src 0) is one of the poisoned calls above. */
+export function isPoisonedCall(imm: number): boolean {
+  return imm === POISONED_RELOCATION || (imm >= POISONED_KFUNC_BASE && imm < POISONED_KFUNC_BASE + 1_000_000);
+}
+
 /** The fault for a call past the 8th frame. */
 export function depthFault(pc: number, depth: number): VmFault {
   return new VmFault('call-depth', state.program, pc, `the call stack of ${depth + 1} frames is too deep (at most 8)`);

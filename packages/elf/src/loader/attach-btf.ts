@@ -1,7 +1,7 @@
 import { AttachType, ProgramType } from '@bpfkit/core';
-import { BtfKind } from '@bpfkit/elf';
+import { BtfKind } from '../btf/kinds.js';
 import type { ProgramSpec } from '@bpfkit/core';
-import type { KernelBtf } from '../kernel/kernel-btf.js';
+import type { KernelBtf } from './kernel-btf.js';
 
 /** The kernel BTF type a program attaches to, and the module holding it ('vmlinux' for the kernel itself). */
 export interface AttachBtfTarget {

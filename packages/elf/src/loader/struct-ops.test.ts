@@ -2,13 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, MapFlags, MapType, NotSupportedError } from '@bpfkit/core';
 import type { Map, Program } from '@bpfkit/core';
-import { BtfBuilder, ParseError, parseBtf, readObject } from '@bpfkit/elf';
-import type { Btf, ObjectSpec } from '@bpfkit/elf';
+import { BtfBuilder } from '../btf/build.js';
+import { parseBtf } from '../btf/parse.js';
+import type { Btf } from '../btf/parse.js';
+import { ParseError } from '../errors.js';
+import { readObject } from '../object.js';
+import type { ObjectSpec } from '../object.js';
 import { describe, expect, it } from 'vitest';
-import type { KernelBtf } from '../kernel/kernel-btf.js';
+import type { KernelBtf } from './kernel-btf.js';
 import { fillStructOpsMaps, findKernelStructOps, prepareStructOps, structOpsLoadExtras } from './struct-ops.js';
 
-const testdata = path.resolve(import.meta.dirname, '../../../elf/testdata');
+const testdata = path.resolve(import.meta.dirname, '../../testdata');
 const read = (file = 'struct_ops.bpf.o'): ObjectSpec => readObject(new Uint8Array(fs.readFileSync(path.join(testdata, file))));
 const ALL = ['bpfkit_ssthresh', 'bpfkit_cong_avoid', 'bpfkit_undo_cwnd', 'bpfkit_init'];
 

@@ -1,7 +1,10 @@
 import { VerifierError } from '@bpfkit/core';
-import { explainPoisonedCall, resolveCoreRelocations } from '@bpfkit/elf';
-import type { Btf, CoreCandidateCache, CoreRelocationReport, ElfProgramSpec } from '@bpfkit/elf';
-import type { KernelBtf } from '../kernel/kernel-btf.js';
+import { explainPoisonedCall } from '../co-re/poison.js';
+import { resolveCoreRelocations } from '../co-re/resolve.js';
+import type { Btf } from '../btf/parse.js';
+import type { CoreCandidateCache, CoreRelocationReport } from '../co-re/resolve.js';
+import type { ElfProgramSpec } from '../programs/extract.js';
+import type { KernelBtf } from './kernel-btf.js';
 
 /** A program after CO-RE: its instructions patched, and what each relocation became. */
 export type RelocatedProgram = ElfProgramSpec & { coreReport: CoreRelocationReport[] };

@@ -1,7 +1,10 @@
 import { InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
-import { BtfKind, btfSizeOf, encodeKconfigValue, skipModifiers } from '@bpfkit/elf';
-import type { Btf, ExternSpec, ObjectExterns } from '@bpfkit/elf';
-import type { KernelBtf } from '../kernel/kernel-btf.js';
+import { BtfKind } from '../btf/kinds.js';
+import { btfSizeOf, skipModifiers } from '../maps/btf-maps.js';
+import { encodeKconfigValue } from '../externs/kconfig.js';
+import type { Btf } from '../btf/parse.js';
+import type { ExternSpec, ObjectExterns } from '../externs/externs.js';
+import type { KernelBtf } from './kernel-btf.js';
 
 /** How one extern is written into the instructions that use it. */
 export type ResolvedExtern =
@@ -20,7 +23,19 @@ export interface ExternEnvironment {
   config: Map<string, string>;
   /** Where they came from, for messages (undefined: nowhere — the kernel's config is not on this machine). */
   configSource?: string | undefined;
-  /** `LINUX_KERNEL_VERSION`. */
+  /**
+   * What a message says when a kconfig extern has no value and there is no
+   * config at all (default: where the kernel's config is looked for, and
+   * `options.kconfig`).
+   */
+  noConfigHint?: string;
+  /** Where {@link kallsyms} reads symbols, for messages (default `/proc/kallsyms`). */
+  kallsymsSource?: string;
+  /** Why a symbol may be missing there, for messages (default: data symbols need CONFIG_KALLSYMS_ALL). */
+  kallsymsHint?: string;
+  /** What lacks a missing extern, in NotSupportedError (default `this kernel`). */
+  lackedBy?: string;
+  /** `LINUX_KERNEL_VERSION` (a `LINUX_KERNEL_VERSION` in {@link config} wins). */
   kernelVersion: number;
   /** Kernel BTF to find ksyms and kfuncs in (vmlinux first). */
   kernelBtfs(): KernelBtf[];
@@ -41,32 +56,46 @@ export interface ResolvedExterns {
  * `LINUX_HAS_SYSCALL_WRAPPER` and `LINUX_HAS_BPF_COOKIE` computed), typed
  * ksyms and kfuncs by name in the kernel's BTF (checked against the
  * object's declaration), typeless ksyms from kallsyms. A missing extern is
- * an error unless it is `__weak`.
+ * an error unless it is `__weak`, or no program being loaded uses it
+ * (`used`: the names the loaded programs reference; all when undefined).
  *
  * @example
- * import { externsFromObject } from '@bpfkit/elf';
- * import { kernelTypes, runningKernelExterns } from './environment.js';
- * const { values, kconfig } = resolveExterns(btf, true, externsFromObject(elf, btf), runningKernelExterns(kernelTypes(undefined), undefined));
+ * declare const btf: Btf, elf: ElfFile, env: ExternEnvironment;
+ * const { values, kconfig } = resolveExterns(btf, true, externsFromObject(elf, btf), env);
  */
-export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectExterns, env: ExternEnvironment): ResolvedExterns {
+export function resolveExterns(
+  btf: Btf,
+  littleEndian: boolean,
+  object: ObjectExterns,
+  env: ExternEnvironment,
+  used?: ReadonlySet<string>,
+): ResolvedExterns {
   const values = new Map<string, ResolvedExtern>();
   const kconfig = new Uint8Array(object.kconfigSize);
+  // Only the externs of the programs being loaded must resolve: a ksym or kfunc no loaded program
+  // references is not looked up at all, a kconfig value nobody reads may be missing (it stays 0).
+  const isUsed = (e: ExternSpec) => used === undefined || used.has(e.name);
+  const externs = object.externs.filter((e) => e.kind === 'kconfig' || isUsed(e));
   // Typeless ksyms take their address from kallsyms; the kernel resolves typed ones through kallsyms too;
   // LINUX_HAS_SYSCALL_WRAPPER asks it for a wrapper. One read of /proc/kallsyms answers them all.
-  const wanted = object.externs.filter((e) => e.kind === 'ksym' && !e.isFunc).map((e) => e.name);
-  if (object.externs.some((e) => e.name === 'LINUX_HAS_SYSCALL_WRAPPER')) wanted.push(...SYSCALL_WRAPPERS);
+  const wanted = externs.filter((e) => e.kind === 'ksym' && !e.isFunc).map((e) => e.name);
+  if (externs.some((e) => e.name === 'LINUX_HAS_SYSCALL_WRAPPER')) wanted.push(...SYSCALL_WRAPPERS);
   const addresses = wanted.length ? env.kallsyms(wanted) : new Map<string, bigint>();
-  for (const e of object.externs) {
+  const kallsymsSource = env.kallsymsSource ?? '/proc/kallsyms';
+  const kallsymsHint = env.kallsymsHint ?? 'data symbols need CONFIG_KALLSYMS_ALL';
+  const lackedBy = env.lackedBy ?? 'this kernel';
+  for (const e of externs) {
     if (e.kind === 'kconfig') {
       const text = kconfigText(e, env, addresses);
       if (text === undefined) {
-        if (!e.weak) {
+        if (!e.weak && isUsed(e)) {
           throw new NotSupportedError(
             `kconfig extern '${e.name}'`,
             undefined,
             env.configSource === undefined
-              ? 'no kernel config was found (/proc/config.gz or /boot/config-<release>): give the values with options.kconfig, or declare it __weak to load without it (it then reads 0)'
+              ? `${env.noConfigHint ?? 'no kernel config was found (/proc/config.gz or /boot/config-<release>): give the values with options.kconfig'}, or declare it __weak to load without it (it then reads 0)`
               : `the kernel config (${env.configSource}) does not set it; declare it __weak to load without it (it then reads 0)`,
+            lackedBy,
           );
         }
       } else {
@@ -82,7 +111,8 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
           throw new NotSupportedError(
             `ksym '${e.name}'`,
             undefined,
-            'not in /proc/kallsyms (data symbols need CONFIG_KALLSYMS_ALL); declare it __weak to load without it',
+            `not in ${kallsymsSource} (${kallsymsHint}); declare it __weak to load without it`,
+            lackedBy,
           );
         values.set(e.name, { kind: 'missing' });
       } else {
@@ -97,6 +127,7 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
           `${e.isFunc ? 'kfunc' : 'ksym'} '${e.name}'`,
           undefined,
           `the kernel's BTF has no ${e.isFunc ? 'function' : 'variable'} of that name; declare it __weak to load without it`,
+          lackedBy,
         );
       }
       values.set(e.name, { kind: 'missing' });
@@ -109,7 +140,8 @@ export function resolveExterns(btf: Btf, littleEndian: boolean, object: ObjectEx
         throw new NotSupportedError(
           `ksym '${e.name}'`,
           undefined,
-          "the kernel's BTF has the variable but /proc/kallsyms does not, and the kernel resolves typed ksyms through kallsyms (data symbols need CONFIG_KALLSYMS_ALL); declare it __weak and test bpf_ksym_exists() to load without it",
+          `the kernel's BTF has the variable but ${kallsymsSource} does not, and the kernel resolves typed ksyms through kallsyms (${kallsymsHint}); declare it __weak and test bpf_ksym_exists() to load without it`,
+          lackedBy,
         );
       }
       values.set(e.name, { kind: 'missing' });
@@ -126,7 +158,7 @@ const SYSCALL_WRAPPERS = ['__x64_sys_bpf', '__arm64_sys_bpf', '__s390x_sys_bpf']
 function kconfigText(e: ExternSpec, env: ExternEnvironment, kallsyms: ReadonlyMap<string, bigint>): string | undefined {
   switch (e.name) {
     case 'LINUX_KERNEL_VERSION':
-      return String(env.kernelVersion);
+      return env.config.get(e.name) ?? String(env.kernelVersion);
     case 'LINUX_HAS_SYSCALL_WRAPPER':
       return SYSCALL_WRAPPERS.some((w) => kallsyms.has(w)) ? 'y' : 'n';
     // bpf_get_attach_cookie arrived in 5.15.

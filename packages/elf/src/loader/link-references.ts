@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@bpfkit/core';
 import type { Map } from '@bpfkit/core';
-import { KCONFIG_SECTION } from '@bpfkit/elf';
-import type { ElfProgramSpec } from '@bpfkit/elf';
+import { KCONFIG_SECTION } from '../externs/externs.js';
+import type { ElfProgramSpec } from '../programs/extract.js';
 import type { ResolvedExtern } from './resolve-externs.js';
 
 /** `src_reg` values of `lddw` and `call` (include/uapi/linux/bpf.h). */

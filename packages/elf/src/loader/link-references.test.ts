@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '@bpfkit/core';
 import type { Map } from '@bpfkit/core';
-import { decodeInstructions } from '@bpfkit/elf';
-import type { ElfProgramSpec, Instruction, ProgramReference } from '@bpfkit/elf';
+import { decodeInstructions } from '../asm/instruction.js';
+import type { ElfProgramSpec, ProgramReference } from '../programs/extract.js';
+import type { Instruction } from '../asm/instruction.js';
 import { describe, expect, it } from 'vitest';
 import { linkReferences, POISON_KFUNC_CALL_BASE } from './link-references.js';
 import type { ResolvedExtern } from './resolve-externs.js';

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import { InvalidArgumentError, NotSupportedError } from '@bpfkit/core';
-import { BtfBuilder, externsFromObject, parseBtf, parseElf } from '@bpfkit/elf';
-import type { Btf, ObjectExterns } from '@bpfkit/elf';
+import { BtfBuilder } from '../btf/build.js';
+import { externsFromObject } from '../externs/externs.js';
+import { parseBtf } from '../btf/parse.js';
+import { parseElf } from '../elf/parse.js';
+import type { Btf } from '../btf/parse.js';
+import type { ObjectExterns } from '../externs/externs.js';
 import { describe, expect, it } from 'vitest';
 import { resolveExterns } from './resolve-externs.js';
 import type { ExternEnvironment } from './resolve-externs.js';
 
-const file = new URL('../../../elf/testdata/externs.bpf.o', import.meta.url);
+const file = new URL('../../testdata/externs.bpf.o', import.meta.url);
 const elf = parseElf(new Uint8Array(fs.readFileSync(file)));
 const btf = parseBtf(elf.data(elf.section('.BTF')!));
 const object = externsFromObject(elf, btf);

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import {
   BpfError,
   Errno,
@@ -10,11 +9,14 @@ import {
   ProgramType,
 } from '@bpfkit/core';
 import type { Map, MapSpec, Program } from '@bpfkit/core';
-import { BtfKind, btfSizeOf, ParseError, skipModifiers, structOpsUses } from '@bpfkit/elf';
-import type { Btf, BtfType, ObjectSpec, StructOpsMapSpec } from '@bpfkit/elf';
-import { createKernelMap } from '@bpfkit/maps';
-import type { KernelMap } from '@bpfkit/maps';
-import type { KernelBtf } from '../kernel/kernel-btf.js';
+import { BtfKind } from '../btf/kinds.js';
+import { btfSizeOf, skipModifiers } from '../maps/btf-maps.js';
+import { ParseError } from '../errors.js';
+import { structOpsUses } from '../maps/struct-ops.js';
+import type { Btf, BtfType } from '../btf/parse.js';
+import type { ObjectSpec } from '../object.js';
+import type { StructOpsMapSpec } from '../maps/struct-ops.js';
+import type { KernelBtf } from './kernel-btf.js';
 
 /**
  * The prefix of the kernel's wrapper struct of a struct_ops value.
@@ -83,7 +85,8 @@ export interface StructOpsPlan {
   skipped: string[];
 }
 
-interface KernelStructOps {
+/** A struct_ops type found in the kernel's BTF: where, its struct, its wrapper struct, and where the wrapper holds it. */
+export interface KernelStructOps {
   module: string;
   btf: Btf;
   type: BtfType;
@@ -307,67 +310,6 @@ export function structOpsLoadExtras(
     attachBtfId: p.attachBtfId,
     attachBtfObjFd: p.module === 'vmlinux' ? 0 : moduleBtfFd(p.module),
   };
-}
-
-/**
- * Creates the struct_ops maps of a plan (empty: their value is stored by
- * {@link fillStructOpsMaps} once the programs are loaded). The object's
- * BTF fd is passed as `btf_fd`, which the kernel requires; a module's
- * struct is named by its BTF fd (`value_type_btf_obj_fd`,
- * BPF_F_VTYPE_BTF_OBJ_FD, Linux 6.9). Each map is pushed on `owned` as it
- * is created, so the caller's cleanup closes them on a later failure.
- *
- * @throws NotSupportedError when the object's BTF was not loaded
- * @throws BpfError when the kernel refuses a map
- * @example
- * declare const plan: StructOpsPlan, objectBtf: { fd: number };
- * declare function moduleBtfFd(module: string): number;
- * const owned: { close(): void }[] = [];
- * const maps = createStructOpsMaps(plan, objectBtf, moduleBtfFd, owned);
- */
-export function createStructOpsMaps(
-  plan: StructOpsPlan,
-  objectBtf: { readonly fd: number } | undefined,
-  moduleBtfFd: (module: string) => number,
-  owned: { close(): void }[],
-): Record<string, KernelMap> {
-  const out: Record<string, KernelMap> = {};
-  for (const m of plan.maps) {
-    if (!objectBtf) {
-      throw new NotSupportedError(
-        `struct_ops map '${m.name}'`,
-        undefined,
-        "the object's BTF was not loaded (see the collection's warnings), and the kernel needs it to create struct_ops maps",
-      );
-    }
-    let map: KernelMap;
-    try {
-      map = createKernelMap(m.spec, undefined, {
-        btf: objectBtf,
-        vmlinuxValueTypeId: m.valueTypeId,
-        // A module's struct is named by its BTF fd (value_type_btf_obj_fd, 6.9).
-        ...(m.module === 'vmlinux' ? {} : { valueTypeBtfObjFd: moduleBtfFd(m.module) }),
-      });
-    } catch (err) {
-      // BPF_F_LINK on struct_ops maps (.struct_ops.link) arrived in 6.4: older kernels say only EINVAL.
-      if (
-        err instanceof BpfError &&
-        err.errno === Errno.EINVAL &&
-        (m.spec.flags ?? 0) & MapFlags.LINK &&
-        !kernelReleaseAtLeast(os.release(), 6, 4)
-      ) {
-        throw new NotSupportedError(
-          `struct_ops map '${m.name}' in .struct_ops.link (BPF_F_LINK)`,
-          '6.4',
-          'declare it in SEC(".struct_ops") to register it by a map update instead',
-        );
-      }
-      throw err;
-    }
-    owned.push(map);
-    out[m.name] = map;
-  }
-  return out;
 }
 
 const ZERO_KEY = new Uint8Array(4);
