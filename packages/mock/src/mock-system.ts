@@ -24,7 +24,6 @@ import type {
   EventReader,
   Features,
   InterfaceRef,
-  Link,
   Map,
   MapCodecs,
   MapInfo,
@@ -48,6 +47,7 @@ import type { VmHelper } from './vm/index.js';
 import { loadMockCollection } from './mock-loader.js';
 import { mockHooks, type MockHooks, type MockInterfaceOptions } from './hooks/hooks.js';
 import type { MockInterface } from './hooks/interface.js';
+import type { MockLink } from './hooks/link.js';
 import type { MockFireContext, MockFireResult, ProbeTarget } from './hooks/probes.js';
 
 /**
@@ -376,13 +376,14 @@ export class MockSystem implements System {
    * tracing…) are a NotSupportedError.
    *
    * @example
+   * import { assemble } from '@bpfkit/elf';
    * using system = new MockSystem();
    * const eth0 = system.addInterface('eth0');
    * using prog = system.loadProgram({ name: 'drop', type: ProgramType.XDP, license: 'GPL', instructions: assemble('mov %r0, 1\nexit') });
    * using link = system.attach(prog, { kind: 'xdp', interface: 'eth0' });
    * eth0.inject(new Uint8Array(64)).verdict; // 'drop'
    */
-  attach(program: Program, target: AttachTarget): Link {
+  attach(program: Program, target: AttachTarget): MockLink {
     return this.#hooks().attach(program, target);
   }
 

@@ -129,7 +129,13 @@ export class MockHooks implements MockInterfaceNetwork {
     return iface;
   }
 
-  /** The interface with index `ifindex`, if any. */
+  /**
+   * The interface with index `ifindex`, if any.
+   *
+   * @example
+   * declare const hooks: MockHooks;
+   * hooks.byIndex(1)?.name; // 'lo'
+   */
   byIndex(ifindex: number): MockInterface | undefined {
     return this.#byIndex.get(ifindex);
   }
@@ -195,7 +201,13 @@ export class MockHooks implements MockInterfaceNetwork {
     );
   }
 
-  /** Detaches every program of this system (the system closes). */
+  /**
+   * Detaches every program of this system (the system closes), pinned links too.
+   *
+   * @example
+   * declare const hooks: MockHooks;
+   * hooks.closeAll();
+   */
   closeAll(): void {
     for (const link of [...this.#links]) link.shutdown();
     this.#links.clear();
@@ -510,7 +522,13 @@ export class MockHooks implements MockInterfaceNetwork {
     return this.#revisions.get(`${this.interface(ref).ifindex}:${direction}`) ?? 1n;
   }
 
-  /** Links still attached (a test's leak check). */
+  /**
+   * Links still attached (a test's leak check).
+   *
+   * @example
+   * declare const hooks: MockHooks;
+   * hooks.attachedLinks; // 0 after closeAll()
+   */
   get attachedLinks(): number {
     let n = 0;
     for (const link of this.#links) if (link.attachment.attached) n++;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { BpfError, Errno, InvalidArgumentError, MapType, ProgramType, u32 } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { MockSystem } from '../mock-system.js';
+import { mockHooks } from './hooks.js';
 import { load, redirect, ret, tcStamp, XDP_BYTE0, XDP_STAMP } from '../test-support/hook-programs.js';
 import { ldMapFd } from '../test-support/index.js';
 
@@ -226,5 +227,52 @@ describe('TC on mock interfaces', () => {
     expect(eth0.inject(frame(3)).redirect).toEqual({ ifindex: eth1.ifindex, ingress: true, target: eth1 });
     expect(eth1.received).toEqual([frame(3)]);
     expect(eth0.stats()).toMatchObject({ redirected: 2, received: 0 });
+  });
+
+  it('tcx orders by before/after anchors (program or link) and refuses a stale expectedRevision', () => {
+    using system = new MockSystem();
+    const eth0 = system.addInterface('eth0');
+    const hooks = mockHooks(system.kernel, system.runtime);
+    expect(hooks.tcxRevision('eth0', 'ingress')).toBe(1n);
+    using a = load(system, 'a', ProgramType.SCHED_CLS, tcStamp(1, -1));
+    using b = load(system, 'b', ProgramType.SCHED_CLS, tcStamp(2, -1));
+    using c = load(system, 'c', ProgramType.SCHED_CLS, tcStamp(3, -1));
+    using linkA = a.attach({ kind: 'tcx', interface: 'eth0', direction: 'ingress' });
+    using _b = b.attach({ kind: 'tcx', interface: 'eth0', direction: 'ingress', before: linkA });
+    using _c = c.attach({ kind: 'tcx', interface: 'eth0', direction: 'ingress', after: b, expectedRevision: 3n });
+    expect(u32At(eth0.inject(frame(0)).packet, 0)).toBe(0x231);
+    expect(hooks.tcxRevision('eth0', 'ingress')).toBe(4n);
+    using d = load(system, 'd', ProgramType.SCHED_CLS, tcStamp(4, -1));
+    expect(() => d.attach({ kind: 'tcx', interface: 'eth0', direction: 'ingress', expectedRevision: 3n })).toThrow(
+      expect.objectContaining({ errno: Errno.ESTALE }),
+    );
+    expect(() => a.attach({ kind: 'tcx', interface: 'eth0', direction: 'ingress' })).toThrow(
+      expect.objectContaining({ errno: Errno.EEXIST }),
+    );
+    expect(() => d.attach({ kind: 'tcx', interface: 'eth0', direction: 'egress', before: a })).toThrow(
+      expect.objectContaining({ errno: Errno.ENOENT }),
+    );
+  });
+
+  it('drops a frame redirected to an interface whose MTU it exceeds', () => {
+    using system = new MockSystem();
+    const eth0 = system.addInterface('eth0');
+    const small = system.addInterface('small', { mtu: 100 });
+    using prog = load(system, 'to_small', ProgramType.XDP, redirect(small.ifindex));
+    using _l = prog.attach({ kind: 'xdp', interface: 'eth0' });
+    expect(eth0.inject(frame(0, 114)).outcome).toBe('redirected');
+    expect(eth0.inject(frame(0, 115))).toMatchObject({ outcome: 'dropped', redirect: { target: small } });
+    expect(small.transmitted.length).toBe(1);
+  });
+
+  it("a program's fault reaches the test, naming the program, and the next packet runs normally", () => {
+    using system = new MockSystem();
+    const eth0 = system.addInterface('eth0');
+    // Reads 8 bytes past data without a bounds check.
+    using prog = load(system, 'oob', ProgramType.XDP, 'ldxw %r2, [%r1+0]\nldxdw %r0, [%r2+4096]\nmov %r0, 2\nexit');
+    using _l = prog.attach({ kind: 'xdp', interface: 'eth0' });
+    expect(() => eth0.inject(frame(0))).toThrow(/oob/);
+    _l.close();
+    expect(eth0.inject(frame(0)).outcome).toBe('received');
   });
 });

@@ -18,6 +18,7 @@ export type MockTcVerdict = 'unspec' | 'ok' | 'reclassify' | 'shot' | 'pipe' | '
 const XDP_VERDICTS: readonly MockXdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 const TC_VERDICTS: readonly MockTcVerdict[] = ['ok', 'reclassify', 'shot', 'pipe', 'stolen', 'queued', 'repeat', 'redirect', 'trap'];
 
+const ETH_HLEN = 14;
 /** Redirects in a row before the mock drops the packet (the kernel's XMIT_RECURSION_LIMIT). */
 const REDIRECT_LIMIT = 8;
 
@@ -98,13 +99,25 @@ export interface MockInjectOptions {
   rxQueue?: number;
 }
 
-/** The interfaces of one system, as an interface sees them (to deliver redirects). */
+/**
+ * The interfaces of one system, as an interface sees them (to deliver redirects).
+ *
+ * @example
+ * declare const network: MockInterfaceNetwork;
+ * network.byIndex(1)?.name; // 'lo'
+ */
 export interface MockInterfaceNetwork {
   readonly runtime: MockRuntime;
   byIndex(ifindex: number): MockInterface | undefined;
 }
 
-/** The programs on one interface's hooks. */
+/**
+ * The programs on one interface's hooks, in the order they run.
+ *
+ * @example
+ * declare const eth0: MockInterface;
+ * eth0.hooks.tcx.ingress.map((a) => a.program.name);
+ */
 export interface MockInterfaceHooks {
   xdp: MockAttachment | undefined;
   tcx: { ingress: MockAttachment[]; egress: MockAttachment[] };
@@ -128,6 +141,7 @@ const stage = (): MockStageStats => ({ runs: 0, passed: 0, dropped: 0, redirecte
 export class MockInterface {
   readonly name: string;
   readonly ifindex: number;
+  /** Largest frame payload it sends or takes by redirect: a longer frame redirected to it is dropped. */
   readonly mtu: number;
   /** The device's address (`pkt_type` compares a frame's destination with it). */
   readonly mac: Uint8Array;
@@ -323,8 +337,9 @@ export class MockInterface {
     const target = r ? this.#network.byIndex(r.ifindex) : undefined;
     const ingress = from === 'tc' && r !== undefined && (r.flags & BPF_F_INGRESS) !== 0;
     const redirect = { ifindex: r?.ifindex ?? 0, ingress, ...(target ? { target } : {}) };
-    if (!target || depth + 1 > REDIRECT_LIMIT) {
-      // xdp_do_redirect / skb_do_redirect fail: the packet is dropped.
+    // xdp_do_redirect / skb_do_redirect fail (no such device, a redirect loop, a frame over the
+    // target's MTU: ndo_xdp_xmit and is_skb_forwardable refuse it): the packet is dropped.
+    if (!target || depth + 1 > REDIRECT_LIMIT || run.packet.length > target.mtu + ETH_HLEN) {
       this.#stats.dropped++;
       return { outcome: 'dropped', redirect };
     }

@@ -26,7 +26,13 @@ export interface MockAttachment {
   attached: boolean;
 }
 
-/** What a {@link MockLink} needs from the hook it is on. */
+/**
+ * What a {@link MockLink} needs from the hook it is on.
+ *
+ * @example
+ * declare const kernel: MockKernel;
+ * const host: MockLinkHost = { kernel, kind: 'raw_tracepoint', isLink: true, detach: () => {}, update: () => {} };
+ */
 export interface MockLinkHost {
   readonly kernel: MockKernel;
   /** The link kind `info()` reports (`'xdp'`, `'tcx'`, `'perf_event'`, `'tc'`…). */
@@ -95,11 +101,24 @@ export class MockLink implements Link {
     }
   }
 
-  /** The attachment this link holds. */
+  /**
+   * The attachment this link holds.
+   *
+   * @example
+   * declare const link: MockLink;
+   * link.attachment.attached; // false once detached
+   */
   get attachment(): MockAttachment {
     return this.#attachment;
   }
 
+  /**
+   * Whether the handle is closed.
+   *
+   * @example
+   * declare const link: MockLink;
+   * link.closed; // false until close()
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -219,7 +238,13 @@ export class MockLink implements Link {
     else this.#takeOff();
   }
 
-  /** Detaches, as the system closing does: whatever holds the link. */
+  /**
+   * Detaches and closes, whatever holds the link (a pin too): what the system's close does.
+   *
+   * @example
+   * declare const link: MockLink;
+   * link.shutdown();
+   */
   shutdown(): void {
     this.#takeOff();
     this.#closed = true;

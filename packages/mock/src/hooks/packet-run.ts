@@ -18,7 +18,13 @@ const SKB_MAX_LEN = 65536;
 const SKB_CTX_SIZE = 192;
 const ETH_HLEN = 14;
 
-/** What one stage (an XDP program, a TC chain) did with a packet. */
+/**
+ * What one stage (an XDP program, a TC chain) did with a packet.
+ *
+ * @example
+ * declare const run: StageRun;
+ * if (run.redirect) console.log('to ifindex', run.redirect.ifindex);
+ */
 export interface StageRun {
   /** r0 of the program that decided, as a 32-bit signed number (TC) or unsigned (XDP); undefined when no program decided. */
   returnValue: number | undefined;
@@ -30,7 +36,13 @@ export interface StageRun {
   redirect?: MockRedirect;
 }
 
-/** A program ready to run on a hook: its VM and its name. */
+/**
+ * A program ready to run on a hook: its VM and its name.
+ *
+ * @example
+ * declare const prog: MockProgram;
+ * const hook: HookProgram = { name: prog.name, vm: prog.object.vm };
+ */
 export interface HookProgram {
   readonly name: string;
   readonly vm: VmProgram;
@@ -88,7 +100,12 @@ export function runXdp(runtime: MockRuntime, program: HookProgram, packet: Uint8
   }
 }
 
-/** Where an skb is on a mock interface. */
+/**
+ * Where an skb is on a mock interface.
+ *
+ * @example
+ * const place: SkbPlace = { ifindex: 2, ingressIfindex: 2, mac: new Uint8Array(6), ingress: true };
+ */
 export interface SkbPlace {
   /** `skb->dev`: the interface whose hook runs. */
   ifindex: number;

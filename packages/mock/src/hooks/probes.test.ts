@@ -103,4 +103,21 @@ describe('probes fired by the test', () => {
     }
     expect(got).toEqual([11n, 12n]);
   });
+
+  it('uprobe_multi runs for each of its symbols and offsets; firing several functions runs each in turn', () => {
+    using system = new MockSystem();
+    using prog = load(system, 'multi', ProgramType.KPROBE, RC);
+    using _l = prog.attach({ kind: 'uprobe_multi', binary: 'libc.so.6', symbols: ['malloc', 'free'], offsets: [0x40] });
+    expect(system.fire({ kind: 'uprobe', binary: 'libc.so.6', symbol: 'free' }, { ret: 3n })).toEqual([
+      { program: 'multi', returnValue: 3 },
+    ]);
+    expect(system.fire({ kind: 'uprobe', binary: 'libc.so.6', offset: 0x40 }, { ret: 4n })).toEqual([{ program: 'multi', returnValue: 4 }]);
+    expect(system.fire({ kind: 'uprobe', binary: 'libc.so.6', symbol: 'calloc' }, { ret: 4n })).toEqual([]);
+    expect(system.fire({ kind: 'uprobe_multi', binary: 'libc.so.6', symbols: ['malloc', 'calloc', 'free'] }, { ret: 5n })).toEqual([
+      { program: 'multi', returnValue: 5, symbol: 'malloc' },
+      { program: 'multi', returnValue: 5, symbol: 'free' },
+    ]);
+    // The entry program is not a return probe: a uretprobe fire does not run it.
+    expect(system.fire({ kind: 'uprobe', binary: 'libc.so.6', symbol: 'free', ret: true }, ptRegs())).toEqual([]);
+  });
 });

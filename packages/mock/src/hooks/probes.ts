@@ -19,7 +19,12 @@ export type ProbeTarget = Extract<
   { kind: 'tracepoint' | 'raw_tracepoint' | 'kprobe' | 'kprobe_multi' | 'uprobe' | 'uprobe_multi' | 'perf_event' }
 >;
 
-/** The kinds of {@link ProbeTarget}. */
+/**
+ * The kinds of {@link ProbeTarget}.
+ *
+ * @example
+ * PROBE_KINDS.has('kprobe'); // true
+ */
 export const PROBE_KINDS: ReadonlySet<AttachTargetKind> = new Set<AttachTargetKind>([
   'tracepoint',
   'raw_tracepoint',

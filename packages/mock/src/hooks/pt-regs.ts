@@ -2,7 +2,12 @@
 // perf_event programs get as their context (PT_REGS_PARM1..6 are di, si,
 // dx, cx, r8, r9; PT_REGS_RC is ax; PT_REGS_IP is ip; PT_REGS_SP is sp).
 
-/** Bytes of x86-64's `struct pt_regs` (21 registers of 8 bytes). */
+/**
+ * Bytes of x86-64's `struct pt_regs` (21 registers of 8 bytes).
+ *
+ * @example
+ * ptRegs().length === PT_REGS_SIZE; // true
+ */
 export const PT_REGS_SIZE = 168;
 
 /** Offsets of the registers in x86-64's `struct pt_regs`. */
@@ -30,7 +35,12 @@ const OFFSET = {
   ss: 160,
 } as const;
 
-/** A register of x86-64's `struct pt_regs`. */
+/**
+ * A register of x86-64's `struct pt_regs`.
+ *
+ * @example
+ * const reg: PtRegsRegister = 'di';
+ */
 export type PtRegsRegister = keyof typeof OFFSET;
 
 /** The registers that carry a function's first six arguments, in order. */
@@ -63,6 +73,7 @@ export interface PtRegsInit {
  *
  * @throws RangeError for more than 6 arguments
  * @example
+ * declare const system: MockSystem;
  * const regs = ptRegs({ args: [1n, 2n], ret: 0n, ip: 0xffffffff81234560n });
  * system.fire({ kind: 'kprobe', symbol: 'do_unlinkat' }, regs);
  */
