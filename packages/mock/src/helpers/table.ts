@@ -8,6 +8,7 @@ import type { MockMapStore } from '../map-store.js';
 import type { MockObject } from '../mock-kernel.js';
 import type { MockRuntime } from './runtime.js';
 import { redirectAllowed, redirectHelpers } from '../hooks/redirect.js';
+import { cookieAllowed, cookieHelpers } from '../hooks/cookie.js';
 
 /** A kernel object that can be tail-called: a program on the mock. */
 export interface MockTailTarget extends MockObject {
@@ -84,7 +85,7 @@ const BASE = new Set<number>([
 export function mockHelperAllowed(type: number, id: number): boolean {
   if (!IMPLEMENTED.has(id)) return id > 0 && !helperName(id).startsWith('unknown');
   if (BASE.has(id)) return true;
-  const redirect = redirectAllowed(type, id);
+  const redirect = redirectAllowed(type, id) ?? cookieAllowed(type, id);
   if (redirect !== undefined) return redirect;
   switch (id) {
     case Helper.get_current_pid_tgid:
@@ -119,6 +120,7 @@ const IMPLEMENTED = new Set<number>([
   Helper.skb_change_tail,
   Helper.redirect,
   Helper.redirect_map,
+  Helper.get_attach_cookie,
 ]);
 
 /**
@@ -376,7 +378,7 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
     p.region.end = end;
     return 0;
   });
-  for (const [id, helper] of redirectHelpers(runtime)) h.set(id, helper);
+  for (const [id, helper] of [...redirectHelpers(runtime), ...cookieHelpers(runtime)]) h.set(id, helper);
   return h;
 }
 

@@ -275,4 +275,13 @@ describe('TC on mock interfaces', () => {
     _l.close();
     expect(eth0.inject(frame(0)).outcome).toBe('received');
   });
+
+  it('a redirect loop ends in a drop after 8 redirects', () => {
+    using system = new MockSystem();
+    const eth0 = system.addInterface('eth0');
+    using loop = load(system, 'loop', ProgramType.SCHED_CLS, redirect(eth0.ifindex, 1));
+    using _l = loop.attach({ kind: 'tc', interface: 'eth0', direction: 'ingress' });
+    expect(eth0.inject(frame(0)).outcome).toBe('redirected');
+    expect(eth0.stats()).toMatchObject({ redirected: 8, dropped: 1, received: 0, tcIngress: { runs: 9, redirected: 9 } });
+  });
 });

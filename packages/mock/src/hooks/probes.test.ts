@@ -120,4 +120,16 @@ describe('probes fired by the test', () => {
     // The entry program is not a return probe: a uretprobe fire does not run it.
     expect(system.fire({ kind: 'uprobe', binary: 'libc.so.6', symbol: 'free', ret: true }, ptRegs())).toEqual([]);
   });
+
+  it("bpf_get_attach_cookie gives each attachment's cookie (kprobe_multi: the fired symbol's)", () => {
+    using system = new MockSystem();
+    using prog = load(system, 'cookie', ProgramType.KPROBE, `call ${Helper.get_attach_cookie}\nexit`);
+    using _k = prog.attach({ kind: 'kprobe', symbol: 'f', cookie: 11n });
+    using _m = prog.attach({ kind: 'kprobe_multi', symbols: ['f', 'g'], cookies: [21n, 22n] });
+    expect(system.fire({ kind: 'kprobe', symbol: 'f' }, ptRegs()).map((r) => r.returnValue)).toEqual([11, 21]);
+    expect(system.fire({ kind: 'kprobe', symbol: 'g' }, ptRegs()).map((r) => r.returnValue)).toEqual([22]);
+    // Outside a fired probe (a test run) it is 0.
+    using raw = load(system, 'raw_cookie', ProgramType.RAW_TRACEPOINT, `call ${Helper.get_attach_cookie}\nexit`);
+    expect(raw.testRun({}).returnValue).toBe(0);
+  });
 });

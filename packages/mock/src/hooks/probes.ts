@@ -6,6 +6,7 @@ import { InvalidArgumentError, ProgramType } from '@bpfkit/core';
 import type { AttachTarget, AttachTargetKind } from '@bpfkit/core';
 import type { MockEnvironment, MockRuntime } from '../helpers/runtime.js';
 import type { MockAttachment } from './link.js';
+import { withAttachCookie } from './cookie.js';
 import { PT_REGS_SIZE, ptRegs, type PtRegsInit } from './pt-regs.js';
 
 /**
@@ -202,6 +203,32 @@ function glob(pattern: string, name: string): boolean {
   return re.test(name);
 }
 
+/** The cookie `bpf_get_attach_cookie` gives the program attached at `attached` when it runs for `event`. */
+function cookieFor(attached: ProbeTarget, event: ProbeEvent): bigint {
+  switch (attached.kind) {
+    case 'kprobe':
+    case 'uprobe':
+    case 'tracepoint':
+    case 'perf_event':
+      return attached.cookie ?? 0n;
+    case 'kprobe_multi': {
+      // One cookie per symbol, in order (a pattern has none).
+      const i = event.kind === 'kprobe' ? (attached.symbols ?? []).indexOf(event.symbol) : -1;
+      return i >= 0 ? (attached.cookies?.[i] ?? 0n) : 0n;
+    }
+    case 'uprobe_multi': {
+      // One per probe: symbols first, then offsets.
+      if (event.kind !== 'uprobe') return 0n;
+      const symbols = attached.symbols ?? [];
+      const i = event.symbol !== undefined ? symbols.indexOf(event.symbol) : (attached.offsets ?? []).indexOf(event.offset);
+      const at = i < 0 ? -1 : event.symbol !== undefined ? i : symbols.length + i;
+      return at >= 0 ? (attached.cookies?.[at] ?? 0n) : 0n;
+    }
+    default:
+      return 0n;
+  }
+}
+
 /** Whether the program attached at `attached` runs for `event`. */
 function runsFor(attached: ProbeTarget, event: ProbeEvent, env: MockEnvironment): boolean {
   const ret = 'ret' in attached && attached.ret === true;
@@ -321,7 +348,7 @@ export function fireProbes(
       runtime.beginRun();
       try {
         const { pointer } = runtime.scratch(bytes.slice(), contextName(a.target.kind === 'perf_event' ? 'perf_event' : event.kind), false);
-        const r0 = a.program.vm.run(runtime.memory, { r1: pointer });
+        const r0 = withAttachCookie(runtime, cookieFor(a.target, event), () => a.program.vm.run(runtime.memory, { r1: pointer }));
         const symbol = events.length > 1 && 'symbol' in event && event.symbol !== undefined ? { symbol: event.symbol } : {};
         results.push({ program: a.program.name, returnValue: Number(r0 & 0xffffffffn), ...symbol });
       } finally {
