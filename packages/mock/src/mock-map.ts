@@ -10,6 +10,7 @@ import { HashStore } from './stores/hash.js';
 import { LpmTrieStore } from './stores/lpm-trie.js';
 import { QueueStackStore } from './stores/queue-stack.js';
 import { PerfEventArrayStore, RingbufStore } from './stores/event-maps.js';
+import { DevmapHashStore, DevmapStore } from './stores/devmap.js';
 
 export { MOCK_MAP_TYPES } from './map-spec.js';
 export { MockMapStore } from './map-store.js';
@@ -31,14 +32,16 @@ export function createMockMapStore(kernel: MockKernel, spec: MapSpec): MockMapSt
     case MapType.LRU_HASH:
     case MapType.LRU_PERCPU_HASH:
     case MapType.HASH_OF_MAPS:
-    case MapType.DEVMAP_HASH:
       return new HashStore(kernel, spec, meta);
     case MapType.ARRAY:
     case MapType.PERCPU_ARRAY:
     case MapType.ARRAY_OF_MAPS:
     case MapType.PROG_ARRAY:
-    case MapType.DEVMAP:
       return new ArrayStore(kernel, spec, meta);
+    case MapType.DEVMAP:
+      return new DevmapStore(kernel, spec, meta);
+    case MapType.DEVMAP_HASH:
+      return new DevmapHashStore(kernel, spec, meta);
     case MapType.LPM_TRIE:
       return new LpmTrieStore(kernel, spec, meta);
     case MapType.QUEUE:

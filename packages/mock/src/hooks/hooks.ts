@@ -48,6 +48,19 @@ type ProbeAttachment = MockAttachment & { target: ProbeTarget };
 type TcAttachment = MockAttachment & { priority: number; handle: number };
 
 const registries = new WeakMap<MockRuntime, MockHooks>();
+const byKernel = new WeakMap<MockKernel, MockHooks>();
+
+/**
+ * Whether the mock system of `kernel` has an interface with index
+ * `ifindex` (`lo`, 1, always): what a devmap update checks.
+ *
+ * @example
+ * declare const system: MockSystem;
+ * interfaceExists(system.kernel, 1); // true
+ */
+export function interfaceExists(kernel: MockKernel, ifindex: number): boolean {
+  return ifindex === 1 || byKernel.get(kernel)?.byIndex(ifindex) !== undefined;
+}
 
 /**
  * The hooks of the mock system whose runtime is `runtime` (made on first use).
@@ -61,6 +74,7 @@ export function mockHooks(kernel: MockKernel, runtime: MockRuntime): MockHooks {
   if (!hooks) {
     hooks = new MockHooks(kernel, runtime);
     registries.set(runtime, hooks);
+    byKernel.set(kernel, hooks);
   }
   return hooks;
 }
