@@ -284,4 +284,31 @@ describe('TC on mock interfaces', () => {
     expect(eth0.inject(frame(0)).outcome).toBe('redirected');
     expect(eth0.stats()).toMatchObject({ redirected: 8, dropped: 1, received: 0, tcIngress: { runs: 9, redirected: 9 } });
   });
+
+  it("a TC redirect to an ingress runs the target's generic XDP program, not a native one", () => {
+    using system = new MockSystem();
+    const eth0 = system.addInterface('eth0');
+    const eth1 = system.addInterface('eth1');
+    using up = load(system, 'up', ProgramType.SCHED_CLS, redirect(eth1.ifindex, 1));
+    using drop = load(system, 'drop', ProgramType.XDP, ret(1));
+    using _u = up.attach({ kind: 'tc', interface: 'eth0', direction: 'ingress' });
+    {
+      using _d = drop.attach({ kind: 'xdp', interface: 'eth1', mode: 'native' });
+      eth0.inject(frame(0));
+      expect(eth1.stats()).toMatchObject({ received: 1, dropped: 0 });
+    }
+    using _d = drop.attach({ kind: 'xdp', interface: 'eth1', mode: 'generic' });
+    eth0.inject(frame(0));
+    expect(eth1.stats()).toMatchObject({ received: 1, dropped: 1, xdp: { runs: 1, dropped: 1 } });
+  });
+
+  it("bpf_skb_change_tail grows a packet up to the interface's MTU plus its Ethernet header", () => {
+    using system = new MockSystem();
+    const eth0 = system.addInterface('eth0', { mtu: 68 });
+    using coll = system.loadCollection(path.join(testdata, 'packets.bpf.o'));
+    using _t = coll.programs.tc_grow!.attach({ kind: 'tc', interface: 'eth0', direction: 'ingress' });
+    expect(eth0.inject(frame(0, 72))).toMatchObject({ verdict: 'ok' });
+    expect(eth0.received[0]!.length).toBe(82);
+    expect(eth0.inject(frame(0, 73))).toMatchObject({ verdict: 'shot', outcome: 'dropped' });
+  });
 });

@@ -248,7 +248,7 @@ export class MockInterface {
     }
     const programs = [...this.hooks.tcx.ingress, ...this.hooks.tc.ingress].map(hookProgram);
     if (programs.length === 0) return this.#deliver(packet, undefined, passed);
-    const place = { ifindex: this.ifindex, ingressIfindex: this.ifindex, mac: this.mac, ingress: true };
+    const place = { ifindex: this.ifindex, ingressIfindex: this.ifindex, mac: this.mac, mtu: this.mtu, ingress: true };
     const run = runTcChain(runtime, programs, packet, place);
     return this.#tc(this.#stats.tcIngress, run, depth) ?? this.#deliver(run.packet, run, passed);
   }
@@ -277,7 +277,7 @@ export class MockInterface {
   #egress(packet: Uint8Array, depth: number, ingressIfindex: number): MockPacketResult {
     const programs = [...this.hooks.tcx.egress, ...this.hooks.tc.egress].map(hookProgram);
     if (programs.length > 0) {
-      const place = { ifindex: this.ifindex, ingressIfindex, mac: this.mac, ingress: false };
+      const place = { ifindex: this.ifindex, ingressIfindex, mac: this.mac, mtu: this.mtu, ingress: false };
       const run = runTcChain(this.#network.runtime, programs, packet, place);
       const result = this.#tc(this.#stats.tcEgress, run, depth);
       if (result) return result;
@@ -345,7 +345,9 @@ export class MockInterface {
     }
     this.#stats.redirected++;
     if (from === 'xdp') target.#transmit(run.packet);
-    else if (ingress) target.#ingress(run.packet, depth + 1, 0, true);
+    // Generic XDP runs on every skb the device receives, a redirected one too; native XDP only on frames from the driver.
+    else if (ingress)
+      target.#ingress(run.packet, depth + 1, 0, target.hooks.xdp?.target.kind !== 'xdp' || target.hooks.xdp.target.mode !== 'generic');
     else target.#egress(run.packet, depth + 1, this.ifindex);
     return { outcome: 'redirected', redirect };
   }

@@ -14,7 +14,6 @@ const XDP_TAILROOM = 320;
 const XDP_FRAME = 4096;
 const XDP_CTX_SIZE = 24;
 const SKB_HEADROOM = 64;
-const SKB_MAX_LEN = 65536;
 const SKB_CTX_SIZE = 192;
 const ETH_HLEN = 14;
 
@@ -104,7 +103,7 @@ export function runXdp(runtime: MockRuntime, program: HookProgram, packet: Uint8
  * Where an skb is on a mock interface.
  *
  * @example
- * const place: SkbPlace = { ifindex: 2, ingressIfindex: 2, mac: new Uint8Array(6), ingress: true };
+ * const place: SkbPlace = { ifindex: 2, ingressIfindex: 2, mac: new Uint8Array(6), mtu: 1500, ingress: true };
  */
 export interface SkbPlace {
   /** `skb->dev`: the interface whose hook runs. */
@@ -113,6 +112,8 @@ export interface SkbPlace {
   ingressIfindex: number;
   /** The interface's address, for `pkt_type` (ingress only). */
   mac: Uint8Array;
+  /** The device's MTU: how far `bpf_skb_change_tail` may grow the packet (plus the 14-byte Ethernet header). */
+  mtu: number;
   ingress: boolean;
 }
 
@@ -126,13 +127,14 @@ const TC_NEXT = -1;
  *
  * @example
  * declare const runtime: MockRuntime, progs: HookProgram[];
- * runTcChain(runtime, progs, new Uint8Array(64), { ifindex: 2, ingressIfindex: 2, mac: new Uint8Array(6), ingress: true });
+ * runTcChain(runtime, progs, new Uint8Array(64), { ifindex: 2, ingressIfindex: 2, mac: new Uint8Array(6), mtu: 1500, ingress: true });
  */
 export function runTcChain(runtime: MockRuntime, programs: readonly HookProgram[], packet: Uint8Array, place: SkbPlace): StageRun {
   runtime.beginRun();
   takeRedirect(runtime);
   try {
-    const buffer = new Uint8Array(SKB_HEADROOM + Math.max(packet.length, SKB_MAX_LEN) + ETH_HLEN);
+    // bpf_skb_change_tail may grow the packet to the device's MTU plus its link-layer header.
+    const buffer = new Uint8Array(SKB_HEADROOM + Math.max(packet.length, place.mtu + ETH_HLEN));
     buffer.set(packet, SKB_HEADROOM);
     const { region } = runtime.scratch(buffer, 'packet');
     region.start = SKB_HEADROOM;
