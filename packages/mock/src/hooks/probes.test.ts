@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Helper, InvalidArgumentError, MapType, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { MockSystem } from '../mock-system.js';
@@ -131,5 +132,25 @@ describe('probes fired by the test', () => {
     // Outside a fired probe (a test run) it is 0.
     using raw = load(system, 'raw_cookie', ProgramType.RAW_TRACEPOINT, `call ${Helper.get_attach_cookie}\nexit`);
     expect(raw.testRun({}).returnValue).toBe(0);
+  });
+
+  it('basics.bpf.o: trace_openat on its tracepoint reserves and submits a record the reader gets; count_packets on an interface', async () => {
+    using system = new MockSystem();
+    using coll = system.loadCollection(path.resolve(import.meta.dirname, '../../../elf/testdata/basics.bpf.o'), {
+      pinPath: '/sys/fs/bpf/basics',
+    });
+    using _t = coll.programs.trace_openat!.attach({ kind: 'tracepoint', group: 'syscalls', name: 'sys_enter_openat' });
+    using reader = system.openRingBuffer(coll.maps.events!);
+    expect(system.fire({ kind: 'tracepoint', group: 'syscalls', name: 'sys_enter_openat' }, new Uint8Array(64))).toEqual([
+      { program: 'trace_openat', returnValue: 0 },
+    ]);
+    const records: number[] = [];
+    await reader.poll((r) => records.push(new DataView(r.buffer, r.byteOffset).getUint32(0, true)), 1000);
+    expect(records).toEqual([7]);
+    const eth0 = system.addInterface('eth0');
+    using _x = coll.programs.count_packets!.attach({ kind: 'xdp', interface: 'eth0' });
+    expect(eth0.inject(new Uint8Array(64))).toMatchObject({ stage: 'xdp', verdict: 'pass', outcome: 'received' });
+    eth0.inject(new Uint8Array(64));
+    expect(coll.variables.packets!.get()).toBe(2n);
   });
 });
