@@ -565,15 +565,25 @@ function nextHandle(list: readonly TcAttachment[], priority: number): number {
   return h;
 }
 
-/** Refuses a program of the wrong type, as the kernel backend does. */
+/**
+ * Refuses a program of the wrong type as the kernel backend does: kprobes,
+ * kprobe_multi and perf events check the type before any syscall
+ * (InvalidArgumentError); tracepoints, raw tracepoints and uprobes leave it to
+ * the kernel, whose link creation answers EINVAL (BpfError).
+ */
 function checkType(program: Program, wanted: readonly number[], kind: string): void {
   if (wanted.includes(program.type)) return;
   const names = wanted.map((t) => `${programTypeName(t)} program (ProgramType.${programTypeName(t).toUpperCase()})`).join(' or ');
-  throw new InvalidArgumentError(
-    `${kind} target: program '${program.name}'`,
-    `a ${names}`,
-    `a program of type ${programTypeName(program.type)}`,
-  );
+  const actual = `a program of type ${programTypeName(program.type)}`;
+  if (kind === 'kprobe' || kind === 'kprobe_multi' || kind === 'perf_event') {
+    throw new InvalidArgumentError(`${kind} target: program '${program.name}'`, `a ${names}`, actual);
+  }
+  throw new BpfError(Errno.EINVAL, {
+    syscall: 'bpf',
+    command: kind === 'raw_tracepoint' ? 'BPF_RAW_TRACEPOINT_OPEN' : 'BPF_LINK_CREATE',
+    subject: `${kind} link of program '${program.name}' (mock)`,
+    hint: `${actual} cannot attach here: a ${names} can`,
+  });
 }
 
 export type { Link };

@@ -105,7 +105,7 @@ describe('links on the mock', () => {
 });
 
 describe('attach refusals on the mock', () => {
-  it('refuses a program of the wrong type with the kernel backend’s InvalidArgumentError', () => {
+  it('refuses a program of the wrong type with the kernel backend’s error (InvalidArgumentError, or the kernel’s EINVAL)', () => {
     using system = new MockSystem();
     system.addInterface('eth0');
     using xdp = load(system, 'x', ProgramType.XDP, ret(2));
@@ -114,8 +114,18 @@ describe('attach refusals on the mock', () => {
     expect(() => xdp.attach({ kind: 'tc', interface: 'eth0', direction: 'ingress' })).toThrow(/a TC classifier \(ProgramType.SCHED_CLS\)/);
     expect(() => xdp.attach({ kind: 'tcx', interface: 'eth0', direction: 'egress' })).toThrow(InvalidArgumentError);
     expect(() => xdp.attach({ kind: 'kprobe', symbol: 'f' })).toThrow(/kprobe target: program 'x'.*ProgramType.KPROBE/);
-    expect(() => xdp.attach({ kind: 'tracepoint', group: 'sched', name: 's' })).toThrow(/ProgramType.TRACEPOINT/);
-    expect(() => xdp.attach({ kind: 'raw_tracepoint', name: 's' })).toThrow(/ProgramType.RAW_TRACEPOINT/);
+    // Where the kernel backend leaves the check to the kernel, its EINVAL.
+    expect(() => xdp.attach({ kind: 'tracepoint', group: 'sched', name: 's' })).toThrow(
+      expect.objectContaining({ name: 'BpfError', errno: Errno.EINVAL, message: expect.stringMatching(/ProgramType.TRACEPOINT/) }),
+    );
+    expect(() => xdp.attach({ kind: 'raw_tracepoint', name: 's' })).toThrow(
+      expect.objectContaining({
+        errno: Errno.EINVAL,
+        message: expect.stringMatching(/BPF_RAW_TRACEPOINT_OPEN.*ProgramType.RAW_TRACEPOINT/),
+      }),
+    );
+    expect(() => xdp.attach({ kind: 'uprobe', binary: '/bin/true', offset: 0 })).toThrow(expect.objectContaining({ errno: Errno.EINVAL }));
+    expect(() => xdp.attach({ kind: 'kprobe_multi', symbols: ['f'] })).toThrow(InvalidArgumentError);
   });
 
   it('unknown interfaces are InvalidArgumentError; netns and hooks the mock has not are NotSupportedError', () => {
