@@ -4,7 +4,7 @@
 // the program's type the way the kernel backend does, and returns a
 // MockLink; firing runs every program attached to the hook, in attach order.
 import { BpfError, Errno, InvalidArgumentError, NotSupportedError, ProgramType, programTypeName } from '@bpfkit/core';
-import type { AttachTarget, AttachTargetKind, InterfaceRef, Link, Program } from '@bpfkit/core';
+import type { AttachTarget, AttachTargetKind, InterfaceRef, Program } from '@bpfkit/core';
 import type { MockRuntime } from '../helpers/runtime.js';
 import type { MockKernel } from '../mock-kernel.js';
 import type { MockProgramObject } from '../mock-program.js';
@@ -41,6 +41,29 @@ const SUPPORTED =
   'the mock attaches to its network interfaces (xdp, tc, tcx) and to probes the test fires with system.fire() (tracepoint, raw_tracepoint, kprobe, kprobe_multi, uprobe, uprobe_multi, perf_event)';
 
 const NETWORK_KINDS = new Set<AttachTargetKind>(['xdp', 'tc', 'tcx']);
+/** Every kind of AttachTarget (what the kernel backend accepts). */
+const ALL_KINDS: readonly AttachTargetKind[] = [
+  'xdp',
+  'tc',
+  'tcx',
+  'kprobe',
+  'kprobe_multi',
+  'uprobe',
+  'uprobe_multi',
+  'tracepoint',
+  'raw_tracepoint',
+  'tracing',
+  'lsm',
+  'perf_event',
+  'cgroup',
+  'socket',
+  'reuseport',
+  'sockmap',
+  'flow_dissector',
+  'sk_lookup',
+  'netfilter',
+  'iter',
+];
 /** A valid interface name: at most 15 bytes, no '/', ':' or whitespace, not '.' or '..' (dev_valid_name). */
 const IFNAME = /^[^/:\s]{1,15}$/;
 
@@ -178,8 +201,8 @@ export class MockHooks implements MockInterfaceNetwork {
    * using link = hooks.attach(prog, { kind: 'kprobe', symbol: 'do_unlinkat' });
    */
   attach(program: Program, target: AttachTarget): MockLink {
-    if (target === null || typeof target !== 'object' || typeof target.kind !== 'string') {
-      throw new InvalidArgumentError('attach: target', 'an AttachTarget (an object with a kind)', target);
+    if (target === null || typeof target !== 'object' || !ALL_KINDS.includes(target.kind)) {
+      throw new InvalidArgumentError('attach: target', `an AttachTarget, whose kind is one of ${ALL_KINDS.join(', ')}`, target);
     }
     const object = this.#programObject(program, 'attach: program');
     if ('netns' in target && target.netns !== undefined) {
@@ -585,5 +608,3 @@ function checkType(program: Program, wanted: readonly number[], kind: string): v
     hint: `${actual} cannot attach here: a ${names} can`,
   });
 }
-
-export type { Link };

@@ -1,3 +1,4 @@
+import type { AttachTarget } from '@bpfkit/core';
 import { AttachType, ClosedError, Errno, InvalidArgumentError, NotSupportedError, ProgramType } from '@bpfkit/core';
 import { describe, expect, it } from 'vitest';
 import { MockSystem } from '../mock-system.js';
@@ -137,6 +138,7 @@ describe('attach refusals on the mock', () => {
       expect.objectContaining({ name: 'NotSupportedError', message: expect.stringMatching(/'cgroup'.*xdp, tc, tcx.*kprobe/) }),
     );
     expect(() => xdp.attach({ kind: 'lsm' })).toThrow(NotSupportedError);
+    expect(() => xdp.attach({ kind: 'bogus' } as unknown as AttachTarget)).toThrow(/an AttachTarget, whose kind is one of/);
     expect(() => xdp.attach({ kind: 'xdp', interface: 'lo', mode: 'offload' })).toThrow(InvalidArgumentError);
     // A program of another system, and a closed one.
     using other = new MockSystem();
