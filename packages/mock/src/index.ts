@@ -61,3 +61,6 @@ export { PROBE_KINDS, type MockFireContext, type MockFireResult, type ProbeTarge
 export { ptRegs, PT_REGS_SIZE, type PtRegsInit, type PtRegsRegister } from './hooks/pt-regs.js';
 export { redirectHelpers, takeRedirect, type MockRedirect } from './hooks/redirect.js';
 export { runTcChain, runXdp, type HookProgram, type SkbPlace, type StageRun } from './hooks/packet-run.js';
+export { MockProbeMemory, type MemorySpace } from './helpers/probe-memory.js';
+export { formatBpf, FormatError, type FormatMemory } from './helpers/format.js';
+export { KERNEL_HELPER_SETS, KERNEL_HELPER_SETS_RELEASE } from './helpers/kernel-helper-sets.js';

@@ -359,7 +359,7 @@ describe('programs on the mock backend', () => {
       NotSupportedError,
     );
     // A helper the mock does not implement: the load fails naming it and the program.
-    expect(() => xdp(system, 'fib', `call ${Helper.fib_lookup}\nexit`)).toThrow(/helper bpf_fib_lookup#69.*program 'fib'/);
+    expect(() => xdp(system, 'lookup', `call ${Helper.sk_lookup_tcp}\nexit`)).toThrow(/helper bpf_sk_lookup_tcp#84.*program 'lookup'/);
     // A helper the program type may not call: the verifier's words.
     expect(() => xdp(system, 'skb', `call ${Helper.skb_load_bytes}\nexit`)).toThrow(VerifierError);
     using prog = xdp(system, 'p', 'mov %r0, 2\nexit');

@@ -41,6 +41,7 @@ import { MockPerfEventArrayReader, MockRingBufferReader } from './event-readers.
 import { MockKernel, type MockFileMode } from './mock-kernel.js';
 import { createMockMapStore, MockMap, MockMapFile } from './mock-map.js';
 import { defaultEnvironment, MockRuntime, type MockEnvironment } from './helpers/runtime.js';
+import type { MockProbeMemory } from './helpers/probe-memory.js';
 import { MOCK_PROGRAM_TYPES, mockHelpers } from './helpers/table.js';
 import { loadMockProgram, type MockProgram } from './mock-program.js';
 import type { VmHelper } from './vm/index.js';
@@ -143,6 +144,21 @@ export class MockSystem implements System {
    */
   get traceLog(): string[] {
     return this.runtime.traceLog;
+  }
+
+  /**
+   * Memory the test provides at kernel and user addresses, for programs'
+   * probe reads (`bpf_probe_read_kernel`, `bpf_probe_read_user`, their
+   * `_str` forms): the structures and strings a tracing program follows
+   * pointers to.
+   *
+   * @example
+   * using system = new MockSystem();
+   * const file = system.probeMemory.provide(new TextEncoder().encode('/etc/hosts\0'), { space: 'user' });
+   * system.environment.task; // where bpf_get_current_task points: provide a task_struct there
+   */
+  get probeMemory(): MockProbeMemory {
+    return this.runtime.probeMemory;
   }
 
   /**

@@ -6,6 +6,7 @@
 import { MapType } from '@bpfkit/core';
 import { VmMemory, type VmRegion } from '../vm/index.js';
 import type { MockMapStore } from '../map-store.js';
+import { MockProbeMemory } from './probe-memory.js';
 
 /**
  * What the helpers of programs on the mock answer: change it on
@@ -15,7 +16,7 @@ import type { MockMapStore } from '../map-store.js';
  * const env: MockEnvironment = { ...defaultEnvironment(), pid: 42, comm: 'nginx', clock: () => 1_000n };
  */
 export interface MockEnvironment {
-  /** `bpf_ktime_get_ns`, `_boot_ns`, `_coarse_ns`: nanoseconds (default: the process's monotonic clock). */
+  /** `bpf_ktime_get_ns`, `_boot_ns`, `_coarse_ns`, `_tai_ns`: nanoseconds (default: the process's monotonic clock). */
   clock: () => bigint;
   /** `bpf_get_smp_processor_id` and the slot per-CPU maps give programs (default 0). */
   cpu: number;
@@ -30,6 +31,25 @@ export interface MockEnvironment {
   comm: string;
   /** `bpf_get_prandom_u32`: an unsigned 32-bit number (default Math.random). */
   random: () => number;
+  /**
+   * `bpf_get_current_task`: the address of the current `task_struct`
+   * (default `0xffff888000200000`). Programs read it with
+   * `bpf_probe_read_kernel`: provide its bytes there with
+   * {@link MockProbeMemory.provide} (`{ address: env.task }`).
+   */
+  task: bigint;
+  /**
+   * `bpf_get_stack`: the instruction pointers of the kernel stack (and of
+   * the user stack, `BPF_F_USER_STACK`), innermost first (default: none).
+   */
+  stack: { kernel: readonly bigint[]; user: readonly bigint[] };
+  /**
+   * `bpf_fib_lookup`: answers a lookup. `params` is the program's
+   * `struct bpf_fib_lookup` (64 bytes, writable: fill in `ifindex`,
+   * `smac`, `dmac`… as the kernel would); returns a `BPF_FIB_LKUP_RET_*`
+   * code (default: 4, BPF_FIB_LKUP_RET_NOT_FWDED, as with no route).
+   */
+  fibLookup: (params: Uint8Array, flags: number) => number;
 }
 
 /**
@@ -48,8 +68,14 @@ export function defaultEnvironment(): MockEnvironment {
     gid: 0,
     comm: 'node',
     random: () => Math.floor(Math.random() * 0x100000000),
+    task: 0xffff_8880_0020_0000n,
+    stack: { kernel: [], user: [] },
+    fibLookup: () => BPF_FIB_LKUP_RET_NOT_FWDED,
   };
 }
+
+/** enum bpf_fib_lookup's "packet is not forwarded": the answer with no route. */
+const BPF_FIB_LKUP_RET_NOT_FWDED = 4;
 
 /** The high half of the value an `lddw` of a map fd gives a program: no memory region has it, so dereferencing it faults. */
 const MAP_HANDLE_HI = 0x6d61_7000n;
@@ -99,6 +125,8 @@ export interface MockRecord {
  */
 export class MockRuntime {
   readonly memory = new VmMemory();
+  /** Memory the test provides at kernel and user addresses for probe reads. */
+  readonly probeMemory = new MockProbeMemory();
   environment: MockEnvironment;
   /** Lines programs printed with `bpf_trace_printk`, in order. */
   readonly traceLog: string[] = [];

@@ -2,13 +2,18 @@
 // types may call each. Each behaves as the kernel's: errors come back as
 // negative errnos in r0, a map lookup returns a pointer into the map's value
 // (so the program's writes land in the map).
-import { BpfError, Errno, Helper, helperName, MapType, ProgramType } from '@bpfkit/core';
+import { BpfError, Errno, Helper, MapType, ProgramType } from '@bpfkit/core';
 import { VmFault, type VmHelper, type VmHelperEnv, type VmProgram } from '../vm/index.js';
 import type { MockMapStore } from '../map-store.js';
 import type { MockObject } from '../mock-kernel.js';
 import type { MockRuntime } from './runtime.js';
-import { redirectAllowed, redirectHelpers } from '../hooks/redirect.js';
-import { cookieAllowed, cookieHelpers } from '../hooks/cookie.js';
+import { redirectHelpers } from '../hooks/redirect.js';
+import { checksumHelpers } from './checksum.js';
+import { FormatError, formatBpf } from './format.js';
+import { KERNEL_HELPER_SETS } from './kernel-helper-sets.js';
+import { packetExtraHelpers } from './packet-extras.js';
+import { formatMemory, tracingHelpers } from './tracing.js';
+import { cookieHelpers } from '../hooks/cookie.js';
 
 /** A kernel object that can be tail-called: a program on the mock. */
 export interface MockTailTarget extends MockObject {
@@ -33,10 +38,6 @@ function mapCall(fn: () => void): number {
   }
 }
 
-const TRACING = new Set<number>([ProgramType.KPROBE, ProgramType.TRACEPOINT, ProgramType.RAW_TRACEPOINT, ProgramType.SYSCALL]);
-const SKB = new Set<number>([ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT]);
-const TC = new Set<number>([ProgramType.SCHED_CLS, ProgramType.SCHED_ACT]);
-
 /** The program types the mock loads and runs. */
 export const MOCK_PROGRAM_TYPES: ReadonlySet<number> = new Set<number>([
   ProgramType.XDP,
@@ -49,79 +50,26 @@ export const MOCK_PROGRAM_TYPES: ReadonlySet<number> = new Set<number>([
   ProgramType.TRACEPOINT,
 ]);
 
-/** Helpers every supported type may call (the kernel's bpf_base_func_proto and the map helpers). */
-const BASE = new Set<number>([
-  Helper.map_lookup_elem,
-  Helper.map_update_elem,
-  Helper.map_delete_elem,
-  Helper.map_push_elem,
-  Helper.map_pop_elem,
-  Helper.map_peek_elem,
-  Helper.for_each_map_elem,
-  Helper.loop,
-  Helper.ktime_get_ns,
-  Helper.ktime_get_boot_ns,
-  Helper.ktime_get_coarse_ns,
-  Helper.get_prandom_u32,
-  Helper.get_smp_processor_id,
-  Helper.trace_printk,
-  Helper.tail_call,
-  Helper.ringbuf_output,
-  Helper.ringbuf_reserve,
-  Helper.ringbuf_submit,
-  Helper.ringbuf_discard,
-  Helper.ringbuf_query,
-]);
+/** The kernel's per-type helper sets (as its verifier answered bpfkit's probes), as sets. */
+const ALLOWED = new globalThis.Map<number, ReadonlySet<number>>(
+  Object.entries(KERNEL_HELPER_SETS).map(([type, ids]) => [Number(type), new Set(ids)]),
+);
 
 /**
- * Whether a program of `type` may call helper `id` on the mock: the helpers
- * it implements by the kernel's per-type sets, and any helper it does not
- * implement (so the load fails naming that helper, not as an unknown one).
+ * Whether a program of `type` may call helper `id`: the kernel's per-type
+ * helper sets, as its verifier answered bpfkit's feature probes on the
+ * kernel the table was generated on (scripts/mock-helper-sets.mjs; a root
+ * loader's view, CAP_PERFMON helpers included). A helper the type may call
+ * but the mock does not implement fails the load naming it; one the type
+ * may not call is the kernel's verifier error.
  *
  * @example
  * mockHelperAllowed(ProgramType.XDP, Helper.xdp_adjust_head); // true
  * mockHelperAllowed(ProgramType.XDP, Helper.skb_load_bytes); // false
  */
 export function mockHelperAllowed(type: number, id: number): boolean {
-  if (!IMPLEMENTED.has(id)) return id > 0 && !helperName(id).startsWith('unknown');
-  if (BASE.has(id)) return true;
-  const redirect = redirectAllowed(type, id) ?? cookieAllowed(type, id);
-  if (redirect !== undefined) return redirect;
-  switch (id) {
-    case Helper.get_current_pid_tgid:
-    case Helper.get_current_uid_gid:
-    case Helper.get_current_comm:
-      return TRACING.has(type);
-    case Helper.perf_event_output:
-      return TRACING.has(type) || SKB.has(type) || type === ProgramType.XDP;
-    case Helper.xdp_adjust_head:
-    case Helper.xdp_adjust_tail:
-      return type === ProgramType.XDP;
-    case Helper.skb_load_bytes:
-      return SKB.has(type);
-    case Helper.skb_store_bytes:
-    case Helper.skb_change_tail:
-      return TC.has(type);
-    default:
-      return false;
-  }
+  return ALLOWED.get(type)?.has(id) ?? false;
 }
-
-const IMPLEMENTED = new Set<number>([
-  ...BASE,
-  Helper.get_current_pid_tgid,
-  Helper.get_current_uid_gid,
-  Helper.get_current_comm,
-  Helper.perf_event_output,
-  Helper.xdp_adjust_head,
-  Helper.xdp_adjust_tail,
-  Helper.skb_load_bytes,
-  Helper.skb_store_bytes,
-  Helper.skb_change_tail,
-  Helper.redirect,
-  Helper.redirect_map,
-  Helper.get_attach_cookie,
-]);
 
 /**
  * The helper implementations of one mock system, by id.
@@ -295,7 +243,13 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
     const raw = m.view(r1, size);
     const nul = raw.indexOf(0);
     if (nul < 0) return neg(Errno.EINVAL);
-    const line = formatPrintk(new TextDecoder().decode(raw.subarray(0, nul)), [r3, r4, r5], (p) => readString(runtime, p));
+    let line: string;
+    try {
+      line = formatBpf(new TextDecoder().decode(raw.subarray(0, nul)), [r3, r4, r5], formatMemory(runtime));
+    } catch (err) {
+      if (err instanceof FormatError) return neg(Errno.EINVAL);
+      throw err;
+    }
     runtime.traceLog.push(line);
     return new TextEncoder().encode(line).length;
   });
@@ -378,7 +332,14 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
     p.region.end = end;
     return 0;
   });
-  for (const [id, helper] of [...redirectHelpers(runtime), ...cookieHelpers(runtime)]) h.set(id, helper);
+  const more = [
+    redirectHelpers(runtime),
+    cookieHelpers(runtime),
+    tracingHelpers(runtime),
+    checksumHelpers(runtime),
+    packetExtraHelpers(runtime),
+  ];
+  for (const helpers of more) for (const [id, helper] of helpers) h.set(id, helper);
   return h;
 }
 
@@ -389,41 +350,4 @@ function isPerCpu(type: number): boolean {
 /** Whether programs may write the map's values (not with BPF_F_RDONLY_PROG, e.g. a frozen `.rodata`). */
 export function writableByProgram(store: MockMapStore): boolean {
   return (store.meta.flags & 0x80) === 0;
-}
-
-function readString(runtime: MockRuntime, p: bigint): string {
-  const at = runtime.memory.resolve(p);
-  if (!at || at.offset < at.region.start || at.offset >= at.region.end) return '(efault)';
-  const bytes = at.region.bytes.subarray(at.offset, at.region.end);
-  const nul = bytes.indexOf(0);
-  return new TextDecoder().decode(nul < 0 ? bytes : bytes.subarray(0, nul));
-}
-
-/** bpf_trace_printk's format: %d %i %u %x %X %c %s %p with l/ll, and %%. */
-export function formatPrintk(fmt: string, args: bigint[], str: (p: bigint) => string): string {
-  let next = 0;
-  return fmt.replace(/%(%|l{0,2}[diuxXcsp])/g, (_m, spec: string) => {
-    if (spec === '%') return '%';
-    const arg = args[next++] ?? 0n;
-    const conv = spec.at(-1) as string;
-    const wide = spec.startsWith('l');
-    const v = wide ? arg : arg & 0xffffffffn;
-    switch (conv) {
-      case 'd':
-      case 'i':
-        return String(wide ? BigInt.asIntN(64, v) : BigInt.asIntN(32, v));
-      case 'u':
-        return String(v);
-      case 'x':
-        return v.toString(16);
-      case 'X':
-        return v.toString(16).toUpperCase();
-      case 'c':
-        return String.fromCharCode(Number(arg & 0xffn));
-      case 's':
-        return str(arg);
-      default:
-        return `0x${arg.toString(16)}`;
-    }
-  });
 }
