@@ -97,3 +97,57 @@ whenKernel('program:sched_cls').it(`${CASES} checksum helper calls give the same
   }
   expect(differences).toEqual([]);
 });
+
+// XDP metadata: bpf_xdp_adjust_meta by various offsets (valid, misaligned, too long, past data),
+// optionally after bpf_xdp_adjust_head (which moves the metadata along), a write through data_meta
+// when it is room, on packets with and without metadata in (xdp_md.data = its length); the verdict,
+// the data out (from the metadata on) and the xdp_md out must be the kernel's.
+const META_OFFSETS = [-8, -4, -3, -36, -32, 4, 0, 8];
+whenKernel('program:xdp').it('bpf_xdp_adjust_meta and data_meta behave on the mock as on the kernel', () => {
+  using kernel = new NativeSystem();
+  using mock = new MockSystem();
+  const differences: string[] = [];
+  let cases = 0;
+  for (const offset of META_OFFSETS) {
+    for (const head of [0, -16, 8]) {
+      for (const metaIn of [0, 8]) {
+        const asm = `mov %r6, %r1
+          mov %r1, %r6
+          mov %r2, ${head}
+          call ${Helper.xdp_adjust_head}
+          mov %r8, %r0
+          mov %r1, %r6
+          mov %r2, ${offset}
+          call ${Helper.xdp_adjust_meta}
+          mov %r7, %r0
+          ldxw %r2, [%r6+8]
+          ldxw %r3, [%r6+0]
+          mov %r4, %r2
+          add %r4, 8
+          jgt %r4, %r3, +3
+          lddw %r5, 0x1122334455667788
+          stxdw [%r2+0], %r5
+          lsh %r8, 8
+          add %r7, %r8
+          mov %r0, %r7
+          exit`;
+        const packet = Uint8Array.from({ length: 64 }, (_, i) => i);
+        const context = new Uint8Array(24);
+        new DataView(context.buffer).setUint32(0, metaIn, true);
+        new DataView(context.buffer).setUint32(4, packet.length, true);
+        const run = (system: System) => {
+          using prog = system.loadProgram({ name: 'meta', type: ProgramType.XDP, license: 'GPL', instructions: assemble(asm) });
+          const r = prog.testRun({ data: packet, context });
+          return `${r.returnValue} ${Buffer.from(r.data).toString('hex')} ${Buffer.from(r.context ?? []).toString('hex')}`;
+        };
+        const onKernel = run(kernel);
+        const onMock = run(mock);
+        cases++;
+        if (onKernel !== onMock)
+          differences.push(`meta ${offset}, head ${head}, metadata in ${metaIn}:\n  kernel ${onKernel}\n  mock   ${onMock}`);
+      }
+    }
+  }
+  expect(differences).toEqual([]);
+  expect(cases).toBe(META_OFFSETS.length * 6);
+});

@@ -21,8 +21,10 @@ import type { AttachTarget, Link, Program, ProgramInfo, ProgramSpec, TestRunOpti
 import { compileProgram, type VmLddwRef, type VmLegacyPacket, type VmProgram, type VmRegion } from './vm/index.js';
 import type { MockMapStore } from './map-store.js';
 import type { MockKernel } from './mock-kernel.js';
-import { MOCK_PROGRAM_TYPES, mockHelperAllowed, type MockTailTarget, writableByProgram } from './helpers/table.js';
+import { MOCK_PROGRAM_TYPES, mockHelperAllowed, type MockTailTarget, writableByProgram, XDP_META_MAX } from './helpers/table.js';
 import type { MockRuntime, PacketState } from './helpers/runtime.js';
+import { ETH_HLEN, packetType, SKB_CTX_SIZE, skbContext, XDP_CTX_SIZE, xdpContext, xdpContextOut } from './helpers/packet-context.js';
+export { XDP_HEADROOM } from './helpers/packet-context.js';
 import type { VmHelper } from './vm/index.js';
 import { mockHooks } from './hooks/hooks.js';
 import type { MockLink } from './hooks/link.js';
@@ -40,22 +42,10 @@ const GPL_COMPATIBLE: ReadonlySet<string> = new Set([
 /** Helpers the mock implements that the kernel gives GPL-compatible programs only. */
 const GPL_ONLY: ReadonlySet<number> = new Set([Helper.trace_printk, Helper.perf_event_output]);
 
-/** Room before an XDP packet, as the kernel's XDP_PACKET_HEADROOM. */
-export const XDP_HEADROOM = 256;
-/** The `struct xdp_frame` the kernel keeps at the start of the buffer: adjust_head cannot move the data below it. */
-const XDP_FRAME_SIZE = 40;
-/** The `struct skb_shared_info` at the end of an XDP buffer: adjust_tail cannot grow into it. */
-const XDP_TAILROOM = 320;
-/** An XDP test run's buffer: a page. */
-const XDP_FRAME = 4096;
-/** Room before an skb's data in a test run (the mock's choice; programs cannot see it). */
-const SKB_HEADROOM = 64;
-/** How far `bpf_skb_change_tail` may grow a packet on the mock (the loopback device's MTU). */
+/** How far `bpf_skb_change_tail` may grow a packet on a test run (the loopback device's MTU). */
 const SKB_MAX_LEN = 65536;
-const ETH_HLEN = 14;
-/** Bytes of `struct __sk_buff` and `struct xdp_md`. */
-const SKB_CTX_SIZE = 192;
-const XDP_CTX_SIZE = 24;
+/** The loopback's address (all zeros), for `pkt_type`. */
+const LOOPBACK_MAC = new Uint8Array(6);
 /** Raw tracepoint programs take at most 12 u64 arguments. */
 const RAW_TP_MAX_ARGS = 12;
 /** Room the default data-out buffer leaves for a program that grows the packet (as the kernel backend). */
@@ -238,8 +228,10 @@ function legacyPacket(runtime: MockRuntime, ctx: bigint): VmLegacyPacket | undef
 interface Prepared {
   r1: bigint;
   packet?: PacketState;
-  /** The bytes before the packet data that the data out includes (socket filters: the zeroed link-layer header). */
-  dataPrefix: number;
+  /** Where the data out starts in the packet buffer (default: the packet's data; XDP: its metadata). */
+  dataFrom?: () => number;
+  /** Bytes at the start of the data out that are zeroed (socket filters: the link-layer header they did not see). */
+  zeroPrefix?: number;
   /** The context after the run, `undefined` for none. */
   contextOut: () => Uint8Array | undefined;
 }
@@ -247,8 +239,8 @@ interface Prepared {
 /**
  * A program on the mock backend: the core {@link Program} interface over a
  * {@link MockProgramObject}. `testRun` runs it on the mock's VM with the
- * options and results of the kernel's BPF_PROG_TEST_RUN; attaching needs
- * hooks the mock does not have yet (NotSupportedError).
+ * options and results of the kernel's BPF_PROG_TEST_RUN; `attach` puts it
+ * on a hook of its mock system (interfaces, probes the test fires).
  *
  * @example
  * import { assemble } from '@bpfkit/elf';
@@ -368,10 +360,10 @@ export class MockProgram implements Program {
       let dataSizeOut = 0;
       const p = prepared.packet;
       if (p && rule.dataOut === 'packet') {
-        const from = p.data - prepared.dataPrefix;
+        const from = prepared.dataFrom?.() ?? p.data;
         dataSizeOut = p.end - from;
         const bytes = p.region.bytes.slice(from, p.end);
-        if (prepared.dataPrefix > 0) bytes.fill(0, 0, prepared.dataPrefix);
+        if (prepared.zeroPrefix) bytes.fill(0, 0, prepared.zeroPrefix);
         if (dataOutCapacity > 0 && dataSizeOut > dataOutCapacity) {
           throw new BpfError(Errno.ENOSPC, {
             syscall: 'bpf',
@@ -404,61 +396,40 @@ export class MockProgram implements Program {
     switch (runner) {
       case 'xdp': {
         const packet = data ?? new Uint8Array(0);
-        const frame = Math.max(XDP_FRAME, XDP_HEADROOM + packet.length + XDP_TAILROOM);
-        const buffer = new Uint8Array(frame);
-        buffer.set(packet, XDP_HEADROOM);
-        const { region } = runtime.scratch(buffer, 'packet');
-        region.start = XDP_HEADROOM;
-        region.end = XDP_HEADROOM + packet.length;
-        const p: PacketState = {
-          kind: 'xdp',
-          region,
-          data: XDP_HEADROOM,
-          end: XDP_HEADROOM + packet.length,
-          headMin: XDP_FRAME_SIZE,
-          tailMax: frame - XDP_TAILROOM,
-          minLength: ETH_HLEN,
-        };
-        const ctx = new Uint8Array(XDP_CTX_SIZE);
-        if (context) ctx.set(context.subarray(0, XDP_CTX_SIZE));
-        const view = new DataView(ctx.buffer);
-        if (context && view.getUint32(4, true) !== packet.length) {
-          // The kernel's xdp_convert_md_to_buff: data_end must be the packet's length.
+        const given = context ? new DataView(context.buffer, context.byteOffset, Math.min(context.byteLength, XDP_CTX_SIZE)) : undefined;
+        const field = (offset: number) => (given && given.byteLength >= offset + 4 ? given.getUint32(offset, true) : 0);
+        // bpf_prog_test_run_xdp: data_meta 0, data the metadata's length (the packet starts with it, a
+        // multiple of 4 that meta_len holds), data_end the packet's length.
+        const metaLength = field(0);
+        if (
+          given &&
+          (field(8) !== 0 || field(4) !== packet.length || metaLength > packet.length || metaLength % 4 !== 0 || metaLength > XDP_META_MAX)
+        ) {
           throw new BpfError(Errno.EINVAL, {
             syscall: 'bpf',
             command: 'BPF_PROG_TEST_RUN',
             subject: `program '${this.name}' (mock)`,
-            hint: `the xdp_md context's data_end (${view.getUint32(4, true)}) must be the packet's length (${packet.length})`,
+            hint: `the xdp_md context must have data_meta 0, data_end the packet's length (${packet.length}) and data the length of the metadata it starts with (a multiple of 4, at most 252)`,
           });
         }
-        if (context && (view.getUint32(0, true) !== 0 || view.getUint32(8, true) !== 0 || view.getUint32(20, true) !== 0)) {
+        if (field(20) !== 0) {
           throw new NotSupportedError(
-            'an xdp_md context with metadata or an egress interface',
+            'an xdp_md context with an egress interface',
             undefined,
-            'data, data_meta and egress_ifindex must be 0',
+            'egress_ifindex must be 0',
             'the mock backend',
           );
         }
-        const ctxRegion = runtime.scratch(ctx, 'context (struct xdp_md)', false).region;
-        ctxRegion.load = (offset, size) => {
-          if (size !== 4) return undefined;
-          if (offset === 0 || offset === 8) return { region, offset: p.data };
-          if (offset === 4) return { region, offset: p.end };
-          // The receive queue of the run is the loopback's unless the context names a device.
-          if (offset === 12) return view.getUint32(12, true) || 1;
-          return undefined;
-        };
-        runtime.setPacket(ctxRegion, p);
+        // The receive queue of the run is the loopback's unless the context names a device.
+        const prepared = xdpContext(runtime, packet, { ingressIfindex: field(12) || 1, rxQueue: field(16), metaLength });
         return {
-          r1: runtime.memory.pointer(ctxRegion),
-          packet: p,
-          dataPrefix: 0,
+          r1: prepared.r1,
+          packet: prepared.packet,
+          dataFrom: () => prepared.packet.meta,
           contextOut: () => {
-            const out = ctx.slice();
-            const v = new DataView(out.buffer);
-            v.setUint32(0, 0, true);
-            v.setUint32(4, p.end - p.data, true);
-            v.setUint32(8, 0, true);
+            // The run's device is the loopback's, but the context out keeps the ingress_ifindex it came with.
+            const out = xdpContextOut(prepared);
+            new DataView(out.buffer).setUint32(12, field(12), true);
             return out;
           },
         };
@@ -466,44 +437,22 @@ export class MockProgram implements Program {
       case 'skb': {
         const packet = data ?? new Uint8Array(0);
         const l2 = this.type === ProgramType.SCHED_CLS || this.type === ProgramType.SCHED_ACT;
-        const buffer = new Uint8Array(SKB_HEADROOM + Math.max(packet.length, SKB_MAX_LEN) + ETH_HLEN);
-        buffer.set(packet, SKB_HEADROOM);
-        const { region } = runtime.scratch(buffer, 'packet');
-        const dataStart = SKB_HEADROOM + (l2 ? 0 : ETH_HLEN);
-        region.start = dataStart;
-        region.end = SKB_HEADROOM + packet.length;
-        const p: PacketState = {
-          kind: 'skb',
-          region,
-          data: dataStart,
-          end: SKB_HEADROOM + packet.length,
-          headMin: SKB_HEADROOM,
-          tailMax: buffer.length,
-          minLength: l2 ? ETH_HLEN : 0,
-        };
-        const ctx = new Uint8Array(SKB_CTX_SIZE);
-        if (context) ctx.set(context.subarray(0, SKB_CTX_SIZE));
-        const view = new DataView(ctx.buffer);
-        // eth_type_trans: the protocol is the EtherType as it is on the wire; the device is the loopback.
-        ctx[16] = packet[12] ?? 0;
-        ctx[17] = packet[13] ?? 0;
-        view.setUint32(40, 1, true);
-        view.setUint32(4, packetType(packet), true);
-        // wire_len: the length the skb had when the run started, unless the context gives one.
-        if (view.getUint32(160, true) === 0) view.setUint32(160, p.end - p.data, true);
-        const ctxRegion = runtime.scratch(ctx, 'context (struct __sk_buff)').region;
-        ctxRegion.load = (offset, size) => {
-          if (offset === 0 && size === 4) return p.end - p.data;
-          if (size !== 4) return undefined;
-          if (offset === 76 || offset === 140) return { region, offset: p.data };
-          if (offset === 80) return { region, offset: p.end };
-          return undefined;
-        };
-        runtime.setPacket(ctxRegion, p);
+        const prepared = skbContext(runtime, packet, {
+          l2,
+          ifindex: 1,
+          ingressIfindex: 0,
+          pktType: packetType(packet, LOOPBACK_MAC),
+          maxLength: SKB_MAX_LEN + ETH_HLEN,
+          given: context,
+        });
+        const p = prepared.packet;
+        const ctx = prepared.ctx;
         return {
-          r1: runtime.memory.pointer(ctxRegion),
+          r1: prepared.r1,
           packet: p,
-          dataPrefix: l2 ? 0 : ETH_HLEN,
+          // A socket filter's data out starts at the link-layer header it did not see, zeroed.
+          dataFrom: () => p.data - (l2 ? 0 : ETH_HLEN),
+          zeroPrefix: l2 ? 0 : ETH_HLEN,
           contextOut: () => {
             // The fields the kernel copies back (convert_skb_to___skb), the others zero.
             const out = new Uint8Array(SKB_CTX_SIZE);
@@ -525,16 +474,16 @@ export class MockProgram implements Program {
         if (context && (context.length % 8 !== 0 || context.length > RAW_TP_MAX_ARGS * 8)) {
           throw new InvalidArgumentError('testRun context', `at most ${RAW_TP_MAX_ARGS} u64 arguments (a multiple of 8 bytes)`, context);
         }
-        if (!context?.length) return { r1: 0n, dataPrefix: 0, contextOut: () => undefined };
+        if (!context?.length) return { r1: 0n, contextOut: () => undefined };
         const region = runtime.scratch(context.slice(), 'context (raw tracepoint arguments)', false).region;
-        return { r1: runtime.memory.pointer(region), dataPrefix: 0, contextOut: () => undefined };
+        return { r1: runtime.memory.pointer(region), contextOut: () => undefined };
       }
       case 'syscall': {
         if (context && context.length > 0xffff) throw new InvalidArgumentError('testRun context', 'at most 65535 bytes', context);
-        if (!context?.length) return { r1: 0n, dataPrefix: 0, contextOut: () => undefined };
+        if (!context?.length) return { r1: 0n, contextOut: () => undefined };
         const bytes = context.slice();
         const region: VmRegion = runtime.scratch(bytes, 'context').region;
-        return { r1: runtime.memory.pointer(region), dataPrefix: 0, contextOut: () => bytes };
+        return { r1: runtime.memory.pointer(region), contextOut: () => bytes };
       }
       default:
         throw new NotSupportedError(
@@ -653,18 +602,6 @@ export class MockProgram implements Program {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/**
- * The `pkt_type` eth_type_trans gives a frame on the loopback device, whose
- * address and broadcast address are all zeros: PACKET_HOST 0 for that
- * address, PACKET_MULTICAST 2 for a group address (ff:ff:ff:ff:ff:ff
- * included: it is not the device's broadcast address), PACKET_OTHERHOST 3.
- */
-function packetType(packet: Uint8Array): number {
-  const dest = packet.subarray(0, 6);
-  if (dest.every((b) => b === 0)) return 0;
-  return ((dest[0] ?? 0) & 1) !== 0 ? 2 : 3;
 }
 
 /**

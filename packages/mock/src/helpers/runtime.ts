@@ -85,7 +85,9 @@ export interface PacketState {
   kind: 'xdp' | 'skb';
   /** The region of the packet buffer (`start`..`end` are the accessible bytes). */
   region: VmRegion;
-  /** Where the packet data starts in the buffer (data_meta = data: metadata is not modelled). */
+  /** Where the XDP metadata starts in the buffer (`data_meta`; = `data` when there is none, and for skbs). */
+  meta: number;
+  /** Where the packet data starts in the buffer. */
   data: number;
   /** Where it ends. */
   end: number;

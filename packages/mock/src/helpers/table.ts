@@ -23,6 +23,8 @@ export interface MockTailTarget extends MockObject {
 }
 
 const neg = (errno: number): number => -errno;
+/** The most XDP metadata bytes (the u8 skb_shared_info.meta_len). */
+export const XDP_META_MAX = 255;
 const u32 = (v: bigint): number => Number(v & 0xffffffffn);
 const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
 const s64 = (v: bigint): number => Number(BigInt.asIntN(64, v));
@@ -288,10 +290,27 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
   h.set(Helper.xdp_adjust_head, (r1, r2) => {
     const p = runtime.packetOf(r1);
     if (p?.kind !== 'xdp') return neg(Errno.EINVAL);
-    const data = p.data + s32(r2);
-    if (data < p.headMin || data > p.end - p.minLength) return neg(Errno.EINVAL);
+    // Metadata moves with the data (bpf_xdp_adjust_head's memmove), so the head cannot go below the frame plus it.
+    const offset = s32(r2);
+    const metaLength = p.data - p.meta;
+    const data = p.data + offset;
+    if (data < p.headMin + metaLength || data > p.end - p.minLength) return neg(Errno.EINVAL);
+    if (metaLength) p.region.bytes.copyWithin(p.meta + offset, p.meta, p.data);
+    p.meta += offset;
     p.data = data;
-    p.region.start = data;
+    p.region.start = p.meta;
+    return 0;
+  });
+  h.set(Helper.xdp_adjust_meta, (r1, r2) => {
+    const p = runtime.packetOf(r1);
+    if (p?.kind !== 'xdp') return neg(Errno.EINVAL);
+    const meta = p.meta + s32(r2);
+    if (meta < p.headMin || meta > p.data) return neg(Errno.EINVAL);
+    // xdp_metalen_invalid: a multiple of 4 that skb_shared_info's u8 meta_len holds.
+    const metaLength = p.data - meta;
+    if (metaLength % 4 !== 0 || metaLength > XDP_META_MAX) return neg(Errno.EACCES);
+    p.meta = meta;
+    p.region.start = meta;
     return 0;
   });
   h.set(Helper.xdp_adjust_tail, (r1, r2) => {

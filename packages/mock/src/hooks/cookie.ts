@@ -1,7 +1,7 @@
 // bpf_get_attach_cookie on the mock: the cookie of the attachment whose
 // program is running (a fired probe), 0 outside one, like the kernel's
 // run context.
-import { Helper, ProgramType } from '@bpfkit/core';
+import { Helper } from '@bpfkit/core';
 import type { VmHelper } from '../vm/index.js';
 import type { MockRuntime } from '../helpers/runtime.js';
 
@@ -35,10 +35,4 @@ export function withAttachCookie<T>(runtime: MockRuntime, cookie: bigint, fn: ()
  */
 export function cookieHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper> {
   return new globalThis.Map<number, VmHelper>([[Helper.get_attach_cookie, () => current.get(runtime) ?? 0n]]);
-}
-
-/** Whether `type` may call `bpf_get_attach_cookie`; undefined for other helpers. */
-export function cookieAllowed(type: number, id: number): boolean | undefined {
-  if (id !== Helper.get_attach_cookie) return undefined;
-  return type === ProgramType.KPROBE || type === ProgramType.TRACEPOINT || type === ProgramType.RAW_TRACEPOINT;
 }

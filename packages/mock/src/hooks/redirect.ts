@@ -2,7 +2,7 @@
 // bpf_redirect_info, the helper only records where the packet should go and
 // returns XDP_REDIRECT / TC_ACT_REDIRECT; the hook that ran the program (a
 // mock interface) reads the record after the run and delivers the packet.
-import { Helper, MapType, mapTypeName, NotSupportedError, ProgramType } from '@bpfkit/core';
+import { Helper, MapType, mapTypeName, NotSupportedError } from '@bpfkit/core';
 import type { VmHelper } from '../vm/index.js';
 import type { MockRuntime } from '../helpers/runtime.js';
 
@@ -102,11 +102,4 @@ export function redirectHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHel
     return XDP_REDIRECT;
   });
   return h;
-}
-
-/** Whether `type` may call `bpf_redirect` (id 23) or `bpf_redirect_map` (id 51); undefined for other helpers. */
-export function redirectAllowed(type: number, id: number): boolean | undefined {
-  if (id === Helper.redirect) return type === ProgramType.XDP || type === ProgramType.SCHED_CLS || type === ProgramType.SCHED_ACT;
-  if (id === Helper.redirect_map) return type === ProgramType.XDP;
-  return undefined;
 }
