@@ -7,12 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { NativeSystem } from './native-system.js';
 
 // Every program of the project's test objects that BPF_PROG_TEST_RUN runs with a packet, run on the
-// mock and on the kernel with the same packets: the same return values, output packets and sizes,
-// and afterwards the same contents in every map the mock and the kernel both keep the same way.
+// mock and on the kernel with the same packets and contexts: the same return values, output packets
+// and sizes, contexts out, and afterwards the same contents in every map the mock and the kernel both
+// keep the same way and the same ring buffer records.
 const here = import.meta.dirname;
 const OBJECTS: Record<string, string> = {
   'elf/basics': path.resolve(here, '../../elf/testdata/basics.bpf.o'),
   'elf/tailcalls': path.resolve(here, '../../elf/testdata/tailcalls.bpf.o'),
+  'elf/core': path.resolve(here, '../../elf/testdata/core.bpf.o'),
   'bpfkit/typed': path.resolve(here, '../testdata/typed.bpf.o'),
   'bpfkit/callbacks': path.resolve(here, '../testdata/callbacks.bpf.o'),
   'bpfkit/packets': path.resolve(here, '../testdata/packets.bpf.o'),
@@ -22,6 +24,7 @@ const OBJECTS: Record<string, string> = {
 const PACKET_TYPES = new Set<number>([ProgramType.XDP, ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT]);
 // The programs of an object the mock cannot run yet, and why: they are left out on both backends.
 const MOCK_CANNOT: Record<string, Record<string, string>> = {
+  'elf/core': { core_fields: 'bpf_get_current_task', core_direct: 'bpf_get_current_task_btf' },
   'bpfkit/callbacks': { timer: 'bpf_timer_* helpers', find_vma: 'bpf_find_vma', drain: 'user ring buffer maps' },
 };
 
@@ -54,19 +57,53 @@ function mapContents(coll: Collection): Record<string, string[]> {
   return out;
 }
 
+/** An `xdp_md` for a test run: data_end the packet's length, the rest 0. */
+function xdpMd(length: number): Uint8Array {
+  const ctx = new Uint8Array(24);
+  new DataView(ctx.buffer).setUint32(4, length, true);
+  return ctx;
+}
+
+/** A `__sk_buff` for a test run with a mark and a priority the programs may read and change. */
+function skbContext(): Uint8Array {
+  const ctx = new Uint8Array(192);
+  new DataView(ctx.buffer).setUint32(8, 0x2a, true); // mark
+  new DataView(ctx.buffer).setUint32(32, 3, true); // priority
+  return ctx;
+}
+
+/** The records the programs wrote to each ring buffer of the collection, in order. */
+function ringRecords(system: System, coll: Collection): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, map] of Object.entries(coll.maps)) {
+    if (map.type !== MapType.RINGBUF) continue;
+    using reader = system.openRingBuffer(map);
+    const records: string[] = [];
+    reader.consume((record) => {
+      records.push(hex(record));
+    });
+    out[name] = records;
+  }
+  return out;
+}
+
 /** Loads `file` on `system` (the mock leaves out what it cannot run) and runs every packet program on `packets`. */
 function run(system: System, file: string, only?: readonly string[]) {
-  const coll = system.loadCollection(file, { ignorePinning: true, ...(only ? { programs: only } : {}) });
+  // The mock relocates CO-RE against the kernel's BTF like the kernel backend (it reads only the file).
+  const kernelBtf = system instanceof MockSystem ? { kernelBtf: '/sys/kernel/btf/vmlinux' } : {};
+  const coll = system.loadCollection(file, { ignorePinning: true, ...kernelBtf, ...(only ? { programs: only } : {}) });
   try {
     const results: Record<string, string[]> = {};
     for (const [name, program] of Object.entries(coll.programs).sort(([a], [b]) => a.localeCompare(b))) {
       if (!PACKET_TYPES.has(program.type)) continue;
       results[name] = packets().map((data) => {
-        const r = program.testRun({ data });
-        return `${r.returnValue} ${r.dataSizeOut} ${hex(r.data)}`;
+        // With a context in, so the context out is compared too: xdp_md (data_end the length) or __sk_buff.
+        const context = program.type === ProgramType.XDP ? xdpMd(data.length) : skbContext();
+        const r = program.testRun({ data, context });
+        return `${r.returnValue} ${r.dataSizeOut} ${hex(r.data)} ctx ${hex(r.context ?? new Uint8Array(0))}`;
       });
     }
-    return { programs: Object.keys(coll.programs).sort(), results, maps: mapContents(coll) };
+    return { programs: Object.keys(coll.programs).sort(), results, maps: mapContents(coll), records: ringRecords(system, coll) };
   } finally {
     coll.close();
   }
@@ -84,6 +121,7 @@ whenKernel('program:xdp', 'program:sched_cls').describe('the mock against the ke
       expect(onMock.programs).toEqual(programs);
       expect(onMock.results).toEqual(onKernel.results);
       expect(onMock.maps).toEqual(onKernel.maps);
+      expect(onMock.records).toEqual(onKernel.records);
       expect(Object.keys(onMock.results).length).toBeGreaterThan(0);
     });
   }

@@ -261,3 +261,86 @@ export function runRandomProgram(instructions: Uint8Array, name = 'random'): { r
   const returnValue = compileProgram({ name, instructions }).run(memory, { r1: memory.pointer(ctx) });
   return { returnValue, packet: out };
 }
+
+/** The maps a {@link randomMapProgram} uses, by fd: a hash (u32 → u64, 16 entries), an array (u32 → u64, 8 entries) and a ring buffer. */
+export interface RandomProgramMaps {
+  hash: number;
+  array: number;
+  ringbuf: number;
+}
+
+/**
+ * The random map program of `seed`: an XDP program the verifier accepts
+ * that keeps an accumulator (r9) through 4-10 random steps — map updates
+ * (flags any, noexist, exist) and deletes on the hash and the array,
+ * lookups that read and write the value through the returned pointer,
+ * bounded loops (a backward jump, up to 20 rounds), ring buffer outputs of
+ * 8 or 16 bytes — folding each helper's return value in, then writes r9 to
+ * the packet and returns it. Its map references are BPF_PSEUDO_MAP_FD
+ * loads of `maps`' fds, so the same program loads on any backend.
+ *
+ * @example
+ * declare const maps: RandomProgramMaps;
+ * const insns = randomMapProgram(3, maps);
+ */
+export function randomMapProgram(seed: number, maps: RandomProgramMaps): Uint8Array {
+  const random = seededRandom(seed);
+  const { values } = randomOps(random, 'kernel');
+  const int = (n: number) => Math.floor(random() * n);
+  const p: Uint8Array[] = [];
+  const ldMap = (reg: number, fd: number) => p.push(insn(0x18, reg, 1, 0, fd), insn(0, 0, 0, 0, 0));
+  const stackPtr = (reg: number, off: number) => p.push(insn(0xbf, reg, 10, 0, 0), insn(0x07, reg, 0, 0, off));
+  const fold = () => p.push(insn(0x27, 9, 0, 0, 31), insn(0x0f, 9, 0, 0, 0)); // r9 = r9 * 31 + r0
+  const map = () => (random() < 0.5 ? { fd: maps.hash, keys: 12 } : { fd: maps.array, keys: 8 });
+
+  p.push(insn(0xbf, 6, 1, 0, 0));
+  const start = values();
+  p.push(insn(0x18, 9, 0, 0, start & 0xffffffffn), insn(0, 0, 0, 0, start >> 32n));
+  for (let off = -64; off < 0; off += 8) p.push(insn(0x7a, 10, 0, off, 0));
+  const steps = 4 + int(7);
+  for (let s = 0; s < steps; s++) {
+    const kind = int(5);
+    const m = map();
+    const key = int(m.keys);
+    if (kind === 0) {
+      // bpf_map_update_elem(map, &key, &r9, flags)
+      p.push(insn(0x62, 10, 0, -4, key), insn(0x7b, 10, 9, -16, 0));
+      ldMap(1, m.fd);
+      stackPtr(2, -4);
+      stackPtr(3, -16);
+      p.push(insn(0xb7, 4, 0, 0, int(3)), insn(0x85, 0, 0, 0, 2));
+      fold();
+    } else if (kind === 1) {
+      // v = bpf_map_lookup_elem(map, &key); if (v) { r9 += *v; *v += k; }
+      p.push(insn(0x62, 10, 0, -4, key));
+      ldMap(1, m.fd);
+      stackPtr(2, -4);
+      p.push(insn(0x85, 0, 0, 0, 1), insn(0x15, 0, 0, 4, 0));
+      p.push(insn(0x79, 1, 0, 0, 0), insn(0x0f, 9, 1, 0, 0), insn(0x07, 1, 0, 0, 1 + int(1000)), insn(0x7b, 0, 1, 0, 0));
+    } else if (kind === 2) {
+      // bpf_map_delete_elem(map, &key) (an array refuses: -EINVAL)
+      p.push(insn(0x62, 10, 0, -4, key));
+      ldMap(1, m.fd);
+      stackPtr(2, -4);
+      p.push(insn(0x85, 0, 0, 0, 3));
+      fold();
+    } else if (kind === 3) {
+      // for (r8 = K; r8 != 0; r8--) r9 = r9 * 3 + r8;
+      p.push(insn(0xb7, 8, 0, 0, 1 + int(20)));
+      p.push(insn(0x27, 9, 0, 0, 3), insn(0x0f, 9, 8, 0, 0), insn(0x07, 8, 0, 0, -1), insn(0x55, 8, 0, -4, 0));
+    } else {
+      // bpf_ringbuf_output(ringbuf, {r9, k}, 8 or 16, 0)
+      p.push(insn(0x7b, 10, 9, -32, 0), insn(0x7a, 10, 0, -24, int(0x7fffffff)));
+      ldMap(1, maps.ringbuf);
+      stackPtr(2, -32);
+      p.push(insn(0xb7, 3, 0, 0, random() < 0.5 ? 8 : 16), insn(0xb7, 4, 0, 0, 0), insn(0x85, 0, 0, 0, 130));
+      p.push(insn(0x0f, 9, 0, 0, 0));
+    }
+  }
+  // if (data + 8 <= data_end) *(u64 *)data = r9; return r9;
+  p.push(insn(0x61, 2, 6, 0, 0), insn(0x61, 3, 6, 4, 0), insn(0xbf, 4, 2, 0, 0), insn(0x07, 4, 0, 0, 8));
+  p.push(insn(0x2d, 4, 3, 1, 0), insn(0x7b, 2, 9, 0, 0), insn(0xbf, 0, 9, 0, 0), insn(0x95, 0, 0, 0, 0));
+  const bytes = new Uint8Array(p.length * 8);
+  for (const [i, b] of p.entries()) bytes.set(b, i * 8);
+  return bytes;
+}
