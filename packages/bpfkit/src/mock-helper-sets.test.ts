@@ -1,13 +1,14 @@
-import { helperName, programTypeName } from '@bpfkit/core';
+import { helperName, ProgramFlags, ProgramType, programTypeName } from '@bpfkit/core';
 import {
   defaultEnvironment,
+  KERNEL_GPL_ONLY_HELPERS,
   KERNEL_HELPER_SETS_RELEASE,
   MOCK_PROGRAM_TYPES,
   MockRuntime,
   mockHelperAllowed,
   mockHelpers,
 } from '@bpfkit/mock';
-import { linuxKernelVersion, nativeProbeSys, probeHelper } from '@bpfkit/syscalls';
+import { callHelper, linuxKernelVersion, nativeProbeSys, probeHelper } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { expect } from 'vitest';
 
@@ -27,6 +28,23 @@ whenKernel('program:xdp', 'program:kprobe').it(
         if (kernel !== mockHelperAllowed(type, id)) {
           differences.push(`${programTypeName(type)} ${helperName(id)}: the kernel ${kernel ? 'allows' : 'refuses'} it`);
         }
+      }
+    }
+    // And GPL-only the same: a call from a program whose license is not GPL-compatible is refused by both.
+    for (const id of implemented) {
+      const type = [...MOCK_PROGRAM_TYPES].find((t) => mockHelperAllowed(t, id));
+      if (type === undefined) continue;
+      const { fd, log } = sys.progLoad({
+        type,
+        license: 'Proprietary',
+        instructions: callHelper(id),
+        ...(type === ProgramType.KPROBE ? { kernelVersion: version } : {}),
+        ...(type === ProgramType.SYSCALL ? { flags: ProgramFlags.SLEEPABLE } : {}),
+      });
+      if (fd >= 0) sys.close(fd);
+      const kernelGplOnly = fd < 0 && /GPL-restricted/.test(log);
+      if (kernelGplOnly !== KERNEL_GPL_ONLY_HELPERS.includes(id)) {
+        differences.push(`${helperName(id)}: the kernel ${kernelGplOnly ? 'gives it to GPL programs only' : 'gives it to any license'}`);
       }
     }
     expect(implemented.length).toBeGreaterThan(40);

@@ -63,4 +63,4 @@ export { redirectHelpers, takeRedirect, type MockRedirect } from './hooks/redire
 export { runTcChain, runXdp, type HookProgram, type SkbPlace, type StageRun } from './hooks/packet-run.js';
 export { MockProbeMemory, type MemorySpace } from './helpers/probe-memory.js';
 export { formatBpf, FormatError, type FormatMemory } from './helpers/format.js';
-export { KERNEL_HELPER_SETS, KERNEL_HELPER_SETS_RELEASE } from './helpers/kernel-helper-sets.js';
+export { KERNEL_GPL_ONLY_HELPERS, KERNEL_HELPER_SETS, KERNEL_HELPER_SETS_RELEASE } from './helpers/kernel-helper-sets.js';

@@ -23,6 +23,7 @@ import type { MockMapStore } from './map-store.js';
 import type { MockKernel } from './mock-kernel.js';
 import { MOCK_PROGRAM_TYPES, mockHelperAllowed, type MockTailTarget, writableByProgram, XDP_META_MAX } from './helpers/table.js';
 import type { MockRuntime, PacketState } from './helpers/runtime.js';
+import { KERNEL_GPL_ONLY_HELPERS } from './helpers/kernel-helper-sets.js';
 import { ETH_HLEN, packetType, SKB_CTX_SIZE, skbContext, XDP_CTX_SIZE, xdpContext, xdpContextOut } from './helpers/packet-context.js';
 export { XDP_HEADROOM } from './helpers/packet-context.js';
 import type { VmHelper } from './vm/index.js';
@@ -39,8 +40,8 @@ const GPL_COMPATIBLE: ReadonlySet<string> = new Set([
   'Dual MPL/GPL',
 ]);
 
-/** Helpers the mock implements that the kernel gives GPL-compatible programs only. */
-const GPL_ONLY: ReadonlySet<number> = new Set([Helper.trace_printk, Helper.perf_event_output]);
+/** Helpers the kernel gives GPL-compatible programs only (probed: scripts/mock-helper-sets.mjs). */
+const GPL_ONLY: ReadonlySet<number> = new Set(KERNEL_GPL_ONLY_HELPERS);
 
 /** How far `bpf_skb_change_tail` may grow a packet on a test run (the loopback device's MTU). */
 const SKB_MAX_LEN = 65536;

@@ -36,6 +36,7 @@ export {
 export type { FeatureAnswer, ProgramProbe } from './features/probe.js';
 export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
 export { nativeProbeSys } from './features/probe-sys-native.js';
+export { callHelper } from './features/probe-sys.js';
 export { kernelFeatureSupport, featureSince } from './features/support.js';
 export type { KernelFeature, FeatureState, FeatureSupport } from './features/support.js';
 export { kernelConfig, kernelConfigSource, linuxKernelVersion } from './features/kernel-config.js';

@@ -62,3 +62,9 @@ export const KERNEL_HELPER_SETS: Readonly<Record<number, readonly number[]>> = {
     201, 202, 203, 208, 209, 210, 211,
   ],
 };
+
+/** Helper ids the kernel lets only GPL-compatible programs call. */
+export const KERNEL_GPL_ONLY_HELPERS: readonly number[] = [
+  4, 6, 22, 25, 27, 35, 45, 55, 67, 69, 100, 110, 111, 112, 113, 114, 115, 121, 158, 163, 165, 169, 170, 171, 172, 173, 175, 176, 177, 191,
+  204, 205, 206, 207,
+];

@@ -65,7 +65,12 @@ const HOST_LITTLE_ENDIAN = os.endianness() === 'LE';
 /** `r0 = 0; exit`. */
 export const RETURN_ZERO = encodeInstructions([insn(0xb7), insn(0x95)], HOST_LITTLE_ENDIAN);
 
-/** `call helper; r0 = 0; exit`. */
+/**
+ * `call helper; r0 = 0; exit`: the program a helper probe loads.
+ *
+ * @example
+ * const insns = callHelper(1); // bpf_map_lookup_elem
+ */
 export function callHelper(helper: number): Uint8Array {
   return encodeInstructions([insn(0x85, helper), insn(0xb7), insn(0x95)], HOST_LITTLE_ENDIAN);
 }
