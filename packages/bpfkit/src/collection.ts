@@ -20,7 +20,7 @@ export type LoadCollectionOptions = CollectionOptions;
  * map-in-maps initialised in the object, and returns a disposable
  * {@link Collection}. On any failure everything created is closed again.
  * The loader is the one every backend shares (`loadCollectionWith` of
- * `@bpfkit/elf`), over the kernel's port ({@link kernelLoaderPort}).
+ * `@bpfkit/elf`), over the kernel's port (`kernelLoaderPort`).
  * Closing the collection first closes the links its programs' `attach()`
  * returned (detaching them; links pinned in bpffs stay attached through
  * their pins), then its programs and maps.

@@ -58,7 +58,7 @@ export {
 } from './hooks/interface.js';
 export { MockLink, type MockAttachment, type MockLinkHost } from './hooks/link.js';
 export { PROBE_KINDS, type MockFireContext, type MockFireResult, type ProbeTarget } from './hooks/probes.js';
-export { ptRegs, PT_REGS_SIZE, type PtRegsInit, type PtRegsRegister } from './hooks/pt-regs.js';
+export { ptRegs, PT_REGS_OFFSETS, PT_REGS_SIZE, type PtRegsInit, type PtRegsRegister } from './hooks/pt-regs.js';
 export { redirectHelpers, takeRedirect, type MockRedirect } from './hooks/redirect.js';
 export { runTcChain, runXdp, type HookProgram, type SkbPlace, type StageRun } from './hooks/packet-run.js';
 export { MockProbeMemory, type MemorySpace } from './helpers/probe-memory.js';

@@ -435,7 +435,7 @@ export class MockSystem implements System {
   /**
    * Fires a probe: runs every program attached to the hook `target` names,
    * in attach order, with `context` (a tracepoint's record, a raw
-   * tracepoint's u64 arguments, a `struct pt_regs` from {@link ptRegs} or
+   * tracepoint's u64 arguments, a `struct pt_regs` from `ptRegs` or
    * the registers to build it), and returns what each returned. A kprobe
    * fired on a function also runs the kprobe_multi programs that cover it.
    * Helpers answer from {@link environment} (pid, comm, clock, CPU).

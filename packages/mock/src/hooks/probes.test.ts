@@ -21,7 +21,7 @@ describe('ptRegs', () => {
     expect(view.getBigUint64(128, true)).toBe(0x1234n);
     expect(view.getBigUint64(152, true)).toBe(8n);
     expect(view.getBigUint64(56, true)).toBe(9n);
-    expect(() => ptRegs({ args: [1, 2, 3, 4, 5, 6, 7] })).toThrow(RangeError);
+    expect(() => ptRegs({ args: [1, 2, 3, 4, 5, 6, 7] })).toThrow(InvalidArgumentError);
   });
 });
 

@@ -40,7 +40,7 @@ export const PROBE_KINDS: ReadonlySet<AttachTargetKind> = new Set<AttachTargetKi
  * The context a fired probe gives its programs: the bytes of the
  * tracepoint's record (tracepoint); the arguments (raw_tracepoint: u64s,
  * or their bytes); a `struct pt_regs` (kprobes, uprobes: bytes of
- * {@link ptRegs}, or what to build it from); `struct
+ * `ptRegs`, or what to build it from); `struct
  * bpf_perf_event_data` (perf_event: pt_regs then sample_period and addr,
  * or registers to build the pt_regs from).
  *

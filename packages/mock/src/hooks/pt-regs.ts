@@ -1,6 +1,7 @@
 // `struct pt_regs` as x86-64 lays it out: what kprobe, uprobe and
 // perf_event programs get as their context (PT_REGS_PARM1..6 are di, si,
 // dx, cx, r8, r9; PT_REGS_RC is ax; PT_REGS_IP is ip; PT_REGS_SP is sp).
+import { InvalidArgumentError } from '@bpfkit/core';
 
 /**
  * Bytes of x86-64's `struct pt_regs` (21 registers of 8 bytes).
@@ -10,8 +11,13 @@
  */
 export const PT_REGS_SIZE = 168;
 
-/** Offsets of the registers in x86-64's `struct pt_regs`. */
-const OFFSET = {
+/**
+ * Byte offsets of the registers in x86-64's `struct pt_regs`.
+ *
+ * @example
+ * PT_REGS_OFFSETS.di; // 112: the first argument
+ */
+export const PT_REGS_OFFSETS = {
   r15: 0,
   r14: 8,
   r13: 16,
@@ -41,7 +47,7 @@ const OFFSET = {
  * @example
  * const reg: PtRegsRegister = 'di';
  */
-export type PtRegsRegister = keyof typeof OFFSET;
+export type PtRegsRegister = keyof typeof PT_REGS_OFFSETS;
 
 /** The registers that carry a function's first six arguments, in order. */
 const ARG_REGISTERS: readonly PtRegsRegister[] = ['di', 'si', 'dx', 'cx', 'r8', 'r9'];
@@ -71,7 +77,7 @@ export interface PtRegsInit {
  * {@link MockSystem.fire}. Values are stored as unsigned 64-bit (negative
  * numbers in two's complement).
  *
- * @throws RangeError for more than 6 arguments
+ * @throws InvalidArgumentError for more than 6 arguments, or a register x86-64's pt_regs lacks
  * @example
  * declare const system: MockSystem;
  * const regs = ptRegs({ args: [1n, 2n], ret: 0n, ip: 0xffffffff81234560n });
@@ -81,17 +87,22 @@ export function ptRegs(init: PtRegsInit = {}): Uint8Array {
   const bytes = new Uint8Array(PT_REGS_SIZE);
   const view = new DataView(bytes.buffer);
   const set = (reg: PtRegsRegister, value: bigint | number): void => {
-    view.setBigUint64(OFFSET[reg], BigInt.asUintN(64, BigInt(value)), true);
+    view.setBigUint64(PT_REGS_OFFSETS[reg], BigInt.asUintN(64, BigInt(value)), true);
   };
   const args = init.args ?? [];
   if (args.length > ARG_REGISTERS.length)
-    throw new RangeError(`ptRegs: at most ${ARG_REGISTERS.length} register arguments, got ${args.length}`);
+    throw new InvalidArgumentError('ptRegs: args', `at most ${ARG_REGISTERS.length} register arguments`, args.length);
   for (const [i, value] of args.entries()) set(ARG_REGISTERS[i] as PtRegsRegister, value);
   if (init.ret !== undefined) set('ax', init.ret);
   if (init.ip !== undefined) set('ip', init.ip);
   if (init.sp !== undefined) set('sp', init.sp);
   for (const [reg, value] of Object.entries(init.registers ?? {})) {
-    if (!Object.hasOwn(OFFSET, reg)) throw new RangeError(`ptRegs: '${reg}' is not a register of x86-64's struct pt_regs`);
+    if (!Object.hasOwn(PT_REGS_OFFSETS, reg))
+      throw new InvalidArgumentError(
+        `ptRegs: registers.${reg}`,
+        `a register of x86-64's struct pt_regs (${Object.keys(PT_REGS_OFFSETS).join(', ')})`,
+        reg,
+      );
     if (value !== undefined) set(reg as PtRegsRegister, value);
   }
   return bytes;
