@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Helper, helperFromName, helperNames, ProgramFlags, ProgramType, programTypeName } from '../packages/core/dist/index.js';
+import { Helper, helperFromName, helperNames, programTypeName } from '../packages/core/dist/index.js';
 import { MOCK_PROGRAM_TYPES } from '../packages/mock/dist/index.js';
-import { bpfAccess, callHelper, linuxKernelVersion, nativeProbeSys, probeHelper } from '../packages/syscalls/dist/index.js';
+import { bpfAccess, linuxKernelVersion, nativeProbeSys, probeHelper, probeHelperGplOnly } from '../packages/syscalls/dist/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'packages/mock/src/helpers/kernel-helper-sets.ts');
@@ -42,19 +42,10 @@ for (const type of [...MOCK_PROGRAM_TYPES].sort((a, b) => a - b)) {
   rows.push(`  // ${programTypeName(type)}: ${ids.length} helpers\n  ${type}: [${ids.join(', ')}],`);
   console.log(`${programTypeName(type)}: ${ids.length} helpers`);
 }
-// GPL-only helpers: loaded with a license that is not GPL-compatible, the verifier refuses the call
-// ("cannot call GPL-restricted function from non-GPL compatible program") before checking its arguments.
+// GPL-only helpers, each probed as a type that may call it.
 const gplOnly = [];
 for (const [id, type] of [...callerOf].sort((a, b) => a[0] - b[0])) {
-  const { fd, log } = sys.progLoad({
-    type,
-    license: 'Proprietary',
-    instructions: callHelper(id),
-    ...(type === ProgramType.KPROBE ? { kernelVersion: version } : {}),
-    ...(type === ProgramType.SYSCALL ? { flags: ProgramFlags.SLEEPABLE } : {}),
-  });
-  if (fd >= 0) sys.close(fd);
-  else if (/GPL-restricted/.test(log)) gplOnly.push(id);
+  if (probeHelperGplOnly(sys, type, id, version)) gplOnly.push(id);
 }
 console.log(`GPL-only: ${gplOnly.length} helpers`);
 fs.writeFileSync(

@@ -14,45 +14,23 @@ import {
   testRunUnsupported,
   VerifierError,
 } from '@bpfkit/core';
-import type { AttachTarget, Link, Program, ProgramInfo, ProgramSpec, TestRunOptions, TestRunResult } from '@bpfkit/core';
+import type {
+  AttachTarget,
+  Link,
+  LoadProgramOptions,
+  Program,
+  ProgramInfo,
+  ProgramSpec,
+  TestRunOptions,
+  TestRunResult,
+} from '@bpfkit/core';
 import { capabilities, getFdById, kernelObjectName, native, objGet, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
 import type { ProgTestRunAttr } from '@bpfkit/syscalls';
 import { attachProgram } from './attach-program.js';
 import { OwnPin } from './own-pin.js';
 import { kernelProgramInfo } from './program-info.js';
 
-/** How to load a program. */
-export interface LoadProgramOptions {
-  /**
-   * Verifier log level on failure: 1 (the failing path, default), 2 (every
-   * instruction), or 0 to skip the retry with a log. A non-zero level also
-   * logs successful loads when `logAlways` is set.
-   */
-  logLevel?: 0 | 1 | 2;
-  /**
-   * Load with the log from the start and keep it on success too
-   * ({@link KernelProgram.verifierLog}: the verifier's statistics, and at
-   * level 2 every instruction it walked). Costs the log buffer on every load.
-   */
-  logAlways?: boolean;
-  /** First log buffer size in bytes (grown until the log fits; at least 128). Default 64 KiB. */
-  logSize?: number;
-  /**
-   * The program's BTF (`prog_btf_fd`) with its function and line info, in
-   * instruction (8-byte slot) offsets, as `.BTF.ext` gives them after linking.
-   */
-  btf?: {
-    fd: number;
-    funcInfo?: readonly { insnOff: number; typeId: number }[];
-    lineInfo?: readonly { insnOff: number; fileNameOff: number; lineOff: number; lineCol: number }[];
-  };
-  /** `attach_btf_id`: the kernel BTF type a tracing, LSM or iterator program attaches to. */
-  attachBtfId?: number;
-  /** `attach_btf_obj_fd`: the module BTF holding `attachBtfId` (0 or absent: vmlinux). */
-  attachBtfObjFd?: number;
-  /** `fd_array`: module BTF fds that kfunc calls index with their `off` field (index 0 unused: vmlinux). */
-  fdArray?: readonly number[];
-}
+export type { LoadProgramOptions } from '@bpfkit/core';
 
 const FUNC_INFO_SIZE = 8; // struct bpf_func_info
 const LINE_INFO_SIZE = 16; // struct bpf_line_info

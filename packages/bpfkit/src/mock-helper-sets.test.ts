@@ -1,4 +1,4 @@
-import { helperName, ProgramFlags, ProgramType, programTypeName } from '@bpfkit/core';
+import { helperName, programTypeName } from '@bpfkit/core';
 import {
   defaultEnvironment,
   KERNEL_GPL_ONLY_HELPERS,
@@ -8,7 +8,7 @@ import {
   mockHelperAllowed,
   mockHelpers,
 } from '@bpfkit/mock';
-import { callHelper, linuxKernelVersion, nativeProbeSys, probeHelper } from '@bpfkit/syscalls';
+import { linuxKernelVersion, nativeProbeSys, probeHelper, probeHelperGplOnly } from '@bpfkit/syscalls';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 import { expect } from 'vitest';
 
@@ -34,15 +34,7 @@ whenKernel('program:xdp', 'program:kprobe').it(
     for (const id of implemented) {
       const type = [...MOCK_PROGRAM_TYPES].find((t) => mockHelperAllowed(t, id));
       if (type === undefined) continue;
-      const { fd, log } = sys.progLoad({
-        type,
-        license: 'Proprietary',
-        instructions: callHelper(id),
-        ...(type === ProgramType.KPROBE ? { kernelVersion: version } : {}),
-        ...(type === ProgramType.SYSCALL ? { flags: ProgramFlags.SLEEPABLE } : {}),
-      });
-      if (fd >= 0) sys.close(fd);
-      const kernelGplOnly = fd < 0 && /GPL-restricted/.test(log);
+      const kernelGplOnly = probeHelperGplOnly(sys, type, id, version);
       if (kernelGplOnly !== KERNEL_GPL_ONLY_HELPERS.includes(id)) {
         differences.push(`${helperName(id)}: the kernel ${kernelGplOnly ? 'gives it to GPL programs only' : 'gives it to any license'}`);
       }

@@ -1,3 +1,4 @@
+import type { LoadProgramOptions } from './load-program-options.js';
 import type { Codec } from './codecs/codec.js';
 import { InvalidArgumentError } from './errors.js';
 import type { Map, MapCodecs, MapSpec, Program } from './interfaces.js';
@@ -24,7 +25,7 @@ export interface CollectionOptions {
   /** Load only these programs (by function name); the others are left out. Default: all. `[]`: maps and globals only. */
   programs?: readonly string[];
   /** Verifier log options for every program: level 1 (default) or 2, or 0 for none; first buffer size; keep the log of successful loads too (`KernelProgram.verifierLog`). */
-  load?: { logLevel?: 0 | 1 | 2; logSize?: number; logAlways?: boolean };
+  load?: Pick<LoadProgramOptions, 'logLevel' | 'logSize' | 'logAlways'>;
   /**
    * Kernel BTF to resolve CO-RE relocations, ksyms and attach points
    * against: a path or bytes of a BTF file (for a kernel without

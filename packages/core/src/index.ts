@@ -11,6 +11,7 @@ export * from './codecs/index.js';
 export * from './map-compat.js';
 export * from './map-kinds.js';
 export * from './collection.js';
+export type { LoadProgramOptions } from './load-program-options.js';
 export { EventReaderCore } from './event-reader-base.js';
 export type { EventWaker, WakeCallback, InPlaceCallback, RawRecordCallback } from './event-reader-base.js';
 export { checkProgramSpec, readTestRunOptions, type TestRunInput } from './program-checks.js';

@@ -81,4 +81,4 @@ export {
 } from './loader/struct-ops.js';
 export type { KernelStructOps, StructOpsMapPlan, StructOpsPlan, StructOpsProgramLoad } from './loader/struct-ops.js';
 export { loadCollectionWith, typeCodecOf } from './loader/load-collection.js';
-export type { LoadedBtf, LoaderPort, ProgramLoadExtras } from './loader/port.js';
+export type { LoadedBtf, LoaderPort } from './loader/port.js';

@@ -23,6 +23,7 @@ export {
   probeFeature,
   probeFeatures,
   probeHelper,
+  probeHelperGplOnly,
   probeHelpers,
   probeLinkTypes,
   probeMapTypes,
@@ -36,7 +37,6 @@ export {
 export type { FeatureAnswer, ProgramProbe } from './features/probe.js';
 export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys.js';
 export { nativeProbeSys } from './features/probe-sys-native.js';
-export { callHelper } from './features/probe-sys.js';
 export { kernelFeatureSupport, featureSince } from './features/support.js';
 export type { KernelFeature, FeatureState, FeatureSupport } from './features/support.js';
 export { kernelConfig, kernelConfigSource, linuxKernelVersion } from './features/kernel-config.js';

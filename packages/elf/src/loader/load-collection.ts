@@ -7,7 +7,7 @@ import {
   NotSupportedError,
   ProgramType,
 } from '@bpfkit/core';
-import type { Codec, CollectionOptions, CollectionSpec, Map, Program } from '@bpfkit/core';
+import type { Codec, CollectionOptions, CollectionSpec, LoadProgramOptions, Map, Program } from '@bpfkit/core';
 import { btfCodec } from '../btf/codec.js';
 import type { Btf } from '../btf/parse.js';
 import { mapBtfTypes, planCollection } from '../collection-plan.js';
@@ -21,7 +21,7 @@ import { explainCoreFailure, relocateCore } from './core-relocations.js';
 import type { RelocatedProgram } from './core-relocations.js';
 import type { KernelBtf } from './kernel-btf.js';
 import { linkReferences } from './link-references.js';
-import type { LoadedBtf, LoaderPort, ProgramLoadExtras } from './port.js';
+import type { LoadedBtf, LoaderPort } from './port.js';
 import { resolveExterns } from './resolve-externs.js';
 import { fillStructOpsMaps, prepareStructOps, structOpsLoadExtras } from './struct-ops.js';
 import type { StructOpsPlan } from './struct-ops.js';
@@ -214,7 +214,7 @@ function loadProgram(port: LoaderPort, spec: ObjectSpec, p: ElfProgramSpec, ctx:
       port.backend,
     );
   }
-  const extras: ProgramLoadExtras = {
+  const extras: LoadProgramOptions = {
     ...ctx.load,
     ...(ctx.btf ? { btf: { fd: ctx.btf.fd, funcInfo: p.funcInfo, lineInfo: p.lineInfo } } : {}),
     ...(attach ? { attachBtfId: attach.id, attachBtfObjFd: moduleBtfFd(attach.module) } : {}),

@@ -1,4 +1,4 @@
-import type { CollectionOptions, Map, MapSpec, Program, ProgramSpec } from '@bpfkit/core';
+import type { LoadProgramOptions, Map, MapSpec, Program, ProgramSpec } from '@bpfkit/core';
 import type { Btf } from '../btf/parse.js';
 import type { ObjectSpec } from '../object.js';
 import type { KernelBtf } from './kernel-btf.js';
@@ -18,27 +18,6 @@ export interface LoadedBtf {
   readonly btf: Btf;
   /** Releases the handle; idempotent. */
   close(): void;
-}
-
-/**
- * What a program is loaded with besides its spec: the user's log options,
- * the object's BTF with the program's func and line info, the attach
- * target's BTF id and object, and the `fd_array` kfunc calls index.
- *
- * @example
- * const extras: ProgramLoadExtras = { logLevel: 1, attachBtfId: 14441, attachBtfObjFd: 0 };
- */
-export interface ProgramLoadExtras extends NonNullable<CollectionOptions['load']> {
-  btf?: {
-    fd: number;
-    funcInfo?: readonly { insnOff: number; typeId: number }[];
-    lineInfo?: readonly { insnOff: number; fileNameOff: number; lineOff: number; lineCol: number }[];
-  };
-  attachBtfId?: number;
-  /** The BTF object holding {@link attachBtfId}: 0 for vmlinux, else a module's BTF fd. */
-  attachBtfObjFd?: number;
-  /** `fd_array`: index 0 stands for vmlinux, modules' BTF fds follow. */
-  fdArray?: readonly number[];
 }
 
 /**
@@ -93,7 +72,7 @@ export interface LoaderPort {
   /** A module's BTF handle ('vmlinux' → 0), for typed ksyms, kfunc calls and attach targets in modules. */
   moduleBtfFd(module: string): number;
   /** Loads one linked program. */
-  loadProgram(spec: ProgramSpec, extras: ProgramLoadExtras): Program;
+  loadProgram(spec: ProgramSpec, options: LoadProgramOptions): Program;
   /** Detaches what the programs' `attach()` made (the collection's close does this first). */
   closeLinks(programs: readonly Program[]): void;
   /** Releases what the port opened for this load (module BTF handles); called once the load ends. */

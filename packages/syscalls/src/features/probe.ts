@@ -199,6 +199,24 @@ export function probeHelper(sys: ProbeSys, type: number, helper: number, version
   return /\(85\) call/.test(log) && !/unknown func|invalid func|cannot use helper|not supported|helper call is not allowed/.test(log);
 }
 
+/**
+ * Whether `helper` is GPL-only: loaded as `type` (a type that may call it)
+ * with a license that is not GPL-compatible, the call is refused ("cannot
+ * call GPL-restricted function from non-GPL compatible program"), which the
+ * verifier says before it checks the call's arguments.
+ *
+ * @example
+ * probeHelperGplOnly(nativeProbeSys(), ProgramType.KPROBE, Helper.probe_read_kernel, linuxKernelVersion()); // true
+ */
+export function probeHelperGplOnly(sys: ProbeSys, type: number, helper: number, versionCode: number): boolean {
+  const { fd, log } = sys.progLoad({ ...loadContext(type, versionCode), license: 'Proprietary', instructions: callHelper(helper) });
+  if (fd >= 0) {
+    sys.close(fd);
+    return false;
+  }
+  return /GPL-restricted/.test(log);
+}
+
 /** Probes every helper for every supported program type that loads without a BTF target. */
 export function probeHelpers(
   sys: ProbeSys,
