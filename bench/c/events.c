@@ -5,17 +5,19 @@
 //   events perfbuf <count> <rounds>   perf_buffer__consume on a PERF_EVENT_ARRAY
 //   events serve ringbuf|perfbuf <count>  the same, one round per line read
 //                                     on stdin (see serve())
-//   events produce <seconds> <repeat> [cpu]  the end-to-end producer: runs
-//                                     the program whose fd is 3 (inherited)
-//                                     with BPF_PROG_TEST_RUN, `repeat` runs a
-//                                     call, for `seconds` (pinned to `cpu`);
-//                                     prints "runs <n>"
-//   events e2e <seconds> <repeat> <producer cpu> <consumer cpu> [rt priority]
+//   events produce <seconds> <repeat> [cpu] [idle]  the end-to-end producer:
+//                                     runs the program whose fd is 3
+//                                     (inherited) with BPF_PROG_TEST_RUN,
+//                                     `repeat` runs a call, for `seconds`
+//                                     (pinned to `cpu`; under SCHED_IDLE
+//                                     when `idle` is 1); prints "runs <n>"
+//   events e2e <seconds> <repeat> <producer cpu> <consumer cpu> [rt priority] [idle]
 //                                     the end-to-end baseline: the same
 //                                     producer in a child process, libbpf's
 //                                     ring_buffer__poll consuming (under
 //                                     SCHED_FIFO at that priority when it is
-//                                     above 0); prints
+//                                     above 0; the producer under SCHED_IDLE
+//                                     when `idle` is 1); prints
 //                                     "received <n> lost <n> runs <n> seconds <s>"
 //                                     (a cpu of -1: not pinned)
 //
@@ -221,8 +223,16 @@ static long produce_runs(int fd, double seconds, unsigned repeat) {
   return runs;
 }
 
-static int produce(double seconds, unsigned repeat, int cpu) {
+/* Runs the calling thread under SCHED_IDLE when `idle` (else leaves it). */
+static void idle_policy(int idle) {
+  if (!idle) return;
+  struct sched_param param = {.sched_priority = 0};
+  if (sched_setscheduler(0, SCHED_IDLE, &param)) die("sched_setscheduler", errno);
+}
+
+static int produce(double seconds, unsigned repeat, int cpu, int idle) {
   pin(cpu);
+  idle_policy(idle);
   printf("runs %ld\n", produce_runs(3, seconds, repeat));
   return 0;
 }
@@ -240,7 +250,7 @@ static void realtime(int priority) {
   if (sched_setscheduler(0, SCHED_FIFO, &param)) die("sched_setscheduler", errno);
 }
 
-static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_cpu, int rt_priority) {
+static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_cpu, int rt_priority, int producer_idle) {
   libbpf_set_print(NULL);
   pin(consumer_cpu);
   setup(1, 0); /* the producer wakes the consumer: no BPF_RB_NO_WAKEUP */
@@ -252,6 +262,7 @@ static int e2e(double seconds, unsigned repeat, int producer_cpu, int consumer_c
   if (child == 0) {
     close(fds[0]);
     pin(producer_cpu);
+    idle_policy(producer_idle);
     long runs = produce_runs(prog_fd, seconds, repeat);
     if (write(fds[1], &runs, sizeof(runs)) != sizeof(runs)) _exit(1);
     _exit(0);
@@ -308,14 +319,14 @@ static int serve(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events serve ringbuf|perfbuf <count> | events produce <seconds> <repeat> [cpu] | events e2e <seconds> <repeat> <producer cpu> <consumer cpu> [rt priority]\n");
+    fprintf(stderr, "usage: events ringbuf|perfbuf <count> <rounds> | events serve ringbuf|perfbuf <count> | events produce <seconds> <repeat> [cpu] [idle] | events e2e <seconds> <repeat> <producer cpu> <consumer cpu> [rt priority] [idle]\n");
     return 2;
   }
   if (strcmp(argv[1], "serve") == 0) return serve(argc, argv);
   if (strcmp(argv[1], "produce") == 0)
-    return produce(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1);
+    return produce(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1, argc > 5 ? atoi(argv[5]) : 0);
   if (strcmp(argv[1], "e2e") == 0)
-    return e2e(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1, argc > 5 ? atoi(argv[5]) : -1, argc > 6 ? atoi(argv[6]) : 0);
+    return e2e(argc > 2 ? atof(argv[2]) : 5, argc > 3 ? atoi(argv[3]) : 10000, argc > 4 ? atoi(argv[4]) : -1, argc > 5 ? atoi(argv[5]) : -1, argc > 6 ? atoi(argv[6]) : 0, argc > 7 ? atoi(argv[7]) : 0);
   int ring = strcmp(argv[1], "ringbuf") == 0;
   if (!ring && strcmp(argv[1], "perfbuf") != 0) die("unknown mode", EINVAL);
   long count = argc > 2 ? atol(argv[2]) : 100000;

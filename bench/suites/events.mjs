@@ -30,8 +30,8 @@
 // Knobs: BENCH_EVENTS_COUNT (100000 records a round), BENCH_EVENTS_ROUNDS (9),
 // BENCH_EVENTS_E2E_SECONDS (5), BENCH_EVENTS_E2E_ROUNDS (3),
 // BENCH_EVENTS_E2E_PIN (1; 0 leaves producer and reader unpinned),
-// BENCH_EVENTS_E2E_RT (10: the readers' SCHED_FIFO priority; 0 leaves them
-// under the default policy),
+// BENCH_EVENTS_E2E_RT (0: the readers' SCHED_FIFO priority, 0 for the default
+// policy), BENCH_EVENTS_E2E_PRODUCER_IDLE (1: the producer under SCHED_IDLE),
 // BENCH_EVENTS_CPU (0: the reader's CPU), BENCH_EVENTS_ONLY
 // (comma list of ringbuf,perfbuf,e2e).
 import { execFileSync, spawn } from 'node:child_process';
@@ -47,7 +47,8 @@ const ROUNDS = Number(process.env.BENCH_EVENTS_ROUNDS ?? 9);
 const E2E_SECONDS = Number(process.env.BENCH_EVENTS_E2E_SECONDS ?? 5);
 const E2E_ROUNDS = Number(process.env.BENCH_EVENTS_E2E_ROUNDS ?? 3);
 const E2E_PIN = process.env.BENCH_EVENTS_E2E_PIN !== '0';
-const E2E_RT = Number(process.env.BENCH_EVENTS_E2E_RT ?? 10);
+const E2E_RT = Number(process.env.BENCH_EVENTS_E2E_RT ?? 0);
+const E2E_PRODUCER_IDLE = process.env.BENCH_EVENTS_E2E_PRODUCER_IDLE !== '0';
 const CPU = Number(process.env.BENCH_EVENTS_CPU ?? 0);
 const ONLY = new Set((process.env.BENCH_EVENTS_ONLY ?? 'ringbuf,perfbuf,e2e').split(',').map((s) => s.trim()));
 const RECORD = 64;
@@ -111,6 +112,23 @@ function pinTo(cpu, notes) {
     notes.push(`could not pin to CPU ${cpu} (${err.message.split('\n')[0]}): perf rows may pay page faults when the thread moves`);
     return () => {};
   }
+}
+
+/** Pins every thread of this process but the main one to `cpu` (taskset); returns the undo. */
+function pinOtherThreads(cpu) {
+  const all = `0-${os.cpus().length - 1}`;
+  const others = fs.readdirSync('/proc/self/task').filter((tid) => tid !== String(process.pid));
+  const set = (list, tid) => {
+    try {
+      execFileSync('taskset', ['-pc', list, tid], { stdio: 'ignore' });
+    } catch {
+      // A thread that exited meanwhile.
+    }
+  };
+  for (const tid of others) set(String(cpu), tid);
+  return () => {
+    for (const tid of others) set(all, tid);
+  };
 }
 
 // ------------------------------------------------------------ programs ---
@@ -337,6 +355,9 @@ async function bpfkitEndToEnd(system, bin, cpus) {
   const prod = producer(system, 'ringbuf', 0);
   let reader;
   const restore = cpus.reader >= 0 ? pinTo(cpus.reader, []) : () => {};
+  // Node's other threads (V8's GC and compiler workers, libuv's pool) off the reader's CPU: libbpf's
+  // consumer is one thread, and so has its CPU to itself.
+  const unpinOthers = cpus.reader >= 0 ? pinOtherThreads(cpus.producer) : () => {};
   const unrealtime = realtime(E2E_RT);
   try {
     reader = openReader(system, 'ringbuf', prod.map);
@@ -352,7 +373,9 @@ async function bpfkitEndToEnd(system, bin, cpus) {
     const start = process.hrtime.bigint();
     const cpuBefore = process.cpuUsage();
     const mainBefore = mainThreadTicks();
-    const child = spawn(bin, ['produce', E2E_SECONDS, E2E_REPEAT, cpus.producer], { stdio: ['ignore', 'pipe', 'inherit', prod.progFd] });
+    const child = spawn(bin, ['produce', E2E_SECONDS, E2E_REPEAT, cpus.producer, E2E_PRODUCER_IDLE ? 1 : 0], {
+      stdio: ['ignore', 'pipe', 'inherit', prod.progFd],
+    });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -375,6 +398,7 @@ async function bpfkitEndToEnd(system, bin, cpus) {
     return { rate: received / seconds, lost, received, wakeups: reader.stats().wakeups, busy, mainBusy };
   } finally {
     unrealtime();
+    unpinOthers();
     restore();
     reader?.close();
     prod.close();
@@ -401,9 +425,13 @@ function mainThreadTicks() {
 
 /** One libbpf round: bench/c/events.c `e2e`, the same producer and ring_buffer__poll, pinned and prioritised alike. */
 function libbpfEndToEnd(bin, cpus) {
-  const out = execFileSync(bin, ['e2e', E2E_SECONDS, E2E_REPEAT, cpus.producer, cpus.reader, Math.max(0, E2E_RT) || 0], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    bin,
+    ['e2e', E2E_SECONDS, E2E_REPEAT, cpus.producer, cpus.reader, Math.max(0, E2E_RT) || 0, E2E_PRODUCER_IDLE ? 1 : 0],
+    {
+      encoding: 'utf8',
+    },
+  );
   const m = /received (\d+) lost (\d+) runs (\d+) seconds ([\d.]+) wakeups (\d+) cpu ([\d.]+)/.exec(out);
   if (!m) throw new Error(`bench events: unexpected output of ${bin} e2e: ${out}`);
   const [received, lost, runs, seconds, wakeups, cpu] = m.slice(1).map(Number);
@@ -425,16 +453,20 @@ function libbpfEndToEnd(bin, cpus) {
  * the host's agent (a nice -10 thread) and kdamond take a CPU for 3-5 ms
  * about once a second (seen with `perf record -e sched:sched_switch`),
  * which is why libbpf's rounds are reported beside bpfkit's, losses
- * included. Both readers therefore run under SCHED_FIFO (E2E_RT), which
- * those threads cannot preempt; a SCHED_FIFO thread is throttled, though,
+ * included. So the producer runs under SCHED_IDLE (E2E_PRODUCER_IDLE): a
+ * CPU running only it counts as idle, and the scheduler sends those
+ * threads there rather than to the reader's CPU; Node's other threads (GC
+ * and compiler workers) are pinned there too, so the reader's CPU is the
+ * main thread's, as libbpf's one-threaded consumer has its own. A reader
+ * under SCHED_FIFO (E2E_RT) cannot be preempted by them, but is throttled
  * once it takes 95% of a CPU within a second (kernel.sched_rt_runtime_us
  * 950000 of 1000000), for the rest of that second: 50 ms, which loses
  * records just the same. Each wake-up costs a reader 5-6 µs here (a
  * paravirtualised guest: mostly epoll_pwait and the context switch), and a
  * reader that catches up makes the producer wake it again: bpfkit's reader
- * settles at 88-96% of its CPU (its main thread's time, from /proc, is in
- * the notes), libbpf's at 60-70%. The ratio is bpfkit / libbpf per pair of
- * rounds.
+ * settles at 75-96% of its CPU (its main thread's time, from /proc, is in
+ * the notes), libbpf's at 60-70%, and the busier reader is the likelier to
+ * be the one a stall hits. The ratio is bpfkit / libbpf per pair of rounds.
  */
 async function endToEndRow(system, bin, notes) {
   const cpus = e2eCpus();
@@ -447,7 +479,10 @@ async function endToEndRow(system, bin, notes) {
   const ratios = kit.map((k, i) => k.rate / lib[i].rate);
   const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
   const pinned = cpus.reader >= 0 ? `reader on CPU ${cpus.reader}, producer on CPU ${cpus.producer}` : 'not pinned';
-  const placement = E2E_RT > 0 ? `${pinned}, reader SCHED_FIFO ${E2E_RT}` : pinned;
+  const policies = [E2E_RT > 0 ? `reader SCHED_FIFO ${E2E_RT}` : undefined, E2E_PRODUCER_IDLE ? 'producer SCHED_IDLE' : undefined].filter(
+    Boolean,
+  );
+  const placement = [pinned, ...policies].join(', ');
   notes.push(
     `end to end (${placement}): bpfkit rounds ${kit.map((k) => `${(k.rate / 1e6).toFixed(2)}M/s lost ${k.lost} (${k.wakeups} wake-ups, node busy ${(k.busy * 100).toFixed(0)}%, main thread ${(k.mainBusy * 100).toFixed(0)}%)`).join(', ')}; ` +
       `libbpf rounds ${lib.map((l) => `${(l.rate / 1e6).toFixed(2)}M/s lost ${l.lost} (${l.wakeups} wake-ups, busy ${(l.busy * 100).toFixed(0)}%)`).join(', ')}`,
