@@ -89,10 +89,13 @@ export function report(suite, rows, options = {}) {
   const baselineNames = [...new Set(rows.flatMap((r) => Object.keys(r.baselines)))];
   const header = ['op', `bpfkit ${unit}`, ...baselineNames.flatMap((b) => [`${b} ${unit}`, `ratio vs ${b}`])];
   const num = (x, u) => (u === 'records/s' ? `${(x / 1e6).toFixed(2)}M rec/s` : x.toFixed(1));
+  const spread = (x) => `${x.ratio.toFixed(2)}x [${x.ratio_min.toFixed(2)}–${x.ratio_max.toFixed(2)}]`;
   const ratioCell = (r, b) =>
-    r.ratio !== undefined && baselineNames.length === 1
-      ? `${r.ratio.toFixed(2)}x [${r.ratio_min.toFixed(2)}–${r.ratio_max.toFixed(2)}]`
-      : `${((r.unit ?? unit) === 'records/s' ? r.bpfkit / r.baselines[b] : r.baselines[b] / r.bpfkit).toFixed(2)}x`;
+    r.ratios?.[b]
+      ? spread(r.ratios[b])
+      : r.ratio !== undefined && baselineNames.length === 1
+        ? spread(r)
+        : `${((r.unit ?? unit) === 'records/s' ? r.bpfkit / r.baselines[b] : r.baselines[b] / r.bpfkit).toFixed(2)}x`;
   const lines = rows.map((r) => [
     r.lost === undefined
       ? r.op
@@ -118,7 +121,7 @@ export function report(suite, rows, options = {}) {
       unit: r.unit ?? unit,
       bpfkit: round(r.bpfkit),
       baselines: Object.fromEntries(Object.entries(r.baselines).map(([k, v]) => [k, round(v)])),
-      ...(r.ratio === undefined ? {} : { ratio: round3(r.ratio), ratio_min: round3(r.ratio_min), ratio_max: round3(r.ratio_max) }),
+      ...ratioFields(r),
       ...(r.lost === undefined ? {} : { lost: r.lost }),
       ...(r.records === undefined ? {} : { records: r.records }),
       ...(r.baselines_lost === undefined ? {} : { baselines_lost: r.baselines_lost }),
@@ -131,5 +134,37 @@ export function report(suite, rows, options = {}) {
 }
 
 const round3 = (x) => Math.round(x * 1000) / 1000;
+
+/**
+ * A row's per-round ratios in the JSON: `ratio`/`ratio_min`/`ratio_max`
+ * (against the row's first baseline when it has `ratios` per baseline),
+ * and `ratios` with each baseline's.
+ */
+function ratioFields(r) {
+  const three = (x) => ({ ratio: round3(x.ratio), ratio_min: round3(x.ratio_min), ratio_max: round3(x.ratio_max) });
+  if (r.ratios) {
+    const first = Object.keys(r.baselines).find((b) => r.ratios[b]);
+    return {
+      ...(first ? three(r.ratios[first]) : {}),
+      ratios: Object.fromEntries(Object.entries(r.ratios).map(([b, x]) => [b, three(x)])),
+    };
+  }
+  return r.ratio === undefined ? {} : three(r);
+}
+
+/**
+ * The median and range of per-round ratios: `num[i] / den[i]` for the
+ * rounds both sides ran (they ran interleaved, so each pair saw the same
+ * state of the machine).
+ *
+ * @example
+ * perRoundRatio([10, 12], [9, 13]); // { ratio: …, ratio_min: …, ratio_max: … }
+ */
+export function perRoundRatio(num, den) {
+  const n = Math.min(num.length, den.length);
+  if (n === 0) return undefined;
+  const ratios = Array.from({ length: n }, (_, i) => num[i] / den[i]).sort((a, b) => a - b);
+  return { ratio: ratios[Math.floor(n / 2)], ratio_min: ratios[0], ratio_max: ratios[n - 1] };
+}
 /** One decimal; two below 10 (a few ns per record). */
 const round = (x) => (Math.abs(x) < 10 ? Math.round(x * 100) / 100 : Math.round(x * 10) / 10);

@@ -84,7 +84,7 @@ export interface BatchStats {
   fallback: boolean;
 }
 
-/** Counts from a robust iteration: how often it had to restart, and whether it gave up. */
+/** Counts from a robust iteration: how it walked, how often it had to restart, and whether it gave up. */
 export interface IterationStats {
   /** Keys visited. */
   visited: number;
@@ -92,6 +92,11 @@ export interface IterationStats {
   restarts: number;
   /** Whether the walk stopped early after `maxEntries + 1` steps without reaching the end. */
   aborted: boolean;
+  /**
+   * System calls of BPF_MAP_LOOKUP_BATCH the walk read the map with (0: it
+   * walked with next-key and lookup, two system calls an element).
+   */
+  batches?: number;
 }
 
 /**

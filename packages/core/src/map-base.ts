@@ -115,17 +115,39 @@ export interface RawMapOps {
   release(): void;
 }
 
+/** What a walk yields for each element: the key and the value at those offsets of scratch buffers. */
+type WalkMake<T> = (keys: Uint8Array, keyOffset: number, values: Uint8Array, valueOffset: number) => T;
+
+/** Map types whose batch lookup walks every element (kernel/bpf/hashtab.c, arraymap.c: generic_map_lookup_batch). */
+const BATCH_WALK_TYPES: ReadonlySet<number> = new Set<number>([
+  MapType.HASH,
+  MapType.PERCPU_HASH,
+  MapType.LRU_HASH,
+  MapType.LRU_PERCPU_HASH,
+  MapType.ARRAY,
+  MapType.PERCPU_ARRAY,
+]);
+
 /**
  * The backend-independent half of every map: codecs, argument checks,
  * scratch buffers and robust iteration, over a backend's {@link RawMapOps}.
  * Kernel and mock maps both extend it, so they cannot differ in these rules.
  *
- * Iteration rule: keys are walked with next-key. When the current key is
- * deleted concurrently (by a program or another process), the kernel's hash
- * maps restart from the first key, so a key may be seen twice; the walk is
- * capped at `maxEntries + 1` steps and then reports `aborted` in
- * {@link lastIteration}. A key deleted between next-key and its lookup is
- * skipped.
+ * Iteration rule: `keys()`, `values()`, `entries()` and `for…of` read the
+ * map a batch at a time (BPF_MAP_LOOKUP_BATCH, as many elements a system
+ * call as the batch holds, decoded one at a time as the caller asks for
+ * them: memory stays flat) where the backend and the map type have batch
+ * lookups (hash, per-CPU hash, LRU, array, per-CPU array). Every key
+ * present from the start of the walk to its end is seen exactly once; a key
+ * added or deleted meanwhile may or may not be (a hash map is read a bucket
+ * at a time, an array an index at a time; a batch's elements are a copy
+ * taken at its system call). Elsewhere keys are walked with next-key and
+ * lookup: when the current key is deleted concurrently (by a program or
+ * another process), the kernel's hash maps restart from the first key, so a
+ * key may be seen twice; that walk is capped at `maxEntries + 1` steps and
+ * then reports `aborted` in {@link lastIteration}; a key deleted between
+ * next-key and its lookup is skipped. `lastIteration.batches` says which
+ * walk ran.
  */
 export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandle implements Map<K, V> {
   readonly name: string;
@@ -222,15 +244,41 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   }
 
   /**
-   * Walks the keys robustly and yields `make(key, value)` for each present
-   * key. `key` and `value` are scratch buffers reused at every step (decode
-   * or copy them inside `make`); each keeps its argument position in the
-   * native calls, which lets the addon reuse their addresses.
+   * Walks the map (a batch at a time where it can, see the class comment)
+   * and yields `make(keys, keyOffset, values, valueOffset)` for each
+   * element: the key and value are at those offsets of scratch buffers
+   * reused at every step (decode or copy them inside `make`).
    */
-  *#walk<T>(make: (key: Uint8Array, value: Uint8Array) => T): Generator<T> {
+  *#walk<T>(make: WalkMake<T>): Generator<T> {
     this.assertOpen();
-    const stats: IterationStats = { visited: 0, restarts: 0, aborted: false };
+    const stats: IterationStats = { visited: 0, restarts: 0, aborted: false, batches: 0 };
     this.lastIteration = stats;
+    if (this.#ops.lookupBatch && !this.#noBatch && BATCH_WALK_TYPES.has(this.type)) {
+      const keyBytes = this.keySize;
+      const valueBytes = this.#valueBytes;
+      // The walk's batches are not a batch operation of the caller's: lastBatch keeps what that was.
+      const lastBatch = this.lastBatch;
+      try {
+        for (const { keys, values, count } of this.#rawBatches(false, this.#batchSize(undefined))) {
+          stats.batches = (stats.batches ?? 0) + 1;
+          for (let i = 0; i < count; i++) {
+            stats.visited++;
+            yield make(keys, i * keyBytes, values, i * valueBytes);
+            if (this.closed) return;
+          }
+        }
+      } finally {
+        this.lastBatch = lastBatch;
+      }
+      // A backend or kernel without batch lookups for this map: the first call said so, nothing was read.
+      if (!this.#noBatch) return;
+      stats.batches = 0;
+    }
+    yield* this.#walkNextKey(make, stats);
+  }
+
+  /** The next-key walk: two system calls an element, restarts counted (see the class comment). */
+  *#walkNextKey<T>(make: WalkMake<T>, stats: IterationStats): Generator<T> {
     const keyBytes = this.#key.length;
     const current = new Uint8Array(new ArrayBuffer(keyBytes));
     const next = new Uint8Array(new ArrayBuffer(keyBytes));
@@ -248,7 +296,7 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
       // A key deleted between next-key and this lookup is skipped.
       if (ops.lookup(current, value)) {
         stats.visited++;
-        yield make(current, value);
+        yield make(current, 0, value, 0);
         if (this.closed) return;
       }
       has = ops.nextKey(current, next);
@@ -259,15 +307,15 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   }
 
   keys(): IterableIterator<K> {
-    return this.#walk((k) => this.keyCodec.decode(k));
+    return this.#walk((k, ko) => this.keyCodec.decode(k, ko));
   }
 
   values(): IterableIterator<V> {
-    return this.#walk((_k, v) => this.valueCodec.decode(v));
+    return this.#walk((_k, _ko, v, vo) => this.valueCodec.decode(v, vo));
   }
 
   entries(): IterableIterator<[K, V]> {
-    return this.#walk((k, v): [K, V] => [this.keyCodec.decode(k), this.valueCodec.decode(v)]);
+    return this.#walk((k, ko, v, vo): [K, V] => [this.keyCodec.decode(k, ko), this.valueCodec.decode(v, vo)]);
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
@@ -285,59 +333,76 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     return err instanceof BpfError && [Errno.EINVAL, Errno.ENOTSUPP, Errno.EOPNOTSUPP, Errno.ENOSYS].includes(err.errno as never);
   }
 
-  /** Reads the map a batch at a time: one array of entries per system call (or per fallback chunk). */
-  *#batches(del: boolean, options: BatchOptions | undefined): Generator<[K, V][]> {
-    this.assertOpen();
-    let size = this.#batchSize(options);
+  /**
+   * BPF_MAP_(LOOKUP|LOOKUP_AND_DELETE)_BATCH a batch at a time: the batch
+   * buffers of each call (valid until the next) and how many elements they
+   * hold. Ends at once, setting `#noBatch`, when the first call says the
+   * backend, kernel or map type has no batch commands. Counts into
+   * {@link lastBatch}.
+   */
+  *#rawBatches(del: boolean, batchSize: number): Generator<{ keys: Uint8Array; values: Uint8Array; count: number }> {
+    let size = batchSize;
     const stats: BatchStats = { count: 0, calls: 0, fallback: false };
     this.lastBatch = stats;
     const ops = this.#ops;
-    if (ops.lookupBatch && !this.#noBatch) {
-      // The cursor is opaque: a bucket index for hash maps, a key for arrays.
-      const cursorSize = Math.max(this.keySize, 8);
-      let inBatch: Uint8Array | null = null;
-      let outBatch: Uint8Array = new Uint8Array(new ArrayBuffer(cursorSize));
-      const spare = new Uint8Array(new ArrayBuffer(cursorSize));
-      let keys = new Uint8Array(new ArrayBuffer(size * this.keySize));
-      let values = new Uint8Array(new ArrayBuffer(size * this.#valueBytes));
-      for (;;) {
-        let r: { count: number; done: boolean };
-        try {
-          r = ops.lookupBatch(del, inBatch, outBatch, keys, values, size);
-        } catch (err) {
-          if (err instanceof BpfError && err.errno === Errno.ENOSPC && size < this.maxEntries * 2 + 2) {
-            // One hash bucket holds more elements than the batch: grow and retry from the same cursor.
-            size *= 2;
-            keys = new Uint8Array(new ArrayBuffer(size * this.keySize));
-            values = new Uint8Array(new ArrayBuffer(size * this.#valueBytes));
-            continue;
-          }
-          if (stats.calls === 0 && this.#unsupported(err)) {
-            this.#noBatch = true;
-            break;
-          }
-          throw err;
+    if (!ops.lookupBatch || this.#noBatch) return;
+    // The cursor is opaque: a bucket index for hash maps, a key for arrays.
+    const cursorSize = Math.max(this.keySize, 8);
+    let inBatch: Uint8Array | null = null;
+    let outBatch: Uint8Array = new Uint8Array(new ArrayBuffer(cursorSize));
+    const spare = new Uint8Array(new ArrayBuffer(cursorSize));
+    let keys = new Uint8Array(new ArrayBuffer(size * this.keySize));
+    let values = new Uint8Array(new ArrayBuffer(size * this.#valueBytes));
+    for (;;) {
+      let r: { count: number; done: boolean };
+      try {
+        r = ops.lookupBatch(del, inBatch, outBatch, keys, values, size);
+      } catch (err) {
+        if (err instanceof BpfError && err.errno === Errno.ENOSPC && size < this.maxEntries * 2 + 2) {
+          // One hash bucket holds more elements than the batch: grow and retry from the same cursor.
+          size *= 2;
+          keys = new Uint8Array(new ArrayBuffer(size * this.keySize));
+          values = new Uint8Array(new ArrayBuffer(size * this.#valueBytes));
+          continue;
         }
-        stats.calls++;
-        stats.count += r.count;
-        if (r.count > 0) {
-          const chunk: [K, V][] = new Array(r.count);
-          for (let i = 0; i < r.count; i++) {
-            chunk[i] = [this.keyCodec.decode(keys, i * this.keySize), this.valueCodec.decode(values, i * this.#valueBytes)];
-          }
-          yield chunk;
-          if (this.closed) return;
+        if (stats.calls === 0 && this.#unsupported(err)) {
+          this.#noBatch = true;
+          return;
         }
-        if (r.done) return;
-        // The cursor the kernel wrote becomes the next call's input; the old input buffer takes the next output.
-        const previous: Uint8Array = inBatch ?? spare;
-        inBatch = outBatch;
-        outBatch = previous;
+        throw err;
       }
+      stats.calls++;
+      stats.count += r.count;
+      if (r.count > 0) {
+        yield { keys, values, count: r.count };
+        if (this.closed) return;
+      }
+      if (r.done) return;
+      // The cursor the kernel wrote becomes the next call's input; the old input buffer takes the next output.
+      const previous: Uint8Array = inBatch ?? spare;
+      inBatch = outBatch;
+      outBatch = previous;
     }
+  }
+
+  /** Reads the map a batch at a time: one array of entries per system call (or per fallback chunk). */
+  *#batches(del: boolean, options: BatchOptions | undefined): Generator<[K, V][]> {
+    this.assertOpen();
+    const size = this.#batchSize(options);
+    for (const { keys, values, count } of this.#rawBatches(del, size)) {
+      const chunk: [K, V][] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        chunk[i] = [this.keyCodec.decode(keys, i * this.keySize), this.valueCodec.decode(values, i * this.#valueBytes)];
+      }
+      yield chunk;
+      if (this.closed) return;
+    }
+    if (!this.#noBatch && this.#ops.lookupBatch) return;
+    const stats = this.lastBatch;
     stats.fallback = true;
     let chunk: [K, V][] = [];
-    for (const [k, v] of this.#walk((key, value) => [key.slice(), value] as const)) {
+    const walkStats: IterationStats = { visited: 0, restarts: 0, aborted: false, batches: 0 };
+    for (const [k, v] of this.#walkNextKey((key, _ko, value) => [key.slice(), value] as const, walkStats)) {
       if (del && !this.#ops.delete(k)) continue; // gone meanwhile
       chunk.push([this.keyCodec.decode(k), this.valueCodec.decode(v)]);
       stats.count++;
@@ -472,7 +537,8 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
       return this.maxEntries;
     }
     const keys: Uint8Array[] = [];
-    for (const k of this.#walk((key) => key.slice())) keys.push(k);
+    const keySize = this.keySize;
+    for (const k of this.#walk((key, ko) => key.slice(ko, ko + keySize))) keys.push(k);
     let n = 0;
     for (const k of keys) if (this.#ops.delete(k)) n++;
     return n;

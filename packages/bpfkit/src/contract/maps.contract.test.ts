@@ -1,4 +1,4 @@
-import { ClosedError, InvalidArgumentError, MapType, u32, u64 } from '@bpfkit/core';
+import { ClosedError, InvalidArgumentError, MapFlags, MapType, u32, u64 } from '@bpfkit/core';
 import type { System } from '@bpfkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, errorOf } from './backends.js';
@@ -69,7 +69,7 @@ for (const backend of BACKENDS) {
       expect(a.nextKey(2)).toBeUndefined();
     });
 
-    it('iteration: every key once, in any order; next-key walks the same keys', () => {
+    it('iteration: every key once, in any order, a batch at a time; next-key walks the same keys', () => {
       using m = system.createMap({ ...HASH, maxEntries: 16 }, codecs);
       for (let i = 0; i < 10; i++) m.update(i * 3, BigInt(i));
       expect([...m.keys()].sort((a, b) => a - b)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
@@ -77,33 +77,55 @@ for (const backend of BACKENDS) {
       expect([...m.values()].sort((a, b) => Number(a - b))).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
       const walked: number[] = [];
       for (let k = m.nextKey(); k !== undefined; k = m.nextKey(k)) walked.push(k);
-      expect(walked).toEqual([...m.keys()]);
-      expect(m.lastIteration).toEqual({ visited: 10, restarts: 0, aborted: false });
+      expect(walked.sort((a, b) => a - b)).toEqual([...m.keys()].sort((a, b) => a - b));
+      expect(m.lastIteration).toEqual({ visited: 10, restarts: 0, aborted: false, batches: 1 });
     });
 
-    it('iteration: deleting the current key restarts the walk from the first key, and it is counted', () => {
-      using m = system.createMap({ ...HASH, maxEntries: 8 }, codecs);
-      for (let i = 1; i <= 4; i++) m.update(i, BigInt(i));
+    it('iteration in batches: a key present from start to end is seen once, whatever is deleted or added meanwhile', () => {
+      using m = system.createMap({ ...HASH, maxEntries: 64 }, codecs);
+      for (let i = 1; i <= 40; i++) m.update(i, BigInt(i));
       const seen: number[] = [];
       for (const k of m.keys()) {
         seen.push(k);
+        m.delete(k); // the current key
+        if (k % 2 === 0) m.delete(k + 1); // and one that may or may not have been seen yet
+        m.update(100 + seen.length, 0n); // a new one: may or may not be seen
+      }
+      const once = seen.filter((k) => k <= 40);
+      expect(new Set(once).size).toBe(once.length); // nothing twice
+      // Every odd key not deleted by its even predecessor was present throughout: seen.
+      for (let i = 1; i <= 40; i += 2) if (!seen.includes(i - 1) || i === 1) expect(seen).toContain(i);
+      expect(m.lastIteration.restarts).toBe(0);
+      expect(m.lastIteration.batches).toBeGreaterThan(0);
+    });
+
+    // Map types without batch lookups (an LPM trie here) are walked with next-key and lookup.
+    const LPM = { name: 'contract_lpm', type: MapType.LPM_TRIE, keySize: 8, valueSize: 8, flags: MapFlags.NO_PREALLOC };
+    const lpmKey = (n: number) => Uint8Array.of(32, 0, 0, 0, 10, 0, 0, n);
+
+    it('iteration with next-key: deleting the current key restarts the walk from the first key, and it is counted', () => {
+      using m = system.createMap({ ...LPM, maxEntries: 8 });
+      for (let i = 1; i <= 4; i++) m.update(lpmKey(i), new Uint8Array(8));
+      const seen: number[] = [];
+      for (const k of m.keys()) {
+        seen.push(k[7]!);
         if (seen.length === 2) m.delete(k);
       }
       expect(seen).toHaveLength(5);
       expect(seen[2]).toBe(seen[0]);
       expect(new Set(seen)).toEqual(new Set([1, 2, 3, 4]));
-      expect(m.lastIteration).toEqual({ visited: 5, restarts: 1, aborted: false });
+      expect(m.lastIteration).toEqual({ visited: 5, restarts: 1, aborted: false, batches: 0 });
     });
 
-    it('iteration: a walk that keeps restarting stops after max_entries + 1 steps', () => {
-      using m = system.createMap({ ...HASH, maxEntries: 2 }, codecs);
-      m.update(1, 1n);
-      m.update(2, 2n);
+    it('iteration with next-key: a walk that keeps restarting stops after max_entries + 1 steps', () => {
+      using m = system.createMap({ ...LPM, maxEntries: 2 });
+      m.update(lpmKey(1), new Uint8Array(8));
+      m.update(lpmKey(2), new Uint8Array(8));
       let fresh = 100;
       let steps = 0;
       for (const k of m.keys()) {
         m.delete(k);
-        m.update(fresh++, 0n);
+        m.update(lpmKey(fresh++), new Uint8Array(8));
         if (++steps > 50) break;
       }
       expect(m.lastIteration.aborted).toBe(true);
