@@ -1,4 +1,4 @@
-export { KernelProgram, loadKernelProgram, openPinnedProgram, openProgramById } from './program.js';
+export { KernelProgram, loadKernelProgram, loadKernelProgramAsync, openPinnedProgram, openProgramById } from './program.js';
 export type { LoadProgramOptions } from './program.js';
 export { bootTimeMs, kernelProgramInfo, listPrograms, loadTimeToDate, openProgram, programInfo } from './list.js';
 export { programInstructions } from './xlated.js';

@@ -24,8 +24,18 @@ import type {
   TestRunOptions,
   TestRunResult,
 } from '@bpfkit/core';
-import { capabilities, getFdById, kernelObjectName, native, objGet, progInfoByFd, progLoad, progTestRun } from '@bpfkit/syscalls';
-import type { ProgTestRunAttr } from '@bpfkit/syscalls';
+import {
+  capabilities,
+  getFdById,
+  kernelObjectName,
+  native,
+  objGet,
+  progInfoByFd,
+  progLoad,
+  progLoadAsync,
+  progTestRun,
+} from '@bpfkit/syscalls';
+import type { BpfCallContext, ProgLoadAttr, ProgLoadLog, ProgTestRunAttr } from '@bpfkit/syscalls';
 import { attachProgram } from './attach-program.js';
 import { OwnPin } from './own-pin.js';
 import { kernelProgramInfo } from './program-info.js';
@@ -379,8 +389,61 @@ function btfFields(options: LoadProgramOptions) {
  * using prog = loadKernelProgram({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions: insns, license: 'GPL' });
  */
 export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions = {}): KernelProgram {
+  const steps = loadSteps(spec, options);
+  let step = steps.next();
+  while (!step.done) {
+    let fd: number;
+    try {
+      fd = progLoad(step.value.fields, step.value.log, step.value.ctx);
+    } catch (err) {
+      step = steps.throw(err);
+      continue;
+    }
+    step = steps.next(fd);
+  }
+  return step.value;
+}
+
+/**
+ * {@link loadKernelProgram} with each BPF_PROG_LOAD on the libuv thread
+ * pool: the verifier (seconds for a large program) runs there, and the
+ * event loop keeps serving timers and sockets meanwhile.
+ *
+ * @example
+ * const insns = Uint8Array.of(0xb7, 0, 0, 0, 42, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 42; exit
+ * using prog = await loadKernelProgramAsync({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions: insns, license: 'GPL' });
+ */
+export async function loadKernelProgramAsync(spec: ProgramSpec, options: LoadProgramOptions = {}): Promise<KernelProgram> {
+  const steps = loadSteps(spec, options);
+  let step = steps.next();
+  while (!step.done) {
+    let fd: number;
+    try {
+      fd = await progLoadAsync(step.value.fields, step.value.log, step.value.ctx);
+    } catch (err) {
+      step = steps.throw(err);
+      continue;
+    }
+    step = steps.next(fd);
+  }
+  return step.value;
+}
+
+/** One BPF_PROG_LOAD a load asks for. */
+interface ProgLoadStep {
+  fields: ProgLoadAttr;
+  log: ProgLoadLog | undefined;
+  ctx: BpfCallContext;
+}
+
+/**
+ * The loading logic, whatever runs the system calls: yields each
+ * BPF_PROG_LOAD to make, receives its fd (or its error, thrown in), returns
+ * the program.
+ */
+function* loadSteps(spec: ProgramSpec, options: LoadProgramOptions): Generator<ProgLoadStep, KernelProgram, number> {
   checkProgramSpec(spec);
-  const fields = {
+  const fields: ProgLoadAttr = {
     progType: spec.type,
     insns: spec.instructions,
     insnCnt: spec.instructions.byteLength / 8,
@@ -392,10 +455,12 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
     ...btfFields(options),
   };
   const ctx = { subject: `program '${spec.name}' (${programTypeName(spec.type)})` };
+  const expectedAttachType = spec.expectedAttachType ?? 0;
   let firstError: BpfError | undefined;
   if (!options.logAlways || options.logLevel === 0) {
     try {
-      return new KernelProgram(progLoad(fields, undefined, ctx), spec.name, spec.type, undefined, fields.expectedAttachType);
+      const fd = yield { fields, log: undefined, ctx };
+      return new KernelProgram(fd, spec.name, spec.type, undefined, expectedAttachType);
     } catch (err) {
       const level = options.logLevel ?? 1;
       // The verifier explains EINVAL, EACCES, ENOENT (unknown BTF ids), E2BIG, EFAULT, ENOTSUPP…; EPERM and ENOMEM it never sees.
@@ -409,11 +474,11 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
   for (let size = Math.max(MIN_LOG_SIZE, options.logSize ?? 64 * 1024); ; size = Math.min(size * 4, MAX_LOG_SIZE)) {
     const buffer = new Uint8Array(size);
     try {
-      const fd = progLoad(fields, { buffer, level: options.logLevel ?? 1 }, ctx);
+      const fd = yield { fields, log: { buffer, level: options.logLevel ?? 1 }, ctx };
       // Loaded (with logAlways, or a transient failure the first time): keep it, and its log when asked for.
       const end = buffer.indexOf(0);
       const log = options.logAlways ? new TextDecoder().decode(buffer.subarray(0, end < 0 ? buffer.length : end)) : undefined;
-      return new KernelProgram(fd, spec.name, spec.type, log, fields.expectedAttachType);
+      return new KernelProgram(fd, spec.name, spec.type, log, expectedAttachType);
     } catch (err) {
       if (err instanceof VerifierError && err.truncated && size < MAX_LOG_SIZE) continue;
       if (err instanceof VerifierError && err.program !== spec.name) {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@bpfkit/core';
 import type { CollectionOptions } from '@bpfkit/core';
-import { loadCollectionWith } from '@bpfkit/elf';
+import { loadCollectionWith, loadCollectionWithAsync } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
 import type { Collection } from '@bpfkit/core';
 import { kernelLoaderPort } from './loader/kernel-port.js';
@@ -32,4 +32,22 @@ export function loadCollection(object: string | Uint8Array | ObjectSpec, options
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError('options', 'an object of collection options', options);
   return loadCollectionWith(kernelLoaderPort(options), object, options);
+}
+
+/**
+ * {@link loadCollection} with each program's BPF_PROG_LOAD on the libuv
+ * thread pool: the verifier runs there, so a server keeps answering while a
+ * large object loads. Everything else (maps, BTF, CO-RE) is the same loader,
+ * on the calling thread.
+ *
+ * @example
+ * using coll = await loadCollectionAsync(fs.readFileSync('prog.bpf.o'));
+ */
+export async function loadCollectionAsync(
+  object: string | Uint8Array | ObjectSpec,
+  options: LoadCollectionOptions = {},
+): Promise<Collection> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('options', 'an object of collection options', options);
+  return loadCollectionWithAsync(kernelLoaderPort(options), object, options);
 }

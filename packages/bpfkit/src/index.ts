@@ -178,7 +178,7 @@ export { NativeSystem } from './native-system.js';
 export { MockSystem } from '@bpfkit/mock';
 
 // Objects.
-export { loadCollection } from './collection.js';
+export { loadCollection, loadCollectionAsync } from './collection.js';
 export type { LoadCollectionOptions } from './collection.js';
 export { CoreRelocationError } from '@bpfkit/elf';
 export { readObject, disassemble } from '@bpfkit/elf';
@@ -201,6 +201,7 @@ export type { ObjectFdValue, KernelMapOptions } from '@bpfkit/maps';
 export {
   KernelProgram,
   loadKernelProgram,
+  loadKernelProgramAsync,
   openPinnedProgram,
   openProgramById,
   openProgram,

@@ -26,7 +26,7 @@ import { attachProgram, KernelProgram, loadKernelProgram } from '@bpfkit/attach'
 import type { LoadProgramOptions } from '@bpfkit/attach';
 import { probeFeatures } from '@bpfkit/syscalls';
 import { raiseMemlockIfNeeded } from './rlimit.js';
-import { loadCollection } from './collection.js';
+import { loadCollection, loadCollectionAsync } from './collection.js';
 import type { ObjectSpec } from '@bpfkit/elf';
 
 /**
@@ -90,13 +90,33 @@ export class NativeSystem implements System {
    * using coll = system.loadCollection('prog.bpf.o', { constants: { target_pid: 42 } });
    */
   loadCollection(object: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Collection {
+    return loadCollection(this.#object(object), this.#options(options));
+  }
+
+  /**
+   * {@link loadCollection} with each program's BPF_PROG_LOAD on the libuv
+   * thread pool: the event loop keeps serving while the verifier runs.
+   *
+   * @example
+   * using coll = await system.loadCollectionAsync('prog.bpf.o');
+   */
+  loadCollectionAsync(object: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Promise<Collection> {
+    try {
+      return loadCollectionAsync(this.#object(object), this.#options(options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #object(object: string | Uint8Array | CollectionSpec): string | Uint8Array | ObjectSpec {
     if (typeof object === 'object' && object !== null && !(object instanceof Uint8Array) && !('elf' in object)) {
       throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
     }
-    return loadCollection(object as string | Uint8Array | ObjectSpec, {
-      ...(Object.keys(this.#load).length ? { load: this.#load as CollectionOptions['load'] } : {}),
-      ...options,
-    });
+    return object as string | Uint8Array | ObjectSpec;
+  }
+
+  #options(options: CollectionOptions): CollectionOptions {
+    return { ...(Object.keys(this.#load).length ? { load: this.#load as CollectionOptions['load'] } : {}), ...options };
   }
 
   /**

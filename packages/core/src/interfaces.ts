@@ -507,10 +507,20 @@ export interface System extends Disposable {
    * Loads a clang-compiled BPF object: a path, its bytes, or the
    * `readObject()` of it (`@bpfkit/elf`). The kernel backend loads
    * everything; the mock creates the object's maps and globals and loads
-   * the programs on its VM (refusing, by name, those that need CO-RE,
-   * kfuncs or kernel externs: leave them out with `programs`).
+   * the programs on its VM (CO-RE and kfuncs need `kernelBtf` there, kconfig
+   * externs `kconfig`).
    */
   loadCollection(object: string | Uint8Array | CollectionSpec, options?: CollectionOptions): Collection;
+  /**
+   * {@link loadCollection} without blocking the event loop while the
+   * programs load: the kernel backend runs each BPF_PROG_LOAD (the verifier:
+   * seconds for a large program) on the libuv thread pool, so timers and
+   * sockets keep being served. Same options, same collection.
+   *
+   * @example
+   * using coll = await system.loadCollectionAsync('flows.bpf.o');
+   */
+  loadCollectionAsync(object: string | Uint8Array | CollectionSpec, options?: CollectionOptions): Promise<Collection>;
   attach(program: Program, target: AttachTarget): Link;
   /**
    * Reads a BPF_MAP_TYPE_RINGBUF map, or several (one reader over all of

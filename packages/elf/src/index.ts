@@ -80,5 +80,5 @@ export {
   structOpsLoadExtras,
 } from './loader/struct-ops.js';
 export type { KernelStructOps, StructOpsMapPlan, StructOpsPlan, StructOpsProgramLoad } from './loader/struct-ops.js';
-export { loadCollectionWith, typeCodecOf } from './loader/load-collection.js';
+export { loadCollectionWith, loadCollectionWithAsync, typeCodecOf } from './loader/load-collection.js';
 export type { LoadedBtf, LoaderPort } from './loader/port.js';

@@ -367,6 +367,22 @@ export class MockSystem implements System {
   }
 
   /**
+   * {@link loadCollection} as a promise, like the kernel backend's (the
+   * mock's VM compiles programs quickly: nothing to move off the event loop).
+   *
+   * @example
+   * using system = new MockSystem();
+   * using coll = await system.loadCollectionAsync('counter.bpf.o');
+   */
+  loadCollectionAsync(object: string | Uint8Array | CollectionSpec, options: CollectionOptions = {}): Promise<Collection> {
+    try {
+      return Promise.resolve(this.loadCollection(object, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
    * Loads a program on the mock (BPF_PROG_LOAD): map references in its
    * instructions are fds of this system's maps. It runs on the mock's VM
    * with `testRun`; helpers answer from {@link environment}. Program types

@@ -195,6 +195,87 @@ Napi::Value Bpf(const Napi::CallbackInfo& info) {
   return Result(env, SysBpf(cmd, attr, attr_len));
 }
 
+// bpfAsync(cmd, attr, ptrOffsets?, ptrBuffers?) -> Promise<number>: bpf() on the libuv thread pool, for
+// commands that take long (BPF_PROG_LOAD of a large program: the verifier runs in the calling thread).
+// The attr and every buffer it points to stay referenced until the call returns, so a garbage
+// collection cannot free memory the kernel reads or writes; the caller must not touch them meanwhile.
+class BpfWork : public Napi::AsyncWorker {
+ public:
+  BpfWork(Napi::Env env, int cmd, uint8_t* attr, size_t attr_len, std::vector<Napi::Reference<Napi::Value>> keep)
+      : Napi::AsyncWorker(env, "bpfkit:bpfAsync"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        cmd_(cmd),
+        attr_(attr),
+        attr_len_(attr_len),
+        keep_(std::move(keep)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    result_ = SysBpf(cmd_, attr_, attr_len_);
+    errno_ = result_ < 0 ? errno : 0;
+  }
+
+  void OnOK() override {
+    double value = result_ < 0 ? -static_cast<double>(errno_) : static_cast<double>(result_);
+    deferred_.Resolve(Napi::Number::New(Env(), value));
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int cmd_;
+  uint8_t* attr_;
+  size_t attr_len_;
+  std::vector<Napi::Reference<Napi::Value>> keep_;
+  long result_ = 0;
+  int errno_ = 0;
+};
+
+Napi::Value BpfAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireArgs(info, 2, "bpfAsync");
+  int32_t cmd = RequireInt32(info[0], "bpfAsync: cmd");
+  size_t attr_len = 0;
+  auto* attr = static_cast<uint8_t*>(RequireBytes(info[1], "bpfAsync: attr", &attr_len));
+  std::vector<Napi::Reference<Napi::Value>> keep;
+  keep.push_back(Napi::Persistent(info[1]));
+  Napi::Value offsets_v = info[2];
+  Napi::Value buffers_v = info[3];
+  bool has_offsets = !offsets_v.IsUndefined() && !offsets_v.IsNull();
+  bool has_buffers = !buffers_v.IsUndefined() && !buffers_v.IsNull();
+  if (has_offsets || has_buffers) {
+    if (!offsets_v.IsArray() || !buffers_v.IsArray()) {
+      throw Napi::TypeError::New(env, "bpfAsync: ptrOffsets and ptrBuffers must both be arrays");
+    }
+    Napi::Array offsets = offsets_v.As<Napi::Array>();
+    Napi::Array buffers = buffers_v.As<Napi::Array>();
+    uint32_t n = offsets.Length();
+    if (buffers.Length() != n) throw Napi::TypeError::New(env, "bpfAsync: ptrOffsets and ptrBuffers must have the same length");
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value off_v = offsets.Get(i);
+      if (!off_v.IsNumber()) throw Napi::TypeError::New(env, "bpfAsync: ptrOffsets must hold numbers");
+      double off = off_v.As<Napi::Number>().DoubleValue();
+      if (!(off >= 0) || off + 8 > static_cast<double>(attr_len) || off != static_cast<double>(static_cast<size_t>(off))) {
+        throw Napi::RangeError::New(env, "bpfAsync: ptrOffsets[" + std::to_string(i) + "] does not leave 8 bytes inside attr");
+      }
+      Napi::Value buf_v = buffers.Get(i);
+      uint64_t address = 0;
+      if (!buf_v.IsNull() && !buf_v.IsUndefined()) {
+        size_t len = 0;
+        address = reinterpret_cast<uintptr_t>(RequireBytes(buf_v, "bpfAsync: ptrBuffers[i]", &len));
+        keep.push_back(Napi::Persistent(buf_v));
+      }
+      std::memcpy(attr + static_cast<size_t>(off), &address, sizeof(address));
+    }
+  }
+  auto* work = new BpfWork(env, cmd, attr, attr_len, std::move(keep));
+  Napi::Promise promise = work->Promise();
+  work->Queue();
+  return promise;
+}
+
 void NullableAddressOf(const Napi::Value& v, const char* what, uint64_t* out) {
   if (v.IsNull() || v.IsUndefined()) {
     *out = 0;
@@ -235,6 +316,7 @@ Napi::Value MapBatch(const Napi::CallbackInfo& info) {
 
 void InitBpf(Napi::Env env, Napi::Object exports) {
   exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
+  exports.Set("bpfAsync", Napi::Function::New(env, BpfAsync, "bpfAsync"));
   exports.Set("mapBatch", Napi::Function::New(env, MapBatch, "mapBatch"));
   exports.Set("mapLookup",
               RawFunction(env, "mapLookup", ElemKeyValueFlags<BPF_MAP_LOOKUP_ELEM>,

@@ -86,6 +86,13 @@ export interface NativeAddon {
    */
   bpf(cmd: number, attr: Uint8Array, ptrOffsets?: readonly number[], ptrBuffers?: readonly (Uint8Array | null)[]): number;
   /**
+   * {@link bpf} on the libuv thread pool: for commands that take long (the
+   * verifier runs in the thread that calls BPF_PROG_LOAD), so the event loop
+   * keeps serving. `attr` and the buffers stay referenced until the promise
+   * settles; do not touch them meanwhile. Resolves to the result or -errno.
+   */
+  bpfAsync(cmd: number, attr: Uint8Array, ptrOffsets?: readonly number[], ptrBuffers?: readonly (Uint8Array | null)[]): Promise<number>;
+  /**
    * BPF_MAP_LOOKUP_ELEM: copies the value stored under `key` into `value`.
    * `key` is null (NULL to the kernel) to peek at a queue/stack map or query a
    * bloom filter. Returns 0 or -errno (-ENOENT: no such key).

@@ -153,3 +153,18 @@ describe('one loader: what the mock port answers differently, on the mock alone'
     },
   );
 });
+
+describe('loadCollectionAsync', () => {
+  const basics = path.resolve(here, '../../../elf/testdata/basics.bpf.o');
+  for (const backend of ['mock', 'kernel'] as const) {
+    const run = backend === 'kernel' ? whenKernel('program:xdp').it : it;
+    run(`on the ${backend} backend: the same collection as loadCollection, and bad input rejects the promise`, async () => {
+      using system = backend === 'kernel' ? new NativeSystem() : new MockSystem();
+      const options = { ignorePinning: true, constants: { target_pid: 7 } };
+      using async = await system.loadCollectionAsync(basics, options);
+      const sync = load(system, basics, options);
+      expect(summary(async)).toEqual(sync);
+      await expect(system.loadCollectionAsync('/nonexistent.bpf.o')).rejects.toThrow(/readable BPF object file/);
+    });
+  }
+});

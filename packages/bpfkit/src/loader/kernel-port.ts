@@ -2,7 +2,7 @@ import os from 'node:os';
 import { BpfError, Errno, kernelReleaseAtLeast, MapFlags, NotSupportedError } from '@bpfkit/core';
 import type { CollectionOptions, Program } from '@bpfkit/core';
 import type { LoadedBtf, LoaderPort, StructOpsMapPlan } from '@bpfkit/elf';
-import { loadKernelProgram } from '@bpfkit/attach';
+import { loadKernelProgram, loadKernelProgramAsync } from '@bpfkit/attach';
 import type { KernelProgram } from '@bpfkit/attach';
 import { createKernelMap, openOrCreateMap } from '@bpfkit/maps';
 import type { KernelMap, KernelMapOptions } from '@bpfkit/maps';
@@ -63,6 +63,7 @@ export function kernelLoaderPort(options: CollectionOptions): LoaderPort {
     createStructOpsMap: createKernelStructOpsMap,
     moduleBtfFd,
     loadProgram: (spec, extras) => loadKernelProgram(spec, extras),
+    loadProgramAsync: (spec, extras) => loadKernelProgramAsync(spec, extras),
     closeLinks: closeAllLinks,
     release() {
       for (const fd of moduleFds.values()) native.close(fd);

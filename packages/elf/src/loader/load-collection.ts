@@ -7,7 +7,7 @@ import {
   NotSupportedError,
   ProgramType,
 } from '@bpfkit/core';
-import type { Codec, CollectionOptions, CollectionSpec, LoadProgramOptions, Map, Program } from '@bpfkit/core';
+import type { Codec, CollectionOptions, CollectionSpec, LoadProgramOptions, Map, Program, ProgramSpec } from '@bpfkit/core';
 import { btfCodec } from '../btf/codec.js';
 import type { Btf } from '../btf/parse.js';
 import { mapBtfTypes, planCollection } from '../collection-plan.js';
@@ -51,13 +51,71 @@ export function loadCollectionWith(
   options: CollectionOptions = {},
 ): Collection {
   try {
-    return load(port, object, options);
+    const steps = load(port, object, options);
+    let step = steps.next();
+    while (!step.done) {
+      let program: Program;
+      try {
+        program = port.loadProgram(step.value.spec, step.value.options);
+      } catch (err) {
+        step = steps.throw(err);
+        continue;
+      }
+      step = steps.next(program);
+    }
+    return step.value;
   } finally {
     port.release();
   }
 }
 
-function load(port: LoaderPort, object: string | Uint8Array | CollectionSpec, options: CollectionOptions): Collection {
+/**
+ * {@link loadCollectionWith} with each program load awaited: the port's
+ * `loadProgramAsync` where it has one (the kernel's runs BPF_PROG_LOAD, and
+ * so the verifier, on the libuv thread pool), so the event loop keeps
+ * serving while a large object loads. Everything else is the same loader.
+ *
+ * @example
+ * declare const port: LoaderPort;
+ * using coll = await loadCollectionWithAsync(port, 'prog.bpf.o', {});
+ */
+export async function loadCollectionWithAsync(
+  port: LoaderPort,
+  object: string | Uint8Array | CollectionSpec,
+  options: CollectionOptions = {},
+): Promise<Collection> {
+  try {
+    const steps = load(port, object, options);
+    let step = steps.next();
+    while (!step.done) {
+      let program: Program;
+      try {
+        const { spec, options: load } = step.value;
+        program = port.loadProgramAsync ? await port.loadProgramAsync(spec, load) : port.loadProgram(spec, load);
+      } catch (err) {
+        step = steps.throw(err);
+        continue;
+      }
+      step = steps.next(program);
+    }
+    return step.value;
+  } finally {
+    port.release();
+  }
+}
+
+/** A program the loader wants loaded: its linked spec and load options. */
+interface ProgramLoadStep {
+  spec: ProgramSpec;
+  options: LoadProgramOptions;
+}
+
+/** The loader, whatever loads the programs: yields each program to load, receives it (or its error, thrown in). */
+function* load(
+  port: LoaderPort,
+  object: string | Uint8Array | CollectionSpec,
+  options: CollectionOptions,
+): Generator<ProgramLoadStep, Collection, Program> {
   const given = typeof object === 'string' ? readObject(port.readFile(object)) : object instanceof Uint8Array ? readObject(object) : object;
   if (typeof given !== 'object' || given === null || !('programs' in given) || !('elf' in given) || !('withConstants' in given)) {
     throw new InvalidArgumentError('object', 'a path, the bytes of a BPF object, or readObject() of one', object);
@@ -130,7 +188,7 @@ function load(port: LoaderPort, object: string | Uint8Array | CollectionSpec, op
     const coreCache: CoreCandidateCache = new globalThis.Map();
     for (const name of wanted) {
       const p = spec.programs[name]!;
-      const program = loadProgram(port, spec, p, { maps, externs: externs.values, btf, structOps, coreCache, load: options.load });
+      const program = yield* loadProgram(port, spec, p, { maps, externs: externs.values, btf, structOps, coreCache, load: options.load });
       owned.push(program);
       programs[name] = program;
     }
@@ -176,7 +234,12 @@ interface ProgramContext {
 }
 
 /** Relocates, links and loads one program of the object. */
-function loadProgram(port: LoaderPort, spec: ObjectSpec, p: ElfProgramSpec, ctx: ProgramContext): Program {
+function* loadProgram(
+  port: LoaderPort,
+  spec: ObjectSpec,
+  p: ElfProgramSpec,
+  ctx: ProgramContext,
+): Generator<ProgramLoadStep, Program, Program> {
   const moduleBtfFd = (module: string) => port.moduleBtfFd(module);
   const ops = structOpsLoadExtras(ctx.structOps, p.name, moduleBtfFd);
   const relocated: RelocatedProgram =
@@ -222,7 +285,7 @@ function loadProgram(port: LoaderPort, spec: ObjectSpec, p: ElfProgramSpec, ctx:
     ...(fdArray.length ? { fdArray: [0, ...fdArray] } : {}),
   };
   try {
-    return port.loadProgram({ ...relocated, instructions, ...(ops ? { expectedAttachType: ops.expectedAttachType } : {}) }, extras);
+    return yield { spec: { ...relocated, instructions, ...(ops ? { expectedAttachType: ops.expectedAttachType } : {}) }, options: extras };
   } catch (err) {
     throw explainCoreFailure(err, relocated.coreReport);
   }

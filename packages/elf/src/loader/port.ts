@@ -73,6 +73,8 @@ export interface LoaderPort {
   moduleBtfFd(module: string): number;
   /** Loads one linked program. */
   loadProgram(spec: ProgramSpec, options: LoadProgramOptions): Program;
+  /** Loads one linked program without blocking the event loop (absent: {@link loadProgram} serves the async loader too). */
+  loadProgramAsync?(spec: ProgramSpec, options: LoadProgramOptions): Promise<Program>;
   /** Detaches what the programs' `attach()` made (the collection's close does this first). */
   closeLinks(programs: readonly Program[]): void;
   /** Releases what the port opened for this load (module BTF handles); called once the load ends. */

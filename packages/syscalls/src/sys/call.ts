@@ -40,6 +40,18 @@ export function tryBpf(cmd: BpfCommand, encoded: EncodedAttr): number {
   return native.bpf(cmd, encoded.attr, encoded.ptrOffsets, encoded.ptrBuffers);
 }
 
+/**
+ * {@link tryBpf} on the libuv thread pool (`native.bpfAsync`): the result
+ * or -errno, without blocking the event loop.
+ *
+ * @example
+ * declare const fields: ProgLoadAttr;
+ * const r = await tryBpfAsync(BpfCommand.BPF_PROG_LOAD, encodeProgLoadAttr(fields));
+ */
+export function tryBpfAsync(cmd: BpfCommand, encoded: EncodedAttr): Promise<number> {
+  return native.bpfAsync(cmd, encoded.attr, encoded.ptrOffsets, encoded.ptrBuffers);
+}
+
 /** Builds the `BpfError` for a failed `bpf(cmd)`. */
 export function bpfError(cmd: BpfCommand, errno: number, ctx: BpfCallContext = {}): BpfError {
   return new BpfError(errno, { syscall: 'bpf', command: bpfCommandName(cmd), subject: ctx.subject, hint: ctx.hint });

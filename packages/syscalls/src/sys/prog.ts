@@ -20,7 +20,7 @@ import { encodeProgBindMapAttr } from '../attr/prog-bind-map.js';
 import { encodeProgStreamReadAttr } from '../attr/prog-stream.js';
 import { encodeRawTracepointOpenAttr } from '../attr/raw-tracepoint.js';
 import { encodeTaskFdQueryAttr, taskFdQueryLayout } from '../attr/task-fd-query.js';
-import { bpfError, callBpf, tryBpf, type BpfCallContext } from './call.js';
+import { bpfError, callBpf, tryBpf, tryBpfAsync, type BpfCallContext } from './call.js';
 
 /** A verifier log request for {@link progLoad}. */
 export interface ProgLoadLog {
@@ -45,13 +45,39 @@ export interface ProgLoadLog {
  *   new Uint8Array(64 * 1024));
  */
 export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, ctx: BpfCallContext = {}): number {
+  const call = progLoadCall(fields, log);
+  return progLoadResult(tryBpf(BpfCommand.BPF_PROG_LOAD, call.enc), call, fields, ctx);
+}
+
+/**
+ * {@link progLoad} with the system call on the libuv thread pool: the
+ * verifier runs there, and the event loop keeps serving while it does.
+ * Leave `fields` and the log buffer alone until it settles.
+ *
+ * @throws VerifierError when a log was requested and the verifier rejected the program
+ * @throws BpfError for other failures
+ * @example
+ * const insns = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 0; exit
+ * const fd = await progLoadAsync({ progType: ProgramType.SOCKET_FILTER, insns, license: 'GPL' });
+ */
+export async function progLoadAsync(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, ctx: BpfCallContext = {}): Promise<number> {
+  const call = progLoadCall(fields, log);
+  return progLoadResult(await tryBpfAsync(BpfCommand.BPF_PROG_LOAD, call.enc), call, fields, ctx);
+}
+
+/** The attr of a BPF_PROG_LOAD, with the log request folded in. */
+function progLoadCall(fields: ProgLoadAttr, log: Uint8Array | ProgLoadLog | undefined) {
   const logReq = log instanceof Uint8Array ? { buffer: log } : log;
   const all: ProgLoadAttr = logReq
     ? { ...fields, logBuf: logReq.buffer, logSize: logReq.buffer.byteLength, logLevel: logReq.level ?? 1 }
     : fields;
-  const enc = encodeProgLoadAttr(all);
-  const r = tryBpf(BpfCommand.BPF_PROG_LOAD, enc);
+  return { all, enc: encodeProgLoadAttr(all) };
+}
+
+/** The fd a BPF_PROG_LOAD returned, or the error it means: a VerifierError when a log came back. */
+function progLoadResult(r: number, call: ReturnType<typeof progLoadCall>, fields: ProgLoadAttr, ctx: BpfCallContext): number {
   if (r >= 0) return r;
+  const { all, enc } = call;
   const errno = -r;
   const name = fields.progName || 'unnamed';
   const logBuf = all.logBuf;
