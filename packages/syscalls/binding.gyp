@@ -21,7 +21,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
-      "cflags_cc": ["-fexceptions", "-std=gnu++17"],
+      "cflags_cc": ["-fexceptions", "-std=gnu++20"],
       "conditions": [
         ["OS!='linux'", { "type": "none" }]
       ]
