@@ -98,9 +98,24 @@ if (missing.length > 0) {
 function hasHeaders(dir) {
   return ['node.h', 'node_api.h', 'common.gypi'].every((f) => fs.existsSync(path.join(dir, 'include', 'node', f)));
 }
+/** The Node major the headers under `dir` are of (include/node/node_version.h), or undefined. */
+function headersMajor(dir) {
+  try {
+    const text = fs.readFileSync(path.join(dir, 'include', 'node', 'node_version.h'), 'utf8');
+    return Number(/#define NODE_MAJOR_VERSION (\d+)/.exec(text)?.[1]);
+  } catch {
+    return undefined;
+  }
+}
 const prefix = path.resolve(path.dirname(process.execPath), '..');
-const candidates = [process.env.npm_config_nodedir, process.env.BPFKIT_NODEDIR, prefix].filter(Boolean);
-const nodedir = candidates.find(hasHeaders);
+const candidates = [process.env.BPFKIT_NODEDIR, process.env.npm_config_nodedir, prefix].filter(Boolean);
+// Headers of the running Node's own major first: the addon's V8 fast paths switch on only when they match
+// (npm's nodedir may name another version's, e.g. the distribution's Node when another one runs).
+const major = Number(process.versions.node.split('.')[0]);
+const nodedir = candidates.find((d) => hasHeaders(d) && headersMajor(d) === major) ?? candidates.find(hasHeaders);
+if (nodedir !== undefined && headersMajor(nodedir) !== major) {
+  log(`warning: the headers found are of Node ${headersMajor(nodedir)}, not ${major}: the V8 fast paths stay off on this Node`);
+}
 if (nodedir === undefined) {
   fail(
     `No Node.js headers found (looked for include/node/{node.h,node_api.h,common.gypi} under: ${candidates.join(', ')}).\n` +
