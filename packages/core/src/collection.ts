@@ -24,6 +24,14 @@ export interface CollectionOptions {
   ignorePinning?: boolean;
   /** Load only these programs (by function name); the others are left out. Default: all. `[]`: maps and globals only. */
   programs?: readonly string[];
+  /**
+   * What a program the kernel (or the mock's VM) refuses does to the load:
+   * `'throw'` (default) closes everything and throws; `'skip'` leaves that
+   * program out — one failed load, the rest of the collection as it is —
+   * records its error in {@link Collection.programErrors}, adds a warning,
+   * and leaves the prog array slots that would have held it empty.
+   */
+  programErrors?: 'throw' | 'skip';
   /** Verifier log options for every program: level 1 (default) or 2, or 0 for none; first buffer size; keep the log of successful loads too (`KernelProgram.verifierLog`). */
   load?: Pick<LoadProgramOptions, 'logLevel' | 'logSize' | 'logAlways'>;
   /**
@@ -153,6 +161,8 @@ export class Collection implements Disposable {
    */
   readonly mapKinds: Readonly<Record<string, CollectionMapKind>>;
   readonly #mapTypes: Readonly<Record<string, CollectionMapTypes>>;
+  /** The programs refused and left out with `programErrors: 'skip'`, and why (a `VerifierError` with its log, or a `BpfError`). */
+  readonly programErrors: Readonly<Record<string, Error>>;
 
   constructor(
     readonly maps: Record<string, Map>,
@@ -163,10 +173,15 @@ export class Collection implements Disposable {
     variables: readonly GlobalVariableLayout[] = [],
     /** Builds a codec for a type of the object's BTF by name; undefined when it has none of that name. */
     typeCodec?: (type: string) => Codec<unknown> | undefined,
-    /** The object's BTF key and value types of its maps, and which maps are struct_ops maps. */
-    described: { mapTypes?: Readonly<Record<string, CollectionMapTypes>>; structOps?: readonly string[] } = {},
+    /** The object's BTF key and value types of its maps, which maps are struct_ops maps, programs refused and skipped. */
+    described: {
+      mapTypes?: Readonly<Record<string, CollectionMapTypes>>;
+      structOps?: readonly string[];
+      programErrors?: Readonly<Record<string, Error>>;
+    } = {},
   ) {
     this.#owned = owned;
+    this.programErrors = described.programErrors ?? {};
     this.#typeCodec = typeCodec;
     this.#mapTypes = described.mapTypes ?? {};
     const structOps = new Set(described.structOps ?? []);

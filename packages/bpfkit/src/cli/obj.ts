@@ -414,30 +414,21 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
   const kconfig = args.options.kconfig === undefined ? undefined : readTextFile('--kconfig', args.options.kconfig);
   // Imported on demand: the other commands never load the whole loader.
   const { loadCollection } = await import('../collection.js');
-  // Each program the kernel refuses is reported and left out; the others are loaded together (maps are shared).
-  const failures: { program: string; error: Error }[] = [];
-  let coll: Collection | undefined;
-  for (;;) {
-    const remaining = results.filter((r) => !failures.some((f) => f.program === r.name)).map((r) => r.name);
-    if (remaining.length === 0) break;
-    try {
-      // Without --pin nothing is pinned, not even maps that ask for it by name.
-      coll = loadCollection(spec, {
-        ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }),
-        programs: remaining,
-        // --verbose keeps each loaded program's verifier log for its statistics.
-        ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
-        // For a kernel whose config or BTF is not on this machine (or to try another kernel's).
-        ...(kconfig !== undefined ? { kconfig } : {}),
-        ...(args.options['kernel-btf'] !== undefined ? { kernelBtf: args.options['kernel-btf'] } : {}),
-      });
-      break;
-    } catch (err) {
-      const failed = failedProgram(err);
-      if (failed === undefined || !remaining.includes(failed)) throw err;
-      failures.push({ program: failed, error: err as Error });
-    }
-  }
+  // Each program the kernel refuses is reported and left out (one failed BPF_PROG_LOAD each); the others
+  // load together, sharing the maps, created once.
+  // Without --pin nothing is pinned, not even maps that ask for it by name.
+  const coll: Collection = loadCollection(spec, {
+    ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }),
+    programErrors: 'skip',
+    // --verbose keeps each loaded program's verifier log for its statistics.
+    ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
+    // For a kernel whose config or BTF is not on this machine (or to try another kernel's).
+    ...(kconfig !== undefined ? { kconfig } : {}),
+    ...(args.options['kernel-btf'] !== undefined ? { kernelBtf: args.options['kernel-btf'] } : {}),
+  });
+  const failures = Object.entries(coll.programErrors).map(([program, error]) => ({ program, error }));
+  // The warnings that say so are the failures' own lines below.
+  const refusedWarning = /^program '.*' was not loaded: /;
   for (const f of failures) results.find((r) => r.name === f.program)!.status = 'failed';
   const report = (maps: MapResult[]): number => {
     if (asJson) {
@@ -458,8 +449,7 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
     }
     return failures.length ? 1 : 0;
   };
-  if (!coll) return report([]);
-  for (const w of coll.warnings) if (!warnings.includes(w)) warnings.push(w);
+  for (const w of coll.warnings) if (!warnings.includes(w) && !refusedWarning.test(w)) warnings.push(w);
   try {
     for (const r of results) {
       const prog = coll.programs[r.name];
@@ -479,13 +469,6 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
     // Pinned objects live on in bpffs; everything else goes away with the process's fds.
     coll.close();
   }
-}
-
-/** The program a load error names: a VerifierError's, or the subject of another BPF_PROG_LOAD failure. */
-function failedProgram(err: unknown): string | undefined {
-  if (err instanceof VerifierError) return err.program;
-  if (err instanceof BpfError && err.command === 'BPF_PROG_LOAD') return /^program '([^']+)'/.exec(err.message)?.[1];
-  return undefined;
 }
 
 function printLoad(programs: readonly ProgramResult[], maps: readonly MapResult[], io: CliIo): void {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { NotSupportedError } from '@bpfkit/core';
+import { NotSupportedError, VerifierError } from '@bpfkit/core';
 import type { Collection, CollectionOptions, System } from '@bpfkit/core';
 import { readObject } from '@bpfkit/elf';
 import { MOCK_PROGRAM_TYPES, MockSystem } from '@bpfkit/mock';
@@ -167,4 +167,31 @@ describe('loadCollectionAsync', () => {
       await expect(system.loadCollectionAsync('/nonexistent.bpf.o')).rejects.toThrow(/readable BPF object file/);
     });
   }
+});
+
+describe("programErrors: 'skip'", () => {
+  whenKernel('program:socket_filter').it(
+    'on the kernel: a refused program is one failed load, its VerifierError kept, the rest loaded',
+    () => {
+      using kernel = new NativeSystem();
+      const file = path.resolve(here, '../../testdata/rejected.bpf.o');
+      expect(() => kernel.loadCollection(file)).toThrow(VerifierError);
+      using coll = kernel.loadCollection(file, { programErrors: 'skip' });
+      expect(Object.keys(coll.programs)).toEqual(['fine']);
+      expect(coll.programErrors.unchecked_lookup).toBeInstanceOf(VerifierError);
+      expect((coll.programErrors.unchecked_lookup as VerifierError).log).toMatch(/invalid mem access 'map_value_or_null'/);
+      expect(coll.warnings.some((w) => w.startsWith("program 'unchecked_lookup' was not loaded:"))).toBe(true);
+      expect(coll.programs.fine!.testRun({ data: new Uint8Array(64) }).returnValue).toBe(0);
+    },
+  );
+
+  it('on the mock: programs its VM cannot run are left out, named, the rest loaded', () => {
+    using mock = new MockSystem();
+    const file = path.resolve(here, '../../testdata/callbacks.bpf.o');
+    using coll = mock.loadCollection(file, { programErrors: 'skip' });
+    expect(Object.keys(coll.programErrors).sort()).toEqual(['drain', 'find_vma', 'timer']);
+    expect(coll.programErrors.timer!.message).toMatch(/bpf_timer_init/);
+    expect(Object.keys(coll.programs).length).toBeGreaterThan(0);
+    expect(Object.keys(coll.programs)).not.toContain('timer');
+  });
 });

@@ -1,4 +1,5 @@
 import {
+  BpfError,
   Collection,
   createCollectionMaps,
   fillInitialValues,
@@ -6,6 +7,7 @@ import {
   mapTypeName,
   NotSupportedError,
   ProgramType,
+  VerifierError,
 } from '@bpfkit/core';
 import type { Codec, CollectionOptions, CollectionSpec, LoadProgramOptions, Map, Program, ProgramSpec } from '@bpfkit/core';
 import { btfCodec } from '../btf/codec.js';
@@ -161,11 +163,13 @@ function* load(
       }
     }
     const plan = planCollection(spec, { withBtf: btf !== undefined, possibleCpus: port.possibleCpus, kconfig: externs.kconfig });
-    // A map of a type the backend lacks is left out (with a warning) when no program loaded uses it.
-    const leftOut = plan.maps.filter((m) => !port.supportsMapType(m.spec.type) && !usedMaps.has(m.name));
+    // A map of a type the backend lacks is left out (with a warning) when no program loaded uses it; with
+    // programErrors 'skip', also when one does: that program is then refused (below), the rest load.
+    const skip = options.programErrors === 'skip';
+    const leftOut = plan.maps.filter((m) => !port.supportsMapType(m.spec.type) && (skip || !usedMaps.has(m.name)));
     for (const m of leftOut) {
       warnings.push(
-        `map '${m.name}' is not created on ${port.backend}: it does not implement ${mapTypeName(m.spec.type)} maps, and no program loaded uses it`,
+        `map '${m.name}' is not created on ${port.backend}: it does not implement ${mapTypeName(m.spec.type)} maps${usedMaps.has(m.name) ? '' : ', and no program loaded uses it'}`,
       );
     }
     const maps: Record<string, Map> = createCollectionMaps(
@@ -186,11 +190,42 @@ function* load(
 
     const programs: Record<string, Program> = {};
     const coreCache: CoreCandidateCache = new globalThis.Map();
+    const programErrors: Record<string, Error> = {};
     for (const name of wanted) {
       const p = spec.programs[name]!;
-      const program = yield* loadProgram(port, spec, p, { maps, externs: externs.values, btf, structOps, coreCache, load: options.load });
+      let program: Program;
+      try {
+        const missing = leftOut.find((m) => p.references.some((r) => r.target === m.name));
+        if (missing) {
+          throw new NotSupportedError(
+            `${mapTypeName(missing.spec.type)} maps`,
+            undefined,
+            `program '${name}' uses map '${missing.name}'`,
+            port.backend,
+          );
+        }
+        program = yield* loadProgram(port, spec, p, { maps, externs: externs.values, btf, structOps, coreCache, load: options.load });
+      } catch (err) {
+        // A refusal of this program's load (the verifier's, its BPF_PROG_LOAD's, the mock VM's): with 'skip', one failed load.
+        if (
+          options.programErrors !== 'skip' ||
+          !(err instanceof VerifierError || err instanceof BpfError || err instanceof NotSupportedError)
+        ) {
+          throw err;
+        }
+        programErrors[name] = err;
+        warnings.push(`program '${name}' was not loaded: ${err.message.split('\n')[0]}`);
+        continue;
+      }
       owned.push(program);
       programs[name] = program;
+    }
+    for (const [map, slots] of Object.entries(spec.initialValues)) {
+      for (const s of slots) {
+        if (s.kind === 'program' && Object.hasOwn(programErrors, s.target)) {
+          warnings.push(`slot ${s.slot} of map '${map}' is left empty: program '${s.target}' was not loaded`);
+        }
+      }
     }
     fillInitialValues(spec.initialValues, maps, programs);
     warnings.push(...fillStructOpsMaps(structOps, maps, programs));
@@ -217,6 +252,7 @@ function* load(
     return new Collection(maps, programs, [closeLinks, ...owned, reportFailure], warnings, plan.variables, typeCodecOf(spec.btf), {
       mapTypes: mapBtfTypes(spec),
       structOps: Object.keys(spec.structOps).filter((name) => Object.hasOwn(maps, name)),
+      programErrors,
     });
   } catch (err) {
     for (const o of owned.reverse()) o.close();
