@@ -153,6 +153,44 @@ Napi::Value RawFunction(napi_env env, const char* name, napi_callback cb, const 
 
 // ---- generic and batch entry points (node-addon-api) -----------------------
 
+// Writes the address of ptrBuffers[i] (0 for null) at byte ptrOffsets[i] of attr, for each i: what
+// bpf() and bpfAsync() take their pointer arguments as. `keep`, when given, gets a reference to each buffer.
+void PatchPointers(const Napi::CallbackInfo& info, const char* fn, uint8_t* attr, size_t attr_len,
+                   std::vector<Napi::Reference<Napi::Value>>* keep) {
+  Napi::Env env = info.Env();
+  Napi::Value offsets_v = info[2];
+  Napi::Value buffers_v = info[3];
+  bool has_offsets = !offsets_v.IsUndefined() && !offsets_v.IsNull();
+  bool has_buffers = !buffers_v.IsUndefined() && !buffers_v.IsNull();
+  if (!has_offsets && !has_buffers) return;
+  std::string name(fn);
+  if (!offsets_v.IsArray() || !buffers_v.IsArray()) {
+    throw Napi::TypeError::New(env, name + ": ptrOffsets and ptrBuffers must both be arrays");
+  }
+  Napi::Array offsets = offsets_v.As<Napi::Array>();
+  Napi::Array buffers = buffers_v.As<Napi::Array>();
+  uint32_t n = offsets.Length();
+  if (buffers.Length() != n) throw Napi::TypeError::New(env, name + ": ptrOffsets and ptrBuffers must have the same length");
+  std::string what = name + ": ptrBuffers[i]";
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value off_v = offsets.Get(i);
+    if (!off_v.IsNumber()) throw Napi::TypeError::New(env, name + ": ptrOffsets must hold numbers");
+    double off = off_v.As<Napi::Number>().DoubleValue();
+    if (!(off >= 0) || off + 8 > static_cast<double>(attr_len) || off != static_cast<double>(static_cast<size_t>(off))) {
+      throw Napi::RangeError::New(env, name + ": ptrOffsets[" + std::to_string(i) + "] = " + std::to_string(off) +
+                                           " does not leave 8 bytes inside attr (" + std::to_string(attr_len) + " bytes)");
+    }
+    Napi::Value buf_v = buffers.Get(i);
+    uint64_t address = 0;
+    if (!buf_v.IsNull() && !buf_v.IsUndefined()) {
+      size_t len = 0;
+      address = reinterpret_cast<uintptr_t>(RequireBytes(buf_v, what.c_str(), &len));
+      if (keep != nullptr) keep->push_back(Napi::Persistent(buf_v));
+    }
+    std::memcpy(attr + static_cast<size_t>(off), &address, sizeof(address));
+  }
+}
+
 // bpf(cmd, attr, ptrOffsets?, ptrBuffers?)
 Napi::Value Bpf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -160,38 +198,7 @@ Napi::Value Bpf(const Napi::CallbackInfo& info) {
   int32_t cmd = RequireInt32(info[0], "bpf: cmd");
   size_t attr_len = 0;
   auto* attr = static_cast<uint8_t*>(RequireBytes(info[1], "bpf: attr", &attr_len));
-  Napi::Value offsets_v = info[2];
-  Napi::Value buffers_v = info[3];
-  bool has_offsets = !offsets_v.IsUndefined() && !offsets_v.IsNull();
-  bool has_buffers = !buffers_v.IsUndefined() && !buffers_v.IsNull();
-  if (has_offsets || has_buffers) {
-    if (!offsets_v.IsArray() || !buffers_v.IsArray()) {
-      throw Napi::TypeError::New(env, "bpf: ptrOffsets and ptrBuffers must both be arrays");
-    }
-    Napi::Array offsets = offsets_v.As<Napi::Array>();
-    Napi::Array buffers = buffers_v.As<Napi::Array>();
-    uint32_t n = offsets.Length();
-    if (buffers.Length() != n) {
-      throw Napi::TypeError::New(env, "bpf: ptrOffsets and ptrBuffers must have the same length");
-    }
-    for (uint32_t i = 0; i < n; i++) {
-      Napi::Value off_v = offsets.Get(i);
-      if (!off_v.IsNumber()) throw Napi::TypeError::New(env, "bpf: ptrOffsets must hold numbers");
-      double off = off_v.As<Napi::Number>().DoubleValue();
-      if (!(off >= 0) || off + 8 > static_cast<double>(attr_len) || off != static_cast<double>(static_cast<size_t>(off))) {
-        throw Napi::RangeError::New(env, "bpf: ptrOffsets[" + std::to_string(i) + "] = " + std::to_string(off) +
-                                             " does not leave 8 bytes inside attr (" + std::to_string(attr_len) +
-                                             " bytes)");
-      }
-      Napi::Value buf_v = buffers.Get(i);
-      uint64_t address = 0;
-      if (!buf_v.IsNull() && !buf_v.IsUndefined()) {
-        size_t len = 0;
-        address = reinterpret_cast<uintptr_t>(RequireBytes(buf_v, "bpf: ptrBuffers[i]", &len));
-      }
-      std::memcpy(attr + static_cast<size_t>(off), &address, sizeof(address));
-    }
-  }
+  PatchPointers(info, "bpf", attr, attr_len, nullptr);
   return Result(env, SysBpf(cmd, attr, attr_len));
 }
 
@@ -241,35 +248,7 @@ Napi::Value BpfAsync(const Napi::CallbackInfo& info) {
   auto* attr = static_cast<uint8_t*>(RequireBytes(info[1], "bpfAsync: attr", &attr_len));
   std::vector<Napi::Reference<Napi::Value>> keep;
   keep.push_back(Napi::Persistent(info[1]));
-  Napi::Value offsets_v = info[2];
-  Napi::Value buffers_v = info[3];
-  bool has_offsets = !offsets_v.IsUndefined() && !offsets_v.IsNull();
-  bool has_buffers = !buffers_v.IsUndefined() && !buffers_v.IsNull();
-  if (has_offsets || has_buffers) {
-    if (!offsets_v.IsArray() || !buffers_v.IsArray()) {
-      throw Napi::TypeError::New(env, "bpfAsync: ptrOffsets and ptrBuffers must both be arrays");
-    }
-    Napi::Array offsets = offsets_v.As<Napi::Array>();
-    Napi::Array buffers = buffers_v.As<Napi::Array>();
-    uint32_t n = offsets.Length();
-    if (buffers.Length() != n) throw Napi::TypeError::New(env, "bpfAsync: ptrOffsets and ptrBuffers must have the same length");
-    for (uint32_t i = 0; i < n; i++) {
-      Napi::Value off_v = offsets.Get(i);
-      if (!off_v.IsNumber()) throw Napi::TypeError::New(env, "bpfAsync: ptrOffsets must hold numbers");
-      double off = off_v.As<Napi::Number>().DoubleValue();
-      if (!(off >= 0) || off + 8 > static_cast<double>(attr_len) || off != static_cast<double>(static_cast<size_t>(off))) {
-        throw Napi::RangeError::New(env, "bpfAsync: ptrOffsets[" + std::to_string(i) + "] does not leave 8 bytes inside attr");
-      }
-      Napi::Value buf_v = buffers.Get(i);
-      uint64_t address = 0;
-      if (!buf_v.IsNull() && !buf_v.IsUndefined()) {
-        size_t len = 0;
-        address = reinterpret_cast<uintptr_t>(RequireBytes(buf_v, "bpfAsync: ptrBuffers[i]", &len));
-        keep.push_back(Napi::Persistent(buf_v));
-      }
-      std::memcpy(attr + static_cast<size_t>(off), &address, sizeof(address));
-    }
-  }
+  PatchPointers(info, "bpfAsync", attr, attr_len, &keep);
   auto* work = new BpfWork(env, cmd, attr, attr_len, std::move(keep));
   Napi::Promise promise = work->Promise();
   work->Queue();
