@@ -9,6 +9,8 @@ import {
   OwnedHandle,
   ProgramType,
   programTypeName,
+  runSteps,
+  runStepsAsync,
   TestRunFlag,
   testRunRule,
   testRunUnsupported,
@@ -389,19 +391,7 @@ function btfFields(options: LoadProgramOptions) {
  * using prog = loadKernelProgram({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions: insns, license: 'GPL' });
  */
 export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions = {}): KernelProgram {
-  const steps = loadSteps(spec, options);
-  let step = steps.next();
-  while (!step.done) {
-    let fd: number;
-    try {
-      fd = progLoad(step.value.fields, step.value.log, step.value.ctx);
-    } catch (err) {
-      step = steps.throw(err);
-      continue;
-    }
-    step = steps.next(fd);
-  }
-  return step.value;
+  return runSteps(loadSteps(spec, options), (s) => progLoad(s.fields, s.log, s.ctx));
 }
 
 /**
@@ -413,20 +403,8 @@ export function loadKernelProgram(spec: ProgramSpec, options: LoadProgramOptions
  * const insns = Uint8Array.of(0xb7, 0, 0, 0, 42, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0); // r0 = 42; exit
  * using prog = await loadKernelProgramAsync({ name: 'answer', type: ProgramType.SOCKET_FILTER, instructions: insns, license: 'GPL' });
  */
-export async function loadKernelProgramAsync(spec: ProgramSpec, options: LoadProgramOptions = {}): Promise<KernelProgram> {
-  const steps = loadSteps(spec, options);
-  let step = steps.next();
-  while (!step.done) {
-    let fd: number;
-    try {
-      fd = await progLoadAsync(step.value.fields, step.value.log, step.value.ctx);
-    } catch (err) {
-      step = steps.throw(err);
-      continue;
-    }
-    step = steps.next(fd);
-  }
-  return step.value;
+export function loadKernelProgramAsync(spec: ProgramSpec, options: LoadProgramOptions = {}): Promise<KernelProgram> {
+  return runStepsAsync(loadSteps(spec, options), (s) => progLoadAsync(s.fields, s.log, s.ctx));
 }
 
 /** One BPF_PROG_LOAD a load asks for. */

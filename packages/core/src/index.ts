@@ -12,6 +12,7 @@ export * from './map-compat.js';
 export * from './map-kinds.js';
 export * from './collection.js';
 export type { LoadProgramOptions } from './load-program-options.js';
+export { runSteps, runStepsAsync } from './steps.js';
 export { EventReaderCore } from './event-reader-base.js';
 export type { EventWaker, WakeCallback, InPlaceCallback, RawRecordCallback } from './event-reader-base.js';
 export { checkProgramSpec, readTestRunOptions, type TestRunInput } from './program-checks.js';

@@ -7,6 +7,8 @@ import {
   mapTypeName,
   NotSupportedError,
   ProgramType,
+  runSteps,
+  runStepsAsync,
   VerifierError,
 } from '@bpfkit/core';
 import type { Codec, CollectionOptions, CollectionSpec, LoadProgramOptions, Map, Program, ProgramSpec } from '@bpfkit/core';
@@ -53,19 +55,7 @@ export function loadCollectionWith(
   options: CollectionOptions = {},
 ): Collection {
   try {
-    const steps = load(port, object, options);
-    let step = steps.next();
-    while (!step.done) {
-      let program: Program;
-      try {
-        program = port.loadProgram(step.value.spec, step.value.options);
-      } catch (err) {
-        step = steps.throw(err);
-        continue;
-      }
-      step = steps.next(program);
-    }
-    return step.value;
+    return runSteps(load(port, object, options), (s) => port.loadProgram(s.spec, s.options));
   } finally {
     port.release();
   }
@@ -87,20 +77,9 @@ export async function loadCollectionWithAsync(
   options: CollectionOptions = {},
 ): Promise<Collection> {
   try {
-    const steps = load(port, object, options);
-    let step = steps.next();
-    while (!step.done) {
-      let program: Program;
-      try {
-        const { spec, options: load } = step.value;
-        program = port.loadProgramAsync ? await port.loadProgramAsync(spec, load) : port.loadProgram(spec, load);
-      } catch (err) {
-        step = steps.throw(err);
-        continue;
-      }
-      step = steps.next(program);
-    }
-    return step.value;
+    return await runStepsAsync(load(port, object, options), (s) =>
+      port.loadProgramAsync ? port.loadProgramAsync(s.spec, s.options) : port.loadProgram(s.spec, s.options),
+    );
   } finally {
     port.release();
   }
