@@ -1,4 +1,4 @@
-import { InvalidArgumentError, MapType, mapTypeName } from '@bpfkit/core';
+import { InvalidArgumentError, MapType, mapTypeName, ringBufferMaps } from '@bpfkit/core';
 import type {
   AttachTarget,
   Codec,
@@ -159,8 +159,7 @@ export class NativeSystem implements System {
     map: Map<unknown, unknown> | readonly Map<unknown, unknown>[],
     options: RingBufferOptions<T> = {},
   ): EventReader<T> | EventReader {
-    const maps: readonly Map<unknown, unknown>[] = Array.isArray(map) ? map : [map as Map<unknown, unknown>];
-    if (maps.length === 0) throw new InvalidArgumentError('openRingBuffer: maps', 'at least one ring buffer map', maps);
+    const maps = ringBufferMaps(map);
     for (const m of maps) {
       if (m.type !== MapType.RINGBUF) {
         throw new InvalidArgumentError(

@@ -1,6 +1,7 @@
 import { perCpuSlotSize } from './codecs/per-cpu.js';
 import { mapTypeRules } from './kernel/map-rules.js';
-import type { MapSpec } from './interfaces.js';
+import { InvalidArgumentError } from './errors.js';
+import type { Map, MapSpec } from './interfaces.js';
 
 /**
  * Whether values of this map type hold one slot per possible CPU
@@ -58,4 +59,19 @@ export function rawValueSize(spec: Pick<MapSpec, 'type' | 'valueSize'>, cpus: nu
  */
 export function kernelObjectName(name: string | undefined): string {
   return (name ?? '').replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
+}
+
+/**
+ * The maps an event reader opens over: one map, or a non-empty list of them
+ * (`System.openRingBuffer` takes either).
+ *
+ * @throws InvalidArgumentError for an empty list
+ * @example
+ * declare const events: Map;
+ * ringBufferMaps(events); // [events]
+ */
+export function ringBufferMaps(map: Map<unknown, unknown> | readonly Map<unknown, unknown>[]): readonly Map<unknown, unknown>[] {
+  const maps: readonly Map<unknown, unknown>[] = Array.isArray(map) ? map : [map as Map<unknown, unknown>];
+  if (maps.length === 0) throw new InvalidArgumentError('openRingBuffer: maps', 'at least one ring buffer map', maps);
+  return maps;
 }

@@ -15,6 +15,7 @@ import {
   programTypeFromName,
   programTypeNames,
   MapType,
+  ringBufferMaps,
 } from '@bpfkit/core';
 import type {
   AttachTarget,
@@ -487,8 +488,7 @@ export class MockSystem implements System {
     map: Map<unknown, unknown> | readonly Map<unknown, unknown>[],
     options: RingBufferOptions<T> = {},
   ): EventReader<T> | EventReader {
-    const maps: readonly Map<unknown, unknown>[] = Array.isArray(map) ? map : [map as Map<unknown, unknown>];
-    if (maps.length === 0) throw new InvalidArgumentError('openRingBuffer: maps', 'at least one ring buffer map', maps);
+    const maps = ringBufferMaps(map);
     const stores = maps.map((m) => this.#eventStore('openRingBuffer', m, MapType.RINGBUF));
     return new MockRingBufferReader<T>(this.runtime, stores, options.codec);
   }
