@@ -9,6 +9,7 @@ import { expect, it } from 'vitest';
 import { kernelBtfs, vmlinuxBtf } from './kernel/kernel-btf.js';
 import { loadCollection } from './collection.js';
 import { prepareStructOps } from '@bpfkit/elf';
+import { btfWithTypes } from '@bpfkit/elf/testing';
 
 const file = path.resolve(import.meta.dirname, '../../elf/testdata/struct_ops.bpf.o');
 const fds = () => fs.readdirSync('/proc/self/fd').length;
@@ -26,7 +27,7 @@ function renameMember(spec: ObjectSpec, from: string, to: string): ObjectSpec {
   const t = types[id]!;
   types[id] = { ...t, members: t.members!.map((m) => (m.name === from ? { ...m, name: to } : m)) };
   const functions = spec.structOps.bpfkit_cc!.functions.map((f) => (f.member === from ? { ...f, member: to } : f));
-  return { ...spec, btf: { ...spec.btf!, types }, structOps: { bpfkit_cc: { ...spec.structOps.bpfkit_cc!, functions } } };
+  return { ...spec, btf: btfWithTypes(spec.btf!, types), structOps: { bpfkit_cc: { ...spec.structOps.bpfkit_cc!, functions } } };
 }
 
 whenFeature('kernel-btf').describe("struct_ops against this kernel's BTF", () => {
@@ -134,9 +135,9 @@ whenKernel('kernel-btf', 'map:struct_ops', 'struct-ops-link').describe('struct_o
         .find('bpf_struct_ops_state', BtfKind.ENUM)!
         .enumerators!.find((e) => e.name === 'BPF_STRUCT_OPS_STATE_READY')!.value;
       const common = wrapper.members!.find((m) => m.name === 'common')!;
-      const stateMember = kernel.types[kernel.find('bpf_struct_ops_common_value', BtfKind.STRUCT)!.id]!.members!.find(
-        (m) => m.name === 'state',
-      )!;
+      const stateMember = kernel
+        .type(kernel.find('bpf_struct_ops_common_value', BtfKind.STRUCT)!.id)!
+        .members!.find((m) => m.name === 'state')!;
       expect(BigInt(view.getUint32(common.bitOffset / 8 + stateMember.bitOffset / 8, true))).toBe(state);
       // The congestion control was not registered: the kernel does not list it.
       const available = fs.readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8');

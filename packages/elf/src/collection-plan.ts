@@ -127,7 +127,7 @@ export function mapBtfTypes(spec: ObjectSpec): Record<string, CollectionMapTypes
   if (!btf) return out;
   const describe = (id: number | undefined) => {
     if (!id) return undefined;
-    const written = btf.types[id];
+    const written = btf.type(id);
     if (!written) return undefined;
     const t = skipModifiers(btf, id);
     const aggregate = t.kind === BtfKind.STRUCT ? 'struct' : t.kind === BtfKind.UNION ? 'union' : undefined;

@@ -9,7 +9,7 @@ const CALL = 0x85;
 function callGraph(spec: ReturnType<typeof readObject>, program: string, le: boolean): string[] {
   const p = spec.programs[program]!;
   const btf = spec.btf!;
-  const starts = p.funcInfo.map((f) => ({ at: f.insnOff, name: btf.types[f.typeId]!.name })).sort((a, b) => a.at - b.at);
+  const starts = p.funcInfo.map((f) => ({ at: f.insnOff, name: btf.type(f.typeId)!.name })).sort((a, b) => a.at - b.at);
   const fnAt = (slot: number) => starts.filter((s) => s.at <= slot).at(-1)!;
   const view = new DataView(p.instructions.buffer, p.instructions.byteOffset, p.instructions.byteLength);
   const edges: string[] = [];

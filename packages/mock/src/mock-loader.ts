@@ -56,7 +56,8 @@ export function mockLoaderPort(system: MockSystem, options: CollectionOptions): 
     const given = options.kernelBtf;
     const bytes = typeof given === 'string' ? readFileFor('options.kernelBtf', 'a readable BTF file', given) : given;
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('options.kernelBtf', 'a path or the bytes of a BTF file', given);
-    kernel = [{ name: 'vmlinux', btf: parseBtf(bytes) }];
+    // Bytes read here are ours to keep; bytes the caller gave are copied.
+    kernel = [{ name: 'vmlinux', btf: parseBtf(bytes, undefined, { owned: typeof given === 'string' }) }];
     return kernel;
   };
   const noKernelTypes = 'pass options.kernelBtf (a BTF file, e.g. a copy of /sys/kernel/btf/vmlinux)';

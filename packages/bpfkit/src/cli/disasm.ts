@@ -41,7 +41,7 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
     }
     for (const r of program.coreRelocations)
       note(r.index, `CO-RE ${coreReloKindName(r.kind)} ${typeName(spec, r.typeId)} ${r.accessString}`);
-    for (const f of program.funcInfo) if (f.insnOff > 0) note(f.insnOff, `subprogram ${spec.btf?.types[f.typeId]?.name ?? ''}`.trim());
+    for (const f of program.funcInfo) if (f.insnOff > 0) note(f.insnOff, `subprogram ${spec.btf?.type(f.typeId)?.name ?? ''}`.trim());
     for (const line of disassemble(program.instructions, spec.littleEndian)) {
       const slot = Number(line.slice(0, line.indexOf(':')));
       const extra = notes.get(slot);
@@ -74,6 +74,6 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
 }
 
 function typeName(spec: ObjectSpec, id: number): string {
-  const t = spec.btf?.types[id];
+  const t = spec.btf?.type(id);
   return t?.name || `type ${id}`;
 }

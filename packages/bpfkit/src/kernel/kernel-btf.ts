@@ -28,7 +28,7 @@ export function vmlinuxBtf(): Btf {
       `${file} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF (needed for CO-RE, ksym externs and kfuncs); pass a BTF file instead`,
     );
   }
-  vmlinux = parseBtf(new Uint8Array(fs.readFileSync(file)));
+  vmlinux = parseBtf(new Uint8Array(fs.readFileSync(file)), undefined, { owned: true });
   return vmlinux;
 }
 
@@ -46,7 +46,7 @@ export function kernelBtfs(): KernelBtf[] {
   for (const name of fs.readdirSync(BTF_DIR).sort()) {
     if (name === 'vmlinux') continue;
     try {
-      out.push({ name, btf: parseBtf(new Uint8Array(fs.readFileSync(path.join(BTF_DIR, name))), base) });
+      out.push({ name, btf: parseBtf(new Uint8Array(fs.readFileSync(path.join(BTF_DIR, name))), base, { owned: true }) });
     } catch {
       // A module unloaded while we read, or BTF we cannot parse: its types are simply not candidates.
     }

@@ -38,7 +38,8 @@ export function kernelTypes(option: string | Uint8Array | undefined): () => Kern
     if (option === undefined) return (cached = kernelBtfs());
     const bytes = typeof option === 'string' ? readFileFor('options.kernelBtf', 'a readable BTF file', option) : option;
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('options.kernelBtf', 'a path or the bytes of a BTF file', option);
-    return (cached = [{ name: 'vmlinux', btf: parseBtf(bytes) }]);
+    // Bytes read here are ours to keep; bytes the caller gave are copied.
+    return (cached = [{ name: 'vmlinux', btf: parseBtf(bytes, undefined, { owned: typeof option === 'string' }) }]);
   };
 }
 

@@ -51,13 +51,13 @@ describe('BTF', () => {
     const proto = b.addFuncProto(int, [['ctx', ptr]]);
     const fn = b.addFunc('prog', proto, 1);
     const btf = parseBtf(b.encode());
-    expect(btf.types[int]!.int).toEqual({ encoding: 1, offset: 0, bits: 32 });
-    expect(btf.types[arr]!.array).toEqual({ type: int, indexType: int, elements: 1024 });
-    expect(btf.types[ptr]!.sizeOrType).toBe(arr);
-    expect(btf.types[v]).toMatchObject({ name: 'counts', kind: BtfKind.VAR, sizeOrType: def, linkage: 1 });
+    expect(btf.type(int)!.int).toEqual({ encoding: 1, offset: 0, bits: 32 });
+    expect(btf.type(arr)!.array).toEqual({ type: int, indexType: int, elements: 1024 });
+    expect(btf.type(ptr)!.sizeOrType).toBe(arr);
+    expect(btf.type(v)).toMatchObject({ name: 'counts', kind: BtfKind.VAR, sizeOrType: def, linkage: 1 });
     expect(btf.find('.maps', BtfKind.DATASEC)!.variables).toEqual([{ type: v, offset: 0, size: 8 }]);
-    expect(btf.types[proto]!.params).toEqual([{ name: 'ctx', type: ptr }]);
-    expect(btf.types[fn]).toMatchObject({ name: 'prog', kind: BtfKind.FUNC, vlen: 1, sizeOrType: proto });
+    expect(btf.type(proto)!.params).toEqual([{ name: 'ctx', type: ptr }]);
+    expect(btf.type(fn)).toMatchObject({ name: 'prog', kind: BtfKind.FUNC, vlen: 1, sizeOrType: proto });
   });
 
   it('refuses bad magic, short blobs, overlong sections and unknown kinds with ParseError', () => {

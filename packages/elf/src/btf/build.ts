@@ -96,11 +96,11 @@ export class BtfBuilder {
    * @example
    * const mod = BtfBuilder.splitOf(vmlinux);
    * const id = mod.addStruct('nf_conn', 8, [['status', vmlinux.find('int')!.id, 0]]);
-   * parseBtf(mod.encode(), vmlinux).types[id]!.name; // 'nf_conn'
+   * parseBtf(mod.encode(), vmlinux).type(id)!.name; // 'nf_conn'
    */
   static splitOf(base: Btf): BtfBuilder {
     const b = new BtfBuilder();
-    b.#firstId = base.types.length;
+    b.#firstId = base.typeCount;
     b.#stringBase = base.firstStringOffset + base.strings.byteLength;
     return b;
   }

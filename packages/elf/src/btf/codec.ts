@@ -25,10 +25,10 @@ const QUALIFIERS: ReadonlySet<number> = new Set([BtfKind.TYPEDEF, BtfKind.VOLATI
 
 /** The type behind typedefs and qualifiers. */
 function resolve(btf: Btf, id: number): BtfType {
-  let t = btf.types[id];
+  let t = btf.type(id);
   for (let hops = 0; t && QUALIFIERS.has(t.kind); hops++) {
     if (hops > 64) break;
-    t = btf.types[t.sizeOrType];
+    t = btf.type(t.sizeOrType);
   }
   if (!t) throw new InvalidArgumentError('BTF type', 'a type id of this BTF', id);
   return t;
@@ -245,7 +245,7 @@ function encodeBitfield(btf: Btf, id: number, view: DataView, structOffset: numb
  * event.decode(new Uint8Array(event.size)); // { pid: 0, comm: '', … }
  */
 export function btfCodec(btf: Btf, type: number | string): Codec<BtfValue> {
-  const t = typeof type === 'number' ? btf.types[type] : findByName(btf, type);
+  const t = typeof type === 'number' ? btf.type(type) : findByName(btf, type);
   if (!t || t.id === 0) throw new InvalidArgumentError('BTF type', 'a type this BTF defines (by name or id)', type);
   const size = sizeOf(btf, t.id);
   const name = typeof type === 'string' ? type : t.name || `type ${t.id}`;

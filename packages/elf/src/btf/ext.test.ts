@@ -34,12 +34,12 @@ describe('.BTF.ext of the clang objects', () => {
         const section = elf.section(name)!;
         const funcs = elf.symbols.filter((s) => s.section === section.index && s.type === 2).map((s) => [Number(s.value), s.name]);
         const described = records.funcInfo.map((f) => {
-          expect(btf.types[f.typeId]!.kind).toBe(BtfKind.FUNC);
-          return [f.insnOff, btf.types[f.typeId]!.name];
+          expect(btf.type(f.typeId)!.kind).toBe(BtfKind.FUNC);
+          return [f.insnOff, btf.type(f.typeId)!.name];
         });
         expect(described.sort()).toEqual(funcs.sort());
       }
-      expect(ext.sections.xdp!.funcInfo.map((f) => btf.types[f.typeId]!.name)).toEqual(['core_fields', 'core_types']);
+      expect(ext.sections.xdp!.funcInfo.map((f) => btf.type(f.typeId)!.name)).toEqual(['core_fields', 'core_types']);
     });
 
     it(`resolves line records to the source lines they name (${file})`, () => {
@@ -73,18 +73,18 @@ describe('.BTF.ext of the clang objects', () => {
       }
       // core_fields' first statement: bpf_core_field_offset(task->pid), member 0 of the local task_struct.
       const first = ext.sections.xdp!.coreRelos[0]!;
-      expect({ ...first, type: btf.types[first.typeId]!.name }).toMatchObject({
+      expect({ ...first, type: btf.type(first.typeId)!.name }).toMatchObject({
         insnOff: 16,
         type: 'task_struct',
         accessString: '0:0',
         kind: 0,
       });
       // The subprogram's two reads: real_parent (member 2), then tgid (member 1).
-      expect(ext.sections['.text']!.coreRelos.map((r) => [btf.types[r.typeId]!.name, r.accessString, r.kind])).toEqual([
+      expect(ext.sections['.text']!.coreRelos.map((r) => [btf.type(r.typeId)!.name, r.accessString, r.kind])).toEqual([
         ['task_struct', '0:2', 0],
         ['task_struct', '0:1', 0],
       ]);
-      expect(ext.sections.tc!.coreRelos.map((r) => btf.types[r.typeId]!.name)).toContain('task_struct___wide');
+      expect(ext.sections.tc!.coreRelos.map((r) => btf.type(r.typeId)!.name)).toContain('task_struct___wide');
     });
   }
 

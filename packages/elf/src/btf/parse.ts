@@ -26,16 +26,36 @@ export interface BtfType {
   variables?: { type: number; offset: number; size: number }[];
 }
 
-/** A parsed BTF blob. */
+/**
+ * A parsed BTF blob.
+ *
+ * Types are decoded on demand: parsing checks the whole blob and indexes
+ * where each type starts and what it is called, and {@link Btf.type}
+ * materialises a type the first time it is asked for. vmlinux holds over
+ * 100,000 types and a CO-RE object needs a few hundred of them.
+ */
 export interface Btf {
   /**
    * Every type by id; index 0 is the void type. For split BTF the base's
    * types come first, so `types[id]` works for any id the blob may use.
+   *
+   * Materialises every type on first use (for vmlinux, tens of megabytes):
+   * prefer {@link Btf.type} and {@link Btf.typeCount}.
    */
-  types: BtfType[];
+  readonly types: BtfType[];
+  /** The number of type ids, void included (for split BTF, the base's too): ids run from 0 to `typeCount - 1`. */
+  readonly typeCount: number;
+  /** The type with this id (the base's for a lower id of split BTF), or undefined outside `0..typeCount-1`. */
+  type(id: number): BtfType | undefined;
   littleEndian: boolean;
   /** The first type with this name and, when given, kind (the base is searched first). */
   find(name: string, kind?: number): BtfType | undefined;
+  /**
+   * The ids of the named types this blob defines itself (not its base's)
+   * whose essential name (the name without a `___flavour` suffix) is `essential`,
+   * in id order: CO-RE's candidates.
+   */
+  idsByEssentialName(essential: string): readonly number[];
   /**
    * The string at `offset` of the string section, as type names and
    * `.BTF.ext` records refer to it. For split BTF, offsets below
@@ -55,9 +75,459 @@ export interface Btf {
 
 const HEADER_SIZE = 24;
 
+/** Bytes that follow the 12-byte `struct btf_type` for a kind with `vlen` entries, or -1 for an unknown kind. */
+function trailerSize(kind: number, vlen: number): number {
+  switch (kind) {
+    case BtfKind.INT:
+    case BtfKind.VAR:
+    case BtfKind.DECL_TAG:
+      return 4;
+    case BtfKind.ARRAY:
+      return 12;
+    case BtfKind.STRUCT:
+    case BtfKind.UNION:
+    case BtfKind.ENUM64:
+    case BtfKind.DATASEC:
+      return 12 * vlen;
+    case BtfKind.ENUM:
+    case BtfKind.FUNC_PROTO:
+      return 8 * vlen;
+    case BtfKind.PTR:
+    case BtfKind.FWD:
+    case BtfKind.TYPEDEF:
+    case BtfKind.VOLATILE:
+    case BtfKind.CONST:
+    case BtfKind.RESTRICT:
+    case BtfKind.FUNC:
+    case BtfKind.FLOAT:
+    case BtfKind.TYPE_TAG:
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+/** Kinds whose `type` field refers to another type. */
+function refersToType(kind: number): boolean {
+  switch (kind) {
+    case BtfKind.PTR:
+    case BtfKind.TYPEDEF:
+    case BtfKind.VOLATILE:
+    case BtfKind.CONST:
+    case BtfKind.RESTRICT:
+    case BtfKind.FUNC:
+    case BtfKind.FUNC_PROTO:
+    case BtfKind.VAR:
+    case BtfKind.TYPE_TAG:
+    case BtfKind.DECL_TAG:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const UNDERSCORE = 0x5f;
+
+/**
+ * Where the essential name of the NUL-terminated name at `start` ends: the
+ * flavour starts at the last `___` with a non-underscore byte on both sides
+ * (libbpf's `bpf_core_essential_name_len`), else the name's end.
+ */
+function essentialEnd(bytes: Uint8Array, start: number, end: number): number {
+  for (let i = end - 5; i >= start; i--) {
+    if (
+      bytes[i] !== UNDERSCORE &&
+      bytes[i + 1] === UNDERSCORE &&
+      bytes[i + 2] === UNDERSCORE &&
+      bytes[i + 3] === UNDERSCORE &&
+      bytes[i + 4] !== UNDERSCORE
+    ) {
+      return i + 1;
+    }
+  }
+  return end;
+}
+
+/** FNV-1a over a byte range: the name index's hash. */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+const utf8 = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** A hash table in typed arrays: no object per type. */
+interface NameIndex {
+  heads: Int32Array;
+  next: Int32Array;
+  hashes: Uint32Array;
+  mask: number;
+}
+
+/** A BTF blob checked and indexed at parse time, its types decoded when first asked for. */
+class ParsedBtf implements Btf {
+  readonly littleEndian: boolean;
+  readonly strings: Uint8Array;
+  readonly base?: Btf;
+  readonly firstTypeId: number;
+  readonly firstStringOffset: number;
+  readonly typeCount: number;
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  /** Byte offset of each own type's record in #bytes, by `id - firstTypeId`. */
+  readonly #offsets: Uint32Array;
+  readonly #strStart: number;
+  readonly #strLen: number;
+  readonly #decoded: (BtfType | undefined)[] = [];
+  #all: BtfType[] | undefined;
+  /** Own named types by essential-name hash: bucket heads and chains of `id - firstTypeId + 1` (0 ends a chain). */
+  #index: NameIndex | undefined;
+
+  constructor(bytes: Uint8Array, le: boolean, typesStart: number, typeLen: number, strStart: number, strLen: number, base?: Btf) {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.littleEndian = le;
+    this.#strStart = strStart;
+    this.#strLen = strLen;
+    this.strings = bytes.subarray(strStart, strStart + strLen);
+    if (base) this.base = base;
+    this.firstStringOffset = base ? base.firstStringOffset + base.strings.byteLength : 0;
+    this.firstTypeId = base ? base.typeCount : 1;
+    this.#offsets = this.#scan(typesStart, typeLen);
+    this.typeCount = this.firstTypeId + this.#offsets.length;
+    this.#check();
+  }
+
+  /** Walks the records once: where each starts, with sizes and kinds checked. */
+  #scan(start: number, length: number): Uint32Array {
+    const view = this.#view;
+    const le = this.littleEndian;
+    const end = start + length;
+    let offsets = new Uint32Array(Math.max(16, Math.ceil(length / 16)));
+    let n = 0;
+    for (let p = start; p < end; ) {
+      const id = this.firstTypeId + n;
+      if (p + 12 > end) throw new ParseError('BTF', `type ${id} runs past the type section`, p);
+      const info = view.getUint32(p + 4, le);
+      const kind = (info >>> 24) & 0x1f;
+      const extra = trailerSize(kind, info & 0xffff);
+      if (extra < 0) throw new ParseError('BTF', `type ${id} has unknown kind ${kind}`, p);
+      if (p + 12 + extra > end) throw new ParseError('BTF', `type ${id} runs past the type section`, p + 12);
+      if (n === offsets.length) {
+        const grown = new Uint32Array(offsets.length * 2);
+        grown.set(offsets);
+        offsets = grown;
+      }
+      offsets[n++] = p;
+      p += 12 + extra;
+    }
+    return offsets.slice(0, n);
+  }
+
+  /** Every string offset in range and every type id a type refers to defined: readers then follow references without checks. */
+  #check(): void {
+    const view = this.#view;
+    const le = this.littleEndian;
+    const count = this.typeCount;
+    const stringEnd = this.firstStringOffset + this.#strLen;
+    // Plain comparisons in the loop (no closure per record: vmlinux has a million of them); messages only on failure.
+    const badString = (off: number): never => {
+      this.string(off); // throws the ParseError naming the section
+      throw new ParseError('BTF', `string offset ${off} is out of range`);
+    };
+    const badRef = (id: number, ref: number, what: string): never => {
+      const name = this.string(view.getUint32(this.#offsets[id - this.firstTypeId]!, le)) || 'anonymous';
+      throw new ParseError('BTF', `type ${id} (${name}): ${what} refers to type ${ref}, but there are ${count}`);
+    };
+    for (let i = 0; i < this.#offsets.length; i++) {
+      const id = this.firstTypeId + i;
+      const p = this.#offsets[i]!;
+      const nameOff = view.getUint32(p, le);
+      if (nameOff >= stringEnd) badString(nameOff);
+      const info = view.getUint32(p + 4, le);
+      const kind = (info >>> 24) & 0x1f;
+      const vlen = info & 0xffff;
+      const sizeOrType = view.getUint32(p + 8, le);
+      if (sizeOrType >= count && refersToType(kind)) badRef(id, sizeOrType, 'its target');
+      const q = p + 12;
+      switch (kind) {
+        case BtfKind.ARRAY: {
+          const element = view.getUint32(q, le);
+          const index = view.getUint32(q + 4, le);
+          if (element >= count) badRef(id, element, 'its element type');
+          if (index >= count) badRef(id, index, 'its index type');
+          break;
+        }
+        case BtfKind.STRUCT:
+        case BtfKind.UNION:
+          for (let m = q; m < q + 12 * vlen; m += 12) {
+            const name = view.getUint32(m, le);
+            const type = view.getUint32(m + 4, le);
+            if (name >= stringEnd) badString(name);
+            if (type >= count) badRef(id, type, `member '${this.string(name)}'`);
+          }
+          break;
+        case BtfKind.ENUM:
+          for (let e = q; e < q + 8 * vlen; e += 8) {
+            const name = view.getUint32(e, le);
+            if (name >= stringEnd) badString(name);
+          }
+          break;
+        case BtfKind.ENUM64:
+          for (let e = q; e < q + 12 * vlen; e += 12) {
+            const name = view.getUint32(e, le);
+            if (name >= stringEnd) badString(name);
+          }
+          break;
+        case BtfKind.FUNC_PROTO:
+          for (let a = q; a < q + 8 * vlen; a += 8) {
+            const name = view.getUint32(a, le);
+            const type = view.getUint32(a + 4, le);
+            if (name >= stringEnd) badString(name);
+            if (type >= count) badRef(id, type, `parameter '${this.string(name)}'`);
+          }
+          break;
+        case BtfKind.DATASEC:
+          for (let v = q; v < q + 12 * vlen; v += 12) {
+            const ref = view.getUint32(v, le);
+            if (ref >= count) badRef(id, ref, 'a variable');
+            const refKind = this.#kindOf(ref);
+            if (refKind !== BtfKind.VAR && refKind !== BtfKind.FUNC) {
+              throw new ParseError('BTF', `data section '${this.string(nameOff)}': entry ${ref} is not a variable`);
+            }
+            const offset = view.getUint32(v + 4, le);
+            const size = view.getUint32(v + 8, le);
+            if (offset + size > sizeOrType && sizeOrType !== 0) {
+              throw new ParseError(
+                'BTF',
+                `data section '${this.string(nameOff)}': variable at ${offset}+${size} exceeds the section's ${sizeOrType} bytes`,
+              );
+            }
+          }
+          break;
+      }
+    }
+  }
+
+  /** The kind of any id (the base's included), without materialising the type. */
+  #kindOf(id: number): number {
+    if (id < this.firstTypeId) return this.base ? this.base.type(id)!.kind : BtfKind.UNKN;
+    return (this.#view.getUint32(this.#offsets[id - this.firstTypeId]! + 4, this.littleEndian) >>> 24) & 0x1f;
+  }
+
+  get types(): BtfType[] {
+    if (!this.#all) {
+      const all = this.base ? this.base.types.slice() : [this.type(0)!];
+      for (let id = this.firstTypeId; id < this.typeCount; id++) all.push(this.type(id)!);
+      this.#all = all;
+    }
+    return this.#all;
+  }
+
+  type(id: number): BtfType | undefined {
+    if (!Number.isInteger(id) || id < 0 || id >= this.typeCount) return undefined;
+    if (id < this.firstTypeId) {
+      return this.base
+        ? this.base.type(id)
+        : (this.#decoded[0] ??= { id: 0, kind: BtfKind.UNKN, name: '', sizeOrType: 0, vlen: 0, kindFlag: false });
+    }
+    return (this.#decoded[id] ??= this.#decode(id));
+  }
+
+  #decode(id: number): BtfType {
+    const view = this.#view;
+    const le = this.littleEndian;
+    const str = (off: number) => this.string(off);
+    let p = this.#offsets[id - this.firstTypeId]!;
+    const info = view.getUint32(p + 4, le);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const kindFlag = info >>> 31 === 1;
+    const type: BtfType = { id, kind, name: str(view.getUint32(p, le)), sizeOrType: view.getUint32(p + 8, le), vlen, kindFlag };
+    p += 12;
+    switch (kind) {
+      case BtfKind.INT: {
+        const v = view.getUint32(p, le);
+        type.int = { encoding: (v >>> 24) & 0x0f, offset: (v >>> 16) & 0xff, bits: v & 0xff };
+        break;
+      }
+      case BtfKind.ARRAY:
+        type.array = { type: view.getUint32(p, le), indexType: view.getUint32(p + 4, le), elements: view.getUint32(p + 8, le) };
+        break;
+      case BtfKind.STRUCT:
+      case BtfKind.UNION:
+        type.members = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          const offset = view.getUint32(p + 8, le);
+          // With kind_flag, the offset word holds the bitfield size in its top 8 bits.
+          type.members.push(
+            kindFlag
+              ? {
+                  name: str(view.getUint32(p, le)),
+                  type: view.getUint32(p + 4, le),
+                  bitOffset: offset & 0xffffff,
+                  bitfieldSize: offset >>> 24,
+                }
+              : { name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: offset },
+          );
+        }
+        break;
+      case BtfKind.ENUM:
+        type.enumerators = [];
+        for (let i = 0; i < vlen; i++, p += 8) {
+          const raw = view.getUint32(p + 4, le);
+          // kind_flag set means the enum is signed (BTF since 6.0).
+          type.enumerators.push({ name: str(view.getUint32(p, le)), value: kindFlag ? BigInt(raw | 0) : BigInt(raw) });
+        }
+        break;
+      case BtfKind.ENUM64:
+        type.enumerators = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          const v = (BigInt(view.getUint32(p + 8, le)) << 32n) | BigInt(view.getUint32(p + 4, le));
+          type.enumerators.push({ name: str(view.getUint32(p, le)), value: kindFlag ? BigInt.asIntN(64, v) : v });
+        }
+        break;
+      case BtfKind.FUNC_PROTO:
+        type.params = [];
+        for (let i = 0; i < vlen; i++, p += 8) type.params.push({ name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le) });
+        break;
+      case BtfKind.VAR:
+        type.linkage = view.getUint32(p, le);
+        break;
+      case BtfKind.DATASEC:
+        type.variables = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          type.variables.push({ type: view.getUint32(p, le), offset: view.getUint32(p + 4, le), size: view.getUint32(p + 8, le) });
+        }
+        break;
+      case BtfKind.DECL_TAG:
+        type.linkage = view.getInt32(p, le);
+        break;
+    }
+    return type;
+  }
+
+  string(off: number): string {
+    if (off < this.firstStringOffset) return this.base!.string(off);
+    const own = off - this.firstStringOffset;
+    if (own >= this.#strLen) {
+      throw new ParseError(
+        'BTF',
+        `string offset ${off} outside the ${this.#strLen}-byte string section${this.base ? ` (which starts at ${this.firstStringOffset})` : ''}`,
+      );
+    }
+    const bytes = this.#bytes;
+    const start = this.#strStart + own;
+    const limit = this.#strStart + this.#strLen;
+    let end = start;
+    let ascii = true;
+    while (end < limit && bytes[end] !== 0) {
+      if (bytes[end]! >= 0x80) ascii = false;
+      end++;
+    }
+    // Type and member names are short ASCII identifiers: building them by char code skips the decoder's per-call cost.
+    if (ascii && end - start <= 64) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+    return utf8.decode(bytes.subarray(start, end));
+  }
+
+  /** Where the name of own type `index` starts in #bytes (-1 when it is anonymous or the base's). */
+  #nameStart(index: number): number {
+    const off = this.#view.getUint32(this.#offsets[index]!, this.littleEndian);
+    if (off === 0 || off < this.firstStringOffset) return -1;
+    return this.#strStart + off - this.firstStringOffset;
+  }
+
+  /** Where the NUL-terminated string at `start` ends. */
+  #stringEnd(start: number): number {
+    const bytes = this.#bytes;
+    const limit = this.#strStart + this.#strLen;
+    let end = start;
+    while (end < limit && bytes[end] !== 0) end++;
+    return end;
+  }
+
+  #nameIndex(): NameIndex {
+    if (this.#index) return this.#index;
+    const count = this.#offsets.length;
+    let size = 16;
+    while (size < count * 2) size *= 2;
+    const heads = new Int32Array(size);
+    const next = new Int32Array(count + 1);
+    const hashes = new Uint32Array(count + 1);
+    const mask = size - 1;
+    const bytes = this.#bytes;
+    // Highest id first, so each chain lists ids in ascending order.
+    for (let i = count - 1; i >= 0; i--) {
+      const start = this.#nameStart(i);
+      if (start < 0) continue;
+      const end = this.#stringEnd(start);
+      if (start === end) continue;
+      const h = hashBytes(bytes, start, essentialEnd(bytes, start, end));
+      hashes[i + 1] = h;
+      next[i + 1] = heads[h & mask]!;
+      heads[h & mask] = i + 1;
+    }
+    this.#index = { heads, next, hashes, mask };
+    return this.#index;
+  }
+
+  /** Own type indexes (id - firstTypeId) whose name passes `matches`, among those whose essential name is `essential`'s. */
+  #lookup(essential: Uint8Array, matches: (start: number, end: number) => boolean): number[] {
+    const { heads, next, hashes, mask } = this.#nameIndex();
+    const h = hashBytes(essential, 0, essential.length);
+    const out: number[] = [];
+    for (let k = heads[h & mask]!; k !== 0; k = next[k]!) {
+      if (hashes[k] !== h) continue;
+      const start = this.#nameStart(k - 1);
+      if (matches(start, this.#stringEnd(start))) out.push(k - 1);
+    }
+    return out;
+  }
+
+  #equal(start: number, end: number, want: Uint8Array): boolean {
+    if (end - start !== want.length) return false;
+    for (let i = 0; i < want.length; i++) if (this.#bytes[start + i] !== want[i]) return false;
+    return true;
+  }
+
+  find(name: string, kind?: number): BtfType | undefined {
+    const inBase = this.base?.find(name, kind);
+    if (inBase || !name) return inBase;
+    const want = encoder.encode(name);
+    const essential = want.subarray(0, essentialEnd(want, 0, want.length));
+    for (const i of this.#lookup(essential, (start, end) => this.#equal(start, end, want))) {
+      const id = this.firstTypeId + i;
+      if (kind === undefined || this.#kindOf(id) === kind) return this.type(id);
+    }
+    return undefined;
+  }
+
+  idsByEssentialName(essential: string): readonly number[] {
+    if (!essential) return [];
+    const want = encoder.encode(essential);
+    return this.#lookup(want, (start, end) => this.#equal(start, essentialEnd(this.#bytes, start, end), want)).map(
+      (i) => this.firstTypeId + i,
+    );
+  }
+}
+
+/** How {@link parseBtf} treats the blob. */
+export interface ParseBtfOptions {
+  /**
+   * The caller hands the bytes over (a buffer it read for this and never
+   * changes): they are kept as they are instead of copied. Types are decoded
+   * from them on demand, so they must not change afterwards.
+   */
+  owned?: boolean;
+}
+
 /**
  * Parses a BTF blob (such as `/sys/kernel/btf/vmlinux`): header, string
- * section and every type, in either byte order.
+ * section and every type's record, in either byte order. The whole blob is
+ * checked here (sizes, kinds, string offsets, type references); types are
+ * decoded when first asked for.
  *
  * With `base`, the blob is split BTF (a kernel module's
  * `/sys/kernel/btf/<module>`): its type ids continue after the base's last
@@ -68,8 +538,10 @@ const HEADER_SIZE = 24;
  * const btf = parseBtf(fs.readFileSync('/sys/kernel/btf/vmlinux'));
  * btf.find('bpf_link_type', BtfKind.ENUM)?.enumerators;
  * const nf = parseBtf(fs.readFileSync('/sys/kernel/btf/nf_tables'), btf);
+ * // A buffer read for this alone need not be copied:
+ * const own = parseBtf(new Uint8Array(fs.readFileSync('/sys/kernel/btf/vmlinux')), undefined, { owned: true });
  */
-export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
+export function parseBtf(bytes: Uint8Array, base?: Btf, options: ParseBtfOptions = {}): Btf {
   if (bytes.byteLength < HEADER_SIZE)
     throw new ParseError('BTF', `blob of ${bytes.byteLength} bytes is shorter than the ${HEADER_SIZE}-byte header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -96,183 +568,6 @@ export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
     );
   }
   if (base && base.littleEndian !== le) throw new ParseError('BTF', `split BTF is ${le ? 'little' : 'big'}-endian but its base is not`, 0);
-  const decoder = new TextDecoder();
-  const firstStringOffset = base ? base.firstStringOffset + base.strings.byteLength : 0;
-  const str = (off: number): string => {
-    if (off < firstStringOffset) return base!.string(off);
-    const own = off - firstStringOffset;
-    if (own >= strLen) {
-      throw new ParseError(
-        'BTF',
-        `string offset ${off} outside the ${strLen}-byte string section${base ? ` (which starts at ${firstStringOffset})` : ''}`,
-      );
-    }
-    let end = strStart + own;
-    while (end < strStart + strLen && bytes[end] !== 0) end++;
-    return decoder.decode(bytes.subarray(strStart + own, end));
-  };
-
-  const types: BtfType[] = base ? base.types.slice() : [{ id: 0, kind: BtfKind.UNKN, name: '', sizeOrType: 0, vlen: 0, kindFlag: false }];
-  const firstTypeId = types.length;
-  let p = typesStart;
-  const end = typesStart + typeLen;
-  const need = (n: number) => {
-    if (p + n > end) throw new ParseError('BTF', `type ${types.length} runs past the type section`, p);
-  };
-  while (p < end) {
-    need(12);
-    const nameOff = view.getUint32(p, le);
-    const info = view.getUint32(p + 4, le);
-    const sizeOrType = view.getUint32(p + 8, le);
-    const kind = (info >>> 24) & 0x1f;
-    const vlen = info & 0xffff;
-    const kindFlag = info >>> 31 === 1;
-    const type: BtfType = { id: types.length, kind, name: str(nameOff), sizeOrType, vlen, kindFlag };
-    p += 12;
-    switch (kind) {
-      case BtfKind.INT: {
-        need(4);
-        const v = view.getUint32(p, le);
-        type.int = { encoding: (v >>> 24) & 0x0f, offset: (v >>> 16) & 0xff, bits: v & 0xff };
-        p += 4;
-        break;
-      }
-      case BtfKind.ARRAY:
-        need(12);
-        type.array = { type: view.getUint32(p, le), indexType: view.getUint32(p + 4, le), elements: view.getUint32(p + 8, le) };
-        p += 12;
-        break;
-      case BtfKind.STRUCT:
-      case BtfKind.UNION:
-        need(12 * vlen);
-        type.members = [];
-        for (let i = 0; i < vlen; i++, p += 12) {
-          const offset = view.getUint32(p + 8, le);
-          // With kind_flag, the offset word holds the bitfield size in its top 8 bits.
-          type.members.push(
-            kindFlag
-              ? {
-                  name: str(view.getUint32(p, le)),
-                  type: view.getUint32(p + 4, le),
-                  bitOffset: offset & 0xffffff,
-                  bitfieldSize: offset >>> 24,
-                }
-              : { name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le), bitOffset: offset },
-          );
-        }
-        break;
-      case BtfKind.ENUM:
-        need(8 * vlen);
-        type.enumerators = [];
-        for (let i = 0; i < vlen; i++, p += 8) {
-          const raw = view.getUint32(p + 4, le);
-          // kind_flag set means the enum is signed (BTF since 6.0).
-          type.enumerators.push({ name: str(view.getUint32(p, le)), value: kindFlag ? BigInt(raw | 0) : BigInt(raw) });
-        }
-        break;
-      case BtfKind.ENUM64:
-        need(12 * vlen);
-        type.enumerators = [];
-        for (let i = 0; i < vlen; i++, p += 12) {
-          const v = (BigInt(view.getUint32(p + 8, le)) << 32n) | BigInt(view.getUint32(p + 4, le));
-          type.enumerators.push({ name: str(view.getUint32(p, le)), value: kindFlag ? BigInt.asIntN(64, v) : v });
-        }
-        break;
-      case BtfKind.FUNC_PROTO:
-        need(8 * vlen);
-        type.params = [];
-        for (let i = 0; i < vlen; i++, p += 8) type.params.push({ name: str(view.getUint32(p, le)), type: view.getUint32(p + 4, le) });
-        break;
-      case BtfKind.VAR:
-        need(4);
-        type.linkage = view.getUint32(p, le);
-        p += 4;
-        break;
-      case BtfKind.DATASEC:
-        need(12 * vlen);
-        type.variables = [];
-        for (let i = 0; i < vlen; i++, p += 12) {
-          type.variables.push({ type: view.getUint32(p, le), offset: view.getUint32(p + 4, le), size: view.getUint32(p + 8, le) });
-        }
-        break;
-      case BtfKind.DECL_TAG:
-        need(4);
-        type.linkage = view.getInt32(p, le);
-        p += 4;
-        break;
-      case BtfKind.PTR:
-      case BtfKind.FWD:
-      case BtfKind.TYPEDEF:
-      case BtfKind.VOLATILE:
-      case BtfKind.CONST:
-      case BtfKind.RESTRICT:
-      case BtfKind.FUNC:
-      case BtfKind.FLOAT:
-      case BtfKind.TYPE_TAG:
-        break;
-      default:
-        throw new ParseError('BTF', `type ${types.length} has unknown kind ${kind}`, p - 12);
-    }
-    types.push(type);
-  }
-  // Every type id a type refers to must exist: readers can then follow references without checks.
-  const REFS: ReadonlySet<number> = new Set([
-    BtfKind.PTR,
-    BtfKind.TYPEDEF,
-    BtfKind.VOLATILE,
-    BtfKind.CONST,
-    BtfKind.RESTRICT,
-    BtfKind.FUNC,
-    BtfKind.FUNC_PROTO,
-    BtfKind.VAR,
-    BtfKind.TYPE_TAG,
-    BtfKind.DECL_TAG,
-  ]);
-  const check = (t: BtfType, id: number, what: string) => {
-    if (id >= types.length)
-      throw new ParseError('BTF', `type ${t.id} (${t.name || 'anonymous'}): ${what} refers to type ${id}, but there are ${types.length}`);
-  };
-  for (let id = firstTypeId; id < types.length; id++) {
-    const t = types[id]!;
-    if (REFS.has(t.kind)) check(t, t.sizeOrType, 'its target');
-    for (const m of t.members ?? []) check(t, m.type, `member '${m.name}'`);
-    if (t.array) {
-      check(t, t.array.type, 'its element type');
-      check(t, t.array.indexType, 'its index type');
-    }
-    for (const p of t.params ?? []) check(t, p.type, `parameter '${p.name}'`);
-    for (const v of t.variables ?? []) {
-      check(t, v.type, 'a variable');
-      if (types[v.type]!.kind !== BtfKind.VAR && types[v.type]!.kind !== BtfKind.FUNC) {
-        throw new ParseError('BTF', `data section '${t.name}': entry ${v.type} is not a variable`);
-      }
-      if (v.offset + v.size > t.sizeOrType && t.sizeOrType !== 0) {
-        throw new ParseError(
-          'BTF',
-          `data section '${t.name}': variable at ${v.offset}+${v.size} exceeds the section's ${t.sizeOrType} bytes`,
-        );
-      }
-    }
-  }
-
-  const byName = new globalThis.Map<string, BtfType[]>();
-  for (let id = firstTypeId; id < types.length; id++) {
-    const t = types[id]!;
-    if (!t.name) continue;
-    const list = byName.get(t.name);
-    if (list) list.push(t);
-    else byName.set(t.name, [t]);
-  }
-  const strings = bytes.slice(strStart, strStart + strLen);
-  const own = (name: string, kind?: number) => byName.get(name)?.find((t) => kind === undefined || t.kind === kind);
-  return {
-    types,
-    littleEndian: le,
-    find: base ? (name, kind) => base.find(name, kind) ?? own(name, kind) : own,
-    string: str,
-    strings,
-    ...(base ? { base } : {}),
-    firstTypeId,
-    firstStringOffset,
-  };
+  // Types are decoded from the blob later: a private copy unless the caller hands the bytes over.
+  return new ParsedBtf(options.owned ? bytes : bytes.slice(), le, typesStart, typeLen, strStart, strLen, base);
 }

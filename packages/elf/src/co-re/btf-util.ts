@@ -10,8 +10,8 @@ export function coreError(message: string): never {
 
 /** The type with this id, or a CO-RE error naming it. */
 export function typeById(btf: Btf, id: number): BtfType {
-  const t = btf.types[id];
-  if (!t) coreError(`type id ${id} does not exist (the BTF has ${btf.types.length} types)`);
+  const t = btf.type(id);
+  if (!t) coreError(`type id ${id} does not exist (the BTF has ${btf.typeCount} types)`);
   return t;
 }
 

@@ -23,26 +23,6 @@ export interface CoreCandidate {
 /** A match of a local spec in a candidate, or why there is none. */
 export type SpecMatch = { spec: CoreSpec } | { reason: string };
 
-const byEssentialName = new WeakMap<Btf, Map<string, number[]>>();
-
-/** Ids of the named types a BTF defines itself (not its base's) by essential name; built once per BTF. */
-function essentialIndex(btf: Btf): Map<string, number[]> {
-  let index = byEssentialName.get(btf);
-  if (!index) {
-    index = new Map();
-    for (let id = btf.firstTypeId; id < btf.types.length; id++) {
-      const name = btf.types[id]!.name;
-      if (!name) continue;
-      const key = essentialName(name);
-      const list = index.get(key);
-      if (list) list.push(id);
-      else index.set(key, [id]);
-    }
-    byEssentialName.set(btf, index);
-  }
-  return index;
-}
-
 /**
  * Candidates for a local type among the targets, as libbpf searches them:
  * every type of the first target (vmlinux; with its base, if it is split)
@@ -54,8 +34,8 @@ export function findCandidates(local: Btf, localId: number, targets: readonly Bt
   const key = essentialName(l.name);
   const out: CoreCandidate[] = [];
   const add = (btf: Btf, targetIndex: number, own: Btf) => {
-    for (const id of essentialIndex(own).get(key) ?? []) {
-      if (kindsCompatible(btf.types[id]!, l)) out.push({ btf, targetIndex, typeId: id });
+    for (const id of own.idsByEssentialName(key)) {
+      if (kindsCompatible(btf.type(id)!, l)) out.push({ btf, targetIndex, typeId: id });
     }
   };
   const main = targets[0];

@@ -113,7 +113,7 @@ export interface CoreResolution {
 }
 
 const isBtf = (b: unknown): b is Btf =>
-  typeof b === 'object' && b !== null && Array.isArray((b as Btf).types) && typeof (b as Btf).string === 'function';
+  typeof b === 'object' && b !== null && typeof (b as Btf).type === 'function' && typeof (b as Btf).string === 'function';
 
 /**
  * Resolves a program's CO-RE relocations against the kernel's BTF and

@@ -101,12 +101,12 @@ export function parseCoreSpec(btf: Btf, typeId: number, accessString: string, ki
  * `enum bpf_map_type::BPF_MAP_TYPE_HASH = 1`, or just the type for type relocations.
  */
 export function formatCoreSpec(spec: CoreSpec): string {
-  const root: BtfType | undefined = spec.btf.types[spec.rootTypeId];
+  const root: BtfType | undefined = spec.btf.type(spec.rootTypeId);
   let text = root ? typeLabel(root) : `[${spec.rootTypeId}]`;
   if (isTypeKind(spec.kind) || !root) return text;
   if (isEnumvalKind(spec.kind)) {
     const acc = spec.spec[0];
-    const e = acc ? spec.btf.types[acc.typeId] : undefined;
+    const e = acc ? spec.btf.type(acc.typeId) : undefined;
     if (acc && e?.enumerators?.[acc.idx]) text += `::${acc.name} = ${e.enumerators[acc.idx]!.value}`;
     return text;
   }

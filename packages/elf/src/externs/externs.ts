@@ -51,7 +51,7 @@ export function externsFromObject(elf: ElfFile, btf: Btf | undefined): ObjectExt
   if (!btf) throw new ParseError('ELF', `extern '${symbols[0]!.name}' needs the object's BTF to be resolved (compile with -g)`);
   const inSection = new Map<string, string>();
   for (const sec of [KCONFIG_SECTION, KSYMS_SECTION]) {
-    for (const v of btf.find(sec, BtfKind.DATASEC)?.variables ?? []) inSection.set(btf.types[v.type]!.name, sec);
+    for (const v of btf.find(sec, BtfKind.DATASEC)?.variables ?? []) inSection.set(btf.type(v.type)!.name, sec);
   }
   const externs: ExternSpec[] = [];
   let kconfigSize = 0;

@@ -35,8 +35,8 @@ describe('encodeKconfigValue', () => {
   const ptr = b.addPointer(u32);
   const btf = parseBtf(b.encode());
   // BtfBuilder writes INT encoding 0/1 only; mark _Bool as BTF_INT_BOOL (4) and char as BTF_INT_CHAR (2) the way clang does.
-  btf.types[bool]!.int!.encoding = 4;
-  btf.types[char]!.int!.encoding = 2;
+  btf.type(bool)!.int!.encoding = 4;
+  btf.type(char)!.int!.encoding = 2;
 
   it('writes bools, tristates and chars from y/n/m', () => {
     expect(encodeKconfigValue(btf, bool, 'CONFIG_A', 'y', true)).toEqual(Uint8Array.of(1));

@@ -187,9 +187,9 @@ function findKernelSymbol(e: ExternSpec, sources: KernelBtf[]): { kernel: Kernel
 
 /** The object's declaration must describe the kernel's symbol: same kind and size for variables, same arity for functions. */
 function checkCompatible(e: ExternSpec, local: Btf, kernel: Btf, id: number): void {
-  const target = kernel.types[id]!;
+  const target = kernel.type(id)!;
   if (e.isFunc) {
-    const localProto = skipModifiers(local, local.types[e.btfId]!.sizeOrType);
+    const localProto = skipModifiers(local, local.type(e.btfId)!.sizeOrType);
     const kernelProto = skipModifiers(kernel, target.sizeOrType);
     const n = localProto.params?.length ?? 0;
     const m = kernelProto.params?.length ?? 0;

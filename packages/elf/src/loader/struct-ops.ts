@@ -143,7 +143,7 @@ function planMap(
   const btf = spec.btf!;
   const what = `struct_ops map '${m.name}' (struct ${m.typeName})`;
   const k = findKernelStructOps(m.kernelTypeName, kernel, what);
-  const local = btf.types[m.typeId]!;
+  const local = btf.type(m.typeId)!;
   const value = new Uint8Array(k.valueType.sizeOrType);
   const slots: StructOpsMapPlan['slots'] = [];
   const kernelMembers = k.type.members ?? [];

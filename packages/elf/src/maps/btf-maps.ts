@@ -18,10 +18,10 @@ const MODIFIERS: ReadonlySet<number> = new Set([BtfKind.TYPEDEF, BtfKind.VOLATIL
 
 /** Follows typedefs and qualifiers to the underlying type. */
 export function skipModifiers(btf: Btf, id: number): BtfType {
-  let t = btf.types[id];
+  let t = btf.type(id);
   for (let hops = 0; t && MODIFIERS.has(t.kind); hops++) {
     if (hops > 64) throw new ParseError('BTF', `type ${id}: a loop of typedefs or qualifiers`);
-    t = btf.types[t.sizeOrType];
+    t = btf.type(t.sizeOrType);
   }
   if (!t) throw new ParseError('BTF', `type ${id} does not exist`);
   return t;
@@ -156,7 +156,7 @@ export function mapsFromBtf(btf: Btf, section = '.maps'): Record<string, BtfMapS
   const out: Record<string, BtfMapSpec> = {};
   if (!datasec) return out;
   for (const v of datasec.variables ?? []) {
-    const variable = btf.types[v.type];
+    const variable = btf.type(v.type);
     if (!variable || variable.kind !== BtfKind.VAR) throw new ParseError('BTF', `section ${section}: entry ${v.type} is not a variable`);
     out[variable.name] = mapDefinition(btf, variable.name, variable.sizeOrType, 0);
   }

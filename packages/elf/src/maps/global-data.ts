@@ -65,7 +65,7 @@ export function globalData(elf: ElfFile, btf?: Btf): Record<string, GlobalDataSp
     const symbolOffset = variableOffsets(elf, s.index);
     const variables: GlobalVariable[] = (datasec?.variables ?? [])
       .map((v) => {
-        const variable = btf!.types[v.type]!;
+        const variable = btf!.type(v.type)!;
         return { name: variable.name, offset: symbolOffset.get(variable.name) ?? v.offset, size: v.size, type: variable.sizeOrType };
       })
       .sort((a, b) => a.offset - b.offset);

@@ -31,7 +31,7 @@ export function mapInitialValues(elf: ElfFile, btf: Btf, sectionName = '.maps'):
   if (relocations.length === 0) return out;
   const symbolOffset = variableOffsets(elf, section.index);
   const maps = (datasec.variables ?? []).map((v) => {
-    const variable = btf.types[v.type]!;
+    const variable = btf.type(v.type)!;
     const def = skipModifiers(btf, variable.sizeOrType);
     const values = def.members?.find((m) => m.name === 'values');
     return {

@@ -7,6 +7,7 @@ import type { Btf } from '../btf/parse.js';
 import { parseElf } from '../elf/parse.js';
 import type { ElfFile, ElfRelocation } from '../elf/parse.js';
 import { readObject } from '../object.js';
+import { btfWithTypes } from '../test-support/btf.js';
 import { isStructOpsSection, structOpsFromElf, structOpsUses } from './struct-ops.js';
 
 const testdata = new URL('../../testdata/', import.meta.url);
@@ -46,7 +47,7 @@ describe('structOpsFromElf', () => {
         kernelTypeName: 'tcp_congestion_ops',
         size: 56,
       });
-      expect(btf.types[m.typeId]!.name).toBe('tcp_congestion_ops');
+      expect(btf.type(m.typeId)!.name).toBe('tcp_congestion_ops');
       expect(m.functions).toEqual(PROGRAMS.map(([member, memberIndex, offset, program]) => ({ member, memberIndex, offset, program })));
       // Function slots are zero; name at 32 and flags (= 1) at 48 in the object's byte order.
       expect(m.data.subarray(0, 32).every((b) => b === 0)).toBe(true);
@@ -82,11 +83,7 @@ describe('structOpsFromElf', () => {
     );
     const sections = elf.sections.map((s) => (s.name === '.struct_ops.link' ? { ...s, name: '?.struct_ops.link' } : s));
     const renamed: ElfFile = { ...elf, sections, section: (n) => sections.find((s) => s.name === n) };
-    const m = structOpsFromElf(renamed, {
-      ...btf,
-      types,
-      find: (n, k) => types.find((t) => t.name === n && (k === undefined || t.kind === k)),
-    }).bpfkit_cc!;
+    const m = structOpsFromElf(renamed, btfWithTypes(btf, types)).bpfkit_cc!;
     expect(m).toMatchObject({
       section: '?.struct_ops.link',
       link: true,
@@ -141,11 +138,7 @@ describe('structOpsFromElf', () => {
     const datasec = btf.find('.struct_ops.link')!;
     const calls = btf.types.find((t) => t.name === 'calls')!;
     const types = btf.types.map((t) => (t.id === datasec.id ? { ...t, variables: [{ type: calls.id, offset: 0, size: 8 }] } : t));
-    fails(
-      elf,
-      { ...btf, types, find: (n, k) => types.find((t) => t.name === n && (k === undefined || t.kind === k)) },
-      /struct_ops variable 'calls' is not a struct/,
-    );
+    fails(elf, btfWithTypes(btf, types), /struct_ops variable 'calls' is not a struct/);
   });
 
   it('refuses a member pointing to a function outside struct_ops sections', () => {

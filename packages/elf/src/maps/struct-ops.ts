@@ -166,7 +166,7 @@ function sectionMaps(elf: ElfFile, btf: Btf, section: ElfSection): StructOpsMapS
   const optional = section.name.startsWith('?');
   const variables: Variable[] = [];
   for (const v of datasec.variables ?? []) {
-    const variable = btf.types[v.type];
+    const variable = btf.type(v.type);
     if (!variable || variable.kind !== BtfKind.VAR) throw new ParseError('BTF', `${where}: entry ${v.type} is not a variable`);
     const type = skipModifiers(btf, variable.sizeOrType);
     if (type.kind !== BtfKind.STRUCT) throw new ParseError('BTF', `${where}: struct_ops variable '${variable.name}' is not a struct`);

@@ -23,7 +23,7 @@ describe('programs with .BTF.ext', () => {
     it(`gives each program its func_info, sorted, from 0, subprograms where they were appended (${file})`, () => {
       const { elf, btf, slots } = load(file);
       const programs = programsFromElf(elf, btf);
-      const funcs = (name: string) => programs[name]!.funcInfo.map((f) => [f.insnOff, btf.types[f.typeId]!.name]);
+      const funcs = (name: string) => programs[name]!.funcInfo.map((f) => [f.insnOff, btf.type(f.typeId)!.name]);
       // parent_tgid is appended after each caller's own instructions.
       expect(funcs('core_fields')).toEqual([
         [0, 'core_fields'],
@@ -107,7 +107,7 @@ describe('programs with .BTF.ext', () => {
   it('links func_info of the objects without CO-RE too (basics.bpf.o)', () => {
     const { elf, btf, slots } = load('basics.bpf.o');
     const programs = programsFromElf(elf, btf);
-    expect(programs.count_packets!.funcInfo.map((f) => [f.insnOff, btf.types[f.typeId]!.name])).toEqual([
+    expect(programs.count_packets!.funcInfo.map((f) => [f.insnOff, btf.type(f.typeId)!.name])).toEqual([
       [0, 'count_packets'],
       [slots('count_packets'), 'add_one'],
     ]);
