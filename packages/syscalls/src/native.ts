@@ -191,12 +191,15 @@ export interface NativeAddon {
 const PACKAGE_NAME = '@bpfkit/syscalls';
 
 /**
- * The directory of this package (holding package.json and binding.gyp),
- * found by walking up from this module: the same from `src/` (tests run the
- * TypeScript source) and from `dist/` (the built JavaScript).
+ * The directory of this package (holding package.json and binding.gyp):
+ * found by walking up from this module, the same from `src/` (tests run the
+ * TypeScript source) and from `dist/` (the built JavaScript); from a bundle
+ * that inlined this module elsewhere (the `bpfkit` CLI), by resolving the
+ * package from there.
  */
 export function packageRoot(): string {
-  const start = path.dirname(fileURLToPath(import.meta.url));
+  const here = fileURLToPath(import.meta.url);
+  const start = path.dirname(here);
   for (let dir = start; ; ) {
     const manifest = path.join(dir, 'package.json');
     if (fs.existsSync(manifest)) {
@@ -210,8 +213,13 @@ export function packageRoot(): string {
       }
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`${PACKAGE_NAME}: cannot find the package root above ${start}`);
+    if (parent === dir) break;
     dir = parent;
+  }
+  try {
+    return path.dirname(createRequire(here).resolve(`${PACKAGE_NAME}/package.json`));
+  } catch {
+    throw new Error(`${PACKAGE_NAME}: cannot find the package root above ${start}, nor resolve ${PACKAGE_NAME} from there`);
   }
 }
 

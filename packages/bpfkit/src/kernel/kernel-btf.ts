@@ -3,13 +3,18 @@ import path from 'node:path';
 import { NotSupportedError } from '@bpfkit/core';
 import { parseBtf } from '@bpfkit/elf';
 import type { Btf, KernelBtf } from '@bpfkit/elf';
-import { btfInfoByFd, getFdById, getNextId, native } from '@bpfkit/syscalls';
+import { btfInfoByFd, getFdById, getNextId, mapFileReadOnly, native } from '@bpfkit/syscalls';
 
 const BTF_DIR = '/sys/kernel/btf';
 
 export type { KernelBtf } from '@bpfkit/elf';
 
 let vmlinux: Btf | undefined;
+
+/** A kernel BTF file's bytes: mapped (Linux 6.16+, no copy) or read. */
+function kernelBtfBytes(file: string): Uint8Array {
+  return mapFileReadOnly(file) ?? new Uint8Array(fs.readFileSync(file));
+}
 let modules: KernelBtf[] | undefined;
 
 /**
@@ -28,7 +33,7 @@ export function vmlinuxBtf(): Btf {
       `${file} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF (needed for CO-RE, ksym externs and kfuncs); pass a BTF file instead`,
     );
   }
-  vmlinux = parseBtf(new Uint8Array(fs.readFileSync(file)), undefined, { owned: true });
+  vmlinux = parseBtf(kernelBtfBytes(file), undefined, { owned: true, trusted: true });
   return vmlinux;
 }
 
@@ -46,7 +51,7 @@ export function kernelBtfs(): KernelBtf[] {
   for (const name of fs.readdirSync(BTF_DIR).sort()) {
     if (name === 'vmlinux') continue;
     try {
-      out.push({ name, btf: parseBtf(new Uint8Array(fs.readFileSync(path.join(BTF_DIR, name))), base, { owned: true }) });
+      out.push({ name, btf: parseBtf(kernelBtfBytes(path.join(BTF_DIR, name)), base, { owned: true, trusted: true }) });
     } catch {
       // A module unloaded while we read, or BTF we cannot parse: its types are simply not candidates.
     }

@@ -58,6 +58,14 @@ describe('lazily decoded BTF', () => {
     expect(b.type(2)?.name).toBe('xask');
   });
 
+  it('checks type references unless the blob is trusted (the kernel checked its own)', () => {
+    const b = new BtfBuilder();
+    b.addPointer(99);
+    const dangling = b.encode();
+    expect(() => parseBtf(dangling)).toThrow(/its target refers to type 99, but there are 2/);
+    expect(parseBtf(dangling, undefined, { trusted: true }).type(1)?.sizeOrType).toBe(99);
+  });
+
   it('searches the base of split BTF first and indexes only its own types by essential name', () => {
     const base = parseBtf(flavoured());
     const mod = BtfBuilder.splitOf(base);

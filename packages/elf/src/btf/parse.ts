@@ -75,36 +75,35 @@ export interface Btf {
 
 const HEADER_SIZE = 24;
 
-/** Bytes that follow the 12-byte `struct btf_type` for a kind with `vlen` entries, or -1 for an unknown kind. */
-function trailerSize(kind: number, vlen: number): number {
-  switch (kind) {
-    case BtfKind.INT:
-    case BtfKind.VAR:
-    case BtfKind.DECL_TAG:
-      return 4;
-    case BtfKind.ARRAY:
-      return 12;
-    case BtfKind.STRUCT:
-    case BtfKind.UNION:
-    case BtfKind.ENUM64:
-    case BtfKind.DATASEC:
-      return 12 * vlen;
-    case BtfKind.ENUM:
-    case BtfKind.FUNC_PROTO:
-      return 8 * vlen;
-    case BtfKind.PTR:
-    case BtfKind.FWD:
-    case BtfKind.TYPEDEF:
-    case BtfKind.VOLATILE:
-    case BtfKind.CONST:
-    case BtfKind.RESTRICT:
-    case BtfKind.FUNC:
-    case BtfKind.FLOAT:
-    case BtfKind.TYPE_TAG:
-      return 0;
-    default:
-      return -1;
-  }
+/**
+ * Bytes that follow the 12-byte `struct btf_type`, by kind: a fixed part
+ * (-1 for an unknown kind) and a part per `vlen` entry. Tables, not a
+ * function: the scan runs once per type, a hundred thousand times for
+ * vmlinux, mostly before the JIT has compiled anything.
+ */
+const TRAILER_FIXED = new Int8Array(32).fill(-1);
+const TRAILER_PER_ENTRY = new Uint8Array(32);
+for (const kind of [
+  BtfKind.PTR,
+  BtfKind.FWD,
+  BtfKind.TYPEDEF,
+  BtfKind.VOLATILE,
+  BtfKind.CONST,
+  BtfKind.RESTRICT,
+  BtfKind.FUNC,
+  BtfKind.FLOAT,
+  BtfKind.TYPE_TAG,
+])
+  TRAILER_FIXED[kind] = 0;
+for (const kind of [BtfKind.INT, BtfKind.VAR, BtfKind.DECL_TAG]) TRAILER_FIXED[kind] = 4;
+TRAILER_FIXED[BtfKind.ARRAY] = 12;
+for (const kind of [BtfKind.STRUCT, BtfKind.UNION, BtfKind.ENUM64, BtfKind.DATASEC]) {
+  TRAILER_FIXED[kind] = 0;
+  TRAILER_PER_ENTRY[kind] = 12;
+}
+for (const kind of [BtfKind.ENUM, BtfKind.FUNC_PROTO]) {
+  TRAILER_FIXED[kind] = 0;
+  TRAILER_PER_ENTRY[kind] = 8;
 }
 
 /** Kinds whose `type` field refers to another type. */
@@ -158,6 +157,11 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
 
+/** The length of a BTF's own string section (without copying it when it is one of ours). */
+function stringSectionLength(btf: Btf): number {
+  return btf instanceof ParsedBtf ? btf.stringsLength : btf.strings.byteLength;
+}
+
 /** A hash table in typed arrays: no object per type. */
 interface NameIndex {
   heads: Int32Array;
@@ -169,7 +173,6 @@ interface NameIndex {
 /** A BTF blob checked and indexed at parse time, its types decoded when first asked for. */
 class ParsedBtf implements Btf {
   readonly littleEndian: boolean;
-  readonly strings: Uint8Array;
   readonly base?: Btf;
   readonly firstTypeId: number;
   readonly firstStringOffset: number;
@@ -185,19 +188,27 @@ class ParsedBtf implements Btf {
   /** Own named types by essential-name hash: bucket heads and chains of `id - firstTypeId + 1` (0 ends a chain). */
   #index: NameIndex | undefined;
 
-  constructor(bytes: Uint8Array, le: boolean, typesStart: number, typeLen: number, strStart: number, strLen: number, base?: Btf) {
+  constructor(
+    bytes: Uint8Array,
+    le: boolean,
+    typesStart: number,
+    typeLen: number,
+    strStart: number,
+    strLen: number,
+    base: Btf | undefined,
+    trusted: boolean,
+  ) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.littleEndian = le;
     this.#strStart = strStart;
     this.#strLen = strLen;
-    this.strings = bytes.subarray(strStart, strStart + strLen);
     if (base) this.base = base;
-    this.firstStringOffset = base ? base.firstStringOffset + base.strings.byteLength : 0;
+    this.firstStringOffset = base ? base.firstStringOffset + stringSectionLength(base) : 0;
     this.firstTypeId = base ? base.typeCount : 1;
     this.#offsets = this.#scan(typesStart, typeLen);
     this.typeCount = this.firstTypeId + this.#offsets.length;
-    this.#check();
+    if (!trusted) this.#check();
   }
 
   /** Walks the records once: where each starts, with sizes and kinds checked. */
@@ -212,8 +223,9 @@ class ParsedBtf implements Btf {
       if (p + 12 > end) throw new ParseError('BTF', `type ${id} runs past the type section`, p);
       const info = view.getUint32(p + 4, le);
       const kind = (info >>> 24) & 0x1f;
-      const extra = trailerSize(kind, info & 0xffff);
-      if (extra < 0) throw new ParseError('BTF', `type ${id} has unknown kind ${kind}`, p);
+      const fixed = TRAILER_FIXED[kind]!;
+      if (fixed < 0) throw new ParseError('BTF', `type ${id} has unknown kind ${kind}`, p);
+      const extra = fixed + TRAILER_PER_ENTRY[kind]! * (info & 0xffff);
       if (p + 12 + extra > end) throw new ParseError('BTF', `type ${id} runs past the type section`, p + 12);
       if (n === offsets.length) {
         const grown = new Uint32Array(offsets.length * 2);
@@ -315,6 +327,19 @@ class ParsedBtf implements Btf {
   #kindOf(id: number): number {
     if (id < this.firstTypeId) return this.base ? this.base.type(id)!.kind : BtfKind.UNKN;
     return (this.#view.getUint32(this.#offsets[id - this.firstTypeId]! + 4, this.littleEndian) >>> 24) & 0x1f;
+  }
+
+  #strings: Uint8Array | undefined;
+
+  /** A copy, made when first asked for: the blob itself may be a read-only mapping. */
+  get strings(): Uint8Array {
+    this.#strings ??= this.#bytes.slice(this.#strStart, this.#strStart + this.#strLen);
+    return this.#strings;
+  }
+
+  /** The length of the own string section, without copying it. */
+  get stringsLength(): number {
+    return this.#strLen;
   }
 
   get types(): BtfType[] {
@@ -458,16 +483,46 @@ class ParsedBtf implements Btf {
     const hashes = new Uint32Array(count + 1);
     const mask = size - 1;
     const bytes = this.#bytes;
-    // Highest id first, so each chain lists ids in ascending order.
+    const view = this.#view;
+    const le = this.littleEndian;
+    const offsets = this.#offsets;
+    const first = this.firstStringOffset;
+    const base = this.#strStart - first;
+    const limit = this.#strStart + this.#strLen;
+    // Highest id first, so each chain lists ids in ascending order. One pass per name, inlined (see
+    // essentialEnd and hashBytes): the FNV-1a hash of the bytes so far, and the hash as it stood
+    // where the last `___flavour` seen so far starts.
     for (let i = count - 1; i >= 0; i--) {
-      const start = this.#nameStart(i);
-      if (start < 0) continue;
-      const end = this.#stringEnd(start);
-      if (start === end) continue;
-      const h = hashBytes(bytes, start, essentialEnd(bytes, start, end));
-      hashes[i + 1] = h;
-      next[i + 1] = heads[h & mask]!;
-      heads[h & mask] = i + 1;
+      const off = view.getUint32(offsets[i]!, le);
+      if (off === 0 || off < first) continue;
+      let p = base + off;
+      if (p >= limit || bytes[p] === 0) continue;
+      let h = 0x811c9dc5;
+      let essential = 0;
+      let flavoured = false;
+      for (let c = bytes[p]!; ; ) {
+        h = Math.imul(h ^ c, 0x01000193);
+        const n = p + 1 < limit ? bytes[p + 1]! : 0;
+        if (n === 0) break;
+        if (
+          c !== UNDERSCORE &&
+          n === UNDERSCORE &&
+          bytes[p + 2] === UNDERSCORE &&
+          bytes[p + 3] === UNDERSCORE &&
+          p + 4 < limit &&
+          bytes[p + 4] !== UNDERSCORE &&
+          bytes[p + 4] !== 0
+        ) {
+          essential = h;
+          flavoured = true;
+        }
+        p++;
+        c = n;
+      }
+      const hash = (flavoured ? essential : h) >>> 0;
+      hashes[i + 1] = hash;
+      next[i + 1] = heads[hash & mask]!;
+      heads[hash & mask] = i + 1;
     }
     this.#index = { heads, next, hashes, mask };
     return this.#index;
@@ -517,10 +572,18 @@ class ParsedBtf implements Btf {
 export interface ParseBtfOptions {
   /**
    * The caller hands the bytes over (a buffer it read for this and never
-   * changes): they are kept as they are instead of copied. Types are decoded
-   * from them on demand, so they must not change afterwards.
+   * changes, or a read-only mapping of the file): they are kept as they are
+   * instead of copied, and never written. Types are decoded from them on
+   * demand, so they must not change afterwards.
    */
   owned?: boolean;
+  /**
+   * The blob is the kernel's own (`/sys/kernel/btf/*`), which the kernel
+   * validated when it booted or loaded the module: its type references are
+   * not checked again (the record sizes and kinds still are, as the scan
+   * needs them).
+   */
+  trusted?: boolean;
 }
 
 /**
@@ -569,5 +632,5 @@ export function parseBtf(bytes: Uint8Array, base?: Btf, options: ParseBtfOptions
   }
   if (base && base.littleEndian !== le) throw new ParseError('BTF', `split BTF is ${le ? 'little' : 'big'}-endian but its base is not`, 0);
   // Types are decoded from the blob later: a private copy unless the caller hands the bytes over.
-  return new ParsedBtf(options.owned ? bytes : bytes.slice(), le, typesStart, typeLen, strStart, strLen, base);
+  return new ParsedBtf(options.owned ? bytes : bytes.slice(), le, typesStart, typeLen, strStart, strLen, base, options.trusted === true);
 }

@@ -14,3 +14,4 @@ export * from './btf.js';
 export * from './misc.js';
 export * from './perf.js';
 export * from './socket.js';
+export * from './map-file.js';

@@ -35,7 +35,8 @@ export interface ProgLoadLog {
  *
  * With a `log` buffer the verifier writes its log there, and a rejection
  * throws a `VerifierError` carrying the whole log. Without one a
- * rejection throws a plain `BpfError`.
+ * rejection throws a plain `BpfError`. A load the verifier abandoned
+ * because a signal arrived (EAGAIN) is tried again, up to 5 times.
  *
  * @throws VerifierError when a log was requested and the verifier rejected the program
  * @throws BpfError for other failures
@@ -46,8 +47,19 @@ export interface ProgLoadLog {
  */
 export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, ctx: BpfCallContext = {}): number {
   const call = progLoadCall(fields, log);
-  return progLoadResult(tryBpf(BpfCommand.BPF_PROG_LOAD, call.enc), call, fields, ctx);
+  let r = tryBpf(BpfCommand.BPF_PROG_LOAD, call.enc);
+  for (let retry = 1; r === -Errno.EAGAIN && retry < PROG_LOAD_ATTEMPTS; retry++) r = tryBpf(BpfCommand.BPF_PROG_LOAD, call.enc);
+  return progLoadResult(r, call, fields, ctx);
 }
+
+/**
+ * How many times a load interrupted by a signal is tried. The verifier
+ * gives up with EAGAIN when a signal is pending (kernel/bpf/verifier.c,
+ * `do_check`: `signal_pending(current)`), which a profiler's SIGPROF or a
+ * child's SIGCHLD arriving during a long verification causes; libbpf tries
+ * 5 times too.
+ */
+const PROG_LOAD_ATTEMPTS = 5;
 
 /**
  * {@link progLoad} with the system call on the libuv thread pool: the
@@ -62,7 +74,9 @@ export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, c
  */
 export async function progLoadAsync(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, ctx: BpfCallContext = {}): Promise<number> {
   const call = progLoadCall(fields, log);
-  return progLoadResult(await tryBpfAsync(BpfCommand.BPF_PROG_LOAD, call.enc), call, fields, ctx);
+  let r = await tryBpfAsync(BpfCommand.BPF_PROG_LOAD, call.enc);
+  for (let retry = 1; r === -Errno.EAGAIN && retry < PROG_LOAD_ATTEMPTS; retry++) r = await tryBpfAsync(BpfCommand.BPF_PROG_LOAD, call.enc);
+  return progLoadResult(r, call, fields, ctx);
 }
 
 /** The attr of a BPF_PROG_LOAD, with the log request folded in. */

@@ -1,0 +1,243 @@
+// `pnpm bench load`: loading whole BPF objects, `bpfkit obj load <object>`
+// against `bpftool prog loadall <object> <pin dir>`, each a process of its own,
+// wall time and peak memory (max RSS from /usr/bin/time).
+//
+// The objects: the repository's own test objects that load on this kernel, and
+// CO-RE-heavy tools of bcc's libbpf-tools compiled here at bench time against
+// this kernel's vmlinux.h (clang-19 -g -O2 -target bpf, then llvm-strip -g, as
+// libbpf-tools/Makefile builds them). bcc's sources come from BCC_SRC (a
+// checkout), else a shallow clone into bench/.cache/bcc; when neither is
+// possible the bcc rows are left out, saying why.
+//
+// Rounds alternate (bpfkit, bpftool, bpfkit, …), one process each; the ratio
+// bpftool / bpfkit is taken per pair of rounds, and each row gives its median
+// and range. bpftool pins what it loaded in a private bpffs (removed after each
+// round); bpfkit's `obj load` closes everything when it exits. Each round also
+// times `node -e 0`: a row per object gives bpfkit's wall time beyond the
+// startup of a Node process doing nothing (which alone takes longer than
+// bpftool's whole load of a small object on these machines), against
+// bpftool's whole wall time. Two more rows give bpfkit's in-process cost: the
+// first `loadCollection` (which reads the kernel's BTF) and a second one
+// (which reuses it).
+//
+// Knobs: BENCH_ROUNDS (5), BENCH_LOAD_TOOLS (comma list of libbpf-tools names),
+// BCC_SRC, CLANG, LLVM_STRIP, BPFTOOL.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bpfAccess } from '@bpfkit/syscalls';
+import { ensureDebianPackage, perRoundRatio, report } from '../lib/harness.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const TOOLS = (process.env.BENCH_LOAD_TOOLS ?? 'tcptracer,runqslower,opensnoop,execsnoop,biotop,tcplife,syscount,biolatency')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+/** The repository's test objects in the set: CO-RE, packets, typed globals, callbacks (tracing.bpf.o's fentry is refused here). */
+const TESTDATA = [
+  'packages/elf/testdata/core.bpf.o',
+  'packages/bpfkit/testdata/packets.bpf.o',
+  'packages/bpfkit/testdata/typed.bpf.o',
+  'packages/bpfkit/testdata/callbacks.bpf.o',
+];
+const CLI = path.join(repo, 'packages', 'bpfkit', 'dist', 'cli.bundle.js');
+/** From the issue: whole-process wall time within 2x of bpftool's, peak memory at most 80 MiB. */
+const WALL_TARGET = 0.5;
+const MEMORY_TARGET_MIB = 80;
+
+export async function run() {
+  const access = bpfAccess();
+  if (!access.available) throw new Error(`bench load needs bpf(): ${access.reason}`);
+  if (!fs.existsSync(CLI)) throw new Error(`bench load needs the built CLI (${CLI}): run pnpm build`);
+  ensureDebianPackage('bpftool', () => which(process.env.BPFTOOL ?? 'bpftool') !== undefined);
+  ensureDebianPackage('time', () => fs.existsSync('/usr/bin/time'));
+  const bpftool = which(process.env.BPFTOOL ?? 'bpftool');
+
+  const objects = TESTDATA.map((rel) => ({ name: path.basename(rel, '.bpf.o'), file: path.join(repo, rel) }));
+  const bcc = buildBccTools(bpftool);
+  if (bcc.reason) console.log(`bench load: no libbpf-tools rows: ${bcc.reason}`);
+  objects.push(...bcc.objects);
+
+  const bpffs = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-bench-load-'));
+  execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
+  const rows = [];
+  let met = true;
+  const misses = [];
+  const missesBeyond = [];
+  try {
+    for (const object of objects) {
+      const kit = [];
+      const tool = [];
+      const bare = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        bare.push(timed(process.execPath, ['-e', '0']));
+        kit.push(timed(process.execPath, [CLI, 'obj', 'load', object.file]));
+        const pins = path.join(bpffs, object.name);
+        tool.push(timed(bpftool, ['prog', 'loadall', object.file, pins]));
+        fs.rmSync(pins, { recursive: true, force: true });
+      }
+      const refused = [kit.some((x) => !x.ok) && 'bpfkit', tool.some((x) => !x.ok) && 'bpftool'].filter(Boolean);
+      const label = `${object.name}${object.set ? ` (${object.set})` : ''}${refused.length ? `, refused by ${refused.join(' and ')}` : ''}`;
+      const ms = (xs) => xs.map((x) => x.ms);
+      const mib = (xs) => xs.map((x) => x.kib / 1024);
+      const wall = perRoundRatio(ms(tool), ms(kit));
+      rows.push({ op: `${label}: wall`, unit: 'ms', bpfkit: median(ms(kit)), baselines: { bpftool: median(ms(tool)) }, ...wall });
+      // What bpfkit adds to a Node process that does nothing: the part of the wall time a library controls.
+      const beyond = kit.map((x, i) => x.ms - bare[i].ms);
+      rows.push({
+        op: `${label}: wall beyond \`node -e 0\``,
+        unit: 'ms',
+        bpfkit: median(beyond),
+        baselines: { bpftool: median(ms(tool)) },
+        ...perRoundRatio(ms(tool), beyond),
+      });
+      rows.push({
+        op: `${label}: peak RSS`,
+        unit: 'MiB',
+        bpfkit: median(mib(kit)),
+        baselines: { bpftool: median(mib(tool)) },
+        ...perRoundRatio(mib(tool), mib(kit)),
+      });
+      const inProcess = loadTwice(object.file);
+      if (inProcess) {
+        rows.push({ op: `${label}: first loadCollection in a process`, unit: 'ms', bpfkit: inProcess.first, baselines: {} });
+        rows.push({ op: `${label}: second loadCollection (kernel BTF reused)`, unit: 'ms', bpfkit: inProcess.second, baselines: {} });
+      }
+      if (refused.length === 0) {
+        if (wall.ratio < WALL_TARGET) misses.push(`${object.name} wall ${wall.ratio.toFixed(2)}x`);
+        const b = perRoundRatio(ms(tool), beyond);
+        if (b.ratio < WALL_TARGET) missesBeyond.push(`${object.name} ${b.ratio.toFixed(2)}x`);
+        if (median(mib(kit)) > MEMORY_TARGET_MIB) misses.push(`${object.name} ${median(mib(kit)).toFixed(0)} MiB`);
+      }
+    }
+  } finally {
+    spawnSync('umount', [bpffs]);
+    fs.rmSync(bpffs, { recursive: true, force: true });
+  }
+  met = misses.length === 0;
+  report('load', rows, { unit: 'ms' });
+  console.log(
+    `targets (objects both load): wall >= ${WALL_TARGET}x bpftool (within 2x), peak <= ${MEMORY_TARGET_MIB} MiB: ${met ? 'met' : `missed: ${misses.join(', ')}`}`,
+  );
+  console.log(
+    `wall beyond Node's own startup within 2x of bpftool's whole wall: ${missesBeyond.length === 0 ? 'met' : `missed: ${missesBeyond.join(', ')}`}`,
+  );
+}
+
+/** Wall time (ms), peak RSS (KiB) and success of one process. */
+function timed(command, args) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss %M', command, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const kib = Number(/maxrss (\d+)/.exec(r.stderr ?? '')?.[1] ?? Number.NaN);
+  return { ms, kib, ok: r.status === 0 };
+}
+
+/** bpfkit's first and second in-process loadCollection of an object, in ms (a child process, so the first is cold). */
+function loadTwice(file) {
+  const script = `
+    import fs from 'node:fs';
+    import { NativeSystem, readObject } from 'bpfkit';
+    const spec = readObject(new Uint8Array(fs.readFileSync(process.argv[1])));
+    const system = new NativeSystem();
+    const times = [];
+    for (let i = 0; i < 2; i++) {
+      const start = performance.now();
+      const c = system.loadCollection(spec, { programErrors: 'skip' });
+      times.push(performance.now() - start);
+      c.close();
+    }
+    console.log(JSON.stringify(times));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], {
+    cwd: path.join(repo, 'bench'),
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    console.log(`bench load: in-process load of ${path.basename(file)} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+    return undefined;
+  }
+  const [first, second] = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { first, second };
+}
+
+/** libbpf-tools objects built for this kernel, or why there are none. */
+function buildBccTools(bpftool) {
+  if (TOOLS.length === 0) return { objects: [], reason: 'BENCH_LOAD_TOOLS is empty' };
+  const clang = process.env.CLANG ?? which('clang-19') ?? which('clang');
+  const strip = process.env.LLVM_STRIP ?? which('llvm-strip-19') ?? which('llvm-strip');
+  if (!clang || !strip) {
+    try {
+      ensureDebianPackage('clang-19', () => which('clang-19') !== undefined);
+      ensureDebianPackage('llvm-19', () => which('llvm-strip-19') !== undefined);
+    } catch (err) {
+      return { objects: [], reason: `no clang-19 and llvm-strip-19 (${err.message})` };
+    }
+    return buildBccTools(bpftool);
+  }
+  try {
+    ensureDebianPackage('libbpf-dev', () => fs.existsSync('/usr/include/bpf/bpf_helpers.h'));
+  } catch (err) {
+    return { objects: [], reason: `no libbpf headers (${err.message})` };
+  }
+  const cache = path.join(repo, 'bench', '.cache');
+  let src = process.env.BCC_SRC;
+  if (!src) {
+    src = path.join(cache, 'bcc');
+    if (!fs.existsSync(path.join(src, 'libbpf-tools'))) {
+      const r = spawnSync('git', ['clone', '-q', '--depth', '1', 'https://github.com/iovisor/bcc', src], { encoding: 'utf8' });
+      if (r.status !== 0) return { objects: [], reason: `cloning bcc failed (${(r.stderr || '').trim()}); set BCC_SRC to a checkout` };
+    }
+  }
+  const tools = path.join(src, 'libbpf-tools');
+  if (!fs.existsSync(tools)) return { objects: [], reason: `${src} has no libbpf-tools/` };
+  const out = path.join(cache, 'load', os.release());
+  fs.mkdirSync(out, { recursive: true });
+  const vmlinuxH = path.join(out, 'vmlinux.h');
+  if (!fs.existsSync(vmlinuxH)) {
+    fs.writeFileSync(
+      vmlinuxH,
+      execFileSync(bpftool, ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { maxBuffer: 1 << 30 }),
+    );
+  }
+  const arch =
+    { x64: 'x86', arm64: 'arm64', ppc64: 'powerpc', s390x: 's390', riscv64: 'riscv', loong64: 'loongarch' }[process.arch] ?? process.arch;
+  const objects = [];
+  const failed = [];
+  for (const name of TOOLS) {
+    const source = path.join(tools, `${name}.bpf.c`);
+    const object = path.join(out, `${name}.bpf.o`);
+    if (!fs.existsSync(object) || fs.statSync(object).mtimeMs < fs.statSync(source).mtimeMs) {
+      const r = spawnSync(
+        clang,
+        ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, `-I${out}`, '-I.', '-c', `${name}.bpf.c`, '-o', object],
+        { cwd: tools, encoding: 'utf8' },
+      );
+      if (r.status !== 0 || spawnSync(strip, ['-g', object]).status !== 0) {
+        failed.push(name);
+        fs.rmSync(object, { force: true });
+        continue;
+      }
+    }
+    objects.push({ name, file: object, set: 'libbpf-tools' });
+  }
+  if (failed.length) console.log(`bench load: libbpf-tools that did not build here (left out): ${failed.join(', ')}`);
+  return { objects };
+}
+
+function which(command) {
+  if (command.includes('/')) return fs.existsSync(command) ? command : undefined;
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    const file = path.join(dir, command);
+    if (dir && fs.existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
