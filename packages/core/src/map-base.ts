@@ -2,6 +2,7 @@ import type { Codec } from './codecs/codec.js';
 import { BpfError, ClosedError, describeValue, InvalidArgumentError } from './errors.js';
 import { Errno } from './errno.js';
 import { OwnedHandle } from './disposable.js';
+import { BatchWalk } from './batch-walk.js';
 import { UpdateFlags } from './kernel/flags.js';
 import { MapType } from './kernel/map-type.js';
 import type { BatchOptions, BatchStats, IterationStats, Map, MapCodecs, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
@@ -249,32 +250,43 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
    * element: the key and value are at those offsets of scratch buffers
    * reused at every step (decode or copy them inside `make`).
    */
-  *#walk<T>(make: WalkMake<T>): Generator<T> {
-    this.assertOpen();
+  #walk<T>(make: WalkMake<T>): IterableIterator<T> {
     const stats: IterationStats = { visited: 0, restarts: 0, aborted: false, batches: 0 };
-    this.lastIteration = stats;
-    if (this.#ops.lookupBatch && !this.#noBatch && BATCH_WALK_TYPES.has(this.type)) {
-      const keyBytes = this.keySize;
-      const valueBytes = this.#valueBytes;
-      // The walk's batches are not a batch operation of the caller's: lastBatch keeps what that was.
-      const lastBatch = this.lastBatch;
-      try {
-        for (const { keys, values, count } of this.#rawBatches(false, this.#batchSize(undefined))) {
-          stats.batches = (stats.batches ?? 0) + 1;
-          for (let i = 0; i < count; i++) {
-            stats.visited++;
-            yield make(keys, i * keyBytes, values, i * valueBytes);
-            if (this.closed) return;
-          }
+    let lastBatch: BatchStats | undefined;
+    return new BatchWalk<T>({
+      begin: () => {
+        this.assertOpen();
+        this.lastIteration = stats;
+        if (!this.#ops.lookupBatch || this.#noBatch || !BATCH_WALK_TYPES.has(this.type)) return undefined;
+        // The walk's batches are not a batch operation of the caller's: lastBatch keeps what that was.
+        lastBatch = this.lastBatch;
+        return this.#rawBatches(false, this.#batchSize(undefined));
+      },
+      rest: () => {
+        if (lastBatch) {
+          this.lastBatch = lastBatch;
+          lastBatch = undefined;
+          // A backend or kernel without batch lookups for this map: the first call said so, nothing was read.
+          if (!this.#noBatch) return undefined;
         }
-      } finally {
-        this.lastBatch = lastBatch;
-      }
-      // A backend or kernel without batch lookups for this map: the first call said so, nothing was read.
-      if (!this.#noBatch) return;
-      stats.batches = 0;
-    }
-    yield* this.#walkNextKey(make, stats);
+        stats.batches = 0;
+        return this.#walkNextKey(make, stats);
+      },
+      make,
+      closed: () => this.closed,
+      end: () => {
+        if (lastBatch) this.lastBatch = lastBatch;
+        lastBatch = undefined;
+      },
+      visited: () => {
+        stats.visited++;
+      },
+      batch: () => {
+        stats.batches = (stats.batches ?? 0) + 1;
+      },
+      keyBytes: this.keySize,
+      valueBytes: this.#valueBytes,
+    });
   }
 
   /** The next-key walk: two system calls an element, restarts counted (see the class comment). */
