@@ -253,3 +253,17 @@ export { formatFeatures } from './features/format.js';
 export { memlockCharged, raiseMemlockIfNeeded } from './rlimit.js';
 export { ensureBpffs, unmountBpffs, bpffsMountPoint } from '@bpfkit/syscalls';
 export type { BpffsResult } from '@bpfkit/syscalls';
+
+// Code generation (`bpfkit gen types`) and what generated code calls.
+export { generateTypes, generateBtfTypes, generateObjectTypes, skeletonName } from './gen/index.js';
+export type { GenerateTypesOptions } from './gen/index.js';
+export { f32, f64, f32be, f64be, wideInteger, layoutCodec, openSkeleton, BITFIELD_SIGNED, BITFIELD_BOOL } from './gen/runtime.js';
+export type {
+  WideIntegerOptions,
+  LayoutMember,
+  LayoutOptions,
+  TypedVariable,
+  SkeletonLayout,
+  Skeleton,
+  SkeletonConstants,
+} from './gen/runtime.js';

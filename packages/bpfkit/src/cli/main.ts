@@ -8,6 +8,7 @@ import { runProgCommand } from './prog.js';
 import { runLinkCommand } from './link.js';
 import { runEventsCommand } from './events.js';
 import { runObjCommand } from './obj.js';
+import { GEN_USAGE, runGen } from './gen.js';
 import { FORMAT_NAMES } from './value-format.js';
 import { ATTACH_TARGET_SYNTAX } from './attach-target-parse.js';
 
@@ -37,7 +38,22 @@ export interface ParsedArgs {
 }
 
 /** Options that take a value; everything else starting with `--` is a boolean flag. */
-const VALUE_OPTIONS = new Set<string>(['key', 'value', 'flag', 'pin', 'kconfig', 'kernel-btf', 'count', 'btf-type', 'btf']);
+const VALUE_OPTIONS = new Set<string>([
+  'key',
+  'value',
+  'flag',
+  'pin',
+  'kconfig',
+  'kernel-btf',
+  'count',
+  'btf-type',
+  'btf',
+  'types',
+  'out',
+  'name',
+  'ringbuf',
+  'base',
+]);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const parsed: ParsedArgs = { positional: [], flags: new Set(), options: {} };
@@ -115,6 +131,11 @@ const COMMANDS: Record<string, Command> = {
       'bpfkit obj inspect <file.o> [--json]\n' +
       '       bpfkit obj load <file.o> [--pin <bpffs dir>] [--kconfig <config file>] [--kernel-btf <btf file>] [--json] [--verbose]',
     run: (args, io) => runObjCommand(args, io),
+  },
+  gen: {
+    summary: 'generate TypeScript types and codecs from BTF, and a typed skeleton for an object file',
+    usage: GEN_USAGE,
+    run: (args, io) => runGen(args, io),
   },
   features: {
     summary: 'probe what this kernel supports (map, program and link types, helpers, environment)',
