@@ -3,6 +3,7 @@
 // same address space), the environment helpers answer from (clock, CPU, pid,
 // comm, randomness), and what programs leave for the test to read
 // (trace_printk lines, ring buffer and perf event records).
+import fs from 'node:fs';
 import { MapType } from '@bpfkit/core';
 import { VmMemory, type VmRegion } from '../vm/index.js';
 import type { MockMapStore } from '../map-store.js';
@@ -24,6 +25,14 @@ export interface MockEnvironment {
   pid: number;
   /** The process id (high half; default: this process's pid). */
   tgid: number;
+  /**
+   * `bpf_get_ns_current_pid_tgid`: the pid namespace the current task runs
+   * in, as `stat()` of `/proc/<pid>/ns/pid` gives it (`st_dev`, `st_ino`;
+   * default: this process's). The helper answers `pid` and `tgid` when asked
+   * about this namespace, and fails with EINVAL (zeroing its output) for any
+   * other, as the kernel does for a task of another namespace.
+   */
+  pidNamespace: { dev: bigint; ino: bigint };
   /** `bpf_get_current_uid_gid` (default 0, 0). */
   uid: number;
   gid: number;
@@ -64,6 +73,7 @@ export function defaultEnvironment(): MockEnvironment {
     cpu: 0,
     pid: process.pid,
     tgid: process.pid,
+    pidNamespace: ownPidNamespace(),
     uid: 0,
     gid: 0,
     comm: 'node',
@@ -72,6 +82,19 @@ export function defaultEnvironment(): MockEnvironment {
     stack: { kernel: [], user: [] },
     fibLookup: () => BPF_FIB_LKUP_RET_NOT_FWDED,
   };
+}
+
+/** The kernel's inode number of the initial pid namespace (PROC_PID_INIT_INO). */
+const PROC_PID_INIT_INO = 0xeffffffcn;
+
+/** This process's pid namespace (dev and inode of /proc/self/ns/pid), or the initial one's inode where /proc cannot tell. */
+function ownPidNamespace(): { dev: bigint; ino: bigint } {
+  try {
+    const st = fs.statSync('/proc/self/ns/pid', { bigint: true });
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return { dev: 0n, ino: PROC_PID_INIT_INO };
+  }
 }
 
 /** enum bpf_fib_lookup's "packet is not forwarded": the answer with no route. */

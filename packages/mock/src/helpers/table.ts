@@ -231,6 +231,24 @@ export function mockHelpers(runtime: MockRuntime): ReadonlyMap<number, VmHelper>
   h.set(Helper.get_prandom_u32, () => runtime.environment.random() >>> 0);
   h.set(Helper.get_smp_processor_id, () => runtime.environment.cpu);
   h.set(Helper.get_current_pid_tgid, () => (BigInt(runtime.environment.tgid >>> 0) << 32n) | BigInt(runtime.environment.pid >>> 0));
+  h.set(Helper.get_ns_current_pid_tgid, (r1, r2, r3, r4) => {
+    // struct bpf_pidns_info { __u32 pid; __u32 tgid; }: 8 bytes, zeroed on failure.
+    const size = u32(r4);
+    if (size !== 8) {
+      if (size > 0) m.view(r3, size, true).fill(0);
+      return neg(Errno.EINVAL);
+    }
+    const out = m.view(r3, 8, true);
+    const ns = runtime.environment.pidNamespace;
+    if (r1 > 0xffffffffn || r1 !== ns.dev || r2 !== ns.ino) {
+      out.fill(0);
+      return neg(Errno.EINVAL);
+    }
+    const view = new DataView(out.buffer, out.byteOffset, 8);
+    view.setUint32(0, runtime.environment.pid >>> 0, true);
+    view.setUint32(4, runtime.environment.tgid >>> 0, true);
+    return 0;
+  });
   h.set(Helper.get_current_uid_gid, () => (BigInt(runtime.environment.gid >>> 0) << 32n) | BigInt(runtime.environment.uid >>> 0));
   h.set(Helper.get_current_comm, (r1, r2) => {
     const size = u32(r2);
