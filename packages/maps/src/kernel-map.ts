@@ -561,14 +561,15 @@ function specOf(fd: number): MapSpec {
 
 /**
  * Wraps an fd this process owns in a {@link KernelMap}, reading its shape
- * from the kernel. The fd is closed when that fails.
+ * from the kernel; `check` sees that shape before the codecs are applied,
+ * and may refuse it by throwing. The fd is closed when anything fails (not
+ * a map, the check, codecs of other sizes).
  *
  * @example
  * import { objGet } from '@bpfkit/syscalls';
  * using m = adoptMapFd(objGet('/sys/fs/bpf/counts'), { key: u32, value: u64 });
  */
-export function adoptMapFd<K, V>(fd: number, codecs?: MapCodecs<K, V>): KernelMap<K, V> {
-  let spec: MapSpec;
+export function adoptMapFd<K, V>(fd: number, codecs?: MapCodecs<K, V>, check?: (found: MapSpec) => void): KernelMap<K, V> {
   try {
     const kind = bpfObjectKind(fd);
     if (kind !== undefined && kind !== 'map') {
@@ -578,12 +579,14 @@ export function adoptMapFd<K, V>(fd: number, codecs?: MapCodecs<K, V>): KernelMa
         hint: `the object is not a map but a ${kind === 'non-BPF file' ? kind : `BPF ${kind}`}`,
       });
     }
-    spec = specOf(fd);
+    const spec = specOf(fd);
+    check?.(spec);
+    // The codecs are checked against the map's sizes here too: a refusal must not leak the fd.
+    return new KernelMap<K, V>(fd, spec, codecs);
   } catch (err) {
     native.close(fd);
     throw err;
   }
-  return new KernelMap<K, V>(fd, spec, codecs);
 }
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { BpfError, InvalidArgumentError, MapFlags, MapType, ProgramType, u32, u64 } from '@bpfkit/core';
-import { mountPrivateBpffs, native, objPin, progLoad } from '@bpfkit/syscalls';
+import { getFdById, mountPrivateBpffs, native, objPin, progLoad } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { adoptMapFd, createKernelMap, openMapById, openPinnedMap } from './kernel-map.js';
 import { mapDifferences, MapMismatchError } from '@bpfkit/core';
@@ -113,6 +113,20 @@ whenKernel().describe('map lifecycle on the kernel', () => {
     });
     expect(() => adoptMapFd(prog)).toThrow(/the object is not a map but a BPF prog/);
     expect(() => fs.fstatSync(prog)).toThrow(/EBADF/);
+  });
+
+  it('adoptMapFd closes the fd when codecs of other sizes, or its check, refuse the map', () => {
+    using m = createKernelMap(SPEC, codecs);
+    const bySize = getFdById('map', m.info().id);
+    expect(() => adoptMapFd(bySize, { key: u64, value: u64 })).toThrow(InvalidArgumentError);
+    expect(() => fs.fstatSync(bySize)).toThrow(/EBADF/);
+    const byCheck = getFdById('map', m.info().id);
+    expect(() =>
+      adoptMapFd(byCheck, undefined, (found) => {
+        if (found.maxEntries !== 1) throw new Error(`refused: ${found.maxEntries} entries`);
+      }),
+    ).toThrow('refused: 100 entries');
+    expect(() => fs.fstatSync(byCheck)).toThrow(/EBADF/);
   });
 
   it('listMaps finds a fresh map with its info, and leaks no fd', () => {

@@ -18,6 +18,9 @@ export function listMaps(): MapInfo[] {
   return readEachById('map', (fd, id) => kernelMapInfo(fd, `map id ${id}`));
 }
 
+/** Thrown by the check of a pinned map that differs from the spec (the fd is closed, the differences kept). */
+const MISMATCH = Symbol('pinned map differs');
+
 /**
  * Opens the map pinned at `options.pinPath` when it matches `spec` (type,
  * key and value size, max entries, flags); creates and pins it when nothing
@@ -73,16 +76,17 @@ export function openOrCreateMap<K, V>(
         throw pinErr;
       }
     }
-    const map = adoptMapFd(fd, codecs ? { key: codecs.key, value: codecs.value } : undefined);
-    let differences: MapDifference[];
+    // Compared before the codecs are applied: codecs sized for the spec would refuse a pinned map of
+    // another size with their own error, where the caller asked for the differences.
+    let differences: MapDifference[] = [];
     try {
-      differences = mapDifferences(map.info(), spec);
+      return adoptMapFd(fd, codecs ? { key: codecs.key, value: codecs.value } : undefined, (found) => {
+        differences = mapDifferences({ ...found, flags: found.flags ?? 0 }, spec);
+        if (differences.length > 0) throw MISMATCH;
+      }).rememberPin(pinPath);
     } catch (err) {
-      map.close();
-      throw err;
+      if (err !== MISMATCH) throw err;
     }
-    if (differences.length === 0) return map.rememberPin(pinPath);
-    map.close();
     if (onMismatch === 'fail') throw new MapMismatchError(pinPath, differences);
     // Replace: create first, so a refused spec leaves the old pin in place.
     const created = createKernelMap(spec, codecs, createOptions);

@@ -1,4 +1,4 @@
-import { cidr4, cidr6, InvalidArgumentError, MapFlags, MapType, noKey, u32, u64 } from '@bpfkit/core';
+import { cidr4, cidr6, InvalidArgumentError, MapFlags, MapMismatchError, MapType, noKey, u32, u64 } from '@bpfkit/core';
 import type { System } from '@bpfkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, errorOf } from './backends.js';
@@ -259,6 +259,15 @@ for (const backend of BACKENDS) {
             }
             expect(message).toMatch(/maxEntries: 64 changed to 128/);
             expect(message).toMatch(/valueSize: 8 changed to 4/);
+            // With codecs sized for the new spec, still the differences (not the codecs' size complaint).
+            let withCodecs: unknown;
+            try {
+              system.openOrCreateMap({ ...HASH, valueSize: 4 }, { pinPath }, { key: u32, value: u32 });
+            } catch (err) {
+              withCodecs = err;
+            }
+            expect(withCodecs).toBeInstanceOf(MapMismatchError);
+            expect((withCodecs as MapMismatchError).differences.map((d) => d.field)).toEqual(['valueSize']);
             using replaced = system.openOrCreateMap({ ...HASH, maxEntries: 128 }, { pinPath, onMismatch: 'replace' }, codecs);
             expect(replaced.maxEntries).toBe(128);
             expect(replaced.lookup(1)).toBeUndefined();
