@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { BtfBuilder, btfCodec, parseBtf } from '@bpfkit/elf';
 import type { Btf } from '@bpfkit/elf';
 import ts from 'typescript';
+import { whenKernel } from '@bpfkit/syscalls/testing';
 import { describe, expect, it } from 'vitest';
 import * as bpfkit from '../index.js';
 import type { Codec } from '../index.js';
@@ -55,6 +56,14 @@ function sampleBtf(): Btf {
     ['HUGE', 1n << 40n],
     ['SMALL', 2n],
   ]);
+  b.addEnum64(
+    'sbig',
+    [
+      ['NEG', -5n],
+      ['POS', 1n << 62n],
+    ],
+    true,
+  );
   const comm = b.addArray(char, idx, 16);
   const mac = b.addArray(u8, idx, 6);
   const words = b.addArray(u32t, idx, 3);
@@ -248,9 +257,36 @@ describe('bpfkit gen types: types and codecs', () => {
     }
   });
 
+  it("structCodecs: 'layout' (what vmlinux gets) decodes and encodes as the core struct() does", () => {
+    const layout = generateBtfTypes(btf, { structCodecs: 'layout' });
+    expect(layout).not.toMatch(/\$bpfkit\.struct\(/);
+    const other = loadGenerated(layout);
+    for (const name of ['eventCodec', 'pointCodec', 'default_Codec']) {
+      const a = mod[name] as Codec<unknown>;
+      const b = other[name] as Codec<unknown>;
+      expect([b.size, b.name]).toEqual([a.size, a.name]);
+      for (let seed = 1; seed <= 10; seed++) {
+        const bytes = randomBytes(a.size, seed);
+        bytes.fill(0, 6, 22); // a valid C string where event has one
+        const value = a.decode(bytes);
+        expect(plain(b.decode(bytes))).toEqual(plain(value));
+        const x = new Uint8Array(a.size);
+        const y = new Uint8Array(a.size);
+        a.encode(value, x);
+        b.encode(value, y);
+        expect(y).toEqual(x);
+      }
+    }
+  });
+
   it('enums are const objects with their codecs', () => {
     expect(mod.level).toEqual({ LOW: -1, MID: 0, HIGH: 1 });
     expect(mod.big).toEqual({ HUGE: 1n << 40n, SMALL: 2n });
+    expect(mod.sbig).toEqual({ NEG: -5n, POS: 1n << 62n });
+    const sbig = mod.sbigCodec as Codec<bigint>;
+    const eight = new Uint8Array(8);
+    sbig.encode(-5n, eight);
+    expect(sbig.decode(eight)).toBe(-5n);
     const levelCodec = mod.levelCodec as Codec<number>;
     const b = new Uint8Array(1);
     levelCodec.encode(-1, b);
@@ -327,7 +363,8 @@ describe('bpfkit gen types: the skeleton of an object', () => {
     expect(() => generateTypes(bytes, { ringBuffers: { events: 'struct nope' } })).toThrow(/record type/);
   });
 
-  it('loads on the mock backend with typed constants; maps, variables and ring buffer records come typed', () => {
+  /** One body for both backends: load with typed constants, run the program, read everything back typed. */
+  function loadsAndRuns(system: bpfkit.System): void {
     type Load = (
       system: bpfkit.System,
       object: string,
@@ -338,7 +375,6 @@ describe('bpfkit gen types: the skeleton of an object', () => {
       Record<string, bpfkit.TypedVariable<unknown>>
     >;
     const load = mod.loadGen as Load;
-    using system = new bpfkit.MockSystem();
     using skel = load(system, file, {
       constants: { target_pid: 4242, cfg: { min_size: 100, ports: [8080, 9090] }, offset: -50n, report: 2 },
     });
@@ -357,6 +393,16 @@ describe('bpfkit gen types: the skeleton of an object', () => {
     expect(skel.maps.counts.lookup(0)!.reduce((a, b) => a + b, 0n)).toBe(1n);
     expect(skel.variables.seen!.get()).toBe(1n);
     expect(() => load(system, file, { constants: { seen: 1 } })).toThrow(/constants of the object \(target_pid, cfg, offset, report\)/);
+  }
+
+  it('loads on the mock backend with typed constants; maps, variables and ring buffer records come typed', () => {
+    using system = new bpfkit.MockSystem();
+    loadsAndRuns(system);
+  });
+
+  whenKernel('program:xdp', 'map:ringbuf').it('loads on the kernel the same way', () => {
+    using system = new bpfkit.NativeSystem();
+    loadsAndRuns(system);
   });
 });
 
@@ -421,7 +467,12 @@ describe('bpfkit gen types: the generated code compiles under tsc --strict', () 
       "loadGen(system, 'gen.bpf.o', { constants: { seen: 1n } });",
       'export {};',
     ].join('\n');
-    expect(typeCheck({ 'sample.ts': sample, 'gen.ts': skeleton, 'user.ts': user })).toBe('');
+    // A big-endian object: integer codecs of the target's byte order.
+    const bigEndian = generateTypes(new Uint8Array(fs.readFileSync(path.resolve(import.meta.dirname, '../../testdata/gen.bpf.eb.o'))), {
+      source: 'gen.bpf.eb.o',
+    });
+    expect(bigEndian).toMatch(/const \$u32be = \$bpfkit\.integerCodec\(\{ bits: 32, signed: false, byteOrder: 'big' \}\);/);
+    expect(typeCheck({ 'sample.ts': sample, 'gen.ts': skeleton, 'user.ts': user, 'gen-eb.ts': bigEndian })).toBe('');
   });
 
   it.skipIf(!fs.existsSync(VMLINUX))(`for all of ${VMLINUX} (skipped where the kernel has no BTF)`, { timeout: 30 * 60_000 }, () => {

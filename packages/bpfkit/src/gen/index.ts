@@ -9,6 +9,7 @@ import { BTF_MAGIC, ParseError, parseBtf, readObject } from '@bpfkit/elf';
 import type { Btf, ObjectSpec } from '@bpfkit/elf';
 import { emitSkeleton } from './skeleton.js';
 import { LIB, TypeEmitter } from './types.js';
+import type { TypeEmitterOptions } from './types.js';
 
 /**
  * Options of {@link generateTypes}.
@@ -30,6 +31,13 @@ export interface GenerateTypesOptions {
   source?: string;
   /** For BTF split from a base (a kernel module's): the base's BTF bytes. */
   base?: Uint8Array;
+  /**
+   * Codecs of plain structs: `'struct'` (the core `struct()`, whose value
+   * type TypeScript checks against the generated interface) or `'layout'`
+   * (`layoutCodec`, far cheaper for the type checker). Default: `'struct'`
+   * up to 2,000 declared types, `'layout'` beyond (vmlinux).
+   */
+  structCodecs?: 'struct' | 'layout';
 }
 
 /**
@@ -44,6 +52,10 @@ export function skeletonName(source: string): string {
   const words = base.split(/[^A-Za-z0-9]+/).filter(Boolean);
   const name = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
   return /^[A-Za-z]/.test(name) ? name : `Bpf${name}`;
+}
+
+function emitterOptions(options: GenerateTypesOptions): TypeEmitterOptions {
+  return { ...(options.types ? { types: options.types } : {}), ...(options.structCodecs ? { structCodecs: options.structCodecs } : {}) };
 }
 
 function header(source: string | undefined, what: string): string {
@@ -65,7 +77,7 @@ function header(source: string | undefined, what: string): string {
  * const source = generateBtfTypes(parseBtf(fs.readFileSync('/sys/kernel/btf/vmlinux')), { types: ['task_struct'] });
  */
 export function generateBtfTypes(btf: Btf, options: GenerateTypesOptions = {}): string {
-  const emitter = new TypeEmitter(btf, options.types ? { types: options.types } : {});
+  const emitter = new TypeEmitter(btf, emitterOptions(options));
   emitter.emitAll();
   return `${header(options.source, 'types and codecs')}\n${emitter.declarations.join('\n\n')}\n`;
 }
@@ -83,7 +95,7 @@ export function generateObjectTypes(spec: ObjectSpec, options: GenerateTypesOpti
   const name = options.name ?? skeletonName(options.source ?? 'object');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InvalidArgumentError('name', 'an identifier (letters, digits, _)', name);
   if (!spec.btf) throw new InvalidArgumentError('object', 'an object with BTF (compiled with -g)', options.source ?? 'object');
-  const emitter = new TypeEmitter(spec.btf, options.types ? { types: options.types } : {});
+  const emitter = new TypeEmitter(spec.btf, emitterOptions(options));
   emitter.emitAll();
   const skeleton = emitSkeleton(spec, emitter, { name, ...(options.ringBuffers ? { ringBuffers: options.ringBuffers } : {}) });
   return `${header(options.source, `types, codecs and the skeleton load${name}`)}\n${[...emitter.declarations, ...skeleton].join('\n\n')}\n`;
