@@ -3,7 +3,10 @@
  * XDP program (bpf/packet_counter.bpf.c) loaded with a constant set, run on
  * test packets and its map and globals read back — on the kernel when the
  * process may use bpf(), on the in-memory mock otherwise (which runs the same
- * program in its BPF virtual machine).
+ * program in its BPF virtual machine). It ends with ten seconds of the flow
+ * monitor (flow-monitor/) on a veth pair in network namespaces of its own,
+ * with traffic it makes — on mock interfaces when this process may not make
+ * namespaces — leaving no namespace, interface, program, link or pin behind.
  *
  *   pnpm demo            # auto
  *   pnpm demo --mock     # force the mock backend
@@ -11,8 +14,29 @@
 import { fileURLToPath } from 'node:url';
 import { bpfAccess, formatFeatures, MapType, openSystem, u32, u64 } from 'bpfkit';
 import type { System } from 'bpfkit';
+import { runFlowMonitor } from './flow-monitor/flow-monitor.js';
+import { sandboxUnavailable } from './net/sandbox.js';
 
-export async function demo(backend: 'auto' | 'mock' | 'kernel', log: (line: string) => void): Promise<void> {
+export async function demo(
+  backend: 'auto' | 'mock' | 'kernel',
+  log: (line: string) => void,
+  options: { flowSeconds?: number; live?: boolean } = {},
+): Promise<void> {
+  await intro(backend, log);
+  // The finale: the flow monitor on a veth pair in namespaces of its own (the kernel, when this process
+  // may make them), or on a mock interface.
+  const flowBackend =
+    backend === 'mock' || (backend === 'auto' && (sandboxUnavailable() || bpfAccess().available !== true)) ? 'mock' : 'kernel';
+  const seconds = options.flowSeconds ?? 10;
+  log(`\nflow monitor, ${seconds} s (apps/examples/src/flow-monitor):`);
+  const summary = await runFlowMonitor({ backend: flowBackend, seconds, ...(options.live ? {} : { log }) });
+  log(
+    `  ${summary.flows.length} flows, ${summary.endedEvents} ended through the ring buffer, evicted ${summary.evictions} times by ${summary.batchEviction ? 'batch lookup-and-delete' : 'iterate-and-delete'}, attached with ${summary.attachedWith}; all detached, nothing left behind`,
+  );
+}
+
+/** Features, a map round trip and the packet counter. */
+async function intro(backend: 'auto' | 'mock' | 'kernel', log: (line: string) => void): Promise<void> {
   using system: System = await openSystem({ backend });
   // Why the mock, when the kernel was not asked against: the reason bpf() is not available here.
   const why =
@@ -81,5 +105,5 @@ function ipv4Packet(protocol: number): Uint8Array {
 const argv = process.argv.slice(2);
 const backend = argv.includes('--mock') ? 'mock' : argv.includes('--kernel') ? 'kernel' : 'auto';
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await demo(backend, (line) => console.log(line));
+  await demo(backend, (line) => console.log(line), { live: process.stdout.isTTY === true });
 }

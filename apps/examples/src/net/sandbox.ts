@@ -7,7 +7,8 @@
  *
  * Needs root and iproute2's `ip`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 
 /** One end of the pair. */
 export interface SandboxEnd {
@@ -57,6 +58,7 @@ export class Sandbox implements Disposable {
   readonly a: SandboxEnd;
   readonly b: SandboxEnd;
   #closed = false;
+  readonly #children: ChildProcess[] = [];
 
   constructor(label: string) {
     const why = sandboxUnavailable();
@@ -100,11 +102,37 @@ export class Sandbox implements Disposable {
     if (r.status !== 0) throw new Error(`network sandbox: sending UDP from ${this.a.netns} failed: ${r.stderr || r.error?.message}`);
   }
 
+  /**
+   * Starts a TCP server in `b` that answers every connection with a line
+   * and closes it (stopped by `close()`). Resolves once it listens.
+   */
+  async startTcpServer(port = 8080): Promise<void> {
+    const script = `require('net').createServer((s) => s.end('bpfkit\\n')).listen(${port}, '${this.b.address}', () => console.log('listening'));`;
+    const child = spawn('ip', ['netns', 'exec', this.b.netns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`network sandbox: the TCP server in ${this.b.netns} exited (${code})`)));
+    });
+  }
+
+  /** Connects from `a` to the TCP server, reads its answer; resolves when the connection closed. */
+  tcpRequest(port = 8080): Promise<void> {
+    const script = `const c = require('net').connect(${port}, '${this.b.address}'); c.on('data', () => {}); c.on('end', () => c.end());`;
+    return new Promise((resolve, reject) => {
+      const child = spawn('ip', ['netns', 'exec', this.a.netns, process.execPath, '-e', script], { stdio: 'ignore' });
+      child.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`network sandbox: the TCP request from ${this.a.netns} failed (${code})`)),
+      );
+    });
+  }
+
   /** Removes both namespaces (the veth pair goes with them). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     live.delete(this);
+    for (const child of this.#children) child.kill('SIGKILL');
     for (const end of [this.a, this.b]) spawnSync('ip', ['netns', 'del', end.netns]);
   }
 
