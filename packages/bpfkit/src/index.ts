@@ -271,6 +271,7 @@ export type {
 // The Manager: objects, attachments, readers, a map registry and a PID filter as one unit.
 export {
   Manager,
+  defineReader,
   ManagerStartError,
   ManagerStateError,
   describeStep,

@@ -44,7 +44,14 @@ interface ManagedReader {
   handlerErrors: number;
 }
 
-/** Options of {@link Manager.attach} and its conveniences. */
+/**
+ * Options of {@link Manager.attach} and its conveniences.
+ *
+ * @example
+ * declare const manager: Manager;
+ * const options: ManagerAttachOptions = { object: 'tracer', pin: '/sys/fs/bpf/app/openat', keepPin: true };
+ * manager.attachTracepoint('openat', 'on_openat', 'syscalls', 'sys_enter_openat', options);
+ */
 export interface ManagerAttachOptions {
   /** The object holding the program, when a name alone is ambiguous. */
   object?: string;
@@ -54,7 +61,13 @@ export interface ManagerAttachOptions {
   keepPin?: boolean;
 }
 
-/** A link of the manager, as {@link Manager.links} lists it. */
+/**
+ * A link of the manager, as {@link Manager.links} lists it.
+ *
+ * @example
+ * declare const manager: Manager;
+ * const [first]: ManagerLinkListing[] = manager.links();
+ */
 export interface ManagerLinkListing {
   name: string;
   object: string;
@@ -67,7 +80,13 @@ export interface ManagerLinkListing {
   pin: string | undefined;
 }
 
-/** A program of the manager with its attach points, as {@link Manager.programs} lists it. */
+/**
+ * A program of the manager with its attach points, as {@link Manager.programs} lists it.
+ *
+ * @example
+ * declare const manager: Manager;
+ * const unattached = manager.programs().filter((p: ManagerProgramListing) => p.links.length === 0);
+ */
 export interface ManagerProgramListing {
   object: string;
   name: string;

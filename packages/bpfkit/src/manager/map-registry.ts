@@ -1,7 +1,13 @@
 import { InvalidArgumentError } from '@bpfkit/core';
 import type { Map } from '@bpfkit/core';
 
-/** A map of the registry as {@link MapRegistry.list} shows it. */
+/**
+ * A map of the registry as {@link MapRegistry.list} shows it.
+ *
+ * @example
+ * declare const registry: MapRegistry;
+ * const shared: RegisteredMap[] = registry.list().filter((m) => m.sharedWith.length > 0);
+ */
 export interface RegisteredMap {
   name: string;
   /** The object that created it, or `'user'` for a map registered by hand. */

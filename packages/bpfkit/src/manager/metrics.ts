@@ -1,4 +1,10 @@
-/** Counters of one program, as {@link ManagerStats} gives them. */
+/**
+ * Counters of one program, as {@link ManagerStats} gives them.
+ *
+ * @example
+ * declare const manager: Manager;
+ * const busiest: ManagerProgramStats | undefined = manager.stats().programStats.sort((a, b) => b.runTimeNs - a.runTimeNs)[0];
+ */
 export interface ManagerProgramStats {
   object: string;
   program: string;
@@ -12,7 +18,13 @@ export interface ManagerProgramStats {
   links: string[];
 }
 
-/** Counters of one reader, as {@link ManagerStats} gives them. */
+/**
+ * Counters of one reader, as {@link ManagerStats} gives them.
+ *
+ * @example
+ * declare const manager: Manager;
+ * const behind = manager.stats().readerStats.filter((r: ManagerReaderStats) => r.dropped > 0);
+ */
 export interface ManagerReaderStats {
   name: string;
   object: string;
@@ -33,7 +45,14 @@ export interface ManagerReaderStats {
   handlerErrors: number;
 }
 
-/** What {@link Manager.stats} reports: plain numbers. */
+/**
+ * What {@link Manager.stats} reports: plain numbers.
+ *
+ * @example
+ * declare const manager: Manager;
+ * const stats: ManagerStats = manager.stats();
+ * console.log(`${stats.links} links, run stats ${stats.runStats.enabled ? 'on' : `off: ${stats.runStats.reason}`}`);
+ */
 export interface ManagerStats {
   state: 'stopped' | 'starting' | 'started' | 'stopping';
   objects: number;
@@ -47,7 +66,12 @@ export interface ManagerStats {
   readerStats: ManagerReaderStats[];
 }
 
-/** One metric family, as a Prometheus client library collects it. */
+/**
+ * One metric family, as a Prometheus client library collects it.
+ *
+ * @example
+ * const up: MetricFamily = { name: 'up', help: 'Up.', type: 'gauge', values: [{ labels: {}, value: 1 }] };
+ */
 export interface MetricFamily {
   name: string;
   help: string;
@@ -129,6 +153,15 @@ export function formatPrometheus(families: readonly MetricFamily[]): string {
 /**
  * A metric as a `prom-client` registry takes it (`registry.registerMetric`):
  * its name, help and type, and `get()` collecting its current values.
+ *
+ * @example
+ * declare const registry: MetricsRegistry;
+ * const metric: CollectedMetric = {
+ *   name: 'up', help: 'Up.', type: 'gauge', aggregator: 'sum',
+ *   get: async () => ({ name: 'up', help: 'Up.', type: 'gauge', aggregator: 'sum', values: [{ labels: {}, value: 1 }] }),
+ *   reset() {},
+ * };
+ * registry.registerMetric(metric);
  */
 export interface CollectedMetric {
   readonly name: string;
@@ -148,6 +181,10 @@ export interface CollectedMetric {
 /**
  * What {@link registerManagerMetrics} needs of a metrics registry: the
  * shape of `prom-client`'s `Registry` (bpfkit does not depend on it).
+ *
+ * @example
+ * // With prom-client: `import { register } from 'prom-client'` is one.
+ * const registry: MetricsRegistry = { registerMetric: (m) => console.log(m.name) };
  */
 export interface MetricsRegistry {
   registerMetric(metric: CollectedMetric): void;

@@ -9,10 +9,20 @@ import type { Map } from '@bpfkit/core';
  * drops them (only allowed processes pass), `'blocklist'` lets them
  * through (only blocked processes are dropped), `'off'` lets every
  * process through whatever is listed.
+ *
+ * @example
+ * declare const filter: PidFilter;
+ * const mode: PidFilterMode = 'blocklist';
+ * filter.setMode(mode);
  */
 export type PidFilterMode = 'allowlist' | 'blocklist' | 'off';
 
-/** A pid namespace, as `stat()` of `/proc/<pid>/ns/pid` identifies it. */
+/**
+ * A pid namespace, as `stat()` of `/proc/<pid>/ns/pid` identifies it.
+ *
+ * @example
+ * const ns: PidNamespace = pidNamespaceOf(process.pid);
+ */
 export interface PidNamespace {
   dev: bigint;
   ino: bigint;
@@ -21,24 +31,55 @@ export interface PidNamespace {
 /**
  * A process as the filter map keys it: its pid as its own pid namespace
  * sees it (inside a container, the container's pid), and that namespace.
+ *
+ * @example
+ * declare const filter: PidFilter;
+ * const inContainer: PidRef = { pid: 1, ns: pidNamespaceOf(4242) }; // pid 1 of the namespace of host pid 4242
+ * filter.allow(inContainer);
  */
 export interface PidRef {
   pid: number;
   ns: PidNamespace;
 }
 
-/** A listed process and its verdict. */
+/**
+ * A listed process and its verdict.
+ *
+ * @example
+ * declare const filter: PidFilter;
+ * const blocked = filter.list().filter((e: PidFilterEntry) => e.verdict === 'block');
+ */
 export interface PidFilterEntry extends PidRef {
   verdict: 'allow' | 'block';
 }
 
-/** Value of a filter map entry that lets a process through. */
+/**
+ * Value of a filter map entry that lets a process through.
+ *
+ * @example
+ * map.lookup(pidFilterKey({ pid: process.pid, ns: pidNamespaceOf(process.pid) }))?.[0] === PID_FILTER_ALLOW;
+ */
 export const PID_FILTER_ALLOW = 1;
-/** Value of a filter map entry that drops a process's events. */
+/**
+ * Value of a filter map entry that drops a process's events.
+ *
+ * @example
+ * const blocked = new Uint8Array([PID_FILTER_BLOCK]);
+ */
 export const PID_FILTER_BLOCK = 2;
-/** Bytes of a filter map key: `{ __u32 pid; __u32 pad; __u64 ns_dev; __u64 ns_ino; }`. */
+/**
+ * Bytes of a filter map key: `{ __u32 pid; __u32 pad; __u64 ns_dev; __u64 ns_ino; }`.
+ *
+ * @example
+ * const spec: MapSpec = { name: 'pid_filter', type: MapType.HASH, keySize: PID_FILTER_KEY_SIZE, valueSize: 1, maxEntries: 4096 };
+ */
 export const PID_FILTER_KEY_SIZE = 24;
-/** Bytes of a namespace map value: `{ __u64 dev; __u64 ino; }`. */
+/**
+ * Bytes of a namespace map value: `{ __u64 dev; __u64 ino; }`.
+ *
+ * @example
+ * const spec: MapSpec = { name: 'pid_namespaces', type: MapType.ARRAY, keySize: 4, valueSize: PID_NAMESPACE_SIZE, maxEntries: 8 };
+ */
 export const PID_NAMESPACE_SIZE = 16;
 
 const LE = os.endianness() === 'LE';
@@ -109,13 +150,24 @@ function checkRef(ref: unknown, argument: string): PidRef {
 const refId = (ref: PidRef): string => `${ref.pid}:${ref.ns.dev}:${ref.ns.ino}`;
 const nsId = (ns: PidNamespace): string => `${ns.dev}:${ns.ino}`;
 
-/** What {@link PidFilter.sync} changed. */
+/**
+ * What {@link PidFilter.sync} changed.
+ *
+ * @example
+ * declare const filter: PidFilter;
+ * const { added, removed }: PidSyncResult = filter.sync([process.pid]);
+ */
 export interface PidSyncResult {
   added: PidRef[];
   removed: PidRef[];
 }
 
-/** A process {@link PidFilter.watch} looks at. */
+/**
+ * A process {@link PidFilter.watch} looks at.
+ *
+ * @example
+ * const isNginx = (p: ProcessInfo) => p.comm === 'nginx' || p.cmdline[0]?.endsWith('/nginx') === true;
+ */
 export interface ProcessInfo {
   /** Its pid as this process sees it. */
   pid: number;
@@ -125,7 +177,14 @@ export interface ProcessInfo {
   cmdline: string[];
 }
 
-/** Options of {@link PidFilter.watch}. */
+/**
+ * Options of {@link PidFilter.watch}.
+ *
+ * @example
+ * declare const filter: PidFilter;
+ * const options: PidWatchOptions = { select: (p) => p.comm === 'node', intervalMs: 2000, signal: AbortSignal.timeout(60_000) };
+ * filter.watch(options);
+ */
 export interface PidWatchOptions {
   /** Which processes to list. */
   select(process: ProcessInfo): boolean;
@@ -141,7 +200,15 @@ export interface PidWatchOptions {
   procRoot?: string;
 }
 
-/** A running {@link PidFilter.watch}. */
+/**
+ * A running {@link PidFilter.watch}.
+ *
+ * @example
+ * declare const filter: PidFilter;
+ * const watch: PidWatch = filter.watch({ select: (p) => p.comm === 'node' });
+ * watch.refresh();
+ * watch.close();
+ */
 export interface PidWatch extends Disposable {
   /** Scans now; resolves what changed. */
   refresh(): PidSyncResult;

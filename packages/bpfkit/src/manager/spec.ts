@@ -38,7 +38,12 @@ export interface ManagerAttachment {
   keepPin?: boolean;
 }
 
-/** What a reader's handler is told with each batch. */
+/**
+ * What a reader's handler is told with each batch.
+ *
+ * @example
+ * const handler = (batch: Uint8Array[], { reader }: ManagerBatchContext) => console.log(reader, batch.length);
+ */
 export interface ManagerBatchContext {
   /** The reader's name. */
   reader: string;
@@ -143,4 +148,19 @@ export interface ManagerSpec {
   onStep?: (step: ManagerStep) => void;
   /** Errors of readers and their handlers once started (default: written to stderr). */
   onError?: (error: Error, reader: string) => void;
+}
+
+/**
+ * Types a reader with a codec: the handler's batch is `T[]` where `T` is
+ * what the codec decodes (a reader written inline in a spec's `readers`
+ * sees `unknown[]`).
+ *
+ * @example
+ * const event = struct({ pid: [0, u32], kind: [4, u32] }, { size: 16 });
+ * const spec: Partial<ManagerSpec> = {
+ *   readers: [defineReader({ map: 'events', codec: event, handler: (batch) => console.log(batch.map((e) => e.pid)) })],
+ * };
+ */
+export function defineReader<T>(reader: ManagerReader<T>): ManagerReader<unknown> {
+  return reader as ManagerReader<unknown>;
 }
