@@ -130,7 +130,11 @@ export async function runFlowMonitor(options: FlowMonitorOptions = {}): Promise<
   await using net = await trafficFor(system);
   const useTcx = system.features().linkTypes.tcx === true;
   const links: Link[] = [];
-  using _links = { [Symbol.dispose]: () => links.reverse().forEach((l) => l.close()) };
+  using _links = {
+    [Symbol.dispose]: () => {
+      for (const link of links.reverse()) link.close();
+    },
+  };
   const attachTc = (program: Program, direction: 'ingress' | 'egress') =>
     links.push(
       program.attach(
