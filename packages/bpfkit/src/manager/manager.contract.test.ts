@@ -295,7 +295,7 @@ for (const backend of BACKENDS) {
       // stop() during start: the start rolls back.
       const starting = manager.start();
       const stopped = manager.stop();
-      await expect(starting).rejects.toBeInstanceOf(Error);
+      await expect(starting).rejects.toThrow(/stop\(\) was called before the start finished/);
       await stopped;
       expect(manager.state).toBe('stopped');
       expect(openFds()).toBe(fdsBefore);

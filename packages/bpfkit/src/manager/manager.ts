@@ -505,7 +505,9 @@ export class Manager implements AsyncDisposable {
     if (this.#state === 'stopped') return;
     if (this.#starting) {
       const starting = this.#starting;
-      starting.abort.abort(new ManagerStateError('start', ['started'], 'stopping'));
+      starting.abort.abort(
+        new DOMException('start: stop() was called before the start finished; every step done was undone', 'AbortError'),
+      );
       await starting.done.catch(() => {});
       return;
     }
