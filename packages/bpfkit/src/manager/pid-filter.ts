@@ -416,9 +416,23 @@ export class PidFilter {
     if (!Number.isFinite(intervalMs) || intervalMs <= 0)
       throw new InvalidArgumentError('watch: intervalMs', 'a positive number of milliseconds', intervalMs);
     const procRoot = options.procRoot ?? '/proc';
-    const refresh = (): PidSyncResult => this.sync(scanProcesses(procRoot, options.select), options.verdict);
-    refresh();
     const onError = options.onError ?? ((err: Error) => process.stderr.write(`bpfkit PidFilter.watch: ${err.message}\n`));
+    const refresh = (): PidSyncResult => {
+      // A picked process this one may not inspect (another user's, without CAP_SYS_PTRACE) is
+      // reported and left out; the others are still listed.
+      const refs: PidRef[] = [];
+      for (const pid of scanProcesses(procRoot, options.select)) {
+        try {
+          refs.push(resolvePid(pid, procRoot));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT' && code !== 'ESRCH')
+            onError(new Error(`process ${pid}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+        }
+      }
+      return this.sync(refs, options.verdict);
+    };
+    refresh();
     const timer = setInterval(() => {
       try {
         refresh();
