@@ -297,6 +297,7 @@ export type {
   ManagerBatchContext,
   ManagerPidFilter,
   ManagerAttachOptions,
+  ManagerState,
   ManagerLinkListing,
   ManagerProgramListing,
   ManagerStep,

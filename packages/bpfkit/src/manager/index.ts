@@ -6,7 +6,7 @@
  */
 export { Manager } from './manager.js';
 export { defineReader } from './spec.js';
-export type { ManagerAttachOptions, ManagerLinkListing, ManagerProgramListing } from './manager.js';
+export type { ManagerState, ManagerAttachOptions, ManagerLinkListing, ManagerProgramListing } from './manager.js';
 export type { ManagerSpec, ManagerObject, ManagerAttachment, ManagerReader, ManagerBatchContext, ManagerPidFilter } from './spec.js';
 export { ManagerStartError, ManagerStateError, describeStep, describeTarget } from './errors.js';
 export type { ManagerStep } from './errors.js';

@@ -13,7 +13,14 @@ import type { ManagerProgramStats, ManagerReaderStats, ManagerStats, MetricsRegi
 import { PidFilter } from './pid-filter.js';
 import type { ManagerReader, ManagerSpec } from './spec.js';
 
-type State = ManagerStats['state'];
+/**
+ * Where a manager is in its lifecycle.
+ *
+ * @example
+ * declare const manager: Manager;
+ * const state: ManagerState = manager.state; // 'stopped' until start()
+ */
+export type ManagerState = ManagerStats['state'];
 
 interface LoadedObject {
   name: string;
@@ -123,7 +130,7 @@ export class Manager implements AsyncDisposable {
   readonly #system: System;
   /** Maps by name: every object's maps (first come), and maps registered by hand. */
   readonly maps = new MapRegistry();
-  #state: State = 'stopped';
+  #state: ManagerState = 'stopped';
   #objects: LoadedObject[] = [];
   readonly #links = new globalThis.Map<string, ManagedLink>();
   #readers: ManagedReader[] = [];
@@ -167,7 +174,7 @@ export class Manager implements AsyncDisposable {
   }
 
   /** `'stopped'`, `'starting'`, `'started'` or `'stopping'`. */
-  get state(): State {
+  get state(): ManagerState {
     return this.#state;
   }
 
