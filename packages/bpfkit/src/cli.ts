@@ -9,7 +9,14 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Progress of long work goes to a terminal only, on one line it rewrites (and clears at the end).
+const progress = process.stderr.isTTY
+  ? (s: string | undefined) =>
+      process.stderr.write(s === undefined ? '\r\x1b[K' : `\r\x1b[K${s.slice(0, (process.stderr.columns ?? 80) - 1)}`)
+  : undefined;
+
 process.exitCode = await runCli(process.argv.slice(2), {
   out: (s) => process.stdout.write(`${s}\n`),
   err: (s) => process.stderr.write(`${s}\n`),
+  ...(progress ? { progress } : {}),
 });

@@ -64,6 +64,7 @@ export type {
   TestRunRunner,
   CollectionSpec,
   CollectionOptions,
+  LoadProgress,
   GlobalValue,
   Features,
   KernelVersion,

@@ -8,6 +8,15 @@ import { mapDifferences, MapMismatchError } from './map-compat.js';
 /** A value for a global variable: an integer (number or bigint) or boolean for integer types, or raw bytes of the exact size. */
 export type GlobalValue = number | bigint | boolean | Uint8Array;
 
+/** Where a {@link CollectionOptions.onProgress | collection load} is: about to load program `program`. */
+export interface LoadProgress {
+  program: string;
+  /** Programs done before this one (loaded or left out). */
+  done: number;
+  /** Programs to load in all. */
+  total: number;
+}
+
 /** How a backend loads an object ({@link System.loadCollection}). */
 export interface CollectionOptions {
   /** Values for `const volatile` globals (in `.rodata*`), set before load. */
@@ -32,6 +41,12 @@ export interface CollectionOptions {
    * and leaves the prog array slots that would have held it empty.
    */
   programErrors?: 'throw' | 'skip';
+  /**
+   * Called before each program is loaded (the verifier's part of a load is
+   * most of its time): its name, how many were loaded (or left out) before
+   * it, and how many there are. The CLI's progress line on a terminal.
+   */
+  onProgress?: (progress: LoadProgress) => void;
   /** Verifier log options for every program: level 1 (default) or 2, or 0 for none; first buffer size; keep the log of successful loads too (`KernelProgram.verifierLog`). */
   load?: Pick<LoadProgramOptions, 'logLevel' | 'logSize' | 'logAlways'>;
   /**

@@ -22,6 +22,11 @@ export interface CliIo {
    * the process receiving SIGINT (Ctrl-C) or SIGTERM.
    */
   interrupted?: Promise<string>;
+  /**
+   * Shows where long work is (a line rewritten in place; undefined clears
+   * it). Given only when stderr is a terminal: scripts see no progress.
+   */
+  progress?(line: string | undefined): void;
 }
 
 interface Command {

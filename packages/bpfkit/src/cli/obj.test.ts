@@ -136,6 +136,19 @@ function brokenObject(): string {
 }
 
 whenKernel().describe('bpfkit obj load on the kernel', () => {
+  it('shows progress on a terminal (io.progress) and clears it, and writes none of it to the output', async () => {
+    const progress: (string | undefined)[] = [];
+    const out: string[] = [];
+    const code = await runCli(['obj', 'load', object, '--json'], {
+      out: (s) => out.push(s),
+      err: () => {},
+      progress: (line) => progress.push(line),
+    });
+    expect(code).toBe(0);
+    expect(progress).toEqual(['loading count_packets (1/2)…', 'loading trace_openat (2/2)…', undefined]);
+    expect(JSON.parse(out.join('\n')).programs).toHaveLength(2);
+  });
+
   it('loads every program and map, prints them, and closes them all without --pin', async () => {
     const before = openFds();
     const r = await cli('obj', 'load', object, '--json');

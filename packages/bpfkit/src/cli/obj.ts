@@ -12,7 +12,7 @@ import {
   mapTypeName,
   programTypeName,
 } from '@bpfkit/core';
-import type { Map, MapSpec, Program } from '@bpfkit/core';
+import type { LoadProgress, Map, MapSpec, Program } from '@bpfkit/core';
 import { BtfKind, Elf, mapsFromLegacySection, readObject as readObjectSpec } from '@bpfkit/elf';
 import type { Btf } from '@bpfkit/elf';
 import { openPinnedMap } from '@bpfkit/maps';
@@ -417,15 +417,21 @@ async function loadObject(bytes: Uint8Array, args: ParsedArgs, io: CliIo): Promi
   // Each program the kernel refuses is reported and left out (one failed BPF_PROG_LOAD each); the others
   // load together, sharing the maps, created once.
   // Without --pin nothing is pinned, not even maps that ask for it by name.
-  const coll: Collection = loadCollection(spec, {
-    ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }),
-    programErrors: 'skip',
-    // --verbose keeps each loaded program's verifier log for its statistics.
-    ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
-    // For a kernel whose config or BTF is not on this machine (or to try another kernel's).
-    ...(kconfig !== undefined ? { kconfig } : {}),
-    ...(args.options['kernel-btf'] !== undefined ? { kernelBtf: args.options['kernel-btf'] } : {}),
-  });
+  let coll: Collection;
+  try {
+    coll = loadCollection(spec, {
+      ...(pinDir !== undefined ? { pinPath: pinDir } : { ignorePinning: true }),
+      programErrors: 'skip',
+      // --verbose keeps each loaded program's verifier log for its statistics.
+      ...(args.flags.has('verbose') ? { load: { logAlways: true } } : {}),
+      // For a kernel whose config or BTF is not on this machine (or to try another kernel's).
+      ...(kconfig !== undefined ? { kconfig } : {}),
+      ...(args.options['kernel-btf'] !== undefined ? { kernelBtf: args.options['kernel-btf'] } : {}),
+      ...(io.progress ? { onProgress: (p: LoadProgress) => io.progress!(`loading ${p.program} (${p.done + 1}/${p.total})…`) } : {}),
+    });
+  } finally {
+    io.progress?.(undefined);
+  }
   const failures = Object.entries(coll.programErrors).map(([program, error]) => ({ program, error }));
   // The warnings that say so are the failures' own lines below.
   const refusedWarning = /^program '.*' was not loaded: /;

@@ -30,6 +30,20 @@ for (const backend of BACKENDS) {
         expect(() => coll.variables.target_pid!.set(1)).toThrow(/\.rodata is frozen/);
       });
 
+      it('reports progress before each program it loads, sync and async', async () => {
+        using system = backend.open();
+        for (const load of [
+          (o: Parameters<typeof system.loadCollection>[1]) => Promise.resolve(system.loadCollection(tailcalls, o)),
+          (o: Parameters<typeof system.loadCollection>[1]) => system.loadCollectionAsync(tailcalls, o),
+        ]) {
+          const seen: { program: string; done: number; total: number }[] = [];
+          using coll = await load({ onProgress: (p) => seen.push(p) });
+          const names = Object.keys(coll.programs);
+          expect(names.length).toBeGreaterThan(1);
+          expect(seen).toEqual(names.map((program, done) => ({ program, done, total: names.length })));
+        }
+      });
+
       it('fills a map-in-map initialised in the object with its inner map', () => {
         using system = backend.open();
         using coll = system.loadCollection(tailcalls, { programs: [] });

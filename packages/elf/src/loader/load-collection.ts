@@ -170,9 +170,10 @@ function* load(
     const programs: Record<string, Program> = {};
     const coreCache: CoreCandidateCache = new globalThis.Map();
     const programErrors: Record<string, Error> = {};
-    for (const name of wanted) {
+    for (const [done, name] of wanted.entries()) {
       const p = spec.programs[name]!;
       let program: Program;
+      options.onProgress?.({ program: name, done, total: wanted.length });
       try {
         const missing = leftOut.find((m) => p.references.some((r) => r.target === m.name));
         if (missing) {
