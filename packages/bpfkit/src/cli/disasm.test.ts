@@ -64,7 +64,6 @@ describe('bpfkit disasm', () => {
     const r = await cli('disasm', notElf);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/ELF: file of 5 bytes is shorter than the 64-byte ELF header/);
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints one program as it will be loaded: linked, with what the loader rewrites annotated', async () => {
@@ -80,5 +79,28 @@ describe('bpfkit disasm', () => {
     const err = await cli('disasm', core, 'nope');
     expect(err.code).toBe(1);
     expect(err.err).toMatch(/expected a program \(core_fields, core_types, core_direct\) or a code section/);
+  });
+
+  it('writes the same as JSON with --json', async () => {
+    const r = await cli('disasm', file, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual([
+      {
+        name: 'xdp',
+        instructions: [
+          { slot: 0, text: '(b7) r0 = 2' },
+          { slot: 1, text: '(95) exit' },
+        ],
+      },
+    ]);
+    const core = path.resolve(import.meta.dirname, '../../../elf/testdata/core.bpf.o');
+    const linked = JSON.parse((await cli('disasm', core, 'core_fields', '--json')).out) as {
+      name: string;
+      section: string;
+      instructions: { slot: number; text: string; notes?: string[] }[];
+    };
+    expect(linked).toMatchObject({ name: 'core_fields', section: 'xdp' });
+    expect(linked.instructions.find((i) => i.notes?.includes('CO-RE byte_off task_struct 0:0'))?.text).toBe('(b7) r1 = 0');
+    expect(linked.instructions.some((i) => i.notes?.includes('subprogram parent_tgid'))).toBe(true);
   });
 });

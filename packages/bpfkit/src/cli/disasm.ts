@@ -5,7 +5,7 @@ import type { ObjectSpec } from '@bpfkit/elf';
 import type { CliIo, ParsedArgs } from './main.js';
 
 /**
- * `bpfkit disasm <file.o> [program|section]`: the instructions of every
+ * `bpfkit disasm <file.o> [program|section] [--json]`: the instructions of every
  * program section of an object, bpftool-style; or of one program as it will
  * be loaded — linked with its subprograms, each instruction the loader
  * rewrites annotated (map, global, extern, kfunc, CO-RE relocation); or of
@@ -17,6 +17,16 @@ import type { CliIo, ParsedArgs } from './main.js';
  */
 export function runDisasm(args: ParsedArgs, io: CliIo): number {
   const [file, only] = args.positional;
+  const asJson = args.flags.has('json');
+  // With --json: one object a listing, `{ name, section?, instructions: [{ slot, text, notes? }] }`.
+  const listings: { name: string; section?: string; instructions: { slot: number; text: string; notes?: string[] }[] }[] = [];
+  const listing = (name: string, section?: string) => {
+    const l = { name, ...(section ? { section } : {}), instructions: [] as { slot: number; text: string; notes?: string[] }[] };
+    listings.push(l);
+    return l;
+  };
+  const slotOf = (line: string) => Number(line.slice(0, line.indexOf(':')));
+  const textOf = (line: string) => line.slice(line.indexOf(':') + 1).trim();
   if (!file) throw new InvalidArgumentError('file', 'a BPF object file (clang -target bpf -c)', file);
   const bytes = new Uint8Array(fs.readFileSync(file));
   const elf = parseElf(bytes);
@@ -30,7 +40,8 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
         only,
       );
     }
-    io.out(`${program.name} (section ${program.section}, ${program.instructions.byteLength / 8} instructions linked):`);
+    if (!asJson) io.out(`${program.name} (section ${program.section}, ${program.instructions.byteLength / 8} instructions linked):`);
+    const out = listing(program.name, program.section);
     const notes = new Map<number, string[]>();
     const note = (slot: number, text: string) => notes.set(slot, [...(notes.get(slot) ?? []), text]);
     for (const r of program.references) {
@@ -43,10 +54,12 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
       note(r.index, `CO-RE ${coreReloKindName(r.kind)} ${typeName(spec, r.typeId)} ${r.accessString}`);
     for (const f of program.funcInfo) if (f.insnOff > 0) note(f.insnOff, `subprogram ${spec.btf?.type(f.typeId)?.name ?? ''}`.trim());
     for (const line of disassemble(program.instructions, spec.littleEndian)) {
-      const slot = Number(line.slice(0, line.indexOf(':')));
+      const slot = slotOf(line);
       const extra = notes.get(slot);
-      io.out(`  ${line}${extra ? `  ; ${extra.join('; ')}` : ''}`);
+      if (asJson) out.instructions.push({ slot, text: textOf(line), ...(extra ? { notes: extra } : {}) });
+      else io.out(`  ${line}${extra ? `  ; ${extra.join('; ')}` : ''}`);
     }
+    if (asJson) io.out(JSON.stringify(listings[0], null, 2));
     return 0;
   }
   const programs = elf.sections.filter(
@@ -67,9 +80,14 @@ export function runDisasm(args: ParsedArgs, io: CliIo): number {
   }
   for (const s of programs) {
     const info = sectionInfo(s.name);
-    io.out(`${s.name}${info ? '' : ' (subprograms)'}:`);
-    for (const line of disassemble(elf.data(s), elf.littleEndian)) io.out(`  ${line}`);
+    const lines = disassemble(elf.data(s), elf.littleEndian);
+    if (asJson) listing(s.name).instructions.push(...lines.map((line) => ({ slot: slotOf(line), text: textOf(line) })));
+    else {
+      io.out(`${s.name}${info ? '' : ' (subprograms)'}:`);
+      for (const line of lines) io.out(`  ${line}`);
+    }
   }
+  if (asJson) io.out(JSON.stringify(listings, null, 2));
   return 0;
 }
 

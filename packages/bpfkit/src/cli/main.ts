@@ -80,7 +80,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 const COMMANDS: Record<string, Command> = {
   disasm: {
     summary: 'disassemble the programs of a BPF object file',
-    usage: 'bpfkit disasm <file.o> [program|section]',
+    usage:
+      'bpfkit disasm <file.o> [program|section] [--json]\n' +
+      'with a program name: the program as it will be loaded (subprograms linked), each rewritten instruction annotated',
     run: (args, io) => runDisasm(args, io),
   },
   map: {
