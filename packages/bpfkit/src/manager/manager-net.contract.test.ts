@@ -58,10 +58,7 @@ for (const backend of BACKENDS) {
         const manager = new Manager({
           system,
           objects: { net: { object: OBJECT } },
-          attachments: [
-            { name: 'xdp', program: 'xdp_count', target: xdp },
-            { name: 'tc', program: 'tc_count', target: tc },
-          ],
+          attachments: [{ name: 'tc', program: 'tc_count', target: tc }],
           readers: [
             {
               map: 'packets',
@@ -72,8 +69,14 @@ for (const backend of BACKENDS) {
           ],
         });
         await manager.start();
+        // XDP at run time, through the convenience.
+        manager.attachXdp('xdp', 'xdp_count', where.interface, where.netns !== undefined ? { netns: where.netns } : {});
         const ids = manager.links().flatMap((l) => (l.id === undefined ? [] : [l.id]));
-        expect(manager.links().map((l) => l.attachPoint)).toEqual([`xdp ${where.interface}`, `tc ingress ${where.interface}`]);
+        expect(manager.links().map((l) => [l.name, l.attachPoint])).toEqual([
+          ['tc', `tc ingress ${where.interface}`],
+          ['xdp', `xdp ${where.interface}`],
+        ]);
+        expect(manager.links().map((l) => l.target)).toEqual([tc, xdp]);
         send(3);
         for (let i = 0; i < 300 && !(hooks.filter((h) => h === 1).length >= 3 && hooks.includes(2)); i++)
           await new Promise((r) => setTimeout(r, 10));

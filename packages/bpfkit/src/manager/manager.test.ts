@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, struct, u32, u64 } from '@bpfkit/core';
-import { MockSystem } from '@bpfkit/mock';
+import { MockSystem, ptRegs } from '@bpfkit/mock';
 import { describe, expect, it } from 'vitest';
 import { describeTarget } from './errors.js';
 import { Manager } from './manager.js';
@@ -9,6 +9,7 @@ import { defineReader } from './spec.js';
 // Manager behaviour that needs no kernel (the contract suite runs the rest on both backends).
 
 const OBJECT = path.resolve(import.meta.dirname, '../../testdata/manager.bpf.o');
+const PROBES = path.resolve(import.meta.dirname, '../../testdata/manager_probes.bpf.o');
 const OPENAT = { kind: 'tracepoint', group: 'syscalls', name: 'sys_enter_openat' } as const;
 const event = struct({ pid: [0, u32], kind: [4, u32], seq: [8, u64] }, { size: 16, name: 'struct event' });
 
@@ -106,6 +107,40 @@ describe('Manager (mock only)', () => {
     await manager.stop();
     await manager.stop();
     expect(manager.state).toBe('stopped');
+  });
+
+  it('the attach conveniences make the targets they name; each link runs its program until detached', async () => {
+    using system = new MockSystem();
+    const manager = new Manager({ system, objects: { probes: { object: PROBES } } });
+    await manager.start();
+    try {
+      manager.attachKprobe('k', 'on_kprobe', 'do_unlinkat', { cookie: 7n });
+      manager.attachKretprobe('kr', 'on_kretprobe', 'do_unlinkat');
+      manager.attachUprobe('u', 'on_uprobe', '/usr/bin/true', 'main', { pid: 42 });
+      manager.attachUretprobe('ur', 'on_uretprobe', '/usr/bin/true', 0x1234);
+      manager.attachRawTracepoint('raw', 'on_raw', 'sched_switch');
+      expect(manager.links().map((l) => [l.name, l.attachPoint, l.target])).toEqual([
+        ['k', 'kprobe do_unlinkat', { kind: 'kprobe', symbol: 'do_unlinkat', cookie: 7n }],
+        ['kr', 'kretprobe do_unlinkat', { kind: 'kprobe', symbol: 'do_unlinkat', ret: true }],
+        ['u', 'uprobe /usr/bin/true:main pid 42', { kind: 'uprobe', binary: '/usr/bin/true', symbol: 'main', pid: 42 }],
+        ['ur', 'uretprobe /usr/bin/true:0x1234', { kind: 'uprobe', binary: '/usr/bin/true', offset: 0x1234, ret: true }],
+        ['raw', 'raw_tracepoint sched_switch', { kind: 'raw_tracepoint', name: 'sched_switch' }],
+      ]);
+      system.fire({ kind: 'kprobe', symbol: 'do_unlinkat' }, ptRegs());
+      system.fire({ kind: 'kprobe', symbol: 'do_unlinkat', ret: true }, ptRegs());
+      system.fire({ kind: 'uprobe', binary: '/usr/bin/true', symbol: 'main', pid: 42 }, ptRegs());
+      system.fire({ kind: 'uprobe', binary: '/usr/bin/true', offset: 0x1234, ret: true }, ptRegs());
+      system.fire({ kind: 'raw_tracepoint', name: 'sched_switch' }, new Uint8Array(64));
+      const counts = () =>
+        ['kprobes', 'kretprobes', 'uprobes', 'uretprobes', 'raw'].map((v) => manager.collection('probes').variables[v]!.get());
+      expect(counts()).toEqual([1n, 1n, 1n, 1n, 1n]);
+      expect(manager.detach('k')).toBe(true);
+      system.fire({ kind: 'kprobe', symbol: 'do_unlinkat' }, ptRegs());
+      expect(counts()[0]).toBe(1n);
+      expect(manager.programs().find((p) => p.name === 'on_kprobe')!.links).toEqual([]);
+    } finally {
+      await manager.stop();
+    }
   });
 
   it('describes attach points', () => {

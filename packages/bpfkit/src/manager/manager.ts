@@ -709,7 +709,8 @@ export class Manager implements AsyncDisposable {
   }
 
   /**
-   * Attaches an XDP program to an interface (by name or index).
+   * Attaches an XDP program to an interface (by name or index; in network
+   * namespace `netns`, a path such as `/run/netns/<name>`, when given).
    *
    * @example
    * declare const manager: Manager;
@@ -719,15 +720,21 @@ export class Manager implements AsyncDisposable {
     name: string,
     program: string | Program,
     iface: string | number,
-    options: ManagerAttachOptions & { mode?: XdpTarget['mode'] } = {},
+    options: ManagerAttachOptions & { mode?: XdpTarget['mode']; netns?: string } = {},
   ): Link {
-    const { mode, ...rest } = options;
-    return this.attach(name, program, { kind: 'xdp', interface: iface, ...(mode !== undefined ? { mode } : {}) }, rest);
+    const { mode, netns, ...rest } = options;
+    return this.attach(
+      name,
+      program,
+      { kind: 'xdp', interface: iface, ...(mode !== undefined ? { mode } : {}), ...(netns !== undefined ? { netns } : {}) },
+      rest,
+    );
   }
 
   /**
    * Attaches a TC program to an interface's ingress or egress: a tcx link
-   * (`method: 'tcx'`, 6.6+) or a clsact filter (`'tc'`, the default).
+   * (`method: 'tcx'`, 6.6+) or a clsact filter (`'tc'`, the default); in
+   * network namespace `netns` when given.
    *
    * @example
    * declare const manager: Manager;
@@ -738,10 +745,15 @@ export class Manager implements AsyncDisposable {
     program: string | Program,
     iface: string | number,
     direction: 'ingress' | 'egress',
-    options: ManagerAttachOptions & { method?: 'tc' | 'tcx' } = {},
+    options: ManagerAttachOptions & { method?: 'tc' | 'tcx'; netns?: string } = {},
   ): Link {
-    const { method, ...rest } = options;
-    return this.attach(name, program, { kind: method ?? 'tc', interface: iface, direction }, rest);
+    const { method, netns, ...rest } = options;
+    return this.attach(
+      name,
+      program,
+      { kind: method ?? 'tc', interface: iface, direction, ...(netns !== undefined ? { netns } : {}) },
+      rest,
+    );
   }
 
   /**
