@@ -2,7 +2,7 @@ import path from 'node:path';
 import { InvalidArgumentError, struct, u32, u64 } from '@bpfkit/core';
 import { MockSystem, ptRegs } from '@bpfkit/mock';
 import { describe, expect, it } from 'vitest';
-import { describeTarget } from './errors.js';
+import { describeTarget, ManagerStartError } from './errors.js';
 import { Manager } from './manager.js';
 import { defineReader } from './spec.js';
 
@@ -141,6 +141,23 @@ describe('Manager (mock only)', () => {
     } finally {
       await manager.stop();
     }
+  });
+
+  it('a program or map no object has fails its step as a ManagerStartError naming what the objects have', async () => {
+    using system = new MockSystem();
+    const object = { tracer: { object: OBJECT, options: { ignorePinning: true } } };
+    const attach = new Manager({ system, objects: object, attachments: [{ program: 'on_nothing', target: OPENAT }] });
+    const err = (await attach.start().catch((e: unknown) => e)) as ManagerStartError;
+    expect(err).toBeInstanceOf(ManagerStartError);
+    expect(err.step).toMatchObject({ kind: 'attach', name: 'on_nothing', object: '(none)' });
+    expect(err.message).toMatch(/a program of the loaded objects \(tracer\/on_openat, tracer\/on_getcwd\)/);
+    const read = new Manager({ system, objects: object, readers: [{ map: 'nope', handler: () => {} }] });
+    const err2 = (await read.start().catch((e: unknown) => e)) as ManagerStartError;
+    expect(err2.step).toMatchObject({ kind: 'reader', name: 'nope' });
+    expect(err2.cause).toBeInstanceOf(InvalidArgumentError);
+    const wrongKind = new Manager({ system, objects: object, readers: [{ map: 'pid_filter', handler: () => {} }] });
+    await expect(wrongKind.start()).rejects.toThrow(/a ring buffer \(BPF_MAP_TYPE_RINGBUF\) or perf event array/);
+    expect(system.liveObjects).toBe(0);
   });
 
   it('describes attach points', () => {

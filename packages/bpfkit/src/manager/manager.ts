@@ -283,9 +283,10 @@ export class Manager implements AsyncDisposable {
           counts.set(a.program, k);
           name = k === 1 ? a.program : `${a.program}#${k}`;
         }
-        const object = a.object ?? this.#programOwner(a.program);
         const linkName = name;
+        const { object, unresolved } = owner(() => a.object ?? this.#programOwner(a.program));
         await step({ kind: 'attach', name: linkName, object, program: a.program, target: a.target }, () => {
+          if (unresolved) throw unresolved.error;
           this.#attach(linkName, a.program, a.target, {
             object,
             ...(a.pin !== undefined ? { pin: a.pin } : {}),
@@ -294,8 +295,11 @@ export class Manager implements AsyncDisposable {
         });
       }
       for (const r of spec.readers ?? []) {
-        const object = r.object ?? this.#mapOwner(r.map);
-        await step({ kind: 'reader', name: r.name ?? r.map, object, map: r.map }, () => this.#openReader(r, object));
+        const { object, unresolved } = owner(() => r.object ?? this.#mapOwner(r.map));
+        await step({ kind: 'reader', name: r.name ?? r.map, object, map: r.map }, () => {
+          if (unresolved) throw unresolved.error;
+          this.#openReader(r, object);
+        });
       }
       if (spec.handleSignals) this.#installSignals();
       this.#state = 'started';
@@ -970,6 +974,15 @@ class StepFailure extends Error {
     override readonly cause: unknown,
   ) {
     super('step failed');
+  }
+}
+
+/** The object a step's program or map belongs to, or the error that says why none does (thrown by the step, so that it fails as that step). */
+function owner(resolve: () => string): { object: string; unresolved: { error: unknown } | undefined } {
+  try {
+    return { object: resolve(), unresolved: undefined };
+  } catch (error) {
+    return { object: '(none)', unresolved: { error } };
   }
 }
 
