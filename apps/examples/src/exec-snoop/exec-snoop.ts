@@ -2,7 +2,8 @@
  * exec-snoop: prints pid, parent pid, comm and file name of every exec, from
  * two tracepoints (sched_process_fork, sched_process_exec) and a ring buffer
  * (bpf/exec_snoop.bpf.c), records decoded through the object's own
- * `struct event`.
+ * `struct event`, through the skeleton `bpfkit gen types` made of the object
+ * (src/skeletons/exec-snoop.ts).
  *
  * On the kernel it watches the whole machine; with `--mock` the same
  * program runs in the mock's BPF virtual machine, and the example plays a
@@ -13,7 +14,8 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MockSystem, openSystem } from 'bpfkit';
-import type { Codec, System } from 'bpfkit';
+import type { System } from 'bpfkit';
+import { ExecSnoopRecords, loadExecSnoop } from '../skeletons/exec-snoop.js';
 
 /** One exec, as the program reports it. */
 export interface ExecEvent {
@@ -75,11 +77,11 @@ export function forkCommsInline(system: System): boolean {
 export async function runExecSnoop(options: ExecSnoopOptions = {}): Promise<ExecEvent[]> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   using system = await openSystem({ backend: options.backend ?? 'auto' });
-  using coll = system.loadCollection(OBJECT, { constants: { fork_comm_inline: forkCommsInline(system) ? 1 : 0 } });
-  using _fork = coll.programs.on_fork!.attach({ kind: 'tracepoint', group: 'sched', name: 'sched_process_fork' });
-  using _exec = coll.programs.on_exec!.attach({ kind: 'tracepoint', group: 'sched', name: 'sched_process_exec' });
-  const codec = coll.codec('struct event') as Codec<{ pid: number; ppid: number; comm: string; filename: string }>;
-  using reader = system.openRingBuffer(coll.maps.events!, { codec });
+  // The generated skeleton (src/skeletons/exec-snoop.ts): typed constants, maps, programs and record codec.
+  using skel = loadExecSnoop(system, OBJECT, { constants: { fork_comm_inline: forkCommsInline(system) ? 1 : 0 } });
+  using _fork = skel.programs.on_fork.attach({ kind: 'tracepoint', group: 'sched', name: 'sched_process_fork' });
+  using _exec = skel.programs.on_exec.attach({ kind: 'tracepoint', group: 'sched', name: 'sched_process_exec' });
+  using reader = system.openRingBuffer(skel.maps.events, { codec: ExecSnoopRecords.events });
 
   if (!options.json) log(`${'PID'.padStart(7)} ${'PPID'.padStart(7)} ${'COMM'.padEnd(16)} FILENAME`);
   const seen: ExecEvent[] = [];

@@ -17,34 +17,14 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MockSystem, openSystem, u32, u64 } from 'bpfkit';
-import type { Codec, Link, Program, System } from 'bpfkit';
+import { MockSystem, openSystem } from 'bpfkit';
+import type { Link, Program, System } from 'bpfkit';
+import { FlowMonitorRecords, loadFlowMonitor } from '../skeletons/flow-monitor.js';
+import type { flow_id as FlowId } from '../skeletons/flow-monitor.js';
 import { Sandbox } from '../net/sandbox.js';
 import { udpPacket } from '../xdp-blocklist/xdp-blocklist.js';
 
 const OBJECT = fileURLToPath(new URL('../../bpf/flow_monitor.bpf.o', import.meta.url));
-
-/** A flow's id as the programs key it (netobserv's flow id, IPv4). */
-export interface FlowId {
-  saddr: number;
-  daddr: number;
-  sport: number;
-  dport: number;
-  proto: number;
-  direction: number;
-  pad: number;
-  ifindex: number;
-}
-
-/** What the programs aggregate per flow (per CPU in the map). */
-export interface FlowMetrics {
-  packets: bigint;
-  bytes: bigint;
-  first_seen_ns: bigint;
-  last_seen_ns: bigint;
-  tcp_flags: number;
-  pad: number[];
-}
 
 /** A flow as the monitor shows it: all CPUs and evictions summed. */
 export interface Flow {
@@ -126,7 +106,8 @@ export async function runFlowMonitor(options: FlowMonitorOptions = {}): Promise<
   const seconds = options.seconds ?? 10;
   const intervalMs = options.intervalMs ?? 1000;
   using system = await openSystem({ backend: options.backend ?? 'auto' });
-  using coll = system.loadCollection(OBJECT, { constants: { kfree_reason_offset: kfreeReasonOffset(system) } });
+  // The generated skeleton (src/skeletons/flow-monitor.ts): typed constants, maps (per-CPU values as arrays) and records.
+  using skel = loadFlowMonitor(system, OBJECT, { constants: { kfree_reason_offset: kfreeReasonOffset(system) } });
   await using net = await trafficFor(system);
   const useTcx = system.features().linkTypes.tcx === true;
   const links: Link[] = [];
@@ -143,16 +124,12 @@ export async function runFlowMonitor(options: FlowMonitorOptions = {}): Promise<
           : { kind: 'tc', interface: net.ifname, direction, ...(net.netns ? { netns: net.netns } : {}) },
       ),
     );
-  attachTc(coll.programs.flow_ingress!, 'ingress');
-  attachTc(coll.programs.flow_egress!, 'egress');
-  links.push(coll.programs.count_drop!.attach({ kind: 'tracepoint', group: 'skb', name: 'kfree_skb' }));
+  attachTc(skel.programs.flow_ingress, 'ingress');
+  attachTc(skel.programs.flow_egress, 'egress');
+  links.push(skel.programs.count_drop.attach({ kind: 'tracepoint', group: 'skb', name: 'kfree_skb' }));
 
-  const flowMap = coll.typedPerCpuMap('flows', {
-    key: coll.codec('struct flow_id') as Codec<FlowId>,
-    value: coll.codec('struct flow_metrics') as Codec<FlowMetrics>,
-  });
-  const eventCodec = coll.codec('struct flow_event') as Codec<{ id: FlowId; metrics: FlowMetrics }>;
-  using ended = system.openRingBuffer(coll.maps.ended_flows!, { codec: eventCodec });
+  const flowMap = skel.maps.flows;
+  using ended = system.openRingBuffer(skel.maps.ended_flows, { codec: FlowMonitorRecords.ended_flows });
 
   const table = new globalThis.Map<string, Flow>();
   let endedEvents = 0;
@@ -200,7 +177,7 @@ export async function runFlowMonitor(options: FlowMonitorOptions = {}): Promise<
       if (options.json) log(JSON.stringify({ evicted: describe(id), packets: flow.packets, bytes: flow.bytes }));
     }
   };
-  const dropMap = coll.typedPerCpuMap('drops', { key: u32, value: u64 });
+  const dropMap = skel.maps.drops;
   const drops = (): Record<number, number> => {
     const out: Record<number, number> = {};
     for (const [reason, counts] of dropMap) {

@@ -16,7 +16,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MockSystem, openSystem, u32, u64 } from 'bpfkit';
+import { MockSystem, openSystem } from 'bpfkit';
+import { loadUprobeLatency } from '../skeletons/uprobe-latency.js';
 
 const OBJECT = fileURLToPath(new URL('../../bpf/uprobe_latency.bpf.o', import.meta.url));
 const SERVER_SOURCE = fileURLToPath(new URL('../../native/latency_server.c', import.meta.url));
@@ -72,15 +73,15 @@ export async function runUprobeLatency(
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const requests = options.requests ?? 24;
   using system = await openSystem({ backend: options.backend ?? 'auto' });
-  using coll = system.loadCollection(OBJECT);
+  using skel = loadUprobeLatency(system, OBJECT);
   await using target = system instanceof MockSystem ? mockTarget(system) : await serverTarget();
-  using _enter = coll.programs.on_enter!.attach({
+  using _enter = skel.programs.on_enter.attach({
     kind: 'uprobe',
     binary: target.binary,
     symbol: SYMBOL,
     ...(target.pid ? { pid: target.pid } : {}),
   });
-  using _return = coll.programs.on_return!.attach({
+  using _return = skel.programs.on_return.attach({
     kind: 'uprobe',
     binary: target.binary,
     symbol: SYMBOL,
@@ -92,13 +93,12 @@ export async function runUprobeLatency(
   );
   for (let i = 0; i < requests; i++) await target.request(REQUESTS_US[i % REQUESTS_US.length]!);
 
-  const histogram = coll.typedMap('histogram', { key: u32, value: u64 });
-  const buckets = [...histogram.entries()]
+  const buckets = [...skel.maps.histogram.entries()]
     .filter(([, n]) => n > 0n)
     .sort(([a], [b]) => a - b)
     .map(([slot, n]) => ({ lowUs: slot === 0 ? 0 : 2 ** slot, highUs: 2 ** (slot + 1), calls: Number(n) }));
-  const calls = Number(coll.variables.calls!.get() as bigint);
-  const totalNs = Number(coll.variables.total_ns!.get() as bigint);
+  const calls = Number(skel.variables.calls.get());
+  const totalNs = Number(skel.variables.total_ns.get());
   const report: LatencyReport = {
     backend: system.kind,
     calls,

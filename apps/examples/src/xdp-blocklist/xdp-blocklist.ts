@@ -12,8 +12,10 @@
  *   node apps/examples/dist/xdp-blocklist/main.js [--mock]
  */
 import { fileURLToPath } from 'node:url';
-import { MockSystem, openSystem, u32, u64 } from 'bpfkit';
-import type { Codec, Collection, Map, System } from 'bpfkit';
+import { MockSystem, openSystem, u32 } from 'bpfkit';
+import type { Codec, Map, System } from 'bpfkit';
+import { loadXdpBlocklist } from '../skeletons/xdp-blocklist.js';
+import type { XdpBlocklistSkeleton } from '../skeletons/xdp-blocklist.js';
 import { Sandbox } from '../net/sandbox.js';
 
 const OBJECT = fileURLToPath(new URL('../../bpf/xdp_blocklist.bpf.o', import.meta.url));
@@ -55,10 +57,15 @@ export class Blocklist {
   readonly #hits: Map<number, bigint[]>;
   readonly #cpus: number;
 
-  /** `cpus`: the system's possible CPUs (a per-CPU counter has a slot for each). */
-  constructor(coll: Collection, cpus: number) {
-    this.#rules = coll.typedMap('blocklist', { key: cidrKey, value: u32 });
-    this.#hits = coll.typedPerCpuMap('rule_hits', { key: u32, value: u64 });
+  /**
+   * The loaded object's maps: the rules seen with CIDR strings as keys (the
+   * skeleton types them as `struct cidr`), the counters as the skeleton
+   * types them. `cpus`: the system's possible CPUs (a per-CPU counter has a
+   * slot for each).
+   */
+  constructor(skel: XdpBlocklistSkeleton, cpus: number) {
+    this.#rules = skel.collection.typedMap('blocklist', { key: cidrKey, value: u32 });
+    this.#hits = skel.maps.rule_hits;
     this.#cpus = cpus;
   }
 
@@ -118,21 +125,21 @@ export async function runXdpBlocklist(
 ): Promise<Phase[]> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   using system = await openSystem({ backend: options.backend ?? 'auto' });
-  using coll = system.loadCollection(OBJECT);
+  using skel = loadXdpBlocklist(system, OBJECT);
   using net = traffic(system);
-  using _link = coll.programs.xdp_blocklist!.attach({ kind: 'xdp', interface: net.ifname, ...(net.netns ? { netns: net.netns } : {}) });
-  const blocklist = new Blocklist(coll, system.possibleCpus);
-  const seen = coll.variables.packets_seen!;
-  const passed = coll.variables.packets_passed!;
+  using _link = skel.programs.xdp_blocklist.attach({ kind: 'xdp', interface: net.ifname, ...(net.netns ? { netns: net.netns } : {}) });
+  const blocklist = new Blocklist(skel, system.possibleCpus);
+  const seen = skel.variables.packets_seen;
+  const passed = skel.variables.packets_passed;
   log(`xdp-blocklist on ${net.netns ? `${net.ifname} in ${net.netns}` : `mock interface ${net.ifname}`}, traffic from ${net.sender}`);
 
   const phases: Phase[] = [];
   const phase = async (name: string) => {
-    const before = { seen: seen.get() as bigint, passed: passed.get() as bigint };
+    const before = { seen: seen.get(), passed: passed.get() };
     net.send(PACKETS);
     // The receiving end handles the datagrams in its softirq, maybe after the sender returned: wait until the count settles.
     for (let last = -1n, i = 0; i < 50; i++) {
-      const now = seen.get() as bigint;
+      const now = seen.get();
       if (now === last && now - before.seen >= BigInt(PACKETS)) break;
       last = now;
       await new Promise((r) => setTimeout(r, 20));
@@ -140,8 +147,8 @@ export async function runXdpBlocklist(
     const p: Phase = {
       name,
       sent: PACKETS,
-      seen: (seen.get() as bigint) - before.seen,
-      passed: (passed.get() as bigint) - before.passed,
+      seen: seen.get() - before.seen,
+      passed: passed.get() - before.passed,
       rules: blocklist.rules(),
     };
     phases.push(p);
