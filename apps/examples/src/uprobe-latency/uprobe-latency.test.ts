@@ -16,6 +16,9 @@ describe('uprobe-latency', () => {
     expect(report.metrics).toContain('uprobe_latency_seconds_bucket{le="0.000064"} 4\n');
     expect(report.metrics).toContain('uprobe_latency_seconds_bucket{le="+Inf"} 24\n');
     expect(report.metrics).toContain('uprobe_latency_seconds_count 24\n');
+    // The Manager attached both programs and reports them (the mock counts no run statistics).
+    expect(report.probeRuns).toEqual({ on_enter: 0, on_return: 0 });
+    expect(report.metrics).toContain('bpfkit_manager_links 2\n');
   });
 
   it('buckets as the program does', () => {
@@ -31,5 +34,7 @@ describe('uprobe-latency', () => {
       // A call sleeps at least what it was asked: nothing under 32 µs (the 50 µs requests' bucket).
       expect(report.histogram.every((b) => b.lowUs >= 32)).toBe(true);
       expect(report.meanUs).toBeGreaterThanOrEqual((50 + 120 + 300 + 800 + 2000 + 5000) / 6);
+      // The Manager's BPF run statistics count each probe once per request.
+      expect(report.probeRuns).toEqual({ on_enter: 12, on_return: 12 });
     });
 });

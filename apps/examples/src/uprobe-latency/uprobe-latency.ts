@@ -1,6 +1,7 @@
 /**
- * uprobe-latency (after Beyla): a uprobe and a uretprobe on `handle_request`
- * of a small server the example starts (native/latency_server.c, built with
+ * uprobe-latency (after Beyla), on bpfkit's Manager as Beyla's agent is on
+ * its own: a uprobe and a uretprobe on `handle_request` of a small server
+ * the example starts (native/latency_server.c, built with
  * the system's C compiler) time every call (bpf/uprobe_latency.bpf.c); the
  * example sends it requests over loopback and prints a latency histogram, and
  * the same as Prometheus metrics.
@@ -17,7 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MockSystem, openSystem } from 'bpfkit';
-import { loadUprobeLatency } from '../skeletons/uprobe-latency.js';
+import { Manager } from 'bpfkit';
+import { __u32Codec, __u64Codec } from '../skeletons/uprobe-latency.js';
 
 const OBJECT = fileURLToPath(new URL('../../bpf/uprobe_latency.bpf.o', import.meta.url));
 const SERVER_SOURCE = fileURLToPath(new URL('../../native/latency_server.c', import.meta.url));
@@ -36,6 +38,8 @@ export interface LatencyReport {
   /** Calls per log2 bucket: `[lowUs, highUs)` and its count, empty buckets left out. */
   histogram: { lowUs: number; highUs: number; calls: number }[];
   metrics: string;
+  /** Runs of each probe program, as the manager's stats count them (0 on the mock, which counts none). */
+  probeRuns?: Record<string, number>;
 }
 
 /**
@@ -73,32 +77,35 @@ export async function runUprobeLatency(
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const requests = options.requests ?? 24;
   using system = await openSystem({ backend: options.backend ?? 'auto' });
-  using skel = loadUprobeLatency(system, OBJECT);
   await using target = system instanceof MockSystem ? mockTarget(system) : await serverTarget();
-  using _enter = skel.programs.on_enter.attach({
-    kind: 'uprobe',
-    binary: target.binary,
-    symbol: SYMBOL,
-    ...(target.pid ? { pid: target.pid } : {}),
+  // The Manager (Beyla's pkg/ebpf): loads the object, attaches both probes in order (undoing all on a failure),
+  // counts each program's runs (BPF stats on the kernel), detaches and closes everything on stop.
+  const probe = { kind: 'uprobe', binary: target.binary, symbol: SYMBOL, ...(target.pid ? { pid: target.pid } : {}) } as const;
+  await using manager = new Manager({
+    system,
+    objects: { latency: { object: OBJECT } },
+    attachments: [
+      { name: 'enter', program: 'on_enter', target: probe },
+      { name: 'return', program: 'on_return', target: { ...probe, ret: true } },
+    ],
+    runStats: system.kind === 'kernel',
   });
-  using _return = skel.programs.on_return.attach({
-    kind: 'uprobe',
-    binary: target.binary,
-    symbol: SYMBOL,
-    ret: true,
-    ...(target.pid ? { pid: target.pid } : {}),
-  });
+  await manager.start();
   log(
     `uprobe-latency: ${SYMBOL} of ${target.binary}${target.pid ? ` (pid ${target.pid})` : ''} on the ${system.kind}, ${requests} requests`,
   );
   for (let i = 0; i < requests; i++) await target.request(REQUESTS_US[i % REQUESTS_US.length]!);
 
-  const buckets = [...skel.maps.histogram.entries()]
+  // The maps and variables through the generated skeleton's codecs (src/skeletons/uprobe-latency.ts).
+  const coll = manager.collection('latency');
+  const histogram = coll.typedMap('histogram', { key: __u32Codec, value: __u64Codec });
+  const buckets = [...histogram.entries()]
     .filter(([, n]) => n > 0n)
     .sort(([a], [b]) => a - b)
     .map(([slot, n]) => ({ lowUs: slot === 0 ? 0 : 2 ** slot, highUs: 2 ** (slot + 1), calls: Number(n) }));
-  const calls = Number(skel.variables.calls.get());
-  const totalNs = Number(skel.variables.total_ns.get());
+  const variable = (name: 'calls' | 'total_ns') => coll.variables[name]!.get() as bigint;
+  const calls = Number(variable('calls'));
+  const totalNs = Number(variable('total_ns'));
   const report: LatencyReport = {
     backend: system.kind,
     calls,
@@ -106,7 +113,9 @@ export async function runUprobeLatency(
     histogram: buckets,
     metrics: '',
   };
-  report.metrics = prometheus(report);
+  // The histogram, then the manager's own metrics: programs, their run counts and times, links.
+  report.metrics = prometheus(report) + manager.metrics();
+  report.probeRuns = Object.fromEntries(manager.stats().programStats.map((p) => [p.program, p.runCount]));
   printHistogram(report, log);
   return report;
 }
