@@ -131,6 +131,7 @@ function sampleBtf(): Btf {
   const self = b.addStruct('pair', 4, [['n', s32, 0]]);
   b.addTypedef('pair', self); // `typedef struct pair pair;`
   b.addTypedef('opaque_t', b.addFwd('opaque'));
+  b.addTypedef('counter_t', b.addStruct('', 4, [['counter', s32, 0]])); // typedef struct { int counter; } counter_t;
   return parseBtf(b.encode());
 }
 
@@ -277,6 +278,11 @@ describe('bpfkit gen types: types and codecs', () => {
         expect(y).toEqual(x);
       }
     }
+  });
+
+  it('names the codec of `typedef struct { … } name` after the typedef', () => {
+    expect(code).toMatch(/export type counter_t = \{ counter: number \};/);
+    expect((mod.counter_tCodec as Codec<unknown>).name).toBe('counter_t');
   });
 
   it('enums are const objects with their codecs', () => {

@@ -231,16 +231,20 @@ function writeBitfield(into: Uint8Array, base: number, m: CompiledMember, le: bo
  *
  * @example
  * // struct flags { unsigned int a : 3; int b : 5; union { __u32 x; __u16 y; }; }
- * const anon = layoutCodec<{ x: number; y: number }>([['x', 0, u32], ['y', 0, u16]], { kind: 'union', size: 4, name: 'union (anonymous)' });
+ * const anon = layoutCodec<{ x: number; y: number }>({ kind: 'union', size: 4, name: 'union (anonymous)' }, ['x', 0, u32], ['y', 0, u16]);
  * const flags = layoutCodec<{ a: number; b: number; x: number; y: number }>(
- *   [['a', 0, 3, 0], ['b', 3, 5, BITFIELD_SIGNED], ['', 4, anon]],
  *   { size: 8, name: 'struct flags' },
+ *   ['a', 0, 3, 0],
+ *   ['b', 3, 5, BITFIELD_SIGNED],
+ *   ['', 4, anon],
  * );
  * const bytes = new Uint8Array(8);
  * flags.encode({ a: 5, b: -3, x: 7, y: 7 }, bytes);
  * flags.decode(bytes); // { a: 5, b: -3, x: 7, y: 7 }
  */
-export function layoutCodec<T>(members: readonly LayoutMember[], options: LayoutOptions): Codec<T> {
+export function layoutCodec<T>(options: LayoutOptions, ...members: LayoutMember[]): Codec<T> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('layoutCodec: options', 'an object with size and name', options);
   const { size, name } = options;
   const union = options.kind === 'union';
   const le = options.littleEndian ?? true;

@@ -329,12 +329,15 @@ export class TypeEmitter {
         const ts = /^[A-Za-z0-9_$.]+(\[\])*$/.test(inner.ts) ? `${inner.ts}[]` : `(${inner.ts})[]`;
         return { ts, codec: `${LIB}.array(${inner.codec}, ${elements})` };
       }
-      default: {
-        const ts = `{ ${this.#composite(t, '', depth, true).fields.join('; ')} }`;
-        const body = this.#composite(t, `${kindWord(t.kind)} (anonymous)`, depth, false, ts);
-        return { ts, codec: body.codec };
-      }
+      default:
+        return this.#anonymous(t, `${kindWord(t.kind)} (anonymous)`, depth);
     }
+  }
+
+  /** An anonymous struct or union spelled out, its codec called `name`. */
+  #anonymous(t: BtfType, name: string, depth: number): Described {
+    const ts = `{ ${this.#composite(t, '', depth, true).fields.join('; ')} }`;
+    return { ts, codec: this.#composite(t, name, depth, false, ts).codec };
   }
 
   /** A struct's or union's fields as TypeScript (anonymous members' flattened in) and its codec. */
@@ -374,7 +377,7 @@ export class TypeEmitter {
     if (fieldsOnly) return { fields, codec: '' };
     const options = `size: ${t.sizeOrType}, name: ${JSON.stringify(name)}`;
     const codec = special
-      ? `${LIB}.layoutCodec<${tsType}>([${parts.join(', ')}], { ${t.kind === BtfKind.UNION ? "kind: 'union', " : ''}${options}${this.#le ? '' : ', littleEndian: false'} })`
+      ? `${LIB}.layoutCodec<${tsType}>({ ${t.kind === BtfKind.UNION ? "kind: 'union', " : ''}${options}${this.#le ? '' : ', littleEndian: false'} }${parts.map((p) => `, ${p}`).join('')})`
       : `${LIB}.struct({ ${parts.join(', ')} }, { ${options} })`;
     return { fields, codec };
   }
@@ -413,7 +416,11 @@ export class TypeEmitter {
         break;
       }
       case BtfKind.TYPEDEF: {
-        const d = this.describe(t.sizeOrType, 1);
+        // `typedef struct { … } name;`: the struct's codec goes by the typedef's name.
+        const target = this.#unqualified(t.sizeOrType);
+        const anonymous =
+          (target.kind === BtfKind.STRUCT || target.kind === BtfKind.UNION) && !target.name && !this.#described.has(target.id);
+        const d = anonymous ? this.#anonymous(target, t.name, 1) : this.describe(t.sizeOrType, 1);
         out.push(`/** \`typedef ${t.name}\`. */`);
         out.push(`export type ${name} = ${d.ts};`);
         out.push(`export const ${codec}: ${LIB}.Codec<${name}> = ${d.codec};`);
