@@ -319,6 +319,23 @@ describe('bpfkit gen types: types and codecs', () => {
     expect(() => generateBtfTypes(btf, { types: ['struct nope'] })).toThrow(/names of structs.*nope/);
   });
 
+  it("split BTF (a kernel module's) gets its own types and the base's it holds by value", () => {
+    const base = new BtfBuilder();
+    const int = base.addInt('int', 4, true);
+    base.addStruct('base_only', 4, [['x', int, 0]]);
+    const held = base.addStruct('held', 4, [['y', int, 0]]);
+    const baseBytes = base.encode();
+    const mod = BtfBuilder.splitOf(parseBtf(baseBytes));
+    mod.addStruct('module_thing', 8, [
+      ['h', held, 0],
+      ['z', int, 4],
+    ]);
+    const code = generateTypes(mod.encode(), { base: baseBytes });
+    expect(code).toMatch(/export interface module_thing \{\s+h: held;\s+z: number;\s+\}/);
+    expect(code).toMatch(/export interface held \{/);
+    expect(code).not.toMatch(/base_only/);
+  });
+
   it('reads BTF files and refuses what is neither BTF nor ELF', () => {
     const b = new BtfBuilder();
     b.addStruct('s', 4, [['x', b.addInt('int', 4, true), 0]]);
@@ -369,17 +386,18 @@ describe('bpfkit gen types: the skeleton of an object', () => {
     expect(() => generateTypes(bytes, { ringBuffers: { events: 'struct nope' } })).toThrow(/record type/);
   });
 
+  type Load = (
+    system: bpfkit.System,
+    object: string,
+    options?: object,
+  ) => bpfkit.Skeleton<
+    { events: bpfkit.Map; last: bpfkit.Map<Record<string, unknown>, Record<string, unknown>>; counts: bpfkit.Map<number, bigint[]> },
+    { emit: bpfkit.Program },
+    Record<string, bpfkit.TypedVariable<unknown>>
+  >;
+
   /** One body for both backends: load with typed constants, run the program, read everything back typed. */
   function loadsAndRuns(system: bpfkit.System): void {
-    type Load = (
-      system: bpfkit.System,
-      object: string,
-      options?: object,
-    ) => bpfkit.Skeleton<
-      { events: bpfkit.Map; last: bpfkit.Map<Record<string, unknown>, Record<string, unknown>>; counts: bpfkit.Map<number, bigint[]> },
-      { emit: bpfkit.Program },
-      Record<string, bpfkit.TypedVariable<unknown>>
-    >;
     const load = mod.loadGen as Load;
     using skel = load(system, file, {
       constants: { target_pid: 4242, cfg: { min_size: 100, ports: [8080, 9090] }, offset: -50n, report: 2 },
@@ -404,6 +422,14 @@ describe('bpfkit gen types: the skeleton of an object', () => {
   it('loads on the mock backend with typed constants; maps, variables and ring buffer records come typed', () => {
     using system = new bpfkit.MockSystem();
     loadsAndRuns(system);
+  });
+
+  it('a skeleton generated with --types loads too (types left out are spelled out under their C names)', () => {
+    const narrow = loadGenerated(generateTypes(bytes, { source: 'gen.bpf.o', types: ['kind'] }));
+    using system = new bpfkit.MockSystem();
+    using skel = (narrow.loadGen as Load)(system, file, { constants: { target_pid: 1 } });
+    skel.programs.emit.testRun({ data: new Uint8Array(64) });
+    expect(skel.maps.last.lookup({ id: 1, port: 80, proto: 6, pad: 0 })).toMatchObject({ pid: 1, kind: 1, comm: 'gen' });
   });
 
   whenKernel('program:xdp', 'map:ringbuf').it('loads on the kernel the same way', () => {

@@ -119,6 +119,10 @@ export class TypeEmitter {
         }
         for (const id of ids) this.#collectDependencies(id, wanted);
       }
+    } else if (btf.base) {
+      // Split BTF (a kernel module's): its own types, and the base's they hold by value.
+      wanted = new Set();
+      for (const id of [...tags, ...typedefs]) if (id >= btf.firstTypeId) this.#collectDependencies(id, wanted);
     }
     const typedefAliases: [number, number][] = [];
     for (const id of tags) {
@@ -330,7 +334,8 @@ export class TypeEmitter {
         return { ts, codec: `${LIB}.array(${inner.codec}, ${elements})` };
       }
       default:
-        return this.#anonymous(t, `${kindWord(t.kind)} (anonymous)`, depth);
+        // A named struct left out of the declarations (by `types`) is spelled out under its C name.
+        return this.#anonymous(t, `${kindWord(t.kind)} ${t.name || '(anonymous)'}`, depth);
     }
   }
 
