@@ -37,6 +37,9 @@ export type WakeCallback = (error?: Error) => void;
 
 /** Records one wake-up hands to subscribers at most before the event loop gets a turn. */
 const MAX_PER_WAKEUP = 65_536;
+/** Bounds of a moderation pause (see EventReaderCore.moderationDelayMs), in ms. */
+const MAX_MODERATION_MS = 2;
+const MIN_MODERATION_MS = 0.1;
 
 /** Hands a raw record (a view valid only during the call) with its source to the reader's machinery. */
 export type RawRecordCallback = (record: Uint8Array, source: EventSource) => void;
@@ -123,6 +126,10 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
   #sole: Subscriber<T> | undefined;
   readonly #waiters = new Set<Waiter>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** While moderated (see #moderate): the timer that looks again, the wakers being stopped meanwhile. */
+  #moderation: ReturnType<typeof setTimeout> | undefined;
+  /** When the last drain by a wake-up ended (ms, {@link EventReaderCore.now}): the rate a moderation is sized by. */
+  #lastDrain = 0;
 
   protected constructor(label: string, codec?: Codec<T>) {
     this.#label = label;
@@ -153,6 +160,18 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
    */
   protected get levelTriggered(): boolean {
     return false;
+  }
+  /**
+   * The bytes one buffer holds (the smallest, for a reader of several), for
+   * interrupt moderation: undefined (the default) turns it off. See
+   * {@link EventReaderCore.moderationDelayMs}.
+   */
+  protected bufferBytes(): number | undefined {
+    return undefined;
+  }
+  /** The clock moderation measures rates with, in milliseconds (a test gives its own). */
+  protected now(): number {
+    return performance.now();
   }
   /**
    * Frees the backend's resources (mappings, fds). Runs once, after every
@@ -524,6 +543,7 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
     if (want === this.#armed) return;
     if (!want) {
       this.#armed = false;
+      this.#endModeration();
       for (const w of this.#wakers ?? []) w.stop();
       armed.delete(this as EventReaderCore<unknown>);
       return;
@@ -576,7 +596,18 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
 
   /** Drains ready records to the subscribers, then wakes the one-shot waiters. */
   #pump(): void {
+    const before = this.counters.bytes;
     const n = this.#deliver();
+    const delay = this.moderationDelayMs(this.counters.bytes - before);
+    if (delay > 0 && this.#armed && !this.#closed && this.#subscribers.size > 0) {
+      this.#moderate(delay);
+      if (this.#waiters.size > 0) {
+        const waiters = [...this.#waiters];
+        this.#waiters.clear();
+        for (const w of waiters) w.wake();
+      }
+      return;
+    }
     // More may be ready: a capped drain, or records committed during this one. A level-triggered fd (a
     // ring buffer's poll reports data for as long as there is some) makes the event loop call back
     // again by itself; other readers (perf's poll reports a wake-up only once) look again next turn.
@@ -587,6 +618,61 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
       for (const w of waiters) w.wake();
     }
     this.#updateArming();
+  }
+
+  /**
+   * Interrupt moderation, as network drivers do it (NAPI): when one wake-up
+   * drained a large part of the buffer, records arrive fast, and answering
+   * each wake-up costs more than the records themselves (on these machines
+   * a wake-up costs ~5 µs, a record a few ns). Then the reader stops its
+   * wakers and looks again after a pause sized to let the buffer fill to at
+   * most a quarter at the rate just seen (at most 2 ms), while the rate stays
+   * high; below it, wake-ups resume. Busy readers so spend their time on
+   * records, and a slow patch of the machine finds the buffer mostly empty.
+   * Returns the pause in ms, or 0 for none. Readers without
+   * {@link EventReaderCore.bufferBytes} are never moderated.
+   */
+  protected moderationDelayMs(drainedBytes: number): number {
+    const capacity = this.bufferBytes();
+    const now = this.now();
+    const elapsed = now - this.#lastDrain;
+    this.#lastDrain = now;
+    if (capacity === undefined || drainedBytes < capacity / 16) return 0;
+    // Bytes a millisecond since the previous drain (a floor on the interval: one turn of the loop).
+    const rate = drainedBytes / Math.max(elapsed, 0.05);
+    const delay = Math.min(MAX_MODERATION_MS, capacity / 4 / rate);
+    return delay >= MIN_MODERATION_MS ? delay : 0;
+  }
+
+  /** Stops the wakers for `delayMs`, then drains (which may moderate again) or resumes them. */
+  #moderate(delayMs: number): void {
+    for (const w of this.#wakers ?? []) w.stop();
+    const timer = setTimeout(() => {
+      this.#moderation = undefined;
+      this.#timers.delete(timer);
+      if (!this.#armed || this.#closed) return;
+      // Woken by the clock, not by the kernel: the drain that follows may moderate again.
+      if (this.hasReady()) {
+        this.counters.wakeups++;
+        this.#pump();
+        if (this.#moderation !== undefined) return;
+      }
+      if (!this.#armed || this.#closed) return;
+      for (const w of this.#wakers ?? []) w.start();
+      // Records that came between the drain and the restart found no waker running.
+      this.#scheduleRepump();
+    }, delayMs);
+    this.#moderation = timer;
+    this.#timers.add(timer);
+    if (!this.#refed) timer.unref();
+  }
+
+  /** Ends a moderation early: the reader was disarmed or closed. */
+  #endModeration(): void {
+    if (this.#moderation === undefined) return;
+    clearTimeout(this.#moderation);
+    this.#timers.delete(this.#moderation);
+    this.#moderation = undefined;
   }
 
   /** Counts each record and hands it (or a copy) to `s` while it is subscribed. */
@@ -673,6 +759,7 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
     this.#closed = true;
     this.closedFlag.closed = true;
     this.#armed = false;
+    this.#endModeration();
     armed.delete(this as EventReaderCore<unknown>);
     for (const w of this.#wakers ?? []) w.close(); // stop watching before the fds are closed
     this.#wakers = undefined;

@@ -39,6 +39,8 @@ const finalizer = new FinalizationRegistry<{ mappings: ArrayBuffer[]; fds: numbe
 class Ring {
   readonly fd: number;
   readonly source: EventSource;
+  /** The data area's size in bytes (the map's max_entries). */
+  readonly size: number;
   readonly #consumer: ConsumerPosition;
   /** The producer position's halves (we read the low one only: it is never 2^32 or more ahead of us). */
   readonly #producer: Int32Array;
@@ -52,6 +54,7 @@ class Ring {
   constructor(opened: OpenedRingMap, consumerPage: ArrayBuffer, producerMapping: ArrayBuffer, page: number) {
     this.fd = opened.fd;
     this.source = Object.freeze({ map: opened.name });
+    this.size = opened.size;
     this.#consumer = new ConsumerPosition(consumerPage);
     this.#producer = new Int32Array(producerMapping, 0, 2);
     this.#headers = new Int32Array(producerMapping, page, (2 * opened.size) / 4);
@@ -314,6 +317,11 @@ export class RingBufferReader<T = Uint8Array> extends EventReaderBase<T> {
   /** ringbuf_map_poll_kern reports EPOLLIN while the producer is ahead of the consumer. */
   protected override get levelTriggered(): boolean {
     return true;
+  }
+
+  /** The smallest ring's data area: busy subscriptions are moderated against it (see EventReaderCore.moderationDelayMs). */
+  protected override bufferBytes(): number {
+    return Math.min(...this.#rings.map((r) => r.size));
   }
 
   protected readinessFds(): readonly number[] {
