@@ -1,5 +1,6 @@
-// Test object for `bpfkit gen types`: a ring buffer whose records are one
-// struct (the skeleton infers it from the size the program reserves), a hash
+// Test object for `bpfkit gen types`: a ring buffer and a perf event array
+// whose records are one struct each (the skeleton infers them from the sizes
+// the program reserves and outputs), a hash
 // keyed by a struct whose value is the record (bitfields, an enum, an
 // anonymous union), a per-CPU array, `.rodata` constants of several types
 // (an integer, a struct, a signed 64-bit value, an enum), and `.data` and
@@ -29,6 +30,12 @@ struct key {
   __u8 pad;
 };
 
+struct note {
+  __u32 pid;
+  __s32 code;
+  __u32 seq;
+};
+
 struct config {
   __u32 min_size;
   __u16 ports[2];
@@ -38,6 +45,12 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 4096);
 } events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(__u32));
+} notes SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -59,6 +72,9 @@ const volatile __s64 offset = -1;
 const volatile enum kind report = KIND_EXEC;
 __u64 seen = 0;
 __u32 version = 7;
+// The last note sent, kept in .bss. It also puts struct note in the BTF:
+// clang leaves out types that only local variables use.
+struct note last_note = {};
 
 SEC("xdp")
 int emit(struct xdp_md *ctx) {
@@ -81,6 +97,9 @@ int emit(struct xdp_md *ctx) {
   struct key k = {.id = target_pid, .port = cfg.ports[0], .proto = 6, .pad = 0};
   bpf_map_update_elem(&last, &k, e, BPF_ANY);
   bpf_ringbuf_submit(e, 0);
+  struct note n = {.pid = target_pid, .code = -7, .seq = (__u32)seen};
+  last_note = n;
+  bpf_perf_event_output(ctx, &notes, BPF_F_CURRENT_CPU, &n, sizeof(n));
   return XDP_PASS;
 }
 

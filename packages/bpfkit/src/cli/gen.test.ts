@@ -28,7 +28,7 @@ describe('bpfkit gen', () => {
       const printed = s.out.join('\n');
       expect(printed).toMatch(/export interface config \{/);
       expect(printed).not.toMatch(/export interface event \{/);
-      expect(printed).toMatch(/GenRecords: \{ events: \$bpfkit\.Codec<config> \}/);
+      expect(printed).toMatch(/GenRecords: \{ events: \$bpfkit\.Codec<config>;/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -11,7 +11,7 @@ export const GEN_USAGE =
   'TypeScript types and codecs for the structs, unions, enums and typedefs of the BTF; for an object file also a\n' +
   'typed skeleton: load<Name>(system, object, { constants }) with its maps, programs and variables typed.\n' +
   '--types keeps those types and what they hold; --name names the skeleton (default from the file name);\n' +
-  "--ringbuf names a ring buffer's record type where the programs' record sizes do not tell it;\n" +
+  '--ringbuf names the record type of a ring buffer or perf event array where the sizes its programs send do not tell it;\n' +
   "--base is the BTF a split BTF file extends (a kernel module's: /sys/kernel/btf/vmlinux). Without -o the code goes to stdout.";
 
 /** `-o <file>` among the positionals (parseArgs reads only `--` options): the file, and the positionals without it. */

@@ -367,6 +367,7 @@ describe('bpfkit gen types: the skeleton of an object', () => {
       'counts: $bpfkit.Map<__u32, __u64[]>;',
       'events: $bpfkit.Map;',
       'last: $bpfkit.Map<key, event>;',
+      'notes: $bpfkit.Map;',
     ]);
     expect(code).toMatch(/export interface GenPrograms \{\s+emit: \$bpfkit\.Program;\s+\}/);
     expect(code).toMatch(
@@ -376,13 +377,18 @@ describe('bpfkit gen types: the skeleton of an object', () => {
     expect(code).toMatch(/version: \$bpfkit\.TypedVariable<__u32>;/);
   });
 
-  it("infers the ring buffer's record type from the size the program reserves", () => {
-    expect(code).toMatch(/export const GenRecords: \{ events: \$bpfkit\.Codec<event> \} = \{ events: eventCodec \};/);
+  it("infers the ring buffer's and perf event array's record types from the sizes the program reserves and outputs", () => {
+    expect(code).toMatch(
+      /export const GenRecords: \{ events: \$bpfkit\.Codec<event>; notes: \$bpfkit\.Codec<note> \} = \{ events: eventCodec, notes: noteCodec \};/,
+    );
     expect(code).toMatch(/events: inferred: every record the programs reserve or output on it has 40 bytes/);
+    expect(code).toMatch(/notes: inferred: every record the programs reserve or output on it has 12 bytes/);
     // Named by the caller instead:
     const named = generateTypes(bytes, { source: 'gen.bpf.o', ringBuffers: { events: 'struct key' } });
-    expect(named).toMatch(/GenRecords: \{ events: \$bpfkit\.Codec<key> \}/);
-    expect(() => generateTypes(bytes, { ringBuffers: { last: 'struct key' } })).toThrow(/a ring buffer map of the object \(events\)/);
+    expect(named).toMatch(/GenRecords: \{ events: \$bpfkit\.Codec<key>; notes: \$bpfkit\.Codec<note> \}/);
+    expect(() => generateTypes(bytes, { ringBuffers: { last: 'struct key' } })).toThrow(
+      /a ring buffer or perf event array of the object \(events, notes\)/,
+    );
     expect(() => generateTypes(bytes, { ringBuffers: { events: 'struct nope' } })).toThrow(/record type/);
   });
 
@@ -391,7 +397,12 @@ describe('bpfkit gen types: the skeleton of an object', () => {
     object: string,
     options?: object,
   ) => bpfkit.Skeleton<
-    { events: bpfkit.Map; last: bpfkit.Map<Record<string, unknown>, Record<string, unknown>>; counts: bpfkit.Map<number, bigint[]> },
+    {
+      events: bpfkit.Map;
+      notes: bpfkit.Map;
+      last: bpfkit.Map<Record<string, unknown>, Record<string, unknown>>;
+      counts: bpfkit.Map<number, bigint[]>;
+    },
     { emit: bpfkit.Program },
     Record<string, bpfkit.TypedVariable<unknown>>
   >;
@@ -407,12 +418,14 @@ describe('bpfkit gen types: the skeleton of an object', () => {
     expect(skel.variables.version!.get()).toBe(7);
     skel.variables.version!.set(9);
     expect(() => skel.variables.target_pid!.set(1)).toThrow(/rodata is frozen/);
-    using reader = system.openRingBuffer(skel.maps.events, {
-      codec: (mod.GenRecords as { events: Codec<Record<string, unknown>> }).events,
-    });
+    const records = mod.GenRecords as { events: Codec<Record<string, unknown>>; notes: Codec<Record<string, unknown>> };
+    using reader = system.openRingBuffer(skel.maps.events, { codec: records.events });
+    using notes = system.openPerfEventArray(skel.maps.notes, { codec: records.notes });
     expect(skel.programs.emit.testRun({ data: new Uint8Array(64) }).returnValue).toBe(2);
     const expected = { pid: 4242, kind: 2, comm: 'gen', ts: -50n + 100n + 9090n, flags: 5, urgent: 1, code: 9, status: 9 };
     expect(reader.readAvailable()).toEqual([expected]);
+    expect(notes.readAvailable()).toEqual([{ pid: 4242, code: -7, seq: 1 }]);
+    expect(skel.variables.last_note!.get()).toEqual({ pid: 4242, code: -7, seq: 1 });
     expect(skel.maps.last.lookup({ id: 4242, port: 8080, proto: 6, pad: 0 })).toEqual(expected);
     expect(skel.maps.counts.lookup(0)!.reduce((a, b) => a + b, 0n)).toBe(1n);
     expect(skel.variables.seen!.get()).toBe(1n);

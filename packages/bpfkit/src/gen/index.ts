@@ -25,7 +25,7 @@ export interface GenerateTypesOptions {
   types?: readonly string[];
   /** For an object: the base of the skeleton's names (default from `source`: `typed.bpf.o` gives `Typed`). */
   name?: string;
-  /** For an object: ring buffer record types to use (map name → C type name), where inference finds none or another. */
+  /** For an object: record types of ring buffers and perf event arrays (map name → C type name), where inference finds none or another. */
   ringBuffers?: Readonly<Record<string, string>>;
   /** What the input was called, for the header comment and the default name. */
   source?: string;

@@ -6,6 +6,7 @@
  * @module
  */
 import { Helper, InvalidArgumentError, MapType, isPerCpuMapType } from '@bpfkit/core';
+import { BtfKind } from '@bpfkit/elf';
 import type { ObjectSpec } from '@bpfkit/elf';
 import { LIB } from './types.js';
 import type { TypeEmitter } from './types.js';
@@ -39,13 +40,26 @@ const FD_HOLDERS: ReadonlySet<number> = new Set([
 /** Instructions read back from a helper call to find what set its arguments. */
 const LOOKBACK = 64;
 
+/** Helpers that put a record into a map: the registers of the map and of the record's size. */
+const RECORD_HELPERS: ReadonlyMap<number, { map: number; size: number }> = new globalThis.Map([
+  [Helper.ringbuf_reserve, { map: 1, size: 2 }],
+  [Helper.ringbuf_output, { map: 1, size: 3 }],
+  [Helper.perf_event_output, { map: 2, size: 5 }],
+  [Helper.skb_output, { map: 2, size: 5 }],
+  [Helper.xdp_output, { map: 2, size: 5 }],
+]);
+
+/** Map types whose records a skeleton can type. */
+const RECORD_MAPS: ReadonlySet<number> = new Set([MapType.RINGBUF, MapType.PERF_EVENT_ARRAY]);
+
 /**
- * The record sizes each ring buffer map receives: for every call of
- * `bpf_ringbuf_reserve` (size in r2) and `bpf_ringbuf_output` (size in r3)
- * whose map (r1) is loaded from a map reference and whose size is a
- * constant moved into the register, both found by reading back in the same
- * straight run of code. A call whose map or size cannot be read so counts
- * as an unknown size (`-1`).
+ * The record sizes each ring buffer and perf event array receives: for
+ * every call of `bpf_ringbuf_reserve` (map in r1, size in r2),
+ * `bpf_ringbuf_output` (r1, r3) and `bpf_perf_event_output`,
+ * `bpf_skb_output`, `bpf_xdp_output` (r2, r5) whose map is loaded from a
+ * map reference and whose size is a constant moved into the register, both
+ * found by reading back in the same straight run of code. A call whose map
+ * or size cannot be read so counts as an unknown size (`-1`).
  *
  * @example
  * ringBufferRecordSizes(readObject(fs.readFileSync('gen.bpf.o'))).get('events'); // Set { 40 }
@@ -66,9 +80,9 @@ export function ringBufferRecordSizes(spec: ObjectSpec): globalThis.Map<string, 
     for (let i = 0; i < slots; i++) {
       const op = view.getUint8(i * 8);
       if (op !== 0x85 || regs(i).src !== 0) continue;
-      const helper = view.getInt32(i * 8 + 4, le);
-      if (helper !== Helper.ringbuf_reserve && helper !== Helper.ringbuf_output) continue;
-      const sizeReg = helper === Helper.ringbuf_reserve ? 2 : 3;
+      const regsOf = RECORD_HELPERS.get(view.getInt32(i * 8 + 4, le));
+      if (!regsOf) continue;
+      const sizeReg = regsOf.size;
       let map: string | undefined;
       let size: number | undefined;
       let mapDone = false;
@@ -83,7 +97,7 @@ export function ringBufferRecordSizes(spec: ObjectSpec): globalThis.Map<string, 
         if (j > 0 && view.getUint8((j - 1) * 8) === 0x18) continue;
         const writes = cls === 0x04 || cls === 0x07 || cls === 0x00 || cls === 0x01;
         if (!writes) continue;
-        if (!mapDone && dst === 1) {
+        if (!mapDone && dst === regsOf.map) {
           mapDone = true;
           if (o === 0x18) map = mapAt.get(j);
         }
@@ -102,7 +116,7 @@ export function ringBufferRecordSizes(spec: ObjectSpec): globalThis.Map<string, 
 }
 
 /**
- * The record type of each ring buffer that has one: named by the caller, else inferred (see {@link ringBufferRecordSizes}).
+ * The record type of each ring buffer and perf event array that has one: named by the caller, else inferred (see {@link ringBufferRecordSizes}).
  *
  * @example
  * import { TypeEmitter } from './types.js';
@@ -114,11 +128,11 @@ export function ringBufferRecords(spec: ObjectSpec, types: TypeEmitter, named: R
   const out: RingBufferRecord[] = [];
   for (const [map, type] of Object.entries(named)) {
     const m = spec.maps[map];
-    if (!m || m.type !== MapType.RINGBUF) {
-      const rings = Object.values(spec.maps).filter((x) => x.type === MapType.RINGBUF);
+    if (!m || !RECORD_MAPS.has(m.type)) {
+      const rings = Object.values(spec.maps).filter((x) => RECORD_MAPS.has(x.type));
       throw new InvalidArgumentError(
         'ring buffer',
-        `a ring buffer map of the object (${rings.map((x) => x.name).join(', ') || 'it has none'})`,
+        `a ring buffer or perf event array of the object (${rings.map((x) => x.name).join(', ') || 'it has none'})`,
         map,
       );
     }
@@ -130,14 +144,15 @@ export function ringBufferRecords(spec: ObjectSpec, types: TypeEmitter, named: R
   if (!btf) return out;
   const sizes = ringBufferRecordSizes(spec);
   for (const [map, m] of Object.entries(spec.maps)) {
-    if (m.type !== MapType.RINGBUF || map in named) continue;
+    if (!RECORD_MAPS.has(m.type) || map in named) continue;
     const seen = sizes.get(map);
     if (seen?.size !== 1 || seen.has(-1)) continue;
     const size = [...seen][0]!;
-    const candidates = types.named.filter((id) => {
+    const candidates: number[] = [];
+    for (let id = 1; id < btf.typeCount; id++) {
       const t = btf.type(id)!;
-      return (t.kind === 4 || t.kind === 5) && t.sizeOrType === size;
-    });
+      if ((t.kind === BtfKind.STRUCT || t.kind === BtfKind.UNION) && t.name && t.sizeOrType === size) candidates.push(id);
+    }
     if (candidates.length !== 1) continue;
     out.push({
       map,
@@ -151,11 +166,13 @@ export function ringBufferRecords(spec: ObjectSpec, types: TypeEmitter, named: R
 function findType(types: TypeEmitter, spec: string): number | undefined {
   const m = /^(struct|union|enum)\s+(.+)$/.exec(spec.trim());
   const name = (m ? m[2]! : spec).trim();
-  for (const id of types.named) {
-    const t = types.btf.type(id)!;
+  const btf = types.btf;
+  for (let id = 1; id < btf.typeCount; id++) {
+    const t = btf.type(id)!;
     if (t.name !== name) continue;
-    const kind = t.kind === 4 ? 'struct' : t.kind === 5 ? 'union' : t.kind === 8 ? undefined : 'enum';
-    if (!m || m[1] === kind) return id;
+    const kind =
+      t.kind === BtfKind.STRUCT ? 'struct' : t.kind === BtfKind.UNION ? 'union' : t.kind === BtfKind.TYPEDEF ? 'typedef' : undefined;
+    if (kind && (!m || m[1] === kind)) return id;
   }
   return undefined;
 }
@@ -242,7 +259,7 @@ export function emitSkeleton(spec: ObjectSpec, types: TypeEmitter, options: Skel
   out.push(`/** The object's global variables (\`.data\`, \`.bss\`, and \`.rodata\` read-only), typed. */`);
   out.push(`export interface ${names.variables} ${block(variables)}`);
   out.push(
-    `/**\n * Codecs of the records its ring buffers carry, where known:\n${
+    `/**\n * Codecs of the records its ring buffers and perf event arrays carry, where known:\n${
       recordTypes.map((r) => ` * - ${r.map}: ${r.how}.`).join('\n') ||
       ' * (none known: name one with `bpfkit gen types --ringbuf map=type`)'
     }\n */`,
