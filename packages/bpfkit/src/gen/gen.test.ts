@@ -527,5 +527,18 @@ describe('bpfkit gen types: the generated code compiles under tsc --strict', () 
     expect(took).toBeLessThan(30_000); // seconds, not minutes (about one on this machine)
     expect(code).toMatch(/export interface task_struct \{/);
     expect(typeCheck({ 'vmlinux.ts': code })).toBe('');
+    // And it runs: every codec builds, and decodes and encodes a value of zeros.
+    const mod = loadGenerated(code);
+    let codecs = 0;
+    for (const [name, value] of Object.entries(mod)) {
+      if (!name.endsWith('Codec') && !/Codec_\d+$/.test(name)) continue;
+      const codec = value as Codec<unknown>;
+      if (typeof codec?.decode !== 'function') continue; // an enum's const object named so
+      const bytes = new Uint8Array(codec.size);
+      codec.encode(codec.decode(bytes), bytes);
+      expect(bytes.every((b) => b === 0)).toBe(true);
+      codecs++;
+    }
+    expect(codecs).toBeGreaterThan(1000);
   });
 });
