@@ -61,7 +61,7 @@ export interface ExecSnoopVariables {
 }
 
 /**
- * Codecs of the records its ring buffers carry, where known:
+ * Codecs of the records its ring buffers and perf event arrays carry, where known:
  * - events: inferred: every record the programs reserve or output on it has 280 bytes, the size of exactly one struct or union of the object.
  */
 export const ExecSnoopRecords: { events: $bpfkit.Codec<event> } = { events: eventCodec };

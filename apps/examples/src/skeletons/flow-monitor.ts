@@ -115,7 +115,7 @@ export interface FlowMonitorVariables {
 }
 
 /**
- * Codecs of the records its ring buffers carry, where known:
+ * Codecs of the records its ring buffers and perf event arrays carry, where known:
  * - ended_flows: inferred: every record the programs reserve or output on it has 64 bytes, the size of exactly one struct or union of the object.
  */
 export const FlowMonitorRecords: { ended_flows: $bpfkit.Codec<flow_event> } = { ended_flows: flow_eventCodec };

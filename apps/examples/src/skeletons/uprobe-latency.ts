@@ -33,7 +33,7 @@ export interface UprobeLatencyVariables {
 }
 
 /**
- * Codecs of the records its ring buffers carry, where known:
+ * Codecs of the records its ring buffers and perf event arrays carry, where known:
  * (none known: name one with `bpfkit gen types --ringbuf map=type`)
  */
 export const UprobeLatencyRecords: {  } = {  };

@@ -50,7 +50,7 @@ export interface XdpBlocklistVariables {
 }
 
 /**
- * Codecs of the records its ring buffers carry, where known:
+ * Codecs of the records its ring buffers and perf event arrays carry, where known:
  * (none known: name one with `bpfkit gen types --ringbuf map=type`)
  */
 export const XdpBlocklistRecords: {  } = {  };
