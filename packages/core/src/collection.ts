@@ -10,6 +10,7 @@ export type GlobalValue = number | bigint | boolean | Uint8Array;
 
 /** Where a {@link CollectionOptions.onProgress | collection load} is: about to load program `program`. */
 export interface LoadProgress {
+  /** The program about to be loaded (its function name). */
   program: string;
   /** Programs done before this one (loaded or left out). */
   done: number;
