@@ -42,12 +42,12 @@ describe('attach points in kernel BTF', () => {
     const int = base.addInt('int', 4, true);
     base.addFunc('shared', base.addFuncProto(int, []), 0);
     const vmlinux = parseBtf(base.encode());
-    // A "module" as split BTF would show it: vmlinux's types, then its own.
-    const modBuilder = new BtfBuilder();
-    modBuilder.addInt('int', 4, true);
-    modBuilder.addFunc('shared', modBuilder.addFuncProto(1, []), 0);
-    modBuilder.addFunc('only_in_mod', 2, 0);
-    const mod = { ...parseBtf(modBuilder.encode()), firstTypeId: 2 };
+    // A module's split BTF: vmlinux's types (ids 1-3), then its own: a static `shared` of its own (4), `only_in_mod` (5).
+    const modBuilder = BtfBuilder.splitOf(vmlinux);
+    const proto = vmlinux.find('shared')!.sizeOrType;
+    modBuilder.addFunc('shared', proto, 0);
+    modBuilder.addFunc('only_in_mod', proto, 0);
+    const mod = parseBtf(modBuilder.encode(), vmlinux);
     const sources = [
       { name: 'vmlinux', btf: vmlinux },
       { name: 'mymod', btf: mod },
@@ -55,11 +55,11 @@ describe('attach points in kernel BTF', () => {
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'shared'), sources)).toMatchObject({ module: 'vmlinux' });
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'only_in_mod'), sources)).toMatchObject({
       module: 'mymod',
-      id: 4,
+      id: 5,
     });
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'mymod:shared'), sources)).toMatchObject({
       module: 'mymod',
-      id: 3,
+      id: 4,
       typeName: 'shared',
     });
     expect(resolveAttachBtf(spec(ProgramType.TRACING, AttachType.TRACE_FENTRY, 'nowhere'), sources)).toBeUndefined();

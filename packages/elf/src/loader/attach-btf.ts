@@ -2,6 +2,8 @@ import { AttachType, ProgramType } from '@bpfkit/core';
 import { BtfKind } from '../btf/kinds.js';
 import type { ProgramSpec } from '@bpfkit/core';
 import type { KernelBtf } from './kernel-btf.js';
+import type { Btf, BtfType } from '../btf/parse.js';
+import { essentialName } from '../co-re/btf-util.js';
 
 /** The kernel BTF type a program attaches to, and the module holding it ('vmlinux' for the kernel itself). */
 export interface AttachBtfTarget {
@@ -61,8 +63,19 @@ export function resolveAttachBtf(spec: ProgramSpec, sources: KernelBtf[]): Attac
   }
   for (const k of sources) {
     if (only && k.name !== only) continue;
-    const t = k.btf.find(name, wanted.kind);
-    if (t && (k.name === 'vmlinux' || t.id >= k.btf.firstTypeId)) return { id: t.id, module: k.name, typeName: name };
+    // A module's split BTF also holds vmlinux's types, which `find` searches first: look at its own only
+    // (a static function of the module may share a name with one of vmlinux, as libbpf allows for module:function).
+    const t = k.name === 'vmlinux' ? k.btf.find(name, wanted.kind) : ownType(k.btf, name, wanted.kind);
+    if (t) return { id: t.id, module: k.name, typeName: name };
+  }
+  return undefined;
+}
+
+/** The first type of this name and kind that a (split) BTF defines itself. */
+function ownType(btf: Btf, name: string, kind: number): BtfType | undefined {
+  for (const id of btf.idsByEssentialName(essentialName(name))) {
+    const t = btf.type(id);
+    if (t && t.name === name && t.kind === kind) return t;
   }
   return undefined;
 }
