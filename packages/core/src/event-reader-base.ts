@@ -599,7 +599,9 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
     const before = this.counters.bytes;
     const n = this.#deliver();
     const delay = this.moderationDelayMs(this.counters.bytes - before);
-    if (delay > 0 && this.#armed && !this.#closed && this.#subscribers.size > 0) {
+    // Only a reader that caught up pauses: one with records still waiting (a capped drain, or records that
+    // came during it) drains on at once, or a backlog would grow through the pause.
+    if (delay > 0 && n < MAX_PER_WAKEUP && this.#armed && !this.#closed && this.#subscribers.size > 0 && !this.hasReady()) {
       this.#moderate(delay);
       if (this.#waiters.size > 0) {
         const waiters = [...this.#waiters];
