@@ -599,9 +599,10 @@ export abstract class EventReaderCore<T = Uint8Array> implements EventReader<T> 
     const before = this.counters.bytes;
     const n = this.#deliver();
     const delay = this.moderationDelayMs(this.counters.bytes - before);
-    // Only a reader that caught up pauses: one with records still waiting (a capped drain, or records that
-    // came during it) drains on at once, or a backlog would grow through the pause.
-    if (delay > 0 && n < MAX_PER_WAKEUP && this.#armed && !this.#closed && this.#subscribers.size > 0 && !this.hasReady()) {
+    // A capped drain left a backlog: it drains on at once (a pause over it would let the buffer fill further).
+    // Records that came during the drain do not stop a pause: at high rates some always do, and the pause is
+    // sized to what the buffer takes in meanwhile.
+    if (delay > 0 && n < MAX_PER_WAKEUP && this.#armed && !this.#closed && this.#subscribers.size > 0) {
       this.#moderate(delay);
       if (this.#waiters.size > 0) {
         const waiters = [...this.#waiters];

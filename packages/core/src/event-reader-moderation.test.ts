@@ -87,23 +87,21 @@ describe('interrupt moderation of busy readers', () => {
     expect(reader.log).toEqual(['stop', 'stop', 'start']);
   });
 
-  it('does not pause while records still wait after a drain (a backlog drains on at once)', async () => {
-    using reader = new QueueReader(64 * 1024);
+  it('does not pause after a drain capped by the records a wake-up may hand over (a backlog drains on at once)', async () => {
+    using reader = new QueueReader(8 * 1024 * 1024);
     let received = 0;
-    reader.subscribe(() => {
-      received++;
-      // Records keep coming during the drain: when it ends, some wait.
-      if (received === 64) reader.push(8);
-    });
+    reader.subscribe(() => received++);
     await vi.runOnlyPendingTimersAsync();
     reader.log.length = 0;
     reader.clock = 1;
-    reader.push(64);
+    reader.push(70_000, 256); // more than one wake-up hands over (65,536), far over a sixteenth of 8 MiB
     reader.wake();
-    expect(received).toBe(64);
-    expect(reader.log).toEqual([]); // not paused: the level-triggered waker calls back for the 8
+    expect(received).toBe(65_536);
+    expect(reader.log).toEqual([]); // not paused: the level-triggered waker calls back for the rest
+    reader.clock = 2;
     reader.wake();
-    expect(received).toBe(72);
+    expect(received).toBe(70_000);
+    expect(reader.log).toEqual(['stop']); // caught up at that rate: now it pauses
   });
 
   it('answers every wake-up of a reader that drains little, and never moderates readers without a buffer size', async () => {
