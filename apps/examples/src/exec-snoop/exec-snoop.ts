@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { MockSystem, openSystem } from 'bpfkit';
 import type { System } from 'bpfkit';
 import { ExecSnoopRecords, loadExecSnoop } from '../skeletons/exec-snoop.js';
+import { tracepointFormat } from '../tracefs.js';
 
 /** One exec, as the program reports it. */
 export interface ExecEvent {
@@ -42,7 +43,6 @@ export interface ExecSnoopOptions {
 }
 
 const OBJECT = fileURLToPath(new URL('../../bpf/exec_snoop.bpf.o', import.meta.url));
-const FORK_FORMAT = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'].map((d) => `${d}/events/sched/sched_process_fork/format`);
 
 /**
  * Whether this kernel's sched_process_fork record holds its comms inline
@@ -52,13 +52,8 @@ const FORK_FORMAT = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'].map((d)
  */
 export function forkCommsInline(system: System): boolean {
   if (system.kind === 'mock') return false; // the mock plays 6.18's layout (see playActivity)
-  for (const file of FORK_FORMAT) {
-    try {
-      return /\bchar parent_comm\[16\]/.test(fs.readFileSync(file, 'utf8'));
-    } catch {
-      // tracefs not mounted there, or not readable: the next place, then BTF
-    }
-  }
+  const format = tracepointFormat('sched', 'sched_process_fork');
+  if (format !== undefined) return /\bchar parent_comm\[16\]/.test(format);
   try {
     const btf = fs.readFileSync('/sys/kernel/btf/vmlinux');
     // `__data_loc_parent_comm` is the member of the data_loc layout in `struct trace_event_raw_sched_process_fork`.

@@ -15,14 +15,14 @@
  *
  *   node apps/examples/dist/flow-monitor/main.js [--mock] [--json] [--seconds N] [--metrics-port P]
  */
-import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MockSystem, openSystem } from 'bpfkit';
 import type { Link, Program, System } from 'bpfkit';
 import { FlowMonitorRecords, loadFlowMonitor } from '../skeletons/flow-monitor.js';
 import type { flow_id as FlowId } from '../skeletons/flow-monitor.js';
 import { Sandbox } from '../net/sandbox.js';
-import { udpPacket } from '../xdp-blocklist/xdp-blocklist.js';
+import { tcpPacket, udpPacket } from '../net/packets.js';
+import { tracepointFormat } from '../tracefs.js';
 
 const OBJECT = fileURLToPath(new URL('../../bpf/flow_monitor.bpf.o', import.meta.url));
 
@@ -80,16 +80,8 @@ const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 /** Where kfree_skb's `reason` is in the record, from the tracepoint's format (36 since 6.11, 28 before). */
 export function kfreeReasonOffset(system: System): number {
   if (system.kind === 'mock') return 36;
-  for (const dir of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
-    try {
-      const format = fs.readFileSync(`${dir}/events/skb/kfree_skb/format`, 'utf8');
-      const m = /field:enum skb_drop_reason reason;\s*offset:(\d+);/.exec(format);
-      if (m) return Number(m[1]);
-    } catch {
-      // not mounted there, or not readable
-    }
-  }
-  return 36;
+  const m = /field:enum skb_drop_reason reason;\s*offset:(\d+);/.exec(tracepointFormat('skb', 'kfree_skb') ?? '');
+  return m ? Number(m[1]) : 36;
 }
 
 const ipv4 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24].join('.'); // network byte order in a LE u32
@@ -356,25 +348,4 @@ function mockTraffic(system: MockSystem): Traffic {
     },
     [Symbol.asyncDispose]: async () => {},
   };
-}
-
-/** Ethernet + IPv4 + TCP (no options) with these flags and payload. */
-export function tcpPacket(src: string, dst: string, sport: number, dport: number, flags: number, payload = ''): Uint8Array {
-  const data = new TextEncoder().encode(payload);
-  const p = new Uint8Array(14 + 20 + 20 + data.length);
-  const v = new DataView(p.buffer);
-  p.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
-  v.setUint16(12, 0x0800);
-  p[14] = 0x45;
-  v.setUint16(16, 20 + 20 + data.length);
-  p[22] = 64;
-  p[23] = 6;
-  p.set(src.split('.').map(Number), 26);
-  p.set(dst.split('.').map(Number), 30);
-  v.setUint16(34, sport);
-  v.setUint16(36, dport);
-  p[46] = 5 << 4; // data offset: 5 words
-  p[47] = flags;
-  p.set(data, 54);
-  return p;
 }

@@ -16,6 +16,7 @@ import { MockSystem, openSystem, u32 } from 'bpfkit';
 import type { Codec, Map, System } from 'bpfkit';
 import { loadXdpBlocklist } from '../skeletons/xdp-blocklist.js';
 import type { XdpBlocklistSkeleton } from '../skeletons/xdp-blocklist.js';
+import { udpPacket } from '../net/packets.js';
 import { Sandbox } from '../net/sandbox.js';
 
 const OBJECT = fileURLToPath(new URL('../../bpf/xdp_blocklist.bpf.o', import.meta.url));
@@ -201,23 +202,4 @@ function traffic(system: System): Traffic {
     },
     [Symbol.dispose]: () => net.close(),
   };
-}
-
-/** An Ethernet + IPv4 + UDP datagram from `src` to `dst`, port 9. */
-export function udpPacket(src: string, dst: string): Uint8Array {
-  const p = new Uint8Array(14 + 20 + 8 + 6);
-  const v = new DataView(p.buffer);
-  p.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0); // dst, src MAC
-  v.setUint16(12, 0x0800);
-  p[14] = 0x45;
-  v.setUint16(16, 20 + 8 + 6);
-  p[22] = 64; // TTL
-  p[23] = 17; // UDP
-  p.set(parseCidr(src).octets, 26);
-  p.set(parseCidr(dst).octets, 30);
-  v.setUint16(34, 40000);
-  v.setUint16(36, 9);
-  v.setUint16(38, 8 + 6);
-  p.set(new TextEncoder().encode('bpfkit'), 42);
-  return p;
 }
