@@ -166,5 +166,11 @@ export function perRoundRatio(num, den) {
   const ratios = Array.from({ length: n }, (_, i) => num[i] / den[i]).sort((a, b) => a - b);
   return { ratio: ratios[Math.floor(n / 2)], ratio_min: ratios[0], ratio_max: ratios[n - 1] };
 }
+/** The median of a list of numbers (the upper middle of an even count): what every row reports. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 /** One decimal; two below 10 (a few ns per record). */
 const round = (x) => (Math.abs(x) < 10 ? Math.round(x * 100) / 100 : Math.round(x * 10) / 10);

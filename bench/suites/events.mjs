@@ -39,7 +39,7 @@ import os from 'node:os';
 import { MapType, ProgramType, u32, u64 } from '@bpfkit/core';
 import { bpfAccess, native, possibleCpus, progLoad, progTestRun } from '@bpfkit/syscalls';
 import { NativeSystem } from 'bpfkit';
-import { compileC, ensureDebianPackage, report } from '../lib/harness.mjs';
+import { compileC, ensureDebianPackage, median, report } from '../lib/harness.mjs';
 import fs from 'node:fs';
 
 const COUNT = Number(process.env.BENCH_EVENTS_COUNT ?? 100_000);
@@ -335,11 +335,6 @@ async function startLibbpf(bin, kind) {
     },
   };
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 
 // ---------------------------------------------------------- end to end ---
 

@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bpfAccess } from '@bpfkit/syscalls';
-import { ensureDebianPackage, perRoundRatio, report } from '../lib/harness.mjs';
+import { ensureDebianPackage, median, perRoundRatio, report } from '../lib/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -235,9 +235,4 @@ function which(command) {
     if (dir && fs.existsSync(file)) return file;
   }
   return undefined;
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }

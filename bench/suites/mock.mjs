@@ -27,7 +27,7 @@
 import { assemble } from '../../packages/elf/dist/index.js';
 import { ProgramType } from '@bpfkit/core';
 import { bpfAccess, native, progLoad, progTestRun } from '@bpfkit/syscalls';
-import { report } from '../lib/harness.mjs';
+import { median, report } from '../lib/harness.mjs';
 
 const LOOP_ITERATIONS = Number(process.env.BENCH_MOCK_ITERATIONS ?? 10_000_000);
 const ROUNDS = Number(process.env.BENCH_MOCK_ROUNDS ?? 7);
@@ -110,11 +110,6 @@ function kernelXdp(packet) {
   } finally {
     native.close(progFd);
   }
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function loadVm() {

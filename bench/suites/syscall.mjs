@@ -7,7 +7,7 @@
 import { MapType, u32, u64 } from '@bpfkit/core';
 import { createKernelMap } from '@bpfkit/maps';
 import { bpfAccess, native } from '@bpfkit/syscalls';
-import { compileC, perRoundRatio, report, runC } from '../lib/harness.mjs';
+import { compileC, median, perRoundRatio, report, runC } from '../lib/harness.mjs';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -55,7 +55,6 @@ function measureLookups(map, bin) {
     a.push(time(addon, ITERATIONS));
     t.push(time(typed, ITERATIONS));
   }
-  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   report('syscall', [
     { op: 'array lookup (addon entry point)', bpfkit: median(a), baselines: { c: median(c) }, ratios: { c: perRoundRatio(c, a) } },
     {
