@@ -16,7 +16,7 @@
 #                                            build with the system's headers is built again
 #                                            with these, and marked 'vendored')
 # Other knobs: WORK (scratch dir, default a fresh mktemp -d), CLANG (default clang-19 or clang),
-#   LLVM_STRIP, BPFTOOL, BPFKIT_CLI (default <repo>/packages/bpfkit/dist/cli.bundle.js),
+#   LLVM_STRIP, BPFTOOL, BPFKIT_CLI (default <repo>/packages/bpfkit/dist/bpfkit.cjs),
 #   ONLY=<regex> (object names to run), TIMEOUT (seconds per load, default 120),
 #   SET=bcc|bootstrap|all (default all), LIBBPF_LOAD_FLAGS (the libbpf the per-program check
 #   links, default -lbpf). BPFTOOL serves all three uses (vmlinux.h, `gen object`, `prog loadall`):
@@ -31,7 +31,7 @@ WORK=${WORK:-$(mktemp -d /tmp/real-world-objects.XXXXXX)}
 CLANG=${CLANG:-$(command -v clang-19 || command -v clang)}
 LLVM_STRIP=${LLVM_STRIP:-$(command -v llvm-strip-19 || command -v llvm-strip)}
 BPFTOOL=${BPFTOOL:-$(command -v bpftool || echo /usr/sbin/bpftool)}
-BPFKIT_CLI=${BPFKIT_CLI:-$REPO/packages/bpfkit/dist/cli.bundle.js}
+BPFKIT_CLI=${BPFKIT_CLI:-$REPO/packages/bpfkit/dist/bpfkit.cjs}
 TIMEOUT=${TIMEOUT:-120}
 ONLY=${ONLY:-.}
 SET=${SET:-all}

@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/bpf.cc",
+        "native/btf.cc",
         "native/constants.cc",
         "native/hot_v8.cc",
         "native/mmap.cc",

@@ -15,8 +15,11 @@ const progress = process.stderr.isTTY
       process.stderr.write(s === undefined ? '\r\x1b[K' : `\r\x1b[K${s.slice(0, (process.stderr.columns ?? 80) - 1)}`)
   : undefined;
 
-process.exitCode = await runCli(process.argv.slice(2), {
+// No top-level await: the bin runs this bundled as CommonJS (see scripts/cli-launcher.cjs).
+void runCli(process.argv.slice(2), {
   out: (s) => process.stdout.write(`${s}\n`),
   err: (s) => process.stderr.write(`${s}\n`),
   ...(progress ? { progress } : {}),
+}).then((code) => {
+  process.exitCode = code;
 });

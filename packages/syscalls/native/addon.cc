@@ -85,6 +85,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   bpfkit::InitSys(env, exports);
   bpfkit::InitMmap(env, exports);
   bpfkit::InitPoller(env, exports);
+  bpfkit::InitBtf(env, exports);
   bpfkit::InitConstants(env, exports, v8_hot_paths);
   return exports;
 }

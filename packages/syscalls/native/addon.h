@@ -1,8 +1,10 @@
 // bpfkit native addon: shared declarations.
 //
-// The addon only moves bytes between JavaScript and system calls. It knows no
+// The addon moves bytes between JavaScript and system calls. It knows no
 // kernel struct layouts beyond the few fixed-size attrs of the hot map element
-// commands; everything else is encoded in TypeScript.
+// commands, and the BTF record sizes of the two whole-blob passes that
+// JavaScript runs too slowly cold (btf.cc); everything else is encoded in
+// TypeScript.
 //
 // Error convention: a failed system call never throws. Functions return a
 // non-negative result or -errno. Only wrong argument types/counts throw a
@@ -67,6 +69,7 @@ void InitSys(Napi::Env env, Napi::Object exports);      // close, ioctl, perf, s
 void InitMmap(Napi::Env env, Napi::Object exports);     // mmap, munmap
 void InitPoller(Napi::Env env, Napi::Object exports);   // Poller class
 void InitConstants(Napi::Env env, Napi::Object exports, bool v8_hot_paths);
+void InitBtf(Napi::Env env, Napi::Object exports);      // btfScanTypes, btfIndexNames
 
 // Replaces the Node-API map element hot paths by V8 callbacks when the running
 // Node.js matches the headers the addon was built with (hot_v8.cc).

@@ -19,6 +19,7 @@ export * from './cpus.js';
 export * from './capabilities.js';
 export * from './object-kind.js';
 export * from './netns.js';
+export { nativeBtfIndexer } from './btf-index.js';
 export {
   probeFeature,
   probeFeatures,
@@ -39,5 +40,5 @@ export type { ProbeSys, ProbeMapAttr, ProbeProgAttr } from './features/probe-sys
 export { nativeProbeSys } from './features/probe-sys-native.js';
 export { kernelFeatureSupport, featureSince } from './features/support.js';
 export type { KernelFeature, FeatureState, FeatureSupport } from './features/support.js';
-export { kernelConfig, kernelConfigSource, linuxKernelVersion } from './features/kernel-config.js';
+export { gunzip, kernelConfig, kernelConfigSource, linuxKernelVersion } from './features/kernel-config.js';
 export { kernelVersion, hasPmu, hasKernelBtf } from './features/environment.js';

@@ -175,6 +175,25 @@ export interface NativeAddon {
   /** getsockname(2) into `buffer`. Returns the address length or -errno. */
   getsockname(fd: number, buffer: Uint8Array): number;
   /**
+   * The first whole-blob pass of `parseBtf` (see {@link nativeBtfIndexer}):
+   * the start of each type record of the section `start`..`start + length`
+   * of `blob` into `offsets` (only counted when it is null). Returns their
+   * number, -1 when a record is cut short or of an unknown kind, -2 when
+   * `offsets` is too small.
+   */
+  btfScanTypes(blob: Uint8Array, start: number, length: number, littleEndian: boolean, offsets: Uint32Array | null): number;
+  /** The second: the essential-name hash table of `parseBtf`, into `heads` and `next`. */
+  btfIndexNames(
+    blob: Uint8Array,
+    offsets: Uint32Array,
+    strStart: number,
+    strLen: number,
+    firstStringOffset: number,
+    littleEndian: boolean,
+    heads: Int32Array,
+    next: Int32Array,
+  ): void;
+  /**
    * Numbers the TypeScript side needs that differ per architecture or C
    * library, from the headers the addon was compiled against: `NR_bpf`,
    * `NR_perf_event_open`, `PAGE_SIZE`, `SIZEOF_LONG`, `NPROCESSORS_CONF`, poll
@@ -200,6 +219,7 @@ const PACKAGE_NAME = '@bpfkit/syscalls';
 export function packageRoot(): string {
   const here = fileURLToPath(import.meta.url);
   const start = path.dirname(here);
+  // The nearest package.json is this package's, unless a bundle inlined this module: then resolve.
   for (let dir = start; ; ) {
     const manifest = path.join(dir, 'package.json');
     if (fs.existsSync(manifest)) {
@@ -208,6 +228,7 @@ export function packageRoot(): string {
         if (typeof parsed === 'object' && parsed !== null && (parsed as { name?: unknown }).name === PACKAGE_NAME) {
           return dir;
         }
+        break;
       } catch {
         // not a readable manifest: keep walking up
       }
@@ -250,6 +271,8 @@ const FUNCTIONS = [
   'socket',
   'bind',
   'getsockname',
+  'btfScanTypes',
+  'btfIndexNames',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 function loadAddon(): NativeAddon {

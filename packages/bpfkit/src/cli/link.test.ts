@@ -246,7 +246,7 @@ raw.it('raw: prog attach without --pin stays attached until interrupted, then de
   }
 });
 
-const cli_js = path.resolve(import.meta.dirname, '../../dist/cli.bundle.js');
+const cli_js = path.resolve(import.meta.dirname, '../../dist/bpfkit.cjs');
 // The built CLI must be the one with `prog attach` (dist is rebuilt by `pnpm build`, not by the tests).
 const builtWithAttach = fs.existsSync(path.resolve(import.meta.dirname, '../../dist/cli/attach-target-parse.js'));
 

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import {
   BpfError,
   Errno,
@@ -16,7 +15,7 @@ import type { LoadProgress, Map, MapSpec, Program } from '@bpfkit/core';
 import { BtfKind, Elf, mapsFromLegacySection, readObject as readObjectSpec } from '@bpfkit/elf';
 import type { Btf } from '@bpfkit/elf';
 import { openPinnedMap } from '@bpfkit/maps';
-import { mounts } from '@bpfkit/syscalls';
+import { gunzip, mounts } from '@bpfkit/syscalls';
 import { textTable } from '../features/format.js';
 import type { CliIo, ParsedArgs } from './main.js';
 import type { Collection } from '../collection.js';
@@ -596,5 +595,5 @@ function readTextFile(option: string, file: string): string {
   } catch (err) {
     throw new InvalidArgumentError(option, `a readable file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
   }
-  return (file.endsWith('.gz') ? zlib.gunzipSync(bytes) : bytes).toString('utf8');
+  return (file.endsWith('.gz') ? gunzip(bytes) : bytes).toString('utf8');
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const cli = path.resolve(import.meta.dirname, '../../dist/cli.bundle.js');
+const cli = path.resolve(import.meta.dirname, '../../dist/bpfkit.cjs');
 const object = path.resolve(import.meta.dirname, '../../../elf/testdata/core.bpf.o');
 
 describe.skipIf(!fs.existsSync(cli))(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { NotSupportedError } from '@bpfkit/core';
 import { parseBtf } from '@bpfkit/elf';
 import type { Btf, KernelBtf } from '@bpfkit/elf';
-import { btfInfoByFd, getFdById, getNextId, mapFileReadOnly, native } from '@bpfkit/syscalls';
+import { btfInfoByFd, getFdById, getNextId, mapFileReadOnly, native, nativeBtfIndexer } from '@bpfkit/syscalls';
 
 const BTF_DIR = '/sys/kernel/btf';
 
@@ -33,7 +33,7 @@ export function vmlinuxBtf(): Btf {
       `${file} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF (needed for CO-RE, ksym externs and kfuncs); pass a BTF file instead`,
     );
   }
-  vmlinux = parseBtf(kernelBtfBytes(file), undefined, { owned: true, trusted: true });
+  vmlinux = parseBtf(kernelBtfBytes(file), undefined, { owned: true, trusted: true, indexer: nativeBtfIndexer });
   return vmlinux;
 }
 
@@ -51,7 +51,10 @@ export function kernelBtfs(): KernelBtf[] {
   for (const name of fs.readdirSync(BTF_DIR).sort()) {
     if (name === 'vmlinux') continue;
     try {
-      out.push({ name, btf: parseBtf(kernelBtfBytes(path.join(BTF_DIR, name)), base, { owned: true, trusted: true }) });
+      out.push({
+        name,
+        btf: parseBtf(kernelBtfBytes(path.join(BTF_DIR, name)), base, { owned: true, trusted: true, indexer: nativeBtfIndexer }),
+      });
     } catch {
       // A module unloaded while we read, or BTF we cannot parse: its types are simply not candidates.
     }

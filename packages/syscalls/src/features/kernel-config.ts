@@ -1,6 +1,6 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import zlib from 'node:zlib';
 import { parseKernelRelease } from '@bpfkit/core';
 import { parseKernelConfig } from '@bpfkit/elf';
 
@@ -32,7 +32,20 @@ function readConfigText(): string | undefined {
   const source = kernelConfigSource();
   if (!source) return undefined;
   const bytes = fs.readFileSync(source);
-  return source.endsWith('.gz') ? zlib.gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
+  return (source.endsWith('.gz') ? gunzip(bytes) : bytes).toString('utf8');
+}
+
+const loadBuiltin = createRequire(import.meta.url);
+
+/**
+ * Unpacks gzip data (`/proc/config.gz`). zlib is loaded on the first call:
+ * loading it costs a `bpfkit` command ~4 ms that most never use.
+ *
+ * @example
+ * const text = gunzip(fs.readFileSync('/proc/config.gz')).toString('utf8');
+ */
+export function gunzip(bytes: Uint8Array): Buffer {
+  return (loadBuiltin('node:zlib') as typeof import('node:zlib')).gunzipSync(bytes);
 }
 
 /**

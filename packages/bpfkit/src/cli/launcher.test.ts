@@ -1,0 +1,102 @@
+// The `bpfkit` bin (dist/bpfkit.cjs, from scripts/cli-launcher.cjs): the CLI
+// bundle run through a V8 code cache kept per command in the user's cache
+// directory, which never changes what a command does.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const dist = path.resolve(import.meta.dirname, '../../dist');
+const bin = path.join(dist, 'bpfkit.cjs');
+const built = fs.existsSync(bin) && fs.existsSync(path.join(dist, 'cli.bundle.cjs'));
+const object = path.resolve(import.meta.dirname, '../../../elf/testdata/basics.bpf.o');
+
+let home: string;
+beforeEach(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-launcher-'));
+});
+afterEach(() => {
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CACHE_HOME: path.join(home, 'cache'), ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const cacheDir = () => path.join(home, 'cache', 'bpfkit', 'cli-code-cache');
+const cached = (command: string) =>
+  fs.existsSync(cacheDir()) ? fs.readdirSync(cacheDir()).filter((f) => f.endsWith(`-${command}.bin`)) : [];
+
+describe.skipIf(!built)(
+  `the bpfkit bin${built ? '' : ' (skipped: packages/bpfkit/dist is not built: pnpm --filter bpfkit run build)'}`,
+  () => {
+    it('keeps a code cache per command that leaves the output as it was', () => {
+      const first = run(['disasm', object]);
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/xdp/);
+      const [file] = cached('disasm');
+      expect(file).toMatch(new RegExp(`^${process.version}-${process.arch}-[0-9a-f]{8}-\\d+-\\d+-disasm\\.bin$`));
+      expect(fs.statSync(cacheDir()).mode & 0o777).toBe(0o700);
+      const cacheFile = path.join(cacheDir(), file!);
+      expect(fs.statSync(cacheFile).mode & 0o777).toBe(0o600);
+      const before = fs.statSync(cacheFile).mtimeMs;
+
+      const second = run(['disasm', object]);
+      expect(second).toEqual(first);
+      // Accepted, so not written again.
+      expect(fs.statSync(cacheFile).mtimeMs).toBe(before);
+      expect(cached('other')).toEqual([]);
+    });
+
+    it('makes a new cache in place of a damaged one', () => {
+      const first = run(['disasm', object]);
+      const cacheFile = path.join(cacheDir(), cached('disasm')[0]!);
+      fs.writeFileSync(cacheFile, 'not a code cache');
+      expect(run(['disasm', object])).toEqual(first);
+      expect(fs.readFileSync(cacheFile, 'utf8')).not.toBe('not a code cache');
+      expect(fs.readdirSync(cacheDir()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    });
+
+    it('replaces the cache of an earlier build of the same copy, not the caches of other copies', () => {
+      run(['--help']);
+      const [current] = cached('other');
+      const copy = /^v[\d.]+-\w+-([0-9a-f]{8})-/.exec(current!)![1];
+      const earlier = `${process.version}-${process.arch}-${copy}-1-2-other.bin`;
+      const otherCopy = `${process.version}-${process.arch}-00000000-1-2-other.bin`;
+      fs.writeFileSync(path.join(cacheDir(), earlier), 'an earlier build of this copy');
+      fs.writeFileSync(path.join(cacheDir(), otherCopy), 'a build of another copy of bpfkit');
+      fs.rmSync(path.join(cacheDir(), current!));
+      run(['--help']);
+      expect(cached('other').sort()).toEqual([current, otherCopy].sort());
+    });
+
+    it('uses no cache directory that others can write to, and none when told not to', () => {
+      fs.mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
+      fs.chmodSync(cacheDir(), 0o777);
+      const help = run(['--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/usage: bpfkit/);
+      expect(fs.readdirSync(cacheDir())).toEqual([]);
+
+      fs.rmSync(path.join(home, 'cache'), { recursive: true });
+      expect(run(['--help'], { BPFKIT_NO_CODE_CACHE: '1' })).toEqual(help);
+      expect(fs.existsSync(path.join(home, 'cache'))).toBe(false);
+      // No HOME and no XDG_CACHE_HOME: no cache, the same answer.
+      const r = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      expect(r.stdout).toBe(help.stdout);
+    });
+
+    it('exits with the command status, with a cache and without', () => {
+      for (let i = 0; i < 2; i++) {
+        const r = run(['no-such-command']);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toMatch(/unknown command 'no-such-command'/);
+      }
+    });
+  },
+);
