@@ -4,6 +4,7 @@
  * @module
  */
 import { native } from './native.js';
+import type { NativeAddon } from './native.js';
 
 /**
  * `parseBtf`'s `indexer` (see `BtfIndexer` in `@bpfkit/elf`) done by the
@@ -15,20 +16,8 @@ import { native } from './native.js';
  * @example
  * const btf = parseBtf(bytes, undefined, { owned: true, trusted: true, indexer: nativeBtfIndexer });
  */
-export const nativeBtfIndexer = {
-  scanTypes(blob: Uint8Array, start: number, length: number, littleEndian: boolean, offsets: Uint32Array | null): number {
-    return native.btfScanTypes(blob, start, length, littleEndian, offsets);
-  },
-  indexNames(
-    blob: Uint8Array,
-    offsets: Uint32Array,
-    strStart: number,
-    strLen: number,
-    firstStringOffset: number,
-    littleEndian: boolean,
-    heads: Int32Array,
-    next: Int32Array,
-  ): void {
-    native.btfIndexNames(blob, offsets, strStart, strLen, firstStringOffset, littleEndian, heads, next);
-  },
+export const nativeBtfIndexer: { scanTypes: NativeAddon['btfScanTypes']; indexNames: NativeAddon['btfIndexNames'] } = {
+  // Node-API functions: no `this`, so they can be handed over as they are.
+  scanTypes: native.btfScanTypes,
+  indexNames: native.btfIndexNames,
 };
