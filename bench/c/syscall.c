@@ -1,6 +1,9 @@
 // Baseline for `pnpm bench syscall`: the cost of one BPF_MAP_LOOKUP_ELEM on
-// an array map, made with the raw bpf() system call in a tight loop.
-// Prints "<op> <ns per op>".
+// an array map, made with the raw bpf() system call in a tight loop; of a
+// bpf() the kernel refuses at once (a bad fd: entry and exit alone); and of
+// that refused call followed by reading one byte from each of 32 pages, which
+// shows what a process pays per page it touches between system calls.
+// Prints "<op> <ns per op>" lines.
 #include "bench.h"
 #include <linux/bpf.h>
 #include <stdint.h>
@@ -42,5 +45,43 @@ int main(int argc, char **argv) {
   qsort(samples, rounds, sizeof(double), cmp_double);
   printf("array_lookup %.2f\n", samples[rounds / 2]);
   close(fd);
+
+  // The refused call, bare and with 32 pages read after it (one line in each, on different cache sets, of a
+  // buffer touched beforehand); then the 32 reads alone, without system calls between.
+  enum { PAGES = 32 };
+  static volatile uint8_t pages[PAGES * 4096 + 512];
+#define PAGE_AT(p) ((p) * 4096 + 64 * ((p) & 7))
+  for (int p = 0; p < PAGES; p++) pages[PAGE_AT(p)] = (uint8_t)p;
+  for (int touch = 0; touch <= 1; touch++) {
+    unsigned sum = 0;
+    for (int r = -1; r < rounds; r++) {
+      long n = r < 0 ? (iterations < 100000 ? iterations : 100000) : iterations;
+      double start = now_ns();
+      for (long i = 0; i < n; i++) {
+        memset(&attr, 0, sizeof(attr));
+        attr.map_fd = (uint32_t)-1;
+        attr.key = (uint64_t)(uintptr_t)&key;
+        attr.value = (uint64_t)(uintptr_t)&value;
+        if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0) { fprintf(stderr, "bpf() with a bad fd succeeded\n"); return 1; }
+        if (touch)
+          for (int p = 0; p < PAGES; p++) sum += pages[PAGE_AT(p)];
+      }
+      if (r >= 0) samples[r] = (now_ns() - start) / n;
+    }
+    qsort(samples, rounds, sizeof(double), cmp_double);
+    printf("%s %.2f\n", touch ? "bad_fd_32_pages" : "bad_fd", samples[rounds / 2] + (sum == 1 ? 1e-9 : 0));
+  }
+  {
+    unsigned sum = 0;
+    for (int r = -1; r < rounds; r++) {
+      long n = r < 0 ? (iterations < 100000 ? iterations : 100000) : iterations;
+      double start = now_ns();
+      for (long i = 0; i < n; i++)
+        for (int p = 0; p < PAGES; p++) sum += pages[PAGE_AT(p)];
+      if (r >= 0) samples[r] = (now_ns() - start) / n;
+    }
+    qsort(samples, rounds, sizeof(double), cmp_double);
+    printf("pages_32 %.2f\n", samples[rounds / 2] + (sum == 1 ? 1e-9 : 0));
+  }
   return 0;
 }

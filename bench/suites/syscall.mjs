@@ -1,5 +1,8 @@
 // `pnpm bench syscall`: the cost of one BPF_MAP_LOOKUP_ELEM on an array map
-// through bpfkit's addon, against a C program making the same call in a loop.
+// through bpfkit's addon, against a C program making the same call in a loop;
+// and of a bpf() the kernel refuses at once (bad fd), which is the system
+// call's entry and exit alone: what any Node.js process pays over a C one for
+// it bounds what bpfkit can reach (see the notes it prints).
 // Rounds alternate (C, the addon entry point, the typed Map.lookup; C runs
 // one round a process, after its own warm-up), and each row gives the
 // median of the per-round ratios with their range: these machines drift by
@@ -27,6 +30,8 @@ export async function run() {
   }
 }
 
+const signed = (x) => `${x < 0 ? '' : '+'}${x.toFixed(0)}`;
+
 /** ns per call of `fn(n)`. */
 function time(fn, n) {
   const start = process.hrtime.bigint();
@@ -44,17 +49,35 @@ function measureLookups(map, bin) {
   const typed = (n) => {
     for (let i = 0; i < n; i++) map.lookup(0);
   };
+  const refused = (n) => {
+    for (let i = 0; i < n; i++) if (native.mapLookup(-1, key, value, 0) === 0) throw new Error('bpf() with a bad fd succeeded');
+  };
   // Warm-up: the JIT, the addon's fast path.
   addon(Math.min(ITERATIONS, 100_000));
   typed(Math.min(ITERATIONS, 100_000));
+  refused(Math.min(ITERATIONS, 100_000));
   const c = [];
+  const cBad = [];
+  const cPages = [];
+  const cPagesAlone = [];
   const a = [];
   const t = [];
+  const bad = [];
   for (let r = 0; r < ROUNDS; r++) {
-    c.push(runC(bin, [ITERATIONS, 1]).array_lookup);
+    const cr = runC(bin, [ITERATIONS, 1]);
+    c.push(cr.array_lookup);
+    cBad.push(cr.bad_fd);
+    cPages.push(cr.bad_fd_32_pages);
+    cPagesAlone.push(cr.pages_32);
     a.push(time(addon, ITERATIONS));
     t.push(time(typed, ITERATIONS));
+    bad.push(time(refused, ITERATIONS));
   }
+  // What the process adds to the bare system call, and so the best ratio a Node.js caller can reach for the lookup.
+  const penalty = median(bad) - median(cBad);
+  const ceiling = median(c) / (median(c) + penalty);
+  const perPage = (median(cPages) - median(cBad)) / 32;
+  const perPageAlone = median(cPagesAlone) / 32;
   report('syscall', [
     { op: 'array lookup (addon entry point)', bpfkit: median(a), baselines: { c: median(c) }, ratios: { c: perRoundRatio(c, a) } },
     {
@@ -63,5 +86,20 @@ function measureLookups(map, bin) {
       baselines: { c: median(c) },
       ratios: { c: perRoundRatio(c, t) },
     },
+    {
+      op: 'bpf() refused at once (bad fd): entry and exit alone',
+      bpfkit: median(bad),
+      baselines: { c: median(cBad) },
+      ratios: { c: perRoundRatio(cBad, bad) },
+    },
   ]);
+  console.log(
+    `note: the bare system call costs a Node.js process ${penalty.toFixed(0)} ns more than a C one; the lookup can reach at most ${ceiling.toFixed(2)}x C from Node.js here ` +
+      `(C ${median(c).toFixed(0)} ns / (C + ${penalty.toFixed(0)} ns)); against C + ${penalty.toFixed(0)} ns, the addon entry point takes ${signed(median(a) - median(c) - penalty)} ns, Map.lookup ${signed(median(t) - median(c) - penalty)} ns`,
+  );
+  console.log(
+    `note: in C, a page read between two system calls costs ${perPage.toFixed(1)} ns, against ${perPageAlone.toFixed(1)} ns in a loop without them ` +
+      `(a refused bpf() then 32 pages: ${median(cPages).toFixed(0)} ns, against ${median(cBad).toFixed(0)} ns): ` +
+      'a system call leaves the caches and TLB cold here, and a Node.js call path touches more pages (JIT code, V8 builtins, the addon, heap objects) than a C loop',
+  );
 }
