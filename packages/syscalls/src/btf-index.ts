@@ -4,10 +4,10 @@
  * @module
  */
 import { native } from './native.js';
-import type { NativeAddon } from './native.js';
+import type { BtfIndexer } from '@bpfkit/elf';
 
 /**
- * `parseBtf`'s `indexer` (see `BtfIndexer` in `@bpfkit/elf`) done by the
+ * `parseBtf`'s `indexer` ({@link BtfIndexer}) done by the
  * addon: where each type record starts, and the essential-name hash table
  * of CO-RE candidate lookups. Cold, JavaScript takes ~40 ms for the two on
  * vmlinux's 125k types; this takes under 2 ms. The kernel backend parses
@@ -16,7 +16,7 @@ import type { NativeAddon } from './native.js';
  * @example
  * const btf = parseBtf(bytes, undefined, { owned: true, trusted: true, indexer: nativeBtfIndexer });
  */
-export const nativeBtfIndexer: { scanTypes: NativeAddon['btfScanTypes']; indexNames: NativeAddon['btfIndexNames'] } = {
+export const nativeBtfIndexer: BtfIndexer = {
   // Node-API functions: no `this`, so they can be handed over as they are.
   scanTypes: native.btfScanTypes,
   indexNames: native.btfIndexNames,

@@ -31,6 +31,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BtfIndexer } from '@bpfkit/elf';
 
 /** Readiness notifications for one file descriptor, driven by the libuv event loop (`uv_poll`). */
 export interface Poller {
@@ -176,23 +177,13 @@ export interface NativeAddon {
   getsockname(fd: number, buffer: Uint8Array): number;
   /**
    * The first whole-blob pass of `parseBtf` (see {@link nativeBtfIndexer}):
-   * the start of each type record of the section `start`..`start + length`
-   * of `blob` into `offsets` (only counted when it is null). Returns their
-   * number, -1 when a record is cut short or of an unknown kind, -2 when
-   * `offsets` is too small.
+   * the start of each type record of the section into `offsets` (only
+   * counted when it is null); -1 when a record is cut short or of an
+   * unknown kind, -2 when `offsets` is too small.
    */
-  btfScanTypes(blob: Uint8Array, start: number, length: number, littleEndian: boolean, offsets: Uint32Array | null): number;
+  btfScanTypes: BtfIndexer['scanTypes'];
   /** The second: the essential-name hash table of `parseBtf`, into `heads` and `next`. */
-  btfIndexNames(
-    blob: Uint8Array,
-    offsets: Uint32Array,
-    strStart: number,
-    strLen: number,
-    firstStringOffset: number,
-    littleEndian: boolean,
-    heads: Int32Array,
-    next: Int32Array,
-  ): void;
+  btfIndexNames: BtfIndexer['indexNames'];
   /**
    * Numbers the TypeScript side needs that differ per architecture or C
    * library, from the headers the addon was compiled against: `NR_bpf`,
