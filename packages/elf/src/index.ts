@@ -1,7 +1,7 @@
 export { ParseError } from './errors.js';
 export { BtfKind, BTF_MAGIC } from './btf/kinds.js';
 export { parseBtf } from './btf/parse.js';
-export type { Btf, BtfIndexer, BtfType, ParseBtfOptions } from './btf/parse.js';
+export type { Btf, BtfIndexer, BtfType, NameClasses, ParseBtfOptions } from './btf/parse.js';
 export { BtfBuilder } from './btf/build.js';
 export { btfCodec } from './btf/codec.js';
 export type { BtfValue } from './btf/codec.js';

@@ -99,14 +99,16 @@ Napi::Value ScanTypes(const Napi::CallbackInfo& info) {
 }
 
 // btfIndexNames(blob, offsets, strStart, strLen, firstStringOffset,
-// littleEndian, heads: Int32Array, next: Int32Array):
-// the essential-name hash table of parseBtf's ParsedBtf, built exactly as
-// its #nameIndex builds it (FNV-1a of the name up to the last `___flavour`
-// with a non-underscore byte on both sides; chains of index + 1 in
-// ascending order; heads.length a power of two).
+// littleEndian, functions, heads: Int32Array, entries: Int32Array,
+// next: Int32Array): the essential-name hash table of parseBtf's ParsedBtf
+// for the FUNC records (functions true) or the others, built exactly as its
+// #indexNames builds it: records with a name, highest first, become entries
+// 1, 2, … (entries[e] = record index), chained from heads[hash & mask]
+// through next; the hash is FNV-1a of the name up to the last `___flavour`
+// with a non-underscore byte on both sides; heads.length a power of two.
 Napi::Value IndexNames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireArgs(info, 8, "btfIndexNames");
+  RequireArgs(info, 10, "btfIndexNames");
   size_t size = 0;
   const auto* blob = static_cast<const uint8_t*>(RequireBytes(info[0], "btfIndexNames: blob", &size));
   size_t count = 0;
@@ -115,46 +117,53 @@ Napi::Value IndexNames(const Napi::CallbackInfo& info) {
   int64_t str_len = RequireInt64(info[3], "btfIndexNames: strLen");
   int64_t first = RequireInt64(info[4], "btfIndexNames: firstStringOffset");
   bool le = info[5].ToBoolean().Value();
-  size_t head_count = 0, next_count = 0;
-  auto* heads = RequireArray<int32_t>(info[6], "btfIndexNames: heads", &head_count);
-  auto* next = RequireArray<int32_t>(info[7], "btfIndexNames: next", &next_count);
+  bool functions = info[6].ToBoolean().Value();
+  size_t head_count = 0, entry_count = 0, next_count = 0;
+  auto* heads = RequireArray<int32_t>(info[7], "btfIndexNames: heads", &head_count);
+  auto* entries = RequireArray<int32_t>(info[8], "btfIndexNames: entries", &entry_count);
+  auto* next = RequireArray<int32_t>(info[9], "btfIndexNames: next", &next_count);
   if (str_start < 0 || str_len < 0 || first < 0 || static_cast<uint64_t>(str_start + str_len) > size) {
     throw Napi::RangeError::New(env, "btfIndexNames: the string section lies outside the blob");
   }
-  if (head_count == 0 || (head_count & (head_count - 1)) != 0 || next_count < count + 1) {
-    throw Napi::RangeError::New(env, "btfIndexNames: heads must be a power of two long, next one longer than offsets");
+  if (head_count == 0 || (head_count & (head_count - 1)) != 0 || entry_count < count + 1 || next_count < count + 1) {
+    throw Napi::RangeError::New(env, "btfIndexNames: heads must be a power of two long, entries and next one longer than offsets");
   }
   for (size_t i = 0; i < count; i++) {
     if (static_cast<uint64_t>(offsets[i]) + 12 > size) {
       throw Napi::RangeError::New(env, "btfIndexNames: a type offset lies outside the blob");
     }
   }
+  constexpr uint32_t kFunc = 12;  // BTF_KIND_FUNC
   const uint32_t mask = static_cast<uint32_t>(head_count - 1);
   const uint64_t limit = static_cast<uint64_t>(str_start + str_len);
+  int32_t n = 0;
   for (size_t i = count; i-- > 0;) {
     uint32_t off = Read32(blob + offsets[i], le);
     if (off == 0 || off < first) continue;
+    if ((((Read32(blob + offsets[i] + 4, le) >> 24) & 0x1f) == kFunc) != functions) continue;
     uint64_t p = static_cast<uint64_t>(str_start) + (off - static_cast<uint64_t>(first));
     if (p >= limit || blob[p] == 0) continue;
     uint32_t h = 0x811c9dc5u, essential = 0;
     bool flavoured = false;
     for (uint8_t c = blob[p];;) {
       h = (h ^ c) * 0x01000193u;
-      uint8_t n = p + 1 < limit ? blob[p + 1] : 0;
-      if (n == 0) break;
-      if (c != kUnderscore && n == kUnderscore && p + 4 < limit && blob[p + 2] == kUnderscore &&
+      uint8_t following = p + 1 < limit ? blob[p + 1] : 0;
+      if (following == 0) break;
+      if (c != kUnderscore && following == kUnderscore && p + 4 < limit && blob[p + 2] == kUnderscore &&
           blob[p + 3] == kUnderscore && blob[p + 4] != kUnderscore && blob[p + 4] != 0) {
         essential = h;
         flavoured = true;
       }
       p++;
-      c = n;
+      c = following;
     }
     uint32_t hash = flavoured ? essential : h;
-    next[i + 1] = heads[hash & mask];
-    heads[hash & mask] = static_cast<int32_t>(i + 1);
+    n++;
+    entries[n] = static_cast<int32_t>(i);
+    next[n] = heads[hash & mask];
+    heads[hash & mask] = n;
   }
-  return env.Undefined();
+  return Napi::Number::New(env, n);
 }
 
 }  // namespace

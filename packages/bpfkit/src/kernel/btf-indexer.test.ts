@@ -38,8 +38,11 @@ function expectSame(js: Btf, native: Btf, ids: Iterable<number>): number {
     expect(native.type(id)).toEqual(t);
     if (!t.name) continue;
     named++;
-    expect(native.idsByEssentialName(essential(t.name))).toEqual(js.idsByEssentialName(essential(t.name)));
+    for (const which of ['all', 'types', 'functions'] as const) {
+      expect(native.idsByEssentialName(essential(t.name), which)).toEqual(js.idsByEssentialName(essential(t.name), which));
+    }
     expect(native.find(t.name)?.id).toBe(js.find(t.name)?.id);
+    expect(native.find(t.name, t.kind)?.id).toBe(js.find(t.name, t.kind)?.id);
   }
   return named;
 }
@@ -122,14 +125,18 @@ describe('nativeBtfIndexer', () => {
     const bytes = objectBtf(new URL('core.bpf.o', dirs[0]))!;
     expect(() => nativeBtfIndexer.scanTypes(bytes, 24, bytes.length, true, null)).toThrow(RangeError);
     const offsets = new Uint32Array(4);
-    expect(() => nativeBtfIndexer.indexNames(bytes, offsets, 0, bytes.length, 0, true, new Int32Array(3), new Int32Array(5))).toThrow(
+    const table = (n: number) => new Int32Array(n);
+    expect(() => nativeBtfIndexer.indexNames(bytes, offsets, 0, bytes.length, 0, true, false, table(3), table(5), table(5))).toThrow(
       /power of two/,
     );
-    expect(() => nativeBtfIndexer.indexNames(bytes, offsets, 0, bytes.length + 1, 0, true, new Int32Array(4), new Int32Array(5))).toThrow(
+    expect(() => nativeBtfIndexer.indexNames(bytes, offsets, 0, bytes.length, 0, true, false, table(4), table(4), table(5))).toThrow(
+      /one longer than offsets/,
+    );
+    expect(() => nativeBtfIndexer.indexNames(bytes, offsets, 0, bytes.length + 1, 0, true, true, table(4), table(5), table(5))).toThrow(
       RangeError,
     );
     expect(() =>
-      nativeBtfIndexer.indexNames(bytes, Uint32Array.of(bytes.length), 0, 8, 0, true, new Int32Array(4), new Int32Array(2)),
+      nativeBtfIndexer.indexNames(bytes, Uint32Array.of(bytes.length), 0, 8, 0, true, false, table(4), table(2), table(2)),
     ).toThrow(/outside the blob/);
   });
 

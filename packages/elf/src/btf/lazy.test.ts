@@ -34,6 +34,24 @@ describe('lazily decoded BTF', () => {
     expect(btf.idsByEssentialName('nothing')).toEqual([]);
   });
 
+  it('searches functions, the other kinds or both, as asked', () => {
+    const b = new BtfBuilder();
+    const int = b.addInt('int', 4, true); // 1
+    const proto = b.addFuncProto(int, []); // 2
+    b.addFunc('open', proto); // 3: a function
+    b.addStruct('open', 4, [['fd', int, 0]]); // 4: a struct of the same name
+    b.addFunc('open___v2', proto); // 5: a flavoured function
+    const btf = parseBtf(b.encode());
+    expect(btf.idsByEssentialName('open')).toEqual([3, 4, 5]);
+    expect(btf.idsByEssentialName('open', 'all')).toEqual([3, 4, 5]);
+    expect(btf.idsByEssentialName('open', 'functions')).toEqual([3, 5]);
+    expect(btf.idsByEssentialName('open', 'types')).toEqual([4]);
+    expect(btf.find('open')?.id).toBe(3);
+    expect(btf.find('open', BtfKind.STRUCT)?.id).toBe(4);
+    expect(btf.find('open', BtfKind.FUNC)?.id).toBe(3);
+    expect(btf.find('open___v2', BtfKind.STRUCT)).toBeUndefined();
+  });
+
   it('decodes a type once, the same object through type() and types[]', () => {
     const btf = parseBtf(flavoured());
     const first = btf.type(4);

@@ -53,9 +53,10 @@ export interface Btf {
   /**
    * The ids of the named types this blob defines itself (not its base's)
    * whose essential name (the name without a `___flavour` suffix) is `essential`,
-   * in id order: CO-RE's candidates.
+   * in id order: CO-RE's candidates. `which` narrows the search to
+   * functions (FUNC) or to every other kind (what CO-RE looks among).
    */
-  idsByEssentialName(essential: string): readonly number[];
+  idsByEssentialName(essential: string, which?: NameClasses): readonly number[];
   /**
    * The string at `offset` of the string section, as type names and
    * `.BTF.ext` records refer to it. For split BTF, offsets below
@@ -162,12 +163,20 @@ function stringSectionLength(btf: Btf): number {
   return btf instanceof ParsedBtf ? btf.stringsLength : btf.strings.byteLength;
 }
 
-/** A hash table in typed arrays: no object per type (chains are short; names are compared, not hashes). */
+/**
+ * A hash table in typed arrays: no object per type (chains are short; names
+ * are compared, not hashes). `heads[hash & mask]` and `next[e]` hold entry
+ * numbers from 1 (0 ends a chain); `entries[e]` is the type's index.
+ */
 interface NameIndex {
   heads: Int32Array;
+  entries: Int32Array;
   next: Int32Array;
   mask: number;
 }
+
+/** Which types a name lookup searches: functions (FUNC), every other kind, or all. */
+export type NameClasses = 'functions' | 'types' | 'all';
 
 /**
  * Another implementation of {@link parseBtf}'s two passes over a whole blob,
@@ -184,10 +193,11 @@ export interface BtfIndexer {
    */
   scanTypes(blob: Uint8Array, start: number, length: number, littleEndian: boolean, offsets: Uint32Array | null): number;
   /**
-   * Fills the essential-name hash table: each record `i` with a name is
-   * chained, as `i + 1`, from `heads[hash & (heads.length - 1)]` through
-   * `next`, lower indexes first, where `hash` is the FNV-1a hash of its
-   * essential name.
+   * Fills the essential-name hash table of the functions (FUNC records) or
+   * of every other kind: the records with a name, highest first, become
+   * entries 1, 2, … (`entries[e]` = the record's index), each chained from
+   * `heads[hash & (heads.length - 1)]` through `next`, so that a chain lists
+   * lower indexes first; `hash` is the FNV-1a hash of the essential name.
    */
   indexNames(
     blob: Uint8Array,
@@ -196,7 +206,9 @@ export interface BtfIndexer {
     strLen: number,
     firstStringOffset: number,
     littleEndian: boolean,
+    functions: boolean,
     heads: Int32Array,
+    entries: Int32Array,
     next: Int32Array,
   ): void;
 }
@@ -216,8 +228,8 @@ class ParsedBtf implements Btf {
   readonly #strLen: number;
   readonly #decoded: (BtfType | undefined)[] = [];
   #all: BtfType[] | undefined;
-  /** Own named types by essential-name hash: bucket heads and chains of `id - firstTypeId + 1` (0 ends a chain). */
-  #index: NameIndex | undefined;
+  /** Own named types by essential-name hash: the other kinds' index, then the functions'. */
+  readonly #indexes: [NameIndex | undefined, NameIndex | undefined] = [undefined, undefined];
   readonly #indexer: BtfIndexer | undefined;
 
   constructor(
@@ -522,13 +534,22 @@ class ParsedBtf implements Btf {
     return end;
   }
 
-  #nameIndex(): NameIndex {
-    if (this.#index) return this.#index;
+  /**
+   * The name index of one class of types, built on first use: functions
+   * (FUNC) or every other kind. CO-RE looks only among the others, which
+   * in vmlinux are a fifth of the named types (15k against 56k functions).
+   */
+  #nameIndex(functions: boolean): NameIndex {
+    const cls = functions ? 1 : 0;
+    const built = this.#indexes[cls];
+    if (built) return built;
     const count = this.#offsets.length;
-    // About one bucket per type: a chain holds one or two names on average (1 MiB in all for vmlinux).
+    // Buckets for about one name each in vmlinux (a quarter of the types are functions, a tenth the others).
     let size = 16;
-    while (size < count) size *= 2;
+    while (size < count / (functions ? 2 : 8)) size *= 2;
     const heads = new Int32Array(size);
+    // Room for every type; only the entries written are ever touched (fresh pages cost a fault each).
+    const entries = new Int32Array(count + 1);
     const next = new Int32Array(count + 1);
     const mask = size - 1;
     if (this.#indexer) {
@@ -539,12 +560,21 @@ class ParsedBtf implements Btf {
         this.#strLen,
         this.firstStringOffset,
         this.littleEndian,
+        functions,
         heads,
+        entries,
         next,
       );
-      this.#index = { heads, next, mask };
-      return this.#index;
+    } else {
+      this.#indexNames(functions, heads, entries, next, mask);
     }
+    const index = { heads, entries, next, mask };
+    this.#indexes[cls] = index;
+    return index;
+  }
+
+  /** {@link BtfIndexer.indexNames}, in JavaScript. */
+  #indexNames(functions: boolean, heads: Int32Array, entries: Int32Array, next: Int32Array, mask: number): void {
     const bytes = this.#bytes;
     const view = this.#view;
     const le = this.littleEndian;
@@ -552,12 +582,14 @@ class ParsedBtf implements Btf {
     const first = this.firstStringOffset;
     const base = this.#strStart - first;
     const limit = this.#strStart + this.#strLen;
+    let n = 0;
     // Highest id first, so each chain lists ids in ascending order. One pass per name, inlined (see
     // essentialEnd and hashBytes): the FNV-1a hash of the bytes so far, and the hash as it stood
     // where the last `___flavour` seen so far starts.
-    for (let i = count - 1; i >= 0; i--) {
+    for (let i = offsets.length - 1; i >= 0; i--) {
       const off = view.getUint32(offsets[i]!, le);
       if (off === 0 || off < first) continue;
+      if ((((view.getUint32(offsets[i]! + 4, le) >>> 24) & 0x1f) === BtfKind.FUNC) !== functions) continue;
       let p = base + off;
       if (p >= limit || bytes[p] === 0) continue;
       let h = 0x811c9dc5;
@@ -565,11 +597,11 @@ class ParsedBtf implements Btf {
       let flavoured = false;
       for (let c = bytes[p]!; ; ) {
         h = Math.imul(h ^ c, 0x01000193);
-        const n = p + 1 < limit ? bytes[p + 1]! : 0;
-        if (n === 0) break;
+        const nextByte = p + 1 < limit ? bytes[p + 1]! : 0;
+        if (nextByte === 0) break;
         if (
           c !== UNDERSCORE &&
-          n === UNDERSCORE &&
+          nextByte === UNDERSCORE &&
           bytes[p + 2] === UNDERSCORE &&
           bytes[p + 3] === UNDERSCORE &&
           p + 4 < limit &&
@@ -580,26 +612,33 @@ class ParsedBtf implements Btf {
           flavoured = true;
         }
         p++;
-        c = n;
+        c = nextByte;
       }
       const hash = (flavoured ? essential : h) >>> 0;
-      next[i + 1] = heads[hash & mask]!;
-      heads[hash & mask] = i + 1;
+      n++;
+      entries[n] = i;
+      next[n] = heads[hash & mask]!;
+      heads[hash & mask] = n;
     }
-    this.#index = { heads, next, mask };
-    return this.#index;
   }
 
-  /** Own type indexes (id - firstTypeId) whose name passes `matches`, among those whose essential name is `essential`'s. */
-  #lookup(essential: Uint8Array, matches: (start: number, end: number) => boolean): number[] {
-    const { heads, next, mask } = this.#nameIndex();
+  /**
+   * Own type indexes (id - firstTypeId) whose name passes `matches`, among
+   * those whose essential name is `essential`'s, in ascending order: from
+   * the index of functions, of the other types, or both.
+   */
+  #lookup(essential: Uint8Array, matches: (start: number, end: number) => boolean, which: NameClasses): number[] {
     const h = hashBytes(essential, 0, essential.length);
     const out: number[] = [];
-    for (let k = heads[h & mask]!; k !== 0; k = next[k]!) {
-      const start = this.#nameStart(k - 1);
-      if (matches(start, this.#stringEnd(start))) out.push(k - 1);
+    for (const functions of which === 'types' ? [false] : which === 'functions' ? [true] : [false, true]) {
+      const { heads, entries, next, mask } = this.#nameIndex(functions);
+      for (let k = heads[h & mask]!; k !== 0; k = next[k]!) {
+        const i = entries[k]!;
+        const start = this.#nameStart(i);
+        if (matches(start, this.#stringEnd(start))) out.push(i);
+      }
     }
-    return out;
+    return which === 'all' ? out.sort((a, b) => a - b) : out;
   }
 
   #equal(start: number, end: number, want: Uint8Array): boolean {
@@ -613,17 +652,18 @@ class ParsedBtf implements Btf {
     if (inBase || !name) return inBase;
     const want = encoder.encode(name);
     const essential = want.subarray(0, essentialEnd(want, 0, want.length));
-    for (const i of this.#lookup(essential, (start, end) => this.#equal(start, end, want))) {
+    const which = kind === undefined ? 'all' : kind === BtfKind.FUNC ? 'functions' : 'types';
+    for (const i of this.#lookup(essential, (start, end) => this.#equal(start, end, want), which)) {
       const id = this.firstTypeId + i;
       if (kind === undefined || this.#kindOf(id) === kind) return this.type(id);
     }
     return undefined;
   }
 
-  idsByEssentialName(essential: string): readonly number[] {
+  idsByEssentialName(essential: string, which: NameClasses = 'all'): readonly number[] {
     if (!essential) return [];
     const want = encoder.encode(essential);
-    return this.#lookup(want, (start, end) => this.#equal(start, essentialEnd(this.#bytes, start, end), want)).map(
+    return this.#lookup(want, (start, end) => this.#equal(start, essentialEnd(this.#bytes, start, end), want), which).map(
       (i) => this.firstTypeId + i,
     );
   }

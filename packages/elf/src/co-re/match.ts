@@ -33,8 +33,10 @@ export function findCandidates(local: Btf, localId: number, targets: readonly Bt
   const l = typeById(local, localId);
   const key = essentialName(l.name);
   const out: CoreCandidate[] = [];
+  // Candidates have the local type's kind (or the other enum kind): functions only for a function.
+  const which = l.kind === BtfKind.FUNC ? 'functions' : 'types';
   const add = (btf: Btf, targetIndex: number, own: Btf) => {
-    for (const id of own.idsByEssentialName(key)) {
+    for (const id of own.idsByEssentialName(key, which)) {
       if (kindsCompatible(btf.type(id)!, l)) out.push({ btf, targetIndex, typeId: id });
     }
   };

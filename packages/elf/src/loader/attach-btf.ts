@@ -73,7 +73,7 @@ export function resolveAttachBtf(spec: ProgramSpec, sources: KernelBtf[]): Attac
 
 /** The first type of this name and kind that a (split) BTF defines itself. */
 function ownType(btf: Btf, name: string, kind: number): BtfType | undefined {
-  for (const id of btf.idsByEssentialName(essentialName(name))) {
+  for (const id of btf.idsByEssentialName(essentialName(name), kind === BtfKind.FUNC ? 'functions' : 'types')) {
     const t = btf.type(id);
     if (t && t.name === name && t.kind === kind) return t;
   }
