@@ -58,16 +58,27 @@ export function kernelAcceptsBtf(types: BtfType[]): boolean {
 }
 
 /**
- * Which BTF kinds the running kernel accepts, probed once by loading the
- * smallest BTF that uses each (the object's BTF is sanitised for the rest).
+ * Which BTF kinds the running kernel accepts, each probed once, when first
+ * asked, by loading the smallest BTF that uses it (the object's BTF is
+ * sanitised for the rest). Asked lazily, an object pays only for the kinds
+ * it has: most never have FLOAT, DECL_TAG, TYPE_TAG or ENUM64.
  *
  * @example
  * if (!kernelBtfSupport().declTag) console.log('kernel older than 5.16');
  */
 export function kernelBtfSupport(): BtfSupport {
   if (cached) return cached;
+  const answers: Partial<BtfSupport> = {};
   const out = {} as BtfSupport;
-  for (const key of Object.keys(PROBES) as (keyof BtfSupport)[]) out[key] = kernelAcceptsBtf(PROBES[key]);
+  for (const key of Object.keys(PROBES) as (keyof BtfSupport)[]) {
+    Object.defineProperty(out, key, {
+      enumerable: true,
+      get: () => {
+        answers[key] ??= kernelAcceptsBtf(PROBES[key]);
+        return answers[key];
+      },
+    });
+  }
   cached = out;
   return out;
 }

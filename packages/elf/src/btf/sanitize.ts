@@ -34,13 +34,13 @@ export const FULL_BTF_SUPPORT: Readonly<BtfSupport> = Object.freeze({
 export function unsupportedKinds(types: readonly BtfType[], support: BtfSupport): string[] {
   const out = new Set<string>();
   for (const t of types) {
-    if (!support.func && (t.kind === BtfKind.FUNC || t.kind === BtfKind.FUNC_PROTO)) out.add('FUNC');
-    if (support.func && !support.funcGlobal && t.kind === BtfKind.FUNC && t.vlen !== 0) out.add('global FUNC');
-    if (!support.datasec && (t.kind === BtfKind.VAR || t.kind === BtfKind.DATASEC)) out.add('DATASEC');
-    if (!support.float && t.kind === BtfKind.FLOAT) out.add('FLOAT');
-    if (!support.declTag && t.kind === BtfKind.DECL_TAG) out.add('DECL_TAG');
-    if (!support.typeTag && t.kind === BtfKind.TYPE_TAG) out.add('TYPE_TAG');
-    if (!support.enum64 && (t.kind === BtfKind.ENUM64 || (t.kind === BtfKind.ENUM && t.kindFlag))) out.add('ENUM64');
+    if ((t.kind === BtfKind.FUNC || t.kind === BtfKind.FUNC_PROTO) && !support.func) out.add('FUNC');
+    if (t.kind === BtfKind.FUNC && t.vlen !== 0 && support.func && !support.funcGlobal) out.add('global FUNC');
+    if ((t.kind === BtfKind.VAR || t.kind === BtfKind.DATASEC) && !support.datasec) out.add('DATASEC');
+    if (t.kind === BtfKind.FLOAT && !support.float) out.add('FLOAT');
+    if (t.kind === BtfKind.DECL_TAG && !support.declTag) out.add('DECL_TAG');
+    if (t.kind === BtfKind.TYPE_TAG && !support.typeTag) out.add('TYPE_TAG');
+    if ((t.kind === BtfKind.ENUM64 || (t.kind === BtfKind.ENUM && t.kindFlag)) && !support.enum64) out.add('ENUM64');
   }
   return [...out];
 }
@@ -57,9 +57,11 @@ export function unsupportedKinds(types: readonly BtfType[], support: BtfSupport)
  * const forOldKernel = sanitizeBtf(btf.types, { ...FULL_BTF_SUPPORT, declTag: false, typeTag: false });
  */
 export function sanitizeBtf(types: readonly BtfType[], support: BtfSupport): BtfType[] {
+  // The kind is tested first: `support` may probe the kernel for a feature when first asked (kernelBtfSupport),
+  // and an object without, say, FLOAT types should not cost a probe for it.
   return types.map((t): BtfType => {
     const base = { id: t.id, name: t.name, vlen: 0, kindFlag: false };
-    if (!support.func && t.kind === BtfKind.FUNC_PROTO) {
+    if (t.kind === BtfKind.FUNC_PROTO && !support.func) {
       return {
         ...base,
         kind: BtfKind.ENUM,
@@ -67,11 +69,11 @@ export function sanitizeBtf(types: readonly BtfType[], support: BtfSupport): Btf
         enumerators: (t.params ?? []).map((p, i) => ({ name: p.name || `arg${i}`, value: BigInt(p.type) })),
       };
     }
-    if (!support.func && t.kind === BtfKind.FUNC) return { ...base, kind: BtfKind.TYPEDEF, sizeOrType: t.sizeOrType };
-    if (support.func && !support.funcGlobal && t.kind === BtfKind.FUNC && t.vlen !== 0) return { ...t, vlen: 0 };
-    if (!support.datasec && t.kind === BtfKind.VAR)
+    if (t.kind === BtfKind.FUNC && !support.func) return { ...base, kind: BtfKind.TYPEDEF, sizeOrType: t.sizeOrType };
+    if (t.kind === BtfKind.FUNC && t.vlen !== 0 && !support.funcGlobal) return { ...t, vlen: 0 };
+    if (t.kind === BtfKind.VAR && !support.datasec)
       return { ...base, kind: BtfKind.INT, sizeOrType: 1, int: { encoding: 0, offset: 0, bits: 8 } };
-    if (!support.datasec && t.kind === BtfKind.DATASEC) {
+    if (t.kind === BtfKind.DATASEC && !support.datasec) {
       // A struct's name and members must be C identifiers: '.data' is not.
       return {
         ...base,
@@ -85,12 +87,12 @@ export function sanitizeBtf(types: readonly BtfType[], support: BtfSupport): Btf
         })),
       };
     }
-    if (!support.float && t.kind === BtfKind.FLOAT) return { ...base, kind: BtfKind.STRUCT, sizeOrType: t.sizeOrType, members: [] };
-    if (!support.declTag && t.kind === BtfKind.DECL_TAG)
+    if (t.kind === BtfKind.FLOAT && !support.float) return { ...base, kind: BtfKind.STRUCT, sizeOrType: t.sizeOrType, members: [] };
+    if (t.kind === BtfKind.DECL_TAG && !support.declTag)
       return { ...base, kind: BtfKind.INT, sizeOrType: 1, int: { encoding: 0, offset: 0, bits: 8 } };
-    if (!support.typeTag && t.kind === BtfKind.TYPE_TAG) return { ...base, name: '', kind: BtfKind.CONST, sizeOrType: t.sizeOrType };
-    if (!support.enum64 && t.kind === BtfKind.ENUM64) return { ...base, kind: BtfKind.UNION, sizeOrType: t.sizeOrType, members: [] };
-    if (!support.enum64 && t.kind === BtfKind.ENUM && t.kindFlag) {
+    if (t.kind === BtfKind.TYPE_TAG && !support.typeTag) return { ...base, name: '', kind: BtfKind.CONST, sizeOrType: t.sizeOrType };
+    if (t.kind === BtfKind.ENUM64 && !support.enum64) return { ...base, kind: BtfKind.UNION, sizeOrType: t.sizeOrType, members: [] };
+    if (t.kind === BtfKind.ENUM && t.kindFlag && !support.enum64) {
       return { ...t, kindFlag: false, enumerators: t.enumerators?.map((e) => ({ ...e, value: BigInt.asUintN(32, e.value) })) };
     }
     return t;
