@@ -14,6 +14,8 @@ import type { BtfIndexer } from '@bpfkit/elf';
  * the kernel's BTF with it.
  *
  * @example
+ * import { parseBtf } from '@bpfkit/elf';
+ * const bytes = mapFileReadOnly('/sys/kernel/btf/vmlinux')!;
  * const btf = parseBtf(bytes, undefined, { owned: true, trusted: true, indexer: nativeBtfIndexer });
  */
 export const nativeBtfIndexer: BtfIndexer = {
