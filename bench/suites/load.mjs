@@ -69,8 +69,6 @@ export async function run() {
   objects.push(...bcc.objects);
 
   const notes = [];
-  const bpffs = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-bench-load-'));
-  execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
   // The bin's V8 code cache (see packages/bpfkit/scripts/cli-launcher.cjs) goes to a directory of this run.
   const cacheHome = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-bench-load-cache-'));
   const nodeEnv = { ...process.env, XDG_CACHE_HOME: cacheHome };
@@ -87,7 +85,11 @@ export async function run() {
   let met = true;
   const misses = [];
   const missesBeyond = [];
+  const bpffs = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-bench-load-'));
+  let mounted = false;
   try {
+    execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
+    mounted = true;
     for (const object of objects) {
       const kit = [];
       const cold = [];
@@ -145,7 +147,7 @@ export async function run() {
       }
     }
   } finally {
-    spawnSync('umount', [bpffs]);
+    if (mounted) spawnSync('umount', [bpffs]);
     fs.rmSync(bpffs, { recursive: true, force: true });
     fs.rmSync(cacheHome, { recursive: true, force: true });
   }
