@@ -5,7 +5,8 @@
 // once per process to find where each type record starts, and once more to
 // hash every name for CO-RE candidate lookups. JavaScript runs them cold, in
 // the interpreter until on-stack replacement kicks in: ~40 ms together on
-// these machines, under 2 ms here. No policy lives here: a malformed blob
+// these machines; here the scan takes ~2 ms and the index CO-RE searches
+// ~3.5 ms. No policy lives here: a malformed blob
 // gets -1 and the JavaScript scan, which says where and why, takes over.
 #include "addon.h"
 
@@ -61,11 +62,9 @@ T* RequireArray(const Napi::Value& value, const char* what, size_t* count) {
   return static_cast<T*>(data);
 }
 
-// btfScanTypes(blob, start, length, littleEndian, offsets: Uint32Array | null):
-// the number of records, their offsets in `offsets` (none written when it is
-// null: a counting pass, so the caller allocates no more than it needs);
-// -1 when a record is cut short or of an unknown kind, -2 when `offsets` is
-// too small.
+// btfScanTypes(blob, start, length, littleEndian, offsets: Uint32Array):
+// the number of records, their offsets in `offsets`; -1 when a record is cut
+// short or of an unknown kind, -2 when `offsets` is too small.
 Napi::Value ScanTypes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireArgs(info, 5, "btfScanTypes");
@@ -75,7 +74,7 @@ Napi::Value ScanTypes(const Napi::CallbackInfo& info) {
   int64_t length = RequireInt64(info[2], "btfScanTypes: length");
   bool le = info[3].ToBoolean().Value();
   size_t capacity = 0;
-  uint32_t* offsets = info[4].IsNull() ? nullptr : RequireArray<uint32_t>(info[4], "btfScanTypes: offsets", &capacity);
+  auto* offsets = RequireArray<uint32_t>(info[4], "btfScanTypes: offsets", &capacity);
   if (start < 0 || length < 0 || static_cast<uint64_t>(start + length) > size || start + length > UINT32_MAX) {
     throw Napi::RangeError::New(env, "btfScanTypes: the type section lies outside the blob");
   }
@@ -88,11 +87,8 @@ Napi::Value ScanTypes(const Napi::CallbackInfo& info) {
     if (t.fixed < 0) return Napi::Number::New(env, -1);
     uint64_t extra = static_cast<uint64_t>(t.fixed) + static_cast<uint64_t>(t.per_entry) * (type_info & 0xffff);
     if (p + 12 + extra > end) return Napi::Number::New(env, -1);
-    if (offsets != nullptr) {
-      if (n == capacity) return Napi::Number::New(env, -2);
-      offsets[n] = static_cast<uint32_t>(p);
-    }
-    n++;
+    if (n == capacity) return Napi::Number::New(env, -2);
+    offsets[n++] = static_cast<uint32_t>(p);
     p += 12 + extra;
   }
   return Napi::Number::New(env, static_cast<double>(n));

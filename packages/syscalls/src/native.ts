@@ -177,12 +177,12 @@ export interface NativeAddon {
   getsockname(fd: number, buffer: Uint8Array): number;
   /**
    * The first whole-blob pass of `parseBtf` (see {@link nativeBtfIndexer}):
-   * the start of each type record of the section into `offsets` (only
-   * counted when it is null); -1 when a record is cut short or of an
-   * unknown kind, -2 when `offsets` is too small.
+   * the start of each type record of the section into `offsets`; -1 when a
+   * record is cut short or of an unknown kind, -2 when `offsets` is too
+   * small.
    */
   btfScanTypes: BtfIndexer['scanTypes'];
-  /** The second: the essential-name hash table of `parseBtf`, into `heads` and `next`. */
+  /** The second: the essential-name hash table of `parseBtf`, into `heads`, `entries` and `next`. */
   btfIndexNames: BtfIndexer['indexNames'];
   /**
    * Numbers the TypeScript side needs that differ per architecture or C

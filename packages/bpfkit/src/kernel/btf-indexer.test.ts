@@ -117,13 +117,13 @@ describe('nativeBtfIndexer', () => {
         throw new Error('the JavaScript scan accepted a cut blob');
       })(),
     );
-    expect(nativeBtfIndexer.scanTypes(cut, 24, view.getUint32(12, true) - 5, true, null)).toBe(-1);
+    expect(nativeBtfIndexer.scanTypes(cut, 24, view.getUint32(12, true) - 5, true, new Uint32Array(bytes.length))).toBe(-1);
     expect(nativeBtfIndexer.scanTypes(bytes, 24, view.getUint32(12, true), true, new Uint32Array(1))).toBe(-2);
   });
 
   it('refuses sections outside the blob and tables of the wrong size with a RangeError', () => {
     const bytes = objectBtf(new URL('core.bpf.o', dirs[0]))!;
-    expect(() => nativeBtfIndexer.scanTypes(bytes, 24, bytes.length, true, null)).toThrow(RangeError);
+    expect(() => nativeBtfIndexer.scanTypes(bytes, 24, bytes.length, true, new Uint32Array(1))).toThrow(RangeError);
     const offsets = new Uint32Array(4);
     const table = (n: number) => new Int32Array(n);
     expect(() => nativeBtfIndexer.indexNames(bytes, offsets, 0, bytes.length, 0, true, false, table(3), table(5), table(5))).toThrow(

@@ -181,17 +181,17 @@ export type NameClasses = 'functions' | 'types' | 'all';
 /**
  * Another implementation of {@link parseBtf}'s two passes over a whole blob,
  * given in {@link ParseBtfOptions.indexer}: the kernel backend passes the
- * native addon's, which runs them on vmlinux in under 2 ms where JavaScript
- * takes ~40 ms cold. Both must give exactly what the JavaScript passes give.
+ * native addon's, which runs them on vmlinux in a few milliseconds where
+ * JavaScript takes ~40 ms cold. Both must give exactly what the JavaScript passes give.
  */
 export interface BtfIndexer {
   /**
    * Writes the byte offset of each type record of `blob[start, start + length)`
-   * into `offsets` and returns their number (with `offsets` null, only
-   * counts them); -1 when a record is cut short or of an unknown kind (the
-   * JavaScript scan then says where), -2 when `offsets` is too small.
+   * into `offsets` and returns their number; -1 when a record is cut short
+   * or of an unknown kind (the JavaScript scan then says where), -2 when
+   * `offsets` is too small.
    */
-  scanTypes(blob: Uint8Array, start: number, length: number, littleEndian: boolean, offsets: Uint32Array | null): number;
+  scanTypes(blob: Uint8Array, start: number, length: number, littleEndian: boolean, offsets: Uint32Array): number;
   /**
    * Fills the essential-name hash table of the functions (FUNC records) or
    * of every other kind: the records with a name, highest first, become
