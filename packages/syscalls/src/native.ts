@@ -211,27 +211,31 @@ export function packageRoot(): string {
   const here = fileURLToPath(import.meta.url);
   const start = path.dirname(here);
   // The nearest package.json is this package's, unless a bundle inlined this module.
-  for (let dir = start; ; ) {
+  for (const dir of selfAndAncestors(start)) {
     const name = packageName(dir);
     if (name === PACKAGE_NAME) return dir;
     if (name !== undefined) break;
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
   }
   // From a bundle: where Node's resolver would look first, node_modules/@bpfkit/syscalls of each directory up,
   // without the resolver itself (its first use costs a command ~4 ms).
-  for (let dir = start; ; ) {
+  for (const dir of selfAndAncestors(start)) {
     const candidate = path.join(dir, 'node_modules', PACKAGE_NAME);
     if (packageName(candidate) === PACKAGE_NAME) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
   }
   try {
     return path.dirname(createRequire(here).resolve(`${PACKAGE_NAME}/package.json`));
   } catch {
     throw new Error(`${PACKAGE_NAME}: cannot find the package root above ${start}, nor resolve ${PACKAGE_NAME} from there`);
+  }
+}
+
+/** `dir`, its parent, and so on up to the root. */
+function* selfAndAncestors(dir: string): Generator<string> {
+  for (;;) {
+    yield dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
   }
 }
 
