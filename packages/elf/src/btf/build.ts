@@ -1,4 +1,5 @@
-import { BTF_MAGIC, BtfKind } from './kinds.js';
+import { btfBlob, TypeWriter } from './encode.js';
+import { BtfKind } from './kinds.js';
 import type { Btf } from './parse.js';
 
 /**
@@ -234,25 +235,8 @@ export class BtfBuilder {
 
   /** The blob: header, types, strings. */
   encode(littleEndian = true): Uint8Array {
-    const typeLen = this.#types.reduce((n, w) => n + w.length * 4, 0);
-    const strLen = this.#strings.length;
-    const out = new Uint8Array(24 + typeLen + strLen);
-    const view = new DataView(out.buffer);
-    view.setUint16(0, BTF_MAGIC, littleEndian);
-    view.setUint8(2, 1);
-    view.setUint8(3, 0);
-    view.setUint32(4, 24, littleEndian);
-    view.setUint32(8, 0, littleEndian);
-    view.setUint32(12, typeLen, littleEndian);
-    view.setUint32(16, typeLen, littleEndian);
-    view.setUint32(20, strLen, littleEndian);
-    let p = 24;
-    for (const words of this.#types)
-      for (const w of words) {
-        view.setUint32(p, w, littleEndian);
-        p += 4;
-      }
-    out.set(this.#strings, p);
-    return out;
+    const types = new TypeWriter(littleEndian);
+    for (const words of this.#types) for (const w of words) types.word(w);
+    return btfBlob(types.bytes(), this.#strings, littleEndian);
   }
 }

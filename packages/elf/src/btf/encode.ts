@@ -89,24 +89,27 @@ export function encodeBtf(types: readonly BtfType[], littleEndian = true, option
         break;
     }
   }
-  const typeLen = out.length;
-  const strLen = strings.length;
-  const blob = new Uint8Array(HEADER_SIZE + typeLen + strLen);
+  return btfBlob(out.bytes(), strings.bytes(), littleEndian);
+}
+
+/** A BTF blob: the header, then the type and string sections as given (what {@link encodeBtf} and `BtfBuilder` write). */
+export function btfBlob(types: Uint8Array, strings: ArrayLike<number>, littleEndian: boolean): Uint8Array {
+  const blob = new Uint8Array(HEADER_SIZE + types.length + strings.length);
   const view = new DataView(blob.buffer);
   view.setUint16(0, BTF_MAGIC, littleEndian);
   view.setUint8(2, 1);
   view.setUint32(4, HEADER_SIZE, littleEndian);
   view.setUint32(8, 0, littleEndian);
-  view.setUint32(12, typeLen, littleEndian);
-  view.setUint32(16, typeLen, littleEndian);
-  view.setUint32(20, strLen, littleEndian);
-  blob.set(out.bytes(), HEADER_SIZE);
-  blob.set(strings.bytes(), HEADER_SIZE + typeLen);
+  view.setUint32(12, types.length, littleEndian);
+  view.setUint32(16, types.length, littleEndian);
+  view.setUint32(20, strings.length, littleEndian);
+  blob.set(types, HEADER_SIZE);
+  blob.set(strings, HEADER_SIZE + types.length);
   return blob;
 }
 
 /** The type section as it is written: 32-bit words in a growing buffer. */
-class TypeWriter {
+export class TypeWriter {
   #buf = new Uint8Array(4096);
   #view = new DataView(this.#buf.buffer);
   #length = 0;
