@@ -11,9 +11,13 @@ export type { KernelBtf } from '@bpfkit/elf';
 
 let vmlinux: Btf | undefined;
 
-/** A kernel BTF file's bytes: mapped (Linux 6.16+, no copy) or read. */
-function kernelBtfBytes(file: string): Uint8Array {
-  return mapFileReadOnly(file) ?? new Uint8Array(fs.readFileSync(file));
+/**
+ * A kernel BTF file (split on `base` for a module), parsed as the kernel's own: mapped (Linux 6.16+, no copy) or
+ * read, not re-checked, indexed by the addon.
+ */
+function parseKernelBtf(file: string, base?: Btf): Btf {
+  const bytes = mapFileReadOnly(file) ?? new Uint8Array(fs.readFileSync(file));
+  return parseBtf(bytes, base, { owned: true, trusted: true, indexer: nativeBtfIndexer });
 }
 let modules: KernelBtf[] | undefined;
 
@@ -33,7 +37,7 @@ export function vmlinuxBtf(): Btf {
       `${file} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF (needed for CO-RE, ksym externs and kfuncs); pass a BTF file instead`,
     );
   }
-  vmlinux = parseBtf(kernelBtfBytes(file), undefined, { owned: true, trusted: true, indexer: nativeBtfIndexer });
+  vmlinux = parseKernelBtf(file);
   return vmlinux;
 }
 
@@ -51,10 +55,7 @@ export function kernelBtfs(): KernelBtf[] {
   for (const name of fs.readdirSync(BTF_DIR).sort()) {
     if (name === 'vmlinux') continue;
     try {
-      out.push({
-        name,
-        btf: parseBtf(kernelBtfBytes(path.join(BTF_DIR, name)), base, { owned: true, trusted: true, indexer: nativeBtfIndexer }),
-      });
+      out.push({ name, btf: parseKernelBtf(path.join(BTF_DIR, name), base) });
     } catch {
       // A module unloaded while we read, or BTF we cannot parse: its types are simply not candidates.
     }
