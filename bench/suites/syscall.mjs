@@ -3,13 +3,16 @@
 // and of a bpf() the kernel refuses at once (bad fd), which is the system
 // call's entry and exit alone: what any Node.js process pays over a C one for
 // it bounds what bpfkit can reach (see the notes it prints).
-// Rounds alternate (C, the addon entry point, the typed Map.lookup; C runs
+// The addon has two entry points for element commands: the element arena's
+// (elemCall: offsets into addon memory, a V8 fast call from optimized code),
+// which Map operations use, and the TypedArray one (native.mapLookup).
+// Rounds alternate (C, the addon entry points, the typed Map.lookup; C runs
 // one round a process, after its own warm-up), and each row gives the
 // median of the per-round ratios with their range: these machines drift by
 // 20-40% within a minute, so only sides measured side by side compare.
 import { MapType, u32, u64 } from '@bpfkit/core';
 import { createKernelMap } from '@bpfkit/maps';
-import { bpfAccess, native } from '@bpfkit/syscalls';
+import { allocElemSlot, bpfAccess, elemCall, freeElemSlot, native } from '@bpfkit/syscalls';
 import { compileC, median, perRoundRatio, report, runC } from '../lib/harness.mjs';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1_000_000);
@@ -52,16 +55,26 @@ function measureLookups(map, bin) {
   const refused = (n) => {
     for (let i = 0; i < n; i++) if (native.mapLookup(-1, key, value, 0) === 0) throw new Error('bpf() with a bad fd succeeded');
   };
-  // Warm-up: the JIT, the addon's fast path.
-  addon(Math.min(ITERATIONS, 100_000));
-  typed(Math.min(ITERATIONS, 100_000));
-  refused(Math.min(ITERATIONS, 100_000));
+  const slot = allocElemSlot(4, 8);
+  if (slot === undefined) throw new Error('bench syscall: the addon has no element arena');
+  const { keyOffset, valueOffset } = slot;
+  slot.key.fill(0);
+  const arena = (n) => {
+    for (let i = 0; i < n; i++) if (elemCall(1, fd, keyOffset, valueOffset, 0) !== 0) throw new Error('lookup failed');
+  };
+  const arenaRefused = (n) => {
+    for (let i = 0; i < n; i++) if (elemCall(1, -1, keyOffset, valueOffset, 0) === 0) throw new Error('bpf() with a bad fd succeeded');
+  };
+  // Warm-up: the JIT, the addon's fast paths.
+  for (const f of [arena, addon, typed, arenaRefused, refused]) f(Math.min(ITERATIONS, 100_000));
   const c = [];
   const cBad = [];
   const cPages = [];
   const cPagesAlone = [];
+  const e = [];
   const a = [];
   const t = [];
+  const eBad = [];
   const bad = [];
   for (let r = 0; r < ROUNDS; r++) {
     const cr = runC(bin, [ITERATIONS, 1]);
@@ -69,17 +82,31 @@ function measureLookups(map, bin) {
     cBad.push(cr.bad_fd);
     cPages.push(cr.bad_fd_32_pages);
     cPagesAlone.push(cr.pages_32);
+    e.push(time(arena, ITERATIONS));
     a.push(time(addon, ITERATIONS));
     t.push(time(typed, ITERATIONS));
+    eBad.push(time(arenaRefused, ITERATIONS));
     bad.push(time(refused, ITERATIONS));
   }
+  freeElemSlot(slot);
   // What the process adds to the bare system call, and so the best ratio a Node.js caller can reach for the lookup.
-  const penalty = median(bad) - median(cBad);
+  const penalty = median(eBad) - median(cBad);
   const ceiling = median(c) / (median(c) + penalty);
   const perPage = (median(cPages) - median(cBad)) / 32;
   const perPageAlone = median(cPagesAlone) / 32;
   report('syscall', [
-    { op: 'array lookup (addon entry point)', bpfkit: median(a), baselines: { c: median(c) }, ratios: { c: perRoundRatio(c, a) } },
+    {
+      op: 'array lookup (arena entry point, elemCall)',
+      bpfkit: median(e),
+      baselines: { c: median(c) },
+      ratios: { c: perRoundRatio(c, e) },
+    },
+    {
+      op: 'array lookup (TypedArray entry point, native.mapLookup)',
+      bpfkit: median(a),
+      baselines: { c: median(c) },
+      ratios: { c: perRoundRatio(c, a) },
+    },
     {
       op: 'array lookup (typed Map.lookup, u32 -> u64)',
       bpfkit: median(t),
@@ -87,7 +114,13 @@ function measureLookups(map, bin) {
       ratios: { c: perRoundRatio(c, t) },
     },
     {
-      op: 'bpf() refused at once (bad fd): entry and exit alone',
+      op: 'bpf() refused at once (bad fd), arena entry point',
+      bpfkit: median(eBad),
+      baselines: { c: median(cBad) },
+      ratios: { c: perRoundRatio(cBad, eBad) },
+    },
+    {
+      op: 'bpf() refused at once (bad fd), TypedArray entry point',
       bpfkit: median(bad),
       baselines: { c: median(cBad) },
       ratios: { c: perRoundRatio(cBad, bad) },
@@ -95,7 +128,8 @@ function measureLookups(map, bin) {
   ]);
   console.log(
     `note: the bare system call costs a Node.js process ${penalty.toFixed(0)} ns more than a C one; the lookup can reach at most ${ceiling.toFixed(2)}x C from Node.js here ` +
-      `(C ${median(c).toFixed(0)} ns / (C + ${penalty.toFixed(0)} ns)); against C + ${penalty.toFixed(0)} ns, the addon entry point takes ${signed(median(a) - median(c) - penalty)} ns, Map.lookup ${signed(median(t) - median(c) - penalty)} ns`,
+      `(C ${median(c).toFixed(0)} ns / (C + ${penalty.toFixed(0)} ns), the refused call through the arena entry point); against C + ${penalty.toFixed(0)} ns, ` +
+      `the arena entry point takes ${signed(median(e) - median(c) - penalty)} ns, the TypedArray one ${signed(median(a) - median(c) - penalty)} ns, Map.lookup ${signed(median(t) - median(c) - penalty)} ns`,
   );
   console.log(
     `note: in C, a page read between two system calls costs ${perPage.toFixed(1)} ns, against ${perPageAlone.toFixed(1)} ns in a loop without them ` +

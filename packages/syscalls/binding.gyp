@@ -7,6 +7,7 @@
         "native/bpf.cc",
         "native/btf.cc",
         "native/constants.cc",
+        "native/elem_arena.cc",
         "native/hot_v8.cc",
         "native/mmap.cc",
         "native/poller.cc",

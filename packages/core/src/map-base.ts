@@ -1,4 +1,5 @@
 import type { Codec } from './codecs/codec.js';
+import { type BoundCodec, bindCodec } from './codecs/bound.js';
 import { BpfError, ClosedError, describeValue, InvalidArgumentError } from './errors.js';
 import { Errno } from './errno.js';
 import { OwnedHandle } from './disposable.js';
@@ -106,6 +107,15 @@ export interface RawMapOps {
    * were. Throws like {@link updateBatch}.
    */
   deleteBatch?(keys: Uint8Array, count: number): { count: number; errno: number };
+  /**
+   * The buffers this backend passes fastest as the key and value of element
+   * operations, `keyBytes` and `valueBytes` long; MapBase encodes into them
+   * and hands them back to {@link lookup}, {@link update} and the others.
+   * Undefined, or the method absent: MapBase makes its own. Asked once, by
+   * the map's constructor; the buffers belong to the map until
+   * {@link release}.
+   */
+  scratch?(keyBytes: number, valueBytes: number): { key: Uint8Array; value: Uint8Array } | undefined;
   /** The memory of an mmapable array (see {@link Map.memory}); throws when the map is not mmapable. */
   memory(): Uint8Array;
   pin(path: string): void;
@@ -166,6 +176,9 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   readonly #ops: RawMapOps;
   readonly #key: Uint8Array;
   readonly #value: Uint8Array;
+  /** The codecs tied to #key and #value. */
+  readonly #keyIO: BoundCodec<K>;
+  readonly #valueIO: BoundCodec<V>;
   readonly #valueBytes: number;
   #pinnedAt: string | undefined;
   /** Set once the backend refused a batch command for this map: later batches go element by element. */
@@ -198,27 +211,35 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
       );
     }
     this.#valueBytes = valueBytes;
-    // Backed by their own ArrayBuffers: the addon takes their addresses without moving them off the V8 heap.
-    this.#key = new Uint8Array(new ArrayBuffer(Math.max(spec.keySize, 1)));
-    this.#value = new Uint8Array(new ArrayBuffer(Math.max(valueBytes, 1)));
+    const keyBytes = Math.max(spec.keySize, 1);
+    const scratch = ops.scratch?.(keyBytes, Math.max(valueBytes, 1));
+    // Else backed by their own ArrayBuffers: the addon takes their addresses without moving them off the V8 heap.
+    this.#key = scratch?.key ?? new Uint8Array(new ArrayBuffer(keyBytes));
+    this.#value = scratch?.value ?? new Uint8Array(new ArrayBuffer(Math.max(valueBytes, 1)));
+    this.#keyIO = bindCodec(this.keyCodec, this.#key);
+    this.#valueIO = bindCodec(this.valueCodec, this.#value);
   }
 
-  #encodeKey(key: K, into: Uint8Array = this.#key): Uint8Array {
+  #encodeKey(key: K, into?: Uint8Array): Uint8Array {
     this.assertOpen();
     if (key === undefined || key === null) throw new InvalidArgumentError(`${this.label}: key`, this.keyCodec.name, key);
+    if (into === undefined) {
+      this.#keyIO.encode(key);
+      return this.#key;
+    }
     this.keyCodec.encode(key, into);
     return into;
   }
 
   #encodeValue(value: V): Uint8Array {
     if (value === undefined || value === null) throw new InvalidArgumentError(`${this.label}: value`, this.valueCodec.name, value);
-    this.valueCodec.encode(value, this.#value);
+    this.#valueIO.encode(value);
     return this.#value;
   }
 
   lookup(key: K): V | undefined {
     const k = this.#encodeKey(key);
-    return this.#ops.lookup(k, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+    return this.#ops.lookup(k, this.#value) ? this.#valueIO.decode() : undefined;
   }
 
   update(key: K, value: V, flag: UpdateFlag = 'any'): void {
@@ -235,13 +256,13 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
 
   lookupAndDelete(key: K): V | undefined {
     const k = this.#encodeKey(key);
-    return this.#ops.lookupAndDelete(k, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+    return this.#ops.lookupAndDelete(k, this.#value) ? this.#valueIO.decode() : undefined;
   }
 
   nextKey(key?: K): K | undefined {
     this.assertOpen();
     const current = key === undefined ? null : this.#encodeKey(key, new Uint8Array(this.#key.length));
-    return this.#ops.nextKey(current, this.#key) ? this.keyCodec.decode(this.#key) : undefined;
+    return this.#ops.nextKey(current, this.#key) ? this.#keyIO.decode() : undefined;
   }
 
   /**
@@ -569,12 +590,12 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
 
   pop(): V | undefined {
     this.assertOpen();
-    return this.#ops.lookupAndDelete(null, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+    return this.#ops.lookupAndDelete(null, this.#value) ? this.#valueIO.decode() : undefined;
   }
 
   peek(): V | undefined {
     this.assertOpen();
-    return this.#ops.lookup(null, this.#value) ? this.valueCodec.decode(this.#value) : undefined;
+    return this.#ops.lookup(null, this.#value) ? this.#valueIO.decode() : undefined;
   }
 
   has(value: V): boolean {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { BpfError, InvalidArgumentError, MapFlags, MapType, u32, u64 } from '@bpfkit/core';
 import type { MapSpec } from '@bpfkit/core';
-import { mountPrivateBpffs } from '@bpfkit/syscalls';
+import { allocElemSlot, ELEM_SLOT_MAX_BYTES, type ElemSlot, freeElemSlot, hasElemArena, mountPrivateBpffs } from '@bpfkit/syscalls';
 import { describe, expect, it } from 'vitest';
 import { createKernelMap, openMapById, openPinnedMap } from './kernel-map.js';
 import { kernelHas, whenKernel } from '@bpfkit/syscalls/testing';
@@ -34,6 +34,46 @@ whenKernel().describe('kernel maps', () => {
     for (let i = 0; i < 10_000; i++) openPinnedMap(`${fsys.dir}/m`).close();
     expect(openFds()).toBe(before);
     m.unpin();
+  });
+
+  it.skipIf(!hasElemArena)('keeps its key and value in an arena slot, and gives the slot back on close', () => {
+    // A slot of the map's shape, freed: the next map of that shape takes it, and gives it back when closed.
+    const probe = allocElemSlot(4, 8);
+    if (!probe) throw new Error('no slot');
+    freeElemSlot(probe);
+    const m = createKernelMap(SPEC, { key: u32, value: u64 });
+    m.update(3, 33n);
+    expect(new DataView(probe.value.buffer, probe.valueOffset, 8).getBigUint64(0, true)).toBe(33n);
+    expect(m.lookup(3)).toBe(33n);
+    m.close();
+    const next = allocElemSlot(4, 8);
+    expect(next?.keyOffset).toBe(probe.keyOffset);
+    if (next) freeElemSlot(next);
+  });
+
+  it('works the same with a full arena and with values too large for a slot', () => {
+    const held: ElemSlot[] = [];
+    try {
+      for (let s = allocElemSlot(8, ELEM_SLOT_MAX_BYTES - 8); s; s = allocElemSlot(8, ELEM_SLOT_MAX_BYTES - 8)) held.push(s);
+      for (let s = allocElemSlot(4, 8); s; s = allocElemSlot(4, 8)) held.push(s);
+      using full = createKernelMap(SPEC, { key: u32, value: u64 });
+      using big = createKernelMap({ name: 'km_big', type: MapType.ARRAY, keySize: 4, valueSize: ELEM_SLOT_MAX_BYTES, maxEntries: 2 });
+      for (const m of [full]) {
+        m.update(1, 10n);
+        m.update(2, 20n, 'noexist');
+        expect(() => m.update(2, 21n, 'noexist')).toThrow(BpfError);
+        expect(m.lookup(2)).toBe(20n);
+        expect(m.nextKey()).toBeDefined();
+        expect(m.lookupAndDelete(1)).toBe(10n);
+        expect(m.delete(2)).toBe(true);
+        expect(m.delete(2)).toBe(false);
+      }
+      const value = new Uint8Array(ELEM_SLOT_MAX_BYTES).map((_, i) => i & 0xff);
+      big.update(Uint8Array.of(1, 0, 0, 0), value);
+      expect(big.lookup(Uint8Array.of(1, 0, 0, 0))).toEqual(value);
+    } finally {
+      for (const s of held) freeElemSlot(s);
+    }
   });
 
   it('a codec mismatch closes the fresh fd instead of leaking it', () => {

@@ -16,8 +16,12 @@ import {
 import type { Codec, MapCodecs, MapInfo, MapSpec, RawMapOps } from '@bpfkit/core';
 import { BtfBuilder } from '@bpfkit/elf';
 import {
+  allocElemSlot,
   BpfCommand,
   bpfError,
+  type ElemSlot,
+  elemCall,
+  freeElemSlot,
   bpfObjectKind,
   btfLoad,
   encodeMapCreateAttr,
@@ -35,6 +39,11 @@ import { mapError } from './errors.js';
 import { createRefusalHint, isLocalStorageMapType, isMapInMapType, pageSize } from './map-types.js';
 
 const ENOENT = -Errno.ENOENT;
+const LOOKUP_ELEM = BpfCommand.BPF_MAP_LOOKUP_ELEM;
+const UPDATE_ELEM = BpfCommand.BPF_MAP_UPDATE_ELEM;
+const DELETE_ELEM = BpfCommand.BPF_MAP_DELETE_ELEM;
+const NEXT_KEY = BpfCommand.BPF_MAP_GET_NEXT_KEY;
+const LOOKUP_AND_DELETE_ELEM = BpfCommand.BPF_MAP_LOOKUP_AND_DELETE_ELEM;
 
 /** Errnos with which the kernel refuses a batch command for a map type or kernel that has none. */
 const NO_BATCH: ReadonlySet<number> = new Set([Errno.EINVAL, Errno.ENOTSUPP, Errno.EOPNOTSUPP, Errno.ENOSYS]);
@@ -87,6 +96,10 @@ export type KernelMapShape = Pick<MapInfo, 'name' | 'type' | 'keySize' | 'valueS
  * mmapable array or arena. Owns the fd: {@link release} unmaps the memory
  * view and closes it.
  *
+ * Its {@link scratch} buffers are a slot of the addon's element arena (see
+ * `allocElemSlot`): element operations on exactly those buffers pass their
+ * offsets (`elemCall`); on any other buffers, the TypedArray entry points.
+ *
  * @example
  * const ops = new KernelMapOps(fd, { name: 'm', type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 16, flags: 0 });
  * ops.update(Uint8Array.of(1, 0, 0, 0), new Uint8Array(8), 0);
@@ -95,6 +108,12 @@ export class KernelMapOps implements RawMapOps {
   readonly #count = new Uint32Array(new ArrayBuffer(4));
   #mapping: ArrayBuffer | undefined;
   #view: Uint8Array | undefined;
+  #slot: ElemSlot | undefined;
+  // The slot's views and offsets, kept on this object: the hot paths read no other object for them.
+  #slotKey: Uint8Array | null = null;
+  #slotValue: Uint8Array | null = null;
+  #keyAt = -2;
+  #valueAt = -2;
   #released = false;
 
   constructor(
@@ -106,34 +125,59 @@ export class KernelMapOps implements RawMapOps {
     return this.shape.name;
   }
 
+  /** A slot of the element arena (see the class comment), taken at the first call; undefined when none is free. */
+  scratch(keyBytes: number, valueBytes: number): { key: Uint8Array; value: Uint8Array } | undefined {
+    if (this.#released) return undefined;
+    if (this.#slot === undefined) {
+      const slot = allocElemSlot(keyBytes, valueBytes);
+      if (slot === undefined) return undefined;
+      this.#slot = slot;
+      this.#slotKey = slot.key;
+      this.#slotValue = slot.value;
+      this.#keyAt = slot.keyOffset;
+      this.#valueAt = slot.valueOffset;
+    }
+    return this.#slot;
+  }
+
+  /** The arena offset of `key` (-1 for null), or -2 when it is not the slot's key (or there is no slot). */
+  #keyOffset(key: Uint8Array | null): number {
+    return key === this.#slotKey ? this.#keyAt : key === null ? -1 : -2;
+  }
+
   lookup(key: Uint8Array | null, value: Uint8Array): boolean {
-    const rc = native.mapLookup(this.fd, key, value, 0);
+    const at = value === this.#slotValue ? this.#keyOffset(key) : -2;
+    const rc = at !== -2 ? elemCall(LOOKUP_ELEM, this.fd, at, this.#valueAt, 0) : native.mapLookup(this.fd, key, value, 0);
     if (rc === 0) return true;
     if (rc === ENOENT) return false;
     throw mapError('BPF_MAP_LOOKUP_ELEM', -rc, this.#subject, this.shape.maxEntries, this.shape.type);
   }
 
   update(key: Uint8Array | null, value: Uint8Array, flags: number): void {
-    const rc = native.mapUpdate(this.fd, key, value, flags);
+    const at = value === this.#slotValue ? this.#keyOffset(key) : -2;
+    const rc = at !== -2 ? elemCall(UPDATE_ELEM, this.fd, at, this.#valueAt, flags) : native.mapUpdate(this.fd, key, value, flags);
     if (rc < 0) throw mapError('BPF_MAP_UPDATE_ELEM', -rc, this.#subject, this.shape.maxEntries, this.shape.type);
   }
 
   delete(key: Uint8Array): boolean {
-    const rc = native.mapDelete(this.fd, key, 0);
+    const rc = key === this.#slotKey ? elemCall(DELETE_ELEM, this.fd, this.#keyAt, -1, 0) : native.mapDelete(this.fd, key, 0);
     if (rc === 0) return true;
     if (rc === ENOENT) return false;
     throw mapError('BPF_MAP_DELETE_ELEM', -rc, this.#subject, this.shape.maxEntries, this.shape.type);
   }
 
   lookupAndDelete(key: Uint8Array | null, value: Uint8Array): boolean {
-    const rc = native.mapLookupAndDelete(this.fd, key, value, 0);
+    const at = value === this.#slotValue ? this.#keyOffset(key) : -2;
+    const rc =
+      at !== -2 ? elemCall(LOOKUP_AND_DELETE_ELEM, this.fd, at, this.#valueAt, 0) : native.mapLookupAndDelete(this.fd, key, value, 0);
     if (rc === 0) return true;
     if (rc === ENOENT) return false;
     throw mapError('BPF_MAP_LOOKUP_AND_DELETE_ELEM', -rc, this.#subject, this.shape.maxEntries, this.shape.type);
   }
 
   nextKey(key: Uint8Array | null, next: Uint8Array): boolean {
-    const rc = native.mapNextKey(this.fd, key, next);
+    const rc =
+      next === this.#slotKey && key === null ? elemCall(NEXT_KEY, this.fd, -1, this.#keyAt, 0) : native.mapNextKey(this.fd, key, next);
     if (rc === 0) return true;
     if (rc === ENOENT) return false;
     throw mapError('BPF_MAP_GET_NEXT_KEY', -rc, this.#subject, this.shape.maxEntries, this.shape.type);
@@ -263,6 +307,13 @@ export class KernelMapOps implements RawMapOps {
     this.#mapping = undefined;
     this.#view = undefined;
     native.close(this.fd);
+    // After the fd: no element command of this map can run on the slot once it is another map's.
+    if (this.#slot !== undefined) freeElemSlot(this.#slot);
+    this.#slot = undefined;
+    this.#slotKey = null;
+    this.#slotValue = null;
+    this.#keyAt = -2;
+    this.#valueAt = -2;
   }
 }
 

@@ -1,5 +1,6 @@
 // bpfkit native addon: module entry point and argument helpers.
 #include "addon.h"
+#include "elem_arena.h"
 
 #include <string>
 
@@ -81,7 +82,10 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   bpfkit::InitBpf(env, exports);
-  bool v8_hot_paths = bpfkit::InstallV8HotPaths(env, exports);
+  bpfkit::ElemArena* arena = bpfkit::NewElemArena();
+  if (arena != nullptr && !bpfkit::OwnElemArena(env, arena)) arena = nullptr;
+  bool v8_hot_paths = bpfkit::InstallV8HotPaths(env, exports, arena);
+  if (!v8_hot_paths && arena != nullptr) bpfkit::InstallNapiElemOps(env, exports, arena);
   bpfkit::InitSys(env, exports);
   bpfkit::InitMmap(env, exports);
   bpfkit::InitPoller(env, exports);

@@ -73,6 +73,8 @@ void InitBtf(Napi::Env env, Napi::Object exports);      // btfScanTypes, btfInde
 
 // Replaces the Node-API map element hot paths by V8 callbacks when the running
 // Node.js matches the headers the addon was built with (hot_v8.cc).
-bool InstallV8HotPaths(Napi::Env env, Napi::Object exports);
+// Also sets exports.elemOps over `arena` (when not null) with a V8 fast call.
+struct ElemArena;
+bool InstallV8HotPaths(Napi::Env env, Napi::Object exports, ElemArena* arena);
 
 }  // namespace bpfkit

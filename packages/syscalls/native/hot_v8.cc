@@ -54,6 +54,8 @@
 #include <memory>
 
 #include "addon.h"
+#include "elem_arena.h"
+#include "v8_fast_calls.h"
 
 namespace bpfkit {
 namespace {
@@ -242,6 +244,73 @@ void MapNextKey(const Args& args) {
   Return(args, syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof(attr)));
 }
 
+// elemOps.elem(cmd, fd, keyOffset, valueOffset, flags) over the element arena (elem_arena.cc).
+//
+// The fast call: optimized code calls ElemFast directly with the five integers
+// (no API callback frame, no handle scope). It finds the arena through the
+// receiver, elemOps, whose internal field holds it; the function's signature
+// makes V8 check the receiver before either form runs. ElemSlow serves the
+// interpreter, baseline code and any call V8 cannot make fast.
+constexpr char kElemUsage[] =
+    "elem expects (cmd: number, fd: number, keyOffset: number, valueOffset: number, flags: number)";
+
+void ElemSlow(const Args& args) {
+  auto* arena = static_cast<ElemArena*>(args.Data().As<v8::External>()->Value());
+  int32_t v[5];
+  for (int i = 0; i < 5; i++) {
+    if (!Int32(args, args[i], &v[i])) return ThrowUsage(args, kElemUsage);
+  }
+  args.GetReturnValue().Set(ArenaElem(arena, v[0], v[1], v[2], v[3], static_cast<uint32_t>(v[4])));
+}
+
+int32_t ElemFast(v8::Local<v8::Object> receiver, int32_t cmd, int32_t fd, int32_t key, int32_t value,
+                 uint32_t flags) {
+  auto* arena = static_cast<ElemArena*>(receiver->GetAlignedPointerFromInternalField(0));
+  return ArenaElem(arena, cmd, fd, key, value, flags);
+}
+
+using CType = v8::CTypeInfo::Type;
+constexpr v8::CTypeInfo kElemArgs[] = {v8::CTypeInfo(CType::kV8Value), v8::CTypeInfo(CType::kInt32),
+                                       v8::CTypeInfo(CType::kInt32),   v8::CTypeInfo(CType::kInt32),
+                                       v8::CTypeInfo(CType::kInt32),   v8::CTypeInfo(CType::kUint32)};
+constexpr v8::CTypeInfo kElemReturn(CType::kInt32);
+
+// The fast call's description. Built on first use, not at load: the constructors are V8's, and
+// an addon loaded into another Node.js major (where this file's code never runs) must not call
+// them. Their symbols differ between V8 majors and are bound lazily, as the other V8 calls here.
+const v8::CFunction* ElemFastCall() {
+  static const v8::CFunctionInfo info(kElemReturn, 6, kElemArgs);
+  static const v8::CFunction call(reinterpret_cast<const void*>(ElemFast), &info);
+  return &call;
+}
+
+// { arena, elem } for `arena` (in the caller's handle scope), or an empty handle when V8 refuses a part.
+v8::Local<v8::Object> NewElemOps(v8::Isolate* isolate, v8::Local<v8::Context> context, ElemArena* arena) {
+  v8::Local<v8::FunctionTemplate> holder = v8::FunctionTemplate::New(isolate);
+  holder->InstanceTemplate()->SetInternalFieldCount(1);
+  v8::Local<v8::FunctionTemplate> elem = v8::FunctionTemplate::New(
+      isolate, ElemSlow, v8::External::New(isolate, arena), v8::Signature::New(isolate, holder), 5,
+      v8::ConstructorBehavior::kThrow, v8::SideEffectType::kHasSideEffect, ElemFastCall());
+  v8::Local<v8::Object> ops;
+  v8::Local<v8::Function> fn;
+  if (!holder->InstanceTemplate()->NewInstance(context).ToLocal(&ops) || !elem->GetFunction(context).ToLocal(&fn)) {
+    return {};
+  }
+  ops->SetAlignedPointerInInternalField(0, arena);
+  std::shared_ptr<v8::BackingStore> store =
+      v8::ArrayBuffer::NewBackingStore(arena->base, kElemArenaBytes, v8::BackingStore::EmptyDeleter, nullptr);
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, std::move(store));
+  // No detach key: with one, Node 20 aborts the process when a transfer is tried (it asserts that
+  // detaching succeeds). JavaScript keeps the buffer out of reach instead (native.ts), and a buffer
+  // detached anyway only empties the views; the arena stays the addon's.
+  if (!ops->Set(context, v8::String::NewFromUtf8Literal(isolate, "arena"), buffer).FromMaybe(false) ||
+      !ops->Set(context, v8::String::NewFromUtf8Literal(isolate, "elem"), fn).FromMaybe(false)) {
+    return {};
+  }
+  fn->SetName(v8::String::NewFromUtf8Literal(isolate, "elem"));
+  return ops;
+}
+
 struct HotPath {
   const char* name;
   v8::FunctionCallback callback;
@@ -262,7 +331,7 @@ const char kStash[] = "__bpfkit_native_hot_paths__";
 
 // Replaces the Node-API hot paths on `exports` by V8 callbacks when that is safe.
 // Returns true when they were installed.
-bool InstallV8HotPaths(Napi::Env env, Napi::Object exports) {
+bool InstallV8HotPaths(Napi::Env env, Napi::Object exports, ElemArena* arena) {
   const char* napi_only = std::getenv("BPFKIT_NATIVE_NAPI_ONLY");
   if (napi_only != nullptr && napi_only[0] != '\0' && std::strcmp(napi_only, "0") != 0) return false;
   const napi_node_version* version = nullptr;
@@ -296,6 +365,13 @@ bool InstallV8HotPaths(Napi::Env env, Napi::Object exports) {
       }
       fn->SetName(name);
     }
+    if (arena != nullptr) {
+      v8::Local<v8::Object> ops = NewElemOps(isolate, context, arena);
+      if (ops.IsEmpty() || !stash->Set(context, v8::String::NewFromUtf8Literal(isolate, "elemOps"), ops).FromMaybe(false)) {
+        delete state;
+        return false;
+      }
+    }
     // Hand the functions over to Node-API through a short-lived global property.
     v8::Local<v8::String> key = v8::String::NewFromUtf8(isolate, kStash).ToLocalChecked();
     if (!context->Global()->Set(context, key, stash).FromMaybe(false)) {
@@ -313,6 +389,7 @@ bool InstallV8HotPaths(Napi::Env env, Napi::Object exports) {
   isolate->AddGCPrologueCallback(OnGarbageCollection, state, v8::kGCTypeAll);
   napi_add_env_cleanup_hook(env, CleanupHotState, state);
   for (const HotPath& hot : kHotPaths) exports.Set(hot.name, stash.As<Napi::Object>().Get(hot.name));
+  if (arena != nullptr) exports.Set("elemOps", stash.As<Napi::Object>().Get("elemOps"));
   return true;
 }
 

@@ -20,6 +20,8 @@ export * from './capabilities.js';
 export * from './object-kind.js';
 export * from './netns.js';
 export { nativeBtfIndexer } from './btf-index.js';
+export { allocElemSlot, freeElemSlot, elemCall, hasElemArena, ELEM_SLOT_MAX_BYTES } from './elem-arena.js';
+export type { ElemSlot } from './elem-arena.js';
 export {
   probeFeature,
   probeFeatures,

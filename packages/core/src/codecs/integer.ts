@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Codec } from './codec.js';
+import { registerBinder } from './bound.js';
 import { checkBuffer, codecError } from './check.js';
 
 /**
@@ -107,7 +108,7 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
     const max = signed ? (1n << 63n) - 1n : (1n << 64n) - 1n;
     const expected = `a bigint from ${min}n to ${max}n`;
     const reverse = little !== hostLittleEndian;
-    return {
+    const codec: Codec<bigint> = {
       size,
       name,
       encode(value: bigint, into: Uint8Array, offset = 0): void {
@@ -122,6 +123,26 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
         return signed ? scratchS64[0]! : scratchU64[0]!;
       },
     };
+    registerBinder(codec, (buffer) => {
+      const view = viewOf(buffer);
+      // The range checks as BigInt.asIntN/asUintN(64): optimized code computes them inline, without the bounds.
+      return signed
+        ? {
+            encode(value: bigint): void {
+              if (typeof value !== 'bigint' || BigInt.asIntN(64, value) !== value) throw codecError(name, expected, value);
+              view.setBigInt64(0, value, little);
+            },
+            decode: (): bigint => view.getBigInt64(0, little),
+          }
+        : {
+            encode(value: bigint): void {
+              if (typeof value !== 'bigint' || BigInt.asUintN(64, value) !== value) throw codecError(name, expected, value);
+              view.setBigUint64(0, value, little);
+            },
+            decode: (): bigint => view.getBigUint64(0, little),
+          };
+    });
+    return codec;
   }
 
   if (bits === 64) {
@@ -130,11 +151,27 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
     const expected = `a safe integer from ${min} to ${max}`;
     const loAt = little ? 0 : 4;
     const hiAt = little ? 4 : 0;
-    return {
+    const check = (value: number): void => {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw codecError(name, expected, value);
+    };
+    /** The value of the two halves (`hi` as stored, unsigned), or the codec's error when it is not a safe integer. */
+    const join = (lo: number, hi: number): number => {
+      if (signed && hi >= 0x80000000) hi -= TWO_32;
+      const value = hi * TWO_32 + lo;
+      if (!Number.isSafeInteger(value)) {
+        throw codecError(
+          name,
+          `bytes holding ${expected} (use the bigint codec ${signed ? 's64' : 'u64'} for the full range)`,
+          BigInt(hi) * 4294967296n + BigInt(lo),
+        );
+      }
+      return value;
+    };
+    const codec: Codec<number> = {
       size,
       name,
       encode(value: number, into: Uint8Array, offset = 0): void {
-        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw codecError(name, expected, value);
+        check(value);
         checkBuffer(name, size, into, offset, true);
         const hi = Math.floor(value / TWO_32); // negative for negative values
         const lo = value - hi * TWO_32; // 0 ≤ lo < 2^32
@@ -143,31 +180,36 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
       },
       decode(from: Uint8Array, offset = 0): number {
         checkBuffer(name, size, from, offset, false);
-        const lo = readUint(from, offset + loAt, 4, little);
-        let hi = readUint(from, offset + hiAt, 4, little);
-        if (signed && hi >= 0x80000000) hi -= TWO_32;
-        const value = hi * TWO_32 + lo;
-        if (!Number.isSafeInteger(value)) {
-          throw codecError(
-            name,
-            `bytes holding ${expected} (use the bigint codec ${signed ? 's64' : 'u64'} for the full range)`,
-            BigInt(hi) * 4294967296n + BigInt(lo),
-          );
-        }
-        return value;
+        return join(readUint(from, offset + loAt, 4, little), readUint(from, offset + hiAt, 4, little));
       },
     };
+    registerBinder(codec, (buffer) => {
+      const view = viewOf(buffer);
+      return {
+        encode(value: number): void {
+          check(value);
+          const hi = Math.floor(value / TWO_32);
+          view.setUint32(loAt, value - hi * TWO_32, little);
+          view.setUint32(hiAt, hi >>> 0, little);
+        },
+        decode: (): number => join(view.getUint32(loAt, little), view.getUint32(hiAt, little)),
+      };
+    });
+    return codec;
   }
 
   const full = 2 ** bits;
   const min = signed ? -(full / 2) : 0;
   const max = signed ? full / 2 - 1 : full - 1;
   const expected = `an integer from ${min} to ${max}`;
-  return {
+  const check = (value: number): void => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw codecError(name, expected, value);
+  };
+  const codec: Codec<number> = {
     size,
     name,
     encode(value: number, into: Uint8Array, offset = 0): void {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw codecError(name, expected, value);
+      check(value);
       checkBuffer(name, size, into, offset, true);
       writeUint(into, offset, size, value < 0 ? value + full : value, little);
     },
@@ -177,6 +219,57 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
       return signed && u > max ? u - full : u;
     },
   };
+  registerBinder(codec, (buffer) => {
+    const view = viewOf(buffer);
+    // The range checks as integer operations on the value (a value outside the range, or not an integer,
+    // does not survive them): optimized code does them inline, without loading the bounds. The signed
+    // getters read the bytes back signed.
+    const fail = (value: unknown): never => {
+      throw codecError(name, expected, value);
+    };
+    if (bits === 8) {
+      return signed
+        ? {
+            encode: (value: number): void =>
+              view.setInt8(0, typeof value === 'number' && (value << 24) >> 24 === value ? value : fail(value)),
+            decode: (): number => view.getInt8(0),
+          }
+        : {
+            encode: (value: number): void => view.setUint8(0, typeof value === 'number' && (value & 0xff) === value ? value : fail(value)),
+            decode: (): number => view.getUint8(0),
+          };
+    }
+    if (bits === 16) {
+      return signed
+        ? {
+            encode: (value: number): void =>
+              view.setInt16(0, typeof value === 'number' && (value << 16) >> 16 === value ? value : fail(value), little),
+            decode: (): number => view.getInt16(0, little),
+          }
+        : {
+            encode: (value: number): void =>
+              view.setUint16(0, typeof value === 'number' && (value & 0xffff) === value ? value : fail(value), little),
+            decode: (): number => view.getUint16(0, little),
+          };
+    }
+    return signed
+      ? {
+          encode: (value: number): void =>
+            view.setInt32(0, typeof value === 'number' && (value | 0) === value ? value : fail(value), little),
+          decode: (): number => view.getInt32(0, little),
+        }
+      : {
+          encode: (value: number): void =>
+            view.setUint32(0, typeof value === 'number' && value >>> 0 === value ? value : fail(value), little),
+          decode: (): number => view.getUint32(0, little),
+        };
+  });
+  return codec;
+}
+
+/** A DataView over the first bytes of `buffer`. */
+function viewOf(buffer: Uint8Array): DataView {
+  return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /**
