@@ -148,6 +148,40 @@ whenKernel().describe('element arena against the kernel', () => {
     }
   });
 
+  it('gives each worker thread an arena of its own', () => {
+    // Workers writing the same offsets at the same time: one shared arena would mix their keys and values.
+    const r = runChild(
+      `
+      const { Worker } = require('node:worker_threads');
+      const body = \`
+        const { parentPort } = require('node:worker_threads');
+        const addon = require('node-gyp-build')(\${JSON.stringify(process.cwd())});
+        const a = new Uint8Array(72); const d = new DataView(a.buffer);
+        d.setUint32(0, 1, true); d.setUint32(4, 4, true); d.setUint32(8, 8, true); d.setUint32(12, 4096, true);
+        const fd = addon.bpf(0, a);
+        const ops = addon.elemOps;
+        const key = new DataView(ops.arena, 0, 4), value = new DataView(ops.arena, 8, 8);
+        const tag = BigInt(require('node:worker_threads').threadId) << 32n;
+        let bad = fd < 0 ? 1 : 0;
+        for (let round = 0; round < 20; round++) {
+          for (let i = 0; i < 4096; i++) {
+            key.setUint32(0, i, true); value.setBigUint64(0, tag + BigInt(i), true);
+            if (ops.elem(2, fd, 0, 8, 0) !== 0) bad++;
+            value.setBigUint64(0, 0n, true);
+            if (ops.elem(1, fd, 0, 8, 0) !== 0 || value.getBigUint64(0, true) !== tag + BigInt(i)) bad++;
+          }
+        }
+        parentPort.postMessage(bad);
+      \`;
+      const workers = [0, 1, 2].map(() => new Worker(body, { eval: true }));
+      Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.on('message', resolve); w.on('error', reject); })))
+        .then(async (bad) => { await Promise.all(workers.map((w) => w.terminate())); console.log(bad.every((n) => n === 0) ? 'ok' : 'bad ' + bad); });
+      `,
+    );
+    expect(r.output.trim(), r.output).toBe('ok');
+    expect(r.status).toBe(0);
+  });
+
   // The V8 fast call runs only from optimized code: a child optimizes a loop over elem and checks every answer,
   // so a type description that V8 read differently (an argument, the receiver, the result) shows as wrong values.
   for (const mode of ['v8', 'napi'] as const) {
