@@ -1,5 +1,5 @@
 import type { Codec } from './codecs/codec.js';
-import { type BoundCodec, bindCodec } from './codecs/bound.js';
+import { type BoundCodec, bindCodec, codecReader } from './codecs/bound.js';
 import { BpfError, ClosedError, describeValue, InvalidArgumentError } from './errors.js';
 import { Errno } from './errno.js';
 import { OwnedHandle } from './disposable.js';
@@ -340,15 +340,19 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   }
 
   keys(): IterableIterator<K> {
-    return this.#walk((k, ko) => this.keyCodec.decode(k, ko));
+    const key = codecReader(this.keyCodec);
+    return this.#walk((k, ko) => key(k, ko));
   }
 
   values(): IterableIterator<V> {
-    return this.#walk((_k, _ko, v, vo) => this.valueCodec.decode(v, vo));
+    const value = codecReader(this.valueCodec);
+    return this.#walk((_k, _ko, v, vo) => value(v, vo));
   }
 
   entries(): IterableIterator<[K, V]> {
-    return this.#walk((k, ko, v, vo): [K, V] => [this.keyCodec.decode(k, ko), this.valueCodec.decode(v, vo)]);
+    const key = codecReader(this.keyCodec);
+    const value = codecReader(this.valueCodec);
+    return this.#walk((k, ko, v, vo): [K, V] => [key(k, ko), value(v, vo)]);
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
@@ -422,11 +426,13 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   *#batches(del: boolean, options: BatchOptions | undefined): Generator<[K, V][]> {
     this.assertOpen();
     const size = this.#batchSize(options);
+    const key = codecReader(this.keyCodec);
+    const value = codecReader(this.valueCodec);
+    const keyBytes = this.keySize;
+    const valueBytes = this.#valueBytes;
     for (const { keys, values, count } of this.#rawBatches(del, size)) {
       const chunk: [K, V][] = new Array(count);
-      for (let i = 0; i < count; i++) {
-        chunk[i] = [this.keyCodec.decode(keys, i * this.keySize), this.valueCodec.decode(values, i * this.#valueBytes)];
-      }
+      for (let i = 0; i < count; i++) chunk[i] = [key(keys, i * keyBytes), value(values, i * valueBytes)];
       yield chunk;
       if (this.closed) return;
     }

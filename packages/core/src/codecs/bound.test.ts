@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Codec } from './codec.js';
-import { bindCodec } from './bound.js';
+import { bindCodec, codecReader } from './bound.js';
 import { integerCodec, s16, s32, s64, s64n, s8, u16, u16be, u32, u32be, u64, u64be, u64n, u8 } from './integer.js';
 import { struct } from './struct.js';
 
@@ -119,5 +119,29 @@ describe('bindCodec', () => {
   it('falls back to the codec for a buffer shorter than its size', () => {
     const short = new Uint8Array(2);
     expect(outcome(() => bindCodec(u32, short).encode(1))).toBe(outcome(() => u32.encode(1, short)));
+  });
+
+  it('reads and writes at offsets, and a reader rebinds when the buffer changes', () => {
+    for (const codec of [...numberCodecs, ...bigintCodecs] as Codec<unknown>[]) {
+      const read = codecReader(codec);
+      for (let b = 0; b < 3; b++) {
+        const buffer = new Uint8Array(new ArrayBuffer(codec.size * 5 + b), b, codec.size * 5).map((_, i) => (i * 37 + b * 11) & 0xff);
+        const io = bindCodec(codec, buffer);
+        for (let i = 0; i < 5; i++) {
+          const at = i * codec.size;
+          expect(
+            outcome(() => read(buffer, at)),
+            `${codec.name} at ${at}`,
+          ).toBe(outcome(() => codec.decode(buffer, at)));
+          if (outcome(() => codec.decode(buffer, at)) === 'ok') {
+            expect(read(buffer, at)).toBe(codec.decode(buffer, at));
+            expect(io.decode(at)).toBe(codec.decode(buffer, at));
+            const copy = buffer.slice();
+            io.encode(codec.decode(buffer, at), at);
+            expect([...buffer]).toEqual([...copy]);
+          }
+        }
+      }
+    }
   });
 });

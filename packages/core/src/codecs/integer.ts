@@ -128,18 +128,18 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
       // The range checks as BigInt.asIntN/asUintN(64): optimized code computes them inline, without the bounds.
       return signed
         ? {
-            encode(value: bigint): void {
+            encode(value: bigint, offset = 0): void {
               if (typeof value !== 'bigint' || BigInt.asIntN(64, value) !== value) throw codecError(name, expected, value);
-              view.setBigInt64(0, value, little);
+              view.setBigInt64(offset, value, little);
             },
-            decode: (): bigint => view.getBigInt64(0, little),
+            decode: (offset = 0): bigint => view.getBigInt64(offset, little),
           }
         : {
-            encode(value: bigint): void {
+            encode(value: bigint, offset = 0): void {
               if (typeof value !== 'bigint' || BigInt.asUintN(64, value) !== value) throw codecError(name, expected, value);
-              view.setBigUint64(0, value, little);
+              view.setBigUint64(offset, value, little);
             },
-            decode: (): bigint => view.getBigUint64(0, little),
+            decode: (offset = 0): bigint => view.getBigUint64(offset, little),
           };
     });
     return codec;
@@ -186,13 +186,13 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
     registerBinder(codec, (buffer) => {
       const view = viewOf(buffer);
       return {
-        encode(value: number): void {
+        encode(value: number, offset = 0): void {
           check(value);
           const hi = Math.floor(value / TWO_32);
-          view.setUint32(loAt, value - hi * TWO_32, little);
-          view.setUint32(hiAt, hi >>> 0, little);
+          view.setUint32(offset + loAt, value - hi * TWO_32, little);
+          view.setUint32(offset + hiAt, hi >>> 0, little);
         },
-        decode: (): number => join(view.getUint32(loAt, little), view.getUint32(hiAt, little)),
+        decode: (offset = 0): number => join(view.getUint32(offset + loAt, little), view.getUint32(offset + hiAt, little)),
       };
     });
     return codec;
@@ -230,38 +230,39 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
     if (bits === 8) {
       return signed
         ? {
-            encode: (value: number): void =>
-              view.setInt8(0, typeof value === 'number' && (value << 24) >> 24 === value ? value : fail(value)),
-            decode: (): number => view.getInt8(0),
+            encode: (value: number, offset = 0): void =>
+              view.setInt8(offset, typeof value === 'number' && (value << 24) >> 24 === value ? value : fail(value)),
+            decode: (offset = 0): number => view.getInt8(offset),
           }
         : {
-            encode: (value: number): void => view.setUint8(0, typeof value === 'number' && (value & 0xff) === value ? value : fail(value)),
-            decode: (): number => view.getUint8(0),
+            encode: (value: number, offset = 0): void =>
+              view.setUint8(offset, typeof value === 'number' && (value & 0xff) === value ? value : fail(value)),
+            decode: (offset = 0): number => view.getUint8(offset),
           };
     }
     if (bits === 16) {
       return signed
         ? {
-            encode: (value: number): void =>
-              view.setInt16(0, typeof value === 'number' && (value << 16) >> 16 === value ? value : fail(value), little),
-            decode: (): number => view.getInt16(0, little),
+            encode: (value: number, offset = 0): void =>
+              view.setInt16(offset, typeof value === 'number' && (value << 16) >> 16 === value ? value : fail(value), little),
+            decode: (offset = 0): number => view.getInt16(offset, little),
           }
         : {
-            encode: (value: number): void =>
-              view.setUint16(0, typeof value === 'number' && (value & 0xffff) === value ? value : fail(value), little),
-            decode: (): number => view.getUint16(0, little),
+            encode: (value: number, offset = 0): void =>
+              view.setUint16(offset, typeof value === 'number' && (value & 0xffff) === value ? value : fail(value), little),
+            decode: (offset = 0): number => view.getUint16(offset, little),
           };
     }
     return signed
       ? {
-          encode: (value: number): void =>
-            view.setInt32(0, typeof value === 'number' && (value | 0) === value ? value : fail(value), little),
-          decode: (): number => view.getInt32(0, little),
+          encode: (value: number, offset = 0): void =>
+            view.setInt32(offset, typeof value === 'number' && (value | 0) === value ? value : fail(value), little),
+          decode: (offset = 0): number => view.getInt32(offset, little),
         }
       : {
-          encode: (value: number): void =>
-            view.setUint32(0, typeof value === 'number' && value >>> 0 === value ? value : fail(value), little),
-          decode: (): number => view.getUint32(0, little),
+          encode: (value: number, offset = 0): void =>
+            view.setUint32(offset, typeof value === 'number' && value >>> 0 === value ? value : fail(value), little),
+          decode: (offset = 0): number => view.getUint32(offset, little),
         };
   });
   return codec;
