@@ -78,8 +78,13 @@ if (file && (!cachedData || script.cachedDataRejected)) {
     try {
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       fs.renameSync(tmp, file);
+      // Also the caches nobody has written for 30 days, whatever copy made them (a removed install, a deleted
+      // clone): written only when made, so their age says when their copy last changed or started a command.
+      const old = Date.now() - 30 * 24 * 3600 * 1000;
       for (const name of fs.readdirSync(cache.dir)) {
-        if (name !== cache.name && cache.stale(name)) fs.rmSync(path.join(cache.dir, name), { force: true });
+        if (name === cache.name || !name.endsWith('.bin')) continue;
+        const other = path.join(cache.dir, name);
+        if (cache.stale(name) || fs.statSync(other).mtimeMs < old) fs.rmSync(other, { force: true });
       }
     } catch {
       // A full disk or a read-only home: the next run compiles again.

@@ -62,7 +62,7 @@ describe.skipIf(!built)(
       expect(fs.readdirSync(cacheDir()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     });
 
-    it('replaces the cache of an earlier build of the same copy, not the caches of other copies', () => {
+    it('replaces the cache of an earlier build of the same copy, and of copies unused for a month, not the others', () => {
       run(['--help']);
       const [current] = cached('other');
       const copy = /^v[\d.]+-\w+-([0-9a-f]{8})-/.exec(current!)![1];
@@ -70,9 +70,15 @@ describe.skipIf(!built)(
       const otherCopy = `${process.version}-${process.arch}-00000000-1-2-other.bin`;
       fs.writeFileSync(path.join(cacheDir(), earlier), 'an earlier build of this copy');
       fs.writeFileSync(path.join(cacheDir(), otherCopy), 'a build of another copy of bpfkit');
+      // Another copy's cache unchanged for 31 days: that copy is gone, or stopped being used.
+      const abandoned = `${process.version}-${process.arch}-11111111-1-2-disasm.bin`;
+      fs.writeFileSync(path.join(cacheDir(), abandoned), 'an abandoned copy');
+      const monthAgo = new Date(Date.now() - 31 * 24 * 3600 * 1000);
+      fs.utimesSync(path.join(cacheDir(), abandoned), monthAgo, monthAgo);
       fs.rmSync(path.join(cacheDir(), current!));
       run(['--help']);
       expect(cached('other').sort()).toEqual([current, otherCopy].sort());
+      expect(cached('disasm')).toEqual([]);
     });
 
     it('uses no cache directory that others can write to, and none when told not to', () => {
@@ -89,6 +95,20 @@ describe.skipIf(!built)(
       // No HOME and no XDG_CACHE_HOME: no cache, the same answer.
       const r = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
       expect(r.stdout).toBe(help.stdout);
+    });
+
+    it.skipIf(!fs.existsSync('/sys/kernel/btf/vmlinux'))('writes all of an output larger than a pipe holds', () => {
+      const types = ['--types', 'task_struct,sk_buff,net_device,bpf_prog,file,inode,super_block,mm_struct'];
+      const file = path.join(home, 'out.ts');
+      const toFile = spawnSync(process.execPath, [bin, 'gen', 'types', '/sys/kernel/btf/vmlinux', ...types, '-o', file], {
+        encoding: 'utf8',
+      });
+      expect(toFile.status, toFile.stderr).toBe(0);
+      const whole = fs.readFileSync(file, 'utf8');
+      expect(whole.length).toBeGreaterThan(64 * 1024);
+      const piped = run(['gen', 'types', '/sys/kernel/btf/vmlinux', ...types]);
+      expect(piped.status, piped.stderr).toBe(0);
+      expect(piped.stdout).toBe(whole);
     });
 
     it('exits with the command status, with a cache and without', () => {
