@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { allocElemSlot, ELEM_SLOT_MAX_BYTES, elemCall, freeElemSlot, hasElemArena } from './elem-arena.js';
-import { native, nativeLoadError, packageRoot } from './native.js';
+import { native, nativeLoadError } from './native.js';
+import { runAddonChild } from './test-support/addon-child.js';
 import { whenKernel } from './test-support/kernel-gates.js';
 
 // uapi linux/bpf.h
@@ -27,17 +27,8 @@ function createHash(keySize: number, valueSize: number, maxEntries: number): num
   return native.bpf(BPF_MAP_CREATE, attr);
 }
 
-/** Runs `body` in a child Node.js with the raw addon as `addon` (its elemOps still on it). */
-function runChild(body: string, nodeArgs: string[] = [], env: Record<string, string> = {}): { status: number | null; output: string } {
-  const script = `const addon = require('node-gyp-build')(${JSON.stringify(packageRoot())});\n${body}`;
-  const r = spawnSync(process.execPath, [...nodeArgs, '-e', script], {
-    cwd: packageRoot(),
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, ...env },
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
+/** A child Node.js with the raw addon as `addon`, its elemOps still on it (see runAddonChild). */
+const runChild = runAddonChild;
 
 describe.skipIf(nativeLoadError !== null)('element arena slots', () => {
   it('exists with the addon, and is taken off the addon exports', () => {

@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { native, nativeLoadError, packageRoot } from './native.js';
+import { native, nativeLoadError } from './native.js';
+import { runAddonChild } from './test-support/addon-child.js';
 import { whenKernel } from './test-support/kernel-gates.js';
 
 // bpf commands and map types (uapi linux/bpf.h)
@@ -71,21 +71,8 @@ function getlinkRequest(seq: number): Uint8Array {
   return msg; // ifinfomsg all zero: AF_UNSPEC, every link
 }
 
-/** Runs a small script in a child node process with the addon loaded as `addon`; returns its exit status. */
-function runChild(
-  body: string,
-  nodeArgs: string[] = [],
-  env: Record<string, string> = {},
-): { status: number | null; signal: string | null; output: string } {
-  const script = `const addon = require('node-gyp-build')(${JSON.stringify(packageRoot())});\n${body}`;
-  const r = spawnSync(process.execPath, [...nodeArgs, '-e', script], {
-    cwd: packageRoot(),
-    encoding: 'utf8',
-    timeout: 20_000,
-    env: { ...process.env, ...env },
-  });
-  return { status: r.status, signal: r.signal, output: `${r.stdout}${r.stderr}` };
-}
+/** A child Node.js with the raw addon as `addon` (see runAddonChild). */
+const runChild = (body: string, nodeArgs: string[] = [], env: Record<string, string> = {}) => runAddonChild(body, nodeArgs, env, 20_000);
 
 describe('native addon', () => {
   it('loads', () => {

@@ -13,6 +13,14 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** Both ends of a new FIFO (a pipe, 64 KiB), non-blocking. */
+function nonBlockingFifo(): { reader: number; writer: number } {
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  return { reader, writer: fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK) };
+}
+
 const never = (): never => {
   throw new Error('the reader went away');
 };
@@ -56,10 +64,7 @@ describe('StdioWriter', () => {
   });
 
   it('hands the rest to the stream when a non-blocking pipe is full, losing and repeating nothing', () => {
-    const fifo = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    const { reader, writer } = nonBlockingFifo();
     try {
       const stream = keeper();
       const w = new StdioWriter(writer, () => stream, never);
@@ -89,10 +94,7 @@ describe('StdioWriter', () => {
   });
 
   it('stops quietly when the reader went away', () => {
-    const fifo = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    const { reader, writer } = nonBlockingFifo();
     fs.closeSync(reader);
     try {
       class Stopped extends Error {}
