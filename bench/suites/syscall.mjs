@@ -94,37 +94,19 @@ function measureLookups(map, bin) {
   const ceiling = median(c) / (median(c) + penalty);
   const perPage = (median(cPages) - median(cBad)) / 32;
   const perPageAlone = median(cPagesAlone) / 32;
+  /** A row: `mine` against C's `cRounds`, both measured per round. */
+  const againstC = (op, mine, cRounds) => ({
+    op,
+    bpfkit: median(mine),
+    baselines: { c: median(cRounds) },
+    ratios: { c: perRoundRatio(cRounds, mine) },
+  });
   report('syscall', [
-    {
-      op: 'array lookup (arena entry point, elemCall)',
-      bpfkit: median(e),
-      baselines: { c: median(c) },
-      ratios: { c: perRoundRatio(c, e) },
-    },
-    {
-      op: 'array lookup (TypedArray entry point, native.mapLookup)',
-      bpfkit: median(a),
-      baselines: { c: median(c) },
-      ratios: { c: perRoundRatio(c, a) },
-    },
-    {
-      op: 'array lookup (typed Map.lookup, u32 -> u64)',
-      bpfkit: median(t),
-      baselines: { c: median(c) },
-      ratios: { c: perRoundRatio(c, t) },
-    },
-    {
-      op: 'bpf() refused at once (bad fd), arena entry point',
-      bpfkit: median(eBad),
-      baselines: { c: median(cBad) },
-      ratios: { c: perRoundRatio(cBad, eBad) },
-    },
-    {
-      op: 'bpf() refused at once (bad fd), TypedArray entry point',
-      bpfkit: median(bad),
-      baselines: { c: median(cBad) },
-      ratios: { c: perRoundRatio(cBad, bad) },
-    },
+    againstC('array lookup (arena entry point, elemCall)', e, c),
+    againstC('array lookup (TypedArray entry point, native.mapLookup)', a, c),
+    againstC('array lookup (typed Map.lookup, u32 -> u64)', t, c),
+    againstC('bpf() refused at once (bad fd), arena entry point', eBad, cBad),
+    againstC('bpf() refused at once (bad fd), TypedArray entry point', bad, cBad),
   ]);
   console.log(
     `note: the bare system call costs a Node.js process ${penalty.toFixed(0)} ns more than a C one; the lookup can reach at most ${ceiling.toFixed(2)}x C from Node.js here ` +

@@ -212,10 +212,11 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     }
     this.#valueBytes = valueBytes;
     const keyBytes = Math.max(spec.keySize, 1);
-    const scratch = ops.scratch?.(keyBytes, Math.max(valueBytes, 1));
+    const valueBufferBytes = Math.max(valueBytes, 1);
+    const scratch = ops.scratch?.(keyBytes, valueBufferBytes);
     // Else backed by their own ArrayBuffers: the addon takes their addresses without moving them off the V8 heap.
     this.#key = scratch?.key ?? new Uint8Array(new ArrayBuffer(keyBytes));
-    this.#value = scratch?.value ?? new Uint8Array(new ArrayBuffer(Math.max(valueBytes, 1)));
+    this.#value = scratch?.value ?? new Uint8Array(new ArrayBuffer(valueBufferBytes));
     this.#keyIO = bindCodec(this.keyCodec, this.#key);
     this.#valueIO = bindCodec(this.valueCodec, this.#value);
   }

@@ -301,7 +301,7 @@ v8::Local<v8::Object> NewElemOps(v8::Isolate* isolate, v8::Local<v8::Context> co
       v8::ArrayBuffer::NewBackingStore(arena->base, kElemArenaBytes, v8::BackingStore::EmptyDeleter, nullptr);
   v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, std::move(store));
   // No detach key: with one, Node 20 aborts the process when a transfer is tried (it asserts that
-  // detaching succeeds). JavaScript keeps the buffer out of reach instead (native.ts), and a buffer
+  // detaching succeeds). JavaScript keeps the buffer out of reach instead (src/elem-arena.ts), and a buffer
   // detached anyway only empties the views; the arena stays the addon's.
   if (!ops->Set(context, v8::String::NewFromUtf8Literal(isolate, "arena"), buffer).FromMaybe(false) ||
       !ops->Set(context, v8::String::NewFromUtf8Literal(isolate, "elem"), fn).FromMaybe(false)) {

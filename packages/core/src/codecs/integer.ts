@@ -202,14 +202,11 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
   const min = signed ? -(full / 2) : 0;
   const max = signed ? full / 2 - 1 : full - 1;
   const expected = `an integer from ${min} to ${max}`;
-  const check = (value: number): void => {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw codecError(name, expected, value);
-  };
   const codec: Codec<number> = {
     size,
     name,
     encode(value: number, into: Uint8Array, offset = 0): void {
-      check(value);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw codecError(name, expected, value);
       checkBuffer(name, size, into, offset, true);
       writeUint(into, offset, size, value < 0 ? value + full : value, little);
     },
@@ -268,7 +265,7 @@ export function integerCodec(options: IntegerCodecOptions): Codec<number> | Code
   return codec;
 }
 
-/** A DataView over the first bytes of `buffer`. */
+/** A DataView over the bytes of `buffer`. */
 function viewOf(buffer: Uint8Array): DataView {
   return new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
