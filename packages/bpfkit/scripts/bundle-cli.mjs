@@ -27,7 +27,8 @@ await build({
     minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
   },
 });
-// The bundle is source for the launcher's vm.Script, not a script of its own; every module in it
+// The bundle is source for the launcher's vm.Script, not a script of its own (a module's function,
+// which the launcher calls); every module in it
 // was an ES module, so it runs in strict mode as they did. It is made pure ASCII (each other
 // character as a \u escape, valid in strings, templates, regular expressions, identifiers and
 // comments alike): the launcher reads it as latin1, and V8 keeps a one-byte string (half the
@@ -35,7 +36,8 @@ await build({
 const bundle = path.join(dist, 'cli.bundle.cjs');
 const source = fs.readFileSync(bundle, 'utf8').replace(/^#!.*\n/, '');
 const ascii = source.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-fs.writeFileSync(bundle, `'use strict';\n${ascii}`);
+// Wrapped as Node wraps a CommonJS module (Module.wrap), here once rather than by the launcher on every run.
+fs.writeFileSync(bundle, `(function (exports, require, module, __filename, __dirname) { 'use strict';\n${ascii}\n});`);
 fs.copyFileSync(path.join(root, 'scripts', 'cli-launcher.cjs'), path.join(dist, 'bpfkit.cjs'));
 fs.chmodSync(path.join(dist, 'bpfkit.cjs'), 0o755);
 // The ES module bundle of earlier builds.

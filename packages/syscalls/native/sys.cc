@@ -1,8 +1,10 @@
 // close, perf_event_open, ioctl, netlink and socket calls, rlimits, mount.
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -165,6 +167,35 @@ Napi::Value GetRlimit(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Whether this process may lock memory without limit: CAP_IPC_LOCK in its effective set, or an unlimited
+// RLIMIT_MEMLOCK (below that limit, locking is allowed too, but a later mmap past it would fail).
+bool MayLockWithoutLimit() {
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) == 0 &&
+      (data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK)) != 0) {
+    return true;
+  }
+  KernelRlimit lim;
+  return Prlimit(RLIMIT_MEMLOCK, nullptr, &lim) == 0 && lim.rlim_cur == RLIM64_INFINITY;
+}
+
+// populateFutureMappings(on: boolean): mlockall(MCL_FUTURE) when on, munlockall() when off.
+// Locked, every page a later mmap, brk or mprotect makes usable is populated at once, where it would
+// otherwise be faulted in page by page; on machines where a page fault costs far more than a page's
+// share of a populate, a short process that grows its heap gains time. Only taken where locking has no
+// limit to run into (MayLockWithoutLimit): past RLIMIT_MEMLOCK, a later mmap would fail instead.
+// Returns 1 when future mappings are now populated, 0 when that was not allowed (nothing changed), and
+// -errno when the kernel refused; `off` always unlocks and returns 0 or -errno.
+Napi::Value PopulateFutureMappings(const Napi::CallbackInfo& info) {
+  RequireArgs(info, 1, "populateFutureMappings");
+  if (!info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "populateFutureMappings: on must be a boolean");
+  if (!info[0].As<Napi::Boolean>().Value()) return Result(info.Env(), munlockall());
+  if (!MayLockWithoutLimit()) return Napi::Number::New(info.Env(), 0);
+  if (mlockall(MCL_FUTURE) < 0) return Result(info.Env(), -1);
+  return Napi::Number::New(info.Env(), 1);
+}
+
 uint64_t RequireU64(const Napi::Value& v, const char* what) {
   if (v.IsBigInt()) {
     bool lossless = false;
@@ -272,6 +303,7 @@ void InitSys(Napi::Env env, Napi::Object exports) {
   exports.Set("getsockopt", Napi::Function::New(env, GetSockOpt, "getsockopt"));
   exports.Set("getrlimit", Napi::Function::New(env, GetRlimit, "getrlimit"));
   exports.Set("setrlimit", Napi::Function::New(env, SetRlimit, "setrlimit"));
+  exports.Set("populateFutureMappings", Napi::Function::New(env, PopulateFutureMappings, "populateFutureMappings"));
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
   exports.Set("setns", Napi::Function::New(env, SetNs, "setns"));

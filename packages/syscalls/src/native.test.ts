@@ -147,6 +147,37 @@ describe('native addon', () => {
     expect(native.getrlimit(9999)).toBe(-k('EINVAL'));
   });
 
+  it.skipIf(!loaded)('populateFutureMappings locks (so populates) later mappings only where locking has no limit', () => {
+    // In a child: the lock is the whole process's. The child first lowers its own RLIMIT_MEMLOCK below
+    // infinity, so only CAP_IPC_LOCK can allow the lock: 1 with it (root), 0 without (nothing locked).
+    const capIpcLock = 14;
+    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`);
+    const allowed = ((capEff >> BigInt(capIpcLock)) & 1n) === 1n;
+    const r = runAddonChild(`
+      const locked = () => Number(/^VmLck:\\s+(\\d+) kB$/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]);
+      const limit = addon.getrlimit(8);
+      const soft = limit.hard < 1n << 20n ? limit.hard : 1n << 20n;
+      if (addon.setrlimit(8, soft, limit.hard) !== 0) throw new Error('setrlimit');
+      const before = locked();
+      const on = addon.populateFutureMappings(true);
+      const fresh = Buffer.alloc(8 << 20); // a mapping of its own (glibc mmaps allocations this large)
+      const during = locked();
+      const off = addon.populateFutureMappings(false);
+      let refused = '';
+      try { addon.populateFutureMappings(1); } catch (e) { refused = e.constructor.name + ': ' + e.message; }
+      console.log(JSON.stringify({ before, on, during: during >= fresh.length / 1024, off, after: locked(), refused }));
+    `);
+    expect(r.status, r.output).toBe(0);
+    expect(JSON.parse(r.output)).toEqual({
+      before: 0,
+      on: allowed ? 1 : 0,
+      during: allowed,
+      off: 0,
+      after: 0,
+      refused: 'TypeError: populateFutureMappings: on must be a boolean',
+    });
+  });
+
   it.skipIf(!loaded)('mount returns an errno for a nonsense fstype; umount of a non-mount point too', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-mount-'));
     try {

@@ -163,6 +163,14 @@ export interface NativeAddon {
   getrlimit(resource: number): { soft: bigint; hard: bigint } | number;
   /** setrlimit(2) of this process (2^64-1 for RLIM_INFINITY). Returns 0 or -errno. */
   setrlimit(resource: number, soft: bigint, hard: bigint): number;
+  /**
+   * `true`: mlockall(MCL_FUTURE), so that the kernel populates every page a later mmap, brk or mprotect makes
+   * usable at once instead of faulting it in page by page; taken only where locking has no limit to run into
+   * (CAP_IPC_LOCK, or an unlimited RLIMIT_MEMLOCK). `false`: munlockall(). For a short process (the `bpfkit`
+   * CLI's commands): the pages stay locked until it exits or unlocks. Returns 1 when future mappings are now
+   * populated, 0 when that was not allowed (nothing changed; always 0 for `false` on success), or -errno.
+   */
+  populateFutureMappings(on: boolean): number;
   /** mount(2); `data` null for none. Returns 0 or -errno. */
   mount(source: string, target: string, fstype: string, flags: number, data: string | null): number;
   /** umount2(2). Returns 0 or -errno. */
@@ -273,6 +281,7 @@ const FUNCTIONS = [
   'getsockopt',
   'getrlimit',
   'setrlimit',
+  'populateFutureMappings',
   'mount',
   'umount',
   'setns',

@@ -111,6 +111,38 @@ describe.skipIf(!built)(
       expect(piped.stdout).toBe(whole);
     });
 
+    it('has the memory of short commands populated (locked) where locking has no limit; not for commands that run on', () => {
+      // What the process has locked when it ends, written by a module preloaded before the bin.
+      const hook = path.join(home, 'locked-at-exit.cjs');
+      const report = path.join(home, 'locked');
+      fs.writeFileSync(
+        hook,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, /^VmLck:\\s+(\\d+) kB$/m.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]));`,
+      );
+      const lockedKb = (args: string[], env: Record<string, string> = {}) => {
+        fs.rmSync(report, { force: true });
+        const r = spawnSync(process.execPath, ['--require', hook, bin, ...args], {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
+        });
+        expect(r.error).toBeUndefined();
+        return Number(fs.readFileSync(report, 'utf8'));
+      };
+      const status = fs.readFileSync('/proc/self/status', 'utf8');
+      const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0'}`);
+      const ipcLock = ((capEff >> 14n) & 1n) === 1n; // CAP_IPC_LOCK
+      const unlimited = spawnSync('sh', ['-c', 'ulimit -l'], { encoding: 'utf8' }).stdout.trim() === 'unlimited';
+      const allowed = ipcLock || unlimited;
+
+      const disasm = lockedKb(['disasm', object]);
+      if (allowed) expect(disasm).toBeGreaterThan(1024);
+      else expect(disasm).toBe(0);
+      expect(lockedKb(['disasm', object], { BPFKIT_NO_PREFAULT: '1' })).toBe(0);
+      // These run until Ctrl-C when given what they need (here they stop at their usage errors).
+      expect(lockedKb(['events'])).toBe(0);
+      expect(lockedKb(['prog', 'attach'])).toBe(0);
+    });
+
     it('exits with the command status, with a cache and without', () => {
       for (let i = 0; i < 2; i++) {
         const r = run(['no-such-command']);
