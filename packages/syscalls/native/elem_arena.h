@@ -41,10 +41,6 @@ inline uint64_t ArenaAddress(const ElemArena* arena, int32_t offset) {
   return offset == -1 ? 0 : reinterpret_cast<uintptr_t>(arena->base) + static_cast<uint32_t>(offset);
 }
 
-// elem(cmd, fd, keyOffset, valueOffset, flags): one element command on the arena's bytes.
-// Returns the result or -errno; -EINVAL, without a system call, for a command that is not an
-// element command or an offset outside the arena. (The V8 fast call cannot throw: the
-// Node-API form answers the same way so both behave alike.)
 // bpf(cmd, attr, size) as -errno or the result. On x86-64 the system call instruction itself, where libc's
 // syscall() would add a call into another page and a write of errno: after a system call this kernel has an
 // empty TLB (PTI without PCID, see elem_arena.cc), so each page the return path touches costs a page walk.
@@ -63,6 +59,10 @@ inline long ElemBpf(int32_t cmd, void* attr, unsigned long size) {
 #endif
 }
 
+// elem(cmd, fd, keyOffset, valueOffset, flags): one element command on the arena's bytes.
+// Returns the result or -errno; -EINVAL, without a system call, for a command that is not an
+// element command or an offset outside the arena. (The V8 fast call cannot throw: the
+// Node-API form answers the same way so both behave alike.)
 inline int32_t ArenaElem(const ElemArena* arena, int32_t cmd, int32_t fd, int32_t key, int32_t value,
                          uint32_t flags) {
   if (!IsElemCommand(cmd) || !InArena(key) || !InArena(value)) return -EINVAL;

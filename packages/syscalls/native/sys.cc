@@ -1,4 +1,4 @@
-// close, perf_event_open, ioctl, netlink and socket calls, rlimits, mount.
+// close, perf_event_open, ioctl, netlink and socket calls, rlimits, memory locking, mount.
 #include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/perf_event.h>
