@@ -150,10 +150,9 @@ describe('native addon', () => {
   it.skipIf(!loaded)('populateFutureMappings locks (so populates) later mappings only where locking has no limit', () => {
     // In a child: the lock is the whole process's. The child first lowers its own RLIMIT_MEMLOCK below
     // infinity, so only CAP_IPC_LOCK can allow the lock: 1 with it (root), 0 without (nothing locked).
-    const capIpcLock = 14;
     const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`);
-    const allowed = ((capEff >> BigInt(capIpcLock)) & 1n) === 1n;
-    const r = runAddonChild(`
+    const allowed = ((capEff >> 14n) & 1n) === 1n; // CAP_IPC_LOCK
+    const r = runChild(`
       const locked = () => Number(/^VmLck:\\s+(\\d+) kB$/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]);
       const limit = addon.getrlimit(8);
       const soft = limit.hard < 1n << 20n ? limit.hard : 1n << 20n;
