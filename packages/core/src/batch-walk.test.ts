@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BatchWalk } from './batch-walk.js';
-import type { BatchWalkSource, RawBatch } from './batch-walk.js';
+import { u8, u16, u32 } from './codecs/integer.js';
+import type { BatchWalkSource, RawBatch, WalkYield } from './batch-walk.js';
 
-/** Batches of u8 keys (value bytes unused), then `rest`, with what the walk did recorded. */
+/** Batches of u8 keys (value bytes unused), then `rest`, with what the walk did recorded; the map closes after `closedAfter` elements. */
 function source(batches: number[][], rest: number[] | undefined, log: string[], closedAfter = Infinity) {
-  let made = 0;
   function* gen(): Generator<RawBatch> {
     try {
       for (const b of batches) {
@@ -15,22 +15,23 @@ function source(batches: number[][], rest: number[] | undefined, log: string[], 
       log.push('batches closed');
     }
   }
+  const stats = { visited: 0, batches: 0 };
   const s: BatchWalkSource<number> = {
     begin: () => gen(),
     rest: () => {
       log.push('rest');
       return rest?.[Symbol.iterator]();
     },
-    make: (keys, ko) => {
-      made++;
-      return keys[ko]!;
-    },
-    closed: () => made >= closedAfter,
     end: () => log.push('end'),
-    visited: () => {},
-    batch: () => {},
-    keyBytes: 1,
-    valueBytes: 1,
+    handle: {
+      get closed() {
+        return stats.visited >= closedAfter;
+      },
+    },
+    stats,
+    keyCodec: u8,
+    valueCodec: u8,
+    yields: 'keys',
   };
   return s;
 }
@@ -72,5 +73,61 @@ describe('BatchWalk', () => {
     s.begin = () => undefined;
     expect([...new BatchWalk(s)]).toEqual([7, 8]);
     expect(log).toEqual(['rest', 'end']);
+  });
+
+  it("yields keys, values or pairs decoded at the codecs' strides, rebinding when the map hands over new buffers", () => {
+    // Batches of u16 keys and u32 values: the first two share buffers (rewritten in between, as the map does), the third is larger.
+    const small = { keys: new Uint8Array(4), values: new Uint8Array(8) };
+    const large = { keys: new Uint8Array(6), values: new Uint8Array(12) };
+    const fill = (b: { keys: Uint8Array; values: Uint8Array }, pairs: [number, number][]): RawBatch => {
+      const kv = new DataView(b.keys.buffer);
+      const vv = new DataView(b.values.buffer);
+      pairs.forEach(([k, v], i) => {
+        kv.setUint16(i * 2, k, true);
+        vv.setUint32(i * 4, v, true);
+      });
+      return { keys: b.keys, values: b.values, count: pairs.length };
+    };
+    const walk = (yields: WalkYield) => {
+      const stats = { visited: 0, batches: 0 };
+      const elements = [
+        ...new BatchWalk<unknown>({
+          *begin() {
+            yield fill(small, [
+              [1, 100],
+              [2, 200],
+            ]);
+            yield fill(small, [[3, 300]]);
+            yield fill(large, [
+              [4, 400],
+              [5, 500],
+              [6, 600],
+            ]);
+          },
+          rest: () => undefined,
+          end: () => {},
+          handle: { closed: false },
+          stats,
+          keyCodec: u16,
+          valueCodec: u32,
+          yields,
+        }),
+      ];
+      return { elements, stats };
+    };
+    // The integer codecs are host order; the test writes little-endian, as the hosts this runs on are.
+    expect(walk('entries')).toEqual({
+      elements: [
+        [1, 100],
+        [2, 200],
+        [3, 300],
+        [4, 400],
+        [5, 500],
+        [6, 600],
+      ],
+      stats: { visited: 6, batches: 3 },
+    });
+    expect(walk('keys').elements).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(walk('values').elements).toEqual([100, 200, 300, 400, 500, 600]);
   });
 });

@@ -4,6 +4,7 @@ import { BpfError, ClosedError, describeValue, InvalidArgumentError } from './er
 import { Errno } from './errno.js';
 import { OwnedHandle } from './disposable.js';
 import { BatchWalk } from './batch-walk.js';
+import type { WalkYield } from './batch-walk.js';
 import { UpdateFlags } from './kernel/flags.js';
 import { MapType } from './kernel/map-type.js';
 import type { BatchOptions, BatchStats, IterationStats, Map, MapCodecs, MapInfo, MapSpec, UpdateFlag } from './interfaces.js';
@@ -267,12 +268,12 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   }
 
   /**
-   * Walks the map (a batch at a time where it can, see the class comment)
-   * and yields `make(keys, keyOffset, values, valueOffset)` for each
-   * element: the key and value are at those offsets of scratch buffers
-   * reused at every step (decode or copy them inside `make`).
+   * Walks the map (a batch at a time where it can, see the class comment),
+   * yielding the keys, the values or `[key, value]` pairs; the next-key walk
+   * makes each with `make(keys, keyOffset, values, valueOffset)` from
+   * scratch buffers reused at every step.
    */
-  #walk<T>(make: WalkMake<T>): IterableIterator<T> {
+  #walk<T>(yields: WalkYield, make: WalkMake<T>, keyCodec: Codec<unknown> = this.keyCodec): IterableIterator<T> {
     const stats: IterationStats = { visited: 0, restarts: 0, aborted: false, batches: 0 };
     let lastBatch: BatchStats | undefined;
     return new BatchWalk<T>({
@@ -294,20 +295,15 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
         stats.batches = 0;
         return this.#walkNextKey(make, stats);
       },
-      make,
-      closed: () => this.closed,
       end: () => {
         if (lastBatch) this.lastBatch = lastBatch;
         lastBatch = undefined;
       },
-      visited: () => {
-        stats.visited++;
-      },
-      batch: () => {
-        stats.batches = (stats.batches ?? 0) + 1;
-      },
-      keyBytes: this.keySize,
-      valueBytes: this.#valueBytes,
+      handle: this,
+      stats,
+      keyCodec,
+      valueCodec: this.valueCodec,
+      yields,
     });
   }
 
@@ -342,18 +338,18 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
 
   keys(): IterableIterator<K> {
     const key = codecReader(this.keyCodec);
-    return this.#walk((k, ko) => key(k, ko));
+    return this.#walk('keys', (k, ko) => key(k, ko));
   }
 
   values(): IterableIterator<V> {
     const value = codecReader(this.valueCodec);
-    return this.#walk((_k, _ko, v, vo) => value(v, vo));
+    return this.#walk('values', (_k, _ko, v, vo) => value(v, vo));
   }
 
   entries(): IterableIterator<[K, V]> {
     const key = codecReader(this.keyCodec);
     const value = codecReader(this.valueCodec);
-    return this.#walk((k, ko, v, vo): [K, V] => [key(k, ko), value(v, vo)]);
+    return this.#walk('entries', (k, ko, v, vo): [K, V] => [key(k, ko), value(v, vo)]);
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
@@ -427,13 +423,20 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
   *#batches(del: boolean, options: BatchOptions | undefined): Generator<[K, V][]> {
     this.assertOpen();
     const size = this.#batchSize(options);
-    const key = codecReader(this.keyCodec);
-    const value = codecReader(this.valueCodec);
     const keyBytes = this.keySize;
     const valueBytes = this.#valueBytes;
+    // Decoders bound once per batch buffer (they change only when a bucket outgrows them), as BatchWalk does.
+    let bound: Uint8Array | undefined;
+    let decodeKey: (offset: number) => K = () => undefined as K;
+    let decodeValue: (offset: number) => V = () => undefined as V;
     for (const { keys, values, count } of this.#rawBatches(del, size)) {
+      if (keys !== bound) {
+        bound = keys;
+        decodeKey = bindCodec(this.keyCodec, keys).decode;
+        decodeValue = bindCodec(this.valueCodec, values).decode;
+      }
       const chunk: [K, V][] = new Array(count);
-      for (let i = 0; i < count; i++) chunk[i] = [key(keys, i * keyBytes), value(values, i * valueBytes)];
+      for (let i = 0; i < count; i++) chunk[i] = [decodeKey(i * keyBytes), decodeValue(i * valueBytes)];
       yield chunk;
       if (this.closed) return;
     }
@@ -578,7 +581,8 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
     }
     const keys: Uint8Array[] = [];
     const keySize = this.keySize;
-    for (const k of this.#walk((key, ko) => key.slice(ko, ko + keySize))) keys.push(k);
+    const bytes = rawCodec(keySize, 'key');
+    for (const k of this.#walk('keys', (key, ko) => key.slice(ko, ko + keySize), bytes)) keys.push(k);
     let n = 0;
     for (const k of keys) if (this.#ops.delete(k)) n++;
     return n;
