@@ -37,6 +37,7 @@ export { sanitizeBtf, unsupportedKinds, FULL_BTF_SUPPORT } from './btf/sanitize.
 export type { BtfSupport } from './btf/sanitize.js';
 export { parseKernelConfig, encodeKconfigValue } from './externs/kconfig.js';
 export { externsFromObject, objectBtfForKernel, KCONFIG_SECTION, KSYMS_SECTION } from './externs/externs.js';
+export { patchObjectBtfForKernel } from './externs/patch-btf.js';
 export type { ExternSpec, ObjectExterns } from './externs/externs.js';
 export { mapInitialValues } from './maps/map-values.js';
 export type { MapInitialValue } from './maps/map-values.js';

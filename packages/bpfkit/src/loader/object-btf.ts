@@ -1,4 +1,4 @@
-import { encodeBtf, objectBtfForKernel, sanitizeBtf, unsupportedKinds } from '@bpfkit/elf';
+import { encodeBtf, objectBtfForKernel, patchObjectBtfForKernel, sanitizeBtf, unsupportedKinds } from '@bpfkit/elf';
 import type { Btf, ElfFile, ObjectExterns } from '@bpfkit/elf';
 import { btfLoad, BtfLoadError } from '@bpfkit/syscalls';
 import { kernelBtfSupport } from '../kernel/btf-support.js';
@@ -7,7 +7,10 @@ import { kernelBtfSupport } from '../kernel/btf-support.js';
  * Loads an object's BTF into the kernel as the kernel accepts it: data
  * sections sized and placed, extern sections laid out, kinds the kernel
  * lacks rewritten ({@link sanitizeBtf}), the original strings kept so
- * `.BTF.ext` line info offsets stay valid. Like libbpf, a kernel that still
+ * `.BTF.ext` line info offsets stay valid. The object's own bytes, patched
+ * ({@link patchObjectBtfForKernel}), go first: a kernel with every kind
+ * they use takes them without the kinds being probed or the types decoded
+ * and encoded again. Like libbpf, a kernel that still
  * refuses it is not fatal: the object loads without BTF (maps without key
  * and value types, programs without func/line info) and the reason is
  * returned as a warning.
@@ -18,6 +21,15 @@ import { kernelBtfSupport } from '../kernel/btf-support.js';
  * if ('fd' in r) console.log('BTF object fd', r.fd); else console.warn(r.warning);
  */
 export function loadObjectBtf(elf: ElfFile, btf: Btf, externs: ObjectExterns): { fd: number } | { warning: string } {
+  const patched = patchObjectBtfForKernel(elf, btf, externs);
+  if (patched) {
+    try {
+      return { fd: btfLoad(patched, {}, { subject: 'object BTF' }) };
+    } catch (err) {
+      if (!(err instanceof BtfLoadError)) throw err;
+      // A kind this kernel lacks, most likely: the full rewrite replaces what the probes say it refuses.
+    }
+  }
   const support = kernelBtfSupport();
   const types = sanitizeBtf(objectBtfForKernel(elf, btf, externs), support);
   const blob = encodeBtf(types, true, { strings: btf.strings });

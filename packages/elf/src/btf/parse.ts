@@ -107,6 +107,20 @@ for (const kind of [BtfKind.ENUM, BtfKind.FUNC_PROTO]) {
   TRAILER_PER_ENTRY[kind] = 8;
 }
 
+/**
+ * Bytes of the type record whose second word is `info`: the 12-byte header
+ * and the kind's trailer (vlen entries for the kinds that have them), or -1
+ * for a kind BTF does not define.
+ *
+ * @example
+ * typeRecordBytes((BtfKind.STRUCT << 24) | 2); // 36: the header and two members
+ */
+export function typeRecordBytes(info: number): number {
+  const kind = (info >>> 24) & 0x1f;
+  const fixed = TRAILER_FIXED[kind]!;
+  return fixed < 0 ? -1 : 12 + fixed + TRAILER_PER_ENTRY[kind]! * (info & 0xffff);
+}
+
 /** Kinds whose `type` field refers to another type. */
 function refersToType(kind: number): boolean {
   switch (kind) {

@@ -144,14 +144,7 @@ export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExtern
     });
     return placeholder;
   };
-  // Global functions of restricted visibility (STV_HIDDEN, STV_INTERNAL: `__hidden`, as libbpf's
-  // usdt.bpf.h declares bpf_usdt_arg) are marked static, as libbpf does: the verifier then checks
-  // them in their caller's context instead of on their own with only their BTF argument types.
-  const restricted = new Set(
-    elf.symbols
-      .filter((s) => s.type === Elf.STT_FUNC && s.bind !== Elf.STB_LOCAL && (s.visibility === 1 || s.visibility === 2))
-      .map((s) => s.name),
-  );
+  const restricted = restrictedFunctions(elf);
   for (const t of types) {
     if (t.kind === BtfKind.VAR && t.linkage === 2) t.linkage = 1;
     if (t.kind === BtfKind.FUNC && t.vlen === 2) t.vlen = 1;
@@ -193,6 +186,21 @@ export function objectBtfForKernel(elf: ElfFile, btf: Btf, externs: ObjectExtern
       .sort((a, b) => a.offset - b.offset);
   }
   return types;
+}
+
+/**
+ * The global functions of restricted visibility (STV_HIDDEN, STV_INTERNAL:
+ * `__hidden`, as libbpf's usdt.bpf.h declares bpf_usdt_arg). The kernel gets
+ * their BTF FUNCs as static, as libbpf does: the verifier then checks them
+ * in their caller's context instead of on their own with only their BTF
+ * argument types.
+ */
+export function restrictedFunctions(elf: ElfFile): Set<string> {
+  return new Set(
+    elf.symbols
+      .filter((s) => s.type === Elf.STT_FUNC && s.bind !== Elf.STB_LOCAL && (s.visibility === 1 || s.visibility === 2))
+      .map((s) => s.name),
+  );
 }
 
 function btfSizeOfOr(btf: Btf, id: number, fallback: number): number {

@@ -8,6 +8,7 @@ import { resolveCoreRelocations } from '../co-re/resolve.js';
 import { Elf, parseElf } from '../elf/parse.js';
 import { ParseError } from '../errors.js';
 import { objectBtfForKernel } from '../externs/externs.js';
+import { patchObjectBtfForKernel } from '../externs/patch-btf.js';
 import { readObject } from '../object.js';
 
 /** A uniform number in [0, 1). */
@@ -205,13 +206,17 @@ export type Outcome = 'ok' | `ParseError ${string}` | 'InvalidArgumentError';
 
 /**
  * Reads `bytes` as the loader would: {@link readObject}, then the BTF it
- * would hand the kernel and the CO-RE relocations of every program against
+ * would hand the kernel (patched, and rewritten) and the CO-RE relocations of every program against
  * `target`. Returns how it ended; anything but a typed error is thrown on.
  */
 export function exercise(bytes: Uint8Array, target: Btf | undefined): Outcome {
   try {
     const spec = readObject(bytes);
-    if (spec.btf) encodeBtf(objectBtfForKernel(spec.elf, spec.btf, spec.externs), spec.littleEndian, { strings: spec.btf.strings });
+    if (spec.btf) {
+      // Both forms the loader may hand the kernel: the object's bytes patched, and the full rewrite.
+      patchObjectBtfForKernel(spec.elf, spec.btf, spec.externs);
+      encodeBtf(objectBtfForKernel(spec.elf, spec.btf, spec.externs), spec.littleEndian, { strings: spec.btf.strings });
+    }
     for (const p of Object.values(spec.programs)) {
       if (spec.btf && target && p.coreRelocations.length) {
         resolveCoreRelocations({
