@@ -127,9 +127,15 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   const flags = view.getUint8(3);
   const hdrLen = view.getUint32(4, le);
   if (hdrLen < MIN_HEADER || hdrLen > bytes.byteLength) fail(`header length ${hdrLen} is not within 24..${bytes.byteLength}`, 4);
+  // Every line_info record names its file, and several often share a source line: each string is decoded once.
+  const decoded = new Map<number, string>();
   const str = (off: number, what: string, at: number): string => {
+    const known = decoded.get(off);
+    if (known !== undefined) return known;
     try {
-      return btf.string(off);
+      const s = btf.string(off);
+      decoded.set(off, s);
+      return s;
     } catch (err) {
       if (err instanceof ParseError) return fail(`${what}: ${err.message}`, at);
       throw err;
