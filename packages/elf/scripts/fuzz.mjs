@@ -55,18 +55,7 @@ const load = () => import(pathToFileURL(path.join(out, 'test-support', 'mutate.j
 
 /** Every test object of the repository, and each one with BTF also without it. */
 function seeds(m) {
-  const files = fs
-    .readdirSync(path.join(root, 'packages'))
-    .flatMap((pkg) => {
-      const dir = path.join(root, 'packages', pkg, 'testdata');
-      return fs.existsSync(dir)
-        ? fs
-            .readdirSync(dir)
-            .filter((f) => f.endsWith('.o'))
-            .map((f) => path.join(dir, f))
-        : [];
-    })
-    .sort();
+  const files = m.testObjectFiles(path.join(root, 'packages'));
   const list = [];
   for (const file of files) {
     const name = path.relative(root, file);

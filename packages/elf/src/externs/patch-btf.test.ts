@@ -9,23 +9,13 @@ import { parseBtf } from '../btf/parse.js';
 import type { BtfType } from '../btf/parse.js';
 import { parseElf } from '../elf/parse.js';
 import { externsFromObject, objectBtfForKernel } from './externs.js';
+import { testObjectFiles } from '../test-support/mutate.js';
 import { patchObjectBtfForKernel } from './patch-btf.js';
 
 /** Every BPF object the repository's packages keep as test data, both byte orders. */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packages = path.resolve(here, '..', '..', '..');
-const objects = fs
-  .readdirSync(packages)
-  .flatMap((pkg) => {
-    const dir = path.join(packages, pkg, 'testdata');
-    return fs.existsSync(dir)
-      ? fs
-          .readdirSync(dir)
-          .filter((f) => f.endsWith('.o'))
-          .map((f) => path.join(dir, f))
-      : [];
-  })
-  .sort();
+const objects = testObjectFiles(packages);
 
 /** The BTF of an object that has some. */
 const someBtf = () => {

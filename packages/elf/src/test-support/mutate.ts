@@ -1,6 +1,9 @@
 // Mutators of BPF objects, shared by the mutation test (object.test.ts, a
 // bounded slice) and `pnpm fuzz [seconds]` (packages/elf/scripts/fuzz.mjs,
-// for as long as asked). Pure: bytes in, bytes out; the callers read the seeds.
+// for as long as asked). Pure: bytes in, bytes out; the callers read the seeds
+// (testObjectFiles lists them).
+import fs from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError } from '@bpfkit/core';
 import { encodeBtf } from '../btf/encode.js';
 import type { Btf } from '../btf/parse.js';
@@ -12,6 +15,23 @@ import { patchObjectBtfForKernel } from '../externs/patch-btf.js';
 import { readObject } from '../object.js';
 
 /** A uniform number in [0, 1). */
+
+/** Every BPF object the packages under `packagesDir` keep as test data (`<package>/testdata/*.o`, both byte orders), sorted. */
+export function testObjectFiles(packagesDir: string): string[] {
+  return fs
+    .readdirSync(packagesDir)
+    .flatMap((pkg) => {
+      const dir = path.join(packagesDir, pkg, 'testdata');
+      return fs.existsSync(dir)
+        ? fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith('.o'))
+            .map((f) => path.join(dir, f))
+        : [];
+    })
+    .sort();
+}
+
 export type Rng = () => number;
 
 /** A small deterministic generator (mulberry32): the same seed gives the same inputs. */
