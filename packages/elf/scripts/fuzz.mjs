@@ -55,7 +55,7 @@ const load = () => import(pathToFileURL(path.join(out, 'test-support', 'mutate.j
 
 /** Every test object of the repository, and each one with BTF also without it. */
 function seeds(m) {
-  const files = m.testObjectFiles(path.join(root, 'packages'));
+  const files = m.testObjectFiles(path.join(root, 'packages'), fs);
   const list = [];
   for (const file of files) {
     const name = path.relative(root, file);

@@ -15,7 +15,7 @@ import { patchObjectBtfForKernel } from './patch-btf.js';
 /** Every BPF object the repository's packages keep as test data, both byte orders. */
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packages = path.resolve(here, '..', '..', '..');
-const objects = testObjectFiles(packages);
+const objects = testObjectFiles(packages, fs);
 
 /** The BTF of an object that has some. */
 const someBtf = () => {

@@ -2,8 +2,6 @@
 // bounded slice) and `pnpm fuzz [seconds]` (packages/elf/scripts/fuzz.mjs,
 // for as long as asked). Pure: bytes in, bytes out; the callers read the seeds
 // (testObjectFiles lists them).
-import fs from 'node:fs';
-import path from 'node:path';
 import { InvalidArgumentError } from '@bpfkit/core';
 import { encodeBtf } from '../btf/encode.js';
 import type { Btf } from '../btf/parse.js';
@@ -16,17 +14,23 @@ import { readObject } from '../object.js';
 
 /** A uniform number in [0, 1). */
 
+/** The part of `node:fs` {@link testObjectFiles} reads with (this package uses no Node.js built-ins itself). */
+export interface DirectoryReader {
+  readdirSync(dir: string): string[];
+  existsSync(path: string): boolean;
+}
+
 /** Every BPF object the packages under `packagesDir` keep as test data (`<package>/testdata/*.o`, both byte orders), sorted. */
-export function testObjectFiles(packagesDir: string): string[] {
+export function testObjectFiles(packagesDir: string, fs: DirectoryReader): string[] {
   return fs
     .readdirSync(packagesDir)
     .flatMap((pkg) => {
-      const dir = path.join(packagesDir, pkg, 'testdata');
+      const dir = `${packagesDir}/${pkg}/testdata`;
       return fs.existsSync(dir)
         ? fs
             .readdirSync(dir)
             .filter((f) => f.endsWith('.o'))
-            .map((f) => path.join(dir, f))
+            .map((f) => `${dir}/${f}`)
         : [];
     })
     .sort();
