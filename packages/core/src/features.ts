@@ -17,6 +17,8 @@ export interface Capabilities {
   CAP_SYS_ADMIN: boolean;
   CAP_NET_ADMIN: boolean;
   CAP_SYS_RESOURCE: boolean;
+  /** Locking memory without limit (what the `bpfkit` CLI's populated memory needs, with an unlimited RLIMIT_MEMLOCK as the other way). */
+  CAP_IPC_LOCK: boolean;
 }
 
 /**

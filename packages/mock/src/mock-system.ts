@@ -550,7 +550,15 @@ export class MockSystem implements System {
       pinPathFd: true,
       programStreams: false,
       structOpsLink: false,
-      capabilities: { root: false, CAP_BPF: true, CAP_PERFMON: true, CAP_SYS_ADMIN: true, CAP_NET_ADMIN: true, CAP_SYS_RESOURCE: true },
+      capabilities: {
+        root: false,
+        CAP_BPF: true,
+        CAP_PERFMON: true,
+        CAP_SYS_ADMIN: true,
+        CAP_NET_ADMIN: true,
+        CAP_SYS_RESOURCE: true,
+        CAP_IPC_LOCK: true,
+      },
       memlockAccounting: false,
     };
     return this.#features;

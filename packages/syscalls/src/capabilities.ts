@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Capabilities } from '@bpfkit/core';
 
 /** Capability bit numbers of include/uapi/linux/capability.h. */
-const CAP_BITS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+const CAP_BITS = { CAP_NET_ADMIN: 12, CAP_IPC_LOCK: 14, CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
 
 /**
  * Effective capabilities of this process, from `CapEff` in
@@ -22,6 +22,7 @@ export function capabilities(status = readStatus()): Capabilities {
     CAP_SYS_ADMIN: has(CAP_BITS.CAP_SYS_ADMIN),
     CAP_NET_ADMIN: has(CAP_BITS.CAP_NET_ADMIN),
     CAP_SYS_RESOURCE: has(CAP_BITS.CAP_SYS_RESOURCE),
+    CAP_IPC_LOCK: has(CAP_BITS.CAP_IPC_LOCK),
   };
 }
 

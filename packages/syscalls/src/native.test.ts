@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { capabilities } from './capabilities.js';
 import { native, nativeLoadError } from './native.js';
 import { runAddonChild } from './test-support/addon-child.js';
 import { whenKernel } from './test-support/kernel-gates.js';
@@ -150,8 +151,7 @@ describe('native addon', () => {
   it.skipIf(!loaded)('populateFutureMappings locks (so populates) later mappings only where locking has no limit', () => {
     // In a child: the lock is the whole process's. The child first lowers its own RLIMIT_MEMLOCK below
     // infinity, so only CAP_IPC_LOCK can allow the lock: 1 with it (root), 0 without (nothing locked).
-    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`);
-    const allowed = ((capEff >> 14n) & 1n) === 1n; // CAP_IPC_LOCK
+    const allowed = capabilities().CAP_IPC_LOCK;
     const r = runChild(`
       const locked = () => Number(/^VmLck:\\s+(\\d+) kB$/m.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]);
       const limit = addon.getrlimit(8);

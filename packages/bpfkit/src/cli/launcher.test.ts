@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { capabilities } from '@bpfkit/syscalls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const dist = path.resolve(import.meta.dirname, '../../dist');
@@ -128,9 +129,7 @@ describe.skipIf(!built)(
         expect(r.error).toBeUndefined();
         return Number(fs.readFileSync(report, 'utf8'));
       };
-      const status = fs.readFileSync('/proc/self/status', 'utf8');
-      const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0'}`);
-      const ipcLock = ((capEff >> 14n) & 1n) === 1n; // CAP_IPC_LOCK
+      const ipcLock = capabilities().CAP_IPC_LOCK;
       const unlimited = spawnSync('sh', ['-c', 'ulimit -l'], { encoding: 'utf8' }).stdout.trim() === 'unlimited';
       const allowed = ipcLock || unlimited;
 

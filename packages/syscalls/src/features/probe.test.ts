@@ -150,7 +150,15 @@ describe('feature probes (logic)', () => {
     expect(bpffsMountPoint(table)).toBe('/sys/fs/bpf');
     expect(bpffsMountPoint(table.slice(1))).toBeUndefined();
     const caps = capabilities('CapEff:\t000000c000201000\n');
-    expect(caps).toMatchObject({ CAP_BPF: true, CAP_PERFMON: true, CAP_SYS_ADMIN: true, CAP_NET_ADMIN: true, CAP_SYS_RESOURCE: false });
+    expect(caps).toMatchObject({
+      CAP_BPF: true,
+      CAP_PERFMON: true,
+      CAP_SYS_ADMIN: true,
+      CAP_NET_ADMIN: true,
+      CAP_SYS_RESOURCE: false,
+      CAP_IPC_LOCK: false,
+    });
+    expect(capabilities('CapEff:\t0000000000004000\n')).toMatchObject({ CAP_IPC_LOCK: true, CAP_SYS_ADMIN: false });
   });
 });
 

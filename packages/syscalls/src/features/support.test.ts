@@ -23,7 +23,15 @@ function features(release: string, has: Partial<Features> = {}): Features {
     pinPathFd: false,
     programStreams: false,
     structOpsLink: true,
-    capabilities: { root: true, CAP_BPF: true, CAP_PERFMON: true, CAP_SYS_ADMIN: true, CAP_NET_ADMIN: true, CAP_SYS_RESOURCE: true },
+    capabilities: {
+      root: true,
+      CAP_BPF: true,
+      CAP_PERFMON: true,
+      CAP_SYS_ADMIN: true,
+      CAP_NET_ADMIN: true,
+      CAP_SYS_RESOURCE: true,
+      CAP_IPC_LOCK: true,
+    },
     memlockAccounting: false,
     ...has,
   };
