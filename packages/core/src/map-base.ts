@@ -580,9 +580,9 @@ export abstract class MapBase<K = Uint8Array, V = Uint8Array> extends OwnedHandl
       return this.maxEntries;
     }
     const keys: Uint8Array[] = [];
-    const keySize = this.keySize;
-    const bytes = rawCodec(keySize, 'key');
-    for (const k of this.#walk('keys', (key, ko) => key.slice(ko, ko + keySize), bytes)) keys.push(k);
+    // Copies of the raw key bytes, whatever the key codec: batches and the next-key walk alike.
+    const bytes = rawCodec(this.keySize, 'key');
+    for (const k of this.#walk('keys', (key, ko) => bytes.decode(key, ko), bytes)) keys.push(k);
     let n = 0;
     for (const k of keys) if (this.#ops.delete(k)) n++;
     return n;

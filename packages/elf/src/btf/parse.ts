@@ -297,18 +297,16 @@ class ParsedBtf implements Btf {
       const id = this.firstTypeId + n;
       if (p + 12 > end) throw new ParseError('BTF', `type ${id} runs past the type section`, p);
       const info = view.getUint32(p + 4, le);
-      const kind = (info >>> 24) & 0x1f;
-      const fixed = TRAILER_FIXED[kind]!;
-      if (fixed < 0) throw new ParseError('BTF', `type ${id} has unknown kind ${kind}`, p);
-      const extra = fixed + TRAILER_PER_ENTRY[kind]! * (info & 0xffff);
-      if (p + 12 + extra > end) throw new ParseError('BTF', `type ${id} runs past the type section`, p + 12);
+      const bytes = typeRecordBytes(info);
+      if (bytes < 0) throw new ParseError('BTF', `type ${id} has unknown kind ${(info >>> 24) & 0x1f}`, p);
+      if (p + bytes > end) throw new ParseError('BTF', `type ${id} runs past the type section`, p + 12);
       if (n === offsets.length) {
         const grown = new Uint32Array(offsets.length * 2);
         grown.set(offsets);
         offsets = grown;
       }
       offsets[n++] = p;
-      p += 12 + extra;
+      p += bytes;
     }
     return offsets.slice(0, n);
   }
