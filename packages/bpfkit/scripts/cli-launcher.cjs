@@ -29,8 +29,9 @@ const SHORT_COMMANDS = new Set(['obj', 'gen', 'disasm', 'map', 'link', 'features
 /**
  * Has the kernel populate this process's future memory at once (the addon's populateFutureMappings:
  * mlockall(MCL_FUTURE), taken only where locking has no limit to run into). A command grows its heap by
- * a few MB, page by page; on these machines a page fault costs ~11 us and a populated page ~0.65 us, so
- * `bpfkit obj load` of a CO-RE tool spends 25-30 ms in faults without it. Before anything else, so reading
+ * a few MB, page by page; where the kernel isolates its page tables without PCID a page fault was measured
+ * at ~11 us and a populated page at ~0.65 us, so `bpfkit obj load` of a CO-RE tool spent 25-30 ms in faults
+ * without it (13% of its time). Where faults are cheap (no isolation needed) it measured neutral. Before anything else, so reading
  * the bundle and its code cache gains too. The addon is loaded through require (as the bundle loads it,
  * so the bundle gets the same module) from the place the bundle looks first; elsewhere (prebuilds), or
  * with BPFKIT_NO_PREFAULT=1, nothing is done.

@@ -276,7 +276,7 @@ class ParsedBtf implements Btf {
    * records malformed (the JavaScript scan says how). The offsets get room
    * for the most records the section could hold, but only the part written
    * is ever touched: a large zeroed buffer is fresh memory, faulted in page
-   * by page as it is written (each fault costs ~11 µs on these machines).
+   * by page as it is written (each fault cost ~11 µs on machines with page-table isolation and no PCID).
    */
   #nativeScan(start: number, length: number): Uint32Array | undefined {
     const indexer = this.#indexer;
