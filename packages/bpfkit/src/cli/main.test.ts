@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, runCli } from './main.js';
+import { bpfkitVersion } from './version.js';
 import { whenKernel } from '@bpfkit/syscalls/testing';
 
 function capture() {
@@ -26,6 +30,31 @@ describe('bpfkit CLI', () => {
     const f = capture();
     expect(await runCli(['features', '--help'], f.io)).toBe(0);
     expect(f.out[0]).toMatch(/usage: bpfkit features/);
+  });
+
+  it('prints the version of the bpfkit package for --version, -V and version', async () => {
+    const manifest = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V', 'version']) {
+      const v = capture();
+      expect(await runCli([flag], v.io)).toBe(0);
+      expect(v.out).toEqual([`bpfkit ${manifest.version}`]);
+    }
+  });
+
+  it('finds the version from dist/ and the bundle as from src/, and none outside a bpfkit package', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bpfkit-version-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'pkg', 'dist'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'bpfkit', version: '9.9.9' }));
+      // The nearest manifest of another package does not stop the walk, nor does one that does not parse.
+      fs.writeFileSync(path.join(dir, 'pkg', 'package.json'), JSON.stringify({ name: 'other', version: '1.0.0' }));
+      fs.writeFileSync(path.join(dir, 'pkg', 'dist', 'package.json'), '{ not json');
+      expect(bpfkitVersion(path.join(dir, 'pkg', 'dist', 'cli.bundle.cjs'))).toBe('9.9.9');
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'bpfkit' }));
+      expect(bpfkitVersion(path.join(dir, 'pkg', 'dist', 'cli.bundle.cjs'))).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   whenKernel().it('features prints the table and JSON', async () => {

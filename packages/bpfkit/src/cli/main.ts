@@ -11,6 +11,7 @@ import { runObjCommand } from './obj.js';
 import { GEN_USAGE, runGen } from './gen.js';
 import { FORMAT_NAMES } from './value-format.js';
 import { ATTACH_TARGET_SYNTAX } from './attach-target-parse.js';
+import { bpfkitVersion } from './version.js';
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -163,7 +164,7 @@ function help(io: CliIo): number {
   io.out('usage: bpfkit <command> [options]\n\ncommands:');
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(width)}  ${c.summary}`);
-  io.out("\nbpfkit <command> --help shows a command's usage.");
+  io.out("\nbpfkit <command> --help shows a command's usage; bpfkit --version, the version.");
   return 0;
 }
 
@@ -177,6 +178,10 @@ function help(io: CliIo): number {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') return help(io);
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(`bpfkit ${bpfkitVersion() ?? '(version unknown: no bpfkit package.json above the command)'}`);
+    return 0;
+  }
   const command = COMMANDS[name];
   if (!command) {
     io.err(`bpfkit: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
