@@ -7,6 +7,8 @@
 // int32 result. They build the 32-byte element attr on the stack and pass only
 // those 32 bytes to the kernel (the kernel zero-fills the rest of its attr).
 #include <linux/bpf.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +46,47 @@ static_assert(offsetof(union bpf_attr, batch.flags) == offsetof(BatchAttr, flags
 
 inline long SysBpf(int cmd, void* attr, size_t size) {
   return syscall(SYS_bpf, cmd, attr, size);
+}
+
+// Keeps SIGPROF blocked on the calling thread while it lives, for the commands a pending signal cuts short:
+// the verifier gives up with EAGAIN when a signal is pending (kernel/bpf/verifier.c, do_check, since 4.20), and a
+// repeated BPF_PROG_TEST_RUN stops with EINTR between two runs (net/bpf/test_run.c, bpf_test_timer_continue).
+// V8's CPU profiler (--cpu-prof, --prof, the inspector) samples the JavaScript thread by sending it SIGPROF
+// every 50 us to 1 ms, so a longer verification or test run failed on every attempt. A blocked signal stays
+// pending without interrupting the call, and is taken when the old mask comes back (the profiler gets that sample
+// late). Other signals (Ctrl-C, SIGCHLD) still interrupt, and the callers try again.
+class ProfilerSignalBlock {
+ public:
+  explicit ProfilerSignalBlock(int cmd) {
+    if (cmd != BPF_PROG_LOAD && cmd != BPF_PROG_TEST_RUN) return;
+    sigset_t profiler;
+    sigemptyset(&profiler);
+    sigaddset(&profiler, SIGPROF);
+    active_ = pthread_sigmask(SIG_BLOCK, &profiler, &old_) == 0;
+  }
+  ~ProfilerSignalBlock() {
+    if (active_) pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ProfilerSignalBlock(const ProfilerSignalBlock&) = delete;
+  ProfilerSignalBlock& operator=(const ProfilerSignalBlock&) = delete;
+
+ private:
+  bool active_ = false;
+  sigset_t old_;
+};
+
+// bpf(cmd, …) for the generic entry points, with SIGPROF held off where it would cut the command short; errno
+// is the call's own (restoring the mask does not touch it on success, and cannot fail).
+inline long SysBpfUninterrupted(int cmd, void* attr, size_t size) {
+  long r;
+  int err;
+  {
+    ProfilerSignalBlock block(cmd);
+    r = SysBpf(cmd, attr, size);
+    err = errno;
+  }
+  errno = err;
+  return r;
 }
 
 // ---- raw Node-API helpers for the hot paths --------------------------------
@@ -199,7 +242,7 @@ Napi::Value Bpf(const Napi::CallbackInfo& info) {
   size_t attr_len = 0;
   auto* attr = static_cast<uint8_t*>(RequireBytes(info[1], "bpf: attr", &attr_len));
   PatchPointers(info, "bpf", attr, attr_len, nullptr);
-  return Result(env, SysBpf(cmd, attr, attr_len));
+  return Result(env, SysBpfUninterrupted(cmd, attr, attr_len));
 }
 
 // bpfAsync(cmd, attr, ptrOffsets?, ptrBuffers?) -> Promise<number>: bpf() on the libuv thread pool, for
@@ -219,7 +262,9 @@ class BpfWork : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    result_ = SysBpf(cmd_, attr_, attr_len_);
+    // On a pool thread: V8's profiler signals only the JavaScript thread, but a process-wide SIGPROF
+    // (setitimer(ITIMER_PROF)) may land on any thread that does not block it.
+    result_ = SysBpfUninterrupted(cmd_, attr_, attr_len_);
     errno_ = result_ < 0 ? errno : 0;
   }
 

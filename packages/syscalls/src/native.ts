@@ -84,6 +84,9 @@ export interface NativeAddon {
    * (0 for null) as a native-endian u64 into `attr` at byte offset
    * `ptrOffsets[i]`. The kernel may write results back into `attr`.
    * Returns the syscall result (>= 0, e.g. a new fd) or -errno.
+   * BPF_PROG_LOAD and BPF_PROG_TEST_RUN run with SIGPROF blocked on the
+   * calling thread: a CPU profiler's samples would otherwise cut every long
+   * verification (EAGAIN) or repeated test run (EINTR) short.
    */
   bpf(cmd: number, attr: Uint8Array, ptrOffsets?: readonly number[], ptrBuffers?: readonly (Uint8Array | null)[]): number;
   /**

@@ -55,9 +55,10 @@ export function progLoad(fields: ProgLoadAttr, log?: Uint8Array | ProgLoadLog, c
 /**
  * How many times a load interrupted by a signal is tried. The verifier
  * gives up with EAGAIN when a signal is pending (kernel/bpf/verifier.c,
- * `do_check`: `signal_pending(current)`), which a profiler's SIGPROF or a
- * child's SIGCHLD arriving during a long verification causes; libbpf tries
- * 5 times too.
+ * `do_check`: `signal_pending(current)`), which a child's SIGCHLD arriving
+ * during a long verification causes; libbpf tries 5 times too. A CPU
+ * profiler's SIGPROF, which arrives every millisecond or less and would cut
+ * every attempt short, is held off by the addon for the call.
  */
 const PROG_LOAD_ATTEMPTS = 5;
 
@@ -187,7 +188,8 @@ export const PROG_TEST_RUN_MAX_INTERRUPTIONS = 100;
  * BPF_PROG_TEST_RUN: runs a program on the given input without attaching it.
  *
  * EINTR is retried. The kernel answers EINTR when a signal is pending
- * between two runs of a repeated test run (seen under Node 22);
+ * between two runs of a repeated test run (seen under Node 22; a CPU
+ * profiler's SIGPROF is held off by the addon for the call);
  * it then copies no result out (not even the return value), so the whole
  * call is made again, and the program may run more often than `repeat`
  * (side effects such as map updates count those runs too). Older kernels
