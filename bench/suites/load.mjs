@@ -171,11 +171,13 @@ export async function run() {
           misses.push(`${object.name} wall ${wall.ratio.toFixed(2)}x`);
           // Within 2x of bpftool means finishing in 2 * its wall time: say when Node.js or the bin alone takes longer.
           const budget = median(ms(tool)) / WALL_TARGET;
+          const bareMs = median(ms(bare));
+          const idleMs = median(ms(idle));
           const floor =
-            median(ms(bare)) > budget
-              ? `\`node -e 0\` ${median(ms(bare)).toFixed(1)} ms`
-              : median(ms(idle)) > budget
-                ? `\`bpfkit help\` ${median(ms(idle)).toFixed(1)} ms`
+            bareMs > budget
+              ? `\`node -e 0\` ${bareMs.toFixed(1)} ms`
+              : idleMs > budget
+                ? `\`bpfkit help\` ${idleMs.toFixed(1)} ms`
                 : undefined;
           if (floor) belowFloor.push(`${object.name} (${(1 / WALL_TARGET).toFixed(0)}x bpftool is ${budget.toFixed(1)} ms; ${floor})`);
         }

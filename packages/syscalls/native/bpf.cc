@@ -75,8 +75,8 @@ class ProfilerSignalBlock {
   sigset_t old_;
 };
 
-// bpf(cmd, …) for the generic entry points, with SIGPROF held off where it would cut the command short; errno
-// is the call's own (restoring the mask does not touch it on success, and cannot fail).
+// bpf(cmd, …) for the generic entry points, with SIGPROF held off where it would cut the command short. errno is
+// read before the old mask comes back and set again after, so the caller sees the system call's own.
 inline long SysBpfUninterrupted(int cmd, void* attr, size_t size) {
   long r;
   int err;

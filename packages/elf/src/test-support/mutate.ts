@@ -12,8 +12,6 @@ import { objectBtfForKernel } from '../externs/externs.js';
 import { patchObjectBtfForKernel } from '../externs/patch-btf.js';
 import { readObject } from '../object.js';
 
-/** A uniform number in [0, 1). */
-
 /** The part of `node:fs` {@link testObjectFiles} reads with (this package uses no Node.js built-ins itself). */
 export interface DirectoryReader {
   readdirSync(dir: string): string[];
@@ -36,6 +34,7 @@ export function testObjectFiles(packagesDir: string, fs: DirectoryReader): strin
     .sort();
 }
 
+/** A uniform number in [0, 1). */
 export type Rng = () => number;
 
 /** A small deterministic generator (mulberry32): the same seed gives the same inputs. */
